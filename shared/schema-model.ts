@@ -35,6 +35,11 @@ export const SchemaFileSchema = z.object({
   /** Free text saying where the file came from. */
   source: z.string().optional(),
   types: z.record(z.string(), EntityTypeSchema),
+  /**
+   * Cache only: identifier fields of link-target types that are not cached themselves (e.g. CustomEntity05: code),
+   * so link names to them can be kept current from rename events.
+   */
+  link_targets: z.record(z.string(), z.string()).optional(),
 }).strict();
 export type SchemaFile = z.infer<typeof SchemaFileSchema>;
 
@@ -65,5 +70,8 @@ export class SiteSchema {
     return t && Object.hasOwn(t.fields, field) ? t.fields[field] : undefined;
   }
   dataType(type: string, field: string): DataType | undefined { return this.field(type, field)?.data_type; }
-  identifier(type: string): string | undefined { return this.type(type)?.identifier; }
+  /** The identifier field (a link's `name` source) of a type: cached types first, then link_targets. */
+  identifier(type: string): string | undefined {
+    return this.type(type)?.identifier ?? (this.file.link_targets && Object.hasOwn(this.file.link_targets, type) ? this.file.link_targets[type] : undefined);
+  }
 }
