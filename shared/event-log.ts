@@ -1,0 +1,118 @@
+// The event-log cursor: which EventLogEntry ids have been forwarded, which are missing (committed out of order), and what to ask for next.
+import { z } from 'zod';
+
+/**
+ * The site allocates event ids in order but commits them late (long transactions), so "max id seen" is not a
+ * complete watermark (protocol.md §6, peers.md §6). The cursor keeps `maxSeen` plus a backlog of ids below it that
+ * have not appeared yet, each with the time it was first found missing. A backlog id that shows up later is
+ * forwarded then; one that never shows up is dropped after `backlogTimeoutMs` (the reconciliation scan is the
+ * safety net for whatever it carried).
+ */
+export const CursorStateSchema = z.object({
+  /** Highest event id seen (and forwarded). 0 before the first event. */
+  maxSeen: z.number().int().nonnegative(),
+  /** Missing ids below maxSeen -> epoch ms when first found missing. Keys are decimal ids. */
+  backlog: z.record(z.string(), z.number()),
+});
+export type CursorState = z.infer<typeof CursorStateSchema>;
+
+export const EventRowSchema = z.looseObject({
+  id: z.number().int().positive(),
+  event_type: z.string(),
+  attribute_name: z.string().nullable().optional(),
+  meta: z.unknown().optional(),
+  entity: z.object({ type: z.string(), id: z.number().int() }).loose().nullable().optional(),
+  project: z.unknown().optional(),
+  user: z.unknown().optional(),
+  session_uuid: z.string().nullable().optional(),
+  created_at: z.string().nullable().optional(),
+});
+export type EventRow = z.infer<typeof EventRowSchema>;
+
+/** The fields the poller asks for, as the shotgunEvents daemon does. */
+export const EVENT_FIELDS = ['id', 'event_type', 'attribute_name', 'meta', 'entity', 'user', 'project', 'session_uuid', 'created_at'] as const;
+
+export interface AdvanceResult {
+  next: CursorState;
+  /** Events to forward, in id order: new ones above maxSeen and backlog ids that finally appeared. */
+  forward: EventRow[];
+  /** Backlog ids given up on (timed out) in this step. */
+  expired: number[];
+  /** Ids newly found missing in this step. */
+  newlyMissing: number[];
+}
+
+export function initialCursor(startAfter: number): CursorState {
+  return { maxSeen: startAfter, backlog: {} };
+}
+
+export function backlogIds(state: CursorState): number[] {
+  return Object.keys(state.backlog).map(Number).sort((a, b) => a - b);
+}
+
+/**
+ * Folds one poll's rows (any order, duplicates allowed: rows above maxSeen and rows answering a backlog query)
+ * into the cursor. Pure: the caller persists `next` only after `forward` is durably queued.
+ */
+export function advance(state: CursorState, rows: readonly EventRow[], nowMs: number, backlogTimeoutMs: number): AdvanceResult {
+  const backlog = { ...state.backlog };
+  let maxSeen = state.maxSeen;
+  const byId = new Map<number, EventRow>();
+  for (const r of rows) byId.set(r.id, r);
+  const ids = [...byId.keys()].sort((a, b) => a - b);
+  const forward: EventRow[] = [];
+  const newlyMissing: number[] = [];
+  for (const id of ids) {
+    if (id <= state.maxSeen) {
+      const key = String(id);
+      if (Object.hasOwn(backlog, key)) {
+        delete backlog[key];
+        forward.push(byId.get(id)!);
+      }
+      continue;
+    }
+    for (let gap = maxSeen + 1; gap < id; gap++) {
+      backlog[String(gap)] = nowMs;
+      newlyMissing.push(gap);
+    }
+    if (id > maxSeen) maxSeen = id;
+    forward.push(byId.get(id)!);
+  }
+  const expired: number[] = [];
+  for (const [key, since] of Object.entries(backlog)) {
+    if (nowMs - since >= backlogTimeoutMs) {
+      delete backlog[key];
+      expired.push(Number(key));
+    }
+  }
+  expired.sort((a, b) => a - b);
+  return { next: { maxSeen, backlog }, forward, expired, newlyMissing };
+}
+
+/**
+ * The entity an event's change belongs to: the SQS FIFO message group, so one entity's events apply in order.
+ * The type comes from event_type (Shotgun_<Type>_<Action>) and the id from `entity`; `meta.entity_id` is used
+ * only when `entity` is null (the entity is retired now) and the event is not a back-reference change, whose
+ * meta describes the entity on the other side of the link (peers.md §6).
+ */
+export function owningEntity(ev: EventRow): { type: string; id: number } | null {
+  const m = /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/.exec(ev.event_type);
+  if (!m) return null;
+  const type = m[1];
+  if (ev.entity && typeof ev.entity.id === 'number') return { type: ev.entity.type ?? type, id: ev.entity.id };
+  const meta = (ev.meta ?? {}) as Record<string, unknown>;
+  if (meta.actual_attribute_changed !== undefined) return null;
+  const id = meta.entity_id;
+  const metaType = meta.entity_type;
+  if (typeof id === 'number' && (metaType === undefined || metaType === type)) return { type, id };
+  return null;
+}
+
+export function messageGroupId(ev: EventRow): string {
+  const owner = owningEntity(ev);
+  return owner ? `${owner.type}#${owner.id}` : `event#${ev.event_type}`;
+}
+
+export function deduplicationId(ev: EventRow): string {
+  return `evt-${ev.id}`;
+}
