@@ -141,8 +141,9 @@ export function collectFieldPaths(params: ReadParams | SummaryParams): UsedPaths
   const s = new Set<string>();
   const r = new Set<string>();
   if ('summaries' in params && Array.isArray(params.summaries)) {
-    for (const x of params.summaries) r.add(x.field);
-    for (const g of params.grouping ?? []) s.add(g.field);
+    const sp = params as SummaryParams;
+    for (const x of sp.summaries) r.add(x.field);
+    for (const g of sp.grouping ?? []) s.add(g.field);
   } else {
     const rp = params as ReadParams;
     for (const x of rp.sorts ?? []) s.add(x.field_name);
