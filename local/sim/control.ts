@@ -1,0 +1,124 @@
+// The sim's control surface: the programmatic SimControl for tests and the local-only HTTP endpoints /__sim/control, /__sim/stats, /__sim/reset.
+import { z } from 'zod';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FaultRatesSchema, FaultRuleSchema, type FaultRates, type FaultRuleInput, type Knobs, type SimStats } from './knobs.js';
+import type { EventDelay, EventLog } from './event-log.js';
+import type { SiteAuth } from './auth.js';
+import type { SiteStore } from './store.js';
+
+export const ControlPatchSchema = z.object({
+  latencyMs: z.number().min(0).optional(),
+  jitterMs: z.number().min(0).optional(),
+  legacyVersion: z.boolean().optional(),
+  faultRates: FaultRatesSchema.optional(),
+  failNext: z.union([FaultRuleSchema, z.array(FaultRuleSchema)]).optional(),
+  clearFaults: z.boolean().optional(),
+  eventDelay: z.object({ probability: z.number().min(0).max(1), delayMs: z.number().min(0) }).strict().optional(),
+  /** true: hold every write's events until released; a number: hold the next N writes' events. */
+  holdEvents: z.union([z.boolean(), z.number().int().min(0)]).optional(),
+  releaseEvents: z.boolean().optional(),
+  /** true: expire every session token; a string: expire that one. */
+  expireSessions: z.union([z.boolean(), z.string()]).optional(),
+}).strict();
+export type ControlPatch = z.input<typeof ControlPatchSchema>;
+
+export interface ControlDeps {
+  knobs: Knobs;
+  stats: SimStats;
+  events: EventLog;
+  auth: SiteAuth;
+  store: SiteStore;
+  /** Drops all data and seeds again (POST /__sim/reset {"data": true}). */
+  reseed: () => void;
+  /** Writes the snapshot file now (no-op without dataDir). */
+  flush: () => Promise<void>;
+  /** The event delay the site started with (reset returns to it). */
+  initialDelay: EventDelay;
+}
+
+export class SimControl {
+  constructor(private readonly d: ControlDeps) {}
+
+  setLatency(latencyMs: number, jitterMs = 0): void { this.d.knobs.latencyMs = latencyMs; this.d.knobs.jitterMs = jitterMs; }
+  /** Fails the next `count` requests (optionally only of `method`) with `kind`; `after: true` runs the request first. */
+  failNext(rule: FaultRuleInput): void { this.d.knobs.failNext(rule); }
+  setFaultRates(rates: FaultRates): void { this.d.knobs.faultRates = { ...rates }; }
+  clearFaults(): void { this.d.knobs.faultRates = {}; this.d.knobs.queue = []; }
+  setLegacyVersion(on: boolean): void { this.d.knobs.legacyVersion = on; }
+  /** Holds the events of the next `writes` writes (default: all, until releaseEvents). */
+  holdEvents(writes?: number): void { this.d.events.hold(writes); }
+  releaseEvents(): number { return this.d.events.release(); }
+  setEventDelay(d: EventDelay): void { this.d.events.setDelay(d); }
+  expireSessions(token?: string): number { return this.d.auth.expireSessions(token); }
+  resetStats(): void { this.d.stats.reset(); }
+  flush(): Promise<void> { return this.d.flush(); }
+
+  /** Knobs back to their start values, stats zeroed, held/delayed events published; `data: true` also reseeds. */
+  reset(opts: { data?: boolean } = {}): void {
+    this.d.knobs.reset();
+    this.d.events.close();
+    this.d.events.setDelay(this.d.initialDelay);
+    this.d.stats.reset();
+    if (opts.data) this.d.reseed();
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      ...this.d.stats.toJSON(),
+      knobs: { ...this.d.knobs.describe(), eventDelay: this.d.events.delaySettings, holdingWrites: this.d.events.holding },
+      pendingEvents: this.d.events.pendingRows(),
+      nextEventId: this.d.store.peekNextEventId(),
+      entities: this.d.store.counts(),
+    };
+  }
+
+  /** Applies a control patch (the body of POST /__sim/control). */
+  apply(patch: ControlPatch): Record<string, unknown> {
+    const p = ControlPatchSchema.parse(patch);
+    const k = this.d.knobs;
+    if (p.latencyMs !== undefined) k.latencyMs = p.latencyMs;
+    if (p.jitterMs !== undefined) k.jitterMs = p.jitterMs;
+    if (p.legacyVersion !== undefined) k.legacyVersion = p.legacyVersion;
+    if (p.clearFaults) this.clearFaults();
+    if (p.faultRates !== undefined) k.faultRates = { ...p.faultRates } as FaultRates;
+    if (p.failNext !== undefined) for (const r of Array.isArray(p.failNext) ? p.failNext : [p.failNext]) k.failNext(r);
+    if (p.eventDelay !== undefined) this.d.events.setDelay(p.eventDelay);
+    let released: number | undefined;
+    if (p.releaseEvents) released = this.releaseEvents();
+    if (p.holdEvents !== undefined) {
+      if (p.holdEvents === false) released = (released ?? 0) + this.releaseEvents();
+      else this.holdEvents(p.holdEvents === true ? undefined : p.holdEvents);
+    }
+    let expired: number | undefined;
+    if (p.expireSessions !== undefined && p.expireSessions !== false) expired = this.expireSessions(p.expireSessions === true ? undefined : p.expireSessions);
+    return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), stats: this.stats() };
+  }
+
+  /** Serves /__sim/* (local stack only). */
+  async handleHttp(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): Promise<void> {
+    const send = (status: number, v: unknown) => {
+      const b = Buffer.from(JSON.stringify(v));
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': b.length });
+      res.end(b);
+    };
+    try {
+      const json: unknown = body.length ? JSON.parse(body.toString('utf8')) : {};
+      if (path === '/__sim/stats' && req.method === 'GET') return send(200, this.stats());
+      if (path === '/__sim/control' && req.method === 'POST') {
+        const r = ControlPatchSchema.safeParse(json);
+        if (!r.success) return send(400, { error: `${r.error.issues[0].path.join('.') || 'body'}: ${r.error.issues[0].message}` });
+        return send(200, this.apply(r.data));
+      }
+      if (path === '/__sim/reset' && req.method === 'POST') {
+        const r = z.object({ data: z.boolean().optional() }).strict().safeParse(json);
+        if (!r.success) return send(400, { error: r.error.issues[0].message });
+        this.reset(r.data);
+        return send(200, { ok: true, stats: this.stats() });
+      }
+      if (path === '/__sim/flush' && req.method === 'POST') { await this.flush(); return send(200, { ok: true }); }
+      return send(404, { error: `no such control endpoint: ${req.method} ${path}` });
+    } catch (e) {
+      return send(400, { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// The sim's test and benchmark knobs: latency, injected transport faults (by rate or queued), the info version switch, and request stats.
+import { z } from 'zod';
+import { Prng } from './prng.js';
+
+export const FAULT_KINDS = ['http502', 'http503', 'http504', 'http429', 'timeout', 'reset'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export const FaultKindSchema = z.enum(FAULT_KINDS);
+
+/** "Fail the next `count` requests (of `method`, if given) with `kind`"; `after`: answer only after the request ran (a write lands, the reply is lost). */
+export const FaultRuleSchema = z.object({
+  kind: FaultKindSchema,
+  count: z.number().int().min(1).default(1),
+  method: z.string().min(1).optional(),
+  after: z.boolean().default(false),
+}).strict();
+export type FaultRule = z.infer<typeof FaultRuleSchema>;
+export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
+
+export const FaultRatesSchema = z.object(Object.fromEntries(FAULT_KINDS.map((k) => [k, z.number().min(0).max(1).optional()])) as Record<FaultKind, z.ZodOptional<z.ZodNumber>>).strict();
+export type FaultRates = Partial<Record<FaultKind, number>>;
+
+export interface InjectedFault { kind: FaultKind; after: boolean }
+
+export class Knobs {
+  latencyMs = 0;
+  jitterMs = 0;
+  legacyVersion = false;
+  faultRates: FaultRates = {};
+  queue: FaultRule[] = [];
+  private readonly prng: Prng;
+  private readonly initial: { latencyMs: number; jitterMs: number; legacyVersion: boolean; faultRates: FaultRates };
+
+  constructor(opts: { latencyMs?: number; jitterMs?: number; legacyVersion?: boolean; faultRates?: FaultRates; seed: number }) {
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.jitterMs = opts.jitterMs ?? 0;
+    this.legacyVersion = opts.legacyVersion ?? false;
+    this.faultRates = { ...opts.faultRates };
+    this.initial = { latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion, faultRates: { ...this.faultRates } };
+    this.prng = new Prng(opts.seed ^ 0xfa17);
+  }
+
+  /** The delay for one request: latencyMs plus a uniform draw in [0, jitterMs]. */
+  latency(): number {
+    return this.latencyMs + (this.jitterMs > 0 ? this.prng.next() * this.jitterMs : 0);
+  }
+
+  failNext(rule: FaultRuleInput): void { this.queue.push(FaultRuleSchema.parse(rule)); }
+
+  /** The fault to inject into this request, if any: queued rules first (in order), then the random rates. */
+  nextFault(method: string): InjectedFault | undefined {
+    const i = this.queue.findIndex((r) => r.method === undefined || r.method === method);
+    if (i >= 0) {
+      const r = this.queue[i];
+      r.count--;
+      if (r.count <= 0) this.queue.splice(i, 1);
+      return { kind: r.kind, after: r.after };
+    }
+    for (const k of FAULT_KINDS) {
+      const p = this.faultRates[k] ?? 0;
+      if (p > 0 && this.prng.chance(p)) return { kind: k, after: false };
+    }
+    return undefined;
+  }
+
+  /** Back to the values the site started with; queued faults dropped. */
+  reset(): void {
+    this.latencyMs = this.initial.latencyMs;
+    this.jitterMs = this.initial.jitterMs;
+    this.legacyVersion = this.initial.legacyVersion;
+    this.faultRates = { ...this.initial.faultRates };
+    this.queue = [];
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion,
+      faultRates: { ...this.faultRates }, queuedFaults: this.queue.map((r) => ({ ...r })),
+    };
+  }
+}
+
+/** Request counters, readable at GET /__sim/stats. */
+export class SimStats {
+  requests = 0;
+  byMethod: Record<string, number> = {};
+  faults: Partial<Record<FaultKind, number>> = {};
+  /** Latency applied to the most recent request, and the total. */
+  lastLatencyMs = 0;
+  totalLatencyMs = 0;
+
+  count(method: string): void {
+    this.requests++;
+    this.byMethod[method] = (this.byMethod[method] ?? 0) + 1;
+  }
+
+  fault(kind: FaultKind): void { this.faults[kind] = (this.faults[kind] ?? 0) + 1; }
+
+  latency(ms: number): void { this.lastLatencyMs = ms; this.totalLatencyMs += ms; }
+
+  reset(): void {
+    this.requests = 0; this.byMethod = {}; this.faults = {}; this.lastLatencyMs = 0; this.totalLatencyMs = 0;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      requests: this.requests, byMethod: { ...this.byMethod }, faults: { ...this.faults },
+      lastLatencyMs: this.lastLatencyMs, totalLatencyMs: this.totalLatencyMs,
+    };
+  }
+}

@@ -1,0 +1,144 @@
+// The sim's JSON-RPC methods: parses each request, authenticates it, and runs info / read / writes / schema_* / summarize / get_session_token.
+import { z } from 'zod';
+import {
+  BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema,
+  UpdateParamsSchema, isGroup, type ReadParams,
+} from '../../shared/wire.js';
+import { ErrorCode, ShotgunFault, type FaultBody } from '../../shared/faults.js';
+import type { SiteSchema } from '../../shared/schema-model.js';
+import type { EntityRecord } from '../../shared/records.js';
+import { executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext } from '../../shared/read-semantics.js';
+import type { SiteStore } from './store.js';
+import type { SiteAuth } from './auth.js';
+import type { SiteWrites } from './writes.js';
+import { schemaEntityRead, schemaFieldRead, schemaRead } from './schema-replies.js';
+
+export type RpcReply = { results: unknown } | FaultBody;
+
+export interface MethodDeps {
+  schema: SiteSchema;
+  store: SiteStore;
+  auth: SiteAuth;
+  writes: SiteWrites;
+  now: () => Date;
+  /** The version `info` reports: 8.50.0, or 7.3.0 (legacy paging) when the switch is on. */
+  legacyVersion: () => boolean;
+}
+
+export const MODERN_VERSION = [8, 50, 0] as const;
+export const LEGACY_VERSION = [7, 3, 0] as const;
+
+/** The site's `info` reply. */
+export function infoReply(legacy: boolean): Record<string, unknown> {
+  const v = legacy ? LEGACY_VERSION : MODERN_VERSION;
+  return {
+    version: [...v],
+    full_version: [...v, 0],
+    api_max_entities_per_page: 500,
+    s3_uploads_enabled: false,
+    s3_direct_uploads_enabled: false,
+    s3_enabled_upload_types: {},
+    user_authentication_method: 'default',
+  };
+}
+
+function paramFault(method: string, e: z.ZodError): ShotgunFault {
+  const issue = e.issues[0];
+  const where = issue.path.length ? issue.path.join('.') : 'params';
+  return new ShotgunFault(`API ${method}() invalid parameters: ${where}: ${issue.message}`, ErrorCode.API);
+}
+
+function parseWith<S extends z.ZodType>(method: string, schema: S, raw: unknown): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw paramFault(method, r.error);
+  return r.data;
+}
+
+export class Api3Methods {
+  constructor(private readonly d: MethodDeps) {}
+
+  readContext(): ReadContext { return { schema: this.d.schema, lookup: this.d.store, now: this.d.now() }; }
+
+  /** Answers one decoded request body. Never throws: every failure is the fault envelope. */
+  call(body: unknown): { method: string; reply: RpcReply } {
+    let method = '(invalid)';
+    try {
+      const req = RpcRequestSchema.safeParse(body);
+      if (!req.success) {
+        if (typeof body === 'object' && body !== null && typeof (body as { method_name?: unknown }).method_name === 'string') {
+          method = (body as { method_name: string }).method_name;
+        }
+        throw new ShotgunFault(`Invalid JSON-RPC request: ${req.error.issues[0].path.join('.') || 'body'}: ${req.error.issues[0].message}`, ErrorCode.API);
+      }
+      method = req.data.method_name;
+      return { method, reply: { results: this.dispatch(method, req.data.params) } };
+    } catch (e) {
+      if (e instanceof ShotgunFault) return { method, reply: e.toBody() };
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`${JSON.stringify({ level: 'ERROR', component: 'sim', method, message: msg })}\n`);
+      return { method, reply: new ShotgunFault(`API ${method}() failed: ${msg}`, ErrorCode.API).toBody() };
+    }
+  }
+
+  private dispatch(method: string, params: unknown[]): unknown {
+    const { schema, store, auth, writes } = this.d;
+    if (method === 'info') return infoReply(this.d.legacyVersion());
+    if (!KNOWN_METHODS.has(method)) throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
+    const actor = auth.authenticate(params[0]);
+    const p = params[1];
+    switch (method) {
+      case 'read': {
+        const rp = parseWith('read', ReadParamsSchema, p);
+        validateRead(schema, rp);
+        return executeRead(this.readContext(), rp, this.candidates(rp));
+      }
+      case 'summarize': {
+        const sp = parseWith('summarize', SummaryParamsSchema, p);
+        validateSummarize(schema, sp);
+        return executeSummarize(this.readContext(), sp, store.all(sp.type));
+      }
+      case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
+      case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));
+      case 'delete': return writes.delete(actor, parseWith('delete', EntityRefParamsSchema, p));
+      case 'revive': return writes.revive(actor, parseWith('revive', EntityRefParamsSchema, p));
+      case 'batch': {
+        if (!Array.isArray(p)) throw new ShotgunFault('API batch() expects params[1] to be a list of requests', ErrorCode.API);
+        return writes.batch(actor, parseWith('batch', BatchParamsSchema, p));
+      }
+      case 'schema_read': return schemaRead(schema);
+      case 'schema_entity_read': return schemaEntityRead(schema);
+      case 'schema_field_read': {
+        const fp = parseWith('schema_field_read', z.looseObject({ type: z.string(), field_name: z.string().optional() }), p);
+        return schemaFieldRead(schema, fp.type, fp.field_name);
+      }
+      case 'get_session_token': return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
+      default: throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
+    }
+  }
+
+  /**
+   * The entities a read could match: the type's whole table, narrowed when the top-level filter pins the id
+   * (`id is N`, `id greater_than N`, as the event-log poll sends). executeRead filters the rest.
+   */
+  private candidates(rp: ReadParams): readonly EntityRecord[] {
+    const { store } = this.d;
+    let minId: number | undefined;
+    if (rp.filters.logical_operator === 'and') {
+      for (const c of rp.filters.conditions) {
+        if (isGroup(c) || c.path !== 'id' || c.values.length !== 1 || typeof c.values[0] !== 'number') continue;
+        const v = c.values[0];
+        if (c.relation === 'is') {
+          const rec = store.get(rp.type, v);
+          return rec ? [rec] : [];
+        }
+        if (c.relation === 'greater_than') minId = Math.max(minId ?? v, v);
+      }
+    }
+    return minId === undefined ? store.all(rp.type) : store.after(rp.type, minId);
+  }
+}
+
+const KNOWN_METHODS = new Set([
+  'read', 'summarize', 'create', 'update', 'delete', 'revive', 'batch', 'schema_read', 'schema_entity_read',
+  'schema_field_read', 'get_session_token',
+]);

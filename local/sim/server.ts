@@ -1,0 +1,293 @@
+// The simulated Shotgun site: an HTTP server speaking POST /api3/json like a hosted site, with knobs for tests; startSimSite() and simOptionsFromEnv().
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { join, resolve } from 'node:path';
+import type { SiteSchema } from '../../shared/schema-model.js';
+import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
+import { executeRead } from '../../shared/read-semantics.js';
+import { loadSiteSchema, Connections } from './site-schema.js';
+import { SiteStore, type StoredEntity } from './store.js';
+import { SiteAuth } from './auth.js';
+import { EventLog, type EventDelay } from './event-log.js';
+import { SiteWrites } from './writes.js';
+import { Api3Methods } from './methods.js';
+import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
+import { SimControl } from './control.js';
+import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
+import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
+
+const gzipAsync = promisify(gzip);
+const MAX_BODY = 64 * 1024 * 1024;
+
+export interface SimSiteOptions {
+  /** 0 = an ephemeral port (tests). Default 0. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Where the snapshot (site.json) lives; undefined = memory only. An existing snapshot is loaded instead of seeding. */
+  dataDir?: string;
+  /** Approximate number of seeded entities (default 400). */
+  entities?: number;
+  /** Seed for the data and for the knobs' random draws (default 1). */
+  seed?: number;
+  latencyMs?: number;
+  jitterMs?: number;
+  /** info reports 7.3.0 instead of 8.50.0, so clients page with return_paging_info / entity_count. */
+  legacyVersion?: boolean;
+  /** The scripts the site accepts (default DEFAULT_SCRIPTS). */
+  scripts?: readonly ScriptCredential[];
+  /** The password of every seeded active HumanUser (default "password"). */
+  userPassword?: string;
+  /** Session token lifetime (default 24 h). */
+  sessionTtlMs?: number;
+  /** The site's clock (default: the real one). */
+  now?: () => Date;
+  /** Serve /__sim/* (default true). */
+  control?: boolean;
+  /** Debounce for snapshot writes (default 250 ms). */
+  snapshotDebounceMs?: number;
+  /** Idle keep-alive sockets are kept this long (default 10 min, longer than any client idles between calls). */
+  keepAliveTimeoutMs?: number;
+  /** Out-of-order commits from the start: this share of writes publish their events `delayMs` late. */
+  eventDelay?: EventDelay;
+  /** Transport faults by rate from the start (benchmarks of retry paths). */
+  faultRates?: FaultRates;
+  /** The "present" of the seeded history (default 2025-06-02T09:00:00Z; seeding never reads the clock). */
+  seedEpoch?: string;
+}
+
+export interface SimSite {
+  url: string;
+  port: number;
+  control: SimControl;
+  schema: SiteSchema;
+  /** Seeding time of this start (0 when a snapshot was loaded). */
+  seedMs: number;
+  /** The script the local stack should use: the first configured one (DEFAULT_SCRIPT unless SHOTGUN_SCRIPT_* say otherwise). */
+  credentials: { scriptName: string; scriptKey: string };
+  close(): Promise<void>;
+}
+
+export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSite> {
+  const seed = options.seed ?? 1;
+  const entities = options.entities ?? DEFAULT_SEED_ENTITIES;
+  const scripts = options.scripts ?? DEFAULT_SCRIPTS;
+  const now = options.now ?? (() => new Date());
+  const schema = loadSiteSchema();
+  const connections = new Connections(schema);
+  const store = new SiteStore(schema.typeNames);
+  const auth = new SiteAuth(store, { scripts, userPassword: options.userPassword ?? DEFAULT_USER_PASSWORD, sessionTtlMs: options.sessionTtlMs ?? 86_400_000, now });
+  const events = new EventLog(store, schema, seed);
+  const knobs = new Knobs({ latencyMs: options.latencyMs, jitterMs: options.jitterMs, legacyVersion: options.legacyVersion, faultRates: options.faultRates, seed });
+  const stats = new SimStats();
+  const initialDelay: EventDelay = options.eventDelay ?? { probability: 0, delayMs: 0 };
+  events.setDelay(initialDelay);
+
+  const projectDeep = (type: string, rec: StoredEntity, fields: string[]): Record<string, unknown> => {
+    try {
+      const r = executeRead({ schema, lookup: store, now: now() }, {
+        type, return_fields: fields, filters: { logical_operator: 'and', conditions: [] }, return_only: 'active',
+        paging: { entities_per_page: 1, current_page: 1 },
+      }, [rec]);
+      const e = r.entities[0] ?? {};
+      return Object.fromEntries(fields.filter((f) => Object.hasOwn(e, f)).map((f) => [f, e[f]]));
+    } catch {
+      return Object.fromEntries(fields.map((f) => [f, null]));
+    }
+  };
+  const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
+  const api = new Api3Methods({ schema, store, auth, writes, now, legacyVersion: () => knobs.legacyVersion });
+
+  let seedMs = 0;
+  const reseed = () => {
+    store.loadSnapshot({ nextIds: {}, nextEventId: 1, entities: {} });
+    seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch }).ms;
+    ensureScriptUsers(store, scripts, now);
+    store.touch();
+  };
+  const snapshot = options.dataDir !== undefined
+    ? new SnapshotFile(resolve(options.dataDir), () => ({
+      format: SNAPSHOT_FORMAT, savedAt: now().toISOString(), seed,
+      store: withPending(store.toSnapshot(), events.pendingForSnapshot()), sessions: auth.toSnapshot(),
+    }), options.snapshotDebounceMs ?? 250)
+    : undefined;
+  const saved = snapshot?.read();
+  if (saved) {
+    store.loadSnapshot(saved.store);
+    auth.loadSnapshot(saved.sessions ?? []);
+    ensureScriptUsers(store, scripts, now);
+  } else {
+    reseed();
+    snapshot?.flushSync();
+  }
+  store.onChange = () => snapshot?.changed();
+
+  const control = new SimControl({ knobs, stats, events, auth, store, reseed, initialDelay, flush: async () => { await snapshot?.writeNow(); } });
+  const controlOn = options.control ?? true;
+  const hung = new Set<ServerResponse>();
+  let closing = false;
+
+  const server = createServer({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 600_000 }, (req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      process.stderr.write(`${JSON.stringify({ level: 'ERROR', component: 'sim', message: e instanceof Error ? e.message : String(e) })}\n`);
+      if (!res.headersSent) sendJson(req, res, new ShotgunFault('Internal error', ErrorCode.API).toBody(), closing).catch(() => res.destroy());
+    });
+  });
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://sim').pathname;
+    const body = await readBody(req);
+    if (body === undefined) { res.writeHead(413, { 'content-type': 'text/plain' }); res.end('Request Entity Too Large'); return; }
+    if (controlOn && path.startsWith('/__sim/')) return control.handleHttp(req, res, path, body);
+    if (!path.endsWith('/api3/json')) { res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }); res.end('<h1>Not Found</h1>'); return; }
+    if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }); res.end('Method Not Allowed'); return; }
+
+    let parsed: unknown;
+    let badJson = false;
+    try { parsed = JSON.parse(body.toString('utf8')); } catch { badJson = true; }
+    const methodName = !badJson && typeof parsed === 'object' && parsed !== null && typeof (parsed as { method_name?: unknown }).method_name === 'string'
+      ? (parsed as { method_name: string }).method_name : '(invalid)';
+    stats.count(methodName);
+    const fault = knobs.nextFault(methodName);
+    const delay = knobs.latency();
+    stats.latency(delay);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (fault && !fault.after) return inject(fault.kind, req, res);
+    const reply = badJson
+      ? new ShotgunFault('Invalid JSON in request body', ErrorCode.API).toBody()
+      : api.call(parsed).reply;
+    if (fault?.after) return inject(fault.kind, req, res);
+    await sendJson(req, res, reply, closing);
+  }
+
+  function inject(kind: FaultKind, req: IncomingMessage, res: ServerResponse): void {
+    stats.fault(kind);
+    switch (kind) {
+      case 'reset': req.socket.destroy(); return;
+      case 'timeout':
+        hung.add(res);
+        res.on('close', () => hung.delete(res));
+        return;
+      default: {
+        const status = Number(kind.slice(4));
+        const text = status === 429 ? 'Too Many Requests' : status === 503 ? 'Service Unavailable' : status === 502 ? 'Bad Gateway' : 'Gateway Timeout';
+        const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8' };
+        if (status === 429) headers['retry-after'] = '1';
+        res.writeHead(status, headers);
+        res.end(`<html><body><h1>${status} ${text}</h1></body></html>`);
+      }
+    }
+  }
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', rej); res(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+
+  return {
+    url: `http://${host}:${port}`, port, control, schema, seedMs,
+    credentials: { scriptName: scripts[0]?.name ?? '', scriptKey: scripts[0]?.key ?? '' },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const done = new Promise<void>((r) => server.close(() => r()));
+      for (const res of hung) res.destroy();
+      server.closeIdleConnections();
+      setTimeout(() => { for (const s of sockets) s.destroy(); }, 200).unref();
+      await done;
+      events.close();
+      await snapshot?.close();
+    },
+  };
+}
+
+function withPending(s: ReturnType<SiteStore['toSnapshot']>, pending: StoredEntity[]): ReturnType<SiteStore['toSnapshot']> {
+  if (pending.length === 0) return s;
+  const rows = [...(s.entities.EventLogEntry ?? []), ...pending.map((e) => [e.id, 0, e.values] as [number, number, Record<string, unknown>])];
+  rows.sort((a, b) => a[0] - b[0]);
+  return { ...s, entities: { ...s.entities, EventLogEntry: rows } };
+}
+
+/** Every configured script has its ApiUser (created without events, as site configuration). */
+function ensureScriptUsers(store: SiteStore, scripts: readonly ScriptCredential[], now: () => Date): void {
+  for (const s of scripts) {
+    const existing = store.all('ApiUser').find((u) => u.values.firstname === s.name && !u.retired);
+    if (existing) { existing.values.generate_event_log_entries = s.generateEvents; continue; }
+    const at = now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    store.insert({ type: 'ApiUser', id: store.allocateId('ApiUser'), retired: false, values: {
+      firstname: s.name, lastname: '1.0', description: `Script ${s.name}`, generate_event_log_entries: s.generateEvents, created_at: at, updated_at: at,
+    } });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) tooBig = true; else chunks.push(c);
+    });
+    req.on('end', () => resolveBody(tooBig ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function sendJson(req: IncomingMessage, res: ServerResponse, value: unknown, closing: boolean): Promise<void> {
+  let body = Buffer.from(JSON.stringify(value), 'utf8');
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8' };
+  if (/\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''))) {
+    body = await gzipAsync(body);
+    headers['content-encoding'] = 'gzip';
+  }
+  headers['content-length'] = body.length;
+  if (closing) headers.connection = 'close';
+  if (res.destroyed) return;
+  res.writeHead(200, headers);
+  res.end(body);
+}
+
+/** Options from the environment, for `npx fpt-cache sim` and the local stack. Throws on a malformed value. */
+export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSiteOptions {
+  const num = (name: string, min: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || !Number.isInteger(n)) throw new Error(`${name} must be an integer >= ${min} (got '${raw}')`);
+    return n;
+  };
+  const opts: SimSiteOptions = { port: num('SIM_PORT', 0) ?? 8020 };
+  const latency = num('SIM_LATENCY_MS', 0);
+  if (latency !== undefined) opts.latencyMs = latency;
+  const jitter = num('SIM_JITTER_MS', 0);
+  if (jitter !== undefined) opts.jitterMs = jitter;
+  const entities = num('SIM_ENTITIES', 1);
+  if (entities !== undefined) opts.entities = entities;
+  const seed = num('SIM_SEED', 0);
+  if (seed !== undefined) opts.seed = seed;
+  if (env.DATA_DIR) opts.dataDir = join(env.DATA_DIR, 'sim');
+  if (env.SIM_LEGACY_VERSION === '1' || env.SIM_LEGACY_VERSION === 'true') opts.legacyVersion = true;
+  const delayMs = num('SIM_EVENT_DELAY_MS', 0);
+  if (delayMs !== undefined) {
+    const p = env.SIM_EVENT_DELAY_PROBABILITY === undefined || env.SIM_EVENT_DELAY_PROBABILITY === '' ? 0.1 : Number(env.SIM_EVENT_DELAY_PROBABILITY);
+    if (!(p >= 0 && p <= 1)) throw new Error(`SIM_EVENT_DELAY_PROBABILITY must be between 0 and 1 (got '${env.SIM_EVENT_DELAY_PROBABILITY}')`);
+    opts.eventDelay = { probability: p, delayMs };
+  }
+  const name = env.SHOTGUN_SCRIPT_NAME;
+  const key = env.SHOTGUN_SCRIPT_KEY;
+  if (name || key) {
+    if (!name || !key) throw new Error('SHOTGUN_SCRIPT_NAME and SHOTGUN_SCRIPT_KEY must be set together');
+    opts.scripts = [{ name, key, generateEvents: true }];
+  }
+  return opts;
+}

@@ -1,0 +1,193 @@
+// The sim's in-memory entity store: entities per type in id order, id counters, retired flags, and undoable transactions.
+import type { EntityLookup, EntityRecord } from '../../shared/records.js';
+
+/** An entity as the sim keeps it: the shared record plus when it was retired (ISO date_time), for event meta. */
+export interface StoredEntity extends EntityRecord {
+  retiredAt?: string;
+}
+
+interface TypeTable {
+  byId: Map<number, StoredEntity>;
+  /** Ascending id order (ids are allocated increasing; out-of-order event rows are inserted in place). */
+  list: StoredEntity[];
+  nextId: number;
+}
+
+/** The JSON form of the store inside a snapshot file. */
+export interface StoreSnapshot {
+  nextIds: Record<string, number>;
+  nextEventId: number;
+  /** Per type: [id, retired (0/1), values, retiredAt?]. */
+  entities: Record<string, Array<[number, number, Record<string, unknown>, string?]>>;
+}
+
+export class SiteStore implements EntityLookup {
+  private readonly tables = new Map<string, TypeTable>();
+  private nextEventIdValue = 1;
+  private journal: Array<() => void> | undefined;
+  /** Called after every committed change (the snapshot writer debounces on it). */
+  onChange: () => void = () => {};
+
+  constructor(typeNames: Iterable<string>) {
+    for (const t of typeNames) this.tables.set(t, { byId: new Map(), list: [], nextId: 1 });
+  }
+
+  hasType(type: string): boolean { return this.tables.has(type); }
+
+  get(type: string, id: number): StoredEntity | undefined {
+    return this.tables.get(type)?.byId.get(id);
+  }
+
+  /** Every entity of a type (retired ones included), ascending id. Do not mutate. */
+  all(type: string): readonly StoredEntity[] {
+    return this.tables.get(type)?.list ?? [];
+  }
+
+  /** Entities of a type with id > `id`, ascending (a binary search, for event-log polls). */
+  after(type: string, id: number): readonly StoredEntity[] {
+    const list = this.all(type);
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid].id <= id) lo = mid + 1; else hi = mid;
+    }
+    return lo === 0 ? list : list.slice(lo);
+  }
+
+  count(type: string): number { return this.tables.get(type)?.list.length ?? 0; }
+
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [t, tab] of this.tables) out[t] = tab.list.length;
+    return out;
+  }
+
+  /** Starts a type's id sequence at `next` unless it is already past it. */
+  setNextId(type: string, next: number): void {
+    const tab = this.table(type);
+    tab.nextId = Math.max(tab.nextId, next);
+  }
+
+  setNextEventId(next: number): void { this.nextEventIdValue = Math.max(this.nextEventIdValue, next); }
+
+  /** Allocates an entity id. Like a database sequence it is never given back, even when a transaction rolls back. */
+  allocateId(type: string): number {
+    return this.table(type).nextId++;
+  }
+
+  /** Allocates an EventLogEntry id (never given back). */
+  allocateEventId(): number {
+    return this.nextEventIdValue++;
+  }
+
+  peekNextEventId(): number { return this.nextEventIdValue; }
+
+  insert(rec: StoredEntity): void {
+    const tab = this.table(rec.type);
+    if (tab.byId.has(rec.id)) throw new Error(`duplicate ${rec.type} id ${rec.id}`);
+    tab.byId.set(rec.id, rec);
+    const list = tab.list;
+    if (list.length === 0 || list[list.length - 1].id < rec.id) list.push(rec);
+    else list.splice(this.indexFor(list, rec.id), 0, rec);
+    if (rec.type !== 'EventLogEntry' && rec.id >= tab.nextId) tab.nextId = rec.id + 1;
+    this.record(() => {
+      tab.byId.delete(rec.id);
+      const i = list.indexOf(rec);
+      if (i >= 0) list.splice(i, 1);
+    });
+  }
+
+  /** Sets (or, with undefined, unsets) one field. Values are replaced, never mutated in place. */
+  setField(rec: StoredEntity, field: string, value: unknown): void {
+    const had = Object.hasOwn(rec.values, field);
+    const old = rec.values[field];
+    if (value === undefined) delete rec.values[field]; else rec.values[field] = value;
+    this.record(() => {
+      if (had) rec.values[field] = old; else delete rec.values[field];
+    });
+  }
+
+  setRetired(rec: StoredEntity, retired: boolean, at?: string): void {
+    const old = { retired: rec.retired, retiredAt: rec.retiredAt };
+    rec.retired = retired;
+    if (retired) rec.retiredAt = at; else delete rec.retiredAt;
+    this.record(() => {
+      rec.retired = old.retired;
+      if (old.retiredAt === undefined) delete rec.retiredAt; else rec.retiredAt = old.retiredAt;
+    });
+  }
+
+  /**
+   * Runs `fn` as one transaction: if it throws, every insert and field change it made is undone (id counters
+   * are not, as with a real database sequence). Nested calls join the outer transaction.
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.journal) return fn();
+    this.journal = [];
+    let ok = false;
+    try {
+      const r = fn();
+      ok = true;
+      return r;
+    } finally {
+      const j = this.journal;
+      this.journal = undefined;
+      if (!ok) for (let i = j.length - 1; i >= 0; i--) j[i]();
+      else if (j.length > 0) this.onChange();
+    }
+  }
+
+  /** Marks the store changed outside a transaction (e.g. event rows becoming visible). */
+  touch(): void { this.onChange(); }
+
+  toSnapshot(): StoreSnapshot {
+    const nextIds: Record<string, number> = {};
+    const entities: StoreSnapshot['entities'] = {};
+    for (const [t, tab] of this.tables) {
+      nextIds[t] = tab.nextId;
+      entities[t] = tab.list.map((e) => (e.retiredAt === undefined
+        ? [e.id, e.retired ? 1 : 0, e.values]
+        : [e.id, e.retired ? 1 : 0, e.values, e.retiredAt]));
+    }
+    return { nextIds, nextEventId: this.nextEventIdValue, entities };
+  }
+
+  /** Replaces the contents with a snapshot's (types the schema no longer has are dropped). */
+  loadSnapshot(s: StoreSnapshot): void {
+    for (const tab of this.tables.values()) { tab.byId.clear(); tab.list.length = 0; tab.nextId = 1; }
+    for (const [t, rows] of Object.entries(s.entities)) {
+      const tab = this.tables.get(t);
+      if (!tab) continue;
+      for (const [id, retired, values, retiredAt] of rows) {
+        const rec: StoredEntity = { type: t, id, retired: retired === 1, values };
+        if (retiredAt !== undefined) rec.retiredAt = retiredAt;
+        tab.byId.set(id, rec);
+        tab.list.push(rec);
+      }
+      tab.list.sort((a, b) => a.id - b.id);
+      tab.nextId = Math.max(s.nextIds[t] ?? 1, (tab.list.at(-1)?.id ?? 0) + 1);
+    }
+    this.nextEventIdValue = Math.max(s.nextEventId, (this.all('EventLogEntry').at(-1)?.id ?? 0) + 1);
+  }
+
+  private table(type: string): TypeTable {
+    const tab = this.tables.get(type);
+    if (!tab) throw new Error(`unknown entity type ${type}`);
+    return tab;
+  }
+
+  private indexFor(list: StoredEntity[], id: number): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid].id < id) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  private record(undo: () => void): void {
+    if (this.journal) this.journal.push(undo);
+  }
+}
