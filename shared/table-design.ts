@@ -22,7 +22,7 @@ export interface TableSpec {
 export const LINK_SLOTS = 4;
 
 /**
- * entities: every cached entity item (pk "<Type>#<id>", sk "E") plus its spill chunks (sk "X#<field>#<n>") and one
+ * entities: every cached entity item (pk "<Type>#<id>", sk "E") plus its spill chunks (sk "X#<field>#<gen>#<n>") and one
  * edge item per link value (sk "L#<field>#<TargetType>#<targetId>"). See docs/design.md for the access patterns.
  */
 export const ENTITIES_TABLE: TableSpec = {
@@ -40,7 +40,7 @@ export const ENTITIES_TABLE: TableSpec = {
     ...Array.from({ length: LINK_SLOTS }, (_, i): IndexSpec => ({
       name: `byLink${i + 1}`, partitionKey: { name: `l${i + 1}`, type: 'S' }, sortKey: { name: 'id', type: 'N' }, projection: 'ALL',
     })),
-    // Reverse references from edge items: "<TargetType>#<targetId>" -> "<Type>.<field>#<id>": multi-entity membership
+    // Reverse references from edge items: "<TargetType>#<targetId>" -> "<Type>.<field>#<id zero-padded to 10>": multi-entity membership
     // (task_assignees is HumanUser 42) and rename propagation of link names.
     { name: 'byRef', partitionKey: { name: 'ref', type: 'S' }, sortKey: { name: 'src', type: 'S' }, projection: 'KEYS_ONLY' },
   ],

@@ -1,0 +1,94 @@
+// The functions' configuration from their environment (zod-validated once per container), and the one config error type.
+import { z } from 'zod';
+
+/** A configuration problem an operator fixes by setting a variable: printed as one line, never a stack trace. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An empty variable counts as unset. */
+const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalText = z.preprocess(unsetIfEmpty, z.string().trim().optional());
+const positiveInt = (fallback: number) => z.preprocess(unsetIfEmpty, z.coerce.number().int().positive().default(fallback));
+
+const ShotgunEnvSchema = z.object({
+  SHOTGUN_URL: z.url({ protocol: /^https?$/, error: 'SHOTGUN_URL must be an http(s) URL of the Shotgun site' }),
+  SHOTGUN_SCRIPT_NAME: optionalText,
+  SHOTGUN_SCRIPT_KEY: optionalText,
+  /** Per-attempt timeout of calls to the site. */
+  SHOTGUN_TIMEOUT_MS: positiveInt(25_000),
+  /** Total attempts for retryable failures (see shared/retry-policy.ts). */
+  SHOTGUN_MAX_ATTEMPTS: positiveInt(3),
+});
+
+export interface ShotgunConfig {
+  url: string;
+  scriptName?: string;
+  scriptKey?: string;
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function issueText(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+}
+
+/** How to reach the site. Script credentials are optional here (the API passes callers' own auth through). */
+export function shotgunConfigFromEnv(env: Env): ShotgunConfig {
+  if (!env.SHOTGUN_URL) throw new ConfigError('SHOTGUN_URL is not set: set it to the Shotgun site URL, e.g. https://studio.shotgunstudio.com');
+  const r = ShotgunEnvSchema.safeParse(env);
+  if (!r.success) throw new ConfigError(issueText(r.error));
+  return {
+    url: r.data.SHOTGUN_URL,
+    scriptName: r.data.SHOTGUN_SCRIPT_NAME,
+    scriptKey: r.data.SHOTGUN_SCRIPT_KEY,
+    timeoutMs: r.data.SHOTGUN_TIMEOUT_MS,
+    maxAttempts: r.data.SHOTGUN_MAX_ATTEMPTS,
+  };
+}
+
+/** The same, for functions that call the site as themselves (poller, importer): the script credentials must be set. */
+export function shotgunScriptConfigFromEnv(env: Env): ShotgunConfig & { scriptName: string; scriptKey: string } {
+  const c = shotgunConfigFromEnv(env);
+  const missing = [!c.scriptName && 'SHOTGUN_SCRIPT_NAME', !c.scriptKey && 'SHOTGUN_SCRIPT_KEY'].filter(Boolean);
+  if (missing.length) throw new ConfigError(`${missing.join(' and ')} must be set to the site's script credentials (SHOTGUN_URL is ${c.url})`);
+  return c as ShotgunConfig & { scriptName: string; scriptKey: string };
+}
+
+const StoreEnvSchema = z.object({
+  ENTITIES_TABLE: z.string().min(3, 'ENTITIES_TABLE must name the entities table'),
+  STATE_TABLE: z.string().min(3, 'STATE_TABLE must name the state table'),
+  EVENTS_QUEUE_URL: optionalText,
+});
+
+/** Where the cache lives: the tables (and the event queue, for the poller). AWS endpoints come from AWS_ENDPOINT_URL_*. */
+export function storeConfigFromEnv(env: Env): { entitiesTable: string; stateTable: string; eventsQueueUrl?: string } {
+  const r = StoreEnvSchema.safeParse(env);
+  if (!r.success) throw new ConfigError(issueText(r.error));
+  return { entitiesTable: r.data.ENTITIES_TABLE, stateTable: r.data.STATE_TABLE, eventsQueueUrl: r.data.EVENTS_QUEUE_URL };
+}
+
+/**
+ * Client config for an AWS service from a function's environment: the endpoint override AWS_ENDPOINT_URL_<SERVICE>
+ * (set by the local stack; absent in AWS), the region, and, with an endpoint override, the environment's credentials.
+ */
+export function awsClientConfig(env: Env, service: 'DYNAMODB' | 'SQS'): {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+} {
+  const out: ReturnType<typeof awsClientConfig> = {};
+  const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  if (endpoint) out.endpoint = endpoint;
+  if (env.AWS_REGION) out.region = env.AWS_REGION;
+  // Only locally: in AWS the SDK's default chain reads the role's credentials (and refreshes them) itself.
+  if (endpoint && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    out.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN };
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+// The cache's read path: plan a `read`, fetch its candidates and linked entities from the entity store, and let the semantics model answer.
+import type { CachedSchema } from './cached-schema.js';
+import { ShotgunFault } from './faults.js';
+import { addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity } from './entity-store.js';
+import { planRead, type Access, type ReadPlan } from './planner.js';
+import type { Readiness } from './readiness.js';
+import { executeRead } from './read-semantics.js';
+import type { EntityLookup, EntityRecord } from './records.js';
+import type { ReadResult } from './wire.js';
+
+export type ReadOutcome =
+  | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number }
+  | { served: false; reason: string };
+
+export interface ReadEngineOptions {
+  /** Readiness snapshot source (called per read; cache it in the caller as needed). */
+  readiness: () => Readiness | Promise<Readiness>;
+  /** The clock handed to the semantics model. */
+  now?: () => Date;
+}
+
+/**
+ * Linked entities for the semantics model: whole records fetched for deep paths, else a stub per link target
+ * built from the denormalized link facts (identifier value = stored name, retired = stored flag).
+ */
+export class StoreLookup implements EntityLookup {
+  private readonly full = new Map<string, EntityRecord>();
+  private readonly stubs = new Map<string, EntityRecord>();
+
+  constructor(private readonly schema: CachedSchema) {}
+
+  addFacts(e: StoredEntity): void {
+    for (const l of e.links) {
+      const k = `${l.type}#${l.id}`;
+      if (this.stubs.has(k)) continue;
+      const idf = this.schema.site.identifier(l.type);
+      const values: Record<string, unknown> = idf && idf !== 'id' ? { [idf]: l.name } : {};
+      this.stubs.set(k, { type: l.type, id: l.id, retired: l.retired, values });
+    }
+  }
+
+  addRecord(r: EntityRecord): void { this.full.set(`${r.type}#${r.id}`, r); }
+
+  get(type: string, id: number): EntityRecord | undefined {
+    const k = `${type}#${id}`;
+    return this.full.get(k) ?? this.stubs.get(k);
+  }
+}
+
+export class ReadEngine {
+  constructor(private readonly store: EntityStore, private readonly schema: CachedSchema, private readonly opts: ReadEngineOptions) {}
+
+  /** Answers a `read` from the cache when it can do so exactly; otherwise says why it must pass through. */
+  async read(rawParams: unknown): Promise<ReadOutcome> {
+    const planned = planRead(this.schema, await this.opts.readiness(), rawParams);
+    if (!planned.ok) return { served: false, reason: planned.reason };
+    const plan = planned.plan;
+    const stats = emptyStats();
+    const candidates = await this.candidates(plan, stats);
+    const lookup = new StoreLookup(this.schema);
+    for (const c of candidates) lookup.addFacts(c);
+    await this.prefetchDeep(plan, candidates, lookup, stats);
+    let result: ReadResult;
+    try {
+      result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, plan.params, candidates.map((c) => c.record));
+    } catch (e) {
+      // A fault only the data reveals: the site's own reply is the answer.
+      if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
+      throw e;
+    }
+    return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
+  }
+
+  private async candidates(plan: ReadPlan, stats: ReadStats): Promise<StoredEntity[]> {
+    const type = plan.params.type;
+    const a = plan.access;
+    const collect = async (reads: Array<Promise<{ entities: StoredEntity[]; stats: ReadStats }>>): Promise<StoredEntity[]> => {
+      const seen = new Set<number>();
+      const out: StoredEntity[] = [];
+      for (const r of await Promise.all(reads)) {
+        addStats(stats, r.stats);
+        for (const e of r.entities) if (!seen.has(e.record.id)) { seen.add(e.record.id); out.push(e); }
+      }
+      return out;
+    };
+    switch (a.kind) {
+      case 'ids': return collect([this.store.getMany(type, a.ids)]);
+      case 'link': return collect(a.targets.map((t) => this.store.byLink(type, a.field, t)));
+      case 'ref': {
+        const refs = await Promise.all(a.targets.map((t) => this.store.refs(t, { type, field: a.field })));
+        const ids = new Set<number>();
+        for (const r of refs) { addStats(stats, r.stats); for (const row of r.rows) ids.add(row.id); }
+        return collect([this.store.getMany(type, [...ids])]);
+      }
+      case 'project': return collect(a.projectIds.map((p) => this.store.byProject(type, p)));
+      case 'type': return collect([this.store.byType(type)]);
+    }
+  }
+
+  /**
+   * Fetches the entities every deep path reaches, hop by hop (BatchGet per hop and type), so the semantics model
+   * sees whole records (their own retired state and fields) at every hop.
+   */
+  private async prefetchDeep(plan: ReadPlan, roots: StoredEntity[], lookup: StoreLookup, stats: ReadStats): Promise<void> {
+    const fetched = new Map<string, StoredEntity>();
+    for (const path of plan.deep) {
+      let level: EntityRecord[] = roots.map((r) => r.record);
+      for (const hop of path.hops) {
+        const ids = new Set<number>();
+        for (const rec of level) {
+          const v = rec.values[hop.field];
+          for (const l of Array.isArray(v) ? v : v ? [v] : []) {
+            const t = l as { type: string; id: number };
+            if (t.type === hop.targetType && !fetched.has(`${t.type}#${t.id}`)) ids.add(t.id);
+          }
+        }
+        if (ids.size) {
+          const r = await this.store.getMany(hop.targetType, [...ids]);
+          addStats(stats, r.stats);
+          for (const e of r.entities) {
+            fetched.set(`${e.record.type}#${e.record.id}`, e);
+            lookup.addRecord(e.record);
+            lookup.addFacts(e);
+          }
+        }
+        const next: EntityRecord[] = [];
+        for (const rec of level) {
+          const v = rec.values[hop.field];
+          for (const l of Array.isArray(v) ? v : v ? [v] : []) {
+            const t = l as { type: string; id: number };
+            const e = fetched.get(`${t.type}#${t.id}`);
+            if (e && t.type === hop.targetType) next.push(e.record);
+          }
+        }
+        level = next;
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { loadCachedSchema } from '../../shared/cached-schema.js';
+import { planRead } from '../../shared/planner.js';
+import { Readiness } from '../../shared/readiness.js';
+
+const schema = loadCachedSchema('schema/default.yml');
+const ready = Readiness.all(Object.fromEntries(schema.site.typeNames.map((t) => [t, Object.keys(schema.site.type(t)!.fields)])));
+const P = { type: 'Project', id: 70, name: 'Demo' };
+const shot = { type: 'Shot', id: 5, name: 'sh005' };
+const user = { type: 'HumanUser', id: 42, name: 'Zoë' };
+const c = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
+const plan = (type: string, conditions: unknown[], op: 'and' | 'or' = 'and', extra: Record<string, unknown> = {}) => {
+  const r = planRead(schema, ready, { type, return_fields: ['id'], filters: { logical_operator: op, conditions }, ...extra });
+  if (!r.ok) throw new Error(r.reason);
+  return r.plan.access;
+};
+
+describe('planner: index choice', () => {
+  it('prefers ids, then a link slot, then byRef membership, then the project, then the type', () => {
+    expect(plan('Task', [c('project', 'is', P), c('entity', 'is', shot), c('id', 'in', 3, 4, 3)])).toEqual({ kind: 'ids', ids: [3, 4] });
+    expect(plan('Task', [c('project', 'is', P), c('entity', 'is', shot)])).toEqual({ kind: 'link', field: 'entity', targets: [{ type: 'Shot', id: 5 }] });
+    expect(plan('Task', [c('project', 'is', P), c('task_assignees', 'is', user)])).toEqual({ kind: 'ref', field: 'task_assignees', targets: [{ type: 'HumanUser', id: 42 }] });
+    expect(plan('Task', [c('sg_status_list', 'is', 'ip'), c('project', 'in', P, { type: 'Project', id: 71 })])).toEqual({ kind: 'project', projectIds: [70, 71] });
+    // A link field without a slot still has edges: byRef.
+    expect(plan('Version', [c('playlists', 'is', { type: 'Playlist', id: 1 })])).toMatchObject({ kind: 'ref', field: 'playlists' });
+    expect(plan('Task', [c('created_by', 'is', user)])).toMatchObject({ kind: 'ref', field: 'created_by' });
+  });
+
+  it('falls back to the type when no top-level AND condition can use an index', () => {
+    expect(plan('Task', [c('project', 'is', P), c('entity', 'is', shot)], 'or')).toEqual({ kind: 'type' });
+    expect(plan('Task', [c('entity', 'is', null)])).toEqual({ kind: 'type' });
+    expect(plan('Task', [c('entity', 'is_not', shot)])).toEqual({ kind: 'type' });
+    expect(plan('Task', [{ logical_operator: 'and', conditions: [c('entity', 'is', shot)] }])).toEqual({ kind: 'type' });
+    expect(plan('Task', [c('entity.Shot.sg_sequence', 'is', { type: 'Sequence', id: 1 })])).toEqual({ kind: 'type' });
+    // One condition under "or" is still a conjunction.
+    expect(plan('Task', [c('entity', 'is', shot)], 'or')).toMatchObject({ kind: 'link' });
+  });
+
+  it('lists deep paths to prefetch hop by hop', () => {
+    const r = planRead(schema, ready, { type: 'Task', return_fields: ['entity.Shot.sg_sequence.Sequence.code'], filters: { logical_operator: 'and', conditions: [] } });
+    expect(r.ok && r.plan.deep).toEqual([{ text: 'entity.Shot.sg_sequence.Sequence.code', hops: [{ field: 'entity', targetType: 'Shot' }, { field: 'sg_sequence', targetType: 'Sequence' }] }]);
+  });
+
+  it('gives a pass reason for fields, types and readiness it cannot vouch for', () => {
+    const partial = new Readiness(new Map([['Shot', { ready: true, fields: new Set(['code']) }], ['Sequence', { ready: false, fields: new Set<string>() }]]));
+    const reason = (p: unknown, r = ready) => { const x = planRead(schema, r, p); return x.ok ? 'ok' : x.reason; };
+    expect(reason({ type: 'Shot', return_fields: ['code', 'description'] }, partial)).toBe('field-not-ready:Shot.description');
+    expect(reason({ type: 'Shot', return_fields: ['code'] }, partial)).toBe('ok');
+    expect(reason({ type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [c('code', 'is', 'x')] } }, partial)).toBe('ok');
+    expect(reason({ type: 'Task', return_fields: ['entity.Shot.code'] }, new Readiness(new Map([['Task', { ready: true, fields: new Set(['entity']) }]])))).toBe('type-not-ready:Shot');
+    expect(reason({ type: 'Shot', return_fields: ['code.Sequence.code'] })).toBe('unknown-field:Shot.code.Sequence.code');
+    expect(reason({ type: 'Shot', return_fields: ['sg_sequence.Sequence'] })).toBe('unknown-field:Shot.sg_sequence.Sequence');
+    expect(reason('nope')).toBe('malformed-params');
+    expect(reason({ type: 'Shot', paging: { entities_per_page: 0, current_page: 1 } })).toBe('malformed-params');
+    expect(reason({ type: 'Shot', filters: { logical_operator: 'and', conditions: [c('sg_due_date', 'in_calendar_week', 0)] } })).toBe('operator:in_calendar_week');
+    expect(reason({ type: 'Shot', filters: { logical_operator: 'and', conditions: [c('code', 'frobnicate', 1)] } })).toBe('operator:frobnicate');
+    expect(reason({ type: 'Shot', filters: { logical_operator: 'and', conditions: [c('tag_list', 'is', { type: 'Tag', id: 1 })] } })).toBe('tag-link-value');
+  });
+});
