@@ -1,0 +1,114 @@
+// The /api3/json endpoint: an API Gateway HTTP API in front of the API function, throttled, access-logged, optional custom domain.
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { CacheFunction, type FunctionDefaults } from './cache-function.js';
+import type { Tables } from './tables.js';
+
+export interface CacheApiProps {
+  readonly defaults: FunctionDefaults;
+  readonly tables: Tables;
+  readonly memoryMb: number;
+  readonly throttle: { readonly burstLimit: number; readonly rateLimit: number };
+  /** Custom domain (both or neither). */
+  readonly domainName?: string;
+  readonly certificateArn?: string;
+}
+
+/** HTTP API integrations time out at 30 s (hard): the function ends first and answers with a fault. */
+export const API_TIMEOUT = Duration.seconds(29);
+
+/** One JSON object per request; HTTP API $context variables (the REST-API-only ones are absent). */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  requestTime: '$context.requestTimeEpoch',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+};
+
+export class CacheApi extends Construct {
+  readonly handler: CacheFunction;
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  readonly domain?: apigwv2.DomainName;
+  /** The base URL clients use as shotgun_api3's base_url. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: CacheApiProps) {
+    super(scope, id);
+    const { tables } = props;
+    this.handler = new CacheFunction(this, 'Handler', {
+      defaults: props.defaults,
+      name: 'api',
+      entry: 'functions/api/handler.ts',
+      description: 'fpt-cache API: Shotgun JSON-RPC (/api3/json) answered from the cache or passed through',
+      memorySize: props.memoryMb,
+      timeout: API_TIMEOUT,
+      environment: { ENTITIES_TABLE: tables.entities.tableName, STATE_TABLE: tables.state.tableName },
+    });
+    // Reads the cache; writes only its own state items (cached credential verdicts). Never the entities, never the script key:
+    // pass-through calls carry the caller's own credentials.
+    tables.entities.grantRead(this.handler.role);
+    tables.state.grantReadWrite(this.handler.role);
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'fpt-cache: Shotgun JSON-RPC caching intermediary',
+      createDefaultStage: false,
+    });
+    const integration = new HttpLambdaIntegration('Handler', this.handler.fn, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    // shotgun_api3 posts to <base_url>/api3/json; a base_url with a path prefix posts to <prefix>/api3/json (the handler
+    // answers other paths with a fault).
+    const routes = [
+      ...this.httpApi.addRoutes({ path: '/api3/json', methods: [apigwv2.HttpMethod.POST], integration }),
+      ...this.httpApi.addRoutes({ path: '/{prefix+}', methods: [apigwv2.HttpMethod.POST], integration }),
+      ...this.httpApi.addRoutes({ path: '/status', methods: [apigwv2.HttpMethod.GET], integration }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'shotgun_api3 sends its credentials (script key, login or session token) inside the JSON-RPC body, where API Gateway '
+          + 'authorizers cannot see them, and cannot send API keys or JWTs. The API function validates every credential against the '
+          + 'site (cached verdicts) before answering from the cache and returns the site\'s 102 fault otherwise; /status reveals no data.',
+      });
+    }
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.defaults.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+
+    if (props.domainName && props.certificateArn) {
+      this.domain = new apigwv2.DomainName(this, 'Domain', {
+        domainName: props.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
+      });
+    }
+    this.stage = new apigwv2.HttpStage(this, 'Stage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+      domainMapping: this.domain ? { domainName: this.domain } : undefined,
+    });
+    this.url = this.domain ? `https://${props.domainName}/` : this.stage.url;
+  }
+}

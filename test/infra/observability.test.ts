@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { CUSTOM_METRICS } from '../../infra/metrics.js';
+import { logicalId, resource, synth, type Json } from './synth.js';
+
+const { stack, template } = synth({ syncLagThresholdSeconds: '90' });
+const noEmail = synth({ alarmEmail: '' }, 'FptCacheNoEmail');
+const resources = template.toJSON().Resources as Record<string, Json>;
+const name = (suffix: string) => `${stack.stackName}-${suffix}`;
+const alarm = (suffix: string): Json => {
+  const found = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.AlarmName === name(suffix));
+  if (!found) throw new Error(`no alarm ${name(suffix)}`);
+  return found.Properties;
+};
+const SERVICE = [{ Name: 'service', Value: stack.stackName }];
+const ALARMS = ['sync-lag', 'poller-heartbeat', 'dead-letters', 'queue-age', 'consumer-errors', 'sync-errors', 'api-errors',
+  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift'];
+
+describe('alarms', () => {
+  it('exist, one per condition, none of them paging on its own', () => {
+    const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual(ALARMS.map(name).sort());
+    for (const a of alarms) expect(a.Properties.AlarmActions).toBeUndefined();
+  });
+
+  it('sync lag: max SyncLagSeconds above the threshold in 3 of 5 minutes', () => {
+    expect(alarm('sync-lag')).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.SyncLagSeconds, Dimensions: SERVICE, Statistic: 'Maximum', Period: 60,
+      Threshold: 90, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('poller heartbeat: missing data breaches, so a dead poller alarms', () => {
+    expect(alarm('poller-heartbeat')).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.PollerHeartbeat, Dimensions: SERVICE, Statistic: 'Sum',
+      Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+    });
+  });
+
+  it('DLQ: any visible message alarms; an empty DLQ publishing nothing does not', () => {
+    expect(alarm('dead-letters')).toMatchObject({
+      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.pipeline.deadLetterQueue), 'QueueName'] } }],
+    });
+    expect(alarm('queue-age')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', TreatMissingData: 'notBreaching' });
+  });
+
+  it('consumer and API function errors', () => {
+    for (const [suffix, fn] of [['consumer-errors', stack.pipeline.consumer], ['api-errors', stack.api.handler]] as const) {
+      expect(alarm(suffix)).toMatchObject({
+        Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', TreatMissingData: 'notBreaching',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn.fn) } }],
+      });
+    }
+  });
+
+  it('API 5xx rate and p99 latency from the HTTP API metrics', () => {
+    const rate = alarm('api-5xx-rate');
+    const metrics = rate.Metrics as Json[];
+    expect(metrics.find((m) => m.Expression)?.Expression).toContain('100 * errors / requests');
+    const names = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric.MetricName).sort();
+    expect(names).toEqual(['5xx', 'Count']);
+    for (const m of metrics.filter((x) => x.MetricStat)) {
+      expect(m.MetricStat.Metric.Namespace).toBe('AWS/ApiGateway');
+      expect(m.MetricStat.Metric.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: logicalId(stack.api.httpApi) } }]);
+    }
+    expect(rate).toMatchObject({ Threshold: 1, TreatMissingData: 'notBreaching' });
+    expect(alarm('api-latency-p99')).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: 'Latency', ExtendedStatistic: 'p99', Threshold: 5000 });
+  });
+
+  it('throttles of every function but the single-flight poller', () => {
+    const metrics = alarm('throttles').Metrics as Json[];
+    const fns = metrics.filter((m) => m.MetricStat).map((m) => JSON.stringify(m.MetricStat.Metric.Dimensions));
+    expect(metrics.filter((m) => m.MetricStat).every((m) => m.MetricStat.Metric.MetricName === 'Throttles')).toBe(true);
+    expect(fns.some((d) => d.includes(logicalId(stack.api.handler.fn)))).toBe(true);
+    expect(fns.some((d) => d.includes(logicalId(stack.pipeline.consumer.fn)))).toBe(true);
+    expect(fns.some((d) => d.includes(logicalId(stack.pipeline.poller.fn)))).toBe(false);
+  });
+
+  it('drift: any drift the hourly validator reports', () => {
+    expect(alarm('drift')).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.Drift, Dimensions: SERVICE, Period: 3600,
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+describe('paging', () => {
+  it('one composite alarm (any of them) notifies the SNS topic on alarm and recovery', () => {
+    template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
+    const composite = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::CompositeAlarm')!.Properties as Json;
+    const rule = JSON.stringify(composite.AlarmRule);
+    for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::CloudWatch::Alarm') expect(rule, r.Properties.AlarmName).toContain(id);
+    expect(rule).toContain(' OR ');
+    const topic = { Ref: logicalId(stack.alarms.topic) };
+    expect(composite.AlarmActions).toEqual([topic]);
+    expect(composite.OKActions).toEqual([topic]);
+  });
+
+  it('the topic accepts TLS publishes only, and subscribes the alarm email only when one is given', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    noEmail.template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('dashboard', () => {
+  const body = JSON.stringify(Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!.Properties.DashboardBody);
+
+  it('shows lag, throughput, hit ratio, pass reasons and API latency', () => {
+    expect(body).toContain('\\"label\\":\\"api\\"');
+    for (const metric of ['SyncLagSeconds', 'EventsApplied', 'CacheHit', 'CachePass', 'PollerHeartbeat', 'Backlog', 'DeadLetters', 'Drift']) {
+      expect(body, metric).toContain(metric);
+    }
+    expect(body).toContain('hit / (hit + pass)');
+    expect(body).toContain('SEARCH(');
+    expect(body).toContain('reason');
+    expect(body).toContain('Latency');
+    expect(body).toContain('p99');
+  });
+
+  it('shows the status of every alarm', () => {
+    const ids = Object.entries(resources).filter(([, r]) => r.Type.startsWith('AWS::CloudWatch::') && r.Type.endsWith('Alarm')).map(([id]) => id);
+    expect(ids).toHaveLength(ALARMS.length + 1);
+    for (const id of ids) expect(body).toContain(`{"Fn::GetAtt":["${id}","Arn"]}`);
+  });
+});
