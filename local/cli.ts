@@ -1,0 +1,148 @@
+// The `fpt-cache` command line (npm start / npm run sim / bin/fpt-cache.js): one entry per subcommand in COMMANDS.
+import { ConfigError } from '../shared/config.js';
+import { currentLaunchers, watchLaunchers } from './launcher-watch.js';
+import { PortInUseError } from './ports.js';
+import { startSimSite, simOptionsFromEnv } from './sim/server.js';
+import { startStack, stackOptionsFromEnv } from './stack.js';
+
+interface Command {
+  /** Shown by `help`. */
+  summary: string;
+  /** Flags the command accepts. */
+  flags?: Record<string, string>;
+  run(args: ParsedArgs): Promise<number | 'running'>;
+}
+
+interface ParsedArgs { flags: Set<string>; positional: string[] }
+
+class UsageError extends Error {}
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+// The AWS SDK's notice that Node 20 support ends in 2027 concerns this machine's Node, not the Lambda runtime
+// (nodejs22.x): keep it out of the operator's terminal.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+/** Who started us, taken before any slow startup work (see local/launcher-watch.ts). */
+const launchers = currentLaunchers();
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Runs `stop` once on Ctrl-C, SIGTERM, SIGHUP or when its launcher exits, then exits 0; a second signal exits at once. */
+function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    out(`\nfpt-cache: ${signal}, stopping...`);
+    stop().then(() => process.exit(0), (e) => { err(`fpt-cache: error while stopping: ${(e as Error).message}`); process.exit(1); });
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  watchLaunchers((pid) => {
+    if (stopping) return;
+    stopping = true;
+    out(`fpt-cache: the process that started it (pid ${pid}) is gone or detached, stopping...`);
+    stop().finally(() => process.exit(0));
+  }, launchers);
+  const crash = (e: unknown) => {
+    err(`fpt-cache: crashed: ${(e as Error)?.message ?? String(e)}`);
+    stop().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+}
+
+const COMMANDS: Record<string, Command> = {
+  start: {
+    summary: 'run the whole stack on this machine: API on PORT (8010), simulated site on SIM_PORT (8020) unless SHOTGUN_URL is set, DynamoDB Local, local SQS',
+    flags: { '--fresh': 'wipe DATA_DIR (.fpt-cache/) first' },
+    async run(args) {
+      const stack = await startStack({ ...stackOptionsFromEnv(process.env), fresh: args.flags.has('--fresh') });
+      stopOnSignals(() => stack.stop());
+      const base = stack.apiUrl;
+      out(`fpt-cache: local stack ready in ${(stack.startupMs / 1000).toFixed(1)} s`);
+      out(`  API          ${base}/api3/json  (status: ${base}/status)`);
+      out(`  upstream     ${stack.simUrl ? `simulated site ${stack.simUrl}` : stack.upstream}`);
+      out(`  DynamoDB     ${stack.dynamodb.endpoint}  (tables ${stack.tables.entities}, ${stack.tables.state})`);
+      out(`  SQS          ${stack.sqs.queueUrl}`);
+      out(`  data         ${stack.dataDir}`);
+      out('');
+      out('Point shotgun_api3 at it:');
+      if (stack.sim) {
+        out(`  Shotgun("${base}", script_name="${stack.functionEnv.SHOTGUN_SCRIPT_NAME}", api_key="${stack.functionEnv.SHOTGUN_SCRIPT_KEY}")`);
+      } else {
+        out(`  Shotgun("${base}", script_name="<your script>", api_key="<its key>")   # your own credentials pass through to ${stack.upstream}`);
+      }
+      out('Ctrl-C stops it.');
+      return 'running';
+    },
+  },
+  sim: {
+    summary: 'run only the simulated Shotgun site (SIM_PORT, SIM_LATENCY_MS, SIM_ENTITIES, SIM_SEED, DATA_DIR)',
+    async run() {
+      const site = await startSimSite(simOptionsFromEnv(process.env));
+      stopOnSignals(() => site.close());
+      out(`fpt-cache: simulated Shotgun site at ${site.url}`);
+      out(`  Shotgun("${site.url}", script_name="${site.credentials.scriptName}", api_key="${site.credentials.scriptKey}")`);
+      out('Ctrl-C stops it.');
+      return 'running';
+    },
+  },
+  help: {
+    summary: 'this text',
+    async run() {
+      out(usage());
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const lines = ['usage: fpt-cache <command> [flags]   (npm start = fpt-cache start; npm start -- --fresh)', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+    for (const [flag, text] of Object.entries(c.flags ?? {})) lines.push(`  ${''.padEnd(8)}   ${flag}  ${text}`);
+  }
+  lines.push('', 'environment: PORT SIM_PORT DYNAMODB_PORT SQS_PORT DATA_DIR SHOTGUN_URL SHOTGUN_SCRIPT_NAME SHOTGUN_SCRIPT_KEY',
+    '             SCHEMA POLL_INTERVAL_MS SIM_LATENCY_MS SIM_ENTITIES SIM_SEED');
+  return lines.join('\n');
+}
+
+function parseArgs(command: Command, argv: string[]): ParsedArgs {
+  const parsed: ParsedArgs = { flags: new Set(), positional: [] };
+  for (const a of argv) {
+    if (a.startsWith('-')) {
+      if (!command.flags || !(a in command.flags)) throw new UsageError(`unknown flag ${a}`);
+      parsed.flags.add(a);
+    } else {
+      parsed.positional.push(a);
+    }
+  }
+  return parsed;
+}
+
+/** Runs the command line; resolves to an exit code, or 'running' for commands that serve until a signal. */
+export async function main(argv: string[]): Promise<number | 'running'> {
+  const [name = 'help', ...rest] = argv;
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    err(`fpt-cache: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(parseArgs(command, rest));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`fpt-cache ${name}: ${e.message}\n\n${usage()}`);
+      return 2;
+    }
+    // Operator errors (a taken port, a missing variable) and any other startup failure: one line, no stack trace.
+    const known = e instanceof PortInUseError || e instanceof ConfigError;
+    err(`fpt-cache: ${known ? '' : `${name} failed: `}${(e as Error)?.message ?? String(e)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code !== 'running') process.exit(code);
+}, (e) => {
+  err(`fpt-cache: ${(e as Error)?.message ?? String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+// The local SQS: local-aws-sqs in-process with the event queue and its DLQ (both FIFO), as the CDK app declares them.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequestHandler } from 'local-aws-sqs';
+
+export const EVENTS_QUEUE_NAME = 'fpt-cache-events.fifo';
+export const EVENTS_DLQ_NAME = 'fpt-cache-events-dlq.fifo';
+
+export interface LocalSqs {
+  endpoint: string;
+  port: number;
+  queueUrl: string;
+  dlqUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the queue server. No RedrivePolicy is set on the queue: local-aws-sqs counts ChangeMessageVisibility as
+ * a receive, so the event-source emulator (local/sqs-event-source.ts) counts receives and moves messages to the
+ * DLQ itself. Messages live in memory only: a restart starts with empty queues.
+ */
+export async function startLocalSqs(opts: { port: number; host?: string }): Promise<LocalSqs> {
+  const host = opts.host ?? '127.0.0.1';
+  const fifo = { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '300' } as const;
+  const { service, requestHandler } = createRequestHandler({
+    port: opts.port,
+    hostname: host,
+    emulateQueueCreationLifecycle: false,
+    queues: [
+      { QueueName: EVENTS_DLQ_NAME, Attributes: { ...fifo, MessageRetentionPeriod: '1209600' } },
+      { QueueName: EVENTS_QUEUE_NAME, Attributes: { ...fifo } },
+    ],
+  });
+  const server: Server = createServer(requestHandler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  service.PORT = port;
+  const endpoint = `http://${host}:${port}`;
+  return {
+    endpoint,
+    port,
+    queueUrl: `${endpoint}/123456789012/${EVENTS_QUEUE_NAME}`,
+    dlqUrl: `${endpoint}/123456789012/${EVENTS_DLQ_NAME}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

@@ -1,0 +1,269 @@
+// The one-machine stack behind `npm start`: DynamoDB Local, the local SQS, the simulated site, and the real Lambda handlers wired as in AWS.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConfigError } from '../shared/config.js';
+import { ensureTables, tableNames, type TableNames } from '../shared/table-design.js';
+import { startLocalApiGateway, type LocalApiGateway } from './api-gateway.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';
+import { assertPortFree, freePort } from './ports.js';
+import { startScheduler, type Scheduler } from './scheduler.js';
+import { startSimSite, simOptionsFromEnv, type SimSite } from './sim/server.js';
+import { startSqsEventSource, type SqsEventSource } from './sqs-event-source.js';
+import { startLocalSqs, type LocalSqs } from './sqs-local.js';
+import { statusProbe, type StackStatus } from './status.js';
+
+export const DEFAULT_PORTS = { PORT: 8010, SIM_PORT: 8020, DYNAMODB_PORT: 8000, SQS_PORT: 9324 } as const;
+export const DEFAULT_DATA_DIR = '.fpt-cache';
+export const TABLE_PREFIX = 'fpt-cache-';
+/** Marks a directory as a stack's DATA_DIR, so `--fresh` never wipes anything else. */
+const DATA_MARKER = '.fpt-cache-data';
+const LOCK_FILE = 'stack.lock';
+
+export interface StackOptions {
+  /** API port (PORT); 0 picks a free one. */
+  port?: number;
+  /** Simulated site port (SIM_PORT); 0 picks a free one. Unused with an upstream. */
+  simPort?: number;
+  dynamodbPort?: number;
+  sqsPort?: number;
+  /** DATA_DIR: DynamoDB Local's files and the simulated site's snapshot live here. */
+  dataDir?: string;
+  /** Wipe DATA_DIR first (`npm start -- --fresh`). */
+  fresh?: boolean;
+  /** SHOTGUN_URL: a real upstream site instead of the simulated one (then the script credentials are required). */
+  shotgunUrl?: string;
+  scriptName?: string;
+  scriptKey?: string;
+  /** Every other variable the functions and the simulated site read (SCHEMA, POLL_INTERVAL_MS, SIM_*...). */
+  env?: FunctionEnv;
+  /** Overrides of the function registry (tests: a consumer under test). */
+  consumer?: QueueConsumerSpec | null;
+  scheduled?: ScheduledFunctionSpec[];
+  /** Event source tuning (tests). */
+  eventSource?: { maxReceiveCount?: number; retryDelayMs?: number; pollIntervalMs?: number };
+  /** Where warnings and errors of the running stack go (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  /** The simulated site's URL, when it runs. */
+  simUrl?: string;
+  sim?: SimSite;
+  /** The site the API passes through to. */
+  upstream: string;
+  dataDir: string;
+  dynamodb: { endpoint: string; port: number };
+  sqs: { endpoint: string; port: number; queueUrl: string; dlqUrl: string };
+  tables: TableNames;
+  /** The environment the functions run with. */
+  functionEnv: FunctionEnv;
+  /** Milliseconds from startStack() to ready. */
+  startupMs: number;
+  /** Milliseconds each start phase took (dynamodb, sqs and site start in parallel). */
+  phasesMs: Record<string, number>;
+  eventSource?: SqsEventSource;
+  status(): Promise<StackStatus>;
+  stop(): Promise<void>;
+}
+
+function intVar(env: FunctionEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number (0-65535), not "${raw}"`);
+  return n;
+}
+
+/** Stack options from the environment names the project documents (PORT, SIM_PORT, SHOTGUN_URL, DATA_DIR, ...). */
+export function stackOptionsFromEnv(env: FunctionEnv): StackOptions {
+  return {
+    port: intVar(env, 'PORT', DEFAULT_PORTS.PORT),
+    simPort: intVar(env, 'SIM_PORT', DEFAULT_PORTS.SIM_PORT),
+    dynamodbPort: intVar(env, 'DYNAMODB_PORT', DEFAULT_PORTS.DYNAMODB_PORT),
+    sqsPort: intVar(env, 'SQS_PORT', DEFAULT_PORTS.SQS_PORT),
+    dataDir: env.DATA_DIR || DEFAULT_DATA_DIR,
+    shotgunUrl: env.SHOTGUN_URL || undefined,
+    scriptName: env.SHOTGUN_SCRIPT_NAME || undefined,
+    scriptKey: env.SHOTGUN_SCRIPT_KEY || undefined,
+    env,
+  };
+}
+
+/** Prepares DATA_DIR: wipes it for --fresh (only if it is one of ours), creates it, and takes its lock. */
+function prepareDataDir(dir: string, fresh: boolean): () => void {
+  if (fresh && existsSync(dir)) {
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(DATA_MARKER)) {
+      throw new ConfigError(`DATA_DIR ${dir} is not an fpt-cache data directory (no ${DATA_MARKER}); refusing to wipe it for --fresh`);
+    }
+    checkLock(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  checkLock(dir);
+  writeFileSync(join(dir, DATA_MARKER), 'fpt-cache local stack data (DynamoDB Local files, simulated site snapshot)\n');
+  const lock = join(dir, LOCK_FILE);
+  writeFileSync(lock, String(process.pid));
+  return () => { try { if (readFileSync(lock, 'utf8') === String(process.pid)) rmSync(lock); } catch { /* already gone */ } };
+}
+
+function checkLock(dir: string): void {
+  const lock = join(dir, LOCK_FILE);
+  if (!existsSync(lock)) return;
+  const pid = Number(readFileSync(lock, 'utf8'));
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  let alive = true;
+  if (pid === process.pid) alive = liveLocks.has(dir);
+  else try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  if (alive) throw new ConfigError(`DATA_DIR ${dir} is in use by another stack (pid ${pid}): stop it or set DATA_DIR to another directory`);
+}
+
+/** DATA_DIRs locked by stacks of this process (a pid check alone cannot tell two of our own stacks apart). */
+const liveLocks = new Set<string>();
+
+/**
+ * Starts everything and resolves once the API answers. On failure, whatever started is stopped again before
+ * the error propagates (a PortInUseError or ConfigError carries a one-line message for the operator).
+ */
+export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
+  const started = Date.now();
+  const env: FunctionEnv = { ...options.env };
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const upstreamUrl = options.shotgunUrl;
+  if (upstreamUrl && (!options.scriptName || !options.scriptKey)) {
+    throw new ConfigError('SHOTGUN_URL names a real site: set SHOTGUN_SCRIPT_NAME and SHOTGUN_SCRIPT_KEY to its script credentials too');
+  }
+  if (upstreamUrl) {
+    try { new URL(upstreamUrl); } catch { throw new ConfigError(`SHOTGUN_URL is not a URL: ${upstreamUrl}`); }
+  }
+
+  const port = options.port ?? DEFAULT_PORTS.PORT;
+  const simPort = options.simPort ?? DEFAULT_PORTS.SIM_PORT;
+  const sqsPort = options.sqsPort ?? DEFAULT_PORTS.SQS_PORT;
+  const checks: Array<[number, string]> = [[port, 'PORT'], [options.dynamodbPort ?? DEFAULT_PORTS.DYNAMODB_PORT, 'DYNAMODB_PORT'], [sqsPort, 'SQS_PORT']];
+  if (!upstreamUrl) checks.push([simPort, 'SIM_PORT']);
+  for (const [p, name] of checks) if (p !== 0) await assertPortFree(p, name);
+  const dynamodbPort = options.dynamodbPort === 0 ? await freePort() : options.dynamodbPort ?? DEFAULT_PORTS.DYNAMODB_PORT;
+
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const releaseLock = prepareDataDir(dataDir, options.fresh ?? false);
+  liveLocks.add(dataDir);
+
+  const stops: Array<() => Promise<void> | void> = [() => { liveLocks.delete(dataDir); releaseLock(); }];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      try { await stop(); } catch (e) { log(`fpt-cache: error while stopping: ${(e as Error).message}`); }
+    }
+  };
+  const phasesMs: Record<string, number> = {};
+  const timed = <T>(name: string, p: Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    return p.finally(() => { phasesMs[name] = Date.now() - t0; });
+  };
+  try {
+    const startDdb = timed('dynamodb', startDynamoDbLocal({ port: dynamodbPort, dataDir: join(dataDir, 'dynamodb') }));
+    startDdb.then((d) => stops.push(() => d.stop()), () => {});
+    const startSqs = timed('sqs', startLocalSqs({ port: sqsPort }));
+    startSqs.then((s) => stops.push(() => s.close()), () => {});
+    const startSim = upstreamUrl ? Promise.resolve(undefined) : timed('site', startSimSite({
+      ...simOptionsFromEnv(env),
+      port: simPort,
+      dataDir: join(dataDir, 'sim'),
+    }));
+    startSim.then((s) => { if (s) stops.push(() => s.close()); }, () => {});
+    const settled = await Promise.allSettled([startDdb, startSqs, startSim]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    const [ddb, sqs, sim] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [DynamoDbLocal, LocalSqs, SimSite | undefined];
+
+    const tables = tableNames(TABLE_PREFIX);
+    const ddbClient = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try { await timed('tables', ensureTables(ddbClient, tables)); } finally { ddbClient.destroy(); }
+
+    const upstream = upstreamUrl ?? sim!.url;
+    const functionEnv: FunctionEnv = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      ...env,
+      SHOTGUN_URL: upstream,
+      SHOTGUN_SCRIPT_NAME: options.scriptName ?? sim?.credentials.scriptName,
+      SHOTGUN_SCRIPT_KEY: options.scriptKey ?? sim?.credentials.scriptKey,
+      ENTITIES_TABLE: tables.entities,
+      STATE_TABLE: tables.state,
+      EVENTS_QUEUE_URL: sqs.queueUrl,
+      EVENTS_DLQ_URL: sqs.dlqUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    };
+    const onError = (message: string, error?: unknown) => log(`fpt-cache: ${message}${error ? `: ${(error as Error)?.message ?? String(error)}` : ''}`);
+
+    const consumer = options.consumer === undefined ? QUEUE_CONSUMER : options.consumer ?? undefined;
+    let eventSource: SqsEventSource | undefined;
+    if (consumer) {
+      eventSource = startSqsEventSource({
+        endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: consumer.fn,
+        handler: await consumer.create(functionEnv), batchSize: consumer.batchSize, maxConcurrency: consumer.maxConcurrency,
+        ...options.eventSource, onError,
+      });
+      const es = eventSource;
+      stops.push(() => es.stop());
+    }
+    const scheduledSpecs = options.scheduled ?? SCHEDULED_FUNCTIONS;
+    let scheduler: Scheduler | undefined;
+    if (scheduledSpecs.length) {
+      const scheduled = await Promise.all(scheduledSpecs.map(async (s) => ({ fn: s.fn, everyMs: s.everyMs(functionEnv), handler: await s.create(functionEnv) })));
+      scheduler = startScheduler(scheduled, onError);
+      const sch = scheduler;
+      stops.push(() => sch.stop());
+    }
+
+    let ready = false;
+    let api: LocalApiGateway | undefined;
+    const probe = statusProbe({
+      upstream, started: () => ready,
+      dynamodb: { endpoint: ddb.endpoint },
+      sqs: { endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
+      site: { url: upstream },
+      api: () => api,
+      extra: () => ({
+        ...(eventSource ? { eventSource: { ok: true, ...eventSource.stats() } } : {}),
+        ...(scheduler ? { scheduler: { ok: true, functions: scheduler.stats() } } : {}),
+      }),
+    });
+    stops.push(() => probe.close());
+    const apiStarted = Date.now();
+    api = await startLocalApiGateway({
+      port, fn: API_FUNCTION.fn, handler: await API_FUNCTION.create(functionEnv),
+      status: () => probe.status(),
+      onError: (e) => onError(`${API_FUNCTION.fn.name} failed`, e),
+    });
+    const apiServer = api;
+    stops.push(() => apiServer.close());
+    phasesMs.api = Date.now() - apiStarted;
+    ready = true;
+
+    return {
+      apiUrl: api.url,
+      simUrl: sim?.url,
+      sim,
+      upstream,
+      dataDir,
+      dynamodb: { endpoint: ddb.endpoint, port: ddb.port },
+      sqs: { endpoint: sqs.endpoint, port: sqs.port, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
+      tables,
+      functionEnv,
+      startupMs: Date.now() - started,
+      phasesMs,
+      eventSource,
+      status: () => probe.status(),
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

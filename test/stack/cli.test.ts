@@ -1,0 +1,100 @@
+// The command line as an operator runs it: usage and exit codes, one-line errors, and `start` serving until SIGTERM with nothing left behind.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { httpRequest } from './http.js';
+import { waitFor } from './wait.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const dirs: string[] = [];
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'fpt-cache-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+/** The CLI's own environment: no inherited stack variables, every port ephemeral. */
+function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', SIM_PORT: '0', DYNAMODB_PORT: '0', SQS_PORT: '0', SIM_ENTITIES: '40' };
+  return { ...env, ...extra };
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(tsx, [join(root, 'local', 'cli.ts'), ...args], { cwd: root, env: cliEnv({ DATA_DIR: tempDir(), ...env }) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** stderr minus Node's own runtime warnings (the AWS SDK's Node-version notice), which are not ours to print. */
+const ourLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('fpt-cache'));
+
+describe('fpt-cache command line', () => {
+  it('prints usage for help (exit 0) and for an unknown command or flag (exit 2)', async () => {
+    const [help, unknown, badFlag] = await Promise.all([run(['help']), run(['frobnicate']), run(['start', '--frob'])]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^\s+start\s/m);
+    expect(help.stdout).toMatch(/^\s+sim\s/m);
+    expect(help.stdout).toMatch(/--fresh/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    expect(unknown.stderr).toMatch(/usage: fpt-cache/);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/unknown flag --frob/);
+  });
+
+  it('fails on a taken port or a half-configured upstream with one line and no stack trace', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const [port, upstream] = await Promise.all([
+        run(['start'], { PORT: String(taken) }),
+        run(['start'], { SHOTGUN_URL: 'https://example.shotgunstudio.com' }),
+      ]);
+      expect(port.code).toBe(1);
+      expect(ourLines(port.stderr)).toEqual([`fpt-cache: port ${taken} is already in use: set PORT to another port`]);
+      expect(port.stderr).not.toMatch(/\n\s+at /);
+      expect(upstream.code).toBe(1);
+      expect(ourLines(upstream.stderr)).toEqual(['fpt-cache: SHOTGUN_URL names a real site: set SHOTGUN_SCRIPT_NAME and SHOTGUN_SCRIPT_KEY to its script credentials too']);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('starts the stack, tells where to point shotgun_api3, and stops everything on SIGTERM', async () => {
+    const child = spawn(tsx, [join(root, 'local', 'cli.ts'), 'start'], { cwd: root, env: cliEnv({ DATA_DIR: tempDir() }) });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.resume();
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    try {
+      await waitFor('the ready banner', () => stdout.includes('Ctrl-C stops it.'), 100_000);
+      const api = /API\s+(http:\/\/127\.0\.0\.1:\d+)\/api3\/json/.exec(stdout)![1];
+      const ddbPort = /DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
+      expect(stdout).toContain(`Shotgun("${api}", script_name="fpt-cache", api_key="fpt-cache-local-key")`);
+      const status = (await httpRequest(`${api}/status`, { method: 'GET' })).json() as { ready: boolean };
+      expect(status.ready).toBe(true);
+      const jvm = () => execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${ddbPort} `));
+      expect(jvm().length).toBeGreaterThan(0);
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(jvm()).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000); // a DynamoDB Local JVM start on two busy cores
+});
