@@ -16,6 +16,8 @@ export default defineConfig({
       CDK_DISABLE_CLI_TELEMETRY: 'true',
       CDK_DISABLE_VERSION_CHECK: '1',
       POWERTOOLS_DEV: 'false',
+      DYNAMODB_FAST_START: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '1',
       POWERTOOLS_LOG_LEVEL: 'WARN',
     },
   },

@@ -12,7 +12,7 @@ declare module 'vitest' {
 let ddb: DynamoDbLocal | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  ddb = await startDynamoDbLocal({ port: await freePort() });
+  ddb = await startDynamoDbLocal({ port: await freePort(), fastStart: true });
   project.provide('dynamodbEndpoint', ddb.endpoint);
 }
 
