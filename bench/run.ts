@@ -1,0 +1,43 @@
+// `npm run bench`: runs every benchmark section in turn and writes the figures to docs/benchmarks.md.
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
+type Section = { name: string; run: () => Promise<string> };
+
+/** Sections load lazily so one that is missing or failing does not stop the others. */
+const SECTIONS: Section[] = [
+  { name: 'engine', run: async () => (await import('./engine.js')).benchEngine() },
+  { name: 'api', run: async () => (await import('./api.js' as string)).benchApi() },
+  { name: 'sync', run: async () => (await import('./sync.js' as string)).benchSync() },
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const parts: string[] = [
+    '# Benchmarks',
+    '',
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. Everything runs on this one machine over loopback: DynamoDB Local, the local SQS, the simulated site. Figures are for comparison between configurations on the same machine, not AWS latencies.`,
+    '',
+  ];
+  let failed = 0;
+  for (const s of SECTIONS) {
+    if (only.length && !only.includes(s.name)) continue;
+    const t0 = Date.now();
+    process.stderr.write(`bench: ${s.name} ...\n`);
+    try {
+      parts.push(await s.run());
+      process.stderr.write(`bench: ${s.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    } catch (e) {
+      failed++;
+      const msg = (e as Error).message.split('\n')[0];
+      parts.push(`## ${s.name}\n\nNot measured in this run: ${msg}\n`);
+      process.stderr.write(`bench: ${s.name} failed: ${msg}\n`);
+    }
+  }
+  const out = parts.join('\n');
+  if (!only.length) writeFileSync('docs/benchmarks.md', out);
+  process.stdout.write(out + '\n');
+  process.exit(failed ? 1 : 0);
+}
+
+void main();
