@@ -25,7 +25,13 @@ export type Access =
   | { kind: 'link'; field: string; targets: Target[] }
   | { kind: 'ref'; field: string; targets: Target[] }
   | { kind: 'project'; projectIds: number[] }
-  | { kind: 'type' };
+  | { kind: 'type' }
+  /**
+   * A semi-join through a deep filter `field.Target.g is X`: read the Target entities matching `g` through their own
+   * index (`inner`), then the root entities linking to them through `field`'s slot; `fallback` when more than
+   * MAX_FANOUT Targets match.
+   */
+  | { kind: 'semi'; field: string; targetType: string; inner: Access; fallback: Access };
 
 /** One deep path to prefetch: each hop's field and target type, from the root. */
 export interface DeepPath { text: string; hops: Array<{ field: string; targetType: string }> }
@@ -134,8 +140,36 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): 
  * byRef membership + BatchGet; project is P -> byProject; else the whole type.
  */
 export function chooseAccess(schema: CachedSchema, params: ReadParams): Access {
+  const direct = chooseDirect(schema, params);
+  if (direct.kind === 'ids' || direct.kind === 'link') return direct;
+  const semi = chooseSemi(schema, params, direct);
+  return semi ?? direct;
+}
+
+/** Top-level AND conditions of a filter group (the only ones an index may narrow on). */
+function topConditions(params: ReadParams): Condition[] {
   const f = params.filters;
-  const top = f.logical_operator === 'and' || f.conditions.length === 1 ? f.conditions.filter((c): c is Condition => !isGroup(c)) : [];
+  return f.logical_operator === 'and' || f.conditions.length === 1 ? f.conditions.filter((c): c is Condition => !isGroup(c)) : [];
+}
+
+/** A deep `field.Target.g is/in X` whose root field has a link slot and whose inner condition an index of Target narrows. */
+function chooseSemi(schema: CachedSchema, params: ReadParams, fallback: Access): Access | undefined {
+  for (const c of topConditions(params)) {
+    if (c.relation !== 'is' && c.relation !== 'in') continue;
+    const parts = c.path.split('.');
+    if (parts.length !== 3) continue;
+    const [field, targetType, inner] = parts;
+    if (schema.site.dataType(params.type, field) !== 'entity' || schema.linkSlot(params.type, field) === undefined) continue;
+    if (!schema.site.hasType(targetType)) continue;
+    const innerAccess = chooseDirect(schema, { ...params, type: targetType, sorts: undefined, filters: { logical_operator: 'and', conditions: [{ path: inner, relation: c.relation, values: c.values }] } });
+    if (innerAccess.kind === 'type') continue;
+    return { kind: 'semi', field, targetType, inner: innerAccess, fallback };
+  }
+  return undefined;
+}
+
+function chooseDirect(schema: CachedSchema, params: ReadParams): Access {
+  const top = topConditions(params);
   const type = params.type;
   let best: { rank: number; access: Access } | undefined;
   const offer = (rank: number, access: Access) => { if (!best || rank < best.rank) best = { rank, access }; };

@@ -2,7 +2,7 @@
 import type { CachedSchema } from './cached-schema.js';
 import { ShotgunFault } from './faults.js';
 import { addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity } from './entity-store.js';
-import { planRead, type Access, type ReadPlan } from './planner.js';
+import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
 import type { Readiness } from './readiness.js';
 import { executeRead } from './read-semantics.js';
 import type { EntityLookup, EntityRecord } from './records.js';
@@ -72,8 +72,10 @@ export class ReadEngine {
   }
 
   private async candidates(plan: ReadPlan, stats: ReadStats): Promise<StoredEntity[]> {
-    const type = plan.params.type;
-    const a = plan.access;
+    return this.read_(plan.params.type, plan.access, stats);
+  }
+
+  private async read_(type: string, a: Access, stats: ReadStats): Promise<StoredEntity[]> {
     const collect = async (reads: Array<Promise<{ entities: StoredEntity[]; stats: ReadStats }>>): Promise<StoredEntity[]> => {
       const seen = new Set<number>();
       const out: StoredEntity[] = [];
@@ -94,6 +96,11 @@ export class ReadEngine {
       }
       case 'project': return collect(a.projectIds.map((p) => this.store.byProject(type, p)));
       case 'type': return collect([this.store.byType(type)]);
+      case 'semi': {
+        const inner = await this.read_(a.targetType, a.inner, stats);
+        if (inner.length > MAX_FANOUT) return this.read_(type, a.fallback, stats);
+        return collect(inner.map((t) => this.store.byLink(type, a.field, { type: t.record.type, id: t.record.id })));
+      }
     }
   }
 

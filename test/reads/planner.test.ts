@@ -31,9 +31,20 @@ describe('planner: index choice', () => {
     expect(plan('Task', [c('entity', 'is', null)])).toEqual({ kind: 'type' });
     expect(plan('Task', [c('entity', 'is_not', shot)])).toEqual({ kind: 'type' });
     expect(plan('Task', [{ logical_operator: 'and', conditions: [c('entity', 'is', shot)] }])).toEqual({ kind: 'type' });
-    expect(plan('Task', [c('entity.Shot.sg_sequence', 'is', { type: 'Sequence', id: 1 })])).toEqual({ kind: 'type' });
+    // A deep filter whose inner condition no index of the target narrows.
+    expect(plan('Task', [c('entity.Shot.sg_status_list', 'is', 'ip')])).toEqual({ kind: 'type' });
     // One condition under "or" is still a conjunction.
     expect(plan('Task', [c('entity', 'is', shot)], 'or')).toMatchObject({ kind: 'link' });
+  });
+
+  it('semi-joins a deep filter through a slotted link when the target type has an index for the inner condition', () => {
+    const seq = { type: 'Sequence', id: 1 };
+    expect(plan('Task', [c('entity.Shot.sg_sequence', 'is', seq)])).toEqual({
+      kind: 'semi', field: 'entity', targetType: 'Shot', inner: { kind: 'link', field: 'sg_sequence', targets: [{ type: 'Sequence', id: 1 }] }, fallback: { kind: 'type' },
+    });
+    expect(plan('Task', [c('project', 'is', P), c('entity.Shot.sg_sequence', 'is', seq)])).toMatchObject({ kind: 'semi', fallback: { kind: 'project', projectIds: [70] } });
+    // A direct slot on the root still wins.
+    expect(plan('Task', [c('entity', 'is', shot), c('entity.Shot.sg_sequence', 'is', seq)])).toMatchObject({ kind: 'link', field: 'entity' });
   });
 
   it('lists deep paths to prefetch hop by hop', () => {
