@@ -51,7 +51,9 @@ export async function benchEngine(): Promise<string> {
     const ready = Readiness.all(Object.fromEntries(schema.site.typeNames.map((t) => [t, Object.keys(schema.site.type(t)!.fields)])));
     const engine = new ReadEngine(store, schema, { readiness: () => ready });
 
-    const shot = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Task', [cond('entity', 'type_is', 'Shot')], ['entity'], 1))).entities[0].entity;
+    const withTasks = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Shot', [cond('tasks', 'is_not', null)], ['tasks']))).entities;
+    const busiest = withTasks.reduce((a, b) => (b.tasks.length > a.tasks.length ? b : a));
+    const shot = { type: 'Shot', id: busiest.id as number };
     const seq = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Shot', [cond('sg_sequence', 'is_not', null)], ['sg_sequence', 'project'], 1))).entities[0];
     const shapes: Array<{ name: string; params: Params }> = [
       { name: 'find_one Shot by id', params: read('Shot', [cond('id', 'is', shot.id)], ['code', 'sg_sequence', 'project', 'sg_status_list'], 1) },
