@@ -1,9 +1,9 @@
 // The sim's writes: create / update / delete / revive / batch with value checks, audit stamping, multi-entity modes, connections and events.
-import { emptyValue, formatDateTime, type Link } from '../../shared/data-types.js';
+import { formatDateTime, type Link } from '../../shared/data-types.js';
 import type { EntityTypeDef, FieldDef, SiteSchema } from '../../shared/schema-model.js';
 import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
-import { visibleLink, visibleLinks, wireLink } from '../../shared/links.js';
 import type { BatchItem, CreateParams, EntityRefParams, UpdateParams } from '../../shared/wire.js';
+import { wireValue } from '../../shared/projection.js';
 import type { SiteStore, StoredEntity } from './store.js';
 import type { Connections } from './site-schema.js';
 import type { Actor } from './auth.js';
@@ -325,19 +325,15 @@ export class SiteWrites {
     return out;
   }
 
-  /** A stored value as the site returns it: links {type, id, name}, unset as null / []. */
+  /** A stored value as the site returns it (the semantics model's wireValue), passwords masked. */
   wireValue(rec: StoredEntity, field: string): unknown {
     const { schema, store } = this.d;
     const def = schema.field(rec.type, field);
     if (field === 'id') return rec.id;
     if (!def) return null;
     const v = rec.values[field];
-    if (def.data_type === 'entity') {
-      const l = visibleLink(v, store);
-      return l ? wireLink(schema, l, store) : null;
-    }
-    if (def.data_type === 'multi_entity') return visibleLinks(v, store).map((l) => wireLink(schema, l, store));
     if (def.data_type === 'password') return v === undefined ? null : '*******';
-    return v === undefined ? emptyValue(def.data_type) : structuredClone(v);
+    return wireValue(schema, store, def, v);
   }
+
 }
