@@ -9,7 +9,8 @@ import { httpRequest } from './http.js';
 import { waitFor } from './wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
+// The operator's own command (bin/fpt-cache.js: tsx loaded in-process, so signals reach the CLI with no relay).
+const bin = join(root, 'bin', 'fpt-cache.js');
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
@@ -29,7 +30,7 @@ function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(tsx, [join(root, 'local', 'cli.ts'), ...args], { cwd: root, env: cliEnv({ DATA_DIR: tempDir(), ...env }) });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cliEnv({ DATA_DIR: tempDir(), ...env }) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; });
@@ -75,7 +76,7 @@ describe('fpt-cache command line', () => {
   });
 
   it('starts the stack, tells where to point shotgun_api3, and stops everything on SIGTERM', async () => {
-    const child = spawn(tsx, [join(root, 'local', 'cli.ts'), 'start'], { cwd: root, env: cliEnv({ DATA_DIR: tempDir() }) });
+    const child = spawn(process.execPath, [bin, 'start'], { cwd: root, env: cliEnv({ DATA_DIR: tempDir() }) });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; });
     child.stderr.resume();
