@@ -56,10 +56,11 @@ export class ReadEngine {
     if (!planned.ok) return { served: false, reason: planned.reason };
     const plan = planned.plan;
     const stats = emptyStats();
-    const candidates = await this.candidates(plan, stats);
+    const known = new Map<string, StoredEntity>();
+    const candidates = await this.candidates(plan, stats, known);
     const lookup = new StoreLookup(this.schema);
     for (const c of candidates) lookup.addFacts(c);
-    await this.prefetchDeep(plan, candidates, lookup, stats);
+    await this.prefetchDeep(plan, candidates, lookup, stats, known);
     let result: ReadResult;
     try {
       result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, plan.params, candidates.map((c) => c.record));
@@ -71,11 +72,12 @@ export class ReadEngine {
     return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
   }
 
-  private async candidates(plan: ReadPlan, stats: ReadStats): Promise<StoredEntity[]> {
-    return this.read_(plan.params.type, plan.access, stats);
+  /** The root candidates; `known` collects entities read on the way (a semi-join's targets) so deep hops reuse them. */
+  private async candidates(plan: ReadPlan, stats: ReadStats, known: Map<string, StoredEntity>): Promise<StoredEntity[]> {
+    return this.read_(plan.params.type, plan.access, stats, known);
   }
 
-  private async read_(type: string, a: Access, stats: ReadStats): Promise<StoredEntity[]> {
+  private async read_(type: string, a: Access, stats: ReadStats, known: Map<string, StoredEntity>): Promise<StoredEntity[]> {
     const collect = async (reads: Array<Promise<{ entities: StoredEntity[]; stats: ReadStats }>>): Promise<StoredEntity[]> => {
       const seen = new Set<number>();
       const out: StoredEntity[] = [];
@@ -97,8 +99,9 @@ export class ReadEngine {
       case 'project': return collect(a.projectIds.map((p) => this.store.byProject(type, p)));
       case 'type': return collect([this.store.byType(type)]);
       case 'semi': {
-        const inner = await this.read_(a.targetType, a.inner, stats);
-        if (inner.length > MAX_FANOUT) return this.read_(type, a.fallback, stats);
+        const inner = await this.read_(a.targetType, a.inner, stats, known);
+        if (inner.length > MAX_FANOUT) return this.read_(type, a.fallback, stats, known);
+        for (const t of inner) known.set(`${t.record.type}#${t.record.id}`, t);
         return collect(inner.map((t) => this.store.byLink(type, a.field, { type: t.record.type, id: t.record.id })));
       }
     }
@@ -108,8 +111,15 @@ export class ReadEngine {
    * Fetches the entities every deep path reaches, hop by hop (BatchGet per hop and type), so the semantics model
    * sees whole records (their own retired state and fields) at every hop.
    */
-  private async prefetchDeep(plan: ReadPlan, roots: StoredEntity[], lookup: StoreLookup, stats: ReadStats): Promise<void> {
+  private async prefetchDeep(plan: ReadPlan, roots: StoredEntity[], lookup: StoreLookup, stats: ReadStats, known: Map<string, StoredEntity>): Promise<void> {
     const fetched = new Map<string, StoredEntity>();
+    if (plan.deep.length) {
+      for (const [k, e] of known) {
+        fetched.set(k, e);
+        lookup.addRecord(e.record);
+        lookup.addFacts(e);
+      }
+    }
     for (const path of plan.deep) {
       let level: EntityRecord[] = roots.map((r) => r.record);
       for (const hop of path.hops) {
