@@ -4,13 +4,20 @@ import { ShotgunFault } from './faults.js';
 import { addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity } from './entity-store.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
 import type { Readiness } from './readiness.js';
-import { executeRead } from './read-semantics.js';
+import { executeRead, executeSummarize, validateSummarize, type SummarizeResult } from './read-semantics.js';
 import type { EntityLookup, EntityRecord } from './records.js';
-import type { ReadResult } from './wire.js';
+import { SummaryParamsSchema, type ReadResult } from './wire.js';
 
 export type ReadOutcome =
   | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number }
   | { served: false; reason: string };
+
+export type SummarizeOutcome =
+  | { served: true; result: SummarizeResult; access: Access['kind']; stats: ReadStats; candidates: number }
+  | { served: false; reason: string };
+
+/** Keys of `summarize` params the site knows (protocol.md §2.1). */
+const SUMMARIZE_KEYS: readonly string[] = ['type', 'summaries', 'filters', 'grouping', 'include_archived_projects'];
 
 export interface ReadEngineOptions {
   /** Readiness snapshot source (called per read; cache it in the caller as needed). */
@@ -70,6 +77,42 @@ export class ReadEngine {
       throw e;
     }
     return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
+  }
+
+  /**
+   * Answers `summarize` from the cache when exact: planned as a `read` of the same type and filters returning the
+   * summary and grouping fields (so the same readiness, field and operator checks apply), then summarized by the
+   * semantics model over the candidates.
+   */
+  async summarize(rawParams: unknown): Promise<SummarizeOutcome> {
+    if (typeof rawParams !== 'object' || rawParams === null || Array.isArray(rawParams)) return { served: false, reason: 'malformed-params' };
+    for (const k of Object.keys(rawParams)) if (!SUMMARIZE_KEYS.includes(k)) return { served: false, reason: `unknown-key:${k}` };
+    const parsed = SummaryParamsSchema.safeParse(rawParams);
+    if (!parsed.success) return { served: false, reason: 'malformed-params' };
+    const sp = parsed.data;
+    if (sp.include_archived_projects === false) return { served: false, reason: 'include-archived-projects' };
+    const fields = [...new Set([...sp.summaries.map((x) => x.field), ...(sp.grouping ?? []).map((g) => g.field)])];
+    const planned = planRead(this.schema, await this.opts.readiness(), { type: sp.type, filters: sp.filters, return_fields: fields });
+    if (!planned.ok) return { served: false, reason: planned.reason };
+    try {
+      validateSummarize(this.schema.site, sp);
+    } catch {
+      return { served: false, reason: 'invalid-request' };
+    }
+    const plan = planned.plan;
+    const stats = emptyStats();
+    const known = new Map<string, StoredEntity>();
+    const candidates = await this.candidates(plan, stats, known);
+    const lookup = new StoreLookup(this.schema);
+    for (const c of candidates) lookup.addFacts(c);
+    await this.prefetchDeep(plan, candidates, lookup, stats, known);
+    try {
+      const result = executeSummarize({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, sp, candidates.map((c) => c.record));
+      return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
+    } catch (e) {
+      if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
+      throw e;
+    }
   }
 
   /** The root candidates; `known` collects entities read on the way (a semi-join's targets) so deep hops reuse them. */

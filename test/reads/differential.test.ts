@@ -157,6 +157,29 @@ describe('differential: site vs cache engine, byte-identical', () => {
     if (deep.served) expect(deep.stats.items).toBe(shots.entities.length + retiredShots.entities.length + deep.candidates);
   });
 
+  it('answers summarize exactly from the cache, and passes what it cannot', async () => {
+    const shot = await first('Shot', ['project'], [cond('project', 'is_not', null)]);
+    const f = (...conditions: unknown[]) => ({ logical_operator: 'and', conditions });
+    const cases: Params[] = [
+      { type: 'Shot', summaries: [{ field: 'id', type: 'record_count' }], filters: f(cond('project', 'is', shot.project)) },
+      { type: 'Shot', summaries: [{ field: 'sg_cut_in', type: 'sum' }, { field: 'sg_cut_out', type: 'maximum' }, { field: 'sg_cut_duration', type: 'average' }], filters: f(),
+        grouping: [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }] },
+      { type: 'Task', summaries: [{ field: 'id', type: 'count' }, { field: 'due_date', type: 'earliest' }], filters: f(cond('sg_status_list', 'in', 'ip', 'wtg')),
+        grouping: [{ field: 'entity', type: 'exact', direction: 'desc' }, { field: 'step', type: 'exact', direction: 'asc' }] },
+      { type: 'Version', summaries: [{ field: 'flagged', type: 'checked' }, { field: 'client_approved', type: 'unchecked' }], filters: f() },
+    ];
+    for (const params of cases) {
+      const fromSite = await client.call('summarize', params);
+      const fromCache = await engine.summarize(params);
+      expect(fromCache.served, JSON.stringify(params)).toBe(true);
+      if (fromCache.served) expect(JSON.stringify(fromCache.result)).toBe(JSON.stringify(fromSite));
+    }
+    const passed = await engine.summarize({ type: 'Shot', summaries: [{ field: 'image', type: 'count' }], filters: f() });
+    expect(passed).toEqual({ served: false, reason: 'uncached-field:Shot.image' });
+    expect(await engine.summarize({ type: 'Shot', summaries: [{ field: 'id', type: 'record_count' }], filters: f(cond('created_at', 'in_last', 1, 'DAY')) }))
+      .toEqual({ served: false, reason: 'operator:in_last' });
+  });
+
   it('passes through what it cannot answer exactly, with a machine-readable reason', async () => {
     const cases: Array<[Params, string]> = [
       [read('Shot', [], ['code', 'image']), 'uncached-field:Shot.image'],
