@@ -24,8 +24,12 @@ export const CUSTOM_METRICS = {
   Drift: 'Drift',
   /** api: reads answered from the cache. */
   CacheHit: 'CacheHit',
-  /** api: reads passed through to the site (total with `service` only; per reason with `service`+`reason`). */
+  /** api: reads passed through to the site (total with `service` only; per reason class with `service`+`reason`). */
   CachePass: 'CachePass',
+  /** api: faults fpt-cache answered itself (bad input, limits, refused passes, unreachable site, internal errors). */
+  ApiFaults: 'ApiFaults',
+  /** api: write-throughs that failed after the site accepted the write (the sync pipeline repairs the cache). */
+  WriteThroughFailures: 'WriteThroughFailures',
 } as const;
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;
 

@@ -60,6 +60,8 @@ export class FptCacheStack extends Stack {
     this.api = new CacheApi(this, 'Api', {
       defaults,
       tables: this.tables,
+      siteSecret: this.siteSecret,
+      scriptName: c.scriptName,
       memoryMb: c.apiMemoryMb,
       throttle: { burstLimit: c.apiThrottleBurst, rateLimit: c.apiThrottleRate },
       domainName: c.domainName,

@@ -11,9 +11,13 @@ export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
 export const INTEGRATION_TIMEOUT_MS = 30_000;
 
+/** GET routes of shotgun_api3's file transfers (downloads, thumbnails), relayed by the API Lambda (shared/file-transfer.ts). */
+export const FILE_TRANSFER_GET_ROUTES = ['/upload', '/thumbnail', '/file_serve'] as const;
+
 /**
  * The routes the CDK app gives the API Lambda (infra/constructs/cache-api.ts): POST /api3/json, POST /{prefix+}
- * (a base URL with a path prefix) and GET /status. Anything else is API Gateway's own 404.
+ * (a base URL with a path prefix; also the upload forms), GET /status and GET /upload|thumbnail|file_serve/{proxy+}.
+ * Anything else is API Gateway's own 404.
  */
 export function matchRoute(method: string, path: string): { routeKey: string; pathParameters?: Record<string, string> } | undefined {
   if (method === 'POST') {
@@ -21,6 +25,13 @@ export function matchRoute(method: string, path: string): { routeKey: string; pa
     if (path.length > 1) return { routeKey: 'POST /{prefix+}', pathParameters: { prefix: decodeURIComponent(path.slice(1)) } };
   }
   if (method === 'GET' && path === '/status') return { routeKey: 'GET /status' };
+  if (method === 'GET') {
+    for (const base of FILE_TRANSFER_GET_ROUTES) {
+      if (path.startsWith(`${base}/`) && path.length > base.length + 1) {
+        return { routeKey: `GET ${base}/{proxy+}`, pathParameters: { proxy: decodeURIComponent(path.slice(base.length + 1)) } };
+      }
+    }
+  }
   return undefined;
 }
 

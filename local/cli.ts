@@ -10,6 +10,8 @@ interface Command {
   summary: string;
   /** Flags the command accepts. */
   flags?: Record<string, string>;
+  /** The command parses its own arguments (flags with values): they reach it unchecked, as `positional`. */
+  raw?: boolean;
   run(args: ParsedArgs): Promise<number | 'running'>;
 }
 
@@ -85,6 +87,30 @@ const COMMANDS: Record<string, Command> = {
       return 'running';
     },
   },
+  import: {
+    summary: 'import what is not ready yet from the site into the cache (--types A,B; --full), resuming from checkpoints; progress bar on a terminal',
+    raw: true,
+    async run(args) {
+      const { importCommand } = await import('./commands/sync.js');
+      return importCommand(args.positional, process.env);
+    },
+  },
+  validate: {
+    summary: 'compare the cache with the site: counts per type and N entities field by field (--types A,B; --data N|all); exit 1 on drift',
+    raw: true,
+    async run(args) {
+      const { validateCommand } = await import('./commands/sync.js');
+      return validateCommand(args.positional, process.env);
+    },
+  },
+  dlq: {
+    summary: 'dlq replay: move dead-lettered events back onto the event queue',
+    raw: true,
+    async run(args) {
+      const { dlqCommand } = await import('./commands/sync.js');
+      return dlqCommand(args.positional, process.env);
+    },
+  },
   help: {
     summary: 'this text',
     async run() {
@@ -107,6 +133,7 @@ function usage(): string {
 
 function parseArgs(command: Command, argv: string[]): ParsedArgs {
   const parsed: ParsedArgs = { flags: new Set(), positional: [] };
+  if (command.raw) return { flags: parsed.flags, positional: [...argv] };
   for (const a of argv) {
     if (a.startsWith('-')) {
       if (!command.flags || !(a in command.flags)) throw new UsageError(`unknown flag ${a}`);
@@ -131,6 +158,11 @@ export async function main(argv: string[]): Promise<number | 'running'> {
   } catch (e) {
     if (e instanceof UsageError) {
       err(`fpt-cache ${name}: ${e.message}\n\n${usage()}`);
+      return 2;
+    }
+    // A command that parses its own arguments says what is wrong with them and how to call it.
+    if ((e as Error)?.name === 'CommandUsageError') {
+      err(`fpt-cache ${name}: ${(e as Error).message}`);
       return 2;
     }
     // Operator errors (a taken port, a missing variable) and any other startup failure: one line, no stack trace.

@@ -39,15 +39,54 @@ export function localLogger(serviceName: string, env: FunctionEnv): Logger {
 export const API_FUNCTION: ApiFunctionSpec = {
   fn: { name: 'fpt-cache-api', timeoutMs: 29_000, memoryMb: 1024 },
   async create(env) {
-    const { createApiHandler } = await import('../functions/api/app.js');
-    return createApiHandler({ shotgun: shotgunConfigFromEnv(env), logger: localLogger('fpt-cache-api', env) });
+    const { apiDepsFromEnv, createApiHandler } = await import('../functions/api/app.js');
+    const { MemoryApiMetrics } = await import('../shared/api-metrics.js');
+    return createApiHandler(apiDepsFromEnv(env, localLogger('fpt-cache-api', env), new MemoryApiMetrics()));
   },
 };
 
 /** Functions EventBridge runs on a schedule (the poller, the reconciler, ...). */
 export const SCHEDULED_FUNCTIONS: ScheduledFunctionSpec[] = [
-  // e.g. { fn: { name: 'fpt-cache-poller', timeoutMs: 60_000 }, everyMs: () => 60_000, create: async (env) => (await import('../functions/poller/app.js')).createPollerHandler(env) },
+  // The poller loops inside each invocation (POLL_INTERVAL_MS, default 1 s) and is started again as soon as one ends.
+  {
+    fn: { name: 'fpt-cache-poller', timeoutMs: 70_000 },
+    everyMs: (env) => Number(env.POLL_INTERVAL_MS) > 0 ? Number(env.POLL_INTERVAL_MS) : 1_000,
+    async create(env) {
+      const { createPollerHandler } = await import('../functions/poller/app.js');
+      const { stackSync, syncLogger } = await import('./sync-local.js');
+      return createPollerHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-poller', env) });
+    },
+  },
+  // In AWS the poller invokes the importer while import work is pending; locally the importer's own schedule does
+  // (a check costs three state-table reads when there is nothing to import).
+  {
+    fn: { name: 'fpt-cache-importer', timeoutMs: 6 * 3_600_000 },
+    everyMs: () => 5_000,
+    async create(env) {
+      const { createImporterHandler } = await import('../functions/importer/app.js');
+      const { stackSync, syncLogger } = await import('./sync-local.js');
+      return createImporterHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-importer', env) });
+    },
+  },
+  {
+    fn: { name: 'fpt-cache-reconciler', timeoutMs: 300_000 },
+    everyMs: (env) => Number(env.RECONCILE_INTERVAL_MS) > 0 ? Number(env.RECONCILE_INTERVAL_MS) : 60_000,
+    async create(env) {
+      const { createReconcilerHandler } = await import('../functions/reconciler/app.js');
+      const { stackSync, syncLogger } = await import('./sync-local.js');
+      return createReconcilerHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-reconciler', env) });
+    },
+  },
 ];
 
-/** The consumer of the event queue, through the SQS FIFO event source mapping (none until the consumer exists). */
-export const QUEUE_CONSUMER: QueueConsumerSpec | undefined = undefined;
+/** The consumer of the event queue, through the SQS FIFO event source mapping. */
+export const QUEUE_CONSUMER: QueueConsumerSpec | undefined = {
+  fn: { name: 'fpt-cache-consumer', timeoutMs: 30_000 },
+  batchSize: 10,
+  maxConcurrency: 5,
+  async create(env) {
+    const { createConsumerHandler } = await import('../functions/consumer/app.js');
+    const { stackSync, syncLogger } = await import('./sync-local.js');
+    return createConsumerHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-consumer', env) });
+  },
+};

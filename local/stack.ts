@@ -4,9 +4,10 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../shared/config.js';
 import { ensureTables, tableNames, type TableNames } from '../shared/table-design.js';
-import { startLocalApiGateway, type LocalApiGateway } from './api-gateway.js';
+import { fromLambdaResult, startLocalApiGateway, toApiGatewayEvent, type LocalApiGateway } from './api-gateway.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';
+import { invokeLocal } from './lambda-invoke.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
 import { startSimSite, simOptionsFromEnv, type SimSite } from './sim/server.js';
@@ -223,21 +224,30 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
 
     let ready = false;
     let api: LocalApiGateway | undefined;
+    const apiHandler = await API_FUNCTION.create(functionEnv);
     const probe = statusProbe({
       upstream, started: () => ready,
       dynamodb: { endpoint: ddb.endpoint },
       sqs: { endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
       site: { url: upstream },
       api: () => api,
+      // The API function's own GET /status (what AWS answers): the cache's readiness per type.
+      cache: async () => {
+        const event = toApiGatewayEvent({ method: 'GET', url: '/status', httpVersion: '1.1', rawHeaders: [], sourceIp: '127.0.0.1', localPort: 0 }, Buffer.alloc(0));
+        return JSON.parse(fromLambdaResult(await invokeLocal(API_FUNCTION.fn, apiHandler, event)).body.toString('utf8')) as Record<string, unknown>;
+      },
+      // The sync pipeline, when the poller is among the scheduled functions: ready once imported and following the log.
+      ...(scheduledSpecs.some((f) => f.fn.name === 'fpt-cache-poller') ? { sync: async () => { const { syncStatus } = await import('./sync-local.js'); return { ...await syncStatus(functionEnv) }; } } : {}),
       extra: () => ({
         ...(eventSource ? { eventSource: { ok: true, ...eventSource.stats() } } : {}),
         ...(scheduler ? { scheduler: { ok: true, functions: scheduler.stats() } } : {}),
       }),
     });
     stops.push(() => probe.close());
+    stops.push(async () => { const { releaseStackSync } = await import('./sync-local.js'); await releaseStackSync(functionEnv); });
     const apiStarted = Date.now();
     api = await startLocalApiGateway({
-      port, fn: API_FUNCTION.fn, handler: await API_FUNCTION.create(functionEnv),
+      port, fn: API_FUNCTION.fn, handler: apiHandler,
       status: () => probe.status(),
       onError: (e) => onError(`${API_FUNCTION.fn.name} failed`, e),
     });

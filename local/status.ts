@@ -25,6 +25,10 @@ export interface StatusParts {
   api: { url: string } | (() => { url: string } | undefined);
   /** Extra components (event source, scheduler, ...): name -> health. */
   extra?: () => Record<string, ComponentHealth>;
+  /** The cache's readiness, as the API function's own GET /status reports it in AWS (component `cache`). */
+  cache?: () => Promise<Record<string, unknown>>;
+  /** The sync pipeline (component `sync`): per-type import state, cursor, backlog, lag; its `ready` gates the stack's. */
+  sync?: () => Promise<Record<string, unknown> & { ready?: boolean }>;
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -50,7 +54,7 @@ export function statusProbe(parts: StatusParts): { status(): Promise<StackStatus
   };
   return {
     async status() {
-      const [dynamodb, queue, upstream] = await Promise.all([
+      const [dynamodb, queue, upstream, cache, sync] = await Promise.all([
         probe(async () => ({ endpoint: parts.dynamodb.endpoint, tables: (await ddb.send(new ListTablesCommand({}), { abortSignal: signal() })).TableNames?.length ?? 0 })),
         probe(async () => ({ endpoint: parts.sqs.endpoint, messages: await queueDepth(parts.sqs.queueUrl), dlqMessages: await queueDepth(parts.sqs.dlqUrl) })),
         // A fresh `info` each time (not the client's cached one): this is a liveness probe.
@@ -58,14 +62,18 @@ export function statusProbe(parts: StatusParts): { status(): Promise<StackStatus
           const info = await site.call<{ version?: unknown }>('info', undefined, { auth: false });
           return { url: parts.site.url, version: info?.version };
         }),
+        parts.cache ? probe(parts.cache) : undefined,
+        parts.sync ? probe(parts.sync) : undefined,
       ]);
       const api = typeof parts.api === 'function' ? parts.api() : parts.api;
       const components: Record<string, ComponentHealth> = {
         dynamodb, sqs: queue, site: upstream,
         api: api ? { ok: true, url: api.url } : { ok: false, error: 'not listening yet' },
+        ...(cache ? { cache } : {}),
+        ...(sync ? { sync } : {}),
         ...parts.extra?.(),
       };
-      const ready = parts.started() && Object.values(components).every((c) => c.ok);
+      const ready = parts.started() && Object.values(components).every((c) => c.ok) && sync?.ready !== false;
       return { ready, upstream: parts.upstream, components };
     },
     close() {

@@ -92,3 +92,42 @@ export function awsClientConfig(env: Env, service: 'DYNAMODB' | 'SQS'): {
   }
   return out;
 }
+
+const ApiEnvSchema = z.object({
+  /** How long an accepted credential is trusted without asking the site again (memory and state table). */
+  AUTH_CACHE_SECONDS: positiveInt(300),
+  /** How long a container uses one readiness snapshot (a type comes into or out of service within this). */
+  READINESS_CACHE_MS: positiveInt(5_000),
+  /** How long the site's `info` is kept in memory. */
+  INFO_CACHE_SECONDS: positiveInt(300),
+  /** Request bodies above this are refused with a fault (Lambda's own request limit is 6 MB). */
+  MAX_REQUEST_BYTES: positiveInt(4 * 1024 * 1024),
+  /** JSON nesting deeper than this is refused with a fault before it is parsed. */
+  MAX_JSON_DEPTH: positiveInt(64),
+  /** Per-identity allow-lists for cached reads (shared/access-rules.ts). */
+  ACCESS_RULES: optionalText,
+});
+
+export interface ApiConfig {
+  authCacheMs: number;
+  readinessCacheMs: number;
+  infoCacheMs: number;
+  maxRequestBytes: number;
+  maxJsonDepth: number;
+  /** ACCESS_RULES as given (parsed by shared/access-rules.ts). */
+  accessRules?: string;
+}
+
+/** The API function's own settings (the site and the tables come from shotgunConfigFromEnv / storeConfigFromEnv). */
+export function apiConfigFromEnv(env: Env): ApiConfig {
+  const r = ApiEnvSchema.safeParse(env);
+  if (!r.success) throw new ConfigError(issueText(r.error));
+  return {
+    authCacheMs: r.data.AUTH_CACHE_SECONDS * 1000,
+    readinessCacheMs: r.data.READINESS_CACHE_MS,
+    infoCacheMs: r.data.INFO_CACHE_SECONDS * 1000,
+    maxRequestBytes: r.data.MAX_REQUEST_BYTES,
+    maxJsonDepth: r.data.MAX_JSON_DEPTH,
+    accessRules: r.data.ACCESS_RULES,
+  };
+}

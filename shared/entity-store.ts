@@ -71,6 +71,14 @@ export function addStats(a: ReadStats, b: ReadStats): ReadStats {
 }
 
 export type WriteStatus = 'applied' | 'stale' | 'missing' | 'unchanged';
+
+export interface PutOptions {
+  /**
+   * A re-read that reflects no newer event than `version` but may reflect writes that logged no event (scripts with
+   * events off): it replaces a whole-entity state of the same version too (only a newer one makes it stale).
+   */
+  refresh?: boolean;
+}
 export interface WriteResult {
   status: WriteStatus;
   /** Set when an applied write changed the entity's identifier value or retired state: links to it elsewhere need updating. */
@@ -325,9 +333,9 @@ export class EntityStore {
    * Stale when the stored whole-entity version is >= `version`; fields changed by newer field-level events
    * (fv > version) keep their stored value. Links without `name` keep the stored name.
    */
-  putEntity(record: EntityRecord, version: number): Promise<WriteResult> {
+  putEntity(record: EntityRecord, version: number, opts: PutOptions = {}): Promise<WriteResult> {
     return this.mutate(record.type, record.id, (cur) => {
-      if (cur && cur.b >= version) return 'stale';
+      if (cur && (opts.refresh ? cur.b > version : cur.b >= version)) return 'stale';
       const prevLinks = cur ? linkMap(this.schema, cur) : new Map<string, LinkValue>();
       const values: Record<string, unknown> = {};
       const fv: Record<string, number> = {};
@@ -347,6 +355,66 @@ export class EntityStore {
       }
       return { type: record.type, id: record.id, retired, values, v: Math.max(cur?.v ?? 0, version), b: version, fv, w: (cur?.w ?? 0) + 1 };
     });
+  }
+
+  /**
+   * Bulk whole-entity writes for the import (docs/design.md W1), stamped `version`. Entities not stored yet are
+   * created with their edges and spill chunks written by BatchWriteItem and the entity item put under
+   * `attribute_not_exists(pk)`, so an entity a concurrent writer (the consumer) created meanwhile is never
+   * overwritten: it, and every entity already stored, goes through putEntity's read-merge-write instead.
+   */
+  async importEntities(records: readonly EntityRecord[], version: number, opts: PutOptions = {}): Promise<{ created: number; merged: number; stale: number }> {
+    const out = { created: 0, merged: 0, stale: 0 };
+    const stored = await this.existing(records);
+    const fresh: Array<{ record: EntityRecord; enc: EncodedEntity }> = [];
+    const merge: EntityRecord[] = [];
+    for (const record of records) {
+      if (stored.has(entityPk(record.type, record.id))) { merge.push(record); continue; }
+      const values: Record<string, unknown> = {};
+      for (const [name, v] of Object.entries(record.values)) {
+        if (name === 'id' || !this.schema.isCached(record.type, name)) continue;
+        values[name] = this.normalize(record.type, name, v, new Map());
+      }
+      const state: EntityState = { type: record.type, id: record.id, retired: record.retired, values, v: version, b: version, fv: {}, w: 1 };
+      fresh.push({ record, enc: encodeEntity(this.schema, state, `${padId(1)}-${randomUUID().slice(0, 8)}`) });
+    }
+    await this.writeItems(fresh.flatMap((f) => [...f.enc.chunks, ...f.enc.edges.values()]));
+    await pool(fresh, this.concurrency, async ({ record, enc }) => {
+      try {
+        await this.ddb.send(new PutItemCommand({ TableName: this.tables.entities, Item: enc.item, ConditionExpression: 'attribute_not_exists(pk)' }));
+        out.created++;
+      } catch (e) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+        if (enc.chunks.length) await this.deleteItems(enc.chunks.map((c) => ({ pk: c.pk, sk: c.sk })));
+        merge.push(record);
+      }
+    });
+    await pool(merge, this.concurrency, async (record) => {
+      const r = await this.putEntity(record, version, opts);
+      if (r.status === 'applied') out.merged++; else out.stale++;
+    });
+    return out;
+  }
+
+  /** Which of these entities have an entity item (BatchGetItem of the keys only). */
+  private async existing(records: readonly { type: string; id: number }[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const keys = [...new Set(records.map((r) => entityPk(r.type, r.id)))];
+    const batches: string[][] = [];
+    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
+    await pool(batches, this.concurrency, async (batch) => {
+      let pending: Item[] = batch.map((pk) => ({ pk: { S: pk }, sk: { S: ENTITY_SK } }));
+      for (let attempt = 0; pending.length; attempt++) {
+        if (attempt > 10) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+        if (attempt) await backoff(attempt);
+        const r = await this.ddb.send(new BatchGetItemCommand({
+          RequestItems: { [this.tables.entities]: { Keys: pending, ProjectionExpression: 'pk', ConsistentRead: true } },
+        }));
+        for (const it of r.Responses?.[this.tables.entities] ?? []) found.add(it.pk.S!);
+        pending = (r.UnprocessedKeys?.[this.tables.entities]?.Keys ?? []) as Item[];
+      }
+    });
+    return found;
   }
 
   /**
@@ -606,7 +674,34 @@ export class EntityStore {
     return { added: add.length, removed: stale.length };
   }
 
+  /**
+   * Deletes an entity that vanished from the site (neither active nor retired there any more): its item, edges and
+   * chunks. Links to it elsewhere keep their stored facts until their own entities are re-read.
+   */
+  async removeEntity(type: string, id: number): Promise<number> {
+    const { items } = await this.queryAll({
+      TableName: this.tables.entities, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: entityPk(type, id) } },
+      ProjectionExpression: 'pk, sk', ConsistentRead: true,
+    });
+    const entity = items.filter((it) => it.sk.S === ENTITY_SK);
+    // The entity item first: once it is gone no reader reaches the rest.
+    await this.deleteItems(entity.map((it) => ({ pk: it.pk, sk: it.sk })));
+    await this.deleteItems(items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })));
+    return items.length;
+  }
+
   // ----- reads ----------------------------------------------------------------------------------------------
+
+  /** Ids of a type's stored entities and which are retired (byType, two attributes per item): counts and sweeps. */
+  async typeSummary(type: string): Promise<{ ids: number[]; retired: Set<number>; stats: ReadStats }> {
+    const { items, stats } = await this.queryAll({
+      TableName: this.tables.entities, IndexName: 'byType', KeyConditionExpression: '#t = :t',
+      ExpressionAttributeNames: { '#t': 't', '#id': 'id', '#r': 'r' }, ExpressionAttributeValues: { ':t': { S: type } },
+      ProjectionExpression: '#id, #r',
+    });
+    const ids = items.map((it) => Number(it.id.N));
+    return { ids, retired: new Set(items.filter((it) => it.r?.BOOL).map((it) => Number(it.id.N))), stats };
+  }
 
   /** One entity's full state, read consistently (the write path), with the keys of its current chunks. */
   private async readState(type: string, id: number): Promise<{ state: EntityState; chunkKeys: Item[] } | undefined> {

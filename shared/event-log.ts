@@ -42,6 +42,12 @@ export interface AdvanceResult {
   newlyMissing: number[];
 }
 
+/**
+ * A gap wider than this between consecutive ids is not a late commit (those leave a few ids behind) but unused ids,
+ * e.g. the distance from an empty cursor to the site's first event: it is not backlogged.
+ */
+export const MAX_GAP = 1000;
+
 export function initialCursor(startAfter: number): CursorState {
   return { maxSeen: startAfter, backlog: {} };
 }
@@ -71,9 +77,11 @@ export function advance(state: CursorState, rows: readonly EventRow[], nowMs: nu
       }
       continue;
     }
-    for (let gap = maxSeen + 1; gap < id; gap++) {
-      backlog[String(gap)] = nowMs;
-      newlyMissing.push(gap);
+    if (id - maxSeen - 1 <= MAX_GAP) {
+      for (let gap = maxSeen + 1; gap < id; gap++) {
+        backlog[String(gap)] = nowMs;
+        newlyMissing.push(gap);
+      }
     }
     if (id > maxSeen) maxSeen = id;
     forward.push(byId.get(id)!);

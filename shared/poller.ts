@@ -25,7 +25,10 @@ export interface PollerMetrics {
   heartbeat(): void;
   forwarded(n: number): void;
   dropped(n: number): void;
+  /** Missing ids (committed out of order) the cursor waits for. */
   backlog(size: number): void;
+  /** How far the cursor is behind the site's latest event id (0 when the last poll came back short). */
+  behind(events: number): void;
   expired(ids: number[]): void;
   lagSeconds(seconds: number): void;
   cursorBeyondRetention(): void;
@@ -44,8 +47,15 @@ export interface PollerOptions {
   now?: () => number;
   deadline: number;
   sleep?: (ms: number) => Promise<void>;
-  /** Called when the cursor is older than the site's retention: a full import must run. */
+  /**
+   * Called when the cursor is older than the site's retention: a full import must run. The cursor then restarts at
+   * the site's latest event (what lies between is lost from the log; the import replaces it).
+   */
   onRetentionExceeded?: () => Promise<void>;
+  /** Checked before every poll: true stops the loop early (the Lambda runtime is shutting the invocation down). */
+  shouldStop?: () => boolean;
+  /** Called after every poll with the saved cursor (status reporting). */
+  onPoll?: (cursor: CursorState) => void;
 }
 
 export interface PollerRun {
@@ -60,8 +70,8 @@ export interface PollerRun {
 const ENTITY_EVENT = /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/;
 
 /**
- * Whether the cache needs an event: entity events of cached types (fields cached or unknown-to-schema are decided by
- * the consumer), DisplayColumn events (schema changes), and identifier changes of link-target types (link names).
+ * Whether the cache needs an event: entity events of cached types (Changes of cached fields only), DisplayColumn
+ * events (schema changes), and renames, retirements and revivals of uncached link-target types (link names and flags).
  */
 export function isRelevant(schema: SiteSchema, ev: EventRow): boolean {
   if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) return true;
@@ -70,10 +80,14 @@ export function isRelevant(schema: SiteSchema, ev: EventRow): boolean {
   const type = m[1];
   const attr = ev.attribute_name ?? null;
   if (schema.hasType(type)) {
-    if (m[2] !== 'Change' || attr === null || attr === 'retirement_date') return true;
+    // A retirement_date Change precedes every Retirement/Revival, which carry the same fact: forwarded only if cached.
+    if (m[2] !== 'Change' || attr === null) return true;
     return schema.field(type, attr) !== undefined;
   }
-  return m[2] === 'Change' && attr !== null && schema.identifier(type) === attr;
+  // Uncached link targets: their renames, retirements and revivals change how cached links read.
+  const identifier = schema.identifier(type);
+  if (identifier === undefined) return false;
+  return m[2] === 'Change' ? attr !== null && identifier === attr : m[2] === 'Retirement' || m[2] === 'Revival';
 }
 
 export async function runPoller(o: PollerOptions): Promise<PollerRun> {
@@ -93,8 +107,10 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
     } else if (cursor.maxSeen > 0 && !(await o.source.exists(cursor.maxSeen))) {
       o.metrics.cursorBeyondRetention();
       await o.onRetentionExceeded?.();
+      cursor = initialCursor(await o.source.latestId());
+      await o.lease.save(holder, now(), cursor);
     }
-    while (now() + o.pollIntervalMs < o.deadline) {
+    while (now() + o.pollIntervalMs < o.deadline && !o.shouldStop?.()) {
       const missing = backlogIds(cursor);
       const [fresh, late] = await Promise.all([
         o.source.readAfter(cursor.maxSeen, pageSize),
@@ -112,6 +128,8 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
       o.metrics.forwarded(relevant.length);
       o.metrics.dropped(step.forward.length - relevant.length);
       o.metrics.backlog(backlogIds(cursor).length);
+      o.metrics.behind(fresh.length === pageSize ? Math.max(0, (await o.source.latestId()) - cursor.maxSeen) : 0);
+      o.onPoll?.(cursor);
       if (step.expired.length) o.metrics.expired(step.expired);
       const last = step.forward.at(-1);
       const lastAt = last?.created_at ? Date.parse(last.created_at) : NaN;

@@ -19,6 +19,12 @@ export type SummarizeOutcome =
 /** Keys of `summarize` params the site knows (protocol.md §2.1). */
 const SUMMARIZE_KEYS: readonly string[] = ['type', 'summaries', 'filters', 'grouping', 'include_archived_projects'];
 
+/** The `read` a `summarize` amounts to for planning: same type and filters, returning its summary and grouping fields. */
+export function summarizeAsRead(sp: { type: string; filters?: unknown; summaries: Array<{ field: string }>; grouping?: Array<{ field: string }> }): Record<string, unknown> {
+  const fields = [...new Set([...sp.summaries.map((x) => x.field), ...(sp.grouping ?? []).map((g) => g.field)])];
+  return { type: sp.type, filters: sp.filters ?? { logical_operator: 'and', conditions: [] }, return_fields: fields };
+}
+
 export interface ReadEngineOptions {
   /** Readiness snapshot source (called per read; cache it in the caller as needed). */
   readiness: () => Readiness | Promise<Readiness>;
@@ -91,8 +97,7 @@ export class ReadEngine {
     if (!parsed.success) return { served: false, reason: 'malformed-params' };
     const sp = parsed.data;
     if (sp.include_archived_projects === false) return { served: false, reason: 'include-archived-projects' };
-    const fields = [...new Set([...sp.summaries.map((x) => x.field), ...(sp.grouping ?? []).map((g) => g.field)])];
-    const planned = planRead(this.schema, await this.opts.readiness(), { type: sp.type, filters: sp.filters, return_fields: fields });
+    const planned = planRead(this.schema, await this.opts.readiness(), summarizeAsRead(sp));
     if (!planned.ok) return { served: false, reason: planned.reason };
     try {
       validateSummarize(this.schema.site, sp);

@@ -1,8 +1,9 @@
 // Lambda entry of the API (API Gateway HTTP API, payload v2): configuration from the environment, once per container.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { shotgunConfigFromEnv } from '../../shared/config.js';
-import { createApiHandler } from './app.js';
+import { EmfApiMetrics } from '../../shared/api-metrics.js';
+import { apiDepsFromEnv, createApiHandler } from './app.js';
 
-const logger = new Logger({ serviceName: 'fpt-cache-api' });
+// Service name (the `service` metric dimension the alarms use) from POWERTOOLS_SERVICE_NAME, set by the CDK app.
+const logger = new Logger();
 
-export const handler = createApiHandler({ shotgun: shotgunConfigFromEnv(process.env), logger });
+export const handler = createApiHandler(apiDepsFromEnv(process.env, logger, new EmfApiMetrics()));

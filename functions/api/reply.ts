@@ -1,8 +1,8 @@
-// The API's replies as API Gateway HTTP API results: site replies passed through, faults, gzip when the client accepts it.
+// The API's replies as API Gateway HTTP API results: site replies passed through, cache hits, faults, gzip when accepted, the 6 MB limit.
 import { isUtf8 } from 'node:buffer';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ShotgunFault } from '../../shared/faults.js';
+import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
 
 /** Below this size gzip saves nothing worth the CPU and the base64 overhead. */
 export const GZIP_MIN_BYTES = 1024;
@@ -32,4 +32,58 @@ export function httpReply(status: number, headers: Record<string, string>, body:
 /** Shotgun's fault envelope: HTTP 200 with {"exception": true, "error_code", "message"}. */
 export function faultReply(fault: ShotgunFault, extraHeaders: Record<string, string>, acceptEncoding: string | undefined): APIGatewayProxyStructuredResultV2 {
   return httpReply(200, extraHeaders, Buffer.from(JSON.stringify(fault.toBody()), 'utf8'), acceptEncoding);
+}
+
+/** Lambda's limit on a synchronous response: the whole result object as JSON (status, headers, body). */
+export const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
+/** Room for the status code and headers around the body. */
+const HEADROOM = 16 * 1024;
+/** What a body may add to the result: base64 text (gzip), or JSON-escaped text (every `"` and `\` doubles). */
+export const MAX_RESULT_BODY_BYTES = LAMBDA_RESPONSE_LIMIT - HEADROOM;
+/** Raw JSON above this is not even built for a gzip client: even 8:1 compression would not fit. */
+const MAX_RAW_FOR_GZIP = Math.floor(MAX_RESULT_BODY_BYTES * 0.75) * 8;
+
+/**
+ * The size of a read reply ({"results": ...}) before it is serialized, from a sample of up to 32 entities spread over
+ * the page: raw JSON bytes, and the bytes it would take as a JSON-escaped string in the Lambda result.
+ */
+export function estimateReadReply(result: { entities: unknown[] }): { raw: number; escaped: number; entities: number } {
+  const n = result.entities.length;
+  const step = Math.max(1, Math.floor(n / 32));
+  let raw = 0;
+  let escaped = 0;
+  let sampled = 0;
+  for (let i = 0; i < n; i += step) {
+    const text = JSON.stringify(result.entities[i]);
+    raw += Buffer.byteLength(text) + 1;
+    escaped += Buffer.byteLength(JSON.stringify(text)) - 1;
+    sampled++;
+  }
+  const scale = sampled ? n / sampled : 0;
+  return { raw: Math.ceil(64 + raw * scale), escaped: Math.ceil(96 + escaped * scale), entities: n };
+}
+
+function tooLarge(what: string, bytes: number, entities?: number): ShotgunFault {
+  const mb = (b: number) => (b / (1024 * 1024)).toFixed(1);
+  return new ShotgunFault(`fpt-cache: ${what} would be about ${mb(bytes)} MB${entities !== undefined ? ` (${entities} entities)` : ''}, `
+    + `over the ${mb(LAMBDA_RESPONSE_LIMIT)} MB an API reply can carry: ask for fewer fields or fewer entities per page`
+    + `${entities !== undefined ? ' (a smaller limit or a narrower filter)' : ''}`, ErrorCode.REPLY_TOO_LARGE);
+}
+
+/** Refuses a cached read's reply before it is built when the estimate cannot fit the Lambda response limit. */
+export function checkReadReplySize(result: { entities: unknown[] }, acceptEncoding: string | undefined): ShotgunFault | undefined {
+  const e = estimateReadReply(result);
+  if (acceptsGzip(acceptEncoding) ? e.raw > MAX_RAW_FOR_GZIP : e.escaped > MAX_RESULT_BODY_BYTES) {
+    return tooLarge('the reply to this read', acceptsGzip(acceptEncoding) ? e.raw : e.escaped, e.entities);
+  }
+  return undefined;
+}
+
+/** The exact check of a built reply: undefined when it fits, else the fault to answer instead. */
+export function checkBuiltReply(r: APIGatewayProxyStructuredResultV2): ShotgunFault | undefined {
+  const body = r.body ?? '';
+  // Plain text under a third of the limit fits even if every byte were escaped.
+  if (!r.isBase64Encoded && body.length * 3 < MAX_RESULT_BODY_BYTES) return undefined;
+  const bytes = r.isBase64Encoded ? body.length : Buffer.byteLength(JSON.stringify(body));
+  return bytes > MAX_RESULT_BODY_BYTES ? tooLarge('this reply', bytes) : undefined;
 }

@@ -1,8 +1,10 @@
-// placeholder until the sync pipeline lands
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+// Lambda entry of the consumer (SQS FIFO event source, ReportBatchItemFailures): built once per container from the environment.
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createConsumerHandler, type ConsumerHandler } from './app.js';
 
-/** Applies nothing: every message is reported failed, so no event is lost before the real consumer exists (they reach the DLQ). */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  console.log(JSON.stringify({ level: 'WARN', message: 'consumer placeholder: events not applied', records: event.Records.length }));
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+let ready: Promise<ConsumerHandler> | undefined;
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  ready ??= createConsumerHandler(process.env).catch((e) => { ready = undefined; throw e; });
+  return (await ready)(event, context);
 }

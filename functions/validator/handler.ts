@@ -1,6 +1,10 @@
-// placeholder until the sync pipeline lands
+// Lambda entry of the validator (EventBridge schedule): samples cached entities against the site and reports Drift.
 import type { Context } from 'aws-lambda';
+import { createValidatorHandler, type ValidateHandler } from './app.js';
 
-export async function handler(_event: unknown, context: Context): Promise<void> {
-  console.log(JSON.stringify({ level: 'WARN', message: 'validator placeholder invoked', requestId: context.awsRequestId }));
+let ready: Promise<ValidateHandler> | undefined;
+
+export async function handler(event: unknown, context: Context) {
+  ready ??= createValidatorHandler(process.env).catch((e) => { ready = undefined; throw e; });
+  return (await ready)(event, context);
 }

@@ -7,17 +7,24 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CacheFunction, type FunctionDefaults } from './cache-function.js';
+import type { SiteSecret } from './site-secret.js';
 import type { Tables } from './tables.js';
 
 export interface CacheApiProps {
   readonly defaults: FunctionDefaults;
   readonly tables: Tables;
+  /** The cache's own script: the API reads written entities back with it (write-through) and keys auth verdicts with it. */
+  readonly siteSecret: SiteSecret;
+  readonly scriptName: string;
   readonly memoryMb: number;
   readonly throttle: { readonly burstLimit: number; readonly rateLimit: number };
   /** Custom domain (both or neither). */
   readonly domainName?: string;
   readonly certificateArn?: string;
 }
+
+/** Download paths shotgun_api3 GETs from its base URL's host (local/api-gateway.ts mirrors them). */
+export const FILE_TRANSFER_GET_PATHS = ['/upload', '/thumbnail', '/file_serve'] as const;
 
 /** HTTP API integrations time out at 30 s (hard): the function ends first and answers with a fault. */
 export const API_TIMEOUT = Duration.seconds(29);
@@ -60,12 +67,19 @@ export class CacheApi extends Construct {
       description: 'fpt-cache API: Shotgun JSON-RPC (/api3/json) answered from the cache or passed through',
       memorySize: props.memoryMb,
       timeout: API_TIMEOUT,
-      environment: { ENTITIES_TABLE: tables.entities.tableName, STATE_TABLE: tables.state.tableName },
+      environment: {
+        ENTITIES_TABLE: tables.entities.tableName,
+        STATE_TABLE: tables.state.tableName,
+        SHOTGUN_SCRIPT_NAME: props.scriptName,
+        SHOTGUN_SCRIPT_KEY_SECRET_ARN: props.siteSecret.secret.secretArn,
+      },
     });
-    // Reads the cache; writes only its own state items (cached credential verdicts). Never the entities, never the script key:
-    // pass-through calls carry the caller's own credentials.
-    tables.entities.grantRead(this.handler.role);
+    // Reads the cache and writes through what callers wrote (read-your-writes: the written entities, read back with the
+    // cache's own script key); reads and writes its state items (auth verdicts, write-through version counters, the
+    // cursor it reads). Pass-through calls carry the caller's own credentials, never the script key.
+    tables.entities.grantReadWrite(this.handler.role);
     tables.state.grantReadWrite(this.handler.role);
+    props.siteSecret.grantRead(this.handler.role);
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'fpt-cache: Shotgun JSON-RPC caching intermediary',
@@ -75,18 +89,21 @@ export class CacheApi extends Construct {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
     });
     // shotgun_api3 posts to <base_url>/api3/json; a base_url with a path prefix posts to <prefix>/api3/json (the handler
-    // answers other paths with a fault).
+    // answers other paths with a fault). Its file transfers go to the host's /upload, /thumbnail and /file_serve paths
+    // (forms by POST, caught by /{prefix+}; downloads by GET): the handler relays them to the site (shared/file-transfer.ts).
     const routes = [
       ...this.httpApi.addRoutes({ path: '/api3/json', methods: [apigwv2.HttpMethod.POST], integration }),
       ...this.httpApi.addRoutes({ path: '/{prefix+}', methods: [apigwv2.HttpMethod.POST], integration }),
       ...this.httpApi.addRoutes({ path: '/status', methods: [apigwv2.HttpMethod.GET], integration }),
+      ...FILE_TRANSFER_GET_PATHS.flatMap((p) => this.httpApi.addRoutes({ path: `${p}/{proxy+}`, methods: [apigwv2.HttpMethod.GET], integration })),
     ];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason: 'shotgun_api3 sends its credentials (script key, login or session token) inside the JSON-RPC body, where API Gateway '
           + 'authorizers cannot see them, and cannot send API keys or JWTs. The API function validates every credential against the '
-          + 'site (cached verdicts) before answering from the cache and returns the site\'s 102 fault otherwise; /status reveals no data.',
+          + 'site (cached verdicts) before answering from the cache and returns the site\'s 102 fault otherwise; /status reveals no data; '
+          + 'file transfers are relayed to the site, which authenticates them (form fields, session cookie) itself.',
       });
     }
 

@@ -24,8 +24,10 @@ describe('HTTP API', () => {
     });
   });
 
-  it('routes POST /api3/json, POST under any base-path prefix, and GET /status to the API function', () => {
-    expect(routes().map((r) => r.Properties.RouteKey).sort()).toEqual(['GET /status', 'POST /api3/json', 'POST /{prefix+}']);
+  it('routes POST /api3/json, POST under any base-path prefix, GET /status and the file-transfer GETs to the API function', () => {
+    expect(routes().map((r) => r.Properties.RouteKey).sort()).toEqual([
+      'GET /file_serve/{proxy+}', 'GET /status', 'GET /thumbnail/{proxy+}', 'GET /upload/{proxy+}', 'POST /api3/json', 'POST /{prefix+}',
+    ]);
     const integrations = new Set(routes().map((r) => JSON.stringify(r.Properties.Target)));
     expect(integrations.size).toBe(1);
   });

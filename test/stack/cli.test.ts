@@ -86,7 +86,12 @@ describe('fpt-cache command line', () => {
       const api = /API\s+(http:\/\/127\.0\.0\.1:\d+)\/api3\/json/.exec(stdout)![1];
       const ddbPort = /DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
       expect(stdout).toContain(`Shotgun("${api}", script_name="fpt-cache", api_key="fpt-cache-local-key")`);
-      const status = (await httpRequest(`${api}/status`, { method: 'GET' })).json() as { ready: boolean };
+      // Ready once every cached type is imported and the poller follows the log (the import runs after start).
+      const status = await waitFor('the stack ready', async () => {
+        const st = (await httpRequest(`${api}/status`, { method: 'GET' })).json() as { ready: boolean };
+        if (!st.ready) await new Promise((r) => setTimeout(r, 200));
+        return st.ready ? st : undefined;
+      }, 90_000);
       expect(status.ready).toBe(true);
       const jvm = () => execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${ddbPort} `));
       expect(jvm().length).toBeGreaterThan(0);

@@ -57,10 +57,19 @@ function documentClient(s: LocalStack): DynamoDBDocumentClient {
 }
 
 const auth = (s: LocalStack) => authParams({ scriptName: s.functionEnv.SHOTGUN_SCRIPT_NAME!, apiKey: s.functionEnv.SHOTGUN_SCRIPT_KEY! });
-async function findShot(s: LocalStack, code: string): Promise<unknown[]> {
-  const r = await postRpc(`${s.apiUrl}/api3/json`, rpcPayload('read', auth(s), findPlan({ type: 'Shot', filters: [['code', 'is', code]], fields: ['code'] }, { version: [8, 50, 0], recordsPerPage: 500 }).params));
-  expect(r.headers['x-fpt-cache']).toBe('pass');
-  return (r.json() as { results: { entities: unknown[] } }).results.entities;
+/** Reads through the API; with `expected`, until that many match (a cache hit sees a write once its event is applied). */
+async function findShot(s: LocalStack, code: string, expected?: number): Promise<unknown[]> {
+  const once = async () => {
+    const r = await postRpc(`${s.apiUrl}/api3/json`, rpcPayload('read', auth(s), findPlan({ type: 'Shot', filters: [['code', 'is', code]], fields: ['code'] }, { version: [8, 50, 0], recordsPerPage: 500 }).params));
+    expect(['hit', 'pass']).toContain(r.headers['x-fpt-cache']);
+    return (r.json() as { results: { entities: unknown[] } }).results.entities;
+  };
+  if (expected === undefined) return once();
+  return waitFor(`${expected} shot(s) ${code}`, async () => {
+    const found = await once();
+    if (found.length !== expected) await new Promise((r) => setTimeout(r, 200));
+    return found.length === expected ? found : undefined;
+  }, 60_000);
 }
 
 describe('the one-machine stack', () => {
@@ -77,8 +86,14 @@ describe('the one-machine stack', () => {
     expect(new Set([a.apiUrl, b.apiUrl, a.simUrl, b.simUrl]).size).toBe(4);
     expect(a.dynamodb.port).not.toBe(b.dynamodb.port);
 
-    // GET /status over HTTP.
-    const status = (await httpRequest(`${a.apiUrl}/status`, { method: 'GET' })).json() as { ready: boolean; upstream: string; components: Record<string, { ok: boolean }> };
+    // GET /status over HTTP. Ready means every cached type imported and the poller following the log (the sync
+    // pipeline's import runs in the background after start).
+    type Status = { ready: boolean; upstream: string; components: Record<string, { ok: boolean }> };
+    const status = await waitFor('stack A ready', async () => {
+      const s = (await httpRequest(`${a.apiUrl}/status`, { method: 'GET' })).json() as Status;
+      if (!s.ready) await new Promise((r) => setTimeout(r, 200));
+      return s.ready ? s : undefined;
+    }, 90_000);
     expect(status.ready).toBe(true);
     expect(status.upstream).toBe(a.simUrl);
     for (const c of ['dynamodb', 'sqs', 'site', 'api']) expect(status.components[c]?.ok).toBe(true);
@@ -93,7 +108,7 @@ describe('the one-machine stack', () => {
     const ddbA = documentClient(a);
     await ddbA.send(new PutCommand({ TableName: a.tables.state, Item: { pk: 'test', sk: 'restart', value: 42 } }));
     ddbA.destroy();
-    expect(await findShot(a, 'survives-restart')).toHaveLength(1);
+    expect(await findShot(a, 'survives-restart', 1)).toHaveLength(1);
     expect(await findShot(b, 'survives-restart')).toHaveLength(0);
 
     // B's queue feeds B's consumer through the event source emulation.
@@ -107,7 +122,7 @@ describe('the one-machine stack', () => {
     expect(leftovers(portsA)).toEqual([]);
 
     const again = await start(dirA);
-    expect(await findShot(again, 'survives-restart')).toHaveLength(1);
+    expect(await findShot(again, 'survives-restart', 1)).toHaveLength(1);
     const ddbAgain = documentClient(again);
     expect((await ddbAgain.send(new GetCommand({ TableName: again.tables.state, Key: { pk: 'test', sk: 'restart' } }))).Item?.value).toBe(42);
     ddbAgain.destroy();

@@ -45,3 +45,11 @@ describe('event-log cursor', () => {
     expect(owningEntity(ev(5, { event_type: 'Toolkit_App_Startup' }))).toBeNull();
   });
 });
+
+describe('event-log cursor gaps', () => {
+  it('does not backlog a gap too wide to be a late commit (an empty cursor before the first event)', () => {
+    const r = advance(initialCursor(0), [ev(2_400_000), ev(2_400_002)], 0, 60_000);
+    expect(ids(r.forward)).toEqual([2_400_000, 2_400_002]);
+    expect(backlogIds(r.next)).toEqual([2_400_001]);
+  });
+});

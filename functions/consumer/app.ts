@@ -1,0 +1,95 @@
+// The consumer function built from its environment: FIFO batches of events applied in order, a failure stopping its entity's group.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { EventApplier, type ApplyOutcome } from '../../shared/event-apply.js';
+import { EventRowSchema, type EventRow } from '../../shared/event-log.js';
+import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
+import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
+
+type Env = Record<string, string | undefined>;
+
+/** The queue's RedrivePolicy.maxReceiveCount (infra MAX_RECEIVE_COUNT): a failure on this delivery sends the event to the DLQ. */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+
+export interface ConsumerDeps {
+  applier: EventApplier;
+  metrics: SyncMetrics;
+  logger: Logger;
+  maxReceiveCount: number;
+  now?: () => number;
+  /** Told about each applied event (the local stack's /status). */
+  onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
+}
+
+export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** An event body as the poller queued it; anything else is a poison message. */
+export function parseEventBody(body: string): EventRow {
+  return EventRowSchema.parse(JSON.parse(body));
+}
+
+export function createConsumer(d: ConsumerDeps): ConsumerHandler {
+  const now = d.now ?? Date.now;
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    let ev: EventRow | undefined;
+    try {
+      ev = parseEventBody(record.body);
+      const outcome = await d.applier.apply(ev);
+      const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
+      const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
+      d.metrics.add('EventsApplied', 1);
+      if (Number.isFinite(at)) d.metrics.add('SyncLagSeconds', lag, 'Seconds');
+      d.onApplied?.(ev, outcome, lag);
+      d.logger.debug('event applied', { eventId: ev.id, eventType: ev.event_type, ...outcome });
+    } catch (e) {
+      const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+      const details = {
+        eventId: ev?.id, eventType: ev?.event_type, attribute: ev?.attribute_name, messageId: record.messageId,
+        group: record.attributes?.MessageGroupId, receives, error: (e as Error)?.message ?? String(e),
+      };
+      if (receives >= d.maxReceiveCount) {
+        d.metrics.add('DeadLetters', 1);
+        d.logger.error(`event ${ev?.id ?? '(unreadable)'} failed on its last delivery and goes to the dead-letter queue`, details);
+      } else {
+        d.logger.warn('event failed; it and the rest of its batch are retried', details);
+      }
+      throw e;
+    }
+  };
+  return async (event, context) => {
+    // One processor per invocation: the local event source runs several batches at once in one process.
+    const processor = new SqsFifoPartialProcessorAsync();
+    try {
+      // A failure stops its message group (it and every later record of the group are reported failed, so each
+      // entity's events stay in order); other groups in the batch go on. Failing the whole rest of the batch would
+      // count receives against unrelated events and send them to the DLQ together with one poison event.
+      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
+    } finally {
+      d.metrics.flush();
+    }
+  };
+}
+
+export interface ConsumerOverrides {
+  metrics?: SyncMetrics;
+  logger?: Logger;
+  ctx?: SyncContext;
+  onApplied?: ConsumerDeps['onApplied'];
+}
+
+export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {}): Promise<ConsumerHandler> {
+  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-consumer' });
+  const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
+  const applier = new EventApplier({
+    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events,
+    log: (m, x) => logger.warn(m, x ?? {}),
+  });
+  const max = Number(env.MAX_RECEIVE_COUNT);
+  return createConsumer({
+    applier, logger,
+    metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'),
+    maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
+    onApplied: o.onApplied,
+  });
+}

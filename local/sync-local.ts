@@ -1,0 +1,115 @@
+// The sync pipeline on one machine: per-stack metrics in memory, the /status sync report, and the CLI's environment for a running stack.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { cachedFields } from '../shared/site-fetch.js';
+import { syncContextFromEnv, type SyncContext } from '../shared/sync-context.js';
+import { MemorySyncMetrics } from '../shared/sync-metrics.js';
+import { DEFAULT_SCRIPT } from './sim/credentials.js';
+import { EVENTS_DLQ_NAME, EVENTS_QUEUE_NAME } from './sqs-local.js';
+import type { FunctionEnv } from './functions.js';
+
+/** Local function loggers (POWERTOOLS_LOG_LEVEL, default WARN to keep `npm start` quiet). */
+export function syncLogger(serviceName: string, env: FunctionEnv): Logger {
+  return new Logger({ serviceName, logLevel: (env.POWERTOOLS_LOG_LEVEL ?? 'WARN') as 'WARN' });
+}
+
+interface StackSync {
+  metrics: MemorySyncMetrics;
+  ctx?: Promise<SyncContext>;
+}
+
+/** One record per running stack (two stacks can share a process in tests), keyed by where its state lives. */
+const stacks = new Map<string, StackSync>();
+const keyOf = (env: FunctionEnv) => `${env.AWS_ENDPOINT_URL_DYNAMODB ?? ''}|${env.STATE_TABLE ?? ''}`;
+
+export function stackSync(env: FunctionEnv): StackSync {
+  const key = keyOf(env);
+  let s = stacks.get(key);
+  if (!s) stacks.set(key, s = { metrics: new MemorySyncMetrics() });
+  return s;
+}
+
+/** Forgets a stack's record (its clients are destroyed). */
+export async function releaseStackSync(env: FunctionEnv): Promise<void> {
+  const s = stacks.get(keyOf(env));
+  stacks.delete(keyOf(env));
+  if (s?.ctx) (await s.ctx.catch(() => undefined))?.destroy();
+}
+
+export interface TypeStatus { ready: boolean; entities: number; pass?: string; total?: number }
+
+export interface SyncStatus {
+  ok: boolean;
+  /** Every cached type imported and the poller following the log. */
+  ready: boolean;
+  types: Record<string, TypeStatus>;
+  importing: boolean;
+  cursor: { maxSeen: number; backlog: number; savedSecondsAgo: number | null } | null;
+  following: boolean;
+  /** now - created_at of the last applied event, when one was applied. */
+  lagSeconds: number | null;
+  lastAppliedSecondsAgo: number | null;
+  eventsApplied: number;
+  /** How far the cursor was behind the site's latest event at the last full poll. */
+  behind: number;
+  deadLetters: number;
+  error?: string;
+}
+
+/** The sync part of GET /status: readiness and counts per type, the cursor and its backlog, the lag. */
+export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<SyncStatus> {
+  const s = stackSync(env);
+  s.ctx ??= syncContextFromEnv(env);
+  const ctx = await s.ctx;
+  const [readiness, checkpoints, run, request, lease] = await Promise.all([
+    ctx.readiness.load(), ctx.importState.checkpoints(), ctx.importState.run(), ctx.importState.request(), ctx.lease.read(),
+  ]);
+  const types: Record<string, TypeStatus> = {};
+  let allReady = true;
+  for (const t of ctx.schema.site.typeNames) {
+    const cp = checkpoints.get(t);
+    const ready = readiness.isTypeReady(t) && cachedFields(ctx.schema, t).every((f) => readiness.isFieldReady(t, f));
+    allReady &&= ready;
+    types[t] = { ready, entities: cp ? cp.active + cp.retired : 0, ...(cp && cp.pass !== 'done' ? { pass: cp.pass, total: cp.total } : {}) };
+  }
+  const pollEvery = Number(env.POLL_INTERVAL_MS) > 0 ? Number(env.POLL_INTERVAL_MS) : 1000;
+  const savedAgo = lease.cursorAt === null ? null : (now - lease.cursorAt) / 1000;
+  const following = savedAgo !== null && savedAgo * 1000 < Math.max(10_000, pollEvery * 5);
+  const lag = s.metrics.last.get('SyncLagSeconds');
+  return {
+    ok: true,
+    ready: allReady && following && !run && !request,
+    types,
+    importing: Boolean(run || request),
+    cursor: lease.cursor ? { maxSeen: lease.cursor.maxSeen, backlog: Object.keys(lease.cursor.backlog).length, savedSecondsAgo: savedAgo } : null,
+    following,
+    lagSeconds: lag ? lag.value : null,
+    lastAppliedSecondsAgo: lag ? (now - lag.at) / 1000 : null,
+    eventsApplied: s.metrics.total('EventsApplied'),
+    behind: s.metrics.last.get('Backlog')?.value ?? 0,
+    deadLetters: s.metrics.total('DeadLetters'),
+  };
+}
+
+/**
+ * The functions' environment for CLI commands (import, validate, dlq replay): as given when ENTITIES_TABLE is set
+ * (a deployed stack), else the running local stack's defaults (DYNAMODB_PORT, SQS_PORT, SIM_PORT or SHOTGUN_URL).
+ */
+export function cliSyncEnv(env: FunctionEnv): FunctionEnv {
+  if (env.ENTITIES_TABLE) return env;
+  const sqs = `http://127.0.0.1:${env.SQS_PORT || 9324}`;
+  const real = Boolean(env.SHOTGUN_URL);
+  return {
+    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', POWERTOOLS_LOG_LEVEL: 'WARN',
+    ...env,
+    SHOTGUN_URL: env.SHOTGUN_URL || `http://127.0.0.1:${env.SIM_PORT || 8020}`,
+    SHOTGUN_SCRIPT_NAME: env.SHOTGUN_SCRIPT_NAME || (real ? undefined : DEFAULT_SCRIPT.name),
+    SHOTGUN_SCRIPT_KEY: env.SHOTGUN_SCRIPT_KEY || (real ? undefined : DEFAULT_SCRIPT.key),
+    // The local stack's tables (TABLE_PREFIX in local/stack.ts).
+    ENTITIES_TABLE: 'fpt-cache-entities',
+    STATE_TABLE: 'fpt-cache-state',
+    AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB || `http://127.0.0.1:${env.DYNAMODB_PORT || 8000}`,
+    AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS || sqs,
+    EVENTS_QUEUE_URL: env.EVENTS_QUEUE_URL || `${sqs}/123456789012/${EVENTS_QUEUE_NAME}`,
+    EVENTS_DLQ_URL: env.EVENTS_DLQ_URL || `${sqs}/123456789012/${EVENTS_DLQ_NAME}`,
+  };
+}

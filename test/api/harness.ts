@@ -1,0 +1,124 @@
+// Test harness for the API: the simulated site, fresh tables on the suite's DynamoDB Local, an imported and ready cache, and the real handler behind the local API Gateway.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createApiHandler, type CacheDeps } from '../../functions/api/app.js';
+import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway.js';
+import { API_FUNCTION } from '../../local/functions.js';
+import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
+import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
+import { parseAccessRules } from '../../shared/access-rules.js';
+import { MemoryApiMetrics } from '../../shared/api-metrics.js';
+import { loadCachedSchema } from '../../shared/cached-schema.js';
+import type { ApiConfig } from '../../shared/config.js';
+import { EntityStore } from '../../shared/entity-store.js';
+import { initialCursor } from '../../shared/event-log.js';
+import { PollerLease } from '../../shared/poller-lease.js';
+import { ReadinessStore } from '../../shared/readiness.js';
+import { ShotgunClient } from '../../shared/shotgun-client.js';
+import type { TableNames } from '../../shared/table-design.js';
+import type { AuthParams } from '../../shared/wire.js';
+import { importSite } from '../reads/importer.js';
+import { dynamo, freshTables } from '../store/helpers.js';
+import { postRpc, type RawResponse } from '../stack/http.js';
+
+export const schema = loadCachedSchema('schema/default.yml');
+export const SCRIPT_AUTH: AuthParams = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
+
+export interface Harness {
+  sim: SimSite;
+  api: LocalApiGateway;
+  metrics: MemoryApiMetrics;
+  store: EntityStore;
+  tables: TableNames;
+  /** The site's client as the cache's script (direct, not through the API). */
+  site: ShotgunClient;
+  /** POST a JSON-RPC payload to the API, as shotgun_api3 does. */
+  rpc(payload: unknown, headers?: Record<string, string>): Promise<RawResponse>;
+  /** The same payload straight to the site. */
+  direct(payload: unknown): Promise<RawResponse>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  sim?: SimSiteOptions;
+  api?: Partial<ApiConfig>;
+  /** ACCESS_RULES, or a function building it from the site (to name real project ids). */
+  accessRules?: string | ((site: ShotgunClient) => Promise<string>);
+  /** Skip the import and readiness (an empty, unready cache). */
+  empty?: boolean;
+}
+
+/** Marks every cached type ready with all its fields (what the importer does when it completes). */
+export async function markAllReady(readiness: ReadinessStore): Promise<void> {
+  for (const type of schema.site.typeNames) await readiness.markTypeReady(type, Object.keys(schema.site.type(type)!.fields));
+}
+
+export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
+  const ddb = dynamo();
+  const sim = await startSimSite({ port: 0, entities: 200, seed: 7, ...opts.sim });
+  const tables = await freshTables(ddb, label);
+  const store = new EntityStore(ddb, tables, schema);
+  const site = new ShotgunClient({ url: sim.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
+  if (!opts.empty) {
+    // The cursor first (as the real importer takes it), then the import, then readiness.
+    const latest = await site.call<{ entities: Array<{ id: number }> }>('read', {
+      type: 'EventLogEntry', return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] },
+      sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 },
+    });
+    const stamp = latest.entities[0]?.id ?? 0;
+    await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
+    // Stamped with the cursor's id, as the real importer stamps its scan (shared/importer.ts).
+    await importSite(site, store, schema, stamp);
+    await markAllReady(new ReadinessStore(ddb, tables));
+  }
+  const metrics = new MemoryApiMetrics();
+  const cache: CacheDeps = {
+    schema, ddb, tables,
+    accessRules: parseAccessRules(typeof opts.accessRules === 'function' ? await opts.accessRules(site) : opts.accessRules),
+    scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
+  };
+  const handler = createApiHandler({
+    shotgun: { url: sim.url, timeoutMs: 10_000, maxAttempts: 2 },
+    logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: (process.env.API_TEST_LOG ?? 'SILENT') as 'SILENT' }),
+    metrics, cache, api: opts.api,
+  });
+  const api = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
+  sim.control.resetStats();
+  return {
+    sim, api, metrics, store, tables, site,
+    rpc: (payload, headers) => postRpc(`${api.url}/api3/json`, payload, headers),
+    direct: (payload) => postRpc(`${sim.url}/api3/json`, payload),
+    async close() {
+      await api.close();
+      await sim.close();
+      ddb.destroy();
+    },
+  };
+}
+
+/** A `read` payload as shotgun_api3 8.x sends it for find / find_one. */
+export function readPayload(auth: AuthParams | undefined, type: string, conditions: unknown[], fields: string[], extra: Record<string, unknown> = {}) {
+  return {
+    method_name: 'read',
+    params: [auth, {
+      type, return_fields: fields, filters: { logical_operator: 'and', conditions },
+      return_only: 'active', paging: { entities_per_page: 500, current_page: 1 }, api_return_image_urls: true,
+      return_paging_info_without_counts: false, ...extra,
+    }].filter((p) => p !== undefined),
+  };
+}
+
+export const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
+
+export function results<T = any>(r: RawResponse): T {
+  return (r.json() as { results: T }).results;
+}
+
+export function fault(r: RawResponse): { exception: boolean; error_code: number; message: string } {
+  return r.json() as { exception: boolean; error_code: number; message: string };
+}
+
+/** Count of `read` calls the site answered since the last reset. */
+export function siteReads(sim: SimSite): number {
+  return (sim.control.stats().byMethod as Record<string, number>).read ?? 0;
+}

@@ -1,0 +1,106 @@
+// The initial import: completeness (counts, retired rows, byte-identical reads), readiness, resume from a checkpoint, the cursor taken first.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyEventsAfter, both, cond, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
+import { cachedFields } from '../../shared/site-fetch.js';
+import { createParams, updateParams } from '../../shared/api3-payloads.js';
+
+describe('initial import', () => {
+  let rig: Rig;
+  let latestBefore: number;
+  beforeAll(async () => {
+    rig = await startRig('import', { entities: 250, seed: 5 });
+    latestBefore = await rig.ctx.events.latestId();
+  });
+  afterAll(() => rig?.close());
+
+  it('imports every cached type, active and retired, and marks each ready only when complete', async () => {
+    expect((await rig.ctx.readiness.load()).readyTypes).toEqual([]);
+    const out = await importAll(rig);
+    expect(out.complete).toBe(true);
+    const ready = await rig.ctx.readiness.load();
+    expect(ready.readyTypes.sort()).toEqual([...schema.site.typeNames].sort());
+    for (const t of schema.site.typeNames) for (const f of cachedFields(schema, t)) expect(ready.isFieldReady(t, f)).toBe(true);
+    // The cursor was taken at the site's latest event before the scan.
+    expect((await rig.ctx.lease.read()).cursor?.maxSeen).toBe(latestBefore);
+
+    let retiredSeen = 0;
+    for (const type of schema.site.typeNames) {
+      const [active, retired] = await Promise.all([rig.ctx.fetcher.count(type, false), rig.ctx.fetcher.count(type, true)]);
+      const stored = (await rig.ctx.store.byType(type)).entities;
+      expect({ type, n: stored.length }).toEqual({ type, n: active + retired });
+      expect({ type, retired: stored.filter((e) => e.record.retired).length }).toEqual({ type, retired });
+      retiredSeen += retired;
+    }
+    expect(retiredSeen).toBeGreaterThan(0);
+    expect(rig.metrics.total('ImportedEntities')).toBe(out.written);
+
+    // Nothing left: a second run is a no-op.
+    expect(await importAll(rig)).toMatchObject({ complete: true, written: 0 });
+  });
+
+  it('serves byte-identical reads afterwards, retired rows included', async () => {
+    const task = (await rig.sg.call<{ entities: Array<Record<string, any>> }>('read', readParams('Task', [cond('entity', 'is_not', null)], ['entity', 'project']))).entities[0];
+    const shapes = [
+      readParams('Shot', [], ['code', 'sg_sequence', 'sg_status_list', 'tasks', 'assets', 'project', 'sg_cut_in', 'description', 'updated_at']),
+      readParams('Shot', [], ['code', 'sg_status_list', 'updated_at'], { return_only: 'retired' }),
+      readParams('Task', [cond('entity', 'is', task.entity)], ['content', 'step', 'task_assignees', 'sg_status_list', 'start_date', 'color']),
+      readParams('Version', [cond('project', 'is', task.project)], ['code', 'entity', 'sg_task', 'user', 'playlists'], { sorts: [{ field_name: 'code', direction: 'desc' }] }),
+      readParams('HumanUser', [], ['name', 'login', 'groups', 'projects']),
+    ];
+    for (const p of shapes) {
+      const { site, cache } = await both(rig, p);
+      expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
+    }
+  });
+});
+
+describe('import resume and cursor', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig('resume', { entities: 150, seed: 9 });
+    // Some history, so the cursor has something to be taken at (seeding logs no events).
+    const shot = (await rig.sg.call<{ entities: Array<{ id: number }> }>('read', readParams('Shot', [], ['code']))).entities[0];
+    await rig.sg.call('update', updateParams('Shot', shot.id, { description: 'before the import' }));
+  });
+  afterAll(() => rig?.close());
+
+  it('resumes an interrupted import from its checkpoints with the same stamp, and applies writes made during the scan afterwards', async () => {
+    const cursorAt = await rig.ctx.events.latestId();
+    expect(cursorAt).toBeGreaterThan(0);
+    // Interrupted after 5 pages of 10: a run and checkpoints exist, nothing incomplete is ready.
+    const first = await importAll(rig, { pageSize: 10, maxPages: 5, typeConcurrency: 1 });
+    expect(first.complete).toBe(false);
+    const run = await rig.ctx.importState.run();
+    expect(run?.stamp).toBe(cursorAt);
+    const cps = await rig.ctx.importState.checkpoints();
+    const partial = [...cps.values()].find((c) => c.pass === 'active' && c.active > 0);
+    expect(partial?.lastId).toBeGreaterThan(0);
+    expect((await rig.ctx.readiness.load()).isTypeReady(partial!.type)).toBe(false);
+    expect((await rig.ctx.lease.read()).cursor?.maxSeen).toBe(cursorAt);
+
+    // Writes while the import is suspended: to a type already scanned (Project) and a new Shot.
+    const project = (await rig.sg.call<{ entities: Array<{ id: number }> }>('read', readParams('Project', [], ['name']))).entities[0];
+    await rig.sg.call('update', updateParams('Project', project.id, { name: 'Renamed during the scan' }));
+    const shot = await rig.sg.call<{ id: number }>('create', createParams('Shot', { code: 'SH_DURING', project: { type: 'Project', id: project.id } }));
+
+    // Resume: the same run (same stamp) continues where the checkpoint says.
+    const second = await importAll(rig, { pageSize: 10 });
+    expect(second).toMatchObject({ complete: true, stamp: cursorAt });
+    expect(await rig.ctx.importState.run()).toBeUndefined();
+    const done = await rig.ctx.importState.checkpoints();
+    expect(done.get(partial!.type)?.active).toBeGreaterThan(partial!.active);
+    for (const type of schema.site.typeNames) {
+      const n = (await rig.ctx.fetcher.count(type, false)) + (await rig.ctx.fetcher.count(type, true));
+      expect({ type, n: (await rig.ctx.store.byType(type)).entities.length }).toEqual({ type, n });
+    }
+
+    // The events after the cursor bring the writes in (whether or not the scan saw them) and rename the links.
+    await applyEventsAfter(rig, cursorAt);
+    expect((await rig.ctx.store.get('Project', project.id))?.record.values.name).toBe('Renamed during the scan');
+    const storedShot = await rig.ctx.store.get('Shot', shot.id);
+    expect(storedShot?.record.values.code).toBe('SH_DURING');
+    expect(storedShot?.links.find((l) => l.type === 'Project')?.name).toBe('Renamed during the scan');
+    const { site, cache } = await both(rig, readParams('Shot', [cond('project', 'is', { type: 'Project', id: project.id })], ['code', 'project']));
+    expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
+  });
+});
