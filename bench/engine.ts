@@ -11,6 +11,7 @@ import { ReadEngine } from '../shared/read-engine.js';
 import { ShotgunClient } from '../shared/shotgun-client.js';
 import { ensureTables, tableNames } from '../shared/table-design.js';
 import { importSite } from '../test/reads/importer.js';
+import { projectWithShots } from './fixtures.js';
 import { measure, ms, table } from './measure.js';
 
 const SITE_LATENCY_MS = 150;
@@ -21,19 +22,6 @@ const read = (type: string, conditions: unknown[], fields: string[], perPage = 5
   paging: { entities_per_page: perPage, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
 });
 
-/** A project holding exactly `n` Shots, created on the site so the shapes have known sizes. */
-async function projectWithShots(client: ShotgunClient, name: string, n: number): Promise<{ type: string; id: number }> {
-  const p = await client.call<{ type: string; id: number }>('create', { type: 'Project', fields: [{ field_name: 'name', value: name }], return_fields: ['id'] });
-  const project = { type: 'Project', id: p.id };
-  for (let i = 0; i < n; i += 100) {
-    const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
-      request_type: 'create', type: 'Shot', return_fields: ['id'],
-      fields: [{ field_name: 'code', value: `${name}_${String(i + j).padStart(4, '0')}` }, { field_name: 'project', value: project }, { field_name: 'sg_status_list', value: 'ip' }],
-    }));
-    await client.call('batch', batch);
-  }
-  return project;
-}
 
 export async function benchEngine(): Promise<string> {
   const ddbLocal = await startDynamoDbLocal({ port: await freePort() });

@@ -9,6 +9,7 @@ const SECTIONS: Section[] = [
   { name: 'engine', run: async () => (await import('./engine.js')).benchEngine() },
   { name: 'api', run: async () => (await import('./api.js' as string)).benchApi() },
   { name: 'sync', run: async () => (await import('./sync.js' as string)).benchSync() },
+  { name: 'response-cache', run: async () => (await import('./response-cache.js' as string)).benchResponseCache() },
 ];
 
 async function main(): Promise<void> {
