@@ -6,7 +6,7 @@ export const API_METRICS_NAMESPACE = 'FptCache';
 /** Extra dimension of the per-reason CachePass variant (infra/metrics.ts PASS_REASON_DIMENSION). */
 export const PASS_REASON_DIMENSION = 'reason';
 
-export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures';
+export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit';
 
 export interface ApiMetrics {
   /** A read answered from the cache. */
@@ -17,6 +17,8 @@ export interface ApiMetrics {
   fault(kind: string): void;
   /** A write-through that failed after the site accepted the write (the sync pipeline repairs the cache). */
   writeThroughFailed(): void;
+  /** A read answered from the response cache (shared/response-cache.ts); also counted as a hit. */
+  responseCacheHit?(): void;
   /** Publishes what was recorded (once per invocation). */
   flush(): void;
 }
@@ -45,13 +47,14 @@ export class EmfApiMetrics implements ApiMetrics {
   }
   fault(): void { this.metrics.addMetric('ApiFaults', MetricUnit.Count, 1); }
   writeThroughFailed(): void { this.metrics.addMetric('WriteThroughFailures', MetricUnit.Count, 1); }
+  responseCacheHit(): void { this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1); }
   /** Publishes only when something was recorded (an empty flush makes Powertools log a warning per request). */
   flush(): void { if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics(); }
 }
 
 /** Counters in memory (the local stack and tests). */
 export class MemoryApiMetrics implements ApiMetrics {
-  readonly counts: Record<ApiMetricName, number> = { CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0 };
+  readonly counts: Record<ApiMetricName, number> = { CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0 };
   readonly passReasons: Record<string, number> = {};
   readonly faultKinds: Record<string, number> = {};
   hit(): void { this.counts.CacheHit++; }
@@ -65,5 +68,6 @@ export class MemoryApiMetrics implements ApiMetrics {
     this.faultKinds[kind] = (this.faultKinds[kind] ?? 0) + 1;
   }
   writeThroughFailed(): void { this.counts.WriteThroughFailures++; }
+  responseCacheHit(): void { this.counts.ResponseCacheHit++; }
   flush(): void {}
 }

@@ -121,6 +121,11 @@ export class CallerAuth {
     return p;
   }
 
+  /** The caller's keyed identity hash (the same HMAC the verdicts are stored under): the response cache's per-caller key. */
+  async identity(cred: CallerCredential): Promise<string> {
+    return this.hash((await this.key()).key, cred);
+  }
+
   /** Records a credential the site just accepted on a passed-through call (no extra call needed later). */
   async learn(auth: unknown): Promise<void> {
     const cred = credentialOf(auth);

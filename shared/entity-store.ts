@@ -421,16 +421,17 @@ export class EntityStore {
    * Field-level change (an attribute_change event) with `version` = its event id. Applies each field only when
    * `version` is newer than both the whole-entity version and that field's version. Undefined value = unset.
    */
-  applyChange(type: string, id: number, changes: Record<string, unknown>, version: number): Promise<WriteResult> {
+  applyChange(type: string, id: number, changes: Record<string, unknown>, version: number, opts: PutOptions = {}): Promise<WriteResult> {
+    const newer = (stored: number) => (opts.refresh ? stored > version : stored >= version);
     return this.mutate(type, id, (cur) => {
       if (!cur) return 'missing';
-      if (cur.b >= version) return 'stale';
+      if (newer(cur.b)) return 'stale';
       const prevLinks = linkMap(this.schema, cur);
       const next = cloneState(cur);
       let changed = false;
       for (const [name, v] of Object.entries(changes)) {
         if (name === 'id' || !this.schema.isCached(type, name)) continue;
-        if ((cur.fv[name] ?? 0) >= version) continue;
+        if (newer(cur.fv[name] ?? 0)) continue;
         if (v === undefined) delete next.values[name];
         else next.values[name] = this.normalize(type, name, v, prevLinks);
         next.fv[name] = version;

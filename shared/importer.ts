@@ -243,7 +243,8 @@ export class Importer {
   private async write(cp: TypeCheckpoint, page: EntityRecord[], stamp: number): Promise<void> {
     if (!page.length) return;
     if (cp.mode === 'full') {
-      await this.d.store.importEntities(page, stamp);
+      // Refresh: a re-import at the same stamp as the stored state (no event since) still replaces it.
+      await this.d.store.importEntities(page, stamp, { refresh: true });
       return;
     }
     // Backfill: merge only the new fields into what is stored (an entity not stored yet arrives through its events).
@@ -252,7 +253,7 @@ export class Importer {
       for (let r = queue.shift(); r; r = queue.shift()) {
         const values: Record<string, unknown> = {};
         for (const f of cp.fields) values[f] = Object.hasOwn(r.values, f) ? r.values[f] : undefined;
-        await this.d.store.applyChange(r.type, r.id, values, stamp);
+        await this.d.store.applyChange(r.type, r.id, values, stamp, { refresh: true });
       }
     }));
   }

@@ -56,6 +56,11 @@ export interface PollerOptions {
   shouldStop?: () => boolean;
   /** Called after every poll with the saved cursor (status reporting). */
   onPoll?: (cursor: CursorState) => void;
+  /**
+   * Called with every event of a batch, relevant or not, before the cursor moves (the response cache's generation
+   * counters: shared/response-cache.ts). A failure stops the poll, as a failed send does.
+   */
+  onEvents?: (events: EventRow[]) => Promise<void>;
 }
 
 export interface PollerRun {
@@ -119,6 +124,7 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
       const step = advance(cursor, [...fresh, ...late], now(), backlogTimeoutMs);
       const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
       if (relevant.length) await o.sink.send(relevant);
+      if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
       await o.lease.save(holder, now(), step.next);
       cursor = step.next;
       run.polls += 1;

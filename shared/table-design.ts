@@ -46,7 +46,7 @@ export const ENTITIES_TABLE: TableSpec = {
   ],
 };
 
-/** state: poller cursor and lease, skipped-id backlog, per-type readiness and import checkpoints, cached auth verdicts (TTL). */
+/** state: poller cursor and lease, skipped-id backlog, per-type readiness and import checkpoints, cached auth verdicts (TTL), response-cache replies (pk "resp", TTL) and per-type generations (pk "gen"). */
 export const STATE_TABLE: TableSpec = {
   logical: 'state',
   partitionKey: { name: 'pk', type: 'S' },

@@ -10,7 +10,7 @@ import { MemoryApiMetrics, type ApiMetrics } from '../../shared/api-metrics.js';
 import { cacheStatus } from '../../shared/cache-status.js';
 import { CachedReads, type CachedMethod } from '../../shared/cached-reads.js';
 import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../../shared/cached-schema.js';
-import { CallerAuth } from '../../shared/caller-auth.js';
+import { CallerAuth, credentialOf } from '../../shared/caller-auth.js';
 import {
   ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv, type ApiConfig, type ShotgunConfig,
 } from '../../shared/config.js';
@@ -21,6 +21,7 @@ import { passThrough } from '../../shared/pass-through.js';
 import { ReadEngine } from '../../shared/read-engine.js';
 import { ReadinessStore } from '../../shared/readiness.js';
 import { refusedPass, requiresHit, routeOf } from '../../shared/request-routing.js';
+import { DEFAULT_RESPONSE_CACHE_TTL_S, ResponseCache, bumpGenerations, isCacheableReason, requestTypes, responseKey, typesNamedIn } from '../../shared/response-cache.js';
 import { ShotgunClient, type RawReply } from '../../shared/shotgun-client.js';
 import { getScriptKey } from '../../shared/site-credentials.js';
 import { SiteInfo } from '../../shared/site-info.js';
@@ -42,6 +43,8 @@ export interface CacheDeps {
   accessRules: AccessRules;
   /** Write-through versions (default: from the event-log cursor in the state table). */
   versions?: WriteVersionSource;
+  /** The response cache of unplannable reads (shared/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
+  responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
 }
 
 export interface ApiDeps {
@@ -109,7 +112,9 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       },
     });
     const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
-    return { ...c, readiness, auth, reads, writeThrough, versions };
+    const responses = c.responseCache?.enabled === false ? undefined
+      : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
+    return { ...c, readiness, auth, reads, writeThrough, versions, responses };
   })();
 
   const passThroughStatus = Buffer.from(JSON.stringify({ ready: true, mode: 'pass-through', upstream }));
@@ -168,6 +173,17 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const reply = await passThrough(client, { body: req.body, headers: req.headers, method });
     let state = 'not-applicable';
     if (isResultsBody(reply)) {
+      // Replies kept by the response cache that read the written types no longer serve (before the client sees the answer).
+      if (cache.responses) {
+        const params = req.rpc.params[1];
+        const types = new Set(typesNamedIn(JSON.stringify(params ?? null)));
+        if (typeof (params as { type?: unknown })?.type === 'string') types.add((params as { type: string }).type);
+        for (const r of (params as { requests?: unknown })?.requests as Array<{ entity_type?: unknown }> | undefined ?? []) {
+          if (typeof r?.entity_type === 'string') types.add(r.entity_type);
+        }
+        await bumpGenerations(cache.ddb, cache.tables.state, types)
+          .catch((e) => logger.error('response-cache generations not bumped', { method, error: e as Error }));
+      }
       state = 'failed';
       try {
         const results = (JSON.parse(reply.body.toString('utf8')) as { results: unknown }).results;
@@ -192,6 +208,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       logger.info('credentials rejected by the site', { errorCode: outcome.fault.errorCode });
       return faultReply(outcome.fault, tags('error', 'auth-rejected'), acceptEncoding);
     }
+    if (outcome.kind === 'pass' && cache?.responses && isCacheableReason(outcome.reason)) {
+      const answered = await fromResponseCache(req, outcome.reason, acceptEncoding, requireHit, method);
+      if (answered) return answered;
+    }
     if (outcome.kind === 'pass') {
       metrics.pass(outcome.reason);
       if (requireHit) {
@@ -208,6 +228,46 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
     metrics.hit();
     return httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
+  }
+
+  /**
+   * A pass the response cache may answer: the stored reply when every generation it read is unchanged (after the
+   * caller's credentials are verified, as for cached reads), else the site's reply, kept for the next time.
+   * Undefined: not for the response cache (no credential, an uncacheable read, the cache failing): the normal pass.
+   */
+  async function fromResponseCache(req: ParsedRequest, reason: string, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+    const responses = cache!.responses!;
+    const [auth, params] = req.rpc.params;
+    const cred = credentialOf(auth);
+    const types = requestTypes(params);
+    if (!cred || !types) return undefined;
+    let found;
+    try {
+      found = await responses.lookup(responseKey(method, params, await cache!.auth.identity(cred)), types);
+    } catch (e) {
+      logger.warn('response cache unavailable', { error: (e as Error).message });
+      return undefined;
+    }
+    if (found.kind === 'hit') {
+      const verdict = await cache!.auth.verify(auth, cred);
+      if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
+      if (verdict.status === 'valid') {
+        metrics.hit();
+        metrics.responseCacheHit?.();
+        return httpReply(200, tags('hit', 'response-cache'), found.body, acceptEncoding);
+      }
+      return undefined;
+    }
+    metrics.pass(reason);
+    if (requireHit) {
+      metrics.fault('require-hit');
+      return faultReply(refusedPass(method, reason), tags('error', reason), acceptEncoding);
+    }
+    const { reply, result } = await forward(req, reason, acceptEncoding);
+    if (isResultsBody(reply)) {
+      await responses.store(found, reply.body).catch((e) => logger.warn('response not kept', { error: (e as Error).message }));
+    }
+    return result;
   }
 
   async function info(req: ParsedRequest, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
@@ -300,6 +360,16 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       tables: { entities: tables.entitiesTable, state: tables.stateTable },
       scriptAuth,
       accessRules,
+      responseCache: responseCacheFromEnv(env),
     },
   };
+}
+
+/** RESPONSE_CACHE (`off` disables it) and RESPONSE_CACHE_TTL_S (seconds, default 600). */
+export function responseCacheFromEnv(env: Env): { enabled: boolean; ttlS: number } {
+  const enabled = (env.RESPONSE_CACHE ?? '').trim().toLowerCase() !== 'off';
+  const raw = env.RESPONSE_CACHE_TTL_S?.trim();
+  const ttlS = raw ? Number(raw) : DEFAULT_RESPONSE_CACHE_TTL_S;
+  if (!Number.isInteger(ttlS) || ttlS <= 0) throw new ConfigError(`RESPONSE_CACHE_TTL_S must be a positive number of seconds, not "${raw}"`);
+  return { enabled, ttlS };
 }

@@ -54,5 +54,8 @@ export function createImportRunner(d: { ctx: SyncContext; metrics: SyncMetrics; 
 export async function createImporterHandler(env: Env, o: { metrics?: SyncMetrics; logger?: Logger; options?: Partial<ImportOptions> } = {}): Promise<ImportHandler> {
   const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-importer' });
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
-  return createImportRunner({ ctx, logger, metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'), options: o.options }).handler;
+  // IMPORT_PAGE_SIZE: entities per page (default the site's 500); smaller pages checkpoint (and stop) sooner.
+  const pageSize = Number(env.IMPORT_PAGE_SIZE);
+  const options: Partial<ImportOptions> = { ...(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 500 ? { pageSize } : {}), ...o.options };
+  return createImportRunner({ ctx, logger, metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'), options }).handler;
 }

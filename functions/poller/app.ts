@@ -6,6 +6,7 @@ import { ConfigError } from '../../shared/config.js';
 import type { CursorState } from '../../shared/event-log.js';
 import { importPending } from '../../shared/importer.js';
 import { runPoller, type PollerMetrics, type PollerRun } from '../../shared/poller.js';
+import { generationBumper } from '../../shared/response-cache.js';
 import { SqsEventSink } from '../../shared/sqs-event-sink.js';
 import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
 import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
@@ -67,6 +68,8 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       lease: ctx.lease, source: ctx.events, sink, schema: ctx.schema.site, metrics: pm,
       pollIntervalMs: d.pollIntervalMs, deadline,
       shouldStop: () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS / 2,
+      // Every entity type seen (cached or not) invalidates the response cache's replies that read it.
+      onEvents: generationBumper(ctx.ddb, ctx.tables.state),
       onRetentionExceeded: async () => {
         await ctx.importState.requestFull('event-log cursor older than the site\'s event retention');
         if (d.triggerImport) { await d.triggerImport(); importTriggered = true; }

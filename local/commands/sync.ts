@@ -107,7 +107,10 @@ export async function importCommand(argv: string[], env: FunctionEnv): Promise<n
     const started = Date.now();
     let waiting = false;
     for (;;) {
-      const outcome = await importer.run({ types: typesOf(flags), onProgress: (p) => bar.update(p) });
+      const pageSize = Number(env.IMPORT_PAGE_SIZE);
+      const outcome = await importer.run({
+        types: typesOf(flags), onProgress: (p) => bar.update(p), ...(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 500 ? { pageSize } : {}),
+      });
       if (outcome.complete) {
         bar.done();
         out(`fpt-cache import: complete (${num(outcome.written)} entities written in ${duration((Date.now() - started) / 1000)})`);

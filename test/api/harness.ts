@@ -46,6 +46,8 @@ export interface HarnessOptions {
   accessRules?: string | ((site: ShotgunClient) => Promise<string>);
   /** Skip the import and readiness (an empty, unready cache). */
   empty?: boolean;
+  /** The response cache's settings (default here: off, so engine tests see every pass; on in the deployed API). */
+  responseCache?: CacheDeps['responseCache'];
 }
 
 /** Marks every cached type ready with all its fields (what the importer does when it completes). */
@@ -76,6 +78,7 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     schema, ddb, tables,
     accessRules: parseAccessRules(typeof opts.accessRules === 'function' ? await opts.accessRules(site) : opts.accessRules),
     scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
+    responseCache: opts.responseCache ?? { enabled: false },
   };
   const handler = createApiHandler({
     shotgun: { url: sim.url, timeoutMs: 10_000, maxAttempts: 2 },

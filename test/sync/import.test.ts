@@ -1,6 +1,10 @@
 // The initial import: completeness (counts, retired rows, byte-identical reads), readiness, resume from a checkpoint, the cursor taken first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEventsAfter, both, cond, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
+import { stringify } from 'yaml';
+import { applyEventsAfter, both, cond, engine, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
+import { parseCachedSchema } from '../../shared/cached-schema.js';
+import { EntityStore } from '../../shared/entity-store.js';
+import { Importer } from '../../shared/importer.js';
 import { cachedFields } from '../../shared/site-fetch.js';
 import { createParams, updateParams } from '../../shared/api3-payloads.js';
 
@@ -104,3 +108,34 @@ describe('import resume and cursor', () => {
     expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
   });
 });
+
+describe('a field added to the schema later', () => {
+  let rig: Rig;
+  beforeAll(async () => { rig = await startRig('backfill', { entities: 60, seed: 13 }); });
+  afterAll(() => rig?.close());
+
+  it('is backfilled into the stored entities and only then marked ready', async () => {
+    // The schema before: Shot without `description`.
+    const raw = structuredClone(schema.site.file);
+    delete raw.types.Shot.fields.description;
+    const older = parseCachedSchema(stringify(raw), 'older schema');
+    const olderStore = new EntityStore(rig.ctx.ddb, rig.ctx.tables, older);
+    const before = new Importer({ ...deps(rig), schema: older, store: olderStore });
+    expect((await before.run()).complete).toBe(true);
+    expect((await rig.ctx.readiness.load()).isFieldReady('Shot', 'description')).toBe(false);
+
+    // The current schema has it: the plan is a backfill of that one field, reads of it pass through until it is done.
+    const now = new Importer(deps(rig));
+    expect(await now.plan()).toEqual([{ type: 'Shot', mode: 'backfill', fields: ['description'] }]);
+    expect(await engine(rig).read(readParams('Shot', [], ['code', 'description']))).toMatchObject({ served: false, reason: 'field-not-ready:Shot.description' });
+    expect((await now.run()).complete).toBe(true);
+    expect((await rig.ctx.readiness.load()).isFieldReady('Shot', 'description')).toBe(true);
+    const { site, cache } = await both(rig, readParams('Shot', [], ['code', 'description', 'sg_cut_in']));
+    expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
+    expect(JSON.stringify(site)).toContain('"description":"');
+  });
+});
+
+function deps(rig: Rig) {
+  return { schema, store: rig.ctx.store, readiness: rig.ctx.readiness, state: rig.ctx.importState, lease: rig.ctx.lease, events: rig.ctx.events, fetcher: rig.ctx.fetcher };
+}

@@ -1,0 +1,127 @@
+// Benchmark of the response cache: hit ratio and site calls of a mixed read workload through the API, with RESPONSE_CACHE on and off.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createApiHandler, type CacheDeps } from '../functions/api/app.js';
+import { startLocalApiGateway } from '../local/api-gateway.js';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { API_FUNCTION } from '../local/functions.js';
+import { freePort } from '../local/ports.js';
+import { startSimSite } from '../local/sim/server.js';
+import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
+import { parseAccessRules } from '../shared/access-rules.js';
+import { MemoryApiMetrics } from '../shared/api-metrics.js';
+import { loadCachedSchema } from '../shared/cached-schema.js';
+import { EntityStore } from '../shared/entity-store.js';
+import { initialCursor } from '../shared/event-log.js';
+import { PollerLease } from '../shared/poller-lease.js';
+import { ReadinessStore } from '../shared/readiness.js';
+import { ShotgunClient } from '../shared/shotgun-client.js';
+import { ensureTables, tableNames } from '../shared/table-design.js';
+import { importSite } from '../test/reads/importer.js';
+import { postRpc } from '../test/stack/http.js';
+import { ms, table } from './measure.js';
+
+/** Requests per configuration (bounded: the whole section takes seconds). */
+const REQUESTS = 300;
+const PLANNABLE_SHARE = 0.7;
+/** Distinct unplannable request shapes the workload repeats. */
+const UNPLANNABLE_SHAPES = 12;
+/** A write-through of a Shot every this many requests (invalidates the Shot replies kept so far). */
+const WRITE_EVERY = 100;
+const SITE_LATENCY_MS = 20;
+const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
+const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
+const read = (type: string, conditions: unknown[], fields: string[], perPage = 500) => ({
+  type, return_fields: fields, filters: { logical_operator: 'and', conditions }, return_only: 'active',
+  paging: { entities_per_page: perPage, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
+});
+
+/** Deterministic PRNG (mulberry32) so both configurations see the same request sequence. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Run { label: string; hits: number; responseHits: number; siteReads: number; meanMs: number }
+
+export async function benchResponseCache(): Promise<string> {
+  const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
+  const site = await startSimSite({ port: 0, entities: 300, seed: 11, latencyMs: SITE_LATENCY_MS });
+  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const client = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
+    const schema = loadCachedSchema('schema/default.yml');
+    const tables = tableNames('bench-respcache-');
+    await ensureTables(ddb, tables);
+    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], 1), sorts: [{ field_name: 'id', direction: 'desc' }] });
+    const stamp = latest.entities[0]?.id ?? 0;
+    await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
+    await importSite(client, new EntityStore(ddb, tables, schema), schema, stamp);
+    const readiness = new ReadinessStore(ddb, tables);
+    for (const t of schema.site.typeNames) await readiness.markTypeReady(t, Object.keys(schema.site.type(t)!.fields));
+    const shots = (await client.call<{ entities: Array<{ id: number }> }>('read', read('Shot', [], ['id'], 50))).entities.map((e) => e.id);
+
+    // The same sequence for both runs: 70 % plannable (a Shot by id), 30 % from a small set of unplannable shapes.
+    const unplannable = (i: number) => i % 3 === 0
+      ? read('Shot', [cond('id', 'is', shots[i % shots.length])], ['code', 'image'])
+      : i % 3 === 1 ? read('PublishedFileType', [cond('id', 'greater_than', i)], ['code'])
+        : read('Version', [cond('id', 'greater_than', i)], ['code', 'image'], 5);
+    const rand = prng(42);
+    const sequence = Array.from({ length: REQUESTS }, () => rand() < PLANNABLE_SHARE
+      ? read('Shot', [cond('id', 'is', shots[Math.floor(rand() * shots.length)])], ['code', 'sg_status_list'])
+      : unplannable(Math.floor(rand() * UNPLANNABLE_SHAPES)));
+
+    const runs: Run[] = [];
+    for (const enabled of [false, true]) {
+      const metrics = new MemoryApiMetrics();
+      const cache: CacheDeps = {
+        schema, ddb, tables, accessRules: parseAccessRules(undefined),
+        scriptAuth: async () => AUTH, responseCache: { enabled },
+      };
+      const handler = createApiHandler({
+        shotgun: { url: site.url, timeoutMs: 25_000, maxAttempts: 3 },
+        logger: new Logger({ serviceName: 'fpt-cache-bench', logLevel: 'SILENT' }), metrics, cache,
+      });
+      const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
+      try {
+        const url = `${gw.url}/api3/json`;
+        await postRpc(url, { method_name: 'read', params: [AUTH, sequence[0]] }); // the credential's first check
+        site.control.resetStats();
+        let hits = 0;
+        const t0 = performance.now();
+        for (let i = 0; i < sequence.length; i++) {
+          if (i > 0 && i % WRITE_EVERY === 0) {
+            await postRpc(url, { method_name: 'update', params: [AUTH, { type: 'Shot', id: shots[0], fields: [{ field_name: 'description', value: `bench ${enabled} ${i}` }] }] });
+          }
+          const r = await postRpc(url, { method_name: 'read', params: [AUTH, sequence[i]] });
+          if (r.headers['x-fpt-cache'] === 'hit') hits++;
+        }
+        const meanMs = (performance.now() - t0) / sequence.length;
+        const siteReads = ((site.control.stats().byMethod as Record<string, number>).read ?? 0);
+        runs.push({ label: enabled ? 'on' : 'off (RESPONSE_CACHE=off)', hits, responseHits: metrics.counts.ResponseCacheHit, siteReads, meanMs });
+      } finally {
+        await gw.close();
+      }
+    }
+    const rows = runs.map((r) => [r.label, `${(100 * r.hits / REQUESTS).toFixed(1)} %`, r.responseHits, r.siteReads, ms(r.meanMs)]);
+    return [
+      '## Response cache',
+      '',
+      `${REQUESTS} reads through the API (local HTTP -> handler -> DynamoDB Local; the simulated site at ${SITE_LATENCY_MS} ms): ${Math.round(PLANNABLE_SHARE * 100)} % plannable (a Shot by id), the rest drawn from ${UNPLANNABLE_SHAPES} repeated unplannable shapes (an uncached field, an uncached type, Version.image); a write-through of a Shot every ${WRITE_EVERY} requests. The same sequence for both runs.`,
+      '',
+      table(['response cache', 'hit ratio', 'response-cache hits', 'site reads', 'mean ms/request'], rows),
+      '',
+    ].join('\n');
+  } finally {
+    ddb.destroy();
+    await site.close();
+    await ddbLocal.stop();
+  }
+}
