@@ -41,4 +41,5 @@ async function main(): Promise<void> {
   process.exit(failed ? 1 : 0);
 }
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 void main();
