@@ -21,6 +21,7 @@ import { ensureTables, tableNames } from '../shared/table-design.js';
 import { importSite } from '../test/reads/importer.js';
 import { postRpc } from '../test/stack/http.js';
 import { ms, table } from './measure.js';
+import { prng } from '../local/sim/prng.js';
 
 /** Requests per configuration (bounded: the whole section takes seconds). */
 const REQUESTS = 300;
@@ -37,17 +38,6 @@ const read = (type: string, conditions: unknown[], fields: string[], perPage = 5
   paging: { entities_per_page: perPage, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
 });
 
-/** Deterministic PRNG (mulberry32) so both configurations see the same request sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Run { label: string; hits: number; responseHits: number; siteReads: number; meanMs: number }
 

@@ -68,12 +68,7 @@ export class ReadEngine {
     const planned = planRead(this.schema, await this.opts.readiness(), rawParams);
     if (!planned.ok) return { served: false, reason: planned.reason };
     const plan = planned.plan;
-    const stats = emptyStats();
-    const known = new Map<string, StoredEntity>();
-    const candidates = await this.candidates(plan, stats, known);
-    const lookup = new StoreLookup(this.schema);
-    for (const c of candidates) lookup.addFacts(c);
-    await this.prefetchDeep(plan, candidates, lookup, stats, known);
+    const { candidates, lookup, stats } = await this.gather(plan);
     let result: ReadResult;
     try {
       result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, plan.params, candidates.map((c) => c.record));
@@ -105,12 +100,7 @@ export class ReadEngine {
       return { served: false, reason: 'invalid-request' };
     }
     const plan = planned.plan;
-    const stats = emptyStats();
-    const known = new Map<string, StoredEntity>();
-    const candidates = await this.candidates(plan, stats, known);
-    const lookup = new StoreLookup(this.schema);
-    for (const c of candidates) lookup.addFacts(c);
-    await this.prefetchDeep(plan, candidates, lookup, stats, known);
+    const { candidates, lookup, stats } = await this.gather(plan);
     try {
       const result = executeSummarize({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, sp, candidates.map((c) => c.record));
       return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
@@ -118,6 +108,17 @@ export class ReadEngine {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
       throw e;
     }
+  }
+
+  /** Everything the semantics model needs for a plan: the candidates and a lookup holding every linked entity it reaches. */
+  private async gather(plan: ReadPlan): Promise<{ candidates: StoredEntity[]; lookup: StoreLookup; stats: ReadStats }> {
+    const stats = emptyStats();
+    const known = new Map<string, StoredEntity>();
+    const candidates = await this.candidates(plan, stats, known);
+    const lookup = new StoreLookup(this.schema);
+    for (const c of candidates) lookup.addFacts(c);
+    await this.prefetchDeep(plan, candidates, lookup, stats, known);
+    return { candidates, lookup, stats };
   }
 
   /** The root candidates; `known` collects entities read on the way (a semi-join's targets) so deep hops reuse them. */

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTables, tableNames, type TableNames } from '../../shared/table-design.js';
 import { EntityStore, type EntityStoreOptions } from '../../shared/entity-store.js';
 import { parseCachedSchema, type CachedSchema } from '../../shared/cached-schema.js';
+import { prng } from '../../local/sim/prng.js';
 
 export function dynamo(): DynamoDBClient {
   return new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -117,14 +118,4 @@ export async function makeStore(label: string, opts: EntityStoreOptions = {}, sc
   return { ddb, tables, schema, store: new EntityStore(ddb, tables, schema, opts) };
 }
 
-/** Deterministic pseudo-random generator (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
