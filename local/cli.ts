@@ -111,6 +111,19 @@ const COMMANDS: Record<string, Command> = {
       return dlqCommand(args.positional, process.env);
     },
   },
+  schema: {
+    summary: 'schema dump --types Shot,Task,... [--rules FILE] [--out FILE] [--from FILE]: write the cached-schema YAML from the site\'s schema_read (SHOTGUN_URL, SHOTGUN_SCRIPT_NAME, SHOTGUN_SCRIPT_KEY)',
+    raw: true,
+    async run(args) {
+      const [sub, ...rest] = args.positional;
+      if (sub !== 'dump') {
+        err('fpt-cache: usage: fpt-cache schema dump --types Shot,Task,... [--rules FILE] [--out FILE]');
+        return 2;
+      }
+      const { schemaDump } = await import('./commands/schema-dump.js');
+      return schemaDump(rest, process.env);
+    },
+  },
   help: {
     summary: 'this text',
     async run() {

@@ -1,4 +1,5 @@
 // The command line as an operator runs it: usage and exit codes, one-line errors, and `start` serving until SIGTERM with nothing left behind.
+import { readFileSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -54,6 +55,21 @@ describe('fpt-cache command line', () => {
     expect(unknown.stderr).toMatch(/usage: fpt-cache/);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/unknown flag --frob/);
+  });
+
+  it('writes the cached-schema YAML with schema dump, and gives usage for a bad subcommand', async () => {
+    const outFile = join(tempDir(), 'dump.yml');
+    const [dump, bad] = await Promise.all([
+      run(['schema', 'dump', '--from', join(root, 'local', 'sim', 'site-schema.yml'), '--types', 'Shot,Task', '--out', outFile]),
+      run(['schema', 'frob']),
+    ]);
+    expect(dump.code).toBe(0);
+    const written = readFileSync(outFile, 'utf8');
+    expect(written).toMatch(/^ {2}Shot:$/m);
+    expect(written).toMatch(/^ {2}Task:$/m);
+    expect(written).not.toMatch(/^ {2}Asset:$/m);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/usage: fpt-cache schema dump/);
   });
 
   it('fails on a taken port or a half-configured upstream with one line and no stack trace', async () => {
