@@ -1,5 +1,4 @@
 // The command line as an operator runs it: usage and exit codes, one-line errors, and `start` serving until SIGTERM with nothing left behind.
-import { readFileSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
