@@ -21,6 +21,7 @@ import { ensureTables, tableNames } from '../shared/table-design.js';
 import { importSite } from '../test/reads/importer.js';
 import { projectWithShots } from './fixtures.js';
 import { measure, ms, table, type Measurement } from './measure.js';
+import { firstPage, readParams as read, wireCondition as cond } from '../shared/api3-payloads.js';
 
 const SITE_LATENCY_MS = 150;
 const CLIENTS = 8;
@@ -29,11 +30,6 @@ const SINGLE_CALLS = 100;
 const FORWARDED_CALLS = 64;
 type Params = Record<string, unknown>;
 const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
-const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
-const read = (type: string, conditions: unknown[], fields: string[], perPage = 500): Params => ({
-  type, return_fields: fields, filters: { logical_operator: 'and', conditions }, return_only: 'active',
-  paging: { entities_per_page: perPage, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
-});
 
 /** A JSON-RPC POST as shotgun_api3 sends it (keep-alive, gzip accepted); resolves with the status, headers and inflated body. */
 function post(agent: Agent, url: string, body: Buffer, extra: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
@@ -69,7 +65,7 @@ export async function benchApi(): Promise<string> {
     const schema = loadCachedSchema('schema/default.yml');
     const tables = tableNames('bench-api-');
     await ensureTables(ddb, tables);
-    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], 1), sorts: [{ field_name: 'id', direction: 'desc' }] });
+    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], firstPage(1)), sorts: [{ field_name: 'id', direction: 'desc' }] });
     const stamp = latest.entities[0]?.id ?? 0;
     await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
     const counts = await importSite(client, new EntityStore(ddb, tables, schema), schema, stamp);
@@ -90,7 +86,7 @@ export async function benchApi(): Promise<string> {
     const withTasks = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Shot', [cond('tasks', 'is_not', null)], ['tasks']))).entities;
     const busiest = withTasks.reduce((a, b) => (b.tasks.length > a.tasks.length ? b : a));
     const shapes: Array<{ name: string; params: Params }> = [
-      { name: 'find_one Shot by id', params: read('Shot', [cond('id', 'is', busiest.id)], ['code', 'sg_sequence', 'project', 'sg_status_list'], 1) },
+      { name: 'find_one Shot by id', params: read('Shot', [cond('id', 'is', busiest.id)], ['code', 'sg_sequence', 'project', 'sg_status_list'], firstPage(1)) },
       { name: "a project's Shots (100)", params: read('Shot', [cond('project', 'is', p100)], ['code', 'sg_status_list', 'sg_sequence', 'description']) },
       { name: "a Shot's Tasks", params: read('Task', [cond('entity', 'is', { type: 'Shot', id: busiest.id })], ['content', 'step', 'sg_status_list', 'task_assignees', 'due_date']) },
       { name: 'a 500-entity page (Shots of a project)', params: read('Shot', [cond('project', 'is', p500)], ['code', 'sg_status_list', 'sg_sequence', 'description', 'created_at']) },

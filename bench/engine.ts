@@ -13,14 +13,10 @@ import { ensureTables, tableNames } from '../shared/table-design.js';
 import { importSite } from '../test/reads/importer.js';
 import { projectWithShots } from './fixtures.js';
 import { measure, ms, table } from './measure.js';
+import { firstPage, readParams as read, wireCondition as cond } from '../shared/api3-payloads.js';
 
 const SITE_LATENCY_MS = 150;
 type Params = Record<string, unknown>;
-const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
-const read = (type: string, conditions: unknown[], fields: string[], perPage = 500): Params => ({
-  type, return_fields: fields, filters: { logical_operator: 'and', conditions }, return_only: 'active',
-  paging: { entities_per_page: perPage, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
-});
 
 
 export async function benchEngine(): Promise<string> {
@@ -42,9 +38,9 @@ export async function benchEngine(): Promise<string> {
     const withTasks = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Shot', [cond('tasks', 'is_not', null)], ['tasks']))).entities;
     const busiest = withTasks.reduce((a, b) => (b.tasks.length > a.tasks.length ? b : a));
     const shot = { type: 'Shot', id: busiest.id as number };
-    const seq = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Shot', [cond('sg_sequence', 'is_not', null)], ['sg_sequence', 'project'], 1))).entities[0];
+    const seq = (await client.call<{ entities: Array<Record<string, any>> }>('read', read('Shot', [cond('sg_sequence', 'is_not', null)], ['sg_sequence', 'project'], firstPage(1)))).entities[0];
     const shapes: Array<{ name: string; params: Params }> = [
-      { name: 'find_one Shot by id', params: read('Shot', [cond('id', 'is', shot.id)], ['code', 'sg_sequence', 'project', 'sg_status_list'], 1) },
+      { name: 'find_one Shot by id', params: read('Shot', [cond('id', 'is', shot.id)], ['code', 'sg_sequence', 'project', 'sg_status_list'], firstPage(1)) },
       { name: "a project's Shots (100)", params: read('Shot', [cond('project', 'is', p100)], ['code', 'sg_status_list', 'sg_sequence', 'description']) },
       { name: "a project's Shots (500)", params: read('Shot', [cond('project', 'is', p500)], ['code', 'sg_status_list', 'sg_sequence', 'description']) },
       { name: "a Shot's Tasks", params: read('Task', [cond('entity', 'is', shot)], ['content', 'step', 'sg_status_list', 'task_assignees', 'due_date']) },

@@ -22,6 +22,7 @@ import { importSite } from '../test/reads/importer.js';
 import { postRpc } from '../test/stack/http.js';
 import { ms, table } from './measure.js';
 import { prng } from '../local/sim/prng.js';
+import { firstPage, readParams as read, wireCondition as cond } from '../shared/api3-payloads.js';
 
 /** Requests per configuration (bounded: the whole section takes seconds). */
 const REQUESTS = 300;
@@ -32,11 +33,6 @@ const UNPLANNABLE_SHAPES = 12;
 const WRITE_EVERY = 100;
 const SITE_LATENCY_MS = 20;
 const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
-const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
-const read = (type: string, conditions: unknown[], fields: string[], perPage = 500) => ({
-  type, return_fields: fields, filters: { logical_operator: 'and', conditions }, return_only: 'active',
-  paging: { entities_per_page: perPage, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
-});
 
 
 interface Run { label: string; hits: number; responseHits: number; siteReads: number; meanMs: number }
@@ -50,19 +46,19 @@ export async function benchResponseCache(): Promise<string> {
     const schema = loadCachedSchema('schema/default.yml');
     const tables = tableNames('bench-respcache-');
     await ensureTables(ddb, tables);
-    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], 1), sorts: [{ field_name: 'id', direction: 'desc' }] });
+    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], firstPage(1)), sorts: [{ field_name: 'id', direction: 'desc' }] });
     const stamp = latest.entities[0]?.id ?? 0;
     await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
     await importSite(client, new EntityStore(ddb, tables, schema), schema, stamp);
     const readiness = new ReadinessStore(ddb, tables);
     for (const t of schema.site.typeNames) await readiness.markTypeReady(t, Object.keys(schema.site.type(t)!.fields));
-    const shots = (await client.call<{ entities: Array<{ id: number }> }>('read', read('Shot', [], ['id'], 50))).entities.map((e) => e.id);
+    const shots = (await client.call<{ entities: Array<{ id: number }> }>('read', read('Shot', [], ['id'], firstPage(50)))).entities.map((e) => e.id);
 
     // The same sequence for both runs: 70 % plannable (a Shot by id), 30 % from a small set of unplannable shapes.
     const unplannable = (i: number) => i % 3 === 0
       ? read('Shot', [cond('id', 'is', shots[i % shots.length])], ['code', 'image'])
       : i % 3 === 1 ? read('PublishedFileType', [cond('id', 'greater_than', i)], ['code'])
-        : read('Version', [cond('id', 'greater_than', i)], ['code', 'image'], 5);
+        : read('Version', [cond('id', 'greater_than', i)], ['code', 'image'], firstPage(5));
     const rand = prng(42);
     const sequence = Array.from({ length: REQUESTS }, () => rand() < PLANNABLE_SHARE
       ? read('Shot', [cond('id', 'is', shots[Math.floor(rand() * shots.length)])], ['code', 'sg_status_list'])

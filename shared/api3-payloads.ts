@@ -363,3 +363,24 @@ export function schemaFieldReadParams(type: string, fieldName?: string | null, p
   if (project) p.project = project;
   return p;
 }
+
+/** One condition in wire form ({path, relation, values}), as _translate_filters produces it. */
+export function wireCondition(path: string, relation: string, ...values: unknown[]): { path: string; relation: string; values: unknown[] } {
+  return { path, relation, values };
+}
+
+/**
+ * `read` params as shotgun_api3 8.x sends a single-request find (a limit within one page), with wire-form
+ * conditions; `extra` overrides any key (paging, return_only, sorts, ...).
+ */
+export function readParams(type: string, conditions: readonly unknown[], fields: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type, return_fields: [...fields], filters: { logical_operator: 'and', conditions: [...conditions] }, return_only: 'active',
+    paging: { entities_per_page: 500, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false, ...extra,
+  };
+}
+
+/** The `paging` of a find with `limit` n (first page of n). */
+export function firstPage(n: number): { paging: { entities_per_page: number; current_page: number } } {
+  return { paging: { entities_per_page: n, current_page: 1 } };
+}

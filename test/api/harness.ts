@@ -20,6 +20,7 @@ import type { AuthParams } from '../../shared/wire.js';
 import { importSite } from '../reads/importer.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
+import { readParams, wireCondition } from '../../shared/api3-payloads.js';
 
 export const schema = loadCachedSchema('schema/default.yml');
 export const SCRIPT_AUTH: AuthParams = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
@@ -101,17 +102,10 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
 
 /** A `read` payload as shotgun_api3 8.x sends it for find / find_one. */
 export function readPayload(auth: AuthParams | undefined, type: string, conditions: unknown[], fields: string[], extra: Record<string, unknown> = {}) {
-  return {
-    method_name: 'read',
-    params: [auth, {
-      type, return_fields: fields, filters: { logical_operator: 'and', conditions },
-      return_only: 'active', paging: { entities_per_page: 500, current_page: 1 }, api_return_image_urls: true,
-      return_paging_info_without_counts: false, ...extra,
-    }].filter((p) => p !== undefined),
-  };
+  return { method_name: 'read', params: [auth, readParams(type, conditions, fields, extra)].filter((p) => p !== undefined) };
 }
 
-export const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
+export const cond = wireCondition;
 
 export function results<T = any>(r: RawResponse): T {
   return (r.json() as { results: T }).results;

@@ -8,6 +8,7 @@ import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { importSite } from './importer.js';
+import { readParams as read, wireCondition as cond } from '../../shared/api3-payloads.js';
 
 // The same `read` against the simulated site and against the cache's engine over the imported data must give
 // byte-identical JSON. Both run the shared semantics model; what this pins is that the store, the planner's
@@ -35,11 +36,6 @@ afterAll(async () => {
 });
 
 type Params = Record<string, unknown>;
-const read = (type: string, filters: unknown[], return_fields: string[], extra: Params = {}): Params => ({
-  type, return_fields, filters: { logical_operator: 'and', conditions: filters }, return_only: 'active',
-  paging: { entities_per_page: 500, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false, ...extra,
-});
-const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
 
 async function both(params: Params) {
   const fromSite = await client.call('read', params);
