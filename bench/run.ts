@@ -10,6 +10,7 @@ const SECTIONS: Section[] = [
   { name: 'api', run: async () => (await import('./api.js' as string)).benchApi() },
   { name: 'sync', run: async () => (await import('./sync.js' as string)).benchSync() },
   { name: 'response-cache', run: async () => (await import('./response-cache.js' as string)).benchResponseCache() },
+  { name: 'shadow', run: async () => (await import('./shadow.js' as string)).benchShadow() },
 ];
 
 async function main(): Promise<void> {

@@ -41,7 +41,7 @@ export async function benchSync(entities = 3000, writes = 300): Promise<string> 
   await ensureTables(ddb, tables);
   const env = {
     SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl,
+    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl,
     AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', POLL_INTERVAL_MS: '1000', POLL_LOOP_MS: '55000',
   };

@@ -49,6 +49,10 @@ const ConfigShape = z.object({
   apiThrottleBurst: int(1, 5000).default(200),
   apiThrottleRate: num(1, 10_000).default(100),
   apiMemoryMb: int(128, 10_240).default(1024),
+  /** Share of cache hits the verifier replays against the site (0 turns shadow checks off). */
+  shadowSampleRate: num(0, 1).default(0.01),
+  /** Confirmed shadow mismatches of a type before it is served from the site until validated or re-imported. */
+  shadowMismatchThreshold: int(1, 1000).default(1),
   consumerMemoryMb: int(128, 10_240).default(512),
   pollerMemoryMb: int(128, 10_240).default(128),
   /** Email subscribed to the alarm topic (optional: subscribe anything else to the topic yourself). */

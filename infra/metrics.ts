@@ -1,6 +1,8 @@
 // The custom EMF metrics the functions emit (Powertools Metrics: namespace FptCache, dimension `service`) as CloudWatch metrics.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SHADOW_METRICS } from '../shared/shadow-metrics.js';
+import { SYNC_METRICS } from '../shared/sync-metrics.js';
 
 export const METRICS_NAMESPACE = 'FptCache';
 /** Powertools Metrics adds this default dimension, valued POWERTOOLS_SERVICE_NAME. */
@@ -8,20 +10,14 @@ export const SERVICE_DIMENSION = 'service';
 /** Extra dimension on CachePass naming why a read passed through to the site (dashboard only). */
 export const PASS_REASON_DIMENSION = 'reason';
 
-/** Metric names and who emits them; the functions must emit exactly these names with the `service` dimension. */
+/**
+ * Metric names and who emits them; the functions must emit exactly these names with the `service` dimension. The
+ * sync pipeline's names come from shared/sync-metrics.ts and the verifier's from shared/shadow-metrics.ts (one list
+ * each), the API's are here.
+ */
 export const CUSTOM_METRICS = {
-  /** consumer: seconds between an applied event's created_at and now. */
-  SyncLagSeconds: 'SyncLagSeconds',
-  /** consumer: events applied to the entities table. */
-  EventsApplied: 'EventsApplied',
-  /** poller: one per poll of the event log (alarmed when missing). */
-  PollerHeartbeat: 'PollerHeartbeat',
-  /** poller: latest event id on the site minus the cursor. */
-  Backlog: 'Backlog',
-  /** consumer/poller: events given up on (sent to the DLQ or dropped from the id-gap backlog). */
-  DeadLetters: 'DeadLetters',
-  /** validator: cached entities that differ from the site. */
-  Drift: 'Drift',
+  ...SYNC_METRICS,
+  ...SHADOW_METRICS,
   /** api: reads answered from the cache. */
   CacheHit: 'CacheHit',
   /** api: reads passed through to the site (total with `service` only; per reason class with `service`+`reason`). */

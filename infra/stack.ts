@@ -7,6 +7,7 @@ import { Alarms } from './constructs/alarms.js';
 import { CacheApi } from './constructs/cache-api.js';
 import type { FunctionDefaults } from './constructs/cache-function.js';
 import { CacheDashboard } from './constructs/dashboard.js';
+import { ShadowVerification } from './constructs/shadow-verification.js';
 import { SiteSecret } from './constructs/site-secret.js';
 import { SyncPipeline } from './constructs/sync-pipeline.js';
 import { Tables } from './constructs/tables.js';
@@ -22,6 +23,7 @@ export class FptCacheStack extends Stack {
   readonly siteSecret: SiteSecret;
   readonly pipeline: SyncPipeline;
   readonly api: CacheApi;
+  readonly shadow?: ShadowVerification;
   readonly alarms: Alarms;
   readonly dashboard: CacheDashboard;
 
@@ -67,6 +69,16 @@ export class FptCacheStack extends Stack {
       domainName: c.domainName,
       certificateArn: c.certificateArn,
     });
+    // Shadow checks of a share of the API's hits (docs/shadow.md); shadowSampleRate=0 leaves them out.
+    this.shadow = c.shadowSampleRate > 0 ? new ShadowVerification(this, 'Shadow', {
+      defaults,
+      tables: this.tables,
+      siteSecret: this.siteSecret,
+      scriptName: c.scriptName,
+      api: this.api.handler,
+      sampleRate: c.shadowSampleRate,
+      mismatchThreshold: c.shadowMismatchThreshold,
+    }) : undefined;
     this.alarms = new Alarms(this, 'Alarms', {
       serviceName,
       thresholds: {
@@ -81,19 +93,21 @@ export class FptCacheStack extends Stack {
       deadLetterQueue: this.pipeline.deadLetterQueue,
       poller: this.pipeline.poller,
       consumer: this.pipeline.consumer,
-      background: [this.pipeline.importer, this.pipeline.reconciler, this.pipeline.validator],
+      background: [this.pipeline.importer, this.pipeline.reconciler, this.pipeline.validator, ...(this.shadow ? [this.shadow.verifier] : [])],
       api: this.api.handler,
       httpApi: this.api.httpApi,
       validateInterval,
+      shadow: this.shadow !== undefined,
     });
     this.dashboard = new CacheDashboard(this, 'Dashboard', {
       serviceName,
       queue: this.pipeline.queue,
       deadLetterQueue: this.pipeline.deadLetterQueue,
       httpApi: this.api.httpApi,
-      functions: [...this.pipeline.functions, this.api.handler],
+      functions: [...this.pipeline.functions, this.api.handler, ...(this.shadow ? [this.shadow.verifier] : [])],
       alarms: [...this.alarms.all, this.alarms.any],
       validateInterval,
+      shadow: this.shadow !== undefined,
     });
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
@@ -104,8 +118,10 @@ export class FptCacheStack extends Stack {
     out('PollerFunctionName', this.pipeline.poller.fn.functionName, 'The one-minute event-log poller');
     out('EntitiesTableName', this.tables.entities.tableName, 'DynamoDB entities table');
     out('StateTableName', this.tables.state.tableName, 'DynamoDB state table (cursor, lease, import checkpoints)');
+    out('RefsTableName', this.tables.refs.tableName, 'DynamoDB refs table (edge items: who links to an entity)');
     out('EventsQueueUrl', this.pipeline.queue.queueUrl, 'SQS FIFO queue of site events');
     out('DeadLetterQueueUrl', this.pipeline.deadLetterQueue.queueUrl, 'Events that failed 5 times (redrive after fixing)');
+    if (this.shadow) out('ShadowQueueUrl', this.shadow.queue.queueUrl, 'Sampled cache hits waiting for the verifier (docs/shadow.md)');
     out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic the composite alarm notifies');
     out('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
   }

@@ -62,7 +62,7 @@ const COMMANDS: Record<string, Command> = {
       out(`fpt-cache: local stack ready in ${(stack.startupMs / 1000).toFixed(1)} s`);
       out(`  API          ${base}/api3/json  (status: ${base}/status)`);
       out(`  upstream     ${stack.simUrl ? `simulated site ${stack.simUrl}` : stack.upstream}`);
-      out(`  DynamoDB     ${stack.dynamodb.endpoint}  (tables ${stack.tables.entities}, ${stack.tables.state})`);
+      out(`  DynamoDB     ${stack.dynamodb.endpoint}  (tables ${stack.tables.entities}, ${stack.tables.state}, ${stack.tables.refs})`);
       out(`  SQS          ${stack.sqs.queueUrl}`);
       out(`  data         ${stack.dataDir}`);
       out('');

@@ -91,3 +91,15 @@ export const QUEUE_CONSUMER: QueueConsumerSpec | undefined = {
     return createConsumerHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-consumer', env) });
   },
 };
+
+/** The shadow verifier, behind the shadow queue (standard SQS): replays sampled hits against the site. */
+export const SHADOW_VERIFIER: QueueConsumerSpec = {
+  fn: { name: 'fpt-cache-verifier', timeoutMs: 120_000 },
+  batchSize: 10,
+  maxConcurrency: 2,
+  async create(env) {
+    const { createVerifierHandler } = await import('../functions/verifier/app.js');
+    const { stackSync, syncLogger } = await import('./sync-local.js');
+    return createVerifierHandler(env, { metrics: stackSync(env).shadowMetrics, logger: syncLogger('fpt-cache-verifier', env) });
+  },
+};

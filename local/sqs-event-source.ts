@@ -117,6 +117,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const pollIntervalMs = opts.pollIntervalMs ?? 50;
   const maxBuffered = opts.maxBuffered ?? 1000;
   const queueName = opts.queueUrl.split('/').pop() ?? 'queue';
+  const fifo = queueName.endsWith('.fifo');
   const queueArn = `arn:aws:sqs:${region}:123456789012:${queueName}`;
   const sqs = new SQSClient({ endpoint: opts.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2 });
   const onError = opts.onError ?? (() => {});
@@ -149,7 +150,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
       for (const m of messages) {
         if (!m.MessageId || known.has(m.MessageId)) continue;
         known.add(m.MessageId);
-        const groupId = m.Attributes?.MessageGroupId ?? '';
+        // A standard queue has no groups: every message is its own (no ordering, full parallelism).
+        const groupId = fifo ? m.Attributes?.MessageGroupId ?? '' : m.MessageId;
         let g = groups.get(groupId);
         if (!g) groups.set(groupId, g = { id: groupId, messages: [], inFlight: false, availableAt: 0 });
         // Receive order is queue order (local-aws-sqs's SequenceNumbers are random, so they cannot order anything).
@@ -234,8 +236,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     await sqs.send(new SendMessageCommand({
       QueueUrl: opts.dlqUrl,
       MessageBody: m.Body ?? '',
-      MessageGroupId: m.Attributes?.MessageGroupId,
-      MessageDeduplicationId: m.Attributes?.MessageDeduplicationId ?? m.MessageId,
+      ...(fifo ? { MessageGroupId: m.Attributes?.MessageGroupId, MessageDeduplicationId: m.Attributes?.MessageDeduplicationId ?? m.MessageId } : {}),
       MessageAttributes: m.MessageAttributes,
     }));
     await deleteMessages([h]);

@@ -1,16 +1,21 @@
-// The local SQS: local-aws-sqs in-process with the event queue and its DLQ (both FIFO), as the CDK app declares them.
+// The local SQS: local-aws-sqs in-process with the event queue and its DLQ (both FIFO) and the shadow queue and its DLQ (standard), as the CDK app declares them.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequestHandler } from 'local-aws-sqs';
 
 export const EVENTS_QUEUE_NAME = 'fpt-cache-events.fifo';
 export const EVENTS_DLQ_NAME = 'fpt-cache-events-dlq.fifo';
+/** The verifier's queue (standard: samples need no order) and its dead-letter queue. */
+export const SHADOW_QUEUE_NAME = 'fpt-cache-shadow';
+export const SHADOW_DLQ_NAME = 'fpt-cache-shadow-dlq';
 
 export interface LocalSqs {
   endpoint: string;
   port: number;
   queueUrl: string;
   dlqUrl: string;
+  shadowQueueUrl: string;
+  shadowDlqUrl: string;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,8 @@ export async function startLocalSqs(opts: { port: number; host?: string }): Prom
     queues: [
       { QueueName: EVENTS_DLQ_NAME, Attributes: { ...fifo, MessageRetentionPeriod: '1209600' } },
       { QueueName: EVENTS_QUEUE_NAME, Attributes: { ...fifo } },
+      { QueueName: SHADOW_DLQ_NAME, Attributes: { VisibilityTimeout: '120', MessageRetentionPeriod: '1209600' } },
+      { QueueName: SHADOW_QUEUE_NAME, Attributes: { VisibilityTimeout: '120' } },
     ],
   });
   const server: Server = createServer(requestHandler);
@@ -44,6 +51,8 @@ export async function startLocalSqs(opts: { port: number; host?: string }): Prom
     port,
     queueUrl: `${endpoint}/123456789012/${EVENTS_QUEUE_NAME}`,
     dlqUrl: `${endpoint}/123456789012/${EVENTS_DLQ_NAME}`,
+    shadowQueueUrl: `${endpoint}/123456789012/${SHADOW_QUEUE_NAME}`,
+    shadowDlqUrl: `${endpoint}/123456789012/${SHADOW_DLQ_NAME}`,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -6,7 +6,7 @@ import { ConfigError } from '../shared/config.js';
 import { ensureTables, tableNames, type TableNames } from '../shared/table-design.js';
 import { fromLambdaResult, startLocalApiGateway, toApiGatewayEvent, type LocalApiGateway } from './api-gateway.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';
+import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, SHADOW_VERIFIER, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';
 import { invokeLocal } from './lambda-invoke.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
@@ -41,6 +41,8 @@ export interface StackOptions {
   env?: FunctionEnv;
   /** Overrides of the function registry (tests: a consumer under test). */
   consumer?: QueueConsumerSpec | null;
+  /** The shadow verifier (default SHADOW_VERIFIER; null: samples stay in the shadow queue). */
+  verifier?: QueueConsumerSpec | null;
   scheduled?: ScheduledFunctionSpec[];
   /** Event source tuning (tests). */
   eventSource?: { maxReceiveCount?: number; retryDelayMs?: number; pollIntervalMs?: number };
@@ -57,7 +59,7 @@ export interface LocalStack {
   upstream: string;
   dataDir: string;
   dynamodb: { endpoint: string; port: number };
-  sqs: { endpoint: string; port: number; queueUrl: string; dlqUrl: string };
+  sqs: { endpoint: string; port: number; queueUrl: string; dlqUrl: string; shadowQueueUrl: string; shadowDlqUrl: string };
   tables: TableNames;
   /** The environment the functions run with. */
   functionEnv: FunctionEnv;
@@ -195,8 +197,11 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       SHOTGUN_SCRIPT_KEY: options.scriptKey ?? sim?.credentials.scriptKey,
       ENTITIES_TABLE: tables.entities,
       STATE_TABLE: tables.state,
+      REFS_TABLE: tables.refs,
       EVENTS_QUEUE_URL: sqs.queueUrl,
       EVENTS_DLQ_URL: sqs.dlqUrl,
+      // Shadow checks of hits: 1 % as in AWS unless SHADOW_SAMPLE_RATE says otherwise.
+      SHADOW_QUEUE_URL: sqs.shadowQueueUrl,
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     };
@@ -212,6 +217,16 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       });
       const es = eventSource;
       stops.push(() => es.stop());
+    }
+    const verifier = options.verifier === undefined ? SHADOW_VERIFIER : options.verifier ?? undefined;
+    let shadowSource: SqsEventSource | undefined;
+    if (verifier) {
+      shadowSource = startSqsEventSource({
+        endpoint: sqs.endpoint, queueUrl: sqs.shadowQueueUrl, dlqUrl: sqs.shadowDlqUrl, fn: verifier.fn,
+        handler: await verifier.create(functionEnv), batchSize: verifier.batchSize, maxConcurrency: verifier.maxConcurrency, onError,
+      });
+      const ss = shadowSource;
+      stops.push(() => ss.stop());
     }
     const scheduledSpecs = options.scheduled ?? SCHEDULED_FUNCTIONS;
     let scheduler: Scheduler | undefined;
@@ -240,6 +255,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       ...(scheduledSpecs.some((f) => f.fn.name === 'fpt-cache-poller') ? { sync: async () => { const { syncStatus } = await import('./sync-local.js'); return { ...await syncStatus(functionEnv) }; } } : {}),
       extra: () => ({
         ...(eventSource ? { eventSource: { ok: true, ...eventSource.stats() } } : {}),
+        ...(shadowSource ? { shadowVerifier: { ok: true, ...shadowSource.stats() } } : {}),
         ...(scheduler ? { scheduler: { ok: true, functions: scheduler.stats() } } : {}),
       }),
     });
@@ -263,7 +279,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       upstream,
       dataDir,
       dynamodb: { endpoint: ddb.endpoint, port: ddb.port },
-      sqs: { endpoint: sqs.endpoint, port: sqs.port, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
+      sqs: { endpoint: sqs.endpoint, port: sqs.port, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, shadowQueueUrl: sqs.shadowQueueUrl, shadowDlqUrl: sqs.shadowDlqUrl },
       tables,
       functionEnv,
       startupMs: Date.now() - started,

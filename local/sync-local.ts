@@ -2,6 +2,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { cachedFields } from '../shared/site-fetch.js';
 import { syncContextFromEnv, type SyncContext } from '../shared/sync-context.js';
+import { MemoryShadowMetrics } from '../shared/shadow-metrics.js';
 import { MemorySyncMetrics } from '../shared/sync-metrics.js';
 import { DEFAULT_SCRIPT } from './sim/credentials.js';
 import { EVENTS_DLQ_NAME, EVENTS_QUEUE_NAME } from './sqs-local.js';
@@ -14,6 +15,7 @@ export function syncLogger(serviceName: string, env: FunctionEnv): Logger {
 
 interface StackSync {
   metrics: MemorySyncMetrics;
+  shadowMetrics: MemoryShadowMetrics;
   ctx?: Promise<SyncContext>;
 }
 
@@ -24,7 +26,7 @@ const keyOf = (env: FunctionEnv) => `${env.AWS_ENDPOINT_URL_DYNAMODB ?? ''}|${en
 export function stackSync(env: FunctionEnv): StackSync {
   const key = keyOf(env);
   let s = stacks.get(key);
-  if (!s) stacks.set(key, s = { metrics: new MemorySyncMetrics() });
+  if (!s) stacks.set(key, s = { metrics: new MemorySyncMetrics(), shadowMetrics: new MemoryShadowMetrics() });
   return s;
 }
 
@@ -107,6 +109,7 @@ export function cliSyncEnv(env: FunctionEnv): FunctionEnv {
     // The local stack's tables (TABLE_PREFIX in local/stack.ts).
     ENTITIES_TABLE: 'fpt-cache-entities',
     STATE_TABLE: 'fpt-cache-state',
+    REFS_TABLE: 'fpt-cache-refs',
     AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB || `http://127.0.0.1:${env.DYNAMODB_PORT || 8000}`,
     AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS || sqs,
     EVENTS_QUEUE_URL: env.EVENTS_QUEUE_URL || `${sqs}/123456789012/${EVENTS_QUEUE_NAME}`,

@@ -8,12 +8,13 @@ import { summarizeAsRead, type ReadEngine } from './read-engine.js';
 import type { SummarizeResult } from './read-semantics.js';
 import { SummaryParamsSchema } from './wire.js';
 import type { Readiness } from './readiness.js';
+import { readTypes } from './response-cache.js';
 import type { ReadResult } from './wire.js';
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
   | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string }
-  /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`). */
+  /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`). */
   | { kind: 'pass'; reason: string }
   /** The site rejected the caller's credentials: its own fault is the answer. */
   | { kind: 'denied'; fault: ShotgunFault };
@@ -27,6 +28,8 @@ export interface CachedReadsDeps {
   engine: ReadEngine;
   auth: CallerAuth;
   rules: AccessRules;
+  /** Types the shadow checks caught answering wrong (shared/shadow-ledger.ts): their reads go to the site. */
+  quarantine?: () => Promise<ReadonlySet<string>>;
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -53,6 +56,10 @@ export class CachedReads {
     }
     const planned = planRead(this.d.schema, await this.d.readiness(), asRead);
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
+    if (this.d.quarantine) {
+      const quarantined = await this.d.quarantine();
+      if (quarantined.size && readTypes(planned.plan.params).some((t) => quarantined.has(t))) return { kind: 'pass', reason: 'shadow-mismatch' };
+    }
     const cred = credentialOf(auth);
     if (!cred) return { kind: 'pass', reason: 'no-credentials' };
     const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), planned.plan.params);

@@ -63,14 +63,15 @@ export function shotgunScriptConfigFromEnv(env: Env): ShotgunConfig & { scriptNa
 const StoreEnvSchema = z.object({
   ENTITIES_TABLE: z.string().min(3, 'ENTITIES_TABLE must name the entities table'),
   STATE_TABLE: z.string().min(3, 'STATE_TABLE must name the state table'),
+  REFS_TABLE: z.string().min(3, 'REFS_TABLE must name the refs (edge) table'),
   EVENTS_QUEUE_URL: optionalText,
 });
 
 /** Where the cache lives: the tables (and the event queue, for the poller). AWS endpoints come from AWS_ENDPOINT_URL_*. */
-export function storeConfigFromEnv(env: Env): { entitiesTable: string; stateTable: string; eventsQueueUrl?: string } {
+export function storeConfigFromEnv(env: Env): { entitiesTable: string; stateTable: string; refsTable: string; eventsQueueUrl?: string } {
   const r = StoreEnvSchema.safeParse(env);
   if (!r.success) throw new ConfigError(issueText(r.error));
-  return { entitiesTable: r.data.ENTITIES_TABLE, stateTable: r.data.STATE_TABLE, eventsQueueUrl: r.data.EVENTS_QUEUE_URL };
+  return { entitiesTable: r.data.ENTITIES_TABLE, stateTable: r.data.STATE_TABLE, refsTable: r.data.REFS_TABLE, eventsQueueUrl: r.data.EVENTS_QUEUE_URL };
 }
 
 /**

@@ -1,8 +1,8 @@
 // Persisting and reading cached entities in DynamoDB: the item codec, versioned writes, link edges, spill chunks, and one query primitive per index.
 //
-// Layout (docs/design.md "Items"): one entity item per entity (pk "<Type>#<id>", sk "E"), one edge item per link value
-// (sk "L#<field>#<TargetType>#<targetId>", in the byRef GSI), and spill chunks for fields too large to keep inline
-// (sk "X#<field>#<gen>#<n>"). Every write is read-merge-write under an optimistic lock on the write counter `w`;
+// Layout (docs/design.md "Items"): one entity item per entity (pk "<Type>#<id>", sk "E") and spill chunks for fields too
+// large to keep inline (sk "X#<field>#<gen>#<n>") in the entities table; one edge item per link value no entities GSI
+// covers in the refs table (pk "<TargetType>#<targetId>", sk "<Type>.<field>#<id padded>"). Every write is read-merge-write under an optimistic lock on the write counter `w`;
 // versions (event ids or fetch stamps) decide per field whether a change is newer than what is stored.
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -30,7 +30,23 @@ const RETIRED_KEY = '@retired';
 
 export const padId = (id: number): string => String(id).padStart(ID_WIDTH, '0');
 export const entityPk = (type: string, id: number): string => `${type}#${id}`;
-export const edgeSk = (field: string, target: LinkValue): string => `L#${field}#${target.type}#${target.id}`;
+/** An edge's identity within its source entity (the key of EncodedEntity.edges). */
+const edgeId = (field: string, target: { type: string; id: number }): string => `${field}#${target.type}#${target.id}`;
+/** The refs-table key of the edge `type.field` of entity `id` -> `target`. */
+export function edgeKey(type: string, id: number, field: string, target: { type: string; id: number }): Item {
+  return { pk: { S: `${target.type}#${target.id}` }, sk: { S: `${type}.${field}#${padId(id)}` } };
+}
+/** The pk of a creation-journal item (state table; sk the zero-padded id). */
+export const journalPk = (type: string): string => `born#${type}`;
+/** How long creation-journal items live (they matter only while an import runs). */
+const JOURNAL_TTL_S = 86_400;
+/**
+ * Version of the item layout (docs/design.md §3). 2: edge items in the refs table, none for covered fields, `eg` on
+ * entity items. Recorded in the state table once no served entity predates it; an older or missing record next to
+ * ready types means a full re-import is due (shared/importer.ts).
+ */
+export const ITEM_LAYOUT = 2;
+const LAYOUT_KEY = { pk: { S: 'layout' }, sk: { S: 'items' } };
 const chunkPrefix = (field: string, gen: string): string => `X#${field}#${gen}#`;
 
 /** A link as stored: the site's {type, id, name}, plus `retired` when the target is known to be retired. */
@@ -50,6 +66,12 @@ export interface EntityState {
   fv: Record<string, number>;
   /** Write counter: the optimistic lock. */
   w: number;
+  /**
+   * Link fields whose values had edge items when the stored item was written (stored as `eg`; encodeEntity recomputes
+   * it). Which fields need edges depends on the schema's link slots, so the stored set, not today's schema, says which
+   * edges exist.
+   */
+  eg?: string[];
 }
 
 /** Denormalized facts about one link target, as one entity stores them. */
@@ -78,6 +100,10 @@ export interface PutOptions {
    * events off): it replaces a whole-entity state of the same version too (only a newer one makes it stale).
    */
   refresh?: boolean;
+}
+export interface ImportWriteOptions extends PutOptions {
+  /** Create absent entities by unconditional BatchWriteItem and report journaled creators as suspects (importEntities). */
+  blind?: boolean;
 }
 export interface WriteResult {
   status: WriteStatus;
@@ -134,6 +160,14 @@ function encodeField(dataType: string | undefined, v: unknown): AttributeValue {
   return encodeValue(v);
 }
 
+/** Whether a stored attribute has the shape `dataType` is stored in (links as {t, i, n} maps, other values not). */
+function storedUnder(dataType: string | undefined, av: AttributeValue): boolean {
+  const isLinkMap = (x: AttributeValue) => x.M?.t?.S !== undefined && x.M?.i?.N !== undefined;
+  if (dataType === 'entity') return av.NULL === true || isLinkMap(av);
+  if (dataType === 'multi_entity') return av.L !== undefined && av.L.every(isLinkMap);
+  return !isLinkMap(av) && !(av.L !== undefined && av.L.some(isLinkMap));
+}
+
 function decodeField(dataType: string | undefined, av: AttributeValue): unknown {
   if (dataType === 'entity') return av.NULL ? null : decodeLink(av);
   if (dataType === 'multi_entity') return (av.L ?? []).map(decodeLink);
@@ -175,7 +209,7 @@ function linksOf(v: unknown): LinkValue[] {
 export interface EncodedEntity {
   item: Item;
   chunks: Item[];
-  /** Edge items, keyed by sort key. */
+  /** Edge items (refs table), keyed by edgeId. */
   edges: Map<string, Item>;
 }
 
@@ -227,16 +261,26 @@ export function encodeEntity(schema: CachedSchema, s: EntityState, gen: string):
   item.f = { M: f };
   if (Object.keys(x).length) item.x = { M: x };
   const edges = new Map<string, Item>();
+  const eg: string[] = [];
   for (const [name, v] of Object.entries(s.values)) {
-    if (!isLinkType(schema.site.dataType(s.type, name))) continue;
-    for (const l of linksOf(v)) {
-      const sk = edgeSk(name, l);
-      edges.set(sk, {
-        pk: { S: pk }, sk: { S: sk }, ref: { S: `${l.type}#${l.id}` }, src: { S: `${s.type}.${name}#${padId(s.id)}` }, ev: { N: String(s.w) },
-      });
-    }
+    if (!needsEdges(schema, s.type, name, v)) continue;
+    eg.push(name);
+    for (const l of linksOf(v)) edges.set(edgeId(name, l), { ...edgeKey(s.type, s.id, name, l), ev: { N: String(s.w) } });
   }
+  if (eg.length) item.eg = { SS: eg };
   return { item, chunks, edges };
+}
+
+/**
+ * Whether the links of `type.field` (value `v`) get edge items: every link field, except those another index already
+ * answers "who links to X" for: `project` holding a Project (byProject, `tp`) and indexed entity fields (byLinkN).
+ */
+export function needsEdges(schema: CachedSchema, type: string, field: string, v: unknown): boolean {
+  const dt = schema.site.dataType(type, field);
+  if (!isLinkType(dt)) return false;
+  if (dt === 'entity' && schema.linkSlot(type, field) !== undefined) return false;
+  if (dt === 'entity' && field === 'project' && isObj(v) && v.type === 'Project') return false;
+  return true;
 }
 
 /** Spilled fields of an entity item: field -> generation and chunk count. */
@@ -250,7 +294,12 @@ export function spilledFields(item: Item): Map<string, { gen: string; n: number 
 export function decodeEntity(schema: CachedSchema, item: Item, spilled: Map<string, unknown> = new Map()): EntityState {
   const type = item.t.S!;
   const values: Record<string, unknown> = {};
-  for (const [name, av] of Object.entries(item.f?.M ?? {})) values[name] = decodeField(schema.site.dataType(type, name), av);
+  for (const [name, av] of Object.entries(item.f?.M ?? {})) {
+    const dt = schema.site.dataType(type, name);
+    // Stored under another definition (a deploy changed the field's type): left out, the field is rebuilt before it is served (docs/sync.md, Schema changes).
+    if (!storedUnder(dt, av)) continue;
+    values[name] = decodeField(dt, av);
+  }
   for (const [name] of spilledFields(item)) {
     if (!spilled.has(name)) throw new Error(`${item.pk.S}: spilled field ${name} was not loaded`);
     values[name] = spilled.get(name);
@@ -259,6 +308,7 @@ export function decodeEntity(schema: CachedSchema, item: Item, spilled: Map<stri
     type, id: Number(item.id.N), retired: item.r?.BOOL ?? false, values,
     v: Number(item.v.N), b: Number(item.b.N), w: Number(item.w.N),
     fv: Object.fromEntries(Object.entries(item.fv?.M ?? {}).map(([k, n]) => [k, Number(n.N)])),
+    eg: item.eg?.SS ?? [],
   };
 }
 
@@ -303,7 +353,7 @@ export interface QueryPage { items: Item[]; stats: ReadStats }
 /** A link target for edge and slot queries. */
 export interface Target { type: string; id: number }
 
-/** A row of the byRef index: `type.field` of entity `id` links to the queried target. */
+/** A reverse reference: `type.field` of entity `id` links to the queried target. */
 export interface RefRow { type: string; field: string; id: number }
 
 export interface EntityStoreOptions {
@@ -313,17 +363,21 @@ export interface EntityStoreOptions {
   concurrency?: number;
   /** Limit per Query call (default: DynamoDB's 1 MB pages); tests set it to exercise pagination. */
   queryPageSize?: number;
+  /** Tests: runs inside importEntities between the existence check and the blind write, with the ids about to be written blind. */
+  onImportChecked?: (fresh: Target[]) => Promise<void>;
 }
 
 export class EntityStore {
   private readonly maxWriteAttempts: number;
   private readonly concurrency: number;
   private readonly queryPageSize: number | undefined;
+  private readonly onImportChecked: EntityStoreOptions['onImportChecked'];
 
   constructor(readonly ddb: DynamoDBClient, readonly tables: TableNames, readonly schema: CachedSchema, opts: EntityStoreOptions = {}) {
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 50;
     this.concurrency = opts.concurrency ?? 16;
     this.queryPageSize = opts.queryPageSize;
+    this.onImportChecked = opts.onImportChecked;
   }
 
   // ----- writes ---------------------------------------------------------------------------------------------
@@ -358,13 +412,19 @@ export class EntityStore {
   }
 
   /**
-   * Bulk whole-entity writes for the import (docs/design.md W1), stamped `version`. Entities not stored yet are
-   * created with their edges and spill chunks written by BatchWriteItem and the entity item put under
-   * `attribute_not_exists(pk)`, so an entity a concurrent writer (the consumer) created meanwhile is never
-   * overwritten: it, and every entity already stored, goes through putEntity's read-merge-write instead.
+   * Bulk whole-entity writes (docs/design.md W1), stamped `version`. Entities already stored go through putEntity's
+   * read-merge-write. Entities not stored yet get their spill chunks and edges by BatchWriteItem, then:
+   *
+   * - by default, the entity item under `attribute_not_exists(pk)`, so an entity a concurrent writer created meanwhile
+   *   is never overwritten (it goes through putEntity instead);
+   * - with `blind` (the import), the entity items by BatchWriteItem too, no condition (3x the rate). A creator that
+   *   raced the blind write (the consumer or write-through created the entity between the existence check and the
+   *   write) is found in the creation journal, queried after the write for every id of `records`: those ids come back
+   *   as `suspects`, whose stored state may be the import's older one, and the caller must re-fetch them from the site
+   *   and write them at a fresh stamp. A creator that comes later finds the blind write's item and merges on top of it.
    */
-  async importEntities(records: readonly EntityRecord[], version: number, opts: PutOptions = {}): Promise<{ created: number; merged: number; stale: number }> {
-    const out = { created: 0, merged: 0, stale: 0 };
+  async importEntities(records: readonly EntityRecord[], version: number, opts: ImportWriteOptions = {}): Promise<{ created: number; merged: number; stale: number; suspects: Target[] }> {
+    const out = { created: 0, merged: 0, stale: 0, suspects: [] as Target[] };
     const stored = await this.existing(records);
     const fresh: Array<{ record: EntityRecord; enc: EncodedEntity }> = [];
     const merge: EntityRecord[] = [];
@@ -378,17 +438,36 @@ export class EntityStore {
       const state: EntityState = { type: record.type, id: record.id, retired: record.retired, values, v: version, b: version, fv: {}, w: 1 };
       fresh.push({ record, enc: encodeEntity(this.schema, state, `${padId(1)}-${randomUUID().slice(0, 8)}`) });
     }
-    await this.writeItems(fresh.flatMap((f) => [...f.enc.chunks, ...f.enc.edges.values()]));
-    await pool(fresh, this.concurrency, async ({ record, enc }) => {
-      try {
-        await this.ddb.send(new PutItemCommand({ TableName: this.tables.entities, Item: enc.item, ConditionExpression: 'attribute_not_exists(pk)' }));
-        out.created++;
-      } catch (e) {
-        if (!(e instanceof ConditionalCheckFailedException)) throw e;
-        if (enc.chunks.length) await this.deleteItems(enc.chunks.map((c) => ({ pk: c.pk, sk: c.sk })));
-        merge.push(record);
-      }
-    });
+    await this.onImportChecked?.(fresh.map((f) => ({ type: f.record.type, id: f.record.id })));
+    // Spill chunks before the entity items that point to them (as in mutate).
+    await this.writeItems(this.tables.entities, fresh.flatMap((f) => f.enc.chunks));
+    const edges = fresh.flatMap((f) => [...f.enc.edges.values()]);
+    if (opts.blind) {
+      // Edges and entity items at once: the import's types are not served until it completes (docs/design.md §6),
+      // so no reader depends on edges landing first.
+      await Promise.all([this.writeItems(this.tables.refs, edges), this.writeItems(this.tables.entities, fresh.map((f) => f.enc.item))]);
+      out.created = fresh.length;
+      // Every id of the page, stored or not: a page redone after a crash between its blind write and this query finds
+      // its entities stored, and a creation that raced the first attempt must still be caught.
+      const byType = new Map<string, number[]>();
+      for (const r of records) byType.set(r.type, [...(byType.get(r.type) ?? []), r.id]);
+      await Promise.all([...byType].map(async ([type, ids]) => {
+        const born = await this.journaled(type, Math.min(...ids), Math.max(...ids));
+        for (const id of ids) if (born.has(id)) out.suspects.push({ type, id });
+      }));
+    } else {
+      await this.writeItems(this.tables.refs, edges);
+      await pool(fresh, this.concurrency, async ({ record, enc }) => {
+        try {
+          await this.ddb.send(new PutItemCommand({ TableName: this.tables.entities, Item: enc.item, ConditionExpression: 'attribute_not_exists(pk)' }));
+          out.created++;
+        } catch (e) {
+          if (!(e instanceof ConditionalCheckFailedException)) throw e;
+          if (enc.chunks.length) await this.deleteItems(this.tables.entities, enc.chunks.map((c) => ({ pk: c.pk, sk: c.sk })));
+          merge.push(record);
+        }
+      });
+    }
     await pool(merge, this.concurrency, async (record) => {
       const r = await this.putEntity(record, version, opts);
       if (r.status === 'applied') out.merged++; else out.stale++;
@@ -490,18 +569,24 @@ export class EntityStore {
    * Versions are untouched: these are derived facts, re-derived on every reconciliation pass (docs/design.md).
    */
   async propagateLinkFacts(target: Target, facts: { name?: unknown; retired?: boolean }): Promise<{ entities: number; stats: ReadStats }> {
-    const { rows, stats } = await this.refs(target);
-    const byEntity = new Map<string, { type: string; id: number; fields: Set<string> }>();
+    const stats = emptyStats();
+    const rows = await this.refRows(target, {}, stats);
+    const byEntity = new Map<string, { type: string; id: number; fields: Set<string>; edgeFields: Set<string> }>();
     for (const r of rows) {
       const k = entityPk(r.type, r.id);
-      const e = byEntity.get(k) ?? { type: r.type, id: r.id, fields: new Set<string>() };
+      const e = byEntity.get(k) ?? { type: r.type, id: r.id, fields: new Set<string>(), edgeFields: new Set<string>() };
       e.fields.add(r.field);
+      if (r.edge) e.edgeFields.add(r.field);
       byEntity.set(k, e);
     }
     let entities = 0;
     await pool([...byEntity.values()], this.concurrency, async (e) => {
+      /** Edge items found for links the entity does not hold (orphans), with the write counter of the state that shows it. */
+      let orphans: { keys: Item[]; w: number } = { keys: [], w: 0 };
       const res = await this.mutate(e.type, e.id, (cur) => {
         if (!cur) return 'missing';
+        const have = edgeKeys(this.schema, cur);
+        orphans = { keys: [...e.edgeFields].filter((f) => !have.has(edgeId(f, target))).map((f) => edgeKey(e.type, e.id, f, target)), w: cur.w };
         const next = cloneState(cur);
         let changed = false;
         for (const field of e.fields) {
@@ -526,6 +611,7 @@ export class EntityStore {
         return next;
       });
       if (res.status === 'applied') entities++;
+      if (orphans.keys.length) await this.deleteEdges(orphans.keys, orphans.w);
     });
     return { entities, stats };
   }
@@ -548,27 +634,33 @@ export class EntityStore {
   /**
    * The read-merge-write loop: reads the entity (consistently), lets `fn` compute the next state (or say why there
    * is nothing to write), then writes new chunks and added edges, the entity item under the lock
-   * (`w` unchanged), and finally removes dropped edges and old chunks. Retries on a lost race.
+   * (`w` unchanged), and finally removes dropped edges and old chunks. Retries on a lost race. Before it creates an
+   * entity (no stored state) it records the creation in the journal, which the import's blind writes consult
+   * (importEntities).
    */
   private async mutate(type: string, id: number, fn: (cur: EntityState | undefined) => EntityState | Exclude<WriteStatus, 'applied'>): Promise<WriteResult> {
-    const pk = { S: entityPk(type, id) };
     /** Edges this call put in attempts that lost the race: removed again unless some state still needs them. */
-    let leftovers = new Set<string>();
+    let leftovers = new Map<string, Item>();
+    let journaled = false;
     for (let attempt = 0; attempt < this.maxWriteAttempts; attempt++) {
       const cur = await this.readState(type, id);
       const next = fn(cur?.state);
-      const oldEdges = cur ? edgeKeys(this.schema, cur.state) : new Set<string>();
+      const oldEdges = cur ? edgeKeys(this.schema, cur.state) : new Map<string, Item>();
       const enc = typeof next === 'string' ? undefined : encodeEntity(this.schema, next, `${padId(next.w)}-${randomUUID().slice(0, 8)}`);
       if (cur && leftovers.size) {
-        const orphans = [...leftovers].filter((sk) => !oldEdges.has(sk) && !enc?.edges.has(sk));
-        await this.deleteEdges(pk, orphans, cur.state.w);
-        leftovers = new Set([...leftovers].filter((sk) => !orphans.includes(sk)));
+        const orphans = [...leftovers].filter(([k]) => !oldEdges.has(k) && !enc?.edges.has(k));
+        await this.deleteEdges(orphans.map(([, key]) => key), cur.state.w);
+        for (const [k] of orphans) leftovers.delete(k);
       }
       if (typeof next === 'string') return { status: next };
-      const added = [...enc!.edges.entries()].filter(([sk]) => !oldEdges.has(sk)).map(([, it]) => it);
-      const removed = [...oldEdges].filter((sk) => !enc!.edges.has(sk));
-      await this.writeItems(enc!.chunks);
-      await this.putEdges(added, next.w, cur === undefined);
+      if (!cur && !journaled) {
+        await this.journalCreation(type, id);
+        journaled = true;
+      }
+      const added = [...enc!.edges.entries()].filter(([k]) => !oldEdges.has(k));
+      const removed = [...oldEdges].filter(([k]) => !enc!.edges.has(k)).map(([, key]) => key);
+      await this.writeItems(this.tables.entities, enc!.chunks);
+      await this.putEdges(added.map(([, it]) => it), next.w, cur === undefined);
       try {
         await this.ddb.send(new PutItemCommand({
           TableName: this.tables.entities,
@@ -578,27 +670,56 @@ export class EntityStore {
         }));
       } catch (e) {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
-        await this.deleteItems(enc!.chunks.map((c) => ({ pk: c.pk, sk: c.sk })));
-        for (const it of added) leftovers.add(it.sk.S!);
+        await this.deleteItems(this.tables.entities, enc!.chunks.map((c) => ({ pk: c.pk, sk: c.sk })));
+        for (const [k, it] of added) leftovers.set(k, { pk: it.pk, sk: it.sk });
         await backoff(Math.min(attempt, 6));
         continue;
       }
-      await this.deleteEdges(pk, removed, next.w);
-      if (cur) await this.deleteItems(cur.chunkKeys);
+      await this.deleteEdges(removed, next.w);
+      if (cur) await this.deleteItems(this.tables.entities, cur.chunkKeys);
       return { status: 'applied', propagate: this.factsChanged(cur?.state, next) };
     }
     throw new Error(`${type} ${id}: gave up after ${this.maxWriteAttempts} write attempts under contention`);
   }
 
+  /** The item layout version the stored entities follow (1 when none is recorded: tables written before versioning). */
+  async itemLayout(): Promise<number> {
+    const r = await this.ddb.send(new GetItemCommand({ TableName: this.tables.state, Key: LAYOUT_KEY, ConsistentRead: true }));
+    return r.Item?.v?.N ? Number(r.Item.v.N) : 1;
+  }
+
+  /** Records that every served entity follows ITEM_LAYOUT (the importer, once no type imported under an older one is ready). */
+  async recordItemLayout(): Promise<void> {
+    await this.ddb.send(new PutItemCommand({ TableName: this.tables.state, Item: { ...LAYOUT_KEY, v: { N: String(ITEM_LAYOUT) } } }));
+  }
+
+  /** Journal entry "entity type#id is being created" (state table, pk "born#<Type>", sk the padded id, expires after a day). */
+  private async journalCreation(type: string, id: number): Promise<void> {
+    await this.ddb.send(new PutItemCommand({
+      TableName: this.tables.state,
+      Item: { pk: { S: journalPk(type) }, sk: { S: padId(id) }, ttl: { N: String(Math.floor(Date.now() / 1000) + JOURNAL_TTL_S) } },
+    }));
+  }
+
+  /** Ids of `type` in [from, to] the creation journal holds (read consistently). */
+  async journaled(type: string, from: number, to: number): Promise<Set<number>> {
+    const { items } = await this.queryAll({
+      TableName: this.tables.state, ConsistentRead: true, ProjectionExpression: 'sk',
+      KeyConditionExpression: 'pk = :p AND sk BETWEEN :a AND :b',
+      ExpressionAttributeValues: { ':p': { S: journalPk(type) }, ':a': { S: padId(from) }, ':b': { S: padId(to) } },
+    });
+    return new Set(items.map((it) => Number(it.sk.S)));
+  }
+
   /**
-   * Deletes edge items no longer backed by the state written at counter `w`. An edge put since by a writer that read
-   * a later state carries a higher ev and stays.
+   * Deletes edge items (refs-table keys) no longer backed by the state written at counter `w`. An edge put since by a
+   * writer that read a later state carries a higher ev and stays.
    */
-  private async deleteEdges(pk: AttributeValue, sks: string[], w: number): Promise<void> {
-    await pool(sks, this.concurrency, async (sk) => {
+  private async deleteEdges(keys: Item[], w: number): Promise<void> {
+    await pool(keys, this.concurrency, async (Key) => {
       try {
         await this.ddb.send(new DeleteItemCommand({
-          TableName: this.tables.entities, Key: { pk, sk: { S: sk } },
+          TableName: this.tables.refs, Key,
           ConditionExpression: 'ev <= :w', ExpressionAttributeValues: { ':w': { N: String(w) } },
         }));
       } catch (e) {
@@ -621,11 +742,11 @@ export class EntityStore {
    * entity is new or many are added at once (imports); see docs/design.md "Edges" for the window the batch path leaves.
    */
   private async putEdges(edges: Item[], w: number, bulk = false): Promise<void> {
-    if (bulk || edges.length > 25) return this.writeItems(edges);
+    if (bulk || edges.length > 25) return this.writeItems(this.tables.refs, edges);
     await pool(edges, this.concurrency, async (it) => {
       try {
         await this.ddb.send(new PutItemCommand({
-          TableName: this.tables.entities, Item: it,
+          TableName: this.tables.refs, Item: it,
           ConditionExpression: 'attribute_not_exists(ev) OR ev < :w', ExpressionAttributeValues: { ':w': { N: String(w) } },
         }));
       } catch (e) {
@@ -634,7 +755,7 @@ export class EntityStore {
     });
   }
 
-  private async batchWrite(requests: WriteRequest[]): Promise<void> {
+  private async batchWrite(table: string, requests: WriteRequest[]): Promise<void> {
     const batches: WriteRequest[][] = [];
     for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
     await pool(batches, this.concurrency, async (batch) => {
@@ -642,53 +763,72 @@ export class EntityStore {
       for (let attempt = 0; pending.length; attempt++) {
         if (attempt > 10) throw new Error(`BatchWriteItem: ${pending.length} items still unprocessed after ${attempt} attempts`);
         if (attempt) await backoff(attempt);
-        const r = await this.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.tables.entities]: pending } }));
-        pending = r.UnprocessedItems?.[this.tables.entities] ?? [];
+        const r = await this.ddb.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+        pending = r.UnprocessedItems?.[table] ?? [];
       }
     });
   }
 
-  private writeItems(items: Item[]): Promise<void> {
-    return this.batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+  private writeItems(table: string, items: Item[]): Promise<void> {
+    return this.batchWrite(table, items.map((Item) => ({ PutRequest: { Item } })));
   }
 
-  private deleteItems(keys: Item[]): Promise<void> {
-    return this.batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })));
+  private deleteItems(table: string, keys: Item[]): Promise<void> {
+    return this.batchWrite(table, keys.map((Key) => ({ DeleteRequest: { Key } })));
+  }
+
+  /** Which of `keys` exist in `table` (consistent BatchGetItem of the keys only), as "pk|sk". */
+  private async presentKeys(table: string, keys: Item[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const batches: Item[][] = [];
+    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
+    await pool(batches, this.concurrency, async (batch) => {
+      let pending = batch;
+      for (let attempt = 0; pending.length; attempt++) {
+        if (attempt > 10) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+        if (attempt) await backoff(attempt);
+        const r = await this.ddb.send(new BatchGetItemCommand({
+          RequestItems: { [table]: { Keys: pending, ProjectionExpression: 'pk, sk', ConsistentRead: true } },
+        }));
+        for (const it of r.Responses?.[table] ?? []) found.add(`${it.pk.S}|${it.sk.S}`);
+        pending = (r.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+      }
+    });
+    return found;
   }
 
   /**
-   * Rewrites an entity's edge items from its stored links: adds missing ones and removes ones no link backs.
-   * The reconciliation pass runs it to close the windows described in docs/design.md.
+   * Writes the edge items an entity's stored links need and that are missing (a bulk write's window, docs/design.md
+   * "Edges under concurrency"). The reconciliation pass runs it for entities it touches. Orphan edges (no stored link
+   * backs them) cannot be listed per source; propagateLinkFacts removes those it meets.
    */
   async repairEdges(type: string, id: number): Promise<{ added: number; removed: number }> {
     const cur = await this.readState(type, id);
-    const want = cur ? encodeEntity(this.schema, cur.state, 'repair').edges : new Map<string, Item>();
-    const { items } = await this.queryAll({
-      TableName: this.tables.entities, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :l)',
-      ExpressionAttributeValues: { ':pk': { S: entityPk(type, id) }, ':l': { S: 'L#' } }, ConsistentRead: true,
-    });
-    const have = new Set(items.map((it) => it.sk.S!));
-    const add = [...want.entries()].filter(([sk]) => !have.has(sk)).map(([, it]) => it);
-    const stale = [...have].filter((sk) => !want.has(sk));
-    await this.putEdges(add, cur?.state.w ?? 0);
-    await this.deleteEdges({ S: entityPk(type, id) }, stale, cur?.state.w ?? 0);
-    return { added: add.length, removed: stale.length };
+    if (!cur) return { added: 0, removed: 0 };
+    const want = [...encodeEntity(this.schema, cur.state, 'repair').edges.values()];
+    const have = await this.presentKeys(this.tables.refs, want.map((it) => ({ pk: it.pk, sk: it.sk })));
+    const add = want.filter((it) => !have.has(`${it.pk.S}|${it.sk.S}`)).map((it) => ({ ...it, ev: { N: String(cur.state.w) } }));
+    await this.putEdges(add, cur.state.w);
+    return { added: add.length, removed: 0 };
   }
 
   /**
-   * Deletes an entity that vanished from the site (neither active nor retired there any more): its item, edges and
-   * chunks. Links to it elsewhere keep their stored facts until their own entities are re-read.
+   * Deletes an entity that vanished from the site (neither active nor retired there any more): its item, chunks and
+   * edges. Links to it elsewhere keep their stored facts until their own entities are re-read.
    */
   async removeEntity(type: string, id: number): Promise<number> {
+    const cur = await this.readState(type, id).catch(() => undefined);
     const { items } = await this.queryAll({
       TableName: this.tables.entities, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: entityPk(type, id) } },
       ProjectionExpression: 'pk, sk', ConsistentRead: true,
     });
     const entity = items.filter((it) => it.sk.S === ENTITY_SK);
     // The entity item first: once it is gone no reader reaches the rest.
-    await this.deleteItems(entity.map((it) => ({ pk: it.pk, sk: it.sk })));
-    await this.deleteItems(items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })));
-    return items.length;
+    await this.deleteItems(this.tables.entities, entity.map((it) => ({ pk: it.pk, sk: it.sk })));
+    await this.deleteItems(this.tables.entities, items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })));
+    const edges = cur ? [...edgeKeys(this.schema, cur.state).values()] : [];
+    await this.deleteEdges(edges, cur?.state.w ?? 0);
+    return items.length + edges.length;
   }
 
   // ----- reads ----------------------------------------------------------------------------------------------
@@ -829,22 +969,77 @@ export class EntityStore {
     });
   }
 
-  /** Every stored link to `target` (byRef), optionally only from `type` / `type.field`, in (type, field, id) order. */
+  /**
+   * Every stored link to `target`, optionally only from `type` / `type.field`, in (type, field, id) order: edge items
+   * for the link fields that have them, plus byProject (`project`) and the link slots (indexed entity fields) for the
+   * fields whose links have no edges (see needsEdges).
+   */
   async refs(target: Target, from: { type?: string; field?: string } = {}): Promise<{ rows: RefRow[]; stats: ReadStats }> {
-    const prefix = from.type === undefined ? undefined : from.field === undefined ? `${from.type}.` : `${from.type}.${from.field}#`;
-    const { items, stats } = await this.queryAll({
-      TableName: this.tables.entities, IndexName: 'byRef',
-      KeyConditionExpression: prefix ? '#ref = :r AND begins_with(#src, :p)' : '#ref = :r',
-      ExpressionAttributeNames: prefix ? { '#ref': 'ref', '#src': 'src' } : { '#ref': 'ref' },
-      ExpressionAttributeValues: { ':r': { S: `${target.type}#${target.id}` }, ...(prefix ? { ':p': { S: prefix } } : {}) },
+    const stats = emptyStats();
+    const rows = await this.refRows(target, from, stats);
+    return { rows: rows.map(({ type, field, id }) => ({ type, field, id })), stats };
+  }
+
+  /** refs, each row marked with whether it came from an edge item. */
+  private async refRows(target: Target, from: { type?: string; field?: string }, stats: ReadStats): Promise<Array<RefRow & { edge: boolean }>> {
+    const parts: Array<Array<RefRow & { edge: boolean }>> = [];
+    const edges = this.edgeRefs(target, from, stats).then((rows) => { parts.push(rows.map((r) => ({ ...r, edge: true }))); });
+    // One Query per covering index (a Project: one per type with `project`), a bounded number at a time.
+    await pool(this.coveringIndexes(target, from), this.concurrency, async ({ type, field, input }) => {
+      const { items } = await this.queryAll(input, stats);
+      parts.push(items.map((it) => ({ type, field, id: Number(it.id.N), edge: false })));
     });
-    const rows = items.map((it) => {
-      const src = it.src.S!;
+    await edges;
+    // One row per (type, field, id); `edge` when an edge item exists for it (whatever else also found it).
+    const byKey = new Map<string, RefRow & { edge: boolean }>();
+    for (const r of parts.flat()) {
+      const k = `${r.type}.${r.field}#${r.id}`;
+      const had = byKey.get(k);
+      if (!had) byKey.set(k, r);
+      else had.edge ||= r.edge;
+    }
+    const rows = [...byKey.values()];
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    rows.sort((a, b) => cmp(a.type, b.type) || cmp(a.field, b.field) || a.id - b.id);
+    return rows;
+  }
+
+  /** Links to `target` recorded as edge items (refs table, read consistently). */
+  private async edgeRefs(target: Target, from: { type?: string; field?: string }, stats: ReadStats): Promise<RefRow[]> {
+    const prefix = from.type === undefined ? undefined : from.field === undefined ? `${from.type}.` : `${from.type}.${from.field}#`;
+    const { items } = await this.queryAll({
+      TableName: this.tables.refs, ConsistentRead: true, ProjectionExpression: 'sk',
+      KeyConditionExpression: prefix ? 'pk = :r AND begins_with(sk, :p)' : 'pk = :r',
+      ExpressionAttributeValues: { ':r': { S: `${target.type}#${target.id}` }, ...(prefix ? { ':p': { S: prefix } } : {}) },
+    }, stats);
+    return items.map((it) => {
+      const src = it.sk.S!;
       const hash = src.lastIndexOf('#');
       const dot = src.indexOf('.');
       return { type: src.slice(0, dot), field: src.slice(dot + 1, hash), id: Number(src.slice(hash + 1)) };
     });
-    return { rows, stats };
+  }
+
+  /** The index queries that find links to `target` from fields without edges: byProject and the link slots whose valid_types allow it. */
+  private coveringIndexes(target: Target, from: { type?: string; field?: string }): Array<{ type: string; field: string; input: QueryCommandInput }> {
+    const out: Array<{ type: string; field: string; input: QueryCommandInput }> = [];
+    for (const type of from.type === undefined ? this.schema.site.typeNames : [from.type]) {
+      const wanted = (field: string) => from.field === undefined || from.field === field;
+      if (target.type === 'Project' && wanted('project') && this.schema.site.dataType(type, 'project') === 'entity') {
+        out.push({ type, field: 'project', input: {
+          TableName: this.tables.entities, IndexName: 'byProject', KeyConditionExpression: '#tp = :tp', ProjectionExpression: '#id',
+          ExpressionAttributeNames: { '#tp': 'tp', '#id': 'id' }, ExpressionAttributeValues: { ':tp': { S: `${type}#${target.id}` } },
+        } });
+      }
+      for (const [field, slot] of this.schema.linkSlots(type)) {
+        if (!wanted(field) || !(this.schema.site.field(type, field)?.valid_types ?? [target.type]).includes(target.type)) continue;
+        out.push({ type, field, input: {
+          TableName: this.tables.entities, IndexName: `byLink${slot}`, KeyConditionExpression: '#l = :l', ProjectionExpression: '#id',
+          ExpressionAttributeNames: { '#l': `l${slot}`, '#id': 'id' }, ExpressionAttributeValues: { ':l': { S: `${type}.${field}#${target.type}#${target.id}` } },
+        } });
+      }
+    }
+    return out;
   }
 
   /** Entities of `type` whose link field `field` holds `target` (byRef, then BatchGet), in id order. */
@@ -871,10 +1066,11 @@ function cloneState(s: EntityState): EntityState {
   return { ...s, values: { ...s.values }, fv: { ...s.fv } };
 }
 
-function edgeKeys(schema: CachedSchema, s: EntityState): Set<string> {
-  const out = new Set<string>();
-  for (const [name, v] of Object.entries(s.values)) {
-    if (isLinkType(schema.site.dataType(s.type, name))) for (const l of linksOf(v)) out.add(edgeSk(name, l));
+/** The edges a stored state has (edgeId -> refs-table key): the links of the fields its item lists under `eg` (see EntityState.eg). */
+function edgeKeys(schema: CachedSchema, s: EntityState): Map<string, Item> {
+  const out = new Map<string, Item>();
+  for (const name of s.eg ?? []) {
+    if (isLinkType(schema.site.dataType(s.type, name))) for (const l of linksOf(s.values[name])) out.set(edgeId(name, l), edgeKey(s.type, s.id, name, l));
   }
   return out;
 }

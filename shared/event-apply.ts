@@ -8,8 +8,10 @@
 import type { CachedSchema } from './cached-schema.js';
 import type { EntityStore, WriteResult } from './entity-store.js';
 import { owningEntity, type EventRow } from './event-log.js';
+import type { Readiness } from './readiness.js';
 import type { EntityRecord } from './records.js';
-import type { SiteFetcher } from './site-fetch.js';
+import { displayColumnEntityType, type SchemaDrift } from './schema-drift.js';
+import { cachedFields, type SiteFetcher } from './site-fetch.js';
 
 const ENTITY_EVENT = /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/;
 /** "2015-07-13 21:54:01 UTC", the form event meta uses for date-times (protocol.md §6). */
@@ -28,6 +30,8 @@ export interface ApplyOutcome {
   reason?: string;
   /** Entities whose stored links were updated (names, retired flags) or that were re-fetched for a revived target. */
   propagated?: number;
+  /** A schema change: what its diff found (newly drifted, cleared, drifted fields in all). */
+  drift?: { detected: number; cleared: number; total: number };
 }
 
 export interface EventApplierDeps {
@@ -37,6 +41,11 @@ export interface EventApplierDeps {
   /** Reads EventLogEntry rows by id (a back-reference whose owner is retired: its original event names the owners). */
   events?: { readIds(ids: number[]): Promise<EventRow[]> };
   log?: (message: string, details?: Record<string, unknown>) => void;
+  /**
+   * Schema drift (shared/schema-drift.ts): DisplayColumn events run its diff, and drifted fields are neither fetched
+   * nor written. Without it a DisplayColumn event only logs a warning.
+   */
+  schemaDrift?: SchemaDrift;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -89,15 +98,13 @@ export class EventApplier {
   constructor(private readonly d: EventApplierDeps) {}
 
   async apply(ev: EventRow): Promise<ApplyOutcome> {
-    if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) {
-      this.d.log?.('schema change on the site: re-run `fpt-cache schema dump` and re-import the affected types', { eventId: ev.id, eventType: ev.event_type });
-      return { action: 'schema-change' };
-    }
+    if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) return this.schemaChange(ev);
     const m = ENTITY_EVENT.exec(ev.event_type);
     if (!m) return { action: 'ignored', reason: 'not an entity event' };
     const [, type, kind] = m;
     const meta = isObj(ev.meta) ? ev.meta : {};
     if (!this.d.schema.site.hasType(type)) return this.linkTarget(type, kind, ev, meta);
+    if ((await this.driftView())?.isDrifted(type, '*')) return { action: 'ignored', reason: `drifted type ${type}` };
     const owner = owningEntity(ev);
     switch (kind) {
       case 'New':
@@ -110,6 +117,35 @@ export class EventApplier {
     }
   }
 
+  // ----- schema changes ----------------------------------------------------------------------------------------
+
+  /**
+   * A column was created, changed or deleted on the site: the schema diff of the type the event names (real events
+   * name only the column, so usually every cached type) records or clears drift (docs/sync.md "Schema changes").
+   */
+  private async schemaChange(ev: EventRow): Promise<ApplyOutcome> {
+    if (!this.d.schemaDrift) {
+      this.d.log?.('schema change on the site: re-run `fpt-cache schema dump` and re-import the affected types', { eventId: ev.id, eventType: ev.event_type });
+      return { action: 'schema-change' };
+    }
+    const named = displayColumnEntityType(ev.meta);
+    if (named !== undefined && !this.d.schema.site.hasType(named)) return { action: 'schema-change', reason: `uncached type ${named}` };
+    const r = await this.d.schemaDrift.check(named !== undefined ? [named] : undefined, `event ${ev.id} ${ev.event_type}`);
+    return { action: 'schema-change', drift: { detected: r.detected.length, cleared: r.cleared.length, total: r.total } };
+  }
+
+  private async driftView(): Promise<Readiness | undefined> {
+    return this.d.schemaDrift?.view();
+  }
+
+  /** The cached fields of `type` to fetch: all of them (undefined) unless some are drifted (those are left out). */
+  private async fetchable(type: string): Promise<string[] | undefined> {
+    const view = await this.driftView();
+    const all = cachedFields(this.d.schema, type);
+    if (!view || !all.some((f) => view.isDrifted(type, f))) return undefined;
+    return all.filter((f) => !view.isDrifted(type, f));
+  }
+
   // ----- Change ------------------------------------------------------------------------------------------------
 
   private async change(type: string, ev: EventRow, meta: Record<string, unknown>, id: number | undefined): Promise<ApplyOutcome> {
@@ -117,6 +153,8 @@ export class EventApplier {
     if (!field) return { action: 'ignored', reason: 'no attribute' };
     const def = this.d.schema.site.field(type, field);
     if (!def) return { action: 'ignored', reason: `uncached field ${type}.${field}` };
+    const view = await this.driftView();
+    if (view?.isDrifted(type, field)) return { action: 'ignored', reason: `drifted field ${type}.${field}` };
     const backRef = meta.actual_attribute_changed !== undefined;
     if (id === undefined) {
       if (backRef) return this.orphanBackRef(type, field, meta, ev.id);
@@ -124,7 +162,7 @@ export class EventApplier {
     }
     // The write that logged this Change also stamped updated_at / updated_by, which log no event of their own; a
     // back-reference does not stamp the other side, and fields set at creation come with the New event's re-fetch.
-    const audit = backRef || meta.in_create === true ? [] : AUDIT_FIELDS.filter((f) => f !== field && this.d.schema.isCached(type, f));
+    const audit = backRef || meta.in_create === true ? [] : AUDIT_FIELDS.filter((f) => f !== field && this.d.schema.isCached(type, f) && !view?.isDrifted(type, f));
     const value = def.data_type === 'multi_entity' || !('new_value' in meta) ? undefined : eventValue(def.data_type, meta.new_value);
     let out: ApplyOutcome & { values?: Record<string, unknown> };
     if (value) {
@@ -246,7 +284,7 @@ export class EventApplier {
 
   /** Re-fetches the whole entity (active or retired) and writes it at `version`. */
   private async refetch(type: string, id: number, version: number): Promise<ApplyOutcome> {
-    const rec = await this.d.fetcher.one(type, id);
+    const rec = await this.d.fetcher.one(type, id, await this.fetchable(type));
     if (!rec) return { action: 'gone' };
     const r = await this.d.store.putEntity(rec, version);
     let propagated = r.propagate ? await this.propagateStored(type, id) : 0;
@@ -257,7 +295,7 @@ export class EventApplier {
   private async setRetired(type: string, id: number, retired: boolean, version: number): Promise<ApplyOutcome> {
     let r = await this.d.store.setRetired(type, id, retired, version);
     if (r.status === 'missing') {
-      const rec = await this.d.fetcher.one(type, id);
+      const rec = await this.d.fetcher.one(type, id, await this.fetchable(type));
       if (!rec) return { action: 'gone' };
       r = await this.d.store.putEntity(rec, version);
       if (r.status === 'applied') await this.verifyLinks(type, id);
@@ -287,11 +325,16 @@ export class EventApplier {
    */
   private async repairLinksTo(target: { type: string; id: number }, version: number): Promise<number> {
     let n = 0;
+    const view = await this.driftView();
     for (const type of this.d.schema.site.typeNames) {
       for (const [field, def] of Object.entries(this.d.schema.site.type(type)!.fields)) {
         if ((def.data_type !== 'entity' && def.data_type !== 'multi_entity') || !def.valid_types?.includes(target.type)) continue;
+        if (view?.isDrifted(type, field)) continue;
         const sources: EntityRecord[] = await this.d.fetcher.linking(type, field, target);
-        for (const rec of sources) {
+        const fields = await this.fetchable(type);
+        // Drifted fields are left out of what is written (the read itself still names them: site-fetch.ts linking()).
+        const keep = fields ? new Set(fields) : undefined;
+        for (const rec of keep ? sources.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).filter(([f]) => keep.has(f))) })) : sources) {
           const r = await this.d.store.putEntity(rec, version);
           if (r.status === 'applied') n++;
         }

@@ -6,19 +6,22 @@
 // 2. The run's version stamp is that id (or just below the oldest uncommitted one): every whole-entity write of the
 //    import carries it, so an event newer than the scan always wins and an older one never overwrites the scan.
 // 3. Per type, keyset pages (id > last id, id asc, 500) of every cached field, active then retired (return_only
-//    retired is a separate pass), written in bulk; the checkpoint (pass, last id) is saved after every page, so a
-//    crashed or timed-out import resumes where it stopped, with the same stamp.
+//    retired is a separate pass), written in bulk (new entities blind, then checked against the creation journal:
+//    entities created concurrently are re-fetched at a fresh stamp, docs/design.md §5.2); the checkpoint (pass, last
+//    id) is saved after every page, so a crashed or timed-out import resumes where it stopped, with the same stamp.
 // 4. A type is marked ready only when both passes are complete; a field added to the schema later is backfilled
 //    (merged into the stored entities) and only then marked ready.
 import { randomUUID } from 'node:crypto';
 import type { CachedSchema } from './cached-schema.js';
-import type { EntityStore } from './entity-store.js';
+import { ITEM_LAYOUT, type EntityStore } from './entity-store.js';
 import { backlogIds, type EventRow } from './event-log.js';
 import { ImportState, type ImportRun, type TypeCheckpoint } from './import-state.js';
 import type { PollerLease } from './poller-lease.js';
-import type { ReadinessStore } from './readiness.js';
+import { WHOLE_TYPE, type ReadinessStore } from './readiness.js';
 import type { EntityRecord } from './records.js';
+import { ShadowLedger } from './shadow-ledger.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
+import type { SyncContext } from './sync-context.js';
 import type { SyncMetrics } from './sync-metrics.js';
 
 /** How far back the import looks for event ids that were allocated but not committed yet. */
@@ -36,6 +39,8 @@ export interface ImporterDeps {
   events: { latestId(): Promise<number>; window(afterId: number, upTo: number): Promise<EventRow[]> };
   fetcher: SiteFetcher;
   metrics?: SyncMetrics;
+  /** The shadow checks' ledger: a completed full import of a quarantined type puts it back in service. */
+  shadow?: Pick<ShadowLedger, 'clear'>;
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -72,11 +77,15 @@ export interface ImportOutcome {
   /** Another importer holds the lease. */
   busy?: boolean;
   written: number;
+  /** Entities this call re-fetched because a concurrent creator raced the blind write (the creation journal). */
+  repaired?: number;
   stamp?: number;
   /** Types still incomplete. */
   pending: string[];
   checkpoints: Record<string, TypeCheckpoint>;
 }
+
+interface Budget { pages: number; written: number; repaired: number; startedAt: number; stopped: boolean }
 
 export class Importer {
   constructor(private readonly d: ImporterDeps) {}
@@ -88,9 +97,11 @@ export class Importer {
     const scope = request ? this.scope() : this.scope(types);
     const out: Array<{ type: string; mode: 'full' | 'backfill'; fields: string[] }> = [];
     for (const type of scope) {
+      // A type gone from the site (schema drift) waits for a deploy that drops it; drifted fields wait likewise.
+      if (ready.isDrifted(type, WHOLE_TYPE)) continue;
       const fields = cachedFields(this.d.schema, type);
       if (request || !ready.isTypeReady(type)) { out.push({ type, mode: 'full', fields }); continue; }
-      const missing = fields.filter((f) => !ready.isFieldReady(type, f));
+      const missing = ready.pendingFields(type, fields);
       if (missing.length) out.push({ type, mode: 'backfill', fields: missing });
     }
     return out;
@@ -114,14 +125,17 @@ export class Importer {
     if (!(await this.d.state.acquireLease(owner, LEASE_MS, now()))) {
       return { complete: false, busy: true, written: 0, pending: [], checkpoints: {} };
     }
-    const budget = { pages: opts.maxPages ?? Infinity, written: 0, startedAt: now(), stopped: false };
+    const budget = { pages: opts.maxPages ?? Infinity, written: 0, repaired: 0, startedAt: now(), stopped: false };
     let stamp: number | undefined;
     try {
+      if (await layoutOutdated(this.d)) {
+        await this.d.state.requestFull(`item layout ${ITEM_LAYOUT} (edges in the refs table): entities stored under an older layout are re-imported`, now());
+      }
       for (;;) {
         let run = await this.d.state.run();
         if (!run) {
           const work = await this.plan(opts.types);
-          if (!work.length) return { complete: true, written: budget.written, stamp, pending: [], checkpoints: Object.fromEntries(await this.d.state.checkpoints()) };
+          if (!work.length) return { complete: true, written: budget.written, repaired: budget.repaired, stamp, pending: [], checkpoints: Object.fromEntries(await this.d.state.checkpoints()) };
           run = await this.startRun(work, now());
         }
         stamp = run.stamp;
@@ -146,6 +160,8 @@ export class Importer {
         await this.d.state.saveCheckpoint(await this.freshCheckpoint(w.type, w.mode, w.fields, at));
       }
       if (request) await this.d.state.clearRequest(request.at);
+      // Nothing imported under an older item layout is served any more: from here on every stored entity is (re)written under this one.
+      if ((await this.d.store.itemLayout()) < ITEM_LAYOUT && !(await this.d.readiness.load()).readyTypes.length) await this.d.store.recordItemLayout();
       this.d.log?.('import run started', { stamp, types: run.types, full: run.full });
     }
     return run;
@@ -160,7 +176,7 @@ export class Importer {
     return versionStamp(this.d, at, { initialize: true });
   }
 
-  private async continueRun(run: ImportRun, owner: string, opts: ImportOptions, budget: { pages: number; written: number; startedAt: number; stopped: boolean }): Promise<ImportOutcome> {
+  private async continueRun(run: ImportRun, owner: string, opts: ImportOptions, budget: Budget): Promise<ImportOutcome> {
     const cps = await this.d.state.checkpoints();
     const ready = await this.d.readiness.load();
     for (const type of run.types) {
@@ -168,7 +184,7 @@ export class Importer {
       if (cp && cp.updatedAt >= run.startedAt) continue;
       // The run was written but this type's checkpoint was not (a crash in between): create it now.
       const fields = cachedFields(this.d.schema, type);
-      const missing = fields.filter((f) => !ready.isFieldReady(type, f));
+      const missing = ready.pendingFields(type, fields);
       const mode = run.full || !ready.isTypeReady(type) ? 'full' : 'backfill';
       const fresh = await this.freshCheckpoint(type, mode, mode === 'full' ? fields : missing, run.startedAt);
       await this.d.state.saveCheckpoint(fresh);
@@ -200,11 +216,11 @@ export class Importer {
     const remaining = run.types.reduce((n, t) => n + Math.max(0, cps.get(t)!.total - cps.get(t)!.active - cps.get(t)!.retired), 0);
     this.d.metrics?.add('ImportRemaining', pending.length ? remaining : 0);
     this.d.metrics?.flush();
-    return { complete: pending.length === 0, written: budget.written, stamp: run.stamp, pending, checkpoints: Object.fromEntries(cps) };
+    return { complete: pending.length === 0, written: budget.written, repaired: budget.repaired, stamp: run.stamp, pending, checkpoints: Object.fromEntries(cps) };
   }
 
   private async importType(run: ImportRun, cp: TypeCheckpoint, owner: string, opts: ImportOptions,
-    budget: { pages: number; written: number; stopped: boolean }, report: () => void): Promise<void> {
+    budget: Budget, report: () => void): Promise<void> {
     const now = opts.now ?? Date.now;
     const fields = cp.mode === 'full' ? cachedFields(this.d.schema, cp.type) : cp.fields;
     const pageSize = opts.pageSize ?? PAGE_SIZE;
@@ -223,7 +239,8 @@ export class Importer {
         next = { pass, afterId: page[page.length - 1].id, page: fetch(pass, page[page.length - 1].id) };
         next.page.catch(() => {});
       }
-      await this.write(cp, page, run.stamp);
+      const repaired = await this.write(cp, page, run.stamp, now);
+      budget.repaired += repaired;
       budget.written += page.length;
       this.d.metrics?.add('ImportedEntities', page.length);
       if (pass === 'active') cp.active += page.length; else cp.retired += page.length;
@@ -235,17 +252,21 @@ export class Importer {
       report();
     }
     if (cp.pass !== 'done') return;
-    if (cp.mode === 'full') await this.d.readiness.markTypeReady(cp.type, ['id', ...cachedFields(this.d.schema, cp.type)]);
+    if (cp.mode === 'full') {
+      await this.d.readiness.markTypeReady(cp.type, ['id', ...cachedFields(this.d.schema, cp.type)]);
+      if (await this.d.shadow?.clear(cp.type, 'import')) this.d.log?.('re-imported: back in service after its shadow mismatch', { type: cp.type });
+    }
     else await this.d.readiness.markFieldsReady(cp.type, cp.fields);
     this.d.log?.('type imported', { type: cp.type, mode: cp.mode, active: cp.active, retired: cp.retired });
   }
 
-  private async write(cp: TypeCheckpoint, page: EntityRecord[], stamp: number): Promise<void> {
-    if (!page.length) return;
+  /** Writes one page; returns how many entities had to be re-fetched (see repair). */
+  private async write(cp: TypeCheckpoint, page: EntityRecord[], stamp: number, now: () => number): Promise<number> {
+    if (!page.length) return 0;
     if (cp.mode === 'full') {
       // Refresh: a re-import at the same stamp as the stored state (no event since) still replaces it.
-      await this.d.store.importEntities(page, stamp, { refresh: true });
-      return;
+      const { suspects } = await this.d.store.importEntities(page, stamp, { refresh: true, blind: true });
+      return suspects.length ? this.repair(cp.type, suspects.map((s) => s.id), now) : 0;
     }
     // Backfill: merge only the new fields into what is stored (an entity not stored yet arrives through its events).
     const queue = [...page];
@@ -256,16 +277,48 @@ export class Importer {
         await this.d.store.applyChange(r.type, r.id, values, stamp, { refresh: true });
       }
     }));
+    return 0;
+  }
+
+  /**
+   * Entities the page's blind write may have overwritten with older data: someone created them concurrently (the
+   * creation journal says so; docs/design.md W1). Re-fetched from the site and written whole at a fresh stamp, taken
+   * before the fetch, so the result is at least as new as anything the concurrent creator wrote.
+   */
+  private async repair(type: string, ids: number[], now: () => number): Promise<number> {
+    const stamp = await versionStamp(this.d, now(), { initialize: false });
+    const found = await this.d.fetcher.byIds(type, ids, cachedFields(this.d.schema, type));
+    for (const record of found.values()) await this.d.store.putEntity(record, stamp, { refresh: true });
+    this.d.log?.('import: re-fetched entities created concurrently', { type, ids, stamp, missing: ids.filter((id) => !found.has(id)) });
+    return ids.length;
   }
 }
 
 export { ImportState };
 
-/** Whether an import has work to do: a run in progress, a requested full import, or a cached type or field not ready. */
-export async function importPending(d: Pick<ImporterDeps, 'schema' | 'readiness' | 'state'>): Promise<boolean> {
+/** The importer of a sync context, with the shadow ledger (a completed re-import clears a type's quarantine). */
+export function importerFor(ctx: SyncContext, extra: Pick<ImporterDeps, 'metrics' | 'log'> = {}): Importer {
+  return new Importer({
+    schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease,
+    events: ctx.events, fetcher: ctx.fetcher, shadow: new ShadowLedger(ctx.ddb, ctx.tables.state), ...extra,
+  });
+}
+
+/**
+ * Whether an import has work to do: a run in progress, a requested full import, a cached type or field not ready, or
+ * (given the store) ready types stored under an older item layout.
+ */
+export async function importPending(d: Pick<ImporterDeps, 'schema' | 'readiness' | 'state'> & { store?: Pick<EntityStore, 'itemLayout'> }): Promise<boolean> {
   const [run, request, ready] = await Promise.all([d.state.run(), d.state.request(), d.readiness.load()]);
   if (run || request) return true;
-  return d.schema.site.typeNames.some((t) => !ready.isTypeReady(t) || cachedFields(d.schema, t).some((f) => !ready.isFieldReady(t, f)));
+  if (d.store && (await layoutOutdated({ store: d.store, readiness: d.readiness }))) return true;
+  return d.schema.site.typeNames.some((t) => !ready.isDrifted(t, WHOLE_TYPE) && (!ready.isTypeReady(t) || ready.pendingFields(t, cachedFields(d.schema, t)).length > 0));
+}
+
+/** Ready types whose entities were stored under an older item layout (ITEM_LAYOUT): they need a full re-import. */
+async function layoutOutdated(d: { store: Pick<EntityStore, 'itemLayout'>; readiness: Pick<ReadinessStore, 'load'> }): Promise<boolean> {
+  if ((await d.store.itemLayout()) >= ITEM_LAYOUT) return false;
+  return (await d.readiness.load()).readyTypes.length > 0;
 }
 
 /**

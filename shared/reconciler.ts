@@ -6,17 +6,24 @@
 // state of the same version is replaced, a newer one wins). Touched entities get their link facts re-propagated
 // (closing the rename race of docs/design.md §4) and their edges repaired (§5). The sweep compares the site's ids
 // with the stored ones: missing ones are imported, a retired flag that differs is re-read, vanished ids removed.
+// A pass also runs the schema diff (shared/schema-drift.ts) when the last one is older than schemaDiffIntervalMs,
+// and the drifted types' diff on every pass while drift is recorded (so a deploy that fixes it is seen promptly).
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from './cached-schema.js';
 import { formatDateTime } from './data-types.js';
 import type { EntityStore } from './entity-store.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
-import type { ReadinessStore } from './readiness.js';
+import type { Readiness, ReadinessStore } from './readiness.js';
 import type { EntityRecord } from './records.js';
-import { PAGE_SIZE, type SiteFetcher } from './site-fetch.js';
+import type { SchemaDrift } from './schema-drift.js';
+import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
 import type { SyncMetrics } from './sync-metrics.js';
 
 const PK = 'reconcile';
+/** sk of the last full schema diff's time (pk `reconcile`). */
+const SCHEMA_DIFF_SK = 'schema-diff';
+/** Default SCHEMA_DIFF_INTERVAL_MS: a full schema diff at most this often. */
+export const DEFAULT_SCHEMA_DIFF_INTERVAL_MS = 15 * 60_000;
 
 export interface ReconcilerDeps {
   schema: CachedSchema;
@@ -29,6 +36,8 @@ export interface ReconcilerDeps {
   stateTable: string;
   metrics?: SyncMetrics;
   log?: (message: string, details?: Record<string, unknown>) => void;
+  /** The schema diff; without it a pass runs none. */
+  schemaDrift?: SchemaDrift;
 }
 
 export interface ReconcileOptions {
@@ -41,11 +50,20 @@ export interface ReconcileOptions {
   /** Run the id sweep: always, never, or when the last one is older than sweepIntervalMs (default). */
   sweep?: 'auto' | 'always' | 'never';
   sweepIntervalMs?: number;
+  /** Run the full schema diff: always, never, or when the last one is older than schemaDiffIntervalMs (default). */
+  schemaDiff?: 'auto' | 'always' | 'never';
+  schemaDiffIntervalMs?: number;
   shouldStop?: () => boolean;
 }
 
 export interface TypeReconcile { scanned: number; applied: number; added: number; vanished: number; refetched: number; swept: boolean }
-export interface ReconcileOutcome { stamp: number; types: Record<string, TypeReconcile>; stopped: boolean }
+export interface ReconcileOutcome {
+  stamp: number;
+  types: Record<string, TypeReconcile>;
+  stopped: boolean;
+  /** The schema diff this pass ran, if any: full or of the drifted types only. */
+  schemaDiff?: { full: boolean; types: number; drifted: number; detected: number; cleared: number };
+}
 
 interface TypeState { since?: number; sweptAt?: number }
 
@@ -69,22 +87,24 @@ export class Reconciler {
   async run(opts: ReconcileOptions = {}): Promise<ReconcileOutcome> {
     const now = opts.now ?? Date.now;
     const started = now();
+    const schemaDiff = await this.schemaDiff(opts, started);
     const ready = await this.d.readiness.load();
     const types = (opts.types ?? this.d.schema.site.typeNames).filter((t) => ready.isTypeReady(t));
     const stamp = await versionStamp(this.d, started, { initialize: false });
-    const out: ReconcileOutcome = { stamp, types: {}, stopped: false };
+    const out: ReconcileOutcome = { stamp, types: {}, stopped: false, ...(schemaDiff ? { schemaDiff } : {}) };
     for (const type of types) {
       if (opts.shouldStop?.()) { out.stopped = true; break; }
       const st = await this.state(type);
       const r: TypeReconcile = { scanned: 0, applied: 0, added: 0, vanished: 0, refetched: 0, swept: false };
       const passStart = now();
-      if (this.d.schema.isCached(type, 'updated_at')) {
+      const fields = fetchable(this.d.schema, ready, type);
+      if (this.d.schema.isCached(type, 'updated_at') && !ready.isDrifted(type, 'updated_at')) {
         const since = (st.since ?? passStart - (opts.firstLookBackMs ?? 3_600_000)) - (opts.overlapMs ?? 120_000);
-        await this.scan(type, formatDateTime(new Date(since)), stamp, r);
+        await this.scan(type, formatDateTime(new Date(since)), stamp, r, fields);
       }
       const sweep = opts.sweep ?? 'auto';
       if (sweep === 'always' || (sweep === 'auto' && (st.sweptAt === undefined || passStart - st.sweptAt >= (opts.sweepIntervalMs ?? 86_400_000)))) {
-        await this.sweep(type, stamp, r);
+        await this.sweep(type, stamp, r, fields);
         r.swept = true;
       }
       await this.saveState(type, { since: passStart, sweptAt: r.swept ? passStart : st.sweptAt });
@@ -96,10 +116,34 @@ export class Reconciler {
     return out;
   }
 
-  private async scan(type: string, since: string, stamp: number, r: TypeReconcile): Promise<void> {
+  /**
+   * The full schema diff when due (state-table timestamp), else the diff of the types with recorded drift; also
+   * records fingerprints for ready fields that have none (readiness written before fingerprints existed).
+   */
+  private async schemaDiff(opts: ReconcileOptions, started: number): Promise<ReconcileOutcome['schemaDiff']> {
+    const mode = opts.schemaDiff ?? 'auto';
+    if (!this.d.schemaDrift || mode === 'never') return undefined;
+    const key = { pk: PK, sk: SCHEMA_DIFF_SK };
+    const last = (await this.d.doc.send(new GetCommand({ TableName: this.d.stateTable, Key: key, ConsistentRead: true }))).Item?.at;
+    const full = mode === 'always' || typeof last !== 'number' || started - last >= (opts.schemaDiffIntervalMs ?? DEFAULT_SCHEMA_DIFF_INTERVAL_MS);
+    let types: string[] | undefined;
+    if (!full) {
+      types = [...new Set((await this.d.readiness.load()).drifted().map((d) => d.type))].filter((t) => this.d.schema.site.hasType(t));
+      if (!types.length) return undefined;
+    }
+    const r = await this.d.schemaDrift.check(types, full ? 'reconciler: periodic schema diff' : 'reconciler: drift recorded');
+    if (full) {
+      await this.d.doc.send(new PutCommand({ TableName: this.d.stateTable, Item: { ...key, at: started } }));
+      const adopted = await this.d.readiness.adoptFingerprints();
+      if (adopted) this.d.log?.('definition fingerprints recorded for fields imported before fingerprints existed', { fields: adopted });
+    }
+    return { full, types: r.types.length, drifted: r.total, detected: r.detected.length, cleared: r.cleared.length };
+  }
+
+  private async scan(type: string, since: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {
     for (const retired of [false, true]) {
       for (let afterId = 0; ;) {
-        const page = await this.d.fetcher.page({ type, retired, afterId, where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }] });
+        const page = await this.d.fetcher.page({ type, retired, afterId, fields, where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }] });
         r.scanned += page.length;
         const w = await this.d.store.importEntities(page, stamp, { refresh: true });
         r.applied += w.created + w.merged;
@@ -127,7 +171,7 @@ export class Reconciler {
   }
 
   /** Site ids (active, retired) against stored ids: import the missing, re-read a differing retired flag, remove the vanished. */
-  private async sweep(type: string, stamp: number, r: TypeReconcile): Promise<void> {
+  private async sweep(type: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {
     const site = new Map<number, boolean>();
     for (const retired of [false, true]) {
       for (let afterId = 0; ;) {
@@ -144,7 +188,7 @@ export class Reconciler {
     const vanished = stored.ids.filter((id) => !site.has(id));
     const reread = [...missing, ...flipped];
     if (reread.length) {
-      const recs = [...(await this.d.fetcher.byIds(type, reread)).values()];
+      const recs = [...(await this.d.fetcher.byIds(type, reread, fields)).values()];
       await this.d.store.importEntities(recs, stamp, { refresh: true });
       r.added += missing.length;
       r.refetched += flipped.length;
@@ -157,4 +201,10 @@ export class Reconciler {
     }
     if (missing.length || flipped.length || vanished.length) this.d.log?.('sweep corrected the cache', { type, missing, flipped, vanished });
   }
+}
+
+/** The cached fields of `type` to read from the site: all (undefined) unless some are drifted (those are left out). */
+function fetchable(schema: CachedSchema, ready: Readiness, type: string): string[] | undefined {
+  const all = cachedFields(schema, type);
+  return all.some((f) => ready.isDrifted(type, f)) ? all.filter((f) => !ready.isDrifted(type, f)) : undefined;
 }

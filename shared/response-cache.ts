@@ -1,7 +1,7 @@
 // The response cache: the site's own reply to a read the engine cannot plan, per caller, invalidated by per-type generation counters (docs/design.md "Response cache").
-import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BatchGetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { canonicalDigest } from './canonical-json.js';
 import { CLOCK_OPERATORS } from './planner.js';
 
 /** State-table partition of cached replies (sk = the request key) and of generation counters (sk = the type). */
@@ -36,16 +36,9 @@ export function isCacheableReason(reason: string): boolean {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Deterministic JSON with object keys sorted (arrays keep their order: it is meaningful). */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
-  return JSON.stringify(v) ?? 'null';
-}
-
 /** The request key: SHA-256 of the method, the normalised params[1] and the caller's keyed identity hash. */
 export function responseKey(method: string, params: unknown, identity: string): string {
-  return createHash('sha256').update(canonical([method, params, identity])).digest('base64url');
+  return canonicalDigest([method, params, identity]);
 }
 
 /** Whether any filter anywhere in params uses a clock operator (a second guard besides the pass reason). */
@@ -63,7 +56,15 @@ function usesClock(v: unknown): boolean {
 export function requestTypes(params: unknown): string[] | undefined {
   if (!isObj(params) || typeof params.type !== 'string' || params.type === '' || NO_EVENT_TYPES.has(params.type)) return undefined;
   if (usesClock(params.filters)) return undefined;
-  const types = new Set<string>([params.type, SCHEMA_GENERATION]);
+  const types = readTypes(params);
+  if (types.some((t) => NO_EVENT_TYPES.has(t))) return undefined;
+  return [...types, SCHEMA_GENERATION];
+}
+
+/** The entity types a read's params name: the root type and every type named in a deep path (empty for non-objects). */
+export function readTypes(params: unknown): string[] {
+  if (!isObj(params) || typeof params.type !== 'string' || params.type === '') return [];
+  const types = new Set<string>([params.type]);
   const addPath = (p: unknown) => {
     if (typeof p !== 'string') return;
     const parts = p.split('.');
@@ -75,7 +76,6 @@ export function requestTypes(params: unknown): string[] | undefined {
     else if (key === 'return_fields' || key === 'path' || key === 'field_name' || key === 'field') addPath(v);
   };
   walk(params);
-  for (const t of types) if (NO_EVENT_TYPES.has(t)) return undefined;
   return [...types];
 }
 

@@ -51,11 +51,13 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
   const stateTable = env.STATE_TABLE?.trim();
   const entitiesTable = env.ENTITIES_TABLE?.trim();
   if (!stateTable) throw new ConfigError('STATE_TABLE must name the state table');
+  const refsTable = env.REFS_TABLE?.trim();
   if ((opts.entities ?? true) && !entitiesTable) throw new ConfigError('ENTITIES_TABLE must name the entities table');
+  if ((opts.entities ?? true) && !refsTable) throw new ConfigError('REFS_TABLE must name the refs (edge) table');
   const site = shotgunConfigFromEnv(env);
   const creds = await getSiteCredentials({ env });
   const schema = opts.schema ?? loadCachedSchema(schemaFileFromEnv(env as NodeJS.ProcessEnv));
-  const tables: TableNames = { entities: entitiesTable ?? '', state: stateTable };
+  const tables: TableNames = { entities: entitiesTable ?? '', state: stateTable, refs: refsTable ?? '' };
   const ddb = new DynamoDBClient(awsClientConfig(env, 'DYNAMODB'));
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const sqs = new SQSClient(awsClientConfig(env, 'SQS'));
@@ -67,7 +69,7 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
   return {
     env, schema, tables, ddb, doc, sqs, client,
     store: new EntityStore(ddb, tables, schema),
-    readiness: new ReadinessStore(ddb, tables),
+    readiness: new ReadinessStore(ddb, tables, schema),
     lease: new PollerLease(doc, tables.state, leaseMs),
     importState: new ImportState(doc, tables.state),
     fetcher: new SiteFetcher(client, schema),

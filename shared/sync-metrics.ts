@@ -4,12 +4,44 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 /** Namespace of every custom metric (infra/metrics.ts METRICS_NAMESPACE). */
 export const METRICS_NAMESPACE = 'FptCache';
 
-/** The metric names the sync functions emit (the alarmed ones match infra/metrics.ts CUSTOM_METRICS). */
-export type SyncMetricName =
-  | 'PollerHeartbeat' | 'Backlog' | 'EventsForwarded' | 'EventsDropped' | 'EventsExpired' | 'CursorBeyondRetention'
-  | 'EventsApplied' | 'SyncLagSeconds' | 'DeadLetters'
-  | 'ImportedEntities' | 'ImportRemaining'
-  | 'ReconciledEntities' | 'VanishedEntities' | 'Drift';
+/**
+ * The metrics the sync functions emit, with who emits them: the one list of their names (infra/metrics.ts builds its
+ * CloudWatch metrics, dashboard and alarms from it).
+ */
+export const SYNC_METRICS = {
+  /** poller: one per poll of the event log (alarmed when missing). */
+  PollerHeartbeat: 'PollerHeartbeat',
+  /** poller: latest event id on the site minus the cursor. */
+  Backlog: 'Backlog',
+  /** poller: events queued for the consumer. */
+  EventsForwarded: 'EventsForwarded',
+  /** poller: events the cache does not need (uncached types and fields). */
+  EventsDropped: 'EventsDropped',
+  /** poller: ids waited for in the cursor's backlog that never appeared (the reconciliation scan is the safety net). */
+  EventsExpired: 'EventsExpired',
+  /** poller: the cursor is older than the site's event retention; a full re-import was requested. */
+  CursorBeyondRetention: 'CursorBeyondRetention',
+  /** consumer: events applied to the entities table. */
+  EventsApplied: 'EventsApplied',
+  /** consumer: seconds between an applied event's created_at and now. */
+  SyncLagSeconds: 'SyncLagSeconds',
+  /** consumer/poller: events given up on (sent to the DLQ or dropped from the id-gap backlog). */
+  DeadLetters: 'DeadLetters',
+  /** importer: entities written (per page). */
+  ImportedEntities: 'ImportedEntities',
+  /** importer: entities left to import (per invocation). */
+  ImportRemaining: 'ImportRemaining',
+  /** reconciler: entities re-read and written by the updated_at scan and the sweep. */
+  ReconciledEntities: 'ReconciledEntities',
+  /** reconciler: stored entities the site no longer has (removed by the sweep). */
+  VanishedEntities: 'VanishedEntities',
+  /** validator: cached entities that differ from the site. */
+  Drift: 'Drift',
+  /** consumer/reconciler: cached fields whose definition on the site differs from the deployed schema (after each schema diff). */
+  SchemaDrift: 'SchemaDrift',
+} as const;
+
+export type SyncMetricName = keyof typeof SYNC_METRICS;
 
 export type SyncMetricUnit = 'Count' | 'Seconds';
 

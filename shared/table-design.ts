@@ -10,7 +10,7 @@ export interface IndexSpec {
 }
 export interface TableSpec {
   /** Logical name; the physical name is `${prefix}${logical}`. */
-  logical: 'entities' | 'state';
+  logical: 'entities' | 'state' | 'refs';
   partitionKey: KeyAttr;
   sortKey: KeyAttr;
   indexes: IndexSpec[];
@@ -22,8 +22,8 @@ export interface TableSpec {
 export const LINK_SLOTS = 4;
 
 /**
- * entities: every cached entity item (pk "<Type>#<id>", sk "E") plus its spill chunks (sk "X#<field>#<gen>#<n>") and one
- * edge item per link value (sk "L#<field>#<TargetType>#<targetId>"). See docs/design.md for the access patterns.
+ * entities: every cached entity item (pk "<Type>#<id>", sk "E") plus its spill chunks (sk "X#<field>#<gen>#<n>"). See
+ * docs/design.md for the access patterns.
  */
 export const ENTITIES_TABLE: TableSpec = {
   logical: 'entities',
@@ -40,13 +40,23 @@ export const ENTITIES_TABLE: TableSpec = {
     ...Array.from({ length: LINK_SLOTS }, (_, i): IndexSpec => ({
       name: `byLink${i + 1}`, partitionKey: { name: `l${i + 1}`, type: 'S' }, sortKey: { name: 'id', type: 'N' }, projection: 'ALL',
     })),
-    // Reverse references from edge items: "<TargetType>#<targetId>" -> "<Type>.<field>#<id zero-padded to 10>": multi-entity membership
-    // (task_assignees is HumanUser 42) and rename propagation of link names.
-    { name: 'byRef', partitionKey: { name: 'ref', type: 'S' }, sortKey: { name: 'src', type: 'S' }, projection: 'KEYS_ONLY' },
   ],
 };
 
-/** state: poller cursor and lease, skipped-id backlog, per-type readiness and import checkpoints, cached auth verdicts (TTL), response-cache replies (pk "resp", TTL) and per-type generations (pk "gen"). */
+/**
+ * refs: one edge item per link value no entities GSI covers (pk "<TargetType>#<targetId>", sk "<Type>.<field>#<id
+ * zero-padded to 10>", `ev` the source's write counter): multi-entity membership (task_assignees is HumanUser 42) and
+ * "who links to X" for rename and retirement propagation, read with Query on the base table (consistent reads). No GSIs,
+ * so an edge costs one write unit.
+ */
+export const REFS_TABLE: TableSpec = {
+  logical: 'refs',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [],
+};
+
+/** state: poller cursor and lease, skipped-id backlog, per-type readiness and import checkpoints, cached auth verdicts (TTL), response-cache replies (pk "resp", TTL), per-type generations (pk "gen") and the entity creation journal (pk "born#<Type>", TTL). */
 export const STATE_TABLE: TableSpec = {
   logical: 'state',
   partitionKey: { name: 'pk', type: 'S' },
@@ -55,11 +65,11 @@ export const STATE_TABLE: TableSpec = {
   ttlAttribute: 'ttl',
 };
 
-export const TABLE_SPECS: readonly TableSpec[] = [ENTITIES_TABLE, STATE_TABLE];
+export const TABLE_SPECS: readonly TableSpec[] = [ENTITIES_TABLE, STATE_TABLE, REFS_TABLE];
 
-export interface TableNames { entities: string; state: string }
+export interface TableNames { entities: string; state: string; refs: string }
 export function tableNames(prefix: string): TableNames {
-  return { entities: `${prefix}entities`, state: `${prefix}state` };
+  return { entities: `${prefix}entities`, state: `${prefix}state`, refs: `${prefix}refs` };
 }
 
 export function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {

@@ -10,7 +10,9 @@ import { ReadEngine } from './read-engine.js';
 import type { ReadinessStore } from './readiness.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
 import type { ShotgunClient } from './shotgun-client.js';
+import type { SyncContext } from './sync-context.js';
 import type { SyncMetrics } from './sync-metrics.js';
+import { ShadowLedger } from './shadow-ledger.js';
 
 export interface ValidatorDeps {
   schema: CachedSchema;
@@ -19,6 +21,11 @@ export interface ValidatorDeps {
   fetcher: SiteFetcher;
   client: ShotgunClient;
   metrics?: SyncMetrics;
+  /**
+   * The shadow checks' ledger: a quarantined type's suspect entities (those a mismatch named) are compared too, and
+   * a quarantined type found clean (counts equal, nothing differing) is put back in service.
+   */
+  shadow?: ShadowLedger;
 }
 
 export interface ValidateOptions {
@@ -40,6 +47,9 @@ export interface TypeValidation {
   cache: { active: number; retired: number };
   compared: number;
   differing: EntityDiff[];
+  /** The type was quarantined by a shadow mismatch; `cleared`: this validation found it clean and put it back in service. */
+  quarantined?: boolean;
+  cleared?: boolean;
 }
 
 export interface ValidationReport { types: TypeValidation[]; drift: number }
@@ -54,6 +64,7 @@ export class Validator {
     const readiness = await this.d.readiness.load();
     const engine = new ReadEngine(this.d.store, this.d.schema, { readiness: () => readiness });
     const report: ValidationReport = { types: [], drift: 0 };
+    const quarantined = new Map(((await this.d.shadow?.report())?.quarantined ?? []).map((q) => [q.type, q.suspects]));
     for (const type of opts.types ?? this.d.schema.site.typeNames) {
       const ready = readiness.isTypeReady(type);
       const [siteActive, siteRetired, summary] = await Promise.all([
@@ -65,7 +76,10 @@ export class Validator {
       };
       if (ready) {
         const fields = cachedFields(this.d.schema, type).filter((f) => readiness.isFieldReady(type, f));
-        for (const { ids, retired } of await this.samples(type, opts.data ?? 20)) {
+        const samples = await this.samples(type, opts.data ?? 20);
+        const suspects = quarantined.get(type) ?? [];
+        if (suspects.length) samples.push(...[false, true].map((retired) => ({ ids: suspects, retired })));
+        for (const { ids, retired } of samples) {
           let diffs = await this.compare(engine, type, ids, fields, retired);
           if (diffs.length && (opts.recheckMs ?? 3000) > 0) {
             await sleep(opts.recheckMs ?? 3000);
@@ -76,6 +90,10 @@ export class Validator {
         }
         const countsDiffer = t.site.active !== t.cache.active || t.site.retired !== t.cache.retired;
         report.drift += t.differing.length + (countsDiffer ? 1 : 0);
+        if (quarantined.has(type)) {
+          t.quarantined = true;
+          if (!countsDiffer && !t.differing.length && t.compared > 0) t.cleared = await this.d.shadow!.clear(type, 'validate');
+        }
       }
       report.types.push(t);
       opts.onType?.(t);
@@ -128,4 +146,12 @@ export class Validator {
     for (const id of cached.keys()) if (!seen.has(id)) out.push({ id, retired, fields: ['(not on the site)'] });
     return out;
   }
+}
+
+/** The validator of a sync context, with the shadow ledger (so a clean validation clears a quarantine). */
+export function validatorFor(ctx: SyncContext, metrics?: SyncMetrics): Validator {
+  return new Validator({
+    schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, client: ctx.client, metrics,
+    shadow: new ShadowLedger(ctx.ddb, ctx.tables.state),
+  });
 }

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parseAccessRules, type AccessRules } from '../../shared/access-rules.js';
@@ -10,7 +11,7 @@ import { MemoryApiMetrics, type ApiMetrics } from '../../shared/api-metrics.js';
 import { cacheStatus } from '../../shared/cache-status.js';
 import { CachedReads, type CachedMethod } from '../../shared/cached-reads.js';
 import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../../shared/cached-schema.js';
-import { CallerAuth, credentialOf } from '../../shared/caller-auth.js';
+import { CallerAuth, credentialOf, principalOf } from '../../shared/caller-auth.js';
 import {
   ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv, type ApiConfig, type ShotgunConfig,
 } from '../../shared/config.js';
@@ -22,6 +23,9 @@ import { ReadEngine } from '../../shared/read-engine.js';
 import { ReadinessStore } from '../../shared/readiness.js';
 import { refusedPass, requiresHit, routeOf } from '../../shared/request-routing.js';
 import { DEFAULT_RESPONSE_CACHE_TTL_S, ResponseCache, bumpGenerations, isCacheableReason, requestTypes, responseKey, typesNamedIn } from '../../shared/response-cache.js';
+import { sampled, shadowSample } from '../../shared/shadow-check.js';
+import { ShadowLedger } from '../../shared/shadow-ledger.js';
+import { SqsShadowSink, shadowRateFromEnv, type ShadowSink } from '../../shared/shadow-queue.js';
 import { ShotgunClient, type RawReply } from '../../shared/shotgun-client.js';
 import { getScriptKey } from '../../shared/site-credentials.js';
 import { SiteInfo } from '../../shared/site-info.js';
@@ -45,6 +49,8 @@ export interface CacheDeps {
   versions?: WriteVersionSource;
   /** The response cache of unplannable reads (shared/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
   responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
+  /** Shadow verification (shared/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
+  shadow?: { rate: number; sink: ShadowSink; random?: () => number };
 }
 
 export interface ApiDeps {
@@ -61,6 +67,8 @@ const API_DEFAULTS: ApiConfig = {
   authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000,
   maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth,
 };
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reply headers naming how a request was answered. */
 const tags = (kind: 'hit' | 'pass' | 'error', reason: string): Record<string, string> => ({ 'x-fpt-cache': kind, 'x-fpt-cache-reason': reason });
@@ -91,14 +99,15 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const cache = deps.cache && (() => {
     const c = deps.cache;
-    const readiness = new ReadinessStore(c.ddb, c.tables).snapshots(cfg.readinessCacheMs);
+    const readiness = new ReadinessStore(c.ddb, c.tables, c.schema).snapshots(cfg.readinessCacheMs);
     const store = new EntityStore(c.ddb, c.tables, c.schema);
     const auth = new CallerAuth({
       client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
       hmacKey: async () => (await c.scriptAuth())?.script_key,
     });
+    const ledger = new ShadowLedger(c.ddb, c.tables.state);
     const reads = new CachedReads({
-      schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'),
+      schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), quarantine: ledger.quarantine(cfg.readinessCacheMs),
       engine: new ReadEngine(store, c.schema, { readiness }),
     });
     const writeThrough = new WriteThrough({
@@ -114,7 +123,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
     const responses = c.responseCache?.enabled === false ? undefined
       : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
-    return { ...c, readiness, auth, reads, writeThrough, versions, responses };
+    return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger };
   })();
 
   const passThroughStatus = Buffer.from(JSON.stringify({ ready: true, mode: 'pass-through', upstream }));
@@ -123,7 +132,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     if (!cache) return httpReply(200, {}, passThroughStatus, acceptEncoding);
     let body: unknown;
     try {
-      body = cacheStatus(cache.schema, await cache.readiness(), { version: FPT_CACHE_VERSION, upstream });
+      const [ready, shadow] = await Promise.all([cache.readiness(), cache.ledger.report()]);
+      body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow });
     } catch (e) {
       logger.error('readiness unavailable', { error: e as Error });
       body = { ready: false, mode: 'cache', version: FPT_CACHE_VERSION, upstream, error: 'readiness unavailable (state table)' };
@@ -227,7 +237,26 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return faultReply(tooBig, tags('error', 'reply-too-large'), acceptEncoding);
     }
     metrics.hit();
-    return httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
+    const reply = httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
+    await shadowCheck(req, method, outcome.result, outcome.access);
+    return reply;
+  }
+
+  /**
+   * Sends a sampled hit to the verifier once its reply is built. Lambda freezes the sandbox when the handler returns,
+   * so the message is sent before returning (only sampled requests pay the one SQS call); a failure is logged, never
+   * the client's problem.
+   */
+  async function shadowCheck(req: ParsedRequest, method: CachedMethod, result: unknown, access: string): Promise<void> {
+    const shadow = cache?.shadow;
+    const [auth, params] = req.rpc.params;
+    if (!shadow || !isObj(params) || !sampled(shadow.rate, shadow.random)) return;
+    const cred = credentialOf(auth);
+    try {
+      await shadow.sink.submit(shadowSample(method, params, result, access, Date.now(), cred ? principalOf(cred) : undefined));
+    } catch (e) {
+      logger.warn('shadow sample not sent', { error: (e as Error).message });
+    }
   }
 
   /**
@@ -336,7 +365,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
 /**
  * Dependencies from a function's environment: the site (SHOTGUN_URL, SHOTGUN_SCRIPT_NAME, the key from
- * SHOTGUN_SCRIPT_KEY_SECRET_ARN or SHOTGUN_SCRIPT_KEY), the tables (ENTITIES_TABLE, STATE_TABLE; both unset: pass-through
+ * SHOTGUN_SCRIPT_KEY_SECRET_ARN or SHOTGUN_SCRIPT_KEY), the tables (ENTITIES_TABLE, STATE_TABLE, REFS_TABLE; the first two unset: pass-through
  * only), SCHEMA, and the API's own settings (shared/config.ts apiConfigFromEnv).
  */
 export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): ApiDeps {
@@ -357,12 +386,21 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
     cache: {
       schema: loadCachedSchema(schemaFileFromEnv(env as NodeJS.ProcessEnv)),
       ddb: new DynamoDBClient(awsClientConfig(env, 'DYNAMODB')),
-      tables: { entities: tables.entitiesTable, state: tables.stateTable },
+      tables: { entities: tables.entitiesTable, state: tables.stateTable, refs: tables.refsTable },
       scriptAuth,
       accessRules,
       responseCache: responseCacheFromEnv(env),
+      shadow: shadowFromEnv(env),
     },
   };
+}
+
+/** SHADOW_QUEUE_URL (unset: no shadow checks) and SHADOW_SAMPLE_RATE (0..1, default 0.01). */
+export function shadowFromEnv(env: Env): CacheDeps['shadow'] {
+  const queueUrl = env.SHADOW_QUEUE_URL?.trim();
+  if (!queueUrl) return undefined;
+  const rate = shadowRateFromEnv(env);
+  return rate > 0 ? { rate, sink: new SqsShadowSink(new SQSClient(awsClientConfig(env, 'SQS')), queueUrl) } : undefined;
 }
 
 /** RESPONSE_CACHE (`off` disables it) and RESPONSE_CACHE_TTL_S (seconds, default 600). */

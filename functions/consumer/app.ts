@@ -4,6 +4,7 @@ import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambd
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EventApplier, type ApplyOutcome } from '../../shared/event-apply.js';
 import { EventRowSchema, type EventRow } from '../../shared/event-log.js';
+import { SchemaDrift } from '../../shared/schema-drift.js';
 import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
 import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
 
@@ -81,14 +82,16 @@ export interface ConsumerOverrides {
 export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {}): Promise<ConsumerHandler> {
   const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-consumer' });
   const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
+  const metrics = o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const applier = new EventApplier({
     schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events,
     log: (m, x) => logger.warn(m, x ?? {}),
+    schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics, log: (m, x) => logger.warn(m, x ?? {}) }),
   });
   const max = Number(env.MAX_RECEIVE_COUNT);
   return createConsumer({
     applier, logger,
-    metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'),
+    metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
   });

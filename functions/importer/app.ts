@@ -2,7 +2,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { Importer, type ImportOptions, type ImportOutcome } from '../../shared/importer.js';
+import { importerFor, type Importer, type ImportOptions, type ImportOutcome } from '../../shared/importer.js';
 import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
 import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
 
@@ -30,10 +30,7 @@ export function summarize(o: ImportOutcome): ImportSummary {
 
 export function createImportRunner(d: { ctx: SyncContext; metrics: SyncMetrics; logger: Logger; options?: Partial<ImportOptions> }): { importer: Importer; handler: ImportHandler } {
   const { ctx, logger } = d;
-  const importer = new Importer({
-    schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease,
-    events: ctx.events, fetcher: ctx.fetcher, metrics: d.metrics, log: (m, x) => logger.info(m, x ?? {}),
-  });
+  const importer = importerFor(ctx, { metrics: d.metrics, log: (m, x) => logger.info(m, x ?? {}) });
   const handler: ImportHandler = async (event, context) => {
     const req = ImportRequestSchema.safeParse(event ?? {});
     const types = req.success ? req.data.types : undefined;

@@ -42,7 +42,7 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
     const started = Date.now();
     const deadline = started + Math.min(d.loopMs, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
     let importTriggered = false;
-    if (d.triggerImport && !(await ctx.importState.leaseHeld()) && await importPending({ schema: ctx.schema, readiness: ctx.readiness, state: ctx.importState })) {
+    if (d.triggerImport && !(await ctx.importState.leaseHeld()) && await importPending({ schema: ctx.schema, readiness: ctx.readiness, state: ctx.importState, store: ctx.store })) {
       await d.triggerImport();
       importTriggered = true;
     }

@@ -3,15 +3,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
 import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
-import { Validator, type ValidateOptions, type ValidationReport } from '../../shared/validator.js';
+import { validatorFor, type ValidateOptions, type ValidationReport } from '../../shared/validator.js';
 
 type Env = Record<string, string | undefined>;
 
 export type ValidateHandler = (event: unknown, context: Context) => Promise<{ drift: number; types: number }>;
-
-export function validatorFor(ctx: SyncContext, metrics?: SyncMetrics): Validator {
-  return new Validator({ schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, client: ctx.client, metrics });
-}
 
 /** One log line per drifting type, naming the entities and fields. */
 export function logDrift(logger: Logger, report: ValidationReport): void {

@@ -1,4 +1,4 @@
-// The alarms: sync lag, poller heartbeat, DLQ, queue age, function errors and throttles, API 5xx and latency, drift; one composite pages.
+// The alarms: sync lag, poller heartbeat, DLQ, queue age, cursor beyond retention, schema drift, function errors and throttles, API 5xx and latency, drift; one composite pages.
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -32,6 +32,8 @@ export interface AlarmsProps {
   readonly httpApi: apigwv2.IHttpApi;
   /** How often the validator runs (Drift is evaluated over this period). */
   readonly validateInterval: Duration;
+  /** Shadow verification, when deployed: mismatches alarm at once. */
+  readonly shadow?: boolean;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -60,6 +62,9 @@ export class Alarms extends Construct {
   readonly apiLatency: cloudwatch.Alarm;
   readonly throttles: cloudwatch.Alarm;
   readonly drift: cloudwatch.Alarm;
+  readonly cursorBeyondRetention: cloudwatch.Alarm;
+  readonly schemaDrift: cloudwatch.Alarm;
+  readonly shadowMismatch?: cloudwatch.Alarm;
   readonly any: cloudwatch.CompositeAlarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
@@ -179,6 +184,40 @@ export class Alarms extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // The poller found its cursor older than the site's event retention: events were lost, a full re-import runs.
+    this.cursorBeyondRetention = new cloudwatch.Alarm(this, 'CursorBeyondRetention', {
+      alarmName: name('cursor-beyond-retention'),
+      alarmDescription: 'The poller\'s cursor was older than the site\'s event-log retention: events were missed and a full re-import was requested (reads pass through until it completes).',
+      metric: customMetric(svc, 'CursorBeyondRetention', 'Sum', FIVE_MINUTES),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // A gauge emitted after each schema diff (DisplayColumn events, the reconciler's periodic diff, every reconciler
+    // run while drift is recorded): missing data keeps the state, so the alarm stays up until a diff reports 0.
+    this.schemaDrift = new cloudwatch.Alarm(this, 'SchemaDrift', {
+      alarmName: name('schema-drift'),
+      alarmDescription: 'Cached fields changed on the site (type, link targets, removed): they pass through and are not updated. Run `fpt-cache schema dump` and deploy (docs/sync.md, Schema changes).',
+      metric: customMetric(svc, 'SchemaDrift', 'Maximum', Duration.minutes(15)),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    });
+    // The verifier caught the cache answering differently from the site: the type already passes through
+    // (reason shadow-mismatch); the log line names the request and both answers (docs/shadow.md).
+    if (props.shadow) {
+      this.shadowMismatch = new cloudwatch.Alarm(this, 'ShadowMismatch', {
+        alarmName: name('shadow-mismatch'),
+        alarmDescription: 'A sampled cache hit differed from the site after the sync caught up: the cache served a wrong answer. Its type is served from the site until `fpt-cache validate` finds it clean or it is re-imported (docs/shadow.md).',
+        metric: customMetric(svc, 'ShadowMismatch', 'Sum', FIVE_MINUTES),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
 
     // One page for any of them; the individual alarms carry no actions.
     this.any = new cloudwatch.CompositeAlarm(this, 'Any', {
@@ -192,6 +231,7 @@ export class Alarms extends Construct {
 
   get all(): cloudwatch.Alarm[] {
     return [this.syncLag, this.pollerHeartbeat, this.deadLetters, this.queueAge, this.consumerErrors, this.syncErrors,
-      this.apiErrors, this.api5xxRate, this.apiLatency, this.throttles, this.drift];
+      this.apiErrors, this.api5xxRate, this.apiLatency, this.throttles, this.drift, this.cursorBeyondRetention, this.schemaDrift,
+      ...(this.shadowMismatch ? [this.shadowMismatch] : [])];
   }
 }

@@ -70,6 +70,7 @@ export class CacheApi extends Construct {
       environment: {
         ENTITIES_TABLE: tables.entities.tableName,
         STATE_TABLE: tables.state.tableName,
+        REFS_TABLE: tables.refs.tableName,
         SHOTGUN_SCRIPT_NAME: props.scriptName,
         SHOTGUN_SCRIPT_KEY_SECRET_ARN: props.siteSecret.secret.secretArn,
       },
@@ -79,6 +80,7 @@ export class CacheApi extends Construct {
     // cursor it reads). Pass-through calls carry the caller's own credentials, never the script key.
     tables.entities.grantReadWrite(this.handler.role);
     tables.state.grantReadWrite(this.handler.role);
+    tables.refs.grantReadWrite(this.handler.role);
     props.siteSecret.grantRead(this.handler.role);
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {

@@ -1,4 +1,4 @@
-// The CloudWatch dashboard: sync lag, throughput, cache hit ratio, pass reasons, API latency and traffic, errors, alarm status.
+// The CloudWatch dashboard: sync lag, throughput, poller/import/reconcile counts, schema drift, cache hit ratio, pass reasons, API latency and traffic, errors, alarm status.
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,6 +15,8 @@ export interface DashboardProps {
   readonly functions: CacheFunction[];
   readonly alarms: cloudwatch.IAlarm[];
   readonly validateInterval: Duration;
+  /** Shadow verification is deployed: graph its verdicts. */
+  readonly shadow?: boolean;
 }
 
 const MINUTE = Duration.minutes(1);
@@ -75,6 +77,32 @@ export class CacheDashboard extends Construct {
       }),
     );
     this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Poller: events forwarded, dropped, expired',
+        left: [m('EventsForwarded', 'Sum', MINUTE, 'forwarded to the consumer'), m('EventsDropped', 'Sum', MINUTE, 'not needed by the cache')],
+        right: [m('EventsExpired', 'Sum', MINUTE, 'awaited ids expired'), m('CursorBeyondRetention', 'Sum', MINUTE, 'cursor beyond retention')],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Import',
+        left: [m('ImportedEntities', 'Sum', MINUTE, 'entities imported')],
+        right: [m('ImportRemaining', 'Maximum', MINUTE, 'entities remaining')],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Reconciliation',
+        left: [m('ReconciledEntities', 'Sum', FIVE_MINUTES, 're-read and written')],
+        right: [m('VanishedEntities', 'Sum', FIVE_MINUTES, 'gone from the site')],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Schema drift (fields)',
+        left: [m('SchemaDrift', 'Maximum', FIVE_MINUTES, 'cached fields changed on the site')],
+        leftYAxis: { min: 0 },
+        width: 6,
+      }),
+    );
+    this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Cache hit ratio (%)', left: [hitRatio], leftYAxis: { min: 0, max: 100 }, width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Reads: hits and pass-throughs', left: [hit, pass], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Pass-through reasons', left: [passReasons], stacked: true, width: 8 }),
@@ -116,5 +144,17 @@ export class CacheDashboard extends Construct {
         width: 8,
       }),
     );
+    if (props.shadow) {
+      this.dashboard.addWidgets(new cloudwatch.GraphWidget({
+        title: 'Shadow checks of cache hits (verifier)',
+        left: [
+          m('ShadowMatched', 'Sum', FIVE_MINUTES, 'matched'),
+          m('ShadowConverged', 'Sum', FIVE_MINUTES, 'converged (changed in between)'),
+          m('ShadowUnsettled', 'Sum', FIVE_MINUTES, 'unsettled (busy site)'),
+        ],
+        right: [m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'), m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined')],
+        width: 24,
+      }));
+    }
   }
 }

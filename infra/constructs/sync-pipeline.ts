@@ -45,7 +45,7 @@ export class SyncPipeline extends Construct {
   constructor(scope: Construct, id: string, props: SyncPipelineProps) {
     super(scope, id);
     const { defaults, tables, siteSecret } = props;
-    const store = { ENTITIES_TABLE: tables.entities.tableName, STATE_TABLE: tables.state.tableName };
+    const store = { ENTITIES_TABLE: tables.entities.tableName, STATE_TABLE: tables.state.tableName, REFS_TABLE: tables.refs.tableName };
     const script = { SHOTGUN_SCRIPT_NAME: props.scriptName, SHOTGUN_SCRIPT_KEY_SECRET_ARN: siteSecret.secret.secretArn };
 
     // Events, grouped per entity by the poller, deduplicated by the poller's ids ("evt-<id>"), not by content.
@@ -78,6 +78,7 @@ export class SyncPipeline extends Construct {
       asyncInvoke: { maxEventAge: Duration.minutes(15), retryAttempts: 0 },
     });
     tables.entities.grantReadWrite(this.importer.role);
+    tables.refs.grantReadWrite(this.importer.role);
     tables.state.grantReadWrite(this.importer.role);
     siteSecret.grantRead(this.importer.role);
 
@@ -124,6 +125,7 @@ export class SyncPipeline extends Construct {
       environment: { ...store, ...script },
     });
     tables.entities.grantReadWrite(this.consumer.role);
+    tables.refs.grantReadWrite(this.consumer.role);
     tables.state.grantReadWrite(this.consumer.role);
     siteSecret.grantRead(this.consumer.role);
     // The event source grants the consumer ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl on this queue.
@@ -145,6 +147,7 @@ export class SyncPipeline extends Construct {
       asyncInvoke: { maxEventAge: Duration.seconds(60), retryAttempts: 0 },
     });
     tables.entities.grantReadWrite(this.reconciler.role);
+    tables.refs.grantReadWrite(this.reconciler.role);
     tables.state.grantReadWrite(this.reconciler.role);
     siteSecret.grantRead(this.reconciler.role);
     new events.Rule(this, 'ReconcileSchedule', {
@@ -165,6 +168,7 @@ export class SyncPipeline extends Construct {
       asyncInvoke: { maxEventAge: Duration.seconds(60), retryAttempts: 0 },
     });
     tables.entities.grantRead(this.validator.role);
+    tables.refs.grantRead(this.validator.role);
     tables.state.grantReadWrite(this.validator.role);
     siteSecret.grantRead(this.validator.role);
     new events.Rule(this, 'ValidateSchedule', {

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { TABLE_SPECS, type IndexSpec, type KeyAttr, type TableSpec } from '../../shared/table-design.js';
 
 export interface TablesProps {
+  /** The entities table and the refs (edge) table derived from it. */
   readonly entitiesRemovalPolicy: RemovalPolicy;
   readonly stateRemovalPolicy: RemovalPolicy;
 }
@@ -64,6 +65,8 @@ export class CacheTable extends Construct {
 export class Tables extends Construct {
   readonly entities: CacheTable;
   readonly state: CacheTable;
+  /** Edge items (reverse references), written and read together with the entities table. */
+  readonly refs: CacheTable;
   constructor(scope: Construct, id: string, props: TablesProps) {
     super(scope, id);
     const spec = (logical: TableSpec['logical']): TableSpec => {
@@ -73,5 +76,6 @@ export class Tables extends Construct {
     };
     this.entities = new CacheTable(this, 'Entities', spec('entities'), props.entitiesRemovalPolicy);
     this.state = new CacheTable(this, 'State', spec('state'), props.stateRemovalPolicy);
+    this.refs = new CacheTable(this, 'Refs', spec('refs'), props.entitiesRemovalPolicy);
   }
 }

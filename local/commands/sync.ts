@@ -1,9 +1,9 @@
 // `fpt-cache import`, `fpt-cache validate`, `fpt-cache dlq replay`: the sync pipeline's operator commands, against a running local stack or AWS.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { replayDeadLetters } from '../../shared/dlq-replay.js';
-import { Importer, type ImportProgress } from '../../shared/importer.js';
+import { importerFor, type ImportProgress } from '../../shared/importer.js';
 import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
-import { Validator, type TypeValidation } from '../../shared/validator.js';
+import { validatorFor, type TypeValidation } from '../../shared/validator.js';
 import { cliSyncEnv } from '../sync-local.js';
 import type { FunctionEnv } from '../functions.js';
 
@@ -12,7 +12,7 @@ export const IMPORT_USAGE = `usage: fpt-cache import [--types Shot,Task,...] [--
 Imports every cached type (or the listed ones) that is not ready yet from the site into the cache, and backfills
 fields added to the schema since. Resumes an interrupted import from its checkpoints. --full re-imports every cached
 type (they pass through until re-imported). With a running stack (npm start) whose importer is busy, shows its progress.
-Targets the local stack (DYNAMODB_PORT, SIM_PORT or SHOTGUN_URL) unless ENTITIES_TABLE and STATE_TABLE name deployed tables.`;
+Targets the local stack (DYNAMODB_PORT, SIM_PORT or SHOTGUN_URL) unless ENTITIES_TABLE, STATE_TABLE and REFS_TABLE name deployed tables.`;
 
 export const VALIDATE_USAGE = `usage: fpt-cache validate [--types Shot,Task,...] [--data N|all]
 
@@ -98,10 +98,7 @@ export async function importCommand(argv: string[], env: FunctionEnv): Promise<n
   const ctx = await context(env);
   try {
     const logger = new Logger({ serviceName: 'fpt-cache-import', logLevel: 'WARN' });
-    const importer = new Importer({
-      schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher,
-      log: (m, x) => logger.info(m, x ?? {}),
-    });
+    const importer = importerFor(ctx, { log: (m, x) => logger.info(m, x ?? {}) });
     if (flags.has('--full')) await ctx.importState.requestFull('fpt-cache import --full');
     const bar = progressRenderer(Boolean(process.stdout.isTTY), (s) => process.stdout.write(s));
     const started = Date.now();
@@ -155,12 +152,14 @@ export async function validateCommand(argv: string[], env: FunctionEnv): Promise
     const types = typesOf(flags);
     const unknown = (types ?? []).filter((t) => !ctx.schema.site.hasType(t));
     if (unknown.length) throw new CommandUsageError(`not cached types: ${unknown.join(', ')}`);
-    const validator = new Validator({ schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, client: ctx.client });
+    const validator = validatorFor(ctx);
     out(`fpt-cache validate: ${ctx.client.endpoint} against the cache (${data === 'all' ? 'every entity' : `${data} most recently updated per type`})`);
     const report = await validator.run({ types, data, onType: (t) => out(typeLine(t)) });
     for (const t of report.types) {
       for (const d of t.differing.slice(0, 10)) out(`    ${t.type} ${d.id}${d.retired ? ' (retired)' : ''}: ${d.fields.join(', ')}`);
       if (t.differing.length > 10) out(`    ... and ${t.differing.length - 10} more`);
+      if (t.cleared) out(`    ${t.type}: clean; back in service after its shadow mismatch`);
+      else if (t.quarantined) out(`    ${t.type}: still served from the site (shadow mismatch); re-import it (fpt-cache import --full) or fix the drift, then validate again`);
     }
     out(report.drift ? `fpt-cache validate: DRIFT (${report.drift})` : 'fpt-cache validate: no drift');
     return report.drift ? 1 : 0;

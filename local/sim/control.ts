@@ -5,6 +5,8 @@ import { FaultRatesSchema, FaultRuleSchema, type FaultRates, type FaultRuleInput
 import type { EventDelay, EventLog } from './event-log.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteStore } from './store.js';
+import type { SiteSchema } from '../../shared/schema-model.js';
+import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 
 export const ControlPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
@@ -19,6 +21,8 @@ export const ControlPatchSchema = z.object({
   releaseEvents: z.boolean().optional(),
   /** true: expire every session token; a string: expire that one. */
   expireSessions: z.union([z.boolean(), z.string()]).optional(),
+  /** Changes a field's data type or link targets (logging Shotgun_DisplayColumn_Change), or deletes it: local/sim/schema-changes.ts. */
+  changeField: FieldChangeSchema.optional(),
 }).strict();
 export type ControlPatch = z.input<typeof ControlPatchSchema>;
 
@@ -34,6 +38,9 @@ export interface ControlDeps {
   flush: () => Promise<void>;
   /** The event delay the site started with (reset returns to it). */
   initialDelay: EventDelay;
+  /** The site's own schema (a copy per site: changeField edits it). */
+  schema: SiteSchema;
+  now: () => Date;
 }
 
 export class SimControl {
@@ -51,6 +58,16 @@ export class SimControl {
   setEventDelay(d: EventDelay): void { this.d.events.setDelay(d); }
   expireSessions(token?: string): number { return this.d.auth.expireSessions(token); }
   resetStats(): void { this.d.stats.reset(); }
+  /**
+   * Changes a field on the site as an admin would in the web UI (in memory only, not in the snapshot): its data
+   * type or link targets, values converted, one Shotgun_DisplayColumn_Change logged; or deletes it (no event).
+   * Returns the event id (0 when none was logged).
+   */
+  changeField(change: FieldChange): number {
+    const admin = this.d.store.all('HumanUser').find((u) => !u.retired);
+    const actor = { user: { type: 'HumanUser', id: admin?.id ?? 0 }, generateEvents: true, sessionUuid: null };
+    return changeField({ schema: this.d.schema, store: this.d.store, events: this.d.events, actor, now: this.d.now() }, change);
+  }
   flush(): Promise<void> { return this.d.flush(); }
 
   /** Knobs back to their start values, stats zeroed, held/delayed events published; `data: true` also reseeds. */
@@ -91,7 +108,8 @@ export class SimControl {
     }
     let expired: number | undefined;
     if (p.expireSessions !== undefined && p.expireSessions !== false) expired = this.expireSessions(p.expireSessions === true ? undefined : p.expireSessions);
-    return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), stats: this.stats() };
+    const eventId = p.changeField !== undefined ? this.changeField(p.changeField) : undefined;
+    return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), ...(eventId !== undefined ? { eventId } : {}), stats: this.stats() };
   }
 
   /** Serves /__sim/* (local stack only). */

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
-import type { SiteSchema } from '../../shared/schema-model.js';
+import { SiteSchema } from '../../shared/schema-model.js';
 import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
 import { executeRead } from '../../shared/read-semantics.js';
 import { loadSiteSchema, Connections } from './site-schema.js';
@@ -76,7 +76,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const entities = options.entities ?? DEFAULT_SEED_ENTITIES;
   const scripts = options.scripts ?? DEFAULT_SCRIPTS;
   const now = options.now ?? (() => new Date());
-  const schema = loadSiteSchema();
+  // A copy per site: the changeField knob edits it (SiteSchema reads its file on every lookup).
+  const schema = new SiteSchema(structuredClone(loadSiteSchema().file));
   const connections = new Connections(schema);
   const store = new SiteStore(schema.typeNames);
   const auth = new SiteAuth(store, { scripts, userPassword: options.userPassword ?? DEFAULT_USER_PASSWORD, sessionTtlMs: options.sessionTtlMs ?? 86_400_000, now });
@@ -125,7 +126,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   }
   store.onChange = () => snapshot?.changed();
 
-  const control = new SimControl({ knobs, stats, events, auth, store, reseed, initialDelay, flush: async () => { await snapshot?.writeNow(); } });
+  const control = new SimControl({ knobs, stats, events, auth, store, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
   const hung = new Set<ServerResponse>();
   let closing = false;

@@ -8,7 +8,7 @@ const { stack, template } = synth();
 const resources = template.toJSON().Resources as Record<string, Json>;
 const lambdas = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
 const p = stack.pipeline;
-const all = { poller: p.poller, consumer: p.consumer, importer: p.importer, reconciler: p.reconciler, validator: p.validator, api: stack.api.handler };
+const all = { poller: p.poller, consumer: p.consumer, importer: p.importer, reconciler: p.reconciler, validator: p.validator, api: stack.api.handler, verifier: stack.shadow!.verifier };
 const env = (f: { fn: unknown }) => resource(template, logicalId(f.fn as never)).Properties.Environment.Variables as Json;
 
 // A schema file of its own, so this test does not depend on the repo's schema/default.yml.
@@ -18,7 +18,7 @@ const withSchema = synth({ schemaFile: join(schemaDir, 'studio.yml'), logRetenti
 afterAll(() => rmSync(schemaDir, { recursive: true, force: true }));
 
 describe('every function', () => {
-  it('exists once per role in the stack (5 sync functions and the API)', () => {
+  it('exists once per role in the stack (5 sync functions, the API and the shadow verifier)', () => {
     expect(lambdas).toHaveLength(Object.keys(all).length);
     expect(new Set(Object.values(all).map((f) => logicalId(f.fn)))).toEqual(new Set(lambdas.map(([id]) => id)));
   });
@@ -60,12 +60,14 @@ describe('every function', () => {
   it('gets exactly the table and queue names it uses', () => {
     const entities = { Ref: logicalId(stack.tables.entities.table) };
     const state = { Ref: logicalId(stack.tables.state.table) };
+    const refs = { Ref: logicalId(stack.tables.refs.table) };
     for (const f of [p.consumer, p.importer, p.reconciler, p.validator, stack.api.handler]) {
-      expect(env(f)).toMatchObject({ ENTITIES_TABLE: entities, STATE_TABLE: state });
+      expect(env(f)).toMatchObject({ ENTITIES_TABLE: entities, STATE_TABLE: state, REFS_TABLE: refs });
       expect(env(f).EVENTS_QUEUE_URL).toBeUndefined();
     }
     expect(env(p.poller)).toMatchObject({ STATE_TABLE: state, EVENTS_QUEUE_URL: { Ref: logicalId(p.queue) } });
     expect(env(p.poller).ENTITIES_TABLE).toBeUndefined();
+    expect(env(p.poller).REFS_TABLE).toBeUndefined();
   });
 
   it('names the script for the functions that call the site as the script (the API: write-through read-backs)', () => {

@@ -7,12 +7,15 @@ const p = stack.pipeline;
 const role = (f: { role: unknown }) => logicalId(f.role as never);
 const entities = logicalId(stack.tables.entities.table);
 const state = logicalId(stack.tables.state.table);
+const refs = logicalId(stack.tables.refs.table);
 const queue = logicalId(p.queue);
 const secret = logicalId(stack.siteSecret.secret);
 
 const READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
 const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-const functions = { poller: p.poller, consumer: p.consumer, importer: p.importer, reconciler: p.reconciler, validator: p.validator, api: stack.api.handler };
+const shadow = stack.shadow!;
+const samples = logicalId(shadow.queue);
+const functions = { poller: p.poller, consumer: p.consumer, importer: p.importer, reconciler: p.reconciler, validator: p.validator, api: stack.api.handler, verifier: shadow.verifier };
 
 describe('one role per function, nothing inherited', () => {
   it('gives every function its own role, assumable only by Lambda, without managed policies', () => {
@@ -65,15 +68,34 @@ describe('least privilege per function', () => {
     // Write-through (read-your-writes): the entities a caller wrote go into the cache at once.
     for (const a of WRITE) expect(allows(template, r, a, entities), a).toBe(true);
     for (const a of [...READ, ...WRITE]) expect(allows(template, r, a, state), a).toBe(true);
+    // Edge items: membership reads and the edges of written-through entities.
+    for (const a of [...READ, ...WRITE]) expect(allows(template, r, a, refs), a).toBe(true);
     expect(touches(template, r, queue)).toBe(false);
     // The cache's own script key: write-through read-backs and the HMAC key of auth verdicts.
     expect(allows(template, r, 'secretsmanager:GetSecretValue', secret)).toBe(true);
-    expect(statementsOf(template, r).flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('lambda:') || a.startsWith('sqs:'))).toEqual([]);
+    // Sampled hits go to the verifier's queue: send only, nothing else of SQS or Lambda.
+    expect(allows(template, r, 'sqs:SendMessage', samples)).toBe(true);
+    expect(allows(template, r, 'sqs:ReceiveMessage', samples)).toBe(false);
+    expect(statementsOf(template, r).filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:'))).map((s) => s.Resource))
+      .toEqual([{ 'Fn::GetAtt': [samples, 'Arn'] }]);
+    expect(statementsOf(template, r).flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('lambda:'))).toEqual([]);
+  });
+
+  it('verifier: reads entities, records verdicts in the state table, consumes (never sends to) the sample queue, reads the key', () => {
+    const r = role(shadow.verifier);
+    for (const a of READ) { expect(allows(template, r, a, entities), a).toBe(true); expect(allows(template, r, a, refs), a).toBe(true); }
+    for (const a of WRITE) { expect(allows(template, r, a, entities), a).toBe(false); expect(allows(template, r, a, refs), a).toBe(false); }
+    for (const a of [...READ, ...WRITE]) expect(allows(template, r, a, state), a).toBe(true);
+    for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) expect(allows(template, r, a, samples), a).toBe(true);
+    expect(allows(template, r, 'sqs:SendMessage', samples)).toBe(false);
+    expect(touches(template, r, queue)).toBe(false);
+    expect(allows(template, r, 'secretsmanager:GetSecretValue', secret)).toBe(true);
   });
 
   it('poller: state read/write and queue send; cannot see the entities table; invokes only the importer', () => {
     const r = role(p.poller);
     expect(touches(template, r, entities)).toBe(false);
+    expect(touches(template, r, refs)).toBe(false);
     for (const a of [...READ, ...WRITE]) expect(allows(template, r, a, state), a).toBe(true);
     expect(allows(template, r, 'sqs:SendMessage', queue)).toBe(true);
     expect(allows(template, r, 'sqs:ReceiveMessage', queue)).toBe(false);
@@ -87,6 +109,7 @@ describe('least privilege per function', () => {
     for (const a of [...READ, ...WRITE]) {
       expect(allows(template, r, a, entities), a).toBe(true);
       expect(allows(template, r, a, state), a).toBe(true);
+      expect(allows(template, r, a, refs), a).toBe(true);
     }
     for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) expect(allows(template, r, a, queue), a).toBe(true);
     expect(allows(template, r, 'sqs:SendMessage', queue)).toBe(false);
@@ -96,7 +119,9 @@ describe('least privilege per function', () => {
   it('validator: reads entities but cannot change them', () => {
     const r = role(p.validator);
     expect(allows(template, r, 'dynamodb:Query', entities)).toBe(true);
+    expect(allows(template, r, 'dynamodb:Query', refs)).toBe(true);
     for (const a of WRITE) expect(allows(template, r, a, entities), a).toBe(false);
+    for (const a of WRITE) expect(allows(template, r, a, refs), a).toBe(false);
     expect(touches(template, r, queue)).toBe(false);
   });
 
@@ -105,6 +130,8 @@ describe('least privilege per function', () => {
       const r = role(f);
       expect(allows(template, r, 'dynamodb:PutItem', entities)).toBe(true);
       expect(allows(template, r, 'dynamodb:PutItem', state)).toBe(true);
+      expect(allows(template, r, 'dynamodb:BatchWriteItem', refs)).toBe(true);
+      expect(allows(template, r, 'dynamodb:Query', refs)).toBe(true);
       expect(touches(template, r, queue)).toBe(false);
     }
   });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CUSTOM_METRICS } from '../../infra/metrics.js';
+import { SHADOW_METRICS } from '../../shared/shadow-metrics.js';
+import { SYNC_METRICS } from '../../shared/sync-metrics.js';
 import { logicalId, resource, synth, type Json } from './synth.js';
 
 const { stack, template } = synth({ syncLagThresholdSeconds: '90' });
@@ -14,7 +16,7 @@ const alarm = (suffix: string): Json => {
 };
 const SERVICE = [{ Name: 'service', Value: stack.stackName }];
 const ALARMS = ['sync-lag', 'poller-heartbeat', 'dead-letters', 'queue-age', 'consumer-errors', 'sync-errors', 'api-errors',
-  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift'];
+  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift', 'cursor-beyond-retention', 'schema-drift', 'shadow-mismatch'];
 
 describe('alarms', () => {
   it('exist, one per condition, none of them paging on its own', () => {
@@ -86,6 +88,69 @@ describe('alarms', () => {
   });
 });
 
+describe('sync alarms on events and schema drift', () => {
+  it('cursor beyond retention: any occurrence alarms (events were lost, a full re-import runs)', () => {
+    expect(alarm('cursor-beyond-retention')).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.CursorBeyondRetention, Dimensions: SERVICE, Statistic: 'Sum', Period: 300,
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('schema drift: any drifted field alarms, and the alarm holds its state between the sporadic diffs', () => {
+    const a = alarm('schema-drift');
+    expect(a).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.SchemaDrift, Dimensions: SERVICE, Statistic: 'Maximum', Period: 900,
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'ignore',
+    });
+    expect(a.AlarmDescription).toContain('schema dump');
+  });
+});
+
+describe('shadow verification', () => {
+  it('shadow mismatch: any confirmed mismatch alarms', () => {
+    const a = alarm('shadow-mismatch');
+    expect(a).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.ShadowMismatch, Dimensions: SERVICE, Statistic: 'Sum', Period: 300,
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    });
+    expect(a.AlarmDescription).toContain('fpt-cache validate');
+  });
+
+  it('the verifier behind a standard queue with a dead-letter queue; the API samples 1 % into it', () => {
+    const shadow = stack.shadow!;
+    const q = resource(template, logicalId(shadow.queue)).Properties;
+    expect(q.FifoQueue).toBeUndefined();
+    expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(shadow.deadLetterQueue), 'Arn'] }, maxReceiveCount: 3 });
+    const mapping = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes(logicalId(shadow.verifier.fn)))!;
+    expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 2 } });
+    const apiEnv = resource(template, logicalId(stack.api.handler.fn)).Properties.Environment.Variables;
+    expect(apiEnv.SHADOW_SAMPLE_RATE).toBe('0.01');
+    expect(apiEnv.SHADOW_QUEUE_URL).toEqual({ Ref: logicalId(shadow.queue) });
+    expect(resource(template, logicalId(shadow.verifier.fn)).Properties.Environment.Variables.SHADOW_MISMATCH_THRESHOLD).toBe('1');
+  });
+
+  it('shadowSampleRate=0 leaves the verifier, its queues and its alarm out', () => {
+    const off = synth({ shadowSampleRate: '0' });
+    expect(off.stack.shadow).toBeUndefined();
+    const offResources = Object.values(off.template.toJSON().Resources as Record<string, Json>);
+    expect(offResources.filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6);
+    expect(offResources.some((r) => r.Type === 'AWS::CloudWatch::Alarm' && String(r.Properties.AlarmName).endsWith('shadow-mismatch'))).toBe(false);
+    expect(resource(off.template, logicalId(off.stack.api.handler.fn)).Properties.Environment.Variables.SHADOW_QUEUE_URL).toBeUndefined();
+  });
+});
+
+describe('metric names', () => {
+  it('the verifier\'s metric names are CloudWatch metrics of the stack', () => {
+    for (const [k, v] of Object.entries(SHADOW_METRICS)) expect(CUSTOM_METRICS[k as keyof typeof CUSTOM_METRICS], k).toBe(v);
+  });
+
+  it('the sync metrics are one list: every name the sync functions emit is a CloudWatch metric of the stack', () => {
+    for (const [k, v] of Object.entries(SYNC_METRICS)) expect(CUSTOM_METRICS[k as keyof typeof CUSTOM_METRICS], k).toBe(v);
+    expect(Object.keys(SYNC_METRICS)).toEqual(expect.arrayContaining(['EventsForwarded', 'EventsDropped', 'EventsExpired', 'CursorBeyondRetention',
+      'ImportedEntities', 'ImportRemaining', 'ReconciledEntities', 'VanishedEntities', 'SchemaDrift']));
+  });
+});
+
 describe('paging', () => {
   it('one composite alarm (any of them) notifies the SNS topic on alarm and recovery', () => {
     template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
@@ -120,6 +185,10 @@ describe('dashboard', () => {
     expect(body).toContain('reason');
     expect(body).toContain('Latency');
     expect(body).toContain('p99');
+  });
+
+  it('shows every sync metric the functions emit', () => {
+    for (const metric of Object.values(SYNC_METRICS)) expect(body, metric).toContain(`\\"FptCache\\",\\"${metric}\\"`);
   });
 
   it('shows the status of every alarm', () => {

@@ -20,7 +20,7 @@ function expectedAttributes(spec: TableSpec): { AttributeName: string; Attribute
 }
 
 describe('DynamoDB tables (from shared/table-design.ts)', () => {
-  const tables = { entities: stack.tables.entities, state: stack.tables.state };
+  const tables = { entities: stack.tables.entities, state: stack.tables.state, refs: stack.tables.refs };
 
   it('creates exactly one table per TABLE_SPECS entry', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', TABLE_SPECS.length);
@@ -75,12 +75,15 @@ describe('DynamoDB tables (from shared/table-design.ts)', () => {
     expect(state.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
     const entities = resource(template, logicalId(stack.tables.entities.table));
     expect(entities.DeletionPolicy).toBe('Delete');
+    // The refs table is derived from the entities (their edges) and follows its policy.
+    expect(resource(template, logicalId(stack.tables.refs.table)).DeletionPolicy).toBe('Delete');
   });
 
   it('makes the removal policies configurable', () => {
     const v = variant;
     expect(resource(v.template, logicalId(v.stack.tables.state.table)).DeletionPolicy).toBe('Delete');
     expect(resource(v.template, logicalId(v.stack.tables.entities.table)).DeletionPolicy).toBe('Retain');
+    expect(resource(v.template, logicalId(v.stack.tables.refs.table)).DeletionPolicy).toBe('Retain');
   });
 });
 
@@ -113,7 +116,8 @@ describe('SQS FIFO queue and DLQ', () => {
 
 describe('consumer event source mapping', () => {
   it('reads the FIFO queue in batches of 10, reports partial failures, and caps concurrency', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // Two mappings: the consumer's on the event queue and the shadow verifier's on its sample queue.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(p.queue), 'Arn'] },
       FunctionName: { Ref: logicalId(p.consumer.fn) },

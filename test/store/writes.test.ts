@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { EntityStore } from '../../shared/entity-store.js';
 import { makeStore, prng } from './helpers.js';
 
 const ctx = await makeStore('writes', { concurrency: 8 });
@@ -123,16 +124,100 @@ describe('link facts: names and retired targets', () => {
     expect((await store.get('Task', 52))!.links[0].retired).toBe(false);
   });
 
-  it('repairEdges restores missing edge items and removes orphans', async () => {
-    await store.putEntity({ type: 'Task', id: 60, retired: false, values: { content: 'r', step: { type: 'Step', id: 3, name: 'Comp' } } }, 1);
+  it('repairEdges restores missing edge items; propagation removes the orphans it meets', async () => {
+    await store.putEntity({ type: 'Thing', id: 60, retired: false, values: { code: 'r', f_entity: { type: 'Shot', id: 3, name: 'sh3' } } }, 1);
     const { DeleteItemCommand, PutItemCommand } = await import('@aws-sdk/client-dynamodb');
-    await ctx.ddb.send(new DeleteItemCommand({ TableName: ctx.tables.entities, Key: { pk: { S: 'Task#60' }, sk: { S: 'L#step#Step#3' } } }));
-    await ctx.ddb.send(new PutItemCommand({ TableName: ctx.tables.entities, Item: {
-      pk: { S: 'Task#60' }, sk: { S: 'L#step#Step#4' }, ref: { S: 'Step#4' }, src: { S: 'Task.step#0000000060' }, ev: { N: '0' },
+    await ctx.ddb.send(new DeleteItemCommand({ TableName: ctx.tables.refs, Key: { pk: { S: 'Shot#3' }, sk: { S: 'Thing.f_entity#0000000060' } } }));
+    await ctx.ddb.send(new PutItemCommand({ TableName: ctx.tables.refs, Item: {
+      pk: { S: 'Shot#4' }, sk: { S: 'Thing.f_entity#0000000060' }, ev: { N: '0' },
     } }));
-    expect((await store.refs({ type: 'Step', id: 3 })).rows).toEqual([]);
-    expect(await store.repairEdges('Task', 60)).toEqual({ added: 1, removed: 1 });
-    expect((await store.refs({ type: 'Step', id: 3 })).rows).toEqual([{ type: 'Task', field: 'step', id: 60 }]);
-    expect((await store.refs({ type: 'Step', id: 4 })).rows).toEqual([]);
+    expect((await store.refs({ type: 'Shot', id: 3 })).rows).toEqual([]);
+    expect(await store.repairEdges('Thing', 60)).toEqual({ added: 1, removed: 0 });
+    expect(await store.repairEdges('Thing', 60)).toEqual({ added: 0, removed: 0 });
+    expect((await store.refs({ type: 'Shot', id: 3 })).rows).toEqual([{ type: 'Thing', field: 'f_entity', id: 60 }]);
+    // The orphan edge to Shot 4 is found, changes nothing in the entity, and is deleted.
+    expect((await store.refs({ type: 'Shot', id: 4 })).rows).toEqual([{ type: 'Thing', field: 'f_entity', id: 60 }]);
+    expect((await store.propagateLinkFacts({ type: 'Shot', id: 4 }, { name: 'sh4' })).entities).toBe(0);
+    expect((await store.refs({ type: 'Shot', id: 4 })).rows).toEqual([]);
+    expect((await store.get('Thing', 60))!.links).toEqual([{ type: 'Shot', id: 3, name: 'sh3', retired: false }]);
+  });
+
+  it('a renamed Project reaches every entity linking it through `project` (byProject, no edge items)', async () => {
+    const project = { type: 'Project', id: 900, name: 'Old Show' };
+    await store.putEntity({ type: 'Project', id: 900, retired: false, values: { name: 'Old Show' } }, 1);
+    await store.putEntity({ type: 'Sequence', id: 901, retired: false, values: { code: 'sq1', project } }, 1);
+    for (const id of [902, 903]) await store.putEntity({ type: 'Shot', id, retired: false, values: { code: `sh${id}`, project } }, 1);
+    await store.putEntity({ type: 'Task', id: 904, retired: false, values: { content: 't', project } }, 1);
+    await store.putEntity({ type: 'Thing', id: 905, retired: false, values: { code: 'x', project } }, 1);
+    // Another project's entity is left alone.
+    await store.putEntity({ type: 'Shot', id: 906, retired: false, values: { code: 'other', project: { type: 'Project', id: 999, name: 'Other' } } }, 1);
+    const r = await store.applyChange('Project', 900, { name: 'New Show' }, 2);
+    expect(r.propagate).toEqual({ name: 'New Show' });
+    expect((await store.propagateLinkFacts({ type: 'Project', id: 900 }, r.propagate!)).entities).toBe(5);
+    const linking = [['Sequence', 901], ['Shot', 902], ['Shot', 903], ['Task', 904], ['Thing', 905]] as const;
+    for (const [type, id] of linking) expect({ type, id, links: (await store.get(type, id))!.links }).toEqual({ type, id, links: [{ type: 'Project', id: 900, name: 'New Show', retired: false }] });
+    expect((await store.get('Shot', 906))!.links).toEqual([{ type: 'Project', id: 999, name: 'Other', retired: false }]);
+    // Retirement propagates the same way.
+    await store.propagateLinkFacts({ type: 'Project', id: 900 }, { retired: true });
+    for (const [type, id] of linking) expect((await store.get(type, id))!.links[0].retired).toBe(true);
+  });
+
+  it('a renamed Sequence reaches every entity linking it through a link slot field (byLinkN, no edge items)', async () => {
+    const seq = { type: 'Sequence', id: 910, name: 'sq_old' };
+    await store.putEntity({ type: 'Sequence', id: 910, retired: false, values: { code: 'sq_old' } }, 1);
+    for (const id of [911, 912]) await store.putEntity({ type: 'Shot', id, retired: false, values: { code: `sh${id}`, sg_sequence: seq } }, 1);
+    // Task.entity (slot) holds Shots or Sequences; a Thing links it through a field with edge items.
+    await store.putEntity({ type: 'Task', id: 913, retired: false, values: { content: 't', entity: seq } }, 1);
+    await store.putEntity({ type: 'Thing', id: 914, retired: false, values: { code: 'x', f_entity: { type: 'Shot', id: 911, name: 'sh911' } } }, 1);
+    expect((await store.refs({ type: 'Sequence', id: 910 })).rows).toEqual([
+      { type: 'Shot', field: 'sg_sequence', id: 911 }, { type: 'Shot', field: 'sg_sequence', id: 912 }, { type: 'Task', field: 'entity', id: 913 },
+    ]);
+    const r = await store.applyChange('Sequence', 910, { code: 'sq_new' }, 2);
+    expect((await store.propagateLinkFacts({ type: 'Sequence', id: 910 }, r.propagate!)).entities).toBe(3);
+    for (const [type, id] of [['Shot', 911], ['Shot', 912], ['Task', 913]] as const) {
+      expect((await store.get(type, id))!.links).toEqual([{ type: 'Sequence', id: 910, name: 'sq_new', retired: false }]);
+    }
+    // A renamed Shot reaches the Thing through its edge item.
+    const s = await store.applyChange('Shot', 911, { code: 'sh911b' }, 3);
+    expect((await store.propagateLinkFacts({ type: 'Shot', id: 911 }, s.propagate!)).entities).toBe(1);
+    expect((await store.get('Thing', 914))!.links).toEqual([{ type: 'Shot', id: 911, name: 'sh911b', retired: false }]);
+  });
+});
+
+describe('import writes and the creation journal', () => {
+  const shots = (ids: number[], code: string) => ids.map((id) => ({ type: 'Shot', id, retired: false, values: { code, sg_sequence: { type: 'Sequence', id: 1, name: 'sq' } } }));
+
+  it('blind: an entity created between the existence check and the blind write comes back as a suspect', async () => {
+    const seen: number[][] = [];
+    const importing = new EntityStore(ctx.ddb, ctx.tables, ctx.schema, {
+      onImportChecked: async (fresh) => {
+        seen.push(fresh.map((f) => f.id));
+        // The consumer creates Shot 701 from a newer event meanwhile (journaled, then created).
+        expect((await store.putEntity({ type: 'Shot', id: 701, retired: false, values: { code: 'newer' } }, 50)).status).toBe('applied');
+      },
+    });
+    const r = await importing.importEntities(shots([700, 701, 702], 'imported'), 40, { refresh: true, blind: true });
+    expect(seen).toEqual([[700, 701, 702]]);
+    expect(r).toEqual({ created: 3, merged: 0, stale: 0, suspects: [{ type: 'Shot', id: 701 }] });
+    // Blind-written entities are indexed like any other (here through their link slot).
+    expect((await store.refs({ type: 'Sequence', id: 1 }, { type: 'Shot' })).rows.map((x) => x.id)).toEqual([700, 701, 702]);
+    // The blind write replaced the creator's newer state: that is exactly what the caller repairs (re-fetch, fresh stamp).
+    expect((await store.get('Shot', 701))!.record.values.code).toBe('imported');
+    expect((await store.putEntity({ type: 'Shot', id: 701, retired: false, values: { code: 'refetched' } }, 51, { refresh: true })).status).toBe('applied');
+    expect((await store.get('Shot', 701))!.record.values.code).toBe('refetched');
+    // A creator that comes after the blind write finds the item and merges on top by version.
+    expect((await store.putEntity({ type: 'Shot', id: 702, retired: false, values: { code: 'later' } }, 45)).status).toBe('applied');
+    expect((await store.putEntity({ type: 'Shot', id: 700, retired: false, values: { code: 'older' } }, 30)).status).toBe('stale');
+    expect((await store.getMany('Shot', [700, 702])).entities.map((e) => e.record.values.code)).toEqual(['imported', 'later']);
+    expect(await store.journaled('Shot', 700, 702)).toEqual(new Set([701]));
+  });
+
+  it('conditional (default): a concurrent creator is never overwritten; its entity is merged by version instead', async () => {
+    const importing = new EntityStore(ctx.ddb, ctx.tables, ctx.schema, {
+      onImportChecked: async () => { await store.putEntity({ type: 'Shot', id: 711, retired: false, values: { code: 'newer' } }, 50); },
+    });
+    const r = await importing.importEntities(shots([710, 711], 'imported'), 40, { refresh: true });
+    expect(r).toEqual({ created: 1, merged: 0, stale: 1, suspects: [] });
+    expect((await store.getMany('Shot', [710, 711])).entities.map((e) => e.record.values.code)).toEqual(['imported', 'newer']);
   });
 });

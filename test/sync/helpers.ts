@@ -38,7 +38,7 @@ export async function startRig(label: string, siteOptions: SimSiteOptions = {}, 
   ddb.destroy();
   const env: Record<string, string> = {
     SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state,
+    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs,
     AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
     ...extraEnv,
   };

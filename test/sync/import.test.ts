@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { applyEventsAfter, both, cond, engine, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 import { parseCachedSchema } from '../../shared/cached-schema.js';
-import { EntityStore } from '../../shared/entity-store.js';
-import { Importer } from '../../shared/importer.js';
+import { EntityStore, ITEM_LAYOUT } from '../../shared/entity-store.js';
+import { Importer, importPending } from '../../shared/importer.js';
 import { cachedFields } from '../../shared/site-fetch.js';
 import { createParams, updateParams } from '../../shared/api3-payloads.js';
 
@@ -55,6 +55,26 @@ describe('initial import', () => {
       const { site, cache } = await both(rig, p);
       expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
     }
+  });
+
+  it('re-imports everything when the stored entities predate the item layout (edges moved to the refs table)', async () => {
+    // Tables written before ITEM_LAYOUT 2: no layout record, entity items without `eg`, no edge items in the refs table.
+    const { DeleteItemCommand, UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const task = (await rig.ctx.store.byType('Task')).entities.find((e) => (e.record.values.task_assignees as unknown[]).length > 0)!;
+    const assignee = (task.record.values.task_assignees as Array<{ type: string; id: number }>)[0];
+    await rig.ctx.ddb.send(new DeleteItemCommand({ TableName: rig.ctx.tables.state, Key: { pk: { S: 'layout' }, sk: { S: 'items' } } }));
+    await rig.ctx.ddb.send(new UpdateItemCommand({ TableName: rig.ctx.tables.entities, Key: { pk: { S: `Task#${task.record.id}` }, sk: { S: 'E' } }, UpdateExpression: 'REMOVE eg' }));
+    await rig.ctx.ddb.send(new DeleteItemCommand({ TableName: rig.ctx.tables.refs, Key: { pk: { S: `${assignee.type}#${assignee.id}` }, sk: { S: `Task.task_assignees#${String(task.record.id).padStart(10, '0')}` } } }));
+    expect((await rig.ctx.store.refs(assignee, { type: 'Task' })).rows.map((r) => r.id)).not.toContain(task.record.id);
+
+    const pending = () => importPending({ schema, readiness: rig.ctx.readiness, state: rig.ctx.importState, store: rig.ctx.store });
+    expect(await pending()).toBe(true);
+    const total = (await importAll(rig)).written;
+    expect(total).toBe((await Promise.all(schema.site.typeNames.map((t) => rig.ctx.store.typeSummary(t)))).reduce((n, x) => n + x.ids.length, 0));
+    expect(await rig.ctx.store.itemLayout()).toBe(ITEM_LAYOUT);
+    expect(await pending()).toBe(false);
+    expect((await rig.ctx.readiness.load()).readyTypes.sort()).toEqual([...schema.site.typeNames].sort());
+    expect((await rig.ctx.store.refs(assignee, { type: 'Task', field: 'task_assignees' })).rows.map((r) => r.id)).toContain(task.record.id);
   });
 });
 
@@ -139,3 +159,35 @@ describe('a field added to the schema later', () => {
 function deps(rig: Rig) {
   return { schema, store: rig.ctx.store, readiness: rig.ctx.readiness, state: rig.ctx.importState, lease: rig.ctx.lease, events: rig.ctx.events, fetcher: rig.ctx.fetcher };
 }
+
+describe('an entity created while the import writes blind', () => {
+  let rig: Rig;
+  beforeAll(async () => { rig = await startRig('race', { entities: 60, seed: 17 }); });
+  afterAll(() => rig?.close());
+
+  it('ends with the newer state: the creation journal sends it back to the site for a re-fetch', async () => {
+    let raced: { id: number; code: string } | undefined;
+    // Between the page's existence check and its blind write, a Shot changes on the site and the consumer, applying the
+    // event, creates it in the cache (newer than the import's page).
+    const store = new EntityStore(rig.ctx.ddb, rig.ctx.tables, schema, {
+      onImportChecked: async (fresh) => {
+        const shot = fresh.find((f) => f.type === 'Shot');
+        if (raced || !shot) return;
+        raced = { id: shot.id, code: 'SH_RACED' };
+        await rig.sg.call('update', updateParams('Shot', shot.id, { code: raced.code }));
+        const record = await rig.ctx.fetcher.one('Shot', shot.id);
+        expect((await rig.ctx.store.putEntity(record!, await rig.ctx.events.latestId())).status).toBe('applied');
+        expect((await rig.ctx.store.get('Shot', shot.id))?.record.values.code).toBe(raced.code);
+      },
+    });
+    const out = await new Importer({ ...deps(rig), store }).run();
+    expect(out.complete).toBe(true);
+    expect(raced).toBeDefined();
+    expect(out.repaired).toBe(1);
+    // Without the repair the blind write would have left the page's older code.
+    expect((await rig.ctx.store.get('Shot', raced!.id))?.record.values.code).toBe(raced!.code);
+    const { site, cache } = await both(rig, readParams('Shot', [cond('id', 'is', raced!.id)], ['code', 'project', 'sg_sequence', 'updated_at']));
+    expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
+    expect(JSON.stringify(site)).toContain('SH_RACED');
+  });
+});

@@ -1,0 +1,126 @@
+// The shadow verdict rules: matched, converged, mismatch only after quiet caught-up rounds, unsettled on a busy site, skipped; query shapes, differences, sampling, the message schema.
+import { describe, expect, it } from 'vitest';
+import {
+  ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps,
+} from '../../shared/shadow-check.js';
+import { shadowRateFromEnv } from '../../shared/shadow-queue.js';
+import { ConfigError } from '../../shared/config.js';
+
+const params = { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [5] }] } };
+const entities = (code: string) => ({ entities: [{ type: 'Shot', id: 5, code }] });
+
+/**
+ * A scripted world on a virtual clock: `site(t)` and `cache(t)` are the answers at time t, `head(t)` the site's
+ * latest event id and `cursor(t)` the poller's.
+ */
+function world(w: { site: (t: number) => unknown; cache: (t: number) => unknown | undefined; head?: (t: number) => number; cursor?: (t: number) => number }, settleMs = 4000) {
+  let t = 0;
+  const deps: ShadowVerifierDeps = {
+    cacheAnswer: async () => { const c = w.cache(t); return c === undefined ? undefined : { results: c }; },
+    siteAnswer: async () => w.site(t),
+    siteHead: async () => w.head?.(t) ?? 10,
+    cursorHead: async () => w.cursor?.(t) ?? 10,
+    settleMs, roundMs: 250, now: () => t, sleep: async (ms) => { t += ms; },
+  };
+  return new ShadowVerifier(deps);
+}
+const sample = (answered: unknown) => shadowSample('read', params, answered, 'ids', 0);
+
+describe('ShadowVerifier', () => {
+  it('matched: the replay equals what the cache answered (key order does not matter)', async () => {
+    const v = world({ site: () => ({ entities: [{ code: 'A', id: 5, type: 'Shot' }] }), cache: () => entities('A') });
+    expect(await v.verify(sample(entities('A')))).toEqual({ outcome: 'matched', rounds: 0 });
+  });
+
+  it('converged: the site changed after the answer and the cache caught up within the window', async () => {
+    // The cache answered A; the site says B from the start; the cache learns B at t = 1000.
+    const v = world({ site: () => entities('B'), cache: (t) => entities(t >= 1000 ? 'B' : 'A') });
+    const r = await v.verify(sample(entities('A')));
+    expect(r.outcome).toBe('converged');
+    expect(r.rounds).toBeGreaterThan(1);
+  });
+
+  it('mismatch: the cache stays wrong while the site stands still and the cursor is at its head', async () => {
+    const v = world({ site: () => entities('B'), cache: () => entities('A') });
+    const r = await v.verify(sample(entities('A')));
+    expect(r.outcome).toBe('mismatch');
+    expect(r.evidence).toEqual({ cache: entities('A'), site: entities('B'), differences: [{ id: 5, fields: ['code'] }] });
+  });
+
+  it('unsettled, never mismatch: the site log keeps moving, so no round is evidence', async () => {
+    let head = 10;
+    const v = world({ site: () => entities('B'), cache: () => entities('A'), head: () => head++ });
+    expect((await v.verify(sample(entities('A')))).outcome).toBe('unsettled');
+  });
+
+  it('unsettled: the poller never reaches the head within the window (nothing compared)', async () => {
+    const v = world({ site: () => entities('B'), cache: () => entities('A'), head: () => 20, cursor: () => 10 });
+    expect(await v.verify(sample(entities('A')))).toEqual({ outcome: 'unsettled', rounds: 0 });
+  });
+
+  it('not a mismatch when the last round was on a moving site, even after earlier quiet disagreements', async () => {
+    // Quiet until t = 3000, then the log moves on every read: the late rounds are not evidence.
+    let n = 0;
+    const v = world({ site: () => entities('B'), cache: () => entities('A'), head: (t) => (t < 3000 ? 10 : 10 + n++) });
+    expect((await v.verify(sample(entities('A')))).outcome).toBe('unsettled');
+  });
+
+  it('skipped: the cache no longer answers the request', async () => {
+    const v = world({ site: () => entities('B'), cache: () => undefined });
+    expect(await v.verify(sample(entities('A')))).toEqual({ outcome: 'skipped', rounds: 1 });
+  });
+});
+
+describe('queryShape', () => {
+  it('names the method, type, filter paths and relations (no values), sorts and grouping', () => {
+    expect(queryShape('read', {
+      type: 'Task',
+      filters: { logical_operator: 'and', conditions: [
+        { path: 'project', relation: 'is', values: [{ type: 'Project', id: 1 }] },
+        { logical_operator: 'or', conditions: [{ path: 'sg_status_list', relation: 'in', values: ['ip', 'fin'] }, { path: 'entity.Shot.code', relation: 'contains', values: ['x'] }] },
+      ] },
+      sorts: [{ field_name: 'content', direction: 'asc' }],
+    })).toBe('read Task [entity.Shot.code contains, project is, sg_status_list in] by content');
+    expect(queryShape('summarize', { type: 'Shot', filters: { logical_operator: 'and', conditions: [] }, grouping: [{ field: 'sg_status_list', type: 'exact' }] }))
+      .toBe('summarize Shot [] group sg_status_list');
+  });
+
+  it('is bounded in length', () => {
+    const conditions = Array.from({ length: 50 }, (_, i) => ({ path: `sg_field_${i}`, relation: 'is', values: [i] }));
+    expect(queryShape('read', { type: 'Shot', filters: { logical_operator: 'and', conditions } }).length).toBe(200);
+  });
+});
+
+describe('differences', () => {
+  it('names differing fields per id, entities on one side only, and order-only differences', () => {
+    const a = { entities: [{ type: 'Shot', id: 1, code: 'a' }, { type: 'Shot', id: 2, code: 'b' }] };
+    expect(differences(a, { entities: [{ type: 'Shot', id: 1, code: 'A' }, { type: 'Shot', id: 3, code: 'c' }] }))
+      .toEqual([{ id: 1, fields: ['code'] }, { id: 2, fields: [], only: 'cache' }, { id: 3, fields: [], only: 'site' }]);
+    expect(differences(a, { entities: [...a.entities].reverse() })).toEqual([{ id: null, fields: ['(order)'] }]);
+    expect(differences({ groups: [], summaries: { id: 3 } }, { groups: [], summaries: { id: 4 } })).toEqual([{ id: null, fields: ['(summary)'] }]);
+  });
+});
+
+describe('samples', () => {
+  it('sampled() honours the rate', () => {
+    expect(sampled(1, () => 0.99)).toBe(true);
+    expect(sampled(0, () => 0)).toBe(false);
+    expect(sampled(0.01, () => 0.005)).toBe(true);
+    expect(sampled(0.01, () => 0.02)).toBe(false);
+  });
+
+  it('the message carries params, digest, type and shape, and parses back', () => {
+    const s = shadowSample('read', params, entities('A'), 'ids', 123, 'script:tool');
+    expect(s).toEqual({ v: 1, method: 'read', params, digest: resultDigest(entities('A')), type: 'Shot', shape: 'read Shot [id is]', access: 'ids', answeredAt: 123, principal: 'script:tool' });
+    expect(ShadowSampleSchema.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
+    expect(ShadowSampleSchema.safeParse({ ...s, v: 2 }).success).toBe(false);
+  });
+
+  it('SHADOW_SAMPLE_RATE: share or percentage, default 1 %, invalid values refused', () => {
+    expect(shadowRateFromEnv({})).toBe(0.01);
+    expect(shadowRateFromEnv({ SHADOW_SAMPLE_RATE: '1' })).toBe(1);
+    expect(shadowRateFromEnv({ SHADOW_SAMPLE_RATE: '5%' })).toBe(0.05);
+    expect(() => shadowRateFromEnv({ SHADOW_SAMPLE_RATE: '2' })).toThrow(ConfigError);
+    expect(() => shadowRateFromEnv({ SHADOW_SAMPLE_RATE: 'often' })).toThrow(ConfigError);
+  });
+});
