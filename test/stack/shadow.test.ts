@@ -48,10 +48,12 @@ beforeAll(async () => {
     env: { SIM_ENTITIES: '60', SHADOW_SAMPLE_RATE: '1', SHADOW_SETTLE_MS: '4000', SHADOW_ROUND_MS: '250' },
     verifier: null,
   });
+  // Ready, as the API itself sees it (its readiness snapshot lags the sync's by up to READINESS_CACHE_MS).
   await waitFor('the stack ready', async () => {
-    const s = (await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { ready: boolean };
-    if (!s.ready) await new Promise((r) => setTimeout(r, 200));
-    return s.ready;
+    const s = (await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { ready: boolean; components: { cache?: { ready?: boolean } } };
+    const ready = s.ready && s.components.cache?.ready === true;
+    if (!ready) await new Promise((r) => setTimeout(r, 200));
+    return ready;
   }, 120_000);
 }, 180_000);
 
