@@ -105,6 +105,8 @@ const ApiEnvSchema = z.object({
   MAX_REQUEST_BYTES: positiveInt(4 * 1024 * 1024),
   /** JSON nesting deeper than this is refused with a fault before it is parsed. */
   MAX_JSON_DEPTH: positiveInt(64),
+  /** Whole-type or whole-project reads gathering more entities than this pass through (shared/read-engine.ts). */
+  MAX_SCAN_ENTITIES: positiveInt(5_000),
   /** Per-identity allow-lists for cached reads (shared/access-rules.ts). */
   ACCESS_RULES: optionalText,
 });
@@ -115,6 +117,7 @@ export interface ApiConfig {
   infoCacheMs: number;
   maxRequestBytes: number;
   maxJsonDepth: number;
+  maxScanEntities: number;
   /** ACCESS_RULES as given (parsed by shared/access-rules.ts). */
   accessRules?: string;
 }
@@ -129,6 +132,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     infoCacheMs: r.data.INFO_CACHE_SECONDS * 1000,
     maxRequestBytes: r.data.MAX_REQUEST_BYTES,
     maxJsonDepth: r.data.MAX_JSON_DEPTH,
+    maxScanEntities: r.data.MAX_SCAN_ENTITIES,
     accessRules: r.data.ACCESS_RULES,
   };
 }

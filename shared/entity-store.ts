@@ -350,6 +350,14 @@ function capacity(c: ConsumedCapacity | ConsumedCapacity[] | undefined): number 
 
 export interface QueryPage { items: Item[]; stats: ReadStats }
 
+/** A query that would read more items than its caller allows (a whole type or project too large to answer quickly). */
+export class ScanTooLarge extends Error {
+  constructor(readonly maxItems: number) {
+    super(`more than ${maxItems} items`);
+    this.name = 'ScanTooLarge';
+  }
+}
+
 /** A link target for edge and slot queries. */
 export interface Target { type: string; id: number }
 
@@ -925,38 +933,41 @@ export class EntityStore {
     return (await this.getMany(type, [id])).entities[0];
   }
 
-  private async queryAll(input: QueryCommandInput, stats: ReadStats = emptyStats()): Promise<QueryPage> {
+  /** Every item of a query; with `maxItems`, throws ScanTooLarge as soon as more than that many have come back. */
+  private async queryAll(input: QueryCommandInput, stats: ReadStats = emptyStats(), maxItems = Infinity): Promise<QueryPage> {
     const items: Item[] = [];
     let start: Item | undefined;
     do {
-      const r = await this.ddb.send(new QueryCommand({ ...input, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL', Limit: this.queryPageSize }));
+      const limit = Number.isFinite(maxItems) ? Math.min(this.queryPageSize ?? Infinity, maxItems + 1 - items.length) : this.queryPageSize;
+      const r = await this.ddb.send(new QueryCommand({ ...input, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL', Limit: Number.isFinite(limit) ? limit : undefined }));
       items.push(...(r.Items ?? []));
       addStats(stats, { items: r.ScannedCount ?? r.Count ?? 0, rcu: capacity(r.ConsumedCapacity), calls: 1 });
+      if (items.length > maxItems) throw new ScanTooLarge(maxItems);
       start = r.LastEvaluatedKey;
     } while (start);
     return { items, stats };
   }
 
-  private async queryEntities(input: QueryCommandInput): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
-    const { items, stats } = await this.queryAll(input);
+  private async queryEntities(input: QueryCommandInput, maxItems?: number): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
+    const { items, stats } = await this.queryAll(input, emptyStats(), maxItems);
     return { entities: await this.materialize(items, stats), stats };
   }
 
-  /** A type's entities in id order (byType), optionally within [from, to]. */
-  byType(type: string, range: { from?: number; to?: number } = {}): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
+  /** A type's entities in id order (byType), optionally within [from, to]; more than `maxItems`: ScanTooLarge. */
+  byType(type: string, range: { from?: number; to?: number } = {}, maxItems?: number): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
     return this.queryEntities({
       TableName: this.tables.entities, IndexName: 'byType',
       KeyConditionExpression: '#t = :t AND #id BETWEEN :a AND :b', ExpressionAttributeNames: { '#t': 't', '#id': 'id' },
       ExpressionAttributeValues: { ':t': { S: type }, ':a': { N: String(range.from ?? 0) }, ':b': { N: String(range.to ?? 2 ** 53 - 1) } },
-    });
+    }, maxItems);
   }
 
-  /** A type's entities whose `project` is Project `projectId` (byProject), in id order. */
-  byProject(type: string, projectId: number): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
+  /** A type's entities whose `project` is Project `projectId` (byProject), in id order; more than `maxItems`: ScanTooLarge. */
+  byProject(type: string, projectId: number, maxItems?: number): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
     return this.queryEntities({
       TableName: this.tables.entities, IndexName: 'byProject',
       KeyConditionExpression: '#tp = :tp', ExpressionAttributeNames: { '#tp': 'tp' }, ExpressionAttributeValues: { ':tp': { S: `${type}#${projectId}` } },
-    });
+    }, maxItems);
   }
 
   /** A type's entities whose indexed entity field `field` links to `target` (the field's byLink slot), in id order. */

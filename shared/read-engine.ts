@@ -1,7 +1,7 @@
 // The cache's read path: plan a `read`, fetch its candidates and linked entities from the entity store, and let the semantics model answer.
 import type { CachedSchema } from './cached-schema.js';
 import { ShotgunFault } from './faults.js';
-import { addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity } from './entity-store.js';
+import { ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity } from './entity-store.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
 import type { Readiness } from './readiness.js';
 import { executeRead, executeSummarize, validateSummarize, type SummarizeResult } from './read-semantics.js';
@@ -30,7 +30,20 @@ export interface ReadEngineOptions {
   readiness: () => Readiness | Promise<Readiness>;
   /** The clock handed to the semantics model. */
   now?: () => Date;
+  /**
+   * Most entities a whole-type or whole-project read may gather (default MAX_SCAN_ENTITIES); a larger one passes
+   * through with reason `scan-too-large:<Type>`, remembered for SCAN_VERDICT_MS so the next such read does not scan again.
+   */
+  maxScanEntities?: number;
 }
+
+/**
+ * Above this many candidates, reading a whole type or project from DynamoDB (about 1 KB each, 1 MB per Query page)
+ * is no faster than the site and costs the function's memory: the read goes to the site instead.
+ */
+export const MAX_SCAN_ENTITIES = 5_000;
+/** How long a scan found too large is remembered (per engine, i.e. per container). */
+const SCAN_VERDICT_MS = 5 * 60_000;
 
 /**
  * Linked entities for the semantics model: whole records fetched for deep paths, else a stub per link target
@@ -61,14 +74,33 @@ export class StoreLookup implements EntityLookup {
 }
 
 export class ReadEngine {
+  /** "type" or "type#project" -> when a scan of it was found too large. */
+  private readonly tooLarge = new Map<string, number>();
+
   constructor(private readonly store: EntityStore, private readonly schema: CachedSchema, private readonly opts: ReadEngineOptions) {}
+
+  private get maxScan(): number { return this.opts.maxScanEntities ?? MAX_SCAN_ENTITIES; }
+
+  /** A whole-type or whole-project query, capped; throws ScanTooLarge (remembered) past the cap. */
+  private async scan(key: string, query: (max: number) => Promise<{ entities: StoredEntity[]; stats: ReadStats }>): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
+    const at = this.tooLarge.get(key);
+    if (at !== undefined && Date.now() - at < SCAN_VERDICT_MS) throw new ScanTooLarge(this.maxScan);
+    try {
+      return await query(this.maxScan);
+    } catch (e) {
+      if (e instanceof ScanTooLarge) this.tooLarge.set(key, Date.now());
+      throw e;
+    }
+  }
 
   /** Answers a `read` from the cache when it can do so exactly; otherwise says why it must pass through. */
   async read(rawParams: unknown): Promise<ReadOutcome> {
     const planned = planRead(this.schema, await this.opts.readiness(), rawParams);
     if (!planned.ok) return { served: false, reason: planned.reason };
     const plan = planned.plan;
-    const { candidates, lookup, stats } = await this.gather(plan);
+    const gathered = await this.gatherCapped(plan);
+    if ('reason' in gathered) return { served: false, reason: gathered.reason };
+    const { candidates, lookup, stats } = gathered;
     let result: ReadResult;
     try {
       result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, plan.params, candidates.map((c) => c.record));
@@ -100,12 +132,24 @@ export class ReadEngine {
       return { served: false, reason: 'invalid-request' };
     }
     const plan = planned.plan;
-    const { candidates, lookup, stats } = await this.gather(plan);
+    const gathered = await this.gatherCapped(plan);
+    if ('reason' in gathered) return { served: false, reason: gathered.reason };
+    const { candidates, lookup, stats } = gathered;
     try {
       const result = executeSummarize({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, sp, candidates.map((c) => c.record));
       return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
     } catch (e) {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
+      throw e;
+    }
+  }
+
+  /** gather, or the pass reason when a whole-type or whole-project read is over the cap. */
+  private async gatherCapped(plan: ReadPlan): Promise<{ candidates: StoredEntity[]; lookup: StoreLookup; stats: ReadStats } | { reason: string }> {
+    try {
+      return await this.gather(plan);
+    } catch (e) {
+      if (e instanceof ScanTooLarge) return { reason: `scan-too-large:${plan.params.type}` };
       throw e;
     }
   }
@@ -145,8 +189,8 @@ export class ReadEngine {
         for (const r of refs) { addStats(stats, r.stats); for (const row of r.rows) ids.add(row.id); }
         return collect([this.store.getMany(type, [...ids])]);
       }
-      case 'project': return collect(a.projectIds.map((p) => this.store.byProject(type, p)));
-      case 'type': return collect([this.store.byType(type)]);
+      case 'project': return collect(a.projectIds.map((p) => this.scan(`${type}#${p}`, (max) => this.store.byProject(type, p, max))));
+      case 'type': return collect([this.scan(type, (max) => this.store.byType(type, {}, max))]);
       case 'semi': {
         const inner = await this.read_(a.targetType, a.inner, stats, known);
         if (inner.length > MAX_FANOUT) return this.read_(type, a.fallback, stats, known);

@@ -24,14 +24,14 @@ const NO_EVENT_TYPES: ReadonlySet<string> = new Set(['EventLogEntry']);
 
 /**
  * Pass reasons after which the site's reply is a pure function of the data and the caller: uncached fields and types,
- * readiness, and operators the engine does not answer — except clock operators, whose results move with time.
+ * readiness, reads too large to gather from the cache, and operators the engine does not answer — except clock operators, whose results move with time.
  */
 export function isCacheableReason(reason: string): boolean {
   const i = reason.indexOf(':');
   if (i < 0) return false;
   const cls = reason.slice(0, i);
   if (cls === 'operator') return !CLOCK_OPERATORS.has(reason.slice(i + 1));
-  return cls === 'uncached-field' || cls === 'uncached-type' || cls === 'field-not-ready' || cls === 'type-not-ready';
+  return cls === 'uncached-field' || cls === 'uncached-type' || cls === 'field-not-ready' || cls === 'type-not-ready' || cls === 'scan-too-large';
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

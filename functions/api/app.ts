@@ -19,7 +19,7 @@ import { EntityStore } from '../../shared/entity-store.js';
 import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
 import { isFileTransferPath, relayTransfer } from '../../shared/file-transfer.js';
 import { passThrough } from '../../shared/pass-through.js';
-import { ReadEngine } from '../../shared/read-engine.js';
+import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/read-engine.js';
 import { ReadinessStore } from '../../shared/readiness.js';
 import { refusedPass, requiresHit, routeOf } from '../../shared/request-routing.js';
 import { DEFAULT_RESPONSE_CACHE_TTL_S, ResponseCache, bumpGenerations, isCacheableReason, requestTypes, responseKey, typesNamedIn } from '../../shared/response-cache.js';
@@ -65,7 +65,7 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
 
 const API_DEFAULTS: ApiConfig = {
   authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000,
-  maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth,
+  maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
 };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -108,7 +108,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const ledger = new ShadowLedger(c.ddb, c.tables.state);
     const reads = new CachedReads({
       schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), quarantine: ledger.quarantine(cfg.readinessCacheMs),
-      engine: new ReadEngine(store, c.schema, { readiness }),
+      engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
     });
     const writeThrough = new WriteThrough({
       schema: c.schema, store, log: log('warn'),
