@@ -1,6 +1,6 @@
 // Benchmark of the sync pipeline on one machine: import rate into DynamoDB Local, events applied per second, and sync lag with 1 s polling.
 //
-//   node --import tsx bench/sync.ts [entities=3000] [writes=300]   (or npm run bench -- sync)      (DYNAMODB_DATA_DIR=dir for a file-backed DynamoDB Local, as npm start uses)
+//   node --import tsx bench/sync.ts [entities=10000] [writes=300]   (or npm run bench -- sync)      (DYNAMODB_DATA_DIR=dir for a file-backed DynamoDB Local, as npm start uses)
 //
 // Everything is real: the simulated site over HTTP, DynamoDB Local, the local SQS with the FIFO event-source emulation,
 // and the functions' own handlers. Numbers depend on the machine and on what else runs on it.
@@ -27,7 +27,7 @@ import { startSqsEventSource } from '../local/sqs-event-source.js';
 import { startLocalSqs } from '../local/sqs-local.js';
 
 /** Runs the sync benchmark; returns a markdown section (also printed line by line). */
-export async function benchSync(entities = 3000, writes = 300): Promise<string> {
+export async function benchSync(entities = 10_000, writes = 300): Promise<string> {
   const lines: string[] = [];
   const quiet = new Logger({ serviceName: 'bench', logLevel: 'CRITICAL' });
   const schema = loadCachedSchema('schema/default.yml');
@@ -73,7 +73,9 @@ export async function benchSync(entities = 3000, writes = 300): Promise<string> 
   }
   while (metrics.total('EventsApplied') < 20) await new Promise((r) => setTimeout(r, 100));
   const trickle = [...lags].sort((a, b) => a - b);
-  lines.push(`lag (1 s polling, one write every 0.5 s): median ${trickle[Math.floor(trickle.length / 2)].toFixed(2)} s, max ${trickle[trickle.length - 1].toFixed(2)} s (created_at has 1 s resolution)`);
+  // Nearest-rank percentiles: with 20 writes, p99 is the slowest one.
+  const rank = (p: number) => trickle[Math.min(trickle.length - 1, Math.ceil((p / 100) * trickle.length) - 1)];
+  lines.push(`lag (1 s polling, one write every 0.5 s, ${trickle.length} writes): p50 ${rank(50).toFixed(2)} s, p99 ${rank(99).toFixed(2)} s (targets 1.5 s / 3 s; created_at has 1 s resolution)`);
 
   const before = metrics.total('EventsApplied');
   t0 = Date.now();
@@ -93,9 +95,14 @@ export async function benchSync(entities = 3000, writes = 300): Promise<string> 
   await site.close();
   await ddbLocal.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  return ['## Sync pipeline (issue: sync)', '', `Simulated site of ${entities} entities over HTTP, DynamoDB Local, the local SQS with the FIFO event-source emulation, and the functions' own handlers (poller every 1 s, consumer).`, '', ...lines.map((l) => `- ${l}`), ''].join('\n');
+  return [
+    '## Sync pipeline (issue: sync)', '',
+    `Simulated site of ${entities} entities over HTTP, DynamoDB Local, the local SQS with the FIFO event-source emulation, and the functions' own handlers (poller every 1 s, consumer).`, '',
+    ...lines.map((l) => `- ${l}`), '',
+    'The import target (1,000 entities/s) is out of reach on a 2-core machine: DynamoDB Local writes ~1,300-1,460 items/s into a table with GSIs whatever the item, and every entity is at least one item plus its multi-entity edges (docs/sync.md, "Why 1,000 entities/s is out of reach").', '',
+  ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await benchSync(Number(process.argv[2] ?? 3000), Number(process.argv[3] ?? 300)));
+  console.log(await benchSync(Number(process.argv[2] ?? 10_000), Number(process.argv[3] ?? 300)));
 }
