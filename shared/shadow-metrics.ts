@@ -1,8 +1,7 @@
 // The shadow checks' metrics: one port, EMF through Powertools Metrics in AWS (namespace FptCache), in memory locally and in tests.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ShadowOutcome } from './shadow-check.js';
-
-export const SHADOW_METRICS_NAMESPACE = 'FptCache';
+import { METRICS_NAMESPACE } from './sync-metrics.js';
 
 /** The verifier's metric names (infra/metrics.ts CUSTOM_METRICS includes them). */
 export const SHADOW_METRICS = {
@@ -41,7 +40,7 @@ export interface ShadowMetrics {
 export class EmfShadowMetrics implements ShadowMetrics {
   private readonly metrics: Metrics;
   constructor(serviceName?: string) {
-    this.metrics = new Metrics({ namespace: SHADOW_METRICS_NAMESPACE, ...(serviceName ? { serviceName } : {}) });
+    this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, ...(serviceName ? { serviceName } : {}) });
   }
   verdict(outcome: ShadowOutcome, dims: { type: string; shape: string }): void {
     this.metrics.addMetric(SHADOW_METRIC_NAMES.checked, MetricUnit.Count, 1);
