@@ -71,6 +71,29 @@ async function writer(rounds: number): Promise<number> {
   return ok;
 }
 
+/**
+ * On drift, what a maintainer needs to find the cause (printed only then): both sides of each drifting entity and
+ * every logged event that names it (as the entity, in its meta, or as a link value).
+ */
+async function explainDrift(entities: Array<{ type: string; id: number; fields: string[] }>): Promise<void> {
+  const events: Awaited<ReturnType<typeof rig.ctx.events.readAfter>> = [];
+  for (let after = 0; ;) {
+    const page = await rig.ctx.events.readAfter(after, 500);
+    events.push(...page);
+    if (page.length < 500) break;
+    after = page[page.length - 1].id;
+  }
+  for (const e of entities) {
+    const fields = e.fields.filter((f) => !f.startsWith('('));
+    const [site] = await Promise.all([rig.ctx.fetcher.one(e.type, e.id, fields)]);
+    const cached = await rig.ctx.store.get(e.type, e.id);
+    const needle = `"type":"${e.type}","id":${e.id}`;
+    const named = events.filter((ev) => JSON.stringify(ev).includes(needle) || JSON.stringify(ev).includes(`"entity_type":"${e.type}","entity_id":${e.id}`));
+    console.error(JSON.stringify({ drift: e, site: site?.values, siteRetired: site?.retired, cache: cached?.record.values, cacheRetired: cached?.record.retired,
+      events: named.map((ev) => ({ id: ev.id, event_type: ev.event_type, attribute: ev.attribute_name, entity: ev.entity, meta: ev.meta })) }, null, 1));
+  }
+}
+
 describe('chaos', () => {
   it('ends with zero drift after faults, late commits, a crashed poller and a second one', async () => {
     rig.site.control.setFaultRates({ http502: 0.03, reset: 0.02 });
@@ -106,6 +129,7 @@ describe('chaos', () => {
     const validator = new Validator({ schema, store: rig.ctx.store, readiness: rig.ctx.readiness, fetcher: rig.ctx.fetcher, client: rig.ctx.client });
     const report = await validator.run({ data: 'all', recheckMs: 2000 });
     const drifting = report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired);
+    if (drifting.length) await explainDrift(drifting.flatMap((t) => t.differing.slice(0, 3).map((d) => ({ type: t.type, id: d.id, fields: d.fields }))));
     expect(JSON.stringify(drifting.map((t) => ({ type: t.type, site: t.site, cache: t.cache, differing: t.differing.slice(0, 5) })))).toBe('[]');
     expect(report.drift).toBe(0);
   }, 180_000);
