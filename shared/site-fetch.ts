@@ -5,6 +5,8 @@ import type { ShotgunClient } from './shotgun-client.js';
 
 /** Entities per read (the site's api_max_entities_per_page). */
 export const PAGE_SIZE = 500;
+/** Rounds of (active, retired) reads before an id counts as gone (a retire or revive can fall between two reads). */
+const MISSING_ROUNDS = 3;
 
 type Row = Record<string, unknown> & { type: string; id: number };
 type Cond = { path: string; relation: string; values: unknown[] };
@@ -53,16 +55,22 @@ export class SiteFetcher {
     return rows.map((r) => toRecord(r, q.retired));
   }
 
-  /** Whole entities (or `fields` only) by id, active ones first, then the retired ones among the rest. */
+  /**
+   * Whole entities (or `fields` only) by id, active ones first, then the retired ones among the rest. The site has no
+   * read of both at once, so an entity revived between the two reads is in neither: ids missing after both are asked
+   * again (active, then retired) up to MISSING_ROUNDS times before they count as gone.
+   */
   async byIds(type: string, ids: readonly number[], fields?: readonly string[]): Promise<Map<number, EntityRecord>> {
     const out = new Map<number, EntityRecord>();
     const f = fields ?? cachedFields(this.schema, type);
     for (let i = 0; i < ids.length; i += PAGE_SIZE) {
       const chunk = [...new Set(ids.slice(i, i + PAGE_SIZE))];
-      for (const retired of [false, true]) {
-        const want = chunk.filter((id) => !out.has(id));
-        if (!want.length) break;
-        for (const r of await this.read(type, [{ path: 'id', relation: 'in', values: want }], f, retired, PAGE_SIZE)) out.set(r.id, toRecord(r, retired));
+      for (let round = 0; round < MISSING_ROUNDS && chunk.some((id) => !out.has(id)); round++) {
+        for (const retired of [false, true]) {
+          const want = chunk.filter((id) => !out.has(id));
+          if (!want.length) break;
+          for (const r of await this.read(type, [{ path: 'id', relation: 'in', values: want }], f, retired, PAGE_SIZE)) out.set(r.id, toRecord(r, retired));
+        }
       }
     }
     return out;
