@@ -15,7 +15,7 @@ afterAll(async () => { await site?.close(); });
 /** The real client, plus one site write made right after a chosen read has been answered (the interleaving to test). */
 class InterleavingClient extends ShotgunClient {
   after?: { when: (method: string, params: Record<string, unknown>) => boolean; then: () => Promise<unknown> };
-  async call<T = unknown>(method: string, params?: unknown, options: CallOptions = {}): Promise<T> {
+  override async call<T = unknown>(method: string, params?: unknown, options: CallOptions = {}): Promise<T> {
     const out = await super.call<T>(method, params, options);
     const a = this.after;
     if (a && a.when(method, (params ?? {}) as Record<string, unknown>)) { this.after = undefined; await a.then(); }
