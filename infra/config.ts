@@ -43,6 +43,8 @@ const ConfigShape = z.object({
   /** How often the reconciler (updated_at scans) and the validator (drift sampling) run. */
   reconcileIntervalMinutes: int(1, 1440).default(5),
   validateIntervalMinutes: int(5, 1440).default(60),
+  /** How often the reconciler diffs the deployed schema against the site's (DisplayColumn events trigger a diff too). */
+  schemaDiffIntervalMinutes: int(1, 1440).default(15),
   /** Consumer concurrency cap (SQS event source MaximumConcurrency, 2-1000): protects the site from re-fetch storms. */
   maxConcurrency: int(2, 1000).default(5),
   /** HTTP API stage throttling: burst (requests) and steady rate (requests per second). */

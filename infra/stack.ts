@@ -55,6 +55,7 @@ export class FptCacheStack extends Stack {
       pollIntervalMs: c.pollIntervalMs,
       maxConcurrency: c.maxConcurrency,
       reconcileInterval,
+      schemaDiffInterval: Duration.minutes(c.schemaDiffIntervalMinutes),
       validateInterval,
       pollerMemoryMb: c.pollerMemoryMb,
       consumerMemoryMb: c.consumerMemoryMb,

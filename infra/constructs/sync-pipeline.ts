@@ -19,6 +19,8 @@ export interface SyncPipelineProps {
   /** Consumer concurrency cap (event source MaximumConcurrency). */
   readonly maxConcurrency: number;
   readonly reconcileInterval: Duration;
+  /** A full schema diff at most this often (the reconciler's SCHEMA_DIFF_INTERVAL_MS). */
+  readonly schemaDiffInterval: Duration;
   readonly validateInterval: Duration;
   readonly pollerMemoryMb: number;
   readonly consumerMemoryMb: number;
@@ -143,7 +145,7 @@ export class SyncPipeline extends Construct {
       description: 'fpt-cache reconciler: updated_at scans for changes missing from the event log',
       memorySize: 512,
       timeout: runTimeout(props.reconcileInterval),
-      environment: { ...store, ...script },
+      environment: { ...store, ...script, SCHEMA_DIFF_INTERVAL_MS: String(props.schemaDiffInterval.toMilliseconds()) },
       asyncInvoke: { maxEventAge: Duration.seconds(60), retryAttempts: 0 },
     });
     tables.entities.grantReadWrite(this.reconciler.role);

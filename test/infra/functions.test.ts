@@ -74,6 +74,12 @@ describe('every function', () => {
     for (const f of [p.poller, p.consumer, p.importer, p.reconciler, p.validator, stack.api.handler]) expect(env(f).SHOTGUN_SCRIPT_NAME).toBe('fpt-cache-sync');
   });
 
+  it('gives the reconciler its schema-diff interval (15 minutes by default, configurable)', () => {
+    expect(env(p.reconciler).SCHEMA_DIFF_INTERVAL_MS).toBe(String(15 * 60_000));
+    const other = synth({ schemaDiffIntervalMinutes: '60' }, 'FptCacheDiff');
+    expect(resource(other.template, logicalId(other.stack.pipeline.reconciler.fn)).Properties.Environment.Variables.SCHEMA_DIFF_INTERVAL_MS).toBe(String(60 * 60_000));
+  });
+
   it('points SCHEMA at the schema file copied into the bundle', () => {
     for (const f of [withSchema.stack.pipeline.consumer, withSchema.stack.api.handler]) {
       expect(resource(withSchema.template, logicalId(f.fn)).Properties.Environment.Variables.SCHEMA).toBe('/var/task/schema/studio.yml');
