@@ -67,13 +67,7 @@ export class CacheApi extends Construct {
       description: 'fpt-cache API: Shotgun JSON-RPC (/api3/json) answered from the cache or passed through',
       memorySize: props.memoryMb,
       timeout: API_TIMEOUT,
-      environment: {
-        ENTITIES_TABLE: tables.entities.tableName,
-        STATE_TABLE: tables.state.tableName,
-        REFS_TABLE: tables.refs.tableName,
-        SHOTGUN_SCRIPT_NAME: props.scriptName,
-        SHOTGUN_SCRIPT_KEY_SECRET_ARN: props.siteSecret.secret.secretArn,
-      },
+      environment: { ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName) },
     });
     // Reads the cache and writes through what callers wrote (read-your-writes: the written entities, read back with the
     // cache's own script key); reads and writes its state items (auth verdicts, write-through version counters, the

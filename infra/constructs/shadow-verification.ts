@@ -51,8 +51,7 @@ export class ShadowVerification extends Construct {
       memorySize: 512,
       timeout: VERIFIER_TIMEOUT,
       environment: {
-        ENTITIES_TABLE: tables.entities.tableName, STATE_TABLE: tables.state.tableName, REFS_TABLE: tables.refs.tableName,
-        SHOTGUN_SCRIPT_NAME: props.scriptName, SHOTGUN_SCRIPT_KEY_SECRET_ARN: siteSecret.secret.secretArn,
+        ...tables.environment, ...siteSecret.scriptEnvironment(props.scriptName),
         SHADOW_MISMATCH_THRESHOLD: String(props.mismatchThreshold),
       },
     });

@@ -42,6 +42,11 @@ export class SiteSecret extends Construct {
     this.created = true;
   }
 
+  /** How a function calls the site as the cache's script: its name, and this secret's ARN (never the key itself). */
+  scriptEnvironment(scriptName: string): Record<'SHOTGUN_SCRIPT_NAME' | 'SHOTGUN_SCRIPT_KEY_SECRET_ARN', string> {
+    return { SHOTGUN_SCRIPT_NAME: scriptName, SHOTGUN_SCRIPT_KEY_SECRET_ARN: this.secret.secretArn };
+  }
+
   /** GetSecretValue (and DescribeSecret) on this secret only. */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.secret.grantRead(grantee);

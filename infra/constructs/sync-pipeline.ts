@@ -47,8 +47,8 @@ export class SyncPipeline extends Construct {
   constructor(scope: Construct, id: string, props: SyncPipelineProps) {
     super(scope, id);
     const { defaults, tables, siteSecret } = props;
-    const store = { ENTITIES_TABLE: tables.entities.tableName, STATE_TABLE: tables.state.tableName, REFS_TABLE: tables.refs.tableName };
-    const script = { SHOTGUN_SCRIPT_NAME: props.scriptName, SHOTGUN_SCRIPT_KEY_SECRET_ARN: siteSecret.secret.secretArn };
+    const store = tables.environment;
+    const script = siteSecret.scriptEnvironment(props.scriptName);
 
     // Events, grouped per entity by the poller, deduplicated by the poller's ids ("evt-<id>"), not by content.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {

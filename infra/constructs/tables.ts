@@ -78,4 +78,9 @@ export class Tables extends Construct {
     this.state = new CacheTable(this, 'State', spec('state'), props.stateRemovalPolicy);
     this.refs = new CacheTable(this, 'Refs', spec('refs'), props.entitiesRemovalPolicy);
   }
+
+  /** The table names a function that works on the cache gets (shared/config.ts storeConfigFromEnv). */
+  get environment(): Record<'ENTITIES_TABLE' | 'STATE_TABLE' | 'REFS_TABLE', string> {
+    return { ENTITIES_TABLE: this.entities.tableName, STATE_TABLE: this.state.tableName, REFS_TABLE: this.refs.tableName };
+  }
 }
