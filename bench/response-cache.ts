@@ -1,7 +1,6 @@
 // Benchmark of the response cache: hit ratio and site calls of a mixed read workload through the API, with RESPONSE_CACHE on and off.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createApiHandler, type CacheDeps } from '../functions/api/app.js';
 import { startLocalApiGateway } from '../local/api-gateway.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
@@ -12,13 +11,9 @@ import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { parseAccessRules } from '../shared/access-rules.js';
 import { MemoryApiMetrics } from '../shared/api-metrics.js';
 import { loadCachedSchema } from '../shared/cached-schema.js';
-import { EntityStore } from '../shared/entity-store.js';
-import { initialCursor } from '../shared/event-log.js';
-import { PollerLease } from '../shared/poller-lease.js';
-import { ReadinessStore } from '../shared/readiness.js';
 import { ShotgunClient } from '../shared/shotgun-client.js';
 import { ensureTables, tableNames } from '../shared/table-design.js';
-import { importSite } from '../test/reads/importer.js';
+import { importReadyCache } from '../test/reads/importer.js';
 import { postRpc } from '../test/stack/http.js';
 import { ms, table } from './measure.js';
 import { prng } from '../local/sim/prng.js';
@@ -46,12 +41,7 @@ export async function benchResponseCache(): Promise<string> {
     const schema = loadCachedSchema('schema/default.yml');
     const tables = tableNames('bench-respcache-');
     await ensureTables(ddb, tables);
-    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], firstPage(1)), sorts: [{ field_name: 'id', direction: 'desc' }] });
-    const stamp = latest.entities[0]?.id ?? 0;
-    await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
-    await importSite(client, new EntityStore(ddb, tables, schema), schema, stamp);
-    const readiness = new ReadinessStore(ddb, tables);
-    for (const t of schema.site.typeNames) await readiness.markTypeReady(t, Object.keys(schema.site.type(t)!.fields));
+    await importReadyCache(client, ddb, tables, schema);
     const shots = (await client.call<{ entities: Array<{ id: number }> }>('read', read('Shot', [], ['id'], firstPage(50)))).entities.map((e) => e.id);
 
     // The same sequence for both runs: 70 % plannable (a Shot by id), 30 % from a small set of unplannable shapes.

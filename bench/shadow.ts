@@ -3,7 +3,6 @@
 //   node --import tsx bench/shadow.ts   (or npm run bench -- shadow)
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createVerifierHandler } from '../functions/verifier/app.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
@@ -16,15 +15,13 @@ import { startLocalSqs } from '../local/sqs-local.js';
 import { firstPage, readParams as read, wireCondition as cond } from '../shared/api3-payloads.js';
 import { loadCachedSchema } from '../shared/cached-schema.js';
 import { EntityStore } from '../shared/entity-store.js';
-import { initialCursor } from '../shared/event-log.js';
-import { PollerLease } from '../shared/poller-lease.js';
 import { ReadEngine } from '../shared/read-engine.js';
 import { ReadinessStore } from '../shared/readiness.js';
 import { shadowSample, type ShadowSample, type ShadowVerdict } from '../shared/shadow-check.js';
 import { MemoryShadowMetrics } from '../shared/shadow-metrics.js';
 import { ShotgunClient } from '../shared/shotgun-client.js';
 import { ensureTables, tableNames } from '../shared/table-design.js';
-import { importSite } from '../test/reads/importer.js';
+import { importReadyCache } from '../test/reads/importer.js';
 import { ms, percentile, table } from './measure.js';
 
 const SAMPLES = 200;
@@ -41,13 +38,9 @@ export async function benchShadow(): Promise<string> {
     const tables = tableNames('bench-shadow-');
     await ensureTables(ddb, tables);
     const client = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
-    const latest = await client.call<{ entities: Array<{ id: number }> }>('read', { ...read('EventLogEntry', [], ['id'], firstPage(1)), sorts: [{ field_name: 'id', direction: 'desc' }] });
-    const stamp = latest.entities[0]?.id ?? 0;
-    await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
+    await importReadyCache(client, ddb, tables, schema);
     const store = new EntityStore(ddb, tables, schema);
-    await importSite(client, store, schema, stamp);
-    const readiness = new ReadinessStore(ddb, tables);
-    for (const t of schema.site.typeNames) await readiness.markTypeReady(t, Object.keys(schema.site.type(t)!.fields));
+    const readiness = new ReadinessStore(ddb, tables, schema);
 
     // What the API would have sampled: a Shot by id and a Shot's Tasks, answered by the read engine.
     const engine = new ReadEngine(store, schema, { readiness: () => readiness.load() });

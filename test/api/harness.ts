@@ -1,6 +1,5 @@
 // Test harness for the API: the simulated site, fresh tables on the suite's DynamoDB Local, an imported and ready cache, and the real handler behind the local API Gateway.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createApiHandler, type CacheDeps } from '../../functions/api/app.js';
 import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway.js';
 import { API_FUNCTION } from '../../local/functions.js';
@@ -11,13 +10,10 @@ import { MemoryApiMetrics } from '../../shared/api-metrics.js';
 import { loadCachedSchema } from '../../shared/cached-schema.js';
 import type { ApiConfig } from '../../shared/config.js';
 import { EntityStore } from '../../shared/entity-store.js';
-import { initialCursor } from '../../shared/event-log.js';
-import { PollerLease } from '../../shared/poller-lease.js';
-import { ReadinessStore } from '../../shared/readiness.js';
 import { ShotgunClient } from '../../shared/shotgun-client.js';
 import type { TableNames } from '../../shared/table-design.js';
 import type { AuthParams } from '../../shared/wire.js';
-import { importSite } from '../reads/importer.js';
+import { importReadyCache } from '../reads/importer.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
 import { readParams, wireCondition } from '../../shared/api3-payloads.js';
@@ -51,29 +47,13 @@ export interface HarnessOptions {
   responseCache?: CacheDeps['responseCache'];
 }
 
-/** Marks every cached type ready with all its fields (what the importer does when it completes). */
-export async function markAllReady(readiness: ReadinessStore): Promise<void> {
-  for (const type of schema.site.typeNames) await readiness.markTypeReady(type, Object.keys(schema.site.type(type)!.fields));
-}
-
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
   const ddb = dynamo();
   const sim = await startSimSite({ port: 0, entities: 200, seed: 7, ...opts.sim });
   const tables = await freshTables(ddb, label);
   const store = new EntityStore(ddb, tables, schema);
   const site = new ShotgunClient({ url: sim.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
-  if (!opts.empty) {
-    // The cursor first (as the real importer takes it), then the import, then readiness.
-    const latest = await site.call<{ entities: Array<{ id: number }> }>('read', {
-      type: 'EventLogEntry', return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] },
-      sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 },
-    });
-    const stamp = latest.entities[0]?.id ?? 0;
-    await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
-    // Stamped with the cursor's id, as the real importer stamps its scan (shared/importer.ts).
-    await importSite(site, store, schema, stamp);
-    await markAllReady(new ReadinessStore(ddb, tables));
-  }
+  if (!opts.empty) await importReadyCache(site, ddb, tables, schema);
   const metrics = new MemoryApiMetrics();
   const cache: CacheDeps = {
     schema, ddb, tables,

@@ -85,8 +85,7 @@ async function explainDrift(entities: Array<{ type: string; id: number; fields: 
   }
   for (const e of entities) {
     const fields = e.fields.filter((f) => !f.startsWith('('));
-    const [site] = await Promise.all([rig.ctx.fetcher.one(e.type, e.id, fields)]);
-    const cached = await rig.ctx.store.get(e.type, e.id);
+    const [site, cached] = await Promise.all([rig.ctx.fetcher.one(e.type, e.id, fields), rig.ctx.store.get(e.type, e.id)]);
     const needle = `"type":"${e.type}","id":${e.id}`;
     const named = events.filter((ev) => JSON.stringify(ev).includes(needle) || JSON.stringify(ev).includes(`"entity_type":"${e.type}","entity_id":${e.id}`));
     console.error(JSON.stringify({ drift: e, site: site?.values, siteRetired: site?.retired, cache: cached?.record.values, cacheRetired: cached?.record.retired,
