@@ -483,25 +483,11 @@ export class EntityStore {
     return out;
   }
 
-  /** Which of these entities have an entity item (BatchGetItem of the keys only). */
+  /** Which of these entities have an entity item (consistent BatchGetItem of the keys only), as entity pks. */
   private async existing(records: readonly { type: string; id: number }[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    const keys = [...new Set(records.map((r) => entityPk(r.type, r.id)))];
-    const batches: string[][] = [];
-    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
-    await pool(batches, this.concurrency, async (batch) => {
-      let pending: Item[] = batch.map((pk) => ({ pk: { S: pk }, sk: { S: ENTITY_SK } }));
-      for (let attempt = 0; pending.length; attempt++) {
-        if (attempt > 10) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`);
-        if (attempt) await backoff(attempt);
-        const r = await this.ddb.send(new BatchGetItemCommand({
-          RequestItems: { [this.tables.entities]: { Keys: pending, ProjectionExpression: 'pk', ConsistentRead: true } },
-        }));
-        for (const it of r.Responses?.[this.tables.entities] ?? []) found.add(it.pk.S!);
-        pending = (r.UnprocessedKeys?.[this.tables.entities]?.Keys ?? []) as Item[];
-      }
-    });
-    return found;
+    const keys = [...new Set(records.map((r) => entityPk(r.type, r.id)))].map((pk): Item => ({ pk: { S: pk }, sk: { S: ENTITY_SK } }));
+    const items = await this.batchGet(this.tables.entities, keys, { projection: 'pk', consistent: true });
+    return new Set(items.map((it) => it.pk.S!));
   }
 
   /**
@@ -787,7 +773,16 @@ export class EntityStore {
 
   /** Which of `keys` exist in `table` (consistent BatchGetItem of the keys only), as "pk|sk". */
   private async presentKeys(table: string, keys: Item[]): Promise<Set<string>> {
-    const found = new Set<string>();
+    const items = await this.batchGet(table, keys, { projection: 'pk, sk', consistent: true });
+    return new Set(items.map((it) => `${it.pk.S}|${it.sk.S}`));
+  }
+
+  /**
+   * BatchGetItem of any number of keys: 100 per request, `concurrency` requests at once, unprocessed keys retried
+   * with backoff. Items come back in no particular order; `stats` (when given) counts what was read.
+   */
+  private async batchGet(table: string, keys: readonly Item[], opts: { projection?: string; consistent?: boolean; stats?: ReadStats } = {}): Promise<Item[]> {
+    const out: Item[] = [];
     const batches: Item[][] = [];
     for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
     await pool(batches, this.concurrency, async (batch) => {
@@ -796,13 +791,16 @@ export class EntityStore {
         if (attempt > 10) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`);
         if (attempt) await backoff(attempt);
         const r = await this.ddb.send(new BatchGetItemCommand({
-          RequestItems: { [table]: { Keys: pending, ProjectionExpression: 'pk, sk', ConsistentRead: true } },
+          RequestItems: { [table]: { Keys: pending, ...(opts.projection ? { ProjectionExpression: opts.projection } : {}), ...(opts.consistent ? { ConsistentRead: true } : {}) } },
+          ...(opts.stats ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}),
         }));
-        for (const it of r.Responses?.[table] ?? []) found.add(`${it.pk.S}|${it.sk.S}`);
+        const got = r.Responses?.[table] ?? [];
+        if (opts.stats) addStats(opts.stats, { items: got.length, rcu: capacity(r.ConsumedCapacity), calls: 1 });
+        out.push(...got);
         pending = (r.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
       }
     });
-    return found;
+    return out;
   }
 
   /**
@@ -909,21 +907,8 @@ export class EntityStore {
   /** Entities by id (BatchGetItem, 100 keys per call, unprocessed keys retried with backoff), in `ids` order; missing ids are left out. */
   async getMany(type: string, ids: readonly number[], stats: ReadStats = emptyStats()): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
     const unique = [...new Set(ids)];
-    const found = new Map<number, Item>();
-    const batches: number[][] = [];
-    for (let i = 0; i < unique.length; i += 100) batches.push(unique.slice(i, i + 100));
-    await pool(batches, this.concurrency, async (batch) => {
-      let keys: Item[] = batch.map((id) => ({ pk: { S: entityPk(type, id) }, sk: { S: ENTITY_SK } }));
-      for (let attempt = 0; keys.length; attempt++) {
-        if (attempt > 10) throw new Error(`BatchGetItem: ${keys.length} keys still unprocessed after ${attempt} attempts`);
-        if (attempt) await backoff(attempt);
-        const r = await this.ddb.send(new BatchGetItemCommand({ RequestItems: { [this.tables.entities]: { Keys: keys } }, ReturnConsumedCapacity: 'TOTAL' }));
-        const got = r.Responses?.[this.tables.entities] ?? [];
-        addStats(stats, { items: got.length, rcu: capacity(r.ConsumedCapacity), calls: 1 });
-        for (const it of got) found.set(Number(it.id.N), it);
-        keys = (r.UnprocessedKeys?.[this.tables.entities]?.Keys ?? []) as Item[];
-      }
-    });
+    const keys = unique.map((id): Item => ({ pk: { S: entityPk(type, id) }, sk: { S: ENTITY_SK } }));
+    const found = new Map((await this.batchGet(this.tables.entities, keys, { stats })).map((it) => [Number(it.id.N), it]));
     const ordered = unique.filter((id) => found.has(id)).map((id) => found.get(id)!);
     return { entities: await this.materialize(ordered, stats), stats };
   }
