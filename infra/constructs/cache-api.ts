@@ -6,16 +6,10 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CacheFunction, type FunctionDefaults } from './cache-function.js';
-import type { SiteSecret } from './site-secret.js';
-import type { Tables } from './tables.js';
+import { CacheFunction, type CacheScope } from './cache-function.js';
 
-export interface CacheApiProps {
-  readonly defaults: FunctionDefaults;
-  readonly tables: Tables;
-  /** The cache's own script: the API reads written entities back with it (write-through) and keys auth verdicts with it. */
-  readonly siteSecret: SiteSecret;
-  readonly scriptName: string;
+/** The cache's own script (CacheScope): the API reads written entities back with it (write-through) and keys auth verdicts with it. */
+export interface CacheApiProps extends CacheScope {
   readonly memoryMb: number;
   readonly throttle: { readonly burstLimit: number; readonly rateLimit: number };
   /** Custom domain (both or neither). */

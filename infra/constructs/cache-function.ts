@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { REPO_ROOT, resolveFromRepo } from '../config.js';
 import { METRICS_NAMESPACE } from '../metrics.js';
+import type { SiteSecret } from './site-secret.js';
+import type { Tables } from './tables.js';
 
 /** Settings every function of the stack shares. */
 export interface FunctionDefaults {
@@ -17,6 +19,15 @@ export interface FunctionDefaults {
   readonly logRetention: logs.RetentionDays;
   /** Cached-schema file copied into each bundle under schema/ (absolute or repo-relative), named by SCHEMA. */
   readonly schemaFile?: string;
+}
+
+/** What every construct whose functions work on the cache as the cache's script is given. */
+export interface CacheScope {
+  readonly defaults: FunctionDefaults;
+  readonly tables: Tables;
+  /** The cache's own script key: the functions call the site as this script. */
+  readonly siteSecret: SiteSecret;
+  readonly scriptName: string;
 }
 
 export interface CacheFunctionProps {

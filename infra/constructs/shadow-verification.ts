@@ -3,15 +3,9 @@ import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CacheFunction, type FunctionDefaults } from './cache-function.js';
-import type { SiteSecret } from './site-secret.js';
-import type { Tables } from './tables.js';
+import { CacheFunction, type CacheScope } from './cache-function.js';
 
-export interface ShadowVerificationProps {
-  readonly defaults: FunctionDefaults;
-  readonly tables: Tables;
-  readonly siteSecret: SiteSecret;
-  readonly scriptName: string;
+export interface ShadowVerificationProps extends CacheScope {
   /** The API function, which sends the samples. */
   readonly api: CacheFunction;
   /** Share of hits verified (SHADOW_SAMPLE_RATE on the API; default 0.01). */

@@ -6,15 +6,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CacheFunction, type FunctionDefaults } from './cache-function.js';
-import type { SiteSecret } from './site-secret.js';
-import type { Tables } from './tables.js';
+import { CacheFunction, type CacheScope } from './cache-function.js';
 
-export interface SyncPipelineProps {
-  readonly defaults: FunctionDefaults;
-  readonly tables: Tables;
-  readonly siteSecret: SiteSecret;
-  readonly scriptName: string;
+export interface SyncPipelineProps extends CacheScope {
   readonly pollIntervalMs: number;
   /** Consumer concurrency cap (event source MaximumConcurrency). */
   readonly maxConcurrency: number;
