@@ -1,10 +1,11 @@
 // The custom EMF metrics the functions emit (Powertools Metrics: namespace FptCache, dimension `service`) as CloudWatch metrics.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { METRICS_NAMESPACE } from '../shared/config.js';
 import { SHADOW_METRICS } from '../shared/shadow-metrics.js';
 import { SYNC_METRICS } from '../shared/sync-metrics.js';
 
-export const METRICS_NAMESPACE = 'FptCache';
+export { METRICS_NAMESPACE };
 /** Powertools Metrics adds this default dimension, valued POWERTOOLS_SERVICE_NAME. */
 export const SERVICE_DIMENSION = 'service';
 /** Extra dimension on CachePass naming why a read passed through to the site (dashboard only). */

@@ -1,8 +1,7 @@
 // The API's metrics: one port, EMF through Powertools Metrics in AWS (namespace FptCache, dimension `service`), in memory locally and in tests.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from './config.js';
 
-/** Namespace of every custom metric (infra/metrics.ts METRICS_NAMESPACE). */
-export const API_METRICS_NAMESPACE = 'FptCache';
 /** Extra dimension of the per-reason CachePass variant (infra/metrics.ts PASS_REASON_DIMENSION). */
 export const PASS_REASON_DIMENSION = 'reason';
 
@@ -36,7 +35,7 @@ export function passReasonClass(reason: string): string {
 export class EmfApiMetrics implements ApiMetrics {
   private readonly metrics: Metrics;
   constructor(opts: { serviceName?: string } = {}) {
-    this.metrics = new Metrics({ namespace: API_METRICS_NAMESPACE, ...(opts.serviceName ? { serviceName: opts.serviceName } : {}) });
+    this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, ...(opts.serviceName ? { serviceName: opts.serviceName } : {}) });
   }
   hit(): void { this.metrics.addMetric('CacheHit', MetricUnit.Count, 1); }
   pass(reason: string): void {

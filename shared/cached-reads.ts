@@ -8,7 +8,7 @@ import { summarizeAsRead, type ReadEngine } from './read-engine.js';
 import type { SummarizeResult } from './read-semantics.js';
 import { SummaryParamsSchema } from './wire.js';
 import type { Readiness } from './readiness.js';
-import { readTypes } from './response-cache.js';
+import { readTypes } from './read-types.js';
 import type { ReadResult } from './wire.js';
 
 export type CachedReadOutcome =

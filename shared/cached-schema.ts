@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { SchemaFileSchema, SiteSchema } from './schema-model.js';
-import { LINK_SLOTS } from './table-design.js';
+
+/** Number of `lN` link-slot GSIs (shared/store/table-design.ts creates them): each cached type maps up to this many indexed entity fields to slots. */
+export const LINK_SLOTS = 4;
 
 /** The schema file used when `SCHEMA` is unset, relative to the repository root (the working directory). */
 export const DEFAULT_SCHEMA_FILE = 'schema/default.yml';
@@ -103,7 +105,7 @@ export function parseCachedSchema(text: string, where: string): CachedSchema {
       if (t.skipped && Object.hasOwn(t.skipped, fieldName)) fail(['types', typeName, 'skipped', fieldName], 'a field cannot be both cached and skipped');
     }
     if (indexedEntity > LINK_SLOTS) {
-      fail(['types', typeName, 'fields'], `${indexedEntity} indexed entity fields, at most ${LINK_SLOTS} (LINK_SLOTS in shared/table-design.ts)`);
+      fail(['types', typeName, 'fields'], `${indexedEntity} indexed entity fields, at most ${LINK_SLOTS} (LINK_SLOTS in shared/schema/cached-schema.ts)`);
     }
   }
   return new CachedSchema(SiteSchema.parse(raw, where), where);

@@ -1,5 +1,8 @@
-// The functions' configuration from their environment (zod-validated once per container), and the one config error type.
+// The functions' configuration from their environment (zod-validated once per container), the one config error type, and the metric namespace.
 import { z } from 'zod';
+
+/** Namespace of every custom metric (the functions' Powertools Metrics and infra's alarms and dashboard). */
+export const METRICS_NAMESPACE = 'FptCache';
 
 /** A configuration problem an operator fixes by setting a variable: printed as one line, never a stack trace. */
 export class ConfigError extends Error {

@@ -3,6 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { BatchGetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalDigest } from './canonical-json.js';
 import { CLOCK_OPERATORS } from './planner.js';
+import { readTypes } from './read-types.js';
 
 /** State-table partition of cached replies (sk = the request key) and of generation counters (sk = the type). */
 export const RESPONSE_PK = 'resp';
@@ -59,24 +60,6 @@ export function requestTypes(params: unknown): string[] | undefined {
   const types = readTypes(params);
   if (types.some((t) => NO_EVENT_TYPES.has(t))) return undefined;
   return [...types, SCHEMA_GENERATION];
-}
-
-/** The entity types a read's params name: the root type and every type named in a deep path (empty for non-objects). */
-export function readTypes(params: unknown): string[] {
-  if (!isObj(params) || typeof params.type !== 'string' || params.type === '') return [];
-  const types = new Set<string>([params.type]);
-  const addPath = (p: unknown) => {
-    if (typeof p !== 'string') return;
-    const parts = p.split('.');
-    for (let i = 1; i < parts.length; i += 2) types.add(parts[i]);
-  };
-  const walk = (v: unknown, key?: string) => {
-    if (Array.isArray(v)) for (const x of v) walk(x, key);
-    else if (isObj(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
-    else if (key === 'return_fields' || key === 'path' || key === 'field_name' || key === 'field') addPath(v);
-  };
-  walk(params);
-  return [...types];
 }
 
 /** Entity types named in a JSON text (`"type":"X"`: link values, entity records): over-inclusive on purpose. */

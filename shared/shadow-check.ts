@@ -10,7 +10,7 @@
 // (a busy site), which is counted but never turns a type off.
 import { z } from 'zod';
 import { canonical, canonicalDigest } from './canonical-json.js';
-import { readTypes } from './response-cache.js';
+import { readTypes } from './read-types.js';
 
 export const SHADOW_METHODS = ['read', 'summarize'] as const;
 export type ShadowMethod = (typeof SHADOW_METHODS)[number];

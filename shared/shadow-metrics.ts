@@ -1,7 +1,7 @@
 // The shadow checks' metrics: one port, EMF through Powertools Metrics in AWS (namespace FptCache), in memory locally and in tests.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ShadowOutcome } from './shadow-check.js';
-import { METRICS_NAMESPACE } from './sync-metrics.js';
+import { METRICS_NAMESPACE } from './config.js';
 
 /** The verifier's metric names (infra/metrics.ts CUSTOM_METRICS includes them). */
 export const SHADOW_METRICS = {

@@ -1,8 +1,6 @@
 // The sync pipeline's metrics: one port, written as EMF through Powertools Metrics in AWS, kept in memory locally and in tests.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-
-/** Namespace of every custom metric (infra/metrics.ts METRICS_NAMESPACE). */
-export const METRICS_NAMESPACE = 'FptCache';
+import { METRICS_NAMESPACE } from './config.js';
 
 /**
  * The metrics the sync functions emit, with who emits them: the one list of their names (infra/metrics.ts builds its

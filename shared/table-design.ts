@@ -1,5 +1,6 @@
 // The DynamoDB tables and GSIs, defined once: the local stack creates them from here and the CDK stack mirrors them.
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { LINK_SLOTS } from './cached-schema.js';
 
 export interface KeyAttr { name: string; type: 'S' | 'N' }
 export interface IndexSpec {
@@ -18,8 +19,6 @@ export interface TableSpec {
   ttlAttribute?: string;
 }
 
-/** Number of `lN` link-slot GSIs: each cached type maps up to this many indexed entity fields to slots. */
-export const LINK_SLOTS = 4;
 
 /**
  * entities: every cached entity item (pk "<Type>#<id>", sk "E") plus its spill chunks (sk "X#<field>#<gen>#<n>"). See
