@@ -74,6 +74,14 @@ function coverPath(schema: CachedSchema, ready: Readiness, root: string, path: s
   return { hops };
 }
 
+/** The path include_archived_projects false reads (docs/semantics.md "include_archived_projects"). */
+const ARCHIVED_PATH = 'project.Project.archived';
+
+/** Whether a path is named by the request itself (not only implied by include_archived_projects). */
+function explicitlyUsed(params: ReadParams, p: string): boolean {
+  return collectFieldPaths({ ...params, include_archived_projects: undefined }).all.includes(p);
+}
+
 function conditions(group: ReadParams['filters']): Condition[] {
   const out: Condition[] = [];
   const walk = (g: ReadParams['filters']) => {
@@ -88,7 +96,7 @@ function conditions(group: ReadParams['filters']): Condition[] {
 
 /**
  * Decides whether the cache can answer `raw` (a `read`'s params) exactly, and how to read its candidates.
- * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`, `include-archived-projects`,
+ * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`,
  * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f`, `field-not-ready:T.f`, `unknown-field:T.path`,
  * `operator:OP`, `tag-link-value`, `invalid-request` (the site's own fault is the answer).
  */
@@ -99,7 +107,6 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): 
   if (!parsed.success) return pass('malformed-params');
   const params = parsed.data;
   if (params.additional_filter_presets !== undefined) return pass('additional-filter-presets');
-  if (params.include_archived_projects === false) return pass('include-archived-projects');
   const type = params.type;
   if (!schema.site.hasType(type)) return pass(`uncached-type:${type}`);
   if (!ready.isTypeReady(type)) return pass(`type-not-ready:${type}`);
@@ -109,6 +116,8 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): 
   for (const p of used.all) {
     // `type` in return_fields is answered by the projection (never repeated); as a filter or sort it is the site's call.
     if (p === 'type' && !used.filters.includes(p) && !used.sorts.includes(p)) continue;
+    // include_archived_projects false on a type without a `project` link leaves every row in (as the semantics model does).
+    if (p === ARCHIVED_PATH && params.include_archived_projects === false && schema.site.dataType(type, 'project') !== 'entity' && !explicitlyUsed(params, p)) continue;
     const c = coverPath(schema, ready, type, p);
     if ('reason' in c) return pass(c.reason);
     if (c.hops.length) deep.push({ text: p, hops: c.hops });

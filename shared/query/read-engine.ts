@@ -124,8 +124,7 @@ export class ReadEngine {
     const parsed = SummaryParamsSchema.safeParse(rawParams);
     if (!parsed.success) return { served: false, reason: 'malformed-params' };
     const sp = parsed.data;
-    if (sp.include_archived_projects === false) return { served: false, reason: 'include-archived-projects' };
-    const planned = planRead(this.schema, await this.opts.readiness(), summarizeAsRead(sp));
+    const planned = planRead(this.schema, await this.opts.readiness(), { ...summarizeAsRead(sp), ...(sp.include_archived_projects === false ? { include_archived_projects: false } : {}) });
     if (!planned.ok) return { served: false, reason: planned.reason };
     try {
       validateSummarize(this.schema.site, sp);

@@ -34,7 +34,6 @@ describe('hit or pass', () => {
     ['a skipped field', 'Shot', [], ['image'], {}, 'uncached-field:Shot.image'],
     ['a clock operator', 'Shot', [cond('created_at', 'in_last', 1, 'DAY')], ['code'], {}, 'operator:in_last'],
     ['an unknown read key', 'Shot', [], ['code'], { frobnicate: true }, 'unknown-key:frobnicate'],
-    ['include_archived_projects false', 'Shot', [], ['code'], { include_archived_projects: false }, 'include-archived-projects'],
   ])('passes %s through to the site with the engine\'s reason', async (_what, type, conditions, fields, extra, reason) => {
     const payload = readPayload(SCRIPT_AUTH, type, conditions, fields, extra);
     const r = await h.rpc(payload);

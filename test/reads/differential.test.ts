@@ -181,7 +181,6 @@ describe('differential: site vs cache engine, byte-identical', () => {
       [read('Shot', [cond('updated_at', 'in_last', 7, 'DAY')], ['code']), 'operator:in_last'],
       [read('Shot', [cond('code', 'greater_than', 'a')], ['code']), 'operator:greater_than'],
       [read('Shot', [], ['code'], { foo: 1 }), 'unknown-key:foo'],
-      [read('Shot', [], ['code'], { include_archived_projects: false }), 'include-archived-projects'],
       [read('Shot', [], ['code'], { additional_filter_presets: [{ preset_name: 'LATEST', latest_by: 'ENTITIES_CREATED_AT' }] }), 'additional-filter-presets'],
       [read('EventLogEntry', [], ['id']), 'uncached-type:EventLogEntry'],
       [read('Version', [], ['code', 'user.ApiUser.firstname']), 'uncached-type:ApiUser'],
