@@ -77,7 +77,7 @@ export function buildContext(deps: ApiDeps): ApiContext {
     onRetry: (r) => logger.warn('retrying the site', { ...r }),
   });
   const log = (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => logger[level](message, { ...details });
-  const siteInfo = new SiteInfo(client, cfg.infoCacheMs, FPT_CACHE_VERSION);
+  const siteInfo = new SiteInfo(client, cfg.infoCacheMs);
   const cache = deps.cache && buildCache(deps.cache, client, cfg, log);
   return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, cache };
 }

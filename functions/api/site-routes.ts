@@ -2,6 +2,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { bumpGenerations, typesNamedIn } from '../../shared/reads/index.js';
 import { passThrough, relayTransfer, type RawReply } from '../../shared/site/index.js';
+import { FPT_CACHE_VERSION } from '../../shared/version.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
 import { MAX_RESULT_BODY_BYTES, httpReply, isResultsBody, tags } from './reply.js';
@@ -62,7 +63,8 @@ export async function info(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   const { logger, siteInfo } = ctx;
   try {
     const r = await siteInfo.reply();
-    return httpReply(200, r.fromMemory ? tags('hit', 'info:memory') : tags('pass', 'method:info'), r.body, acceptEncoding);
+    const named = { 'x-fpt-cache-version': FPT_CACHE_VERSION };
+    return httpReply(200, { ...named, ...(r.fromMemory ? tags('hit', 'info:memory') : tags('pass', 'method:info')) }, r.body, acceptEncoding);
   } catch (e) {
     // The site's own answer (a fault, an HTTP error) or the unreachable-site fault, as for any other method.
     logger.warn('info not cached', { error: (e as Error).message });

@@ -2,7 +2,7 @@
 //
 // * `read`: from the cache when the planner, the access rules and the caller's verified credentials allow it
 //   (shared/reads/cached-reads.ts), else passed through.
-// * `info`: the site's own reply, kept in memory for a few minutes, plus an `fpt_cache` key (shared/site/site-info.ts).
+// * `info`: the site's own reply, kept in memory for a few minutes, byte for byte (shared/site/site-info.ts); the cache's version in a header.
 // * `create`, `update`, `delete`, `revive`, `batch`: passed through with the caller's own credentials, then written
 //   through into the cache (shared/reads/write-through.ts).
 // * `schema_read`, `schema_entity_read`, `schema_field_read`: passed through. The cached schema (schema/*.yml) is a

@@ -1,23 +1,32 @@
-// The site's `info`, kept in memory for a few minutes and answered with an `fpt_cache` key naming the cache's version.
+// The site's `info` reply, kept in memory for a few minutes and answered byte for byte (the cache names itself in a header only).
 //
 // Clients call `info` once per connection (shotgun_api3's server_caps) and switch features on the site's version, so the
-// cache answers with the site's own reply (peers.md §6: a synthesized version changes client behaviour) plus one key,
-// `fpt_cache: {"version": ...}`, by which a tool can tell it is talking to the cache. `info` carries no credentials and
-// reveals nothing a cached answer could leak.
+// cache answers with the site's own reply, unchanged (peers.md §6: a synthesized version changes client behaviour; an
+// extra key is a difference a differential check sees). The reply route adds `x-fpt-cache-version`, by which a tool can
+// tell it is talking to the cache. `info` carries no credentials and reveals nothing a cached answer could leak.
+import { isFaultBody } from './faults.js';
+import { rpcPayload } from './api3-payloads.js';
 import type { ShotgunClient } from './shotgun-client.js';
+
+/** The request body shotgun_api3 sends for `info` (no auth params). */
+const INFO_BODY = Buffer.from(JSON.stringify(rpcPayload('info', undefined)), 'utf8');
 
 export class SiteInfo {
   private cached?: { at: number; body: Promise<Buffer> };
 
-  constructor(private readonly client: ShotgunClient, private readonly ttlMs: number, private readonly version: string, private readonly now: () => number = Date.now) {}
+  constructor(private readonly client: ShotgunClient, private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
 
-  /** The reply body ({"results": {...site info, "fpt_cache": {...}}}); fromMemory when no call to the site was made. */
+  /** The site's reply body, unchanged; fromMemory when no call to the site was made. Throws unless it is a results reply. */
   async reply(): Promise<{ body: Buffer; fromMemory: boolean }> {
     const c = this.cached;
     if (c && this.now() - c.at < this.ttlMs) return { body: await c.body, fromMemory: true };
-    const body = this.client.call<Record<string, unknown>>('info', undefined, { auth: false }).then((info) => {
-      const results = typeof info === 'object' && info !== null && !Array.isArray(info) ? info : {};
-      return Buffer.from(JSON.stringify({ results: { ...results, fpt_cache: { version: this.version } } }), 'utf8');
+    const body = this.client.forward(INFO_BODY, { 'content-type': 'application/json' }, { method: 'info' }).then((r) => {
+      let decoded: unknown;
+      try { decoded = JSON.parse(r.body.toString('utf8')); } catch { decoded = undefined; }
+      const ok = r.status === 200 && typeof decoded === 'object' && decoded !== null && !isFaultBody(decoded) && 'results' in decoded;
+      // A fault or an HTTP error is not kept: the route passes the request through and the client gets the site's answer.
+      if (!ok) throw new Error(`the site's info reply is not kept (HTTP ${r.status})`);
+      return r.body;
     });
     const entry = { at: this.now(), body };
     this.cached = entry;
