@@ -5,6 +5,7 @@ import type { SiteStore, StoredEntity } from './store.js';
 import type { Connections } from './site-schema.js';
 import type { ScriptCredential } from './credentials.js';
 import { Prng } from './prng.js';
+import { seedToolkit } from './seed-toolkit.js';
 
 export interface SeedOptions {
   seed: number;
@@ -332,6 +333,7 @@ export function seedSite(schema: SiteSchema, store: SiteStore, connections: Conn
   }
 
   deriveOtherSides(schema, store, connections);
+  seedToolkit(schema, store, opts.seed, epoch);
 
   // A few retired rows, as every real site has.
   for (const list of [shots, tasks, versions, assets]) {

@@ -38,6 +38,7 @@ export const CONNECTIONS: ReadonlyArray<readonly [string, string]> = [
   ['PublishedFile.upstream_published_files', 'PublishedFile.downstream_published_files'],
   ['Group.users', 'HumanUser.groups'],
   ['Project.users', 'HumanUser.projects'],
+  ['Reply.entity', 'Note.replies'],
 ];
 
 /** Lookup of the other side of a connection: (type, field, target type) -> the target type's field. */

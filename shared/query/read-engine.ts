@@ -5,6 +5,7 @@ import {
   ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity, type Readiness,
 } from '../store/index.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
+import { carriesSignature, returnsUrl } from './volatile-values.js';
 import {
   executeRead, executeSummarize, validateSummarize, type SummarizeResult, type EntityLookup, type EntityRecord,
 } from '../semantics/index.js';
@@ -110,6 +111,8 @@ export class ReadEngine {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
       throw e;
     }
+    // An upload or attachment URL the site signs is the site's to hand out (it expires): such a reply passes.
+    if (returnsUrl(this.schema, plan.params) && carriesSignature(result)) return { served: false, reason: 'signed-url' };
     return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
   }
 

@@ -10,14 +10,14 @@ import { schemaDump } from '../../local/commands/schema-dump.js';
 import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 
-const DEFAULT_TYPES = 'Project,Sequence,Shot,Asset,Task,Step,HumanUser,Group,Version,PublishedFile,Note,Playlist';
+const DEFAULT_TYPES = 'Project,Sequence,Shot,Asset,Task,Step,HumanUser,Group,Version,PublishedFile,Note,Playlist,PipelineConfiguration,LocalStorage,PublishedFileType,PublishedFileDependency,FilesystemLocation,Status,Software,Reply';
 
 describe('loading a cached schema file', () => {
   it('loads schema/default.yml and assigns link slots in field-name order', () => {
     const s = loadCachedSchema('schema/default.yml');
     expect(s.site.typeNames).toEqual(DEFAULT_TYPES.split(','));
     expect([...s.linkSlots('Task')]).toEqual([['entity', 1], ['step', 2]]);
-    expect([...s.linkSlots('PublishedFile')]).toEqual([['entity', 1], ['task', 2], ['version', 3]]);
+    expect([...s.linkSlots('PublishedFile')]).toEqual([['entity', 1], ['published_file_type', 2], ['task', 3], ['version', 4]]);
     expect(s.linkSlot('Shot', 'sg_sequence')).toBe(1);
     expect(s.linkSlot('Shot', 'project')).toBeUndefined();
     expect(s.site.field('Task', 'task_assignees')?.indexed).toBe(true);
@@ -87,7 +87,7 @@ describe('schema dump rules', () => {
       const err: string[] = [];
       const code = await schemaDump(['--from', 'local/sim/site-schema.yml', '--types', DEFAULT_TYPES, '--rules', 'schema/default.rules', '--out', out], {},
         { stdout: () => {}, stderr: (s) => err.push(s) });
-      expect(err.join('')).toMatch(/wrote .*12 types/);
+      expect(err.join('')).toMatch(/wrote .*20 types/);
       expect(code).toBe(0);
       const strip = (t: string) => t.split('\n').filter((l) => !l.startsWith('#') && !l.startsWith('source:')).join('\n');
       expect(strip(readFileSync(out, 'utf8'))).toBe(strip(readFileSync('schema/default.yml', 'utf8')));
