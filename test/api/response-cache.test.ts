@@ -57,7 +57,7 @@ afterAll(async () => {
 describe('repeated unplannable reads', () => {
   it.each([
     ['an uncached field', readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', 0)], ['code', 'image'], {}), 'uncached-field:Shot.image'],
-    ['an uncached type', readPayload(SCRIPT_AUTH, 'PublishedFileType', [], ['code']), 'uncached-type:PublishedFileType'],
+    ['an uncached type', readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname']), 'uncached-type:ApiUser'],
   ])('serves %s from the response cache the second time, byte-identical to the site', async (_what, payload, reason) => {
     if (reason.startsWith('uncached-field')) (payload.params[1] as any).filters.conditions[0].values = [shot.id];
     const first = await viaApi(payload);
@@ -76,12 +76,12 @@ describe('repeated unplannable reads', () => {
   });
 
   it('keys replies by caller: another identity is not served the first caller\'s reply', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'PublishedFileType', [], ['code', 'id']);
+    const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname', 'id']);
     await viaApi(payload);
     expect(tag((await viaApi(payload)).r).reason).toBe('response-cache');
     const asUser = { ...payload, params: [USER_AUTH, payload.params[1]] };
     const userFirst = await viaApi(asUser);
-    expect(tag(userFirst.r)).toEqual({ cache: 'pass', reason: 'uncached-type:PublishedFileType' });
+    expect(tag(userFirst.r)).toEqual({ cache: 'pass', reason: 'uncached-type:ApiUser' });
     expect(userFirst.siteCalls).toBe(1);
     // Wrong credentials for a cached request shape: a different identity, so the site answers (and rejects them).
     const wrong = await viaApi({ ...payload, params: [{ ...SCRIPT_AUTH, script_key: 'not-the-key' }, payload.params[1]] });
@@ -90,7 +90,7 @@ describe('repeated unplannable reads', () => {
   });
 
   it('normalises the request: the same params with keys in another order hit', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'PublishedFileType', [cond('code', 'is_not', 'x')], ['code']);
+    const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [cond('firstname', 'is_not', 'x')], ['firstname']);
     await viaApi(payload);
     const p = payload.params[1] as Record<string, unknown>;
     const reordered = { ...payload, params: [payload.params[0], Object.fromEntries(Object.entries(p).reverse())] };
@@ -102,16 +102,16 @@ describe('repeated unplannable reads', () => {
 
 describe('invalidation', () => {
   it('an event on a type the read used (seen by the poller) stops serving the reply, even for a type the cache does not store', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'PublishedFileType', [], ['code', 'description']);
+    const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname', 'description']);
     await viaApi(payload);
     expect((await viaApi(payload)).siteCalls).toBe(0);
     const pft = (results((await h.direct(payload))) as { entities: Array<{ id: number }> }).entities[0];
-    await h.site.call('update', updateParams('PublishedFileType', pft.id, { description: 'changed by the test' }));
+    await h.site.call('update', updateParams('ApiUser', pft.id, { description: 'changed by the test' }));
     // Not yet polled: still served (as fresh as the poller, like every cached answer).
     expect((await viaApi(payload)).siteCalls).toBe(0);
     expect(await pollOnce()).toBeGreaterThan(0);
     const after = await viaApi(payload);
-    expect(tag(after.r)).toEqual({ cache: 'pass', reason: 'uncached-type:PublishedFileType' });
+    expect(tag(after.r)).toEqual({ cache: 'pass', reason: 'uncached-type:ApiUser' });
     expect(after.siteCalls).toBe(1);
     expect(after.r.body.toString('utf8')).toContain('changed by the test');
     // Kept again with the new generation.
@@ -121,7 +121,7 @@ describe('invalidation', () => {
   });
 
   it('an event on an unrelated type leaves the reply served', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'PublishedFileType', [], ['code']);
+    const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname']);
     await viaApi(payload);
     await h.site.call('update', updateParams('Shot', shot.id, { description: 'unrelated change' }));
     expect(await pollOnce()).toBeGreaterThan(0);
@@ -212,7 +212,7 @@ describe('never kept', () => {
   it('RESPONSE_CACHE off: repeated unplannable reads reach the site every time', async () => {
     const off = await startHarness('api-respcache-off', { empty: true, responseCache: { enabled: false } });
     try {
-      const payload = readPayload(SCRIPT_AUTH, 'PublishedFileType', [], ['code']);
+      const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname']);
       for (let i = 0; i < 2; i++) {
         off.sim.control.resetStats();
         expect(tag(await off.rpc(payload)).cache).toBe('pass');
