@@ -104,7 +104,8 @@ export class LambdaContainer {
       AWS_ACCESS_KEY_ID: s.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s.credentials.secretAccessKey,
       AWS_SESSION_TOKEN: s.credentials.sessionToken,
-      ...s.environment,
+      // Paths under /var/task (SCHEMA) name files of the task root.
+      ...Object.fromEntries(Object.entries(s.environment).map(([k, v]) => [k, v.replace(/(^|[=:,\s])\/var\/task(?=\/|$)/g, `$1${this.taskRoot}`)])),
     };
     const child = fork(BOOTSTRAP, [], { cwd: this.taskRoot, env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;

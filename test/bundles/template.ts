@@ -1,4 +1,5 @@
 // The synthesized assembly as the bundle test reads it: functions with their assets, roles, triggers, and CloudFormation references resolved to local resources.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Json = Record<string, any>;
@@ -120,8 +121,10 @@ export function targetId(v: unknown): string | undefined {
 export function templateFunctions(template: Json, assemblyDir: string, resources: ReadonlyMap<string, LocalResource>): TemplateFunction[] {
   return resourcesOf(template, 'AWS::Lambda::Function').map(([id, r]) => {
     const p = r.Properties as Json;
-    const asset = r.Metadata?.['aws:asset:path'] as string | undefined;
-    if (!asset) throw new Error(`${id} has no asset path: was the stack synthesized with bundling?`);
+    // The asset a function deploys is the one its S3 key names (`<hash>.zip` <- cdk.out/asset.<hash>/).
+    const key = p.Code?.S3Key as string | undefined;
+    const asset = (r.Metadata?.['aws:asset:path'] as string | undefined) ?? (key ? `asset.${key.replace(/\.zip$/, '')}` : undefined);
+    if (!asset || !existsSync(join(assemblyDir, asset))) throw new Error(`${id} has no asset in ${assemblyDir}: was the stack synthesized with bundling?`);
     return {
       id, name: resources.get(id)!.ref, arn: resources.get(id)!.arn,
       assetDir: join(assemblyDir, asset), handler: p.Handler, runtime: p.Runtime,

@@ -10,7 +10,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const env = process.env;
 const taskRoot = resolvePath(env.LAMBDA_TASK_ROOT);
 const send = (m) => process.send(m);
-const maxRssKb = () => process.resourceUsage().maxRSS;
+// Peak RSS of this process: VmHWM (getrusage's maxrss would carry the parent's peak over fork and exec).
+const maxRssKb = () => {
+  try { return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch { return process.resourceUsage().maxRSS; }
+};
 const errorOf = (e) => ({ errorType: e?.name ?? 'Error', errorMessage: e?.message ?? String(e), code: e?.code, stack: String(e?.stack ?? '').split('\n').slice(0, 8) });
 
 // ---- Lambda's filesystem: read-only except /tmp. Every write elsewhere fails with EROFS and is reported to the parent.
