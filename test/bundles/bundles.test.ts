@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway.js';
 import type { SimSite } from '../../local/sim/server.js';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
-import { authParams, readParams, rpcPayload, updateParams, wireCondition } from '../../shared/api3-payloads.js';
+import { authParams, readParams, rpcPayload, updateParams, wireCondition } from '../../shared/site/index.js';
 import { httpRequest, postRpc, type RawResponse } from '../stack/http.js';
 import { waitFor } from '../stack/wait.js';
 import { startTestSite } from '../support/sim-site.js';
