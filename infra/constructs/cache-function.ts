@@ -49,7 +49,7 @@ export interface CacheFunctionProps {
 export const TASK_ROOT = '/var/task';
 /** The Lambda runtime and the esbuild target that goes with it (docs/deploy.md: runtime and upgrades). */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
-export const BUNDLE_TARGET = 'node24';
+export const BUNDLE_TARGET = FUNCTION_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
 
 export class CacheFunction extends Construct {
   readonly fn: NodejsFunction;
