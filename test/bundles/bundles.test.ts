@@ -27,10 +27,15 @@ let sqs: LocalSqs;
 let world: World;
 let api: LocalApiGateway;
 
+const phases: Record<string, number> = {};
 beforeAll(async () => {
+  let t = Date.now();
+  const phase = (name: string) => { phases[name] = Date.now() - t; t = Date.now(); };
   [sim, sqs] = await Promise.all([startTestSite({ entities: 60 }), startLocalSqs({ port: 0 })]);
   // One synth for the whole file; the shadow sample rate is 1 so the API's first hit is verified.
+  phase('site and queues');
   assembly = synthAssembly({ siteUrl: SITE, scriptName: sim.credentials.scriptName, shadowSampleRate: 1, pollIntervalMs: 500 });
+  phase('synth');
   const names = Object.keys(assembly.functionIds);
   world = await startWorld(assembly, {
     dynamodbEndpoint: inject('dynamodbEndpoint'), sqsEndpoint: sqs.endpoint,
@@ -38,9 +43,11 @@ beforeAll(async () => {
     secretValues: () => sim.credentials.scriptKey,
     overrides: Object.fromEntries(names.map((n) => [n, { ...LOCAL_NODE, ...(OVERRIDES as Record<string, Record<string, string>>)[n] }])),
   });
+  phase('tables, queues and containers (init)');
   const f = world.functions.api;
   api = await startLocalApiGateway({ port: 0, fn: { name: f.name, timeoutMs: f.timeoutS * 1000, memoryMb: f.memoryMb }, handler: (event) => world.invoke('api', event) });
-}, 240_000);
+  // Synth and seven container inits are CPU-bound: on a loaded two-core machine they take several times longer.
+}, 420_000);
 
 afterAll(async () => {
   await api?.close();
@@ -163,6 +170,7 @@ describe('what the bundles did', () => {
     const over = Object.entries(world.containers).filter(([, c]) => c.peakRssMb > MEMORY_BUDGET * c.spec.memoryMb)
       .map(([name, c]) => `${name}: ${c.peakRssMb.toFixed(0)} MB of ${c.spec.memoryMb} MB`);
     if (process.env.FPT_BUNDLE_REPORT) {
+      console.log(Object.entries(phases).map(([k, v]) => `${k}: ${v} ms`).join('; '));
       for (const [name, c] of Object.entries(world.containers)) console.log(`${name}\tinit ${c.initMs.toFixed(0)} ms\tpeak RSS ${c.peakRssMb.toFixed(0)} MB of ${c.spec.memoryMb} MB`);
     }
     expect(over).toEqual([]);
