@@ -28,6 +28,10 @@ export interface Violation { kind: string; op?: string; path?: string; detail?: 
 
 type Message = { type: string; [k: string]: any };
 
+/** Runtimes still running: killed when this process exits, so a frozen (SIGSTOPped) container never outlives the suite. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+
 /** Files of a directory with size and mtime: compared after the run to catch writes that went around the guard. */
 function listing(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -109,6 +113,7 @@ export class LambdaContainer {
     };
     const child = fork(BOOTSTRAP, [], { cwd: this.taskRoot, env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
+    live.add(child);
     const lines = (stream: NodeJS.ReadableStream | null) => {
       let rest = '';
       stream?.setEncoding('utf8');
@@ -137,6 +142,7 @@ export class LambdaContainer {
       });
       child.on('exit', (code, signal) => {
         this.exited = true;
+        live.delete(child);
         const e = new Error(`${s.name}: the runtime exited (${signal ?? code}) ${this.logs.slice(-5).join(' | ')}`);
         reject(e);
         if (this.pending) { clearTimeout(this.pending.timer); this.pending.reject(e); this.pending = undefined; }

@@ -59,6 +59,8 @@ syncBuiltinESMExports();
 // ---- Modules: Node's built-ins and the task root's own files (runtime/hooks.mjs).
 register('./hooks.mjs', import.meta.url, { data: { taskRoot, runtime: env.AWS_EXECUTION_ENV ?? 'Lambda' } });
 
+// The parent is gone (the suite stopped): so is the container.
+process.on('disconnect', () => process.exit(0));
 process.on('unhandledRejection', (e) => { send({ type: 'crash', error: { ...errorOf(e), errorType: 'Runtime.UnhandledPromiseRejection' } }); process.exit(128); });
 process.on('uncaughtException', (e) => { send({ type: 'crash', error: errorOf(e) }); process.exit(129); });
 
