@@ -1,6 +1,6 @@
 // A Lambda container for one function's bundle: a read-only copy of the asset as task root, the Lambda environment, the template's timeout, frozen between invocations, peak RSS and logs recorded.
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -78,7 +78,12 @@ export class LambdaContainer {
   /** Copies the asset into a read-only task root, starts the runtime and runs the init phase (the module's top level). */
   static async start(spec: ContainerSpec): Promise<LambdaContainer> {
     const c = new LambdaContainer(spec);
-    await c.boot();
+    try {
+      await c.boot();
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
     return c;
   }
 
@@ -199,10 +204,12 @@ export class LambdaContainer {
       this.child.kill('SIGKILL');
       await gone;
     }
-    const after = listing(this.taskRoot);
-    for (const [f, v] of after) if (this.before.get(f) !== v) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'task root changed' });
-    for (const f of this.before.keys()) if (!after.has(f)) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'file removed from the task root' });
-    chmodTree(this.taskRoot, (d) => (d ? 0o755 : 0o644));
+    if (existsSync(this.taskRoot)) {
+      const after = listing(this.taskRoot);
+      for (const [f, v] of after) if (this.before.get(f) !== v) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'task root changed' });
+      for (const f of this.before.keys()) if (!after.has(f)) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'file removed from the task root' });
+      chmodTree(this.taskRoot, (d) => (d ? 0o755 : 0o644));
+    }
     rmSync(this.sandbox, { recursive: true, force: true });
   }
 }
