@@ -90,4 +90,16 @@ describe('the types Toolkit reads', () => {
       await servedSame('Project', [cond('id', 'is', project.id)], ['billboard', 'name']);
     }
   });
+
+  it('a url value carrying an S3-style signature is not served from the cache (signed-url), the site answers', async () => {
+    const signed = { url: 'https://sg-media.s3.amazonaws.com/f/board.png?X-Amz-Date=20251201T000000Z&X-Amz-Expires=900&X-Amz-Signature=abc123', name: 'signed board' };
+    const w = await h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, updateParams('Project', project.id, { billboard: signed })] });
+    expect(w.headers['x-fpt-cache-write-through']).toBe('applied');
+    const payload = readPayload(SCRIPT_AUTH, 'Project', [cond('id', 'is', project.id)], ['billboard']);
+    const r = await h.rpc(payload);
+    expect({ cache: r.headers['x-fpt-cache'], reason: r.headers['x-fpt-cache-reason'] }).toEqual({ cache: 'pass', reason: 'signed-url' });
+    expect(r.body.equals((await h.direct(payload)).body)).toBe(true);
+    await h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, updateParams('Project', project.id, { billboard: null })] });
+    await servedSame('Project', [cond('id', 'is', project.id)], ['billboard']);
+  });
 });
