@@ -75,7 +75,7 @@ export class ShadowLedger {
         // No recheckAt: the first re-check comes after the next reconcile pass of the type.
         await this.ddb.send(new UpdateItemCommand({
           TableName: this.table, Key: this.key(typeSk(type)),
-          UpdateExpression: `SET quarantined = :y, since = :at, reason = :r, rechecks = :zero${keep ? ', request = :req' : ''} REMOVE recheckAt${keep ? '' : ', request'}`,
+          UpdateExpression: `SET quarantined = :y, since = :at, reason = :r, rechecks = :zero${keep ? ', replay = :req' : ''} REMOVE recheckAt${keep ? '' : ', replay'}`,
           ExpressionAttributeValues: {
             ':y': { BOOL: true }, ':at': { S: at.toISOString() }, ':r': { S: 'shadow-mismatch' }, ':zero': { N: '0' }, ...(keep ? { ':req': { S: request } } : {}),
           },
@@ -90,7 +90,7 @@ export class ShadowLedger {
   async clear(type: string, by: string, at = new Date()): Promise<boolean> {
     const r = await this.ddb.send(new UpdateItemCommand({
       TableName: this.table, Key: this.key(typeSk(type)),
-      UpdateExpression: 'SET quarantined = :n, mismatches = :zero, clearedBy = :by, clearedAt = :at REMOVE since, suspects, request, recheckAt, rechecks',
+      UpdateExpression: 'SET quarantined = :n, mismatches = :zero, clearedBy = :by, clearedAt = :at REMOVE since, suspects, replay, recheckAt, rechecks',
       ExpressionAttributeValues: { ':n': { BOOL: false }, ':zero': { N: '0' }, ':by': { S: by }, ':at': { S: at.toISOString() } },
       ReturnValues: 'UPDATED_OLD',
     }));
@@ -137,7 +137,7 @@ export class ShadowLedger {
             type: sk.slice(5), reason: 'shadow-mismatch', since: it.since?.S ?? '', mismatches: Number(it.mismatches?.N ?? 0), ...(it.shape?.S ? { shape: it.shape.S } : {}),
             suspects: (it.suspects?.NS ?? []).map(Number).sort((a, b) => a - b), rechecks: Number(it.rechecks?.N ?? 0),
             ...(recheckAt !== undefined ? { recheckAt, nextRecheckAt: new Date(recheckAt).toISOString() } : {}),
-            ...(it.request?.S ? { request: JSON.parse(it.request.S) as QuarantineEntry['request'] } : {}),
+            ...(it.replay?.S ? { request: JSON.parse(it.replay.S) as QuarantineEntry['request'] } : {}),
           });
         }
       }

@@ -30,6 +30,8 @@ export interface VerifierDeps {
   pace?: Pick<ReconcilePace, 'found'>;
   metrics: ShadowMetrics;
   logger: VerifierLog;
+  /** The clock of the pace's records (default Date.now). */
+  now?: () => number;
   /** Told about each verdict (tests, the local stack). */
   onVerdict?: (v: ShadowVerdict & { type: string; shape: string }) => void;
 }
@@ -70,7 +72,7 @@ export function createVerifier(d: VerifierDeps): VerifierHandler {
     d.metrics.quarantined(quarantined.length);
     for (const type of quarantined) {
       // Its next reconcile pass at once: the re-check that can lift the quarantine follows that pass.
-      await d.pace?.found(type, [], Date.now(), { hint: true });
+      await d.pace?.found(type, [], (d.now ?? Date.now)(), { hint: true });
       d.logger.error(`${type} is now served from the site (reason shadow-mismatch) until a re-check after the next reconcile pass, \`fpt-cache validate\` or a re-import finds it clean`, { type, shape: sample.shape });
     }
     d.onVerdict?.({ ...verdict, type: sample.type, shape: sample.shape });
@@ -90,7 +92,8 @@ async function recordStale(d: VerifierDeps, verdict: ShadowVerdict): Promise<voi
   if (!d.pace || !verdict.stale?.length) return;
   const byType = new Map<string, NonNullable<ShadowVerdict['stale']>>();
   for (const e of verdict.stale) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
-  for (const [type, es] of byType) await d.pace.found(type, es.map((e) => ({ id: e.id, updatedAt: e.updatedAt, by: asWriter(e.by) })), Date.now(), { hint: true });
+  const at = (d.now ?? Date.now)();
+  for (const [type, es] of byType) await d.pace.found(type, es.map((e) => ({ id: e.id, updatedAt: e.updatedAt, by: asWriter(e.by) })), at, { hint: true });
 }
 
 export interface VerifierOverrides {
