@@ -167,15 +167,18 @@ export class ShadowVerifier {
         const stood = (await this.d.siteHead()) === head;
         if (stood) quiet++;
         last = stood ? { cache: cache.results, site } : undefined;
-        // From the second disagreeing round (the consumer has had one to apply what was in flight): repair what is stale.
+        // From the second disagreeing round (the consumer has had one to apply what was in flight): repair what is
+        // stale and will not come by an event (those the site logged an event for are left to the consumer).
         if (++disagreed >= 2 && repairs < MAX_REPAIRS && this.d.classify && this.d.repair) {
           const c = await this.d.classify(sample.type, differences(cache.results, site), cache.results, site);
-          const fresh = c.stale.filter((e) => !stale.has(`${e.type}:${e.id}`) || repairs === 0);
-          if (c.stale.length) {
-            for (const e of c.stale) stale.set(`${e.type}:${e.id}`, e);
-            await this.d.repair(c.stale);
+          const unlogged = c.stale.filter((e) => !e.pending);
+          if (unlogged.length) {
+            const fresh = unlogged.some((e) => !stale.has(`${e.type}:${e.id}`));
+            for (const e of unlogged) stale.set(`${e.type}:${e.id}`, e);
+            await this.d.repair(unlogged);
             repairs++;
-            if (fresh.length) continue;
+            // Compare again at once after repairing something new; a repeat waits for the next round.
+            if (fresh) continue;
           }
         }
       }
@@ -187,8 +190,13 @@ export class ShadowVerifier {
     if (quiet >= needed && last) {
       const found = differences(last.cache, last.site);
       // Wrong only where the versions are equal: differences with only stale entities behind them are sync lag still being repaired.
-      const wrong = this.d.classify ? (await this.d.classify(sample.type, found, last.cache, last.site)).wrong : found;
-      if (wrong.length) return { outcome: 'mismatch', rounds, ...(stale.size ? staleOf() : {}), evidence: { ...last, differences: wrong } };
+      const c = this.d.classify ? await this.d.classify(sample.type, found, last.cache, last.site) : { stale: [], wrong: found };
+      if (c.wrong.length) return { outcome: 'mismatch', rounds, ...(stale.size ? staleOf() : {}), evidence: { ...last, differences: c.wrong } };
+      // Only stale entities left (an event the consumer never applied within the window among them): repaired now.
+      if (c.stale.length && this.d.repair) {
+        for (const e of c.stale) stale.set(`${e.type}:${e.id}`, e);
+        await this.d.repair(c.stale);
+      }
     }
     return stale.size ? { outcome: 'stale', rounds, ...staleOf() } : { outcome: 'unsettled', rounds };
   }

@@ -14,7 +14,7 @@ export function shadowPorts(ctx: SyncContext, opts: { onRepair?: (n: number) => 
   const readiness = ctx.readiness.snapshots(2_000);
   const engine = new ReadEngine(ctx.store, ctx.schema, { readiness });
   const versions = new ShadowVersions({
-    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, readiness,
+    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, readiness, events: ctx.events,
     refresher: new EntityRefresher({ schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events, lease: ctx.lease }),
   });
   return {

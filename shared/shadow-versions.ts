@@ -29,8 +29,11 @@ export function newerOnSite(site: VersionRow | undefined, cache: VersionRow | un
   return !Number.isFinite(c) || s > c;
 }
 
-/** An entity found newer on the site: what the repair re-reads, with the site's stamp and writer (for the reconcile pace). */
-export interface StaleEntity { type: string; id: number; updatedAt?: string; by?: unknown }
+/**
+ * An entity found newer on the site: what the repair re-reads, with the site's stamp and writer (for the reconcile
+ * pace). `pending`: the site logged an event for it after the cached copy's version, so the consumer will bring it.
+ */
+export interface StaleEntity { type: string; id: number; updatedAt?: string; by?: unknown; pending?: boolean }
 
 export interface Classification {
   /** Entities to repair (root and linked ones newer on the site). */
@@ -40,6 +43,8 @@ export interface Classification {
 }
 
 type Row = Record<string, unknown>;
+type SiteCopy = VersionRow & { values: Row };
+type CacheCopy = SiteCopy & { version: number };
 type Key = { type: string; id: number };
 const isObj = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 const rowsOf = (r: unknown): Row[] => (isObj(r) && Array.isArray(r.entities) ? (r.entities as unknown[]).filter(isObj) : []);
@@ -51,6 +56,8 @@ export function linksIn(v: unknown): Key[] {
 }
 
 export interface ShadowVersionsDeps {
+  /** The latest event id logged per entity after an id (ShotgunEventSource.latestFor). */
+  events: { latestFor(type: string, ids: readonly number[], afterId: number): Promise<Map<number, number>> };
   schema: CachedSchema;
   store: EntityStore;
   fetcher: SiteFetcher;
@@ -85,21 +92,37 @@ export class ShadowVersions {
       deps.set(x.id, links.filter((l) => this.d.schema.site.hasType(l.type)));
     }
     const linked = await this.versionsOf([...deps.values()].flat());
-    const stale = new Map<string, StaleEntity>();
-    const mark = (k: Key, s: { values?: Row } | undefined) => {
-      stale.set(`${k.type}:${k.id}`, { type: k.type, id: k.id, ...(typeof s?.values?.updated_at === 'string' ? { updatedAt: s.values.updated_at } : {}), by: s?.values?.updated_by });
+    const stale = new Map<string, StaleEntity & { version?: number }>();
+    const mark = (k: Key, s: { values?: Row } | undefined, c: { version: number } | undefined) => {
+      stale.set(`${k.type}:${k.id}`, {
+        type: k.type, id: k.id, ...(typeof s?.values?.updated_at === 'string' ? { updatedAt: s.values.updated_at } : {}), by: s?.values?.updated_by,
+        ...(c ? { version: c.version } : {}),
+      });
     };
     for (const x of byId) {
       let any = false;
       const s = siteRows.get(x.id);
-      if (newerOnSite(s, cacheRows.get(x.id))) { mark({ type, id: x.id }, s); any = true; }
+      const c = cacheRows.get(x.id);
+      if (newerOnSite(s, c)) { mark({ type, id: x.id }, s, c); any = true; }
       for (const l of deps.get(x.id) ?? []) {
         const v = linked.get(`${l.type}:${l.id}`);
-        if (v && newerOnSite(v.site, v.cache)) { mark(l, v.site); any = true; }
+        if (v && newerOnSite(v.site, v.cache)) { mark(l, v.site, v.cache); any = true; }
       }
       if (!any) wrong.push(x);
     }
-    return { stale: [...stale.values()], wrong };
+    return { stale: await this.pending([...stale.values()]), wrong };
+  }
+
+  /** Marks the stale entities with an event after their cached copy's version: on its way to the consumer. */
+  private async pending(stale: Array<StaleEntity & { version?: number }>): Promise<StaleEntity[]> {
+    const byType = new Map<string, Array<StaleEntity & { version: number }>>();
+    for (const e of stale) if (e.version !== undefined) byType.set(e.type, [...(byType.get(e.type) ?? []), e as StaleEntity & { version: number }]);
+    const waiting = new Set<string>();
+    for (const [type, es] of byType) {
+      const latest = await this.d.events.latestFor(type, es.map((e) => e.id), Math.min(...es.map((e) => e.version)));
+      for (const e of es) if ((latest.get(e.id) ?? 0) > e.version) waiting.add(`${type}:${e.id}`);
+    }
+    return stale.map(({ version: _v, ...e }) => (waiting.has(`${e.type}:${e.id}`) ? { ...e, pending: true } : e));
   }
 
   /** Re-reads the stale entities from the site and writes them at a fresh stamp (as the reconciler does). */
@@ -115,21 +138,21 @@ export class ShadowVersions {
     return n;
   }
 
-  private async siteRows(type: string, ids: number[], extra: string[]): Promise<Map<number, { retired: boolean; updatedAt?: unknown; values: Row }>> {
+  private async siteRows(type: string, ids: number[], extra: string[]): Promise<Map<number, SiteCopy>> {
     const fields = [...new Set([...(this.d.schema.isCached(type, 'updated_at') ? ['updated_at', 'updated_by'] : []), ...extra])];
     const found = await this.d.fetcher.byIds(type, ids, fields);
     return new Map([...found].map(([id, r]) => [id, { retired: r.retired, updatedAt: r.values.updated_at, values: r.values }]));
   }
 
-  private async cacheRows(type: string, ids: number[]): Promise<Map<number, { retired: boolean; updatedAt?: unknown; values: Row }>> {
+  private async cacheRows(type: string, ids: number[]): Promise<Map<number, CacheCopy>> {
     const { entities } = await this.d.store.getMany(type, ids);
-    return new Map(entities.map((e) => [e.record.id, { retired: e.record.retired, updatedAt: e.record.values.updated_at, values: e.record.values }]));
+    return new Map(entities.map((e) => [e.record.id, { retired: e.record.retired, updatedAt: e.record.values.updated_at, values: e.record.values, version: e.version }]));
   }
 
-  private async versionsOf(keys: readonly Key[]): Promise<Map<string, { site?: { retired: boolean; updatedAt?: unknown; values: Row }; cache?: { retired: boolean; updatedAt?: unknown; values: Row } }>> {
+  private async versionsOf(keys: readonly Key[]): Promise<Map<string, { site?: SiteCopy; cache?: CacheCopy }>> {
     const byType = new Map<string, Set<number>>();
     for (const k of keys) byType.set(k.type, (byType.get(k.type) ?? new Set()).add(k.id));
-    const out = new Map<string, { site?: { retired: boolean; updatedAt?: unknown; values: Row }; cache?: { retired: boolean; updatedAt?: unknown; values: Row } }>();
+    const out = new Map<string, { site?: SiteCopy; cache?: CacheCopy }>();
     for (const [type, set] of byType) {
       const ids = [...set];
       const [site, cache] = await Promise.all([this.siteRows(type, ids, []), this.cacheRows(type, ids)]);
