@@ -1,16 +1,10 @@
 // The reconciler function built from its environment: updated_at scans and the id sweep (on an adaptive interval per type), then the re-checks that lift quarantines, ending before the Lambda timeout.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { QuarantineHealer, type HealOutcome } from '../../shared/quarantine-heal.js';
-import { Reconciler, type ReconcileOptions, type ReconcileOutcome } from '../../shared/reconciler.js';
-import { SchemaDrift } from '../../shared/schema-drift.js';
-import { ShadowLedger } from '../../shared/shadow-ledger.js';
-import { EmfShadowMetrics, type ShadowMetrics } from '../../shared/shadow-metrics.js';
-import { ShadowVerifier } from '../../shared/shadow-check.js';
-import { shadowPorts } from '../../shared/shadow-ports.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
-import { validatorFor } from '../../shared/validator.js';
+import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type HealOutcome, type ShadowMetrics } from '../../shared/shadow/index.js';
+import {
+  EmfSyncMetrics, Reconciler, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
+} from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

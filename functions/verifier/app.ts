@@ -2,12 +2,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ReconcilePace, asWriter } from '../../shared/reconcile-pace.js';
-import { ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowVerdict } from '../../shared/shadow-check.js';
-import { ShadowLedger } from '../../shared/shadow-ledger.js';
-import { EmfShadowMetrics, type ShadowMetrics } from '../../shared/shadow-metrics.js';
-import { shadowPorts } from '../../shared/shadow-ports.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
+import { EmfShadowMetrics, ShadowLedger, ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMetrics, type ShadowVerdict } from '../../shared/shadow/index.js';
+import { ReconcilePace, asWriter, shadowPorts, syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -1,0 +1,18 @@
+// PUBLIC FACE of shared/sync
+export { advance, backlogIds, type CursorState, type EventRow, EventRowSchema, initialCursor, messageGroupId, owningEntity } from './event-log.js';
+export { ShotgunEventSource } from './event-source.js';
+export { SqsEventSink } from './sqs-event-sink.js';
+export { type PollerMetrics, type PollerRun, runPoller } from './poller.js';
+export { LeaseLostError, PollerLease } from './poller-lease.js';
+export { type ApplyOutcome, EventApplier } from './event-apply.js';
+export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
+export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type TypeReconcile } from './reconciler.js';
+export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';
+export { EntityRefresher, fetchable } from './entity-refresh.js';
+export { type ShadowPorts, shadowPorts } from './shadow-ports.js';
+export { type TypeValidation, type ValidateOptions, type ValidationReport, Validator, validatorFor } from './validator.js';
+export { cachedFields, SiteFetcher } from './site-fetch.js';
+export { replayDeadLetters } from './dlq-replay.js';
+export { type SyncContext, syncContextFromEnv } from './sync-context.js';
+export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
+export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';
