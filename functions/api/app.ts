@@ -15,7 +15,7 @@ import { CallerAuth, credentialOf, principalOf } from '../../shared/reads/index.
 import {
   ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv, type ApiConfig, type ShotgunConfig,
 } from '../../shared/config.js';
-import { EntityStore } from '../../shared/store/index.js';
+import { EntityStore, ReconcilePace } from '../../shared/store/index.js';
 import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 import { isFileTransferPath, relayTransfer } from '../../shared/site/index.js';
 import { passThrough } from '../../shared/site/index.js';
@@ -123,7 +123,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
     const responses = c.responseCache?.enabled === false ? undefined
       : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
-    return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger };
+    return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
   })();
 
   const passThroughStatus = Buffer.from(JSON.stringify({ ready: true, mode: 'pass-through', upstream }));
@@ -132,8 +132,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     if (!cache) return httpReply(200, {}, passThroughStatus, acceptEncoding);
     let body: unknown;
     try {
-      const [ready, shadow] = await Promise.all([cache.readiness(), cache.ledger.report()]);
-      body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow });
+      const [ready, shadow, syncWindow] = await Promise.all([cache.readiness(), cache.ledger.report(), cache.pace.report()]);
+      body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, syncWindow });
     } catch (e) {
       logger.error('readiness unavailable', { error: e as Error });
       body = { ready: false, mode: 'cache', version: FPT_CACHE_VERSION, upstream, error: 'readiness unavailable (state table)' };

@@ -3,7 +3,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EmfShadowMetrics, ShadowLedger, ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMetrics, type ShadowVerdict } from '../../shared/shadow/index.js';
-import { ReconcilePace, asWriter, shadowPorts, syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
+import { ReconcilePace, asWriter } from '../../shared/store/index.js';
+import { shadowPorts, syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

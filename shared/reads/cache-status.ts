@@ -1,6 +1,6 @@
 // The cache's readiness for GET /status: per cached type whether it is served, and how many of its fields are.
 import type { CachedSchema } from '../schema/index.js';
-import type { Readiness } from '../store/index.js';
+import type { Readiness, WindowReport } from '../store/index.js';
 import type { ShadowReport } from '../shadow/index.js';
 
 export interface CacheStatus {
@@ -14,9 +14,14 @@ export interface CacheStatus {
   schemaDrift?: Array<{ type: string; field: string; kind: string; deployed: string; site: string | null; since: string }>;
   /** Shadow checks of hits: outcome counts, and the types served from the site after a mismatch. */
   shadow?: ShadowReport['counts'] & { quarantined: ShadowReport['quarantined'] };
+  /**
+   * Per type the reconciler has paced: its current scan interval, the writes the event log did not carry (and who made
+   * them), and the measured window in which such a write is not yet in the cache (docs/sync.md "Adaptive reconcile interval").
+   */
+  syncWindow?: Record<string, WindowReport>;
 }
 
-export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport }): CacheStatus {
+export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; syncWindow?: Record<string, WindowReport> }): CacheStatus {
   const types: CacheStatus['types'] = {};
   for (const type of schema.site.typeNames) {
     const fields = Object.keys(schema.site.type(type)!.fields);
@@ -31,5 +36,6 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
     ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
     ...(drift.length ? { schemaDrift: drift } : {}),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
+    ...(info.syncWindow && Object.keys(info.syncWindow).length ? { syncWindow: info.syncWindow } : {}),
   };
 }

@@ -7,7 +7,6 @@ export { LeaseLostError, PollerLease } from './poller-lease.js';
 export { type ApplyOutcome, EventApplier } from './event-apply.js';
 export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
 export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type TypeReconcile } from './reconciler.js';
-export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';
 export { EntityRefresher, fetchable } from './entity-refresh.js';
 export { type ShadowPorts, shadowPorts } from './shadow-ports.js';
 export { type TypeValidation, type ValidateOptions, type ValidationReport, Validator, validatorFor } from './validator.js';

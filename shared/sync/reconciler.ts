@@ -8,16 +8,15 @@
 // with the stored ones: missing ones are imported, a retired flag that differs is re-read, vanished ids removed.
 // A pass also runs the schema diff (shared/sync/schema-drift.ts) when the last one is older than schemaDiffIntervalMs,
 // and the drifted types' diff on every pass while drift is recorded (so a deploy that fixes it is seen promptly).
-// With `pace` (shared/sync/reconcile-pace.ts), a type is scanned only when its adaptive interval is due: sooner while the
+// With `pace` (shared/store/reconcile-pace.ts), a type is scanned only when its adaptive interval is due: sooner while the
 // scans (or stale shadow verdicts) find writes the event log did not carry.
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { formatDateTime } from '../site/index.js';
-import type { EntityStore, ReadinessStore } from '../store/index.js';
+import { ReconcilePace, asWriter, type EntityStore, type PaceSettings, type QuietWrite, type ReadinessStore } from '../store/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { EntityRefresher, fetchable } from './entity-refresh.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
-import { ReconcilePace, asWriter, type PaceSettings, type QuietWrite } from './reconcile-pace.js';
 import type { SchemaDrift } from './schema-drift.js';
 import { PAGE_SIZE, type SiteFetcher } from './site-fetch.js';
 import type { SyncMetrics } from './sync-metrics.js';

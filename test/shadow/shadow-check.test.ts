@@ -4,7 +4,7 @@ import {
   ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps,
 } from '../../shared/shadow/index.js';
 import { linksIn, newerOnSite, shadowRateFromEnv } from '../../shared/shadow/index.js';
-import { nextInterval } from '../../shared/sync/index.js';
+import { nextInterval } from '../../shared/store/index.js';
 import { ConfigError } from '../../shared/config.js';
 
 const params = { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [5] }] } };

@@ -5,7 +5,8 @@ import { createVerifier } from '../../functions/verifier/app.js';
 import { NO_EVENTS_SCRIPT } from '../../local/sim/credentials.js';
 import { ShotgunClient, updateParams } from '../../shared/site/index.js';
 import { MemoryShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, shadowSample, type ShadowVerdict } from '../../shared/shadow/index.js';
-import { ReconcilePace, Reconciler, shadowPorts, validatorFor } from '../../shared/sync/index.js';
+import { ReconcilePace } from '../../shared/store/index.js';
+import { Reconciler, shadowPorts, validatorFor } from '../../shared/sync/index.js';
 import { applyEventsAfter, cond, engine, importAll, readParams, schema, startRig, type Rig } from '../sync/helpers.js';
 
 type Row = Record<string, any>;

@@ -1,4 +1,4 @@
-// How soon the reconciler scans each type again: an adaptive interval between the schedule's base and a floor, driven by writes the event log did not carry; who made them, and the measured window.
+// The reconcile pace in the state table (pk `reconcile`, sk `pace#<Type>`): how soon the reconciler scans each type again: an adaptive interval between the schedule's base and a floor, driven by writes the event log did not carry; who made them, and the measured window.
 //
 // docs/sync.md "Adaptive reconcile interval". Writes by scripts with "Generate Events" off reach the cache only
 // through the updated_at scan (or a shadow check's repair), so a stale answer can be served for up to one interval.
