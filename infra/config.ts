@@ -42,6 +42,12 @@ const ConfigShape = z.object({
   pollIntervalMs: int(500, 30_000).default(2_000),
   /** How often the reconciler (updated_at scans) and the validator (drift sampling) run. */
   reconcileIntervalMinutes: int(1, 1440).default(5),
+  /**
+   * The reconciler's schedule rate and the shortest interval between scans of a type while scans or stale shadow
+   * verdicts find writes the event log did not carry (docs/sync.md "Adaptive reconcile interval"); at or above
+   * reconcileIntervalMinutes the interval is fixed.
+   */
+  reconcileFloorMinutes: int(1, 1440).default(1),
   validateIntervalMinutes: int(5, 1440).default(60),
   /** How often the reconciler diffs the deployed schema against the site's (DisplayColumn events trigger a diff too). */
   schemaDiffIntervalMinutes: int(1, 1440).default(15),

@@ -55,6 +55,7 @@ export class FptCacheStack extends Stack {
       pollIntervalMs: c.pollIntervalMs,
       maxConcurrency: c.maxConcurrency,
       reconcileInterval,
+      reconcileFloor: Duration.minutes(Math.min(c.reconcileFloorMinutes, c.reconcileIntervalMinutes)),
       schemaDiffInterval: Duration.minutes(c.schemaDiffIntervalMinutes),
       validateInterval,
       pollerMemoryMb: c.pollerMemoryMb,

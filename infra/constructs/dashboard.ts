@@ -151,8 +151,13 @@ export class CacheDashboard extends Construct {
           m('ShadowMatched', 'Sum', FIVE_MINUTES, 'matched'),
           m('ShadowConverged', 'Sum', FIVE_MINUTES, 'converged (changed in between)'),
           m('ShadowUnsettled', 'Sum', FIVE_MINUTES, 'unsettled (busy site)'),
+          m('ShadowStale', 'Sum', FIVE_MINUTES, 'stale (sync lag, repaired)'),
+          m('ShadowRepaired', 'Sum', FIVE_MINUTES, 'entities repaired'),
         ],
-        right: [m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'), m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined')],
+        right: [
+          m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'), m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined'),
+          m('ShadowLifted', 'Sum', FIVE_MINUTES, 'quarantines lifted'),
+        ],
         width: 24,
       }));
     }
