@@ -11,8 +11,7 @@
 // (shared/shadow/shadow-versions.ts): entities newer on the site than in the cache are stale (sync lag, e.g. a script with
 // events off) and repaired at once; only differences whose versions are equal on both sides can make a mismatch.
 import { z } from 'zod';
-import { canonical, canonicalDigest } from '../semantics/index.js';
-import { readTypes } from '../semantics/index.js';
+import { canonical, canonicalDigest, readTypes } from '../semantics/index.js';
 import type { StaleEntity } from './shadow-versions.js';
 
 export const SHADOW_METHODS = ['read', 'summarize'] as const;

@@ -1,9 +1,9 @@
 // The shadow verdict rules: matched, converged, mismatch only after quiet caught-up rounds, unsettled on a busy site, skipped; query shapes, differences, sampling, the message schema.
 import { describe, expect, it } from 'vitest';
 import {
-  ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps,
+  ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps, shadowRateFromEnv,
 } from '../../shared/shadow/index.js';
-import { linksIn, newerOnSite, shadowRateFromEnv } from '../../shared/shadow/index.js';
+import { linksIn, newerOnSite } from '../../shared/shadow/index.js';
 import { nextInterval } from '../../shared/store/index.js';
 import { ConfigError } from '../../shared/config.js';
 
