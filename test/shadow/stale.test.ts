@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { createVerifier } from '../../functions/verifier/app.js';
 import { NO_EVENTS_SCRIPT } from '../../local/sim/credentials.js';
+import { cacheStatus } from '../../shared/reads/index.js';
 import { ShotgunClient, updateParams } from '../../shared/site/index.js';
 import { MemoryShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, shadowSample, type ShadowVerdict } from '../../shared/shadow/index.js';
 import { ReconcilePace } from '../../shared/store/index.js';
@@ -248,5 +249,9 @@ describe('the adaptive reconcile interval', () => {
     const sorted = [...windows].sort((a, b) => a - b);
     expect(report.windowSeconds).toEqual({ last: windows[3], median: sorted[2], max: sorted[3], samples: 4 });
     expect(report.intervalSeconds).toBe(60);
+    // GET /status carries it as syncWindow (types never paced are not listed).
+    const status = cacheStatus(schema, await rig.ctx.readiness.load(), { version: 'test', upstream: rig.site.url, syncWindow: await pace.report(now()) });
+    expect(status.syncWindow?.Asset).toEqual(report);
+    expect(cacheStatus(schema, await rig.ctx.readiness.load(), { version: 'test', upstream: rig.site.url, syncWindow: {} }).syncWindow).toBeUndefined();
   }, 60_000);
 });
