@@ -7,7 +7,8 @@ import {
 import { ErrorCode, ShotgunFault, type FaultBody } from '../../shared/faults.js';
 import type { SiteSchema } from '../../shared/schema-model.js';
 import type { EntityRecord } from '../../shared/records.js';
-import { executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext } from '../../shared/read-semantics.js';
+import { validateRead, validateSummarize, type ReadContext } from '../../shared/read-semantics.js';
+import { simRead, simSummarize, type SimSemantics } from './site-semantics.js';
 import type { SiteStore } from './store.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';
@@ -23,6 +24,8 @@ export interface MethodDeps {
   now: () => Date;
   /** The version `info` reports: 8.50.0, or 7.3.0 (legacy paging) when the switch is on. */
   legacyVersion: () => boolean;
+  /** How reads behave where hosted sites may differ (local/sim/site-semantics.ts). */
+  semantics: () => SimSemantics;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -90,12 +93,12 @@ export class Api3Methods {
       case 'read': {
         const rp = parseWith('read', ReadParamsSchema, p);
         validateRead(schema, rp);
-        return executeRead(this.readContext(), rp, this.candidates(rp));
+        return simRead(this.readContext(), this.d.semantics(), rp, this.candidates(rp));
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
-        return executeSummarize(this.readContext(), sp, store.all(sp.type));
+        return simSummarize(this.readContext(), this.d.semantics(), sp, store.all(sp.type));
       }
       case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
       case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));
