@@ -7,6 +7,7 @@ import type { CachedSchema } from './cached-schema.js';
 import { ShotgunFault } from './faults.js';
 import { cmpCodePoint } from './ordering.js';
 import type { ReadinessStore } from './readiness.js';
+import type { SyncContext } from './sync-context.js';
 import { DEFAULT_RULES, SiteRules, type RuleName, type RuleRecord, type RuleValues } from './site-rules.js';
 
 /** The one call the probes make (ShotgunClient.call). */
@@ -237,4 +238,9 @@ export async function calibrate(client: ProbeClient, schema: CachedSchema, readi
   const outcome = await new Calibration(client, schema, now).run();
   await readiness.saveSiteRules(outcome.records);
   return outcome;
+}
+
+/** Calibration as the sync functions run it (at import, from the reconciler, `fpt-cache calibrate`), with their context's client. */
+export function calibrationFor(ctx: Pick<SyncContext, 'client' | 'schema' | 'readiness'>): () => Promise<CalibrationOutcome> {
+  return () => calibrate(ctx.client, ctx.schema, ctx.readiness);
 }
