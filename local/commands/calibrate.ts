@@ -1,7 +1,6 @@
 // `fpt-cache calibrate`: measures the site's read rules with read-only probes (shared/calibration.ts), stores them, and shows each as measured or assumed.
-import { calibrationFor } from '../../shared/calibration.js';
-import type { RuleName, RuleRecord } from '../../shared/site-rules.js';
-import { syncContextFromEnv } from '../../shared/sync-context.js';
+import type { RuleName, RuleRecord } from '../../shared/semantics/index.js';
+import { calibrationFor, syncContextFromEnv } from '../../shared/sync/index.js';
 import type { FunctionEnv } from '../functions.js';
 import { cliSyncEnv } from '../sync-local.js';
 import { CommandUsageError } from './sync.js';

@@ -6,12 +6,8 @@
 // with its own group and negation rules, orders rows with its own comparator over the wire values, and builds each
 // entity dict itself when a missing field is a null column.
 import { z } from 'zod';
-import { parseFieldPath } from '../../shared/field-paths.js';
-import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
-import { pageBounds, pagingInfo } from '../../shared/paging.js';
-import type { EntityRecord } from '../../shared/records.js';
-import { executeRead, executeSummarize, type ReadContext, type SummarizeResult } from '../../shared/read-semantics.js';
-import { isGroup, type Condition, type FilterGroup, type ReadParams, type ReadResult, type SummaryParams } from '../../shared/wire.js';
+import { executeRead, executeSummarize, pageBounds, pagingInfo, parseFieldPath, type EntityRecord, type ReadContext, type SummarizeResult } from '../../shared/semantics/index.js';
+import { ErrorCode, isGroup, ShotgunFault, type Condition, type FilterGroup, type ReadParams, type ReadResult, type SummaryParams } from '../../shared/site/index.js';
 
 /** A change to the sim's semantics knobs (each unset key keeps its value; docs/sim.md "Site semantics"). */
 export const SimSemanticsSchema = z.object({

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { calibrate } from '../../shared/calibration.js';
-import { loadCachedSchema } from '../../shared/cached-schema.js';
-import { ReadinessStore } from '../../shared/readiness.js';
-import type { RuleName } from '../../shared/site-rules.js';
+import { calibrate } from '../../shared/sync/index.js';
+import { loadCachedSchema } from '../../shared/schema/index.js';
+import { ReadinessStore } from '../../shared/store/index.js';
+import type { RuleName } from '../../shared/semantics/index.js';
 import type { SimSemanticsInput } from '../../local/sim/site-semantics.js';
 import { dynamo, prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';

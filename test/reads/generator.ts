@@ -1,7 +1,7 @@
 // Generated `read` requests for the differential tests: random filters over every data type, nested groups, deep fields, sorts, pages, retired rows, drawn from sample rows of the site.
-import type { DataType } from '../../shared/data-types.js';
-import { operatorsFor } from '../../shared/filters.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
+import { operatorsFor } from '../../shared/semantics/index.js';
+import type { DataType } from '../../shared/site/index.js';
 
 export type Samples = Map<string, Array<Record<string, unknown>>>;
 

@@ -2,9 +2,7 @@
 // re-measures them on its schedule, `fpt-cache calibrate` shows them; the engine follows what was measured.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { calibrateCommand } from '../../local/commands/calibrate.js';
-import { importerFor } from '../../shared/importer.js';
-import { Reconciler } from '../../shared/reconciler.js';
-import { calibrationFor } from '../../shared/calibration.js';
+import { calibrationFor, importerFor, Reconciler } from '../../shared/sync/index.js';
 import { both, cond, engine, readParams, schema, startRig, type Rig } from './helpers.js';
 
 let rig: Rig;
