@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrate } from '../../shared/sync/index.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
 import { ReadinessStore } from '../../shared/store/index.js';
-import type { RuleName } from '../../shared/semantics/index.js';
+import { DEFAULT_RULES, RULE_NAMES, type RuleName } from '../../shared/semantics/index.js';
 import type { SimSemanticsInput } from '../../local/sim/site-semantics.js';
 import { dynamo, prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';
@@ -14,7 +14,7 @@ import { importReadyCache } from './importer.js';
 // the real API handler over HTTP and straight to the site: every hit byte-identical to the site's reply, every pass the
 // site's own reply with a reason, and most reads still served. One imported cache serves every configuration: the
 // knobs change how the site reads, not its data.
-const QUERIES = 100;
+const QUERIES = 80;
 /** Pass reasons that do not depend on any site rule (the default configuration has them too). */
 const RULE_FREE = /^(uncached-field|operator|invalid-request)/;
 const schema = loadCachedSchema('schema/default.yml');
@@ -73,13 +73,23 @@ async function differential(seed: number): Promise<Run> {
   return { served, valid: QUERIES - siteFaults, mismatches, reasons };
 }
 
+/** Every rule back to its documented default, assumed (as a fresh install starts). */
+function forgetRules(): Promise<void> {
+  return readiness.saveSiteRules(Object.fromEntries(RULE_NAMES.map((r) => [r, { status: 'assumed' as const, value: DEFAULT_RULES[r] }])));
+}
+
 async function configure(semantics: SimSemanticsInput) {
   h.sim.control.reset();
   h.sim.control.setSemantics(semantics);
   return calibrate(h.site, schema, readiness);
 }
 
-const CASES: Array<{ name: string; semantics: SimSemanticsInput; expect: Partial<Record<RuleName, string>> }> = [
+/**
+ * `expect`: what calibration must measure. Each case with a site differing from the defaults first runs the same reads
+ * uncalibrated and must get some wrong (so the case exercises its rule), except a missing return field: reads naming
+ * one pass through until issue 14 (the engine's side of that rule is in test/semantics/site-rules.test.ts).
+ */
+const CASES: Array<{ name: string; semantics: SimSemanticsInput; expect: Partial<Record<RuleName, string>>; wrongBefore?: false }> = [
   { name: 'the documented defaults', semantics: {}, expect: { nullsAsc: 'last', nullsDesc: 'first', textOrder: 'case-insensitive', entityOrder: 'name', emptyOrTop: 'all', emptyOrNested: 'all', negationNulls: 'include', missingReturnField: 'omit' } },
   { name: 'NULLs smaller than every value (first asc, last desc)', semantics: { nullsAsc: 'first', nullsDesc: 'last' }, expect: { nullsAsc: 'first', nullsDesc: 'last' } },
   { name: 'NULLs last in both directions', semantics: { nullsAsc: 'last', nullsDesc: 'last' }, expect: { nullsAsc: 'last', nullsDesc: 'last' } },
@@ -89,13 +99,21 @@ const CASES: Array<{ name: string; semantics: SimSemanticsInput; expect: Partial
   { name: 'an empty or group matches nothing (top and nested)', semantics: { emptyOrTop: 'none', emptyOrNested: 'none' }, expect: { emptyOrTop: 'none', emptyOrNested: 'none' } },
   { name: 'an empty or group matches nothing when nested only', semantics: { emptyOrNested: 'none' }, expect: { emptyOrTop: 'all', emptyOrNested: 'none' } },
   { name: 'negations leave NULL rows out', semantics: { negationNulls: 'exclude' }, expect: { negationNulls: 'exclude' } },
-  { name: 'a missing return field is a null column', semantics: { missingReturnField: 'null' }, expect: { missingReturnField: 'null' } },
-  { name: 'a missing return field is a fault', semantics: { missingReturnField: 'fault' }, expect: { missingReturnField: 'fault' } },
+  { name: 'a missing return field is a null column', semantics: { missingReturnField: 'null' }, expect: { missingReturnField: 'null' }, wrongBefore: false },
+  { name: 'a missing return field is a fault', semantics: { missingReturnField: 'fault' }, expect: { missingReturnField: 'fault' }, wrongBefore: false },
 ];
 
 describe('calibrated to the site: generated reads identical to the site and served, for each site rule set each way', () => {
   for (const [n, c] of CASES.entries()) {
     it(c.name, async () => {
+      if (Object.keys(c.semantics).length && c.wrongBefore !== false) {
+        h.sim.control.reset();
+        h.sim.control.setSemantics(c.semantics);
+        await forgetRules();
+        const before = await differential(7000 + n);
+        console.log(`${c.name}, before calibration: ${before.mismatches.length} of ${QUERIES} differ`);
+        expect(before.mismatches.length).toBeGreaterThan(0);
+      }
       const { records } = await configure(c.semantics);
       for (const [rule, value] of Object.entries(c.expect)) {
         expect(records[rule as RuleName], rule).toMatchObject({ status: 'measured', value });
@@ -125,8 +143,7 @@ describe('calibrated to the site: generated reads identical to the site and serv
     const semantics: SimSemanticsInput = { nullsAsc: 'first', nullsDesc: 'first', textOrder: 'code-point' };
     h.sim.control.reset();
     h.sim.control.setSemantics(semantics);
-    // Rules as a fresh install assumes them (never calibrated).
-    await readiness.saveSiteRules(Object.fromEntries((['nullsAsc', 'nullsDesc', 'textOrder'] as const).map((r) => [r, { status: 'assumed' as const, value: { nullsAsc: 'last', nullsDesc: 'first', textOrder: 'case-insensitive' }[r] }])));
+    await forgetRules();
     const before = await differential(7200);
     console.log(`new user, before calibration: ${before.mismatches.length} of ${QUERIES} differ, served ${before.served} of ${before.valid}`);
     expect(before.mismatches.length).toBeGreaterThan(0);
