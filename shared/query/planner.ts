@@ -1,10 +1,8 @@
 // Read planning: whether the cache can answer a `read` exactly (else a machine-readable pass reason), and which index reads the fewest items.
 import type { CachedSchema } from '../schema/index.js';
-import { collectFieldPaths, parseFieldPath } from '../semantics/index.js';
-import { NEGATIONS, operatorsFor, isOperator, type RuleValues, type SiteRules } from '../semantics/index.js';
+import { collectFieldPaths, isOperator, NEGATIONS, operatorsFor, parseFieldPath, validateRead, type RuleValues, type SiteRules } from '../semantics/index.js';
 import type { SiteSchema } from '../schema/index.js';
 import type { Readiness } from '../store/index.js';
-import { validateRead } from '../semantics/index.js';
 import { isGroup, READ_KEYS, ReadParamsSchema, type Condition, type ReadParams } from '../site/index.js';
 
 /**

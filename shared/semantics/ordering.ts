@@ -1,14 +1,13 @@
 // Ordering: `sorts` compiled to sort keys (multi-key, NULLs placed and text compared as the site's rules say, id asc tiebreak) and the record sort itself.
-import type { DataType } from '../site/index.js';
+import type { DataType, Sort } from '../site/index.js';
 import { fieldValue, parseFieldPath, resolveSingle, type FieldPath } from './field-paths.js';
 import { apiFault } from './filters.js';
 import { isStoredLink, linkName, visibleLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
-import type { Sort } from '../site/index.js';
 import { DEFAULT_RULES, type RuleValues } from './site-rules.js';
 
-/** The site rules ordering follows (shared/site-rules.ts): NULL placement per direction, text order, entity sort key. */
+/** The site rules ordering follows (site-rules.ts): NULL placement per direction, text order, entity sort key. */
 export type OrderRules = Pick<RuleValues, 'nullsAsc' | 'nullsDesc' | 'textOrder' | 'entityOrder'>;
 
 /** A comparable key: numbers, lower-cased or canonical strings, or an entity's (name, type, id). */

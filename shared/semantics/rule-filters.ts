@@ -1,6 +1,6 @@
 // The site's group and negation rules applied to a filter tree before it is compiled: an empty `or` that matches nothing, negations that leave NULL rows out.
 import { parseFieldPath } from './field-paths.js';
-import { NEGATIONS, isOperator } from './filters.js';
+import { NEGATIONS, isOperator } from './operators.js';
 import type { SiteSchema } from '../schema/index.js';
 import { DEFAULT_RULES, type RuleValues } from './site-rules.js';
 import { isGroup, type Condition, type FilterGroup } from '../site/index.js';
