@@ -30,7 +30,7 @@ export function createReconcileRunner(d: { ctx: SyncContext; metrics: SyncMetric
 }
 
 export async function createReconcilerHandler(env: Env, o: { metrics?: SyncMetrics; logger?: Logger; options?: ReconcileOptions } = {}): Promise<ReconcileHandler> {
-  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-reconciler' });
+  const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const sweepHours = Number(env.SWEEP_INTERVAL_HOURS);
   const schemaDiffMs = Number(env.SCHEMA_DIFF_INTERVAL_MS);
