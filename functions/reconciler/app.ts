@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type HealOutcome, type ShadowMetrics } from '../../shared/shadow/index.js';
 import {
-  EmfSyncMetrics, Reconciler, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
+  calibrationFor, EmfSyncMetrics, Reconciler, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -29,6 +29,7 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
   const reconciler = new Reconciler({
     schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, events: ctx.events, lease: ctx.lease,
     doc: ctx.doc, stateTable: ctx.tables.state, metrics: d.metrics, log: warn,
+    calibrate: calibrationFor(ctx),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics: d.metrics, log: warn }),
   });
   const sm = d.shadowMetrics;
@@ -50,7 +51,7 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     sm?.flush();
     const touched = Object.values(out.types).reduce((n, t) => n + t.applied + t.added + t.refetched + t.vanished, 0);
     const quiet = Object.values(out.types).reduce((n, t) => n + t.quiet, 0);
-    logger.info('reconciliation pass', { stamp: out.stamp, scanned: Object.keys(out.types), notDue: out.notDue, touched, quiet, stopped: out.stopped, schemaDiff: out.schemaDiff ?? null, heal: heal ?? null });
+    logger.info('reconciliation pass', { stamp: out.stamp, scanned: Object.keys(out.types), notDue: out.notDue, touched, quiet, stopped: out.stopped, schemaDiff: out.schemaDiff ?? null, calibrated: out.calibrated ?? false, heal: heal ?? null });
     return { ...out, ...(heal ? { heal } : {}) };
   };
   return { reconciler, healer, handler };
@@ -72,14 +73,16 @@ export function paceFromEnv(env: Env): ReconcileOptions['pace'] {
 }
 
 export async function createReconcilerHandler(env: Env, o: { metrics?: SyncMetrics; shadowMetrics?: ShadowMetrics; logger?: Logger; options?: ReconcileOptions } = {}): Promise<ReconcileHandler> {
-  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-reconciler' });
+  const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const sweepHours = Number(env.SWEEP_INTERVAL_HOURS);
   const schemaDiffMs = Number(env.SCHEMA_DIFF_INTERVAL_MS);
+  const calibrationMs = Number(env.CALIBRATION_INTERVAL_MS);
   const pace = paceFromEnv(env);
   const options: ReconcileOptions = {
     ...(Number.isFinite(sweepHours) && sweepHours > 0 ? { sweepIntervalMs: sweepHours * 3_600_000 } : {}),
     ...(Number.isFinite(schemaDiffMs) && schemaDiffMs > 0 ? { schemaDiffIntervalMs: schemaDiffMs } : {}),
+    ...(Number.isFinite(calibrationMs) && calibrationMs > 0 ? { calibrationIntervalMs: calibrationMs } : {}),
     ...(pace ? { pace } : {}),
     ...o.options,
   };

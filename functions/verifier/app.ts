@@ -110,7 +110,7 @@ const positive = (raw: string | undefined, fallback: number): number => {
  * SHADOW_ROUND_MS and SHADOW_MISMATCH_THRESHOLD.
  */
 export async function createVerifierHandler(env: Env, o: VerifierOverrides = {}): Promise<VerifierHandler> {
-  const logger: VerifierLog = o.logger ?? new Logger({ serviceName: 'fpt-cache-verifier' });
+  const logger: VerifierLog = o.logger ?? new Logger();
   const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const metrics = o.metrics ?? new EmfShadowMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const verifier = new ShadowVerifier({

@@ -2,6 +2,7 @@
 import type { CachedSchema } from '../schema/index.js';
 import type { Readiness, WindowReport } from '../store/index.js';
 import type { ShadowReport } from '../shadow/index.js';
+import type { RuleName, RuleRecord } from '../semantics/index.js';
 
 export interface CacheStatus {
   /** Every cached type is ready: reads of any cached type can be answered from the cache. */
@@ -19,6 +20,8 @@ export interface CacheStatus {
    * them), and the measured window in which such a write is not yet in the cache (docs/sync.md "Adaptive reconcile interval").
    */
   syncWindow?: Record<string, WindowReport>;
+  /** The site's read rules the cache follows, each measured (when, by which probe) or assumed (shared/calibration.ts). */
+  siteRules: Record<RuleName, RuleRecord>;
 }
 
 export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; syncWindow?: Record<string, WindowReport> }): CacheStatus {
@@ -35,6 +38,7 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
   return {
     ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
     ...(drift.length ? { schemaDrift: drift } : {}),
+    siteRules: readiness.siteRules.report(),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
     ...(info.syncWindow && Object.keys(info.syncWindow).length ? { syncWindow: info.syncWindow } : {}),
   };
