@@ -17,6 +17,7 @@ import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
 import { SimControl } from './control.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -55,6 +56,8 @@ export interface SimSiteOptions {
   eventDelay?: EventDelay;
   /** Transport faults by rate from the start (benchmarks of retry paths). */
   faultRates?: FaultRates;
+  /** Permission profiles by `user:<login>` / `script:<name>` (default DEFAULT_PROFILES: local/sim/permissions.ts). */
+  permissions?: PermissionProfilesInput;
   /** The "present" of the seeded history (default 2025-06-02T09:00:00Z; seeding never reads the clock). */
   seedEpoch?: string;
 }
@@ -100,7 +103,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     }
   };
   const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
-  const api = new Api3Methods({ schema, store, auth, writes, now, legacyVersion: () => knobs.legacyVersion });
+  const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion });
 
   let seedMs = 0;
   const reseed = () => {
@@ -126,7 +130,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   }
   store.onChange = () => snapshot?.changed();
 
-  const control = new SimControl({ knobs, stats, events, auth, store, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
+  const control = new SimControl({ knobs, stats, events, auth, store, permissions, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
   const hung = new Set<ServerResponse>();
   let closing = false;
