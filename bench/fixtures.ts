@@ -1,5 +1,5 @@
 // Benchmark fixtures: data of known sizes created on the simulated site.
-import type { ShotgunClient } from '../shared/shotgun-client.js';
+import type { ShotgunClient } from '../shared/site/index.js';
 
 /** A project holding exactly `n` Shots (batches of 100 on the site), so the shapes have known sizes. */
 export async function projectWithShots(client: ShotgunClient, name: string, n: number): Promise<{ type: string; id: number }> {

@@ -8,16 +8,16 @@ import { API_FUNCTION } from '../local/functions.js';
 import { freePort } from '../local/ports.js';
 import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
-import { parseAccessRules } from '../shared/access-rules.js';
-import { MemoryApiMetrics } from '../shared/api-metrics.js';
-import { loadCachedSchema } from '../shared/cached-schema.js';
-import { ShotgunClient } from '../shared/shotgun-client.js';
-import { ensureTables, tableNames } from '../shared/table-design.js';
+import { parseAccessRules } from '../shared/reads/index.js';
+import { MemoryApiMetrics } from '../shared/reads/index.js';
+import { loadCachedSchema } from '../shared/schema/index.js';
+import { ShotgunClient } from '../shared/site/index.js';
+import { ensureTables, tableNames } from '../shared/store/index.js';
 import { importReadyCache } from '../test/reads/importer.js';
 import { postRpc } from '../test/stack/http.js';
 import { ms, table } from './measure.js';
 import { prng } from '../local/sim/prng.js';
-import { firstPage, readParams as read, wireCondition as cond } from '../shared/api3-payloads.js';
+import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 
 /** Requests per configuration (bounded: the whole section takes seconds). */
 const REQUESTS = 300;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { DEFAULT_SCHEMA_FILE } from '../shared/cached-schema.js';
+import { DEFAULT_SCHEMA_FILE } from '../shared/schema/index.js';
 
 /** The repository root (infra/ lives directly under it): function entries, the lockfile and schema files resolve from here. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,10 +1,11 @@
 // The custom EMF metrics the functions emit (Powertools Metrics: namespace FptCache, dimension `service`) as CloudWatch metrics.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SHADOW_METRICS } from '../shared/shadow-metrics.js';
-import { SYNC_METRICS } from '../shared/sync-metrics.js';
+import { METRICS_NAMESPACE } from '../shared/config.js';
+import { SHADOW_METRICS } from '../shared/shadow/index.js';
+import { SYNC_METRICS } from '../shared/sync/index.js';
 
-export const METRICS_NAMESPACE = 'FptCache';
+export { METRICS_NAMESPACE };
 /** Powertools Metrics adds this default dimension, valued POWERTOOLS_SERVICE_NAME. */
 export const SERVICE_DIMENSION = 'service';
 /** Extra dimension on CachePass naming why a read passed through to the site (dashboard only). */
@@ -12,7 +13,7 @@ export const PASS_REASON_DIMENSION = 'reason';
 
 /**
  * Metric names and who emits them; the functions must emit exactly these names with the `service` dimension. The
- * sync pipeline's names come from shared/sync-metrics.ts and the verifier's from shared/shadow-metrics.ts (one list
+ * sync pipeline's names come from shared/sync/sync-metrics.ts and the verifier's from shared/shadow/shadow-metrics.ts (one list
  * each), the API's are here.
  */
 export const CUSTOM_METRICS = {

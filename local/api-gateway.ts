@@ -11,7 +11,7 @@ export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
 export const INTEGRATION_TIMEOUT_MS = 30_000;
 
-/** GET routes of shotgun_api3's file transfers (downloads, thumbnails), relayed by the API Lambda (shared/file-transfer.ts). */
+/** GET routes of shotgun_api3's file transfers (downloads, thumbnails), relayed by the API Lambda (shared/site/file-transfer.ts). */
 export const FILE_TRANSFER_GET_ROUTES = ['/upload', '/thumbnail', '/file_serve'] as const;
 
 /**

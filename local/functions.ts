@@ -40,7 +40,7 @@ export const API_FUNCTION: ApiFunctionSpec = {
   fn: { name: 'fpt-cache-api', timeoutMs: 29_000, memoryMb: 1024 },
   async create(env) {
     const { apiDepsFromEnv, createApiHandler } = await import('../functions/api/app.js');
-    const { MemoryApiMetrics } = await import('../shared/api-metrics.js');
+    const { MemoryApiMetrics } = await import('../shared/reads/index.js');
     return createApiHandler(apiDepsFromEnv(env, localLogger('fpt-cache-api', env), new MemoryApiMetrics()));
   },
 };

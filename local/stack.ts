@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../shared/config.js';
-import { ensureTables, tableNames, type TableNames } from '../shared/table-design.js';
+import { ensureTables, tableNames, type TableNames } from '../shared/store/index.js';
 import { fromLambdaResult, startLocalApiGateway, toApiGatewayEvent, type LocalApiGateway } from './api-gateway.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, SHADOW_VERIFIER, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';

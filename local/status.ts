@@ -1,7 +1,7 @@
 // GET /status of the local stack: whether it is ready, and each component's health.
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ShotgunClient } from '../shared/shotgun-client.js';
+import { ShotgunClient } from '../shared/site/index.js';
 
 export interface ComponentHealth {
   ok: boolean;

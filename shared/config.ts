@@ -1,5 +1,8 @@
-// The functions' configuration from their environment (zod-validated once per container), and the one config error type.
+// The functions' configuration from their environment (zod-validated once per container), the one config error type, and the metric namespace.
 import { z } from 'zod';
+
+/** Namespace of every custom metric (the functions' Powertools Metrics and infra's alarms and dashboard). */
+export const METRICS_NAMESPACE = 'FptCache';
 
 /** A configuration problem an operator fixes by setting a variable: printed as one line, never a stack trace. */
 export class ConfigError extends Error {
@@ -20,7 +23,7 @@ const ShotgunEnvSchema = z.object({
   SHOTGUN_SCRIPT_KEY: optionalText,
   /** Per-attempt timeout of calls to the site. */
   SHOTGUN_TIMEOUT_MS: positiveInt(25_000),
-  /** Total attempts for retryable failures (see shared/retry-policy.ts). */
+  /** Total attempts for retryable failures (see shared/site/retry-policy.ts). */
   SHOTGUN_MAX_ATTEMPTS: positiveInt(3),
 });
 
@@ -105,9 +108,9 @@ const ApiEnvSchema = z.object({
   MAX_REQUEST_BYTES: positiveInt(4 * 1024 * 1024),
   /** JSON nesting deeper than this is refused with a fault before it is parsed. */
   MAX_JSON_DEPTH: positiveInt(64),
-  /** Whole-type or whole-project reads gathering more entities than this pass through (shared/read-engine.ts). */
+  /** Whole-type or whole-project reads gathering more entities than this pass through (shared/query/read-engine.ts). */
   MAX_SCAN_ENTITIES: positiveInt(5_000),
-  /** Per-identity allow-lists for cached reads (shared/access-rules.ts). */
+  /** Per-identity allow-lists for cached reads (shared/reads/access-rules.ts). */
   ACCESS_RULES: optionalText,
 });
 
@@ -118,7 +121,7 @@ export interface ApiConfig {
   maxRequestBytes: number;
   maxJsonDepth: number;
   maxScanEntities: number;
-  /** ACCESS_RULES as given (parsed by shared/access-rules.ts). */
+  /** ACCESS_RULES as given (parsed by shared/reads/access-rules.ts). */
   accessRules?: string;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, inject } from 'vitest';
 import { DynamoDBClient, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { ensureTables, tableNames, ENTITIES_TABLE } from '../shared/table-design.js';
+import { ensureTables, tableNames, ENTITIES_TABLE } from '../shared/store/index.js';
 
 describe('table design', () => {
   it('creates the tables with every GSI, idempotently', async () => {

@@ -6,32 +6,32 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { parseAccessRules, type AccessRules } from '../../shared/access-rules.js';
-import { MemoryApiMetrics, type ApiMetrics } from '../../shared/api-metrics.js';
-import { cacheStatus } from '../../shared/cache-status.js';
-import { CachedReads, type CachedMethod } from '../../shared/cached-reads.js';
-import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../../shared/cached-schema.js';
-import { CallerAuth, credentialOf, principalOf } from '../../shared/caller-auth.js';
+import { parseAccessRules, type AccessRules } from '../../shared/reads/index.js';
+import { MemoryApiMetrics, type ApiMetrics } from '../../shared/reads/index.js';
+import { cacheStatus } from '../../shared/reads/index.js';
+import { CachedReads, type CachedMethod } from '../../shared/reads/index.js';
+import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../../shared/schema/index.js';
+import { CallerAuth, credentialOf, principalOf } from '../../shared/reads/index.js';
 import {
   ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv, type ApiConfig, type ShotgunConfig,
 } from '../../shared/config.js';
-import { EntityStore } from '../../shared/entity-store.js';
-import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
-import { isFileTransferPath, relayTransfer } from '../../shared/file-transfer.js';
-import { passThrough } from '../../shared/pass-through.js';
-import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/read-engine.js';
-import { ReadinessStore } from '../../shared/readiness.js';
-import { refusedPass, requiresHit, routeOf } from '../../shared/request-routing.js';
-import { DEFAULT_RESPONSE_CACHE_TTL_S, ResponseCache, bumpGenerations, isCacheableReason, requestTypes, responseKey, typesNamedIn } from '../../shared/response-cache.js';
-import { sampled, shadowSample } from '../../shared/shadow-check.js';
-import { ShadowLedger } from '../../shared/shadow-ledger.js';
-import { SqsShadowSink, shadowRateFromEnv, type ShadowSink } from '../../shared/shadow-queue.js';
-import { ShotgunClient, type RawReply } from '../../shared/shotgun-client.js';
-import { getScriptKey } from '../../shared/site-credentials.js';
-import { SiteInfo } from '../../shared/site-info.js';
-import type { TableNames } from '../../shared/table-design.js';
+import { EntityStore } from '../../shared/store/index.js';
+import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
+import { isFileTransferPath, relayTransfer } from '../../shared/site/index.js';
+import { passThrough } from '../../shared/site/index.js';
+import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
+import { ReadinessStore } from '../../shared/store/index.js';
+import { refusedPass, requiresHit, routeOf } from '../../shared/reads/index.js';
+import { DEFAULT_RESPONSE_CACHE_TTL_S, ResponseCache, bumpGenerations, isCacheableReason, requestTypes, responseKey, typesNamedIn } from '../../shared/reads/index.js';
+import { sampled, shadowSample } from '../../shared/shadow/index.js';
+import { ShadowLedger } from '../../shared/shadow/index.js';
+import { SqsShadowSink, shadowRateFromEnv, type ShadowSink } from '../../shared/shadow/index.js';
+import { ShotgunClient, type RawReply } from '../../shared/site/index.js';
+import { getScriptKey } from '../../shared/site/index.js';
+import { SiteInfo } from '../../shared/site/index.js';
+import type { TableNames } from '../../shared/store/index.js';
 import { FPT_CACHE_VERSION } from '../../shared/version.js';
-import { CursorWriteVersions, WriteThrough, type WriteVersionSource } from '../../shared/write-through.js';
+import { CursorWriteVersions, WriteThrough, type WriteVersionSource } from '../../shared/reads/index.js';
 import { DEFAULT_REQUEST_LIMITS, parseRequest, type ParsedRequest } from './request.js';
 import { MAX_RESULT_BODY_BYTES, checkBuiltReply, checkReadReplySize, faultReply, httpReply } from './reply.js';
 
@@ -47,9 +47,9 @@ export interface CacheDeps {
   accessRules: AccessRules;
   /** Write-through versions (default: from the event-log cursor in the state table). */
   versions?: WriteVersionSource;
-  /** The response cache of unplannable reads (shared/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
+  /** The response cache of unplannable reads (shared/reads/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
   responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
-  /** Shadow verification (shared/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
+  /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
 }
 
@@ -175,7 +175,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   async function write(req: ParsedRequest, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
     if (!cache) return (await forward(req, reason, acceptEncoding)).result;
     const method = req.rpc.method_name;
-    // Taken before the read-back (see shared/write-through.ts); runs while the site applies the write.
+    // Taken before the read-back (see shared/reads/write-through.ts); runs while the site applies the write.
     const version = cache.versions.next().catch((e) => {
       logger.warn('no write-through version (state table)', { error: (e as Error).message });
       return undefined;
@@ -333,7 +333,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         } else result = (await forward(req, route.reason, acceptEncoding)).result;
       } catch (e) {
         if (e instanceof ShotgunFault) {
-          // The site could not be reached (fault 1003 from shared/pass-through.ts).
+          // The site could not be reached (fault 1003 from shared/site/pass-through.ts).
           logger.warn('site unavailable', { method, fault: e.message });
           metrics.fault('upstream');
           return faultReply(e, tags('pass', route.kind === 'read' ? 'site-unavailable' : `method:${method}`), acceptEncoding);

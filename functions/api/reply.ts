@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
+import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 
 /** Below this size gzip saves nothing worth the CPU and the base64 overhead. */
 export const GZIP_MIN_BYTES = 1024;

@@ -1,10 +1,10 @@
 // The reconciler function built from its environment: updated_at scans and the id sweep, ending before the Lambda timeout.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { Reconciler, type ReconcileOptions, type ReconcileOutcome } from '../../shared/reconciler.js';
-import { SchemaDrift } from '../../shared/schema-drift.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync-metrics.js';
+import { Reconciler, type ReconcileOptions, type ReconcileOutcome } from '../../shared/sync/index.js';
+import { SchemaDrift } from '../../shared/sync/index.js';
+import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
+import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -80,7 +80,7 @@ export class CacheApi extends Construct {
     });
     // shotgun_api3 posts to <base_url>/api3/json; a base_url with a path prefix posts to <prefix>/api3/json (the handler
     // answers other paths with a fault). Its file transfers go to the host's /upload, /thumbnail and /file_serve paths
-    // (forms by POST, caught by /{prefix+}; downloads by GET): the handler relays them to the site (shared/file-transfer.ts).
+    // (forms by POST, caught by /{prefix+}; downloads by GET): the handler relays them to the site (shared/site/file-transfer.ts).
     const routes = [
       ...this.httpApi.addRoutes({ path: '/api3/json', methods: [apigwv2.HttpMethod.POST], integration }),
       ...this.httpApi.addRoutes({ path: '/{prefix+}', methods: [apigwv2.HttpMethod.POST], integration }),

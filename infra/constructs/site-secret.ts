@@ -3,7 +3,7 @@ import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SCRIPT_KEY_UNSET_FIELD } from '../../shared/site-credentials.js';
+import { SCRIPT_KEY_UNSET_FIELD } from '../../shared/site/index.js';
 
 export interface SiteSecretProps {
   /** Complete ARN of an existing secret holding the key; otherwise one is created. */
@@ -22,7 +22,7 @@ export class SiteSecret extends Construct {
       this.created = false;
       return;
     }
-    // The initial value is a marker, not a key: shared/site-credentials.ts refuses it with a message saying how to set it.
+    // The initial value is a marker, not a key: shared/site/site-credentials.ts refuses it with a message saying how to set it.
     // The key itself never passes through CloudFormation; the operator puts it with `aws secretsmanager put-secret-value`.
     const secret = new secretsmanager.Secret(this, 'Secret', {
       // Constant on purpose: no later deploy should have a reason to update this resource once the key is in it.

@@ -1,9 +1,9 @@
-// The DynamoDB tables, built from shared/table-design.ts so the deployed keys and GSIs cannot drift from the local ones.
+// The DynamoDB tables, built from shared/store/table-design.ts so the deployed keys and GSIs cannot drift from the local ones.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { TABLE_SPECS, type IndexSpec, type KeyAttr, type TableSpec } from '../../shared/table-design.js';
+import { TABLE_SPECS, type IndexSpec, type KeyAttr, type TableSpec } from '../../shared/store/index.js';
 
 export interface TablesProps {
   /** The entities table and the refs (edge) table derived from it. */
@@ -71,7 +71,7 @@ export class Tables extends Construct {
     super(scope, id);
     const spec = (logical: TableSpec['logical']): TableSpec => {
       const s = TABLE_SPECS.find((t) => t.logical === logical);
-      if (!s) throw new Error(`shared/table-design.ts defines no ${logical} table`);
+      if (!s) throw new Error(`shared/store/table-design.ts defines no ${logical} table`);
       return s;
     };
     this.entities = new CacheTable(this, 'Entities', spec('entities'), props.entitiesRemovalPolicy);

@@ -1,12 +1,12 @@
 // `fpt-cache schema dump`: reads the site's schema and writes the cached subset as a SchemaFile YAML (schema/*.yml).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml, stringify } from 'yaml';
-import { parseCachedSchema } from '../../shared/cached-schema.js';
+import { parseCachedSchema } from '../../shared/schema/index.js';
 import {
   buildSchemaFile, parseRules, SchemaEntityReadSchema, SchemaReadSchema, schemaReadFromFile, type Rule, type SchemaEntityRead, type SchemaRead,
-} from '../../shared/schema-dump.js';
-import { SiteSchema, type SchemaFile } from '../../shared/schema-model.js';
-import { ShotgunClient } from '../../shared/shotgun-client.js';
+} from '../../shared/schema/index.js';
+import { SiteSchema, type SchemaFile } from '../../shared/schema/index.js';
+import { ShotgunClient } from '../../shared/site/index.js';
 
 export const SCHEMA_DUMP_USAGE = `usage: fpt-cache schema dump --types Shot,Task,... [--rules FILE] [--out FILE] [--from SCHEMA_FILE]
 
@@ -103,7 +103,7 @@ export async function schemaDump(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     const file = buildSchemaFile(site.read, site.entities, { types: args.types, rules, source });
     const header = [
-      'The cached subset of the schema (SchemaFile format, shared/schema-model.ts); written by:',
+      'The cached subset of the schema (SchemaFile format, shared/schema/schema-model.ts); written by:',
       `  npx fpt-cache schema dump${args.from ? ` --from ${args.from}` : ''} --types ${args.types.join(',')}${args.rulesFile ? ` --rules ${args.rulesFile}` : ''}${args.out ? ` --out ${args.out}` : ''}`,
       'Fields under "skipped" are not cached: reads touching them pass through to the site.',
     ];

@@ -5,7 +5,7 @@ import { FaultRatesSchema, FaultRuleSchema, type FaultRates, type FaultRuleInput
 import type { EventDelay, EventLog } from './event-log.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteStore } from './store.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
 

@@ -1,7 +1,7 @@
 // The sim's EventLogEntry rows (protocol.md §6): New / Change / back-reference / Retirement / Revival shapes, and when rows become visible.
-import { formatDateTime, type Link } from '../../shared/data-types.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
-import { identifierValue, wireLink } from '../../shared/links.js';
+import { formatDateTime, type Link } from '../../shared/site/index.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
+import { identifierValue, wireLink } from '../../shared/semantics/index.js';
 import type { SiteStore, StoredEntity } from './store.js';
 import type { Actor } from './auth.js';
 import { Prng } from './prng.js';

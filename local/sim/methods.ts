@@ -3,11 +3,11 @@ import { z } from 'zod';
 import {
   BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema,
   UpdateParamsSchema, isGroup, type ReadParams,
-} from '../../shared/wire.js';
-import { ErrorCode, ShotgunFault, type FaultBody } from '../../shared/faults.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
-import type { EntityRecord } from '../../shared/records.js';
-import { executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext } from '../../shared/read-semantics.js';
+} from '../../shared/site/index.js';
+import { ErrorCode, ShotgunFault, type FaultBody } from '../../shared/site/index.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
+import type { EntityRecord } from '../../shared/semantics/index.js';
+import { executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext } from '../../shared/semantics/index.js';
 import type { SiteStore } from './store.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';

@@ -1,7 +1,7 @@
 // Changing the sim's schema at run time (the knob behind POST /__sim/control {"changeField"}): a field's data type or link targets changed, or the field deleted, with its stored values converted and the DisplayColumn event a site logs.
 import { z } from 'zod';
-import { DataTypeSchema, type DataType } from '../../shared/data-types.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
+import { DataTypeSchema, type DataType } from '../../shared/site/index.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
 import type { Actor } from './auth.js';
 import type { EventLog } from './event-log.js';
 import type { SiteStore } from './store.js';

@@ -1,6 +1,6 @@
 // The schema_read / schema_entity_read / schema_field_read replies: the site's nested {"value", "editable"} shape, generated from the sim's schema.
-import type { FieldDef, SiteSchema } from '../../shared/schema-model.js';
-import { ErrorCode, ShotgunFault } from '../../shared/faults.js';
+import type { FieldDef, SiteSchema } from '../../shared/schema/index.js';
+import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 
 interface Prop<T = unknown> { value: T; editable: boolean }
 const ro = <T>(value: T): Prop<T> => ({ value, editable: false });

@@ -1,6 +1,6 @@
 // Seed data for the sim: a deterministic, realistic production (projects, shots, assets, tasks, versions, ...) at any scale, written without events.
-import { formatDateTime, type Link } from '../../shared/data-types.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
+import { formatDateTime, type Link } from '../../shared/site/index.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
 import type { SiteStore, StoredEntity } from './store.js';
 import type { Connections } from './site-schema.js';
 import type { ScriptCredential } from './credentials.js';

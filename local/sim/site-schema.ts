@@ -1,7 +1,7 @@
 // The simulated site's production schema: loads site-schema.yml and declares which link fields are two sides of one connection.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { SiteSchema } from '../../shared/schema-model.js';
+import { SiteSchema } from '../../shared/schema/index.js';
 
 export const SITE_SCHEMA_PATH = new URL('./site-schema.yml', import.meta.url);
 

@@ -1,5 +1,5 @@
 // The sim's in-memory entity store: entities per type in id order, id counters, retired flags, and undoable transactions.
-import type { EntityLookup, EntityRecord } from '../../shared/records.js';
+import type { EntityLookup, EntityRecord } from '../../shared/semantics/index.js';
 
 /** An entity as the sim keeps it: the shared record plus when it was retired (ISO date_time), for event meta. */
 export interface StoredEntity extends EntityRecord {

@@ -6,7 +6,7 @@ import { createApiHandler } from '../../functions/api/app.js';
 import { startLocalApiGateway } from '../../local/api-gateway.js';
 import { API_FUNCTION } from '../../local/functions.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
-import { VERDICT_PK } from '../../shared/caller-auth.js';
+import { VERDICT_PK } from '../../shared/reads/index.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
 import { SCRIPT_AUTH, cond, fault, readPayload, results, schema, siteReads, startHarness, type Harness } from './harness.js';
 

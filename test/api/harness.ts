@@ -5,18 +5,18 @@ import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gate
 import { API_FUNCTION } from '../../local/functions.js';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
-import { parseAccessRules } from '../../shared/access-rules.js';
-import { MemoryApiMetrics } from '../../shared/api-metrics.js';
-import { loadCachedSchema } from '../../shared/cached-schema.js';
+import { parseAccessRules } from '../../shared/reads/index.js';
+import { MemoryApiMetrics } from '../../shared/reads/index.js';
+import { loadCachedSchema } from '../../shared/schema/index.js';
 import type { ApiConfig } from '../../shared/config.js';
-import { EntityStore } from '../../shared/entity-store.js';
-import { ShotgunClient } from '../../shared/shotgun-client.js';
-import type { TableNames } from '../../shared/table-design.js';
-import type { AuthParams } from '../../shared/wire.js';
+import { EntityStore } from '../../shared/store/index.js';
+import { ShotgunClient } from '../../shared/site/index.js';
+import type { TableNames } from '../../shared/store/index.js';
+import type { AuthParams } from '../../shared/site/index.js';
 import { importReadyCache } from '../reads/importer.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
-import { readParams, wireCondition } from '../../shared/api3-payloads.js';
+import { readParams, wireCondition } from '../../shared/site/index.js';
 
 export const schema = loadCachedSchema('schema/default.yml');
 export const SCRIPT_AUTH: AuthParams = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };

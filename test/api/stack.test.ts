@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type LocalStack } from '../../local/stack.js';
-import { createParams } from '../../shared/api3-payloads.js';
+import { createParams } from '../../shared/site/index.js';
 import { httpRequest, postRpc } from '../stack/http.js';
 import { waitFor } from '../stack/wait.js';
 import { cond, readPayload, results, schema } from './harness.js';

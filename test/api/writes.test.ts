@@ -1,10 +1,10 @@
 // Writes through the API: passed to the site with the caller's credentials, then in the cache at once (read-your-writes, no waiting for events).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createParams, updateParams, batchParams } from '../../shared/api3-payloads.js';
-import { PollerLease } from '../../shared/poller-lease.js';
-import { VERSION_STEP, WriteThrough, cursorWatermark, writeVersion } from '../../shared/write-through.js';
-import { EntityStore } from '../../shared/entity-store.js';
+import { createParams, updateParams, batchParams } from '../../shared/site/index.js';
+import { PollerLease } from '../../shared/sync/index.js';
+import { VERSION_STEP, WriteThrough, cursorWatermark, writeVersion } from '../../shared/reads/index.js';
+import { EntityStore } from '../../shared/store/index.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { SCRIPT_AUTH, cond, readPayload, results, schema, startHarness, type Harness } from './harness.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CUSTOM_METRICS } from '../../infra/metrics.js';
-import { SHADOW_METRICS } from '../../shared/shadow-metrics.js';
-import { SYNC_METRICS } from '../../shared/sync-metrics.js';
+import { SHADOW_METRICS } from '../../shared/shadow/index.js';
+import { SYNC_METRICS } from '../../shared/sync/index.js';
 import { logicalId, resource, synth, type Json } from './synth.js';
 
 const { stack, template } = synth({ syncLagThresholdSeconds: '90' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { TABLE_SPECS, type TableSpec } from '../../shared/table-design.js';
+import { TABLE_SPECS, type TableSpec } from '../../shared/store/index.js';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/sync-pipeline.js';
 import { logicalId, resource, synth, type Json } from './synth.js';
 
@@ -19,7 +19,7 @@ function expectedAttributes(spec: TableSpec): { AttributeName: string; Attribute
   return [...m].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })).sort((a, b) => a.AttributeName.localeCompare(b.AttributeName));
 }
 
-describe('DynamoDB tables (from shared/table-design.ts)', () => {
+describe('DynamoDB tables (from shared/store/table-design.ts)', () => {
   const tables = { entities: stack.tables.entities, state: stack.tables.state, refs: stack.tables.refs };
 
   it('creates exactly one table per TABLE_SPECS entry', () => {

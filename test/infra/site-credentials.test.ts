@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/ports.js';
 import {
   SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError, getScriptKey, getSiteCredentials,
-} from '../../shared/site-credentials.js';
+} from '../../shared/site/index.js';
 
 // Secrets Manager cannot run here: a minimal stand-in speaking its JSON protocol (X-Amz-Target GetSecretValue) over
 // real HTTP, so the real SDK client (through Powertools Parameters) does the call, the signing and the parsing.

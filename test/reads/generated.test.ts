@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCachedSchema } from '../../shared/cached-schema.js';
-import { operatorsFor } from '../../shared/filters.js';
-import type { DataType } from '../../shared/data-types.js';
+import { loadCachedSchema } from '../../shared/schema/index.js';
+import { operatorsFor } from '../../shared/semantics/index.js';
+import type { DataType } from '../../shared/site/index.js';
 import { prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';
 

@@ -1,14 +1,14 @@
 // Test importer: pages every cached type (active and retired rows, every cached field) from a site into the entity store.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CachedSchema } from '../../shared/cached-schema.js';
-import { EntityStore } from '../../shared/entity-store.js';
-import { initialCursor } from '../../shared/event-log.js';
-import { ShotgunEventSource } from '../../shared/event-source.js';
-import { PollerLease } from '../../shared/poller-lease.js';
-import { ReadinessStore } from '../../shared/readiness.js';
-import type { ShotgunClient } from '../../shared/shotgun-client.js';
-import type { TableNames } from '../../shared/table-design.js';
+import type { CachedSchema } from '../../shared/schema/index.js';
+import { EntityStore } from '../../shared/store/index.js';
+import { initialCursor } from '../../shared/sync/index.js';
+import { ShotgunEventSource } from '../../shared/sync/index.js';
+import { PollerLease } from '../../shared/sync/index.js';
+import { ReadinessStore } from '../../shared/store/index.js';
+import type { ShotgunClient } from '../../shared/site/index.js';
+import type { TableNames } from '../../shared/store/index.js';
 
 /** Imports every cached type; returns the number of entities per type. The real sync pipeline replaces this. */
 export async function importSite(client: ShotgunClient, store: EntityStore, schema: CachedSchema, version = 1): Promise<Record<string, number>> {
@@ -33,7 +33,7 @@ export async function importSite(client: ShotgunClient, store: EntityStore, sche
 /**
  * The cache as a completed import leaves it (tests and benches that need a ready cache, not the importer itself):
  * the cursor first, at the site's latest event id, then every cached type imported stamped with that id (as the
- * real importer stamps its scan, shared/importer.ts), then every type and field marked ready.
+ * real importer stamps its scan, shared/sync/importer.ts), then every type and field marked ready.
  */
 export async function importReadyCache(client: ShotgunClient, ddb: DynamoDBClient, tables: TableNames, schema: CachedSchema): Promise<{ stamp: number; counts: Record<string, number> }> {
   const stamp = await new ShotgunEventSource(client).latestId();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadCachedSchema } from '../../shared/cached-schema.js';
-import { planRead } from '../../shared/planner.js';
-import { Readiness } from '../../shared/readiness.js';
+import { loadCachedSchema } from '../../shared/schema/index.js';
+import { planRead } from '../../shared/query/index.js';
+import { Readiness } from '../../shared/store/index.js';
 
 const schema = loadCachedSchema('schema/default.yml');
 const ready = Readiness.all(Object.fromEntries(schema.site.typeNames.map((t) => [t, Object.keys(schema.site.type(t)!.fields)])));

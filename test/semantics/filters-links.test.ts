@@ -1,7 +1,7 @@
 // Filters on links: entity, multi-entity, tag_list; deep paths through entity and multi-entity links; nested groups.
 import { describe, expect, it } from 'vitest';
-import { executeRead } from '../../shared/read-semantics.js';
-import type { FilterGroup } from '../../shared/wire.js';
+import { executeRead } from '../../shared/semantics/index.js';
+import type { FilterGroup } from '../../shared/site/index.js';
 import { A1, A2, A3, and, c, ctx, expectFault, G1, HU1, HU2, HU3, ids, or, P1, P2, P3, records } from './fixture.js';
 
 describe('entity (Shot.project: 1 2 3 5 -> P1 Demo, 4 -> P2 Archive, 7 -> P3 retired, 8 unset)', () => {

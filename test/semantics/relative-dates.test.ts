@@ -1,6 +1,6 @@
 // Relative date operators (in_last / in_next / in_calendar_*) on date and date_time fields, and the window arithmetic.
 import { describe, expect, it } from 'vitest';
-import { calendarWindow, relativeWindow, shiftUtc } from '../../shared/relative-dates.js';
+import { calendarWindow, relativeWindow, shiftUtc } from '../../shared/semantics/index.js';
 import { c, expectFault, ids } from './fixture.js';
 
 // now = Friday 2024-03-15T12:00:00.250Z (see fixture)

@@ -1,7 +1,7 @@
 // A completed full re-import puts a quarantined type back in service; an import run with nothing to do leaves it quarantined.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importerFor } from '../../shared/importer.js';
-import { ShadowLedger } from '../../shared/shadow-ledger.js';
+import { importerFor } from '../../shared/sync/index.js';
+import { ShadowLedger } from '../../shared/shadow/index.js';
 import { importAll, startRig, type Rig } from '../sync/helpers.js';
 
 let rig: Rig;

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps,
-} from '../../shared/shadow-check.js';
-import { shadowRateFromEnv } from '../../shared/shadow-queue.js';
+} from '../../shared/shadow/index.js';
+import { shadowRateFromEnv } from '../../shared/shadow/index.js';
 import { ConfigError } from '../../shared/config.js';
 
 const params = { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [5] }] } };

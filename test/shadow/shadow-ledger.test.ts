@@ -1,6 +1,6 @@
 // The shadow ledger on DynamoDB Local: outcome counts, mismatches per type, quarantine at the threshold, suspects kept, and clearing.
 import { describe, expect, it } from 'vitest';
-import { ShadowLedger } from '../../shared/shadow-ledger.js';
+import { ShadowLedger } from '../../shared/shadow/index.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 
 describe('ShadowLedger', () => {

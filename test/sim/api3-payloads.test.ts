@@ -1,9 +1,9 @@
-// shared/api3-payloads.ts builds exactly what shotgun_api3 v3.10 sends (cases from its test_unit.py and protocol.md §3-§5).
+// shared/site/api3-payloads.ts builds exactly what shotgun_api3 v3.10 sends (cases from its test_unit.py and protocol.md §3-§5).
 import { describe, expect, it } from 'vitest';
 import {
   authParams, batchParams, createParams, findPlan, PayloadError, rpcPayload, schemaFieldReadParams, schemaParams, summarizeParams,
   transformOutbound, translateFilters, updateParams,
-} from '../../shared/api3-payloads.js';
+} from '../../shared/site/index.js';
 
 const MODERN = { version: [8, 50, 0] as const, recordsPerPage: 500 };
 const LEGACY = { version: [7, 3, 0] as const, recordsPerPage: 500 };

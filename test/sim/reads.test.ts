@@ -1,4 +1,4 @@
-// Reads on the simulated site end to end (semantics from shared/read-semantics.ts): paging loops, deep fields, retired rows, the event-log poll, summarize.
+// Reads on the simulated site end to end (semantics from shared/semantics/read-semantics.ts): paging loops, deep fields, retired rows, the event-log poll, summarize.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimSite } from '../../local/sim/server.js';
 import type { TestShotgun } from '../support/api3-client.js';

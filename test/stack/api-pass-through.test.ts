@@ -6,8 +6,8 @@ import { API_FUNCTION } from '../../local/functions.js';
 import { freePort } from '../../local/ports.js';
 import {
   authParams, batchParams, createParams, deleteParams, findPlan, reviveParams, rpcPayload, schemaFieldReadParams, summarizeParams, updateParams,
-} from '../../shared/api3-payloads.js';
-import type { AuthParams } from '../../shared/wire.js';
+} from '../../shared/site/index.js';
+import type { AuthParams } from '../../shared/site/index.js';
 import { postRpc, httpRequest, type RawResponse } from './http.js';
 
 let sim: SimSite;

@@ -12,7 +12,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { startStack, type LocalStack } from '../../local/stack.js';
 import { PortInUseError } from '../../local/ports.js';
 import { ConfigError } from '../../shared/config.js';
-import { authParams, createParams, findPlan, rpcPayload } from '../../shared/api3-payloads.js';
+import { authParams, createParams, findPlan, rpcPayload } from '../../shared/site/index.js';
 import { httpRequest, postRpc } from './http.js';
 import { waitFor } from './wait.js';
 

@@ -1,9 +1,9 @@
 // Test helpers for the entity store: a DynamoDB client on the suite's DynamoDB Local and per-file tables.
 import { inject } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureTables, tableNames, type TableNames } from '../../shared/table-design.js';
-import { EntityStore, type EntityStoreOptions } from '../../shared/entity-store.js';
-import { parseCachedSchema, type CachedSchema } from '../../shared/cached-schema.js';
+import { ensureTables, tableNames, type TableNames } from '../../shared/store/index.js';
+import { EntityStore, type EntityStoreOptions } from '../../shared/store/index.js';
+import { parseCachedSchema, type CachedSchema } from '../../shared/schema/index.js';
 import { prng } from '../../local/sim/prng.js';
 
 export function dynamo(): DynamoDBClient {

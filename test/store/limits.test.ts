@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { QueryCommand, ScanCommand, type AttributeValue, type QueryCommandOutput, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
-import { itemSize } from '../../shared/entity-store.js';
+import { itemSize } from '../../shared/store/index.js';
 import { makeStore, prng } from './helpers.js';
 
 // Its own file: writing 20,000 edge items takes DynamoDB Local about 20 s, so it runs beside the other store tests.

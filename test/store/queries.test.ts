@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReadinessStore } from '../../shared/readiness.js';
+import { ReadinessStore } from '../../shared/store/index.js';
 import { makeStore } from './helpers.js';
 
 // queryPageSize 3 makes every multi-item query page through LastEvaluatedKey.

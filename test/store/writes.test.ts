@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { EntityStore } from '../../shared/entity-store.js';
+import { EntityStore } from '../../shared/store/index.js';
 import { makeStore, prng } from './helpers.js';
 
 const ctx = await makeStore('writes', { concurrency: 8 });

@@ -1,12 +1,12 @@
 // Each kind of event applied to the store (New, Change scalar / entity / multi-entity, back-reference, Retirement, Revival,
 // renames of cached and uncached link targets), and duplicated + reordered deliveries ending in the same state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/api3-payloads.js';
-import { EventApplier } from '../../shared/event-apply.js';
-import type { EventRow } from '../../shared/event-log.js';
-import { EntityStore } from '../../shared/entity-store.js';
-import { ReadEngine } from '../../shared/read-engine.js';
-import { ensureTables, tableNames } from '../../shared/table-design.js';
+import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/site/index.js';
+import { EventApplier } from '../../shared/sync/index.js';
+import type { EventRow } from '../../shared/sync/index.js';
+import { EntityStore } from '../../shared/store/index.js';
+import { ReadEngine } from '../../shared/query/index.js';
+import { ensureTables, tableNames } from '../../shared/store/index.js';
 import { applyEventsAfter, both, cond, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 import { prng } from '../store/helpers.js';
 

@@ -2,11 +2,11 @@
 // cursor, a second poller taking over (and both running at once), then validation finds zero drift.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/api3-payloads.js';
-import { runPoller, type PollerMetrics } from '../../shared/poller.js';
-import { SqsEventSink } from '../../shared/sqs-event-sink.js';
-import { MemorySyncMetrics } from '../../shared/sync-metrics.js';
-import { Validator } from '../../shared/validator.js';
+import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/site/index.js';
+import { runPoller, type PollerMetrics } from '../../shared/sync/index.js';
+import { SqsEventSink } from '../../shared/sync/index.js';
+import { MemorySyncMetrics } from '../../shared/sync/index.js';
+import { Validator } from '../../shared/sync/index.js';
 import { createConsumerHandler } from '../../functions/consumer/app.js';
 import { createPollerHandler } from '../../functions/poller/app.js';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressRenderer } from '../../local/commands/sync.js';
 import { releaseStackSync, stackSync, syncStatus } from '../../local/sync-local.js';
-import type { ImportProgress } from '../../shared/importer.js';
+import type { ImportProgress } from '../../shared/sync/index.js';
 import { importAll, startRig, type Rig } from './helpers.js';
 
 const progress = (done: number, written: number, startedAt: number): ImportProgress => ({

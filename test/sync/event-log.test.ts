@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advance, backlogIds, initialCursor, messageGroupId, owningEntity, type EventRow } from '../../shared/event-log.js';
+import { advance, backlogIds, initialCursor, messageGroupId, owningEntity, type EventRow } from '../../shared/sync/index.js';
 
 const ev = (id: number, extra: Partial<EventRow> = {}): EventRow => ({ id, event_type: 'Shotgun_Shot_Change', entity: { type: 'Shot', id: 7 }, ...extra });
 const ids = (rows: EventRow[]) => rows.map((r) => r.id);

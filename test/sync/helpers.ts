@@ -3,14 +3,14 @@ import { inject } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
-import { loadCachedSchema } from '../../shared/cached-schema.js';
-import { EventApplier } from '../../shared/event-apply.js';
-import { Importer, type ImportOptions } from '../../shared/importer.js';
-import { ShotgunClient } from '../../shared/shotgun-client.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync-context.js';
-import { MemorySyncMetrics } from '../../shared/sync-metrics.js';
-import { ensureTables, tableNames } from '../../shared/table-design.js';
-import { ReadEngine } from '../../shared/read-engine.js';
+import { loadCachedSchema } from '../../shared/schema/index.js';
+import { EventApplier } from '../../shared/sync/index.js';
+import { Importer, type ImportOptions } from '../../shared/sync/index.js';
+import { ShotgunClient } from '../../shared/site/index.js';
+import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
+import { MemorySyncMetrics } from '../../shared/sync/index.js';
+import { ensureTables, tableNames } from '../../shared/store/index.js';
+import { ReadEngine } from '../../shared/query/index.js';
 
 export const schema = loadCachedSchema('schema/default.yml');
 

@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { applyEventsAfter, both, cond, engine, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
-import { parseCachedSchema } from '../../shared/cached-schema.js';
-import { EntityStore, ITEM_LAYOUT } from '../../shared/entity-store.js';
-import { Importer, importPending } from '../../shared/importer.js';
-import { cachedFields } from '../../shared/site-fetch.js';
-import { createParams, updateParams } from '../../shared/api3-payloads.js';
+import { parseCachedSchema } from '../../shared/schema/index.js';
+import { EntityStore, ITEM_LAYOUT } from '../../shared/store/index.js';
+import { Importer, importPending } from '../../shared/sync/index.js';
+import { cachedFields } from '../../shared/sync/index.js';
+import { createParams, updateParams } from '../../shared/site/index.js';
 
 describe('initial import', () => {
   let rig: Rig;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ensureTables, tableNames } from '../../shared/table-design.js';
-import { PollerLease, LeaseLostError } from '../../shared/poller-lease.js';
-import { initialCursor } from '../../shared/event-log.js';
+import { ensureTables, tableNames } from '../../shared/store/index.js';
+import { PollerLease, LeaseLostError } from '../../shared/sync/index.js';
+import { initialCursor } from '../../shared/sync/index.js';
 
 let ddb: DynamoDBClient;
 let doc: DynamoDBDocumentClient;

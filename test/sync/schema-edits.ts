@@ -1,7 +1,7 @@
 // Test helper: the deployed schema file (schema/default.yml) with edits, as another `fpt-cache schema dump` would write it.
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { parseCachedSchema, type CachedSchema } from '../../shared/cached-schema.js';
+import { parseCachedSchema, type CachedSchema } from '../../shared/schema/index.js';
 
 type RawTypes = Record<string, { fields: Record<string, Record<string, unknown>> }>;
 

@@ -1,0 +1,194 @@
+// Read planning: whether the cache can answer a `read` exactly (else a machine-readable pass reason), and which index reads the fewest items.
+import type { CachedSchema } from '../schema/index.js';
+import { collectFieldPaths } from '../semantics/index.js';
+import { operatorsFor, isOperator } from '../semantics/index.js';
+import type { Readiness } from '../store/index.js';
+import { validateRead } from '../semantics/index.js';
+import { isGroup, READ_KEYS, ReadParamsSchema, type Condition, type ReadParams } from '../site/index.js';
+
+/**
+ * Operators the cache never answers although the semantics model implements them: relative dates depend on the
+ * site's clock and timezone (docs/semantics.md "Dates and relative dates"), which the cache cannot match exactly.
+ */
+export const CLOCK_OPERATORS: ReadonlySet<string> = new Set([
+  'in_last', 'not_in_last', 'in_next', 'not_in_next', 'in_calendar_day', 'in_calendar_week', 'in_calendar_month', 'in_calendar_year',
+]);
+
+/** At most this many index queries for one `in` condition (more: read the type instead). */
+export const MAX_FANOUT = 25;
+
+export interface Target { type: string; id: number }
+
+/** How the candidates are read; every access returns a superset of the matches (the semantics model filters). */
+export type Access =
+  | { kind: 'ids'; ids: number[] }
+  | { kind: 'link'; field: string; targets: Target[] }
+  | { kind: 'ref'; field: string; targets: Target[] }
+  | { kind: 'project'; projectIds: number[] }
+  | { kind: 'type' }
+  /**
+   * A semi-join through a deep filter `field.Target.g is X`: read the Target entities matching `g` through their own
+   * index (`inner`), then the root entities linking to them through `field`'s slot; `fallback` when more than
+   * MAX_FANOUT Targets match.
+   */
+  | { kind: 'semi'; field: string; targetType: string; inner: Access; fallback: Access };
+
+/** One deep path to prefetch: each hop's field and target type, from the root. */
+export interface DeepPath { text: string; hops: Array<{ field: string; targetType: string }> }
+
+export interface ReadPlan {
+  params: ReadParams;
+  access: Access;
+  /** Deep paths whose hop targets must be fetched whole for the lookup. */
+  deep: DeepPath[];
+}
+
+export type PlanResult = { ok: true; plan: ReadPlan } | { ok: false; reason: string };
+
+const pass = (reason: string): PlanResult => ({ ok: false, reason });
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asTarget = (v: unknown): Target | undefined =>
+  isObj(v) && typeof v.type === 'string' && typeof v.id === 'number' && Number.isInteger(v.id) ? { type: v.type, id: v.id } : undefined;
+
+/**
+ * Coverage of one path: every hop field and the leaf cached and ready, every hop's target type cached and ready.
+ * Returns the pass reason, or the hops.
+ */
+function coverPath(schema: CachedSchema, ready: Readiness, root: string, path: string): { reason: string } | { hops: DeepPath['hops'] } {
+  const parts = path.split('.');
+  if (parts.length % 2 === 0 || parts.some((p) => p === '')) return { reason: `unknown-field:${root}.${path}` };
+  let type = root;
+  const hops: DeepPath['hops'] = [];
+  for (let i = 0; i < parts.length; i += 2) {
+    const field = parts[i];
+    if (!schema.isCached(type, field)) return { reason: `uncached-field:${type}.${field}` };
+    if (!ready.isFieldReady(type, field)) return { reason: `field-not-ready:${type}.${field}` };
+    if (i + 1 < parts.length) {
+      const dt = schema.site.dataType(type, field);
+      if (dt !== 'entity' && dt !== 'multi_entity') return { reason: `unknown-field:${root}.${path}` };
+      const next = parts[i + 1];
+      if (!schema.site.hasType(next)) return { reason: `uncached-type:${next}` };
+      if (!ready.isTypeReady(next)) return { reason: `type-not-ready:${next}` };
+      hops.push({ field, targetType: next });
+      type = next;
+    }
+  }
+  return { hops };
+}
+
+function conditions(group: ReadParams['filters']): Condition[] {
+  const out: Condition[] = [];
+  const walk = (g: ReadParams['filters']) => {
+    for (const c of g.conditions) {
+      if (isGroup(c)) walk(c);
+      else out.push(c);
+    }
+  };
+  walk(group);
+  return out;
+}
+
+/**
+ * Decides whether the cache can answer `raw` (a `read`'s params) exactly, and how to read its candidates.
+ * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`, `include-archived-projects`,
+ * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f`, `field-not-ready:T.f`, `unknown-field:T.path`,
+ * `operator:OP`, `tag-link-value`, `invalid-request` (the site's own fault is the answer).
+ */
+export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): PlanResult {
+  if (!isObj(raw)) return pass('malformed-params');
+  for (const k of Object.keys(raw)) if (!(READ_KEYS as readonly string[]).includes(k)) return pass(`unknown-key:${k}`);
+  const parsed = ReadParamsSchema.safeParse(raw);
+  if (!parsed.success) return pass('malformed-params');
+  const params = parsed.data;
+  if (params.additional_filter_presets !== undefined) return pass('additional-filter-presets');
+  if (params.include_archived_projects === false) return pass('include-archived-projects');
+  const type = params.type;
+  if (!schema.site.hasType(type)) return pass(`uncached-type:${type}`);
+  if (!ready.isTypeReady(type)) return pass(`type-not-ready:${type}`);
+
+  const used = collectFieldPaths(params);
+  const deep: DeepPath[] = [];
+  for (const p of used.all) {
+    // `type` in return_fields is answered by the projection (never repeated); as a filter or sort it is the site's call.
+    if (p === 'type' && !used.filters.includes(p) && !used.sorts.includes(p)) continue;
+    const c = coverPath(schema, ready, type, p);
+    if ('reason' in c) return pass(c.reason);
+    if (c.hops.length) deep.push({ text: p, hops: c.hops });
+  }
+  const conds = conditions(params.filters);
+  for (const c of conds) {
+    if (CLOCK_OPERATORS.has(c.relation)) return pass(`operator:${c.relation}`);
+    if (!isOperator(c.relation)) return pass(`operator:${c.relation}`);
+    const leaf = c.path.split('.');
+    let leafType = type;
+    for (let i = 1; i < leaf.length; i += 2) leafType = leaf[i];
+    const dt = c.path === 'id' ? 'number' : schema.site.dataType(leafType, leaf[leaf.length - 1]);
+    if (dt === undefined || !operatorsFor(dt).includes(c.relation)) return pass(`operator:${c.relation}`);
+    if (dt === 'tag_list' && c.values.some((v) => typeof v === 'object' && v !== null)) return pass('tag-link-value');
+  }
+  try {
+    validateRead(schema.site, params);
+  } catch {
+    return pass('invalid-request');
+  }
+  return { ok: true, plan: { params, access: chooseAccess(schema, params), deep } };
+}
+
+/**
+ * The index whose key condition reads the fewest items, from the top-level AND conditions (docs/design.md
+ * "Planner"): id / id in -> BatchGet; an indexed entity field is X -> its link slot; any link field is X ->
+ * byRef membership + BatchGet; project is P -> byProject; else the whole type.
+ */
+export function chooseAccess(schema: CachedSchema, params: ReadParams): Access {
+  const direct = chooseDirect(schema, params);
+  if (direct.kind === 'ids' || direct.kind === 'link') return direct;
+  const semi = chooseSemi(schema, params, direct);
+  return semi ?? direct;
+}
+
+/** Top-level AND conditions of a filter group (the only ones an index may narrow on). */
+function topConditions(params: ReadParams): Condition[] {
+  const f = params.filters;
+  return f.logical_operator === 'and' || f.conditions.length === 1 ? f.conditions.filter((c): c is Condition => !isGroup(c)) : [];
+}
+
+/** A deep `field.Target.g is/in X` whose root field has a link slot and whose inner condition an index of Target narrows. */
+function chooseSemi(schema: CachedSchema, params: ReadParams, fallback: Access): Access | undefined {
+  for (const c of topConditions(params)) {
+    if (c.relation !== 'is' && c.relation !== 'in') continue;
+    const parts = c.path.split('.');
+    if (parts.length !== 3) continue;
+    const [field, targetType, inner] = parts;
+    if (schema.site.dataType(params.type, field) !== 'entity' || schema.linkSlot(params.type, field) === undefined) continue;
+    if (!schema.site.hasType(targetType)) continue;
+    const innerAccess = chooseDirect(schema, { ...params, type: targetType, sorts: undefined, filters: { logical_operator: 'and', conditions: [{ path: inner, relation: c.relation, values: c.values }] } });
+    if (innerAccess.kind === 'type') continue;
+    return { kind: 'semi', field, targetType, inner: innerAccess, fallback };
+  }
+  return undefined;
+}
+
+function chooseDirect(schema: CachedSchema, params: ReadParams): Access {
+  const top = topConditions(params);
+  const type = params.type;
+  let best: { rank: number; access: Access } | undefined;
+  const offer = (rank: number, access: Access) => { if (!best || rank < best.rank) best = { rank, access }; };
+  for (const c of top) {
+    const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? c.values[0] as unknown[] : c.values;
+    if (c.relation !== 'is' && c.relation !== 'in') continue;
+    if (c.path === 'id') {
+      if (values.every((v) => typeof v === 'number' && Number.isInteger(v))) offer(0, { kind: 'ids', ids: [...new Set(values as number[])] });
+      continue;
+    }
+    if (c.path.includes('.')) continue;
+    const dt = schema.site.dataType(type, c.path);
+    if (dt !== 'entity' && dt !== 'multi_entity') continue;
+    const targets = values.map(asTarget);
+    if (targets.length === 0 || targets.length > MAX_FANOUT || targets.some((t) => t === undefined)) continue;
+    const ts = targets as Target[];
+    if (dt === 'entity' && schema.linkSlot(type, c.path) !== undefined) offer(1, { kind: 'link', field: c.path, targets: ts });
+    else if (c.path === 'project' && dt === 'entity' && ts.every((t) => t.type === 'Project')) offer(3, { kind: 'project', projectIds: ts.map((t) => t.id) });
+    else offer(2, { kind: 'ref', field: c.path, targets: ts });
+  }
+  return best?.access ?? { kind: 'type' };
+}

@@ -1,0 +1,72 @@
+// The API's metrics: one port, EMF through Powertools Metrics in AWS (namespace FptCache, dimension `service`), in memory locally and in tests.
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../config.js';
+
+/** Extra dimension of the per-reason CachePass variant (infra/metrics.ts PASS_REASON_DIMENSION). */
+export const PASS_REASON_DIMENSION = 'reason';
+
+export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit';
+
+export interface ApiMetrics {
+  /** A read answered from the cache. */
+  hit(): void;
+  /** A read passed through to the site, with its reason (the dimension gets the reason's class, see passReasonClass). */
+  pass(reason: string): void;
+  /** A fault fpt-cache itself answered (bad input, limits, refused pass, unreachable site, internal error). */
+  fault(kind: string): void;
+  /** A write-through that failed after the site accepted the write (the sync pipeline repairs the cache). */
+  writeThroughFailed(): void;
+  /** A read answered from the response cache (shared/reads/response-cache.ts); also counted as a hit. */
+  responseCacheHit?(): void;
+  /** Publishes what was recorded (once per invocation). */
+  flush(): void;
+}
+
+/**
+ * The bounded part of a pass reason for the metric dimension: `type-not-ready:Shot` -> `type-not-ready`. Reasons
+ * carry client-chosen text (`unknown-key:<anything>`), which must not become unbounded dimension values.
+ */
+export function passReasonClass(reason: string): string {
+  const i = reason.indexOf(':');
+  return i < 0 ? reason : reason.slice(0, i);
+}
+
+/** Powertools Metrics; the service name comes from POWERTOOLS_SERVICE_NAME (set by the CDK app), never from code. */
+export class EmfApiMetrics implements ApiMetrics {
+  private readonly metrics: Metrics;
+  constructor(opts: { serviceName?: string } = {}) {
+    this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, ...(opts.serviceName ? { serviceName: opts.serviceName } : {}) });
+  }
+  hit(): void { this.metrics.addMetric('CacheHit', MetricUnit.Count, 1); }
+  pass(reason: string): void {
+    this.metrics.addMetric('CachePass', MetricUnit.Count, 1);
+    const single = this.metrics.singleMetric();
+    single.addDimension(PASS_REASON_DIMENSION, passReasonClass(reason));
+    single.addMetric('CachePass', MetricUnit.Count, 1);
+  }
+  fault(): void { this.metrics.addMetric('ApiFaults', MetricUnit.Count, 1); }
+  writeThroughFailed(): void { this.metrics.addMetric('WriteThroughFailures', MetricUnit.Count, 1); }
+  responseCacheHit(): void { this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1); }
+  /** Publishes only when something was recorded (an empty flush makes Powertools log a warning per request). */
+  flush(): void { if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics(); }
+}
+
+/** Counters in memory (the local stack and tests). */
+export class MemoryApiMetrics implements ApiMetrics {
+  readonly counts: Record<ApiMetricName, number> = { CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0 };
+  readonly passReasons: Record<string, number> = {};
+  readonly faultKinds: Record<string, number> = {};
+  hit(): void { this.counts.CacheHit++; }
+  pass(reason: string): void {
+    this.counts.CachePass++;
+    const c = passReasonClass(reason);
+    this.passReasons[c] = (this.passReasons[c] ?? 0) + 1;
+  }
+  fault(kind: string): void {
+    this.counts.ApiFaults++;
+    this.faultKinds[kind] = (this.faultKinds[kind] ?? 0) + 1;
+  }
+  writeThroughFailed(): void { this.counts.WriteThroughFailures++; }
+  responseCacheHit(): void { this.counts.ResponseCacheHit++; }
+  flush(): void {}
+}

@@ -1,0 +1,35 @@
+// The cache's readiness for GET /status: per cached type whether it is served, and how many of its fields are.
+import type { CachedSchema } from '../schema/index.js';
+import type { Readiness } from '../store/index.js';
+import type { ShadowReport } from '../shadow/index.js';
+
+export interface CacheStatus {
+  /** Every cached type is ready: reads of any cached type can be answered from the cache. */
+  ready: boolean;
+  mode: 'cache';
+  version: string;
+  upstream: string;
+  types: Record<string, { ready: boolean; fields: number; of: number; drifted?: string[] }>;
+  /** Cached fields whose definition on the site differs from the deployed schema (docs/sync.md "Schema changes"): passed through until a deploy matches the site. */
+  schemaDrift?: Array<{ type: string; field: string; kind: string; deployed: string; site: string | null; since: string }>;
+  /** Shadow checks of hits: outcome counts, and the types served from the site after a mismatch. */
+  shadow?: ShadowReport['counts'] & { quarantined: ShadowReport['quarantined'] };
+}
+
+export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport }): CacheStatus {
+  const types: CacheStatus['types'] = {};
+  for (const type of schema.site.typeNames) {
+    const fields = Object.keys(schema.site.type(type)!.fields);
+    const drifted = [...readiness.driftOf(type).keys()];
+    types[type] = {
+      ready: readiness.isTypeReady(type), fields: fields.filter((f) => readiness.isFieldReady(type, f)).length, of: fields.length,
+      ...(drifted.length ? { drifted } : {}),
+    };
+  }
+  const drift = readiness.drifted().map((d) => ({ type: d.type, field: d.field, kind: d.kind, deployed: d.cached, site: d.site ?? null, since: d.at }));
+  return {
+    ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
+    ...(drift.length ? { schemaDrift: drift } : {}),
+    ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
+  };
+}

@@ -1,0 +1,9 @@
+// PUBLIC FACE of shared/reads
+export { type CachedMethod, CachedReads } from './cached-reads.js';
+export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
+export { refusedPass, requiresHit, routeOf } from './request-routing.js';
+export { type AccessRules, parseAccessRules } from './access-rules.js';
+export { CallerAuth, credentialOf, principalOf, VERDICT_PK } from './caller-auth.js';
+export { cursorWatermark, CursorWriteVersions, VERSION_STEP, WriteThrough, writeVersion, type WriteVersionSource } from './write-through.js';
+export { cacheStatus } from './cache-status.js';
+export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.js';

@@ -1,0 +1,42 @@
+// How each JSON-RPC method is answered (cache, site with write-through, or site) and the x-fpt-cache-require switch.
+//
+// * `read`: from the cache when the planner, the access rules and the caller's verified credentials allow it
+//   (shared/reads/cached-reads.ts), else passed through.
+// * `info`: the site's own reply, kept in memory for a few minutes, plus an `fpt_cache` key (shared/site/site-info.ts).
+// * `create`, `update`, `delete`, `revive`, `batch`: passed through with the caller's own credentials, then written
+//   through into the cache (shared/reads/write-through.ts).
+// * `schema_read`, `schema_entity_read`, `schema_field_read`: passed through. The cached schema (schema/*.yml) is a
+//   subset — only the cached types and fields, only data_type / valid_types / valid_values — while the site answers
+//   every type and field with its full property set (name, description, editable, mandatory, unique, visible,
+//   default_value, summary_default, per-project visibility ...): an answer built from the subset would not be exact.
+// * `summarize`: like `read` (planned as the read of its filters and fields; shared/query/read-engine.ts).
+// * Everything else (`text_search`, `get_session_token`, ...): passed through unchanged.
+import { ErrorCode, ShotgunFault } from '../site/index.js';
+import { WRITE_METHODS } from './write-through.js';
+import type { RpcRequest } from '../site/index.js';
+
+export type Route =
+  | { kind: 'read'; method: 'read' | 'summarize' }
+  | { kind: 'info' }
+  | { kind: 'write'; reason: `method:${string}` }
+  | { kind: 'pass'; reason: `method:${string}` };
+
+export function routeOf(request: RpcRequest): Route {
+  const m = request.method_name;
+  if (m === 'read' || m === 'summarize') return { kind: 'read', method: m };
+  if (m === 'info') return { kind: 'info' };
+  if (WRITE_METHODS.has(m)) return { kind: 'write', reason: `method:${m}` };
+  return { kind: 'pass', reason: `method:${m}` };
+}
+
+/** Request header: `x-fpt-cache-require: hit` turns a read-only request that would go to the site into fault 1001. */
+export const REQUIRE_HEADER = 'x-fpt-cache-require';
+
+/** Whether the request demands a cache answer. Writes are exempt: they always reach the site by design. */
+export function requiresHit(headers: Record<string, string | undefined>): boolean {
+  return (headers[REQUIRE_HEADER] ?? '').trim().toLowerCase() === 'hit';
+}
+
+export function refusedPass(method: string, reason: string): ShotgunFault {
+  return new ShotgunFault(`fpt-cache: ${REQUIRE_HEADER}: hit, but this ${method} would pass through to the site (${reason})`, ErrorCode.CACHE_MISS_REFUSED);
+}

@@ -1,0 +1,182 @@
+// Shadow verification of cache hits: which hits are sampled, what the verifier is told, and how it decides match, mismatch or not yet settled.
+//
+// docs/design.md "Shadow verification". The API sends a sample of its hits (SHADOW_SAMPLE_RATE) to the verifier:
+// the request's params (never the caller's credentials) and a digest of what the cache answered. The verifier replays
+// the request against the site with the cache's own credentials. Equal digests: matched. Different: the site may have
+// changed after the answer, so the verifier waits until the sync has caught up with the site's log and compares the
+// cache's answer *now* with the site's answer *now*, in rounds, until they agree (converged: no fault of the cache) or
+// the settle window ends. Only rounds in which the site's log stood still and the cursor had reached its head count as
+// evidence: a mismatch needs `minQuietRounds` of them, every one disagreeing; otherwise the outcome is `unsettled`
+// (a busy site), which is counted but never turns a type off.
+import { z } from 'zod';
+import { canonical, canonicalDigest } from '../semantics/index.js';
+import { readTypes } from '../semantics/index.js';
+
+export const SHADOW_METHODS = ['read', 'summarize'] as const;
+export type ShadowMethod = (typeof SHADOW_METHODS)[number];
+
+/** The verifier's message: what the cache answered, never who asked with which secret. */
+export const ShadowSampleSchema = z.object({
+  v: z.literal(1),
+  method: z.enum(SHADOW_METHODS),
+  /** The request's params[1], as the client sent it. */
+  params: z.record(z.string(), z.unknown()),
+  /** canonicalDigest of the `results` the cache answered. */
+  digest: z.string().min(1),
+  /** The root entity type and the query shape (metric dimensions). */
+  type: z.string().min(1),
+  shape: z.string().min(1),
+  /** The index access the engine used (ids, link, project, ...). */
+  access: z.string(),
+  /** Epoch ms of the answer. */
+  answeredAt: z.number(),
+  /** Who asked, as a principal name (script or user login), for the log only. */
+  principal: z.string().optional(),
+});
+export type ShadowSample = z.infer<typeof ShadowSampleSchema>;
+
+export type ShadowOutcome =
+  /** The site's reply equals what the cache answered. */
+  | 'matched'
+  /** It differed, but once the sync caught up the cache and the site agreed: a change between answer and replay. */
+  | 'converged'
+  /** The cache and the quiet, caught-up site disagreed in every counted round: the cache was wrong. */
+  | 'mismatch'
+  /** It differed and the site never stood still long enough to tell: counted, never acted on. */
+  | 'unsettled'
+  /** The cache no longer answers this request (type not ready, quarantined): nothing to compare. */
+  | 'skipped';
+
+/** Whether this hit is sampled (rate 0..1). */
+export function sampled(rate: number, random: () => number = Math.random): boolean {
+  return rate >= 1 || (rate > 0 && random() < rate);
+}
+
+/** The digest of a reply's `results`. */
+export const resultDigest = (results: unknown): string => canonicalDigest(results);
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A low-cardinality description of a request: method, root type, the filter paths with their relations (no values),
+ * the sort fields and whether it pages. Metric dimension and log key: `read Shot [project is, sg_status_list in] by code`.
+ */
+export function queryShape(method: ShadowMethod, params: Record<string, unknown>): string {
+  const conds: string[] = [];
+  const walk = (f: unknown) => {
+    if (!isObj(f)) return;
+    if (Array.isArray(f.conditions)) { for (const c of f.conditions) walk(c); return; }
+    if (typeof f.path === 'string' && typeof f.relation === 'string') conds.push(`${f.path} ${f.relation}`);
+  };
+  walk(params.filters);
+  const sorts = Array.isArray(params.sorts) ? params.sorts.map((s) => (isObj(s) && typeof s.field_name === 'string' ? s.field_name : '?')) : [];
+  const grouping = Array.isArray(params.grouping) ? params.grouping.map((g) => (isObj(g) && typeof g.field === 'string' ? g.field : '?')) : [];
+  let shape = `${method} ${String(params.type)} [${[...new Set(conds)].sort().join(', ')}]`;
+  if (sorts.length) shape += ` by ${sorts.join(',')}`;
+  if (grouping.length) shape += ` group ${grouping.join(',')}`;
+  return shape.length > 200 ? `${shape.slice(0, 197)}...` : shape;
+}
+
+/** Builds the verifier's message for one hit. */
+export function shadowSample(method: ShadowMethod, params: Record<string, unknown>, results: unknown, access: string, at: number, principal?: string): ShadowSample {
+  return {
+    v: 1, method, params, digest: resultDigest(results), type: String(params.type), shape: queryShape(method, params), access, answeredAt: at,
+    ...(principal ? { principal } : {}),
+  };
+}
+
+/** Every entity type a sampled request reads (quarantine applies to each). */
+export const sampleTypes = (s: Pick<ShadowSample, 'params'>): string[] => readTypes(s.params);
+
+/** The verifier's ports: the cache's answer now, the site's answer now, and where the sync stands. */
+export interface ShadowVerifierDeps {
+  /** The cache's `results` for the request now, or undefined when it would not answer it. */
+  cacheAnswer(method: ShadowMethod, params: Record<string, unknown>): Promise<{ results: unknown } | undefined>;
+  /** The site's `results` for the request now, with the cache's own credentials. */
+  siteAnswer(method: ShadowMethod, params: Record<string, unknown>): Promise<unknown>;
+  /** The site's latest event id. */
+  siteHead(): Promise<number>;
+  /** The highest event id the poller has forwarded (its cursor). */
+  cursorHead(): Promise<number>;
+  /** How long to keep re-checking a difference (ms). */
+  settleMs: number;
+  /** Pause between rounds (ms, doubled each round up to settleMs / 2). */
+  roundMs: number;
+  /** Quiet disagreeing rounds needed for a mismatch (default 2). */
+  minQuietRounds?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ShadowVerdict {
+  outcome: ShadowOutcome;
+  /** Rounds compared after the first replay. */
+  rounds: number;
+  /** On mismatch: the cache's and the site's last answers, and which entities differ. */
+  evidence?: { cache: unknown; site: unknown; differences: ShadowDifference[] };
+}
+
+export interface ShadowDifference { id: number | null; fields: string[]; only?: 'cache' | 'site' }
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class ShadowVerifier {
+  constructor(private readonly d: ShadowVerifierDeps) {}
+
+  async verify(sample: ShadowSample): Promise<ShadowVerdict> {
+    const now = this.d.now ?? Date.now;
+    const sleep = this.d.sleep ?? realSleep;
+    const first = await this.d.siteAnswer(sample.method, sample.params);
+    if (resultDigest(first) === sample.digest) return { outcome: 'matched', rounds: 0 };
+    const deadline = now() + this.d.settleMs;
+    const needed = this.d.minQuietRounds ?? 2;
+    let pause = this.d.roundMs;
+    let rounds = 0;
+    let quiet = 0;
+    /** The last counted round's answers when it disagreed with the site standing still. */
+    let last: { cache: unknown; site: unknown } | undefined;
+    for (;;) {
+      const head = await this.d.siteHead();
+      // Wait (within the window) for the poller to have forwarded everything up to the head, then give the consumer a round.
+      if ((await this.d.cursorHead()) >= head) {
+        rounds++;
+        const cache = await this.d.cacheAnswer(sample.method, sample.params);
+        if (!cache) return { outcome: 'skipped', rounds };
+        const site = await this.d.siteAnswer(sample.method, sample.params);
+        if (resultDigest(cache.results) === resultDigest(site)) return { outcome: 'converged', rounds };
+        const stood = (await this.d.siteHead()) === head;
+        if (stood) quiet++;
+        last = stood ? { cache: cache.results, site } : undefined;
+      }
+      if (now() + pause > deadline) break;
+      await sleep(pause);
+      pause = Math.min(pause * 2, Math.max(this.d.roundMs, this.d.settleMs / 2));
+    }
+    // The window runs to its end, so the last counted round is a late one: the cache was still wrong after the sync had every chance.
+    if (quiet >= needed && last) return { outcome: 'mismatch', rounds, evidence: { ...last, differences: differences(last.cache, last.site) } };
+    return { outcome: 'unsettled', rounds };
+  }
+}
+
+/** Which entities (by id) and fields differ between two `results` (read: {entities}; summarize: the whole value). */
+export function differences(cache: unknown, site: unknown, max = 20): ShadowDifference[] {
+  const rows = (r: unknown): Array<Record<string, unknown>> | undefined =>
+    isObj(r) && Array.isArray(r.entities) ? (r.entities as unknown[]).filter(isObj) : undefined;
+  const a = rows(cache);
+  const b = rows(site);
+  if (!a || !b) return canonical(cache) === canonical(site) ? [] : [{ id: null, fields: ['(summary)'] }];
+  const byId = (xs: Array<Record<string, unknown>>) => new Map(xs.map((x) => [Number(x.id), x]));
+  const ma = byId(a);
+  const mb = byId(b);
+  const out: ShadowDifference[] = [];
+  for (const [id, x] of ma) {
+    const y = mb.get(id);
+    if (!y) { out.push({ id, fields: [], only: 'cache' }); continue; }
+    const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => canonical(x[k]) !== canonical(y[k])).sort();
+    if (fields.length) out.push({ id, fields });
+  }
+  for (const id of mb.keys()) if (!ma.has(id)) out.push({ id, fields: [], only: 'site' });
+  if (!out.length && canonical(a.map((x) => x.id)) !== canonical(b.map((x) => x.id))) out.push({ id: null, fields: ['(order)'] });
+  if (!out.length) out.push({ id: null, fields: ['(paging or envelope)'] });
+  return out.slice(0, max);
+}

@@ -1,0 +1,10 @@
+// PUBLIC FACE of shared/site
+export { type AuthParams, AuthParamsSchema, type BatchItem, BatchParamsSchema, type Condition, type CreateParams, CreateParamsSchema, type EntityRefParams, EntityRefParamsSchema, type FilterGroup, isGroup, type Paging, READ_KEYS, type ReadParams, ReadParamsSchema, type ReadResult, type RpcRequest, RpcRequestSchema, type Sort, type SummaryParams, SummaryParamsSchema, type UpdateParams, UpdateParamsSchema } from './wire.js';
+export { type DataType, DataTypeSchema, DATE_RE, DATE_TIME_RE, formatDateTime, type Link, type WireLink } from './data-types.js';
+export { ErrorCode, type FaultBody, ShotgunFault } from './faults.js';
+export { authParams, batchParams, type BatchRequest, type ClientCredentials, createParams, deleteParams, type EntityData, type FindArgs, findPlan, firstPage, type ListFilter, type OrderItem, PayloadError, readParams, recordsPerPageOf, reviveParams, rpcPayload, schemaFieldReadParams, schemaParams, type ServerVersion, serverVersionOf, summarizeParams, transformOutbound, translateFilters, updateParams, wireCondition } from './api3-payloads.js';
+export { type CallOptions, type RawReply, ShotgunClient, type ShotgunClientOptions, ShotgunTransportError } from './shotgun-client.js';
+export { getScriptKey, getSiteCredentials, SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError } from './site-credentials.js';
+export { SiteInfo } from './site-info.js';
+export { isFileTransferPath, relayTransfer } from './file-transfer.js';
+export { passThrough } from './pass-through.js';

@@ -1,0 +1,15 @@
+// PUBLIC FACE of shared/sync
+export { advance, backlogIds, type CursorState, type EventRow, EventRowSchema, initialCursor, messageGroupId, owningEntity } from './event-log.js';
+export { ShotgunEventSource } from './event-source.js';
+export { SqsEventSink } from './sqs-event-sink.js';
+export { type PollerMetrics, type PollerRun, runPoller } from './poller.js';
+export { LeaseLostError, PollerLease } from './poller-lease.js';
+export { type ApplyOutcome, EventApplier } from './event-apply.js';
+export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
+export { type ReconcileOptions, type ReconcileOutcome, Reconciler } from './reconciler.js';
+export { type TypeValidation, type ValidateOptions, type ValidationReport, Validator, validatorFor } from './validator.js';
+export { cachedFields, SiteFetcher } from './site-fetch.js';
+export { replayDeadLetters } from './dlq-replay.js';
+export { type SyncContext, syncContextFromEnv } from './sync-context.js';
+export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
+export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';

@@ -1,0 +1,152 @@
+// The poll loop: within one invocation, read new EventLogEntry rows about every second and queue them before the cursor moves.
+import { randomUUID } from 'node:crypto';
+import { advance, backlogIds, initialCursor, type CursorState, type EventRow } from './event-log.js';
+import { LeaseLostError, type PollerLease } from './poller-lease.js';
+import type { SiteSchema } from '../schema/index.js';
+
+/** Where events come from: the site's EventLogEntry, read as the shotgunEvents daemon reads it. */
+export interface EventSource {
+  /** Rows with id > afterId, id ascending, at most `limit`. */
+  readAfter(afterId: number, limit: number): Promise<EventRow[]>;
+  /** Rows among `ids` that exist now (late commits). */
+  readIds(ids: number[]): Promise<EventRow[]>;
+  /** The newest event id, or 0 for an empty log. */
+  latestId(): Promise<number>;
+  /** Whether the row with this id still exists (false once the site's retention dropped it). */
+  exists(id: number): Promise<boolean>;
+}
+
+/** Where events go: resolves only once every event is durably queued (SQS FIFO in AWS and locally). */
+export interface EventSink {
+  send(events: EventRow[]): Promise<void>;
+}
+
+export interface PollerMetrics {
+  heartbeat(): void;
+  forwarded(n: number): void;
+  dropped(n: number): void;
+  /** Missing ids (committed out of order) the cursor waits for. */
+  backlog(size: number): void;
+  /** How far the cursor is behind the site's latest event id (0 when the last poll came back short). */
+  behind(events: number): void;
+  expired(ids: number[]): void;
+  lagSeconds(seconds: number): void;
+  cursorBeyondRetention(): void;
+}
+
+export interface PollerOptions {
+  lease: PollerLease;
+  source: EventSource;
+  sink: EventSink;
+  schema: SiteSchema;
+  metrics: PollerMetrics;
+  pollIntervalMs: number;
+  pageSize?: number;
+  backlogTimeoutMs?: number;
+  /** Stop polling when fewer than this many ms remain before `deadline`. */
+  now?: () => number;
+  deadline: number;
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called when the cursor is older than the site's retention: a full import must run. The cursor then restarts at
+   * the site's latest event (what lies between is lost from the log; the import replaces it).
+   */
+  onRetentionExceeded?: () => Promise<void>;
+  /** Checked before every poll: true stops the loop early (the Lambda runtime is shutting the invocation down). */
+  shouldStop?: () => boolean;
+  /** Called after every poll with the saved cursor (status reporting). */
+  onPoll?: (cursor: CursorState) => void;
+  /**
+   * Called with every event of a batch, relevant or not, before the cursor moves (the response cache's generation
+   * counters: shared/reads/response-cache.ts). A failure stops the poll, as a failed send does.
+   */
+  onEvents?: (events: EventRow[]) => Promise<void>;
+}
+
+export interface PollerRun {
+  status: 'done' | 'lease-held' | 'lease-lost';
+  polls: number;
+  forwarded: number;
+  dropped: number;
+  cursor: CursorState | null;
+}
+
+/** Event types that carry no entity change for the cache. */
+const ENTITY_EVENT = /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/;
+
+/**
+ * Whether the cache needs an event: entity events of cached types (Changes of cached fields only), DisplayColumn
+ * events (schema changes), and renames, retirements and revivals of uncached link-target types (link names and flags).
+ */
+export function isRelevant(schema: SiteSchema, ev: EventRow): boolean {
+  if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) return true;
+  const m = ENTITY_EVENT.exec(ev.event_type);
+  if (!m) return false;
+  const type = m[1];
+  const attr = ev.attribute_name ?? null;
+  if (schema.hasType(type)) {
+    // A retirement_date Change precedes every Retirement/Revival, which carry the same fact: forwarded only if cached.
+    if (m[2] !== 'Change' || attr === null) return true;
+    return schema.field(type, attr) !== undefined;
+  }
+  // Uncached link targets: their renames, retirements and revivals change how cached links read.
+  const identifier = schema.identifier(type);
+  if (identifier === undefined) return false;
+  return m[2] === 'Change' ? attr !== null && identifier === attr : m[2] === 'Retirement' || m[2] === 'Revival';
+}
+
+export async function runPoller(o: PollerOptions): Promise<PollerRun> {
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pageSize = o.pageSize ?? 500;
+  const backlogTimeoutMs = o.backlogTimeoutMs ?? 5 * 60_000;
+  const owner = randomUUID();
+  const holder = await o.lease.acquire(owner, now());
+  const run: PollerRun = { status: 'done', polls: 0, forwarded: 0, dropped: 0, cursor: null };
+  if (!holder) return { ...run, status: 'lease-held' };
+  try {
+    let cursor = holder.cursor;
+    if (!cursor) {
+      cursor = initialCursor(await o.source.latestId());
+      await o.lease.save(holder, now(), cursor);
+    } else if (cursor.maxSeen > 0 && !(await o.source.exists(cursor.maxSeen))) {
+      o.metrics.cursorBeyondRetention();
+      await o.onRetentionExceeded?.();
+      cursor = initialCursor(await o.source.latestId());
+      await o.lease.save(holder, now(), cursor);
+    }
+    while (now() + o.pollIntervalMs < o.deadline && !o.shouldStop?.()) {
+      const missing = backlogIds(cursor);
+      const [fresh, late] = await Promise.all([
+        o.source.readAfter(cursor.maxSeen, pageSize),
+        missing.length ? o.source.readIds(missing) : Promise.resolve([]),
+      ]);
+      const step = advance(cursor, [...fresh, ...late], now(), backlogTimeoutMs);
+      const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
+      if (relevant.length) await o.sink.send(relevant);
+      if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
+      await o.lease.save(holder, now(), step.next);
+      cursor = step.next;
+      run.polls += 1;
+      run.forwarded += relevant.length;
+      run.dropped += step.forward.length - relevant.length;
+      o.metrics.heartbeat();
+      o.metrics.forwarded(relevant.length);
+      o.metrics.dropped(step.forward.length - relevant.length);
+      o.metrics.backlog(backlogIds(cursor).length);
+      o.metrics.behind(fresh.length === pageSize ? Math.max(0, (await o.source.latestId()) - cursor.maxSeen) : 0);
+      o.onPoll?.(cursor);
+      if (step.expired.length) o.metrics.expired(step.expired);
+      const last = step.forward.at(-1);
+      const lastAt = last?.created_at ? Date.parse(last.created_at) : NaN;
+      o.metrics.lagSeconds(Number.isFinite(lastAt) && fresh.length === pageSize ? Math.max(0, (now() - lastAt) / 1000) : 0);
+      if (fresh.length < pageSize) await sleep(o.pollIntervalMs);
+    }
+    run.cursor = cursor;
+    await o.lease.release(holder);
+    return run;
+  } catch (e) {
+    if (e instanceof LeaseLostError) return { ...run, status: 'lease-lost' };
+    throw e;
+  }
+}

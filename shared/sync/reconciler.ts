@@ -1,0 +1,210 @@
+// Reconciliation: updated_at scans that catch writes the event log never saw, and a slower sweep for ids that appeared, vanished or changed retirement.
+//
+// Scripts with "Generate Events" off change data and stamps but log nothing (docs/sim.md, peers.md §6); only their
+// updated_at shows it. Each pass re-reads, per ready type, the entities (active and retired) updated since the last
+// pass started less an overlap, and writes them at a version stamp taken before the reads (refresh semantics: a
+// state of the same version is replaced, a newer one wins). Touched entities get their link facts re-propagated
+// (closing the rename race of docs/design.md §4) and their edges repaired (§5). The sweep compares the site's ids
+// with the stored ones: missing ones are imported, a retired flag that differs is re-read, vanished ids removed.
+// A pass also runs the schema diff (shared/sync/schema-drift.ts) when the last one is older than schemaDiffIntervalMs,
+// and the drifted types' diff on every pass while drift is recorded (so a deploy that fixes it is seen promptly).
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CachedSchema } from '../schema/index.js';
+import { formatDateTime } from '../site/index.js';
+import type { EntityStore } from '../store/index.js';
+import { versionStamp, type ImporterDeps } from './importer.js';
+import type { Readiness, ReadinessStore } from '../store/index.js';
+import type { EntityRecord } from '../semantics/index.js';
+import type { SchemaDrift } from './schema-drift.js';
+import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
+import type { SyncMetrics } from './sync-metrics.js';
+
+const PK = 'reconcile';
+/** sk of the last full schema diff's time (pk `reconcile`). */
+const SCHEMA_DIFF_SK = 'schema-diff';
+/** Default SCHEMA_DIFF_INTERVAL_MS: a full schema diff at most this often. */
+export const DEFAULT_SCHEMA_DIFF_INTERVAL_MS = 15 * 60_000;
+
+export interface ReconcilerDeps {
+  schema: CachedSchema;
+  store: EntityStore;
+  readiness: ReadinessStore;
+  fetcher: SiteFetcher;
+  events: ImporterDeps['events'];
+  lease: ImporterDeps['lease'];
+  doc: DynamoDBDocumentClient;
+  stateTable: string;
+  metrics?: SyncMetrics;
+  log?: (message: string, details?: Record<string, unknown>) => void;
+  /** The schema diff; without it a pass runs none. */
+  schemaDrift?: SchemaDrift;
+}
+
+export interface ReconcileOptions {
+  types?: string[];
+  now?: () => number;
+  /** Re-read what changed this long before the previous pass started, too (clock skew, late commits). Default 2 min. */
+  overlapMs?: number;
+  /** A type never scanned before looks back this far. Default 1 h. */
+  firstLookBackMs?: number;
+  /** Run the id sweep: always, never, or when the last one is older than sweepIntervalMs (default). */
+  sweep?: 'auto' | 'always' | 'never';
+  sweepIntervalMs?: number;
+  /** Run the full schema diff: always, never, or when the last one is older than schemaDiffIntervalMs (default). */
+  schemaDiff?: 'auto' | 'always' | 'never';
+  schemaDiffIntervalMs?: number;
+  shouldStop?: () => boolean;
+}
+
+export interface TypeReconcile { scanned: number; applied: number; added: number; vanished: number; refetched: number; swept: boolean }
+export interface ReconcileOutcome {
+  stamp: number;
+  types: Record<string, TypeReconcile>;
+  stopped: boolean;
+  /** The schema diff this pass ran, if any: full or of the drifted types only. */
+  schemaDiff?: { full: boolean; types: number; drifted: number; detected: number; cleared: number };
+}
+
+interface TypeState { since?: number; sweptAt?: number }
+
+export class Reconciler {
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  private async state(type: string): Promise<TypeState> {
+    const it = (await this.d.doc.send(new GetCommand({ TableName: this.d.stateTable, Key: { pk: PK, sk: `type#${type}` }, ConsistentRead: true }))).Item;
+    return { since: typeof it?.since === 'number' ? it.since : undefined, sweptAt: typeof it?.sweptAt === 'number' ? it.sweptAt : undefined };
+  }
+
+  private async saveState(type: string, s: TypeState): Promise<void> {
+    await this.d.doc.send(new PutCommand({ TableName: this.d.stateTable, Item: { pk: PK, sk: `type#${type}`, ...s } }));
+  }
+
+  /** Forgets when a type was last scanned (the next pass looks back firstLookBackMs). */
+  async reset(type: string): Promise<void> {
+    await this.d.doc.send(new DeleteCommand({ TableName: this.d.stateTable, Key: { pk: PK, sk: `type#${type}` } }));
+  }
+
+  async run(opts: ReconcileOptions = {}): Promise<ReconcileOutcome> {
+    const now = opts.now ?? Date.now;
+    const started = now();
+    const schemaDiff = await this.schemaDiff(opts, started);
+    const ready = await this.d.readiness.load();
+    const types = (opts.types ?? this.d.schema.site.typeNames).filter((t) => ready.isTypeReady(t));
+    const stamp = await versionStamp(this.d, started, { initialize: false });
+    const out: ReconcileOutcome = { stamp, types: {}, stopped: false, ...(schemaDiff ? { schemaDiff } : {}) };
+    for (const type of types) {
+      if (opts.shouldStop?.()) { out.stopped = true; break; }
+      const st = await this.state(type);
+      const r: TypeReconcile = { scanned: 0, applied: 0, added: 0, vanished: 0, refetched: 0, swept: false };
+      const passStart = now();
+      const fields = fetchable(this.d.schema, ready, type);
+      if (this.d.schema.isCached(type, 'updated_at') && !ready.isDrifted(type, 'updated_at')) {
+        const since = (st.since ?? passStart - (opts.firstLookBackMs ?? 3_600_000)) - (opts.overlapMs ?? 120_000);
+        await this.scan(type, formatDateTime(new Date(since)), stamp, r, fields);
+      }
+      const sweep = opts.sweep ?? 'auto';
+      if (sweep === 'always' || (sweep === 'auto' && (st.sweptAt === undefined || passStart - st.sweptAt >= (opts.sweepIntervalMs ?? 86_400_000)))) {
+        await this.sweep(type, stamp, r, fields);
+        r.swept = true;
+      }
+      await this.saveState(type, { since: passStart, sweptAt: r.swept ? passStart : st.sweptAt });
+      out.types[type] = r;
+      this.d.metrics?.add('ReconciledEntities', r.applied + r.added + r.refetched);
+      if (r.vanished) this.d.metrics?.add('VanishedEntities', r.vanished);
+    }
+    this.d.metrics?.flush();
+    return out;
+  }
+
+  /**
+   * The full schema diff when due (state-table timestamp), else the diff of the types with recorded drift; also
+   * records fingerprints for ready fields that have none (readiness written before fingerprints existed).
+   */
+  private async schemaDiff(opts: ReconcileOptions, started: number): Promise<ReconcileOutcome['schemaDiff']> {
+    const mode = opts.schemaDiff ?? 'auto';
+    if (!this.d.schemaDrift || mode === 'never') return undefined;
+    const key = { pk: PK, sk: SCHEMA_DIFF_SK };
+    const last = (await this.d.doc.send(new GetCommand({ TableName: this.d.stateTable, Key: key, ConsistentRead: true }))).Item?.at;
+    const full = mode === 'always' || typeof last !== 'number' || started - last >= (opts.schemaDiffIntervalMs ?? DEFAULT_SCHEMA_DIFF_INTERVAL_MS);
+    let types: string[] | undefined;
+    if (!full) {
+      types = [...new Set((await this.d.readiness.load()).drifted().map((d) => d.type))].filter((t) => this.d.schema.site.hasType(t));
+      if (!types.length) return undefined;
+    }
+    const r = await this.d.schemaDrift.check(types, full ? 'reconciler: periodic schema diff' : 'reconciler: drift recorded');
+    if (full) {
+      await this.d.doc.send(new PutCommand({ TableName: this.d.stateTable, Item: { ...key, at: started } }));
+      const adopted = await this.d.readiness.adoptFingerprints();
+      if (adopted) this.d.log?.('definition fingerprints recorded for fields imported before fingerprints existed', { fields: adopted });
+    }
+    return { full, types: r.types.length, drifted: r.total, detected: r.detected.length, cleared: r.cleared.length };
+  }
+
+  private async scan(type: string, since: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {
+    for (const retired of [false, true]) {
+      for (let afterId = 0; ;) {
+        const page = await this.d.fetcher.page({ type, retired, afterId, fields, where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }] });
+        r.scanned += page.length;
+        const w = await this.d.store.importEntities(page, stamp, { refresh: true });
+        r.applied += w.created + w.merged;
+        await this.afterWrite(page);
+        if (page.length < PAGE_SIZE) break;
+        afterId = page[page.length - 1].id;
+      }
+    }
+  }
+
+  /** Link facts from the stored state (names, retired flags) and edges, for every entity just re-read. */
+  private async afterWrite(records: EntityRecord[]): Promise<void> {
+    const queue = [...records];
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let rec = queue.shift(); rec; rec = queue.shift()) {
+        const stored = await this.d.store.get(rec.type, rec.id);
+        if (!stored) continue;
+        const idf = this.d.schema.site.identifier(rec.type);
+        const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };
+        if (idf && idf !== 'id') facts.name = Object.hasOwn(stored.record.values, idf) ? stored.record.values[idf] : null;
+        await this.d.store.propagateLinkFacts({ type: rec.type, id: rec.id }, facts);
+        await this.d.store.repairEdges(rec.type, rec.id);
+      }
+    }));
+  }
+
+  /** Site ids (active, retired) against stored ids: import the missing, re-read a differing retired flag, remove the vanished. */
+  private async sweep(type: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {
+    const site = new Map<number, boolean>();
+    for (const retired of [false, true]) {
+      for (let afterId = 0; ;) {
+        const page = await this.d.fetcher.page({ type, retired, afterId, fields: [] });
+        for (const e of page) site.set(e.id, retired);
+        if (page.length < PAGE_SIZE) break;
+        afterId = page[page.length - 1].id;
+      }
+    }
+    const stored = await this.d.store.typeSummary(type);
+    const storedIds = new Set(stored.ids);
+    const missing = [...site.keys()].filter((id) => !storedIds.has(id));
+    const flipped = stored.ids.filter((id) => site.has(id) && site.get(id) !== stored.retired.has(id));
+    const vanished = stored.ids.filter((id) => !site.has(id));
+    const reread = [...missing, ...flipped];
+    if (reread.length) {
+      const recs = [...(await this.d.fetcher.byIds(type, reread, fields)).values()];
+      await this.d.store.importEntities(recs, stamp, { refresh: true });
+      r.added += missing.length;
+      r.refetched += flipped.length;
+      await this.afterWrite(recs);
+    }
+    for (const id of vanished) {
+      await this.d.store.removeEntity(type, id);
+      await this.d.store.propagateLinkFacts({ type, id }, { retired: true });
+      r.vanished++;
+    }
+    if (missing.length || flipped.length || vanished.length) this.d.log?.('sweep corrected the cache', { type, missing, flipped, vanished });
+  }
+}
+
+/** The cached fields of `type` to read from the site: all (undefined) unless some are drifted (those are left out). */
+function fetchable(schema: CachedSchema, ready: Readiness, type: string): string[] | undefined {
+  const all = cachedFields(schema, type);
+  return all.some((f) => ready.isDrifted(type, f)) ? all.filter((f) => !ready.isDrifted(type, f)) : undefined;
+}
