@@ -11,9 +11,9 @@
 // Profiles are site configuration: set from the options (the seeded defaults) and the control knob, not stored in
 // the snapshot. Writes are not restricted.
 import { z } from 'zod';
-import type { Link } from '../../shared/data-types.js';
-import type { EntityLookup, EntityRecord } from '../../shared/records.js';
-import type { SiteSchema } from '../../shared/schema-model.js';
+import type { Link } from '../../shared/site/index.js';
+import type { EntityLookup, EntityRecord } from '../../shared/semantics/index.js';
+import type { SiteSchema } from '../../shared/schema/index.js';
 import type { SiteStore } from './store.js';
 
 export const PermissionProfileSchema = z.object({
