@@ -11,7 +11,7 @@ import { MemoryApiMetrics, type ApiMetrics } from '../../shared/reads/index.js';
 import { cacheStatus } from '../../shared/reads/index.js';
 import { CachedReads, type CachedMethod } from '../../shared/reads/index.js';
 import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../../shared/schema/index.js';
-import { CallerAuth, credentialOf, principalOf } from '../../shared/reads/index.js';
+import { CallerAuth, credentialOf, principalOf, PrincipalViews, parseTrustedPrincipals, storeLinkProjects } from '../../shared/reads/index.js';
 import {
   ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv, type ApiConfig, type ShotgunConfig,
 } from '../../shared/config.js';
@@ -45,6 +45,8 @@ export interface CacheDeps {
   /** The cache's own script credentials: write-through read-backs, and the HMAC key of auth verdicts. */
   scriptAuth: () => Promise<{ script_name: string; script_key: string } | undefined>;
   accessRules: AccessRules;
+  /** Principals served the script's view without probes (TRUSTED_PRINCIPALS; the cache's own script always is). */
+  trustedPrincipals?: string[];
   /** Write-through versions (default: from the event-log cursor in the state table). */
   versions?: WriteVersionSource;
   /** The response cache of unplannable reads (shared/reads/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
@@ -65,7 +67,7 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
 
 const API_DEFAULTS: ApiConfig = {
   authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000,
-  maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
+  permissionViewTtlMs: 600_000, maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
 };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -106,8 +108,13 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       hmacKey: async () => (await c.scriptAuth())?.script_key,
     });
     const ledger = new ShadowLedger(c.ddb, c.tables.state);
+    const views = new PrincipalViews({
+      client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
+      ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
+    });
     const reads = new CachedReads({
       schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), quarantine: ledger.quarantine(cfg.readinessCacheMs),
+      views, linkProjects: storeLinkProjects(store),
       engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
     });
     const writeThrough = new WriteThrough({
@@ -123,7 +130,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
     const responses = c.responseCache?.enabled === false ? undefined
       : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
-    return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger };
+    return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger };
   })();
 
   const passThroughStatus = Buffer.from(JSON.stringify({ ready: true, mode: 'pass-through', upstream }));
@@ -133,7 +140,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     let body: unknown;
     try {
       const [ready, shadow] = await Promise.all([cache.readiness(), cache.ledger.report()]);
-      body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow });
+      body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, permissions: cache.views.report() });
     } catch (e) {
       logger.error('readiness unavailable', { error: e as Error });
       body = { ready: false, mode: 'cache', version: FPT_CACHE_VERSION, upstream, error: 'readiness unavailable (state table)' };
@@ -228,7 +235,9 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         metrics.fault('require-hit');
         return faultReply(refusedPass(method, outcome.reason), tags('error', outcome.reason), acceptEncoding);
       }
-      return (await forward(req, outcome.reason, acceptEncoding)).result;
+      const passed = await forward(req, outcome.reason, acceptEncoding);
+      if (cache && method === 'read') await observe(req, passed.reply);
+      return passed.result;
     }
     const reason = `access:${outcome.access}`;
     const tooBig = 'entities' in outcome.result ? checkReadReplySize(outcome.result, acceptEncoding) : undefined;
@@ -238,8 +247,19 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
     metrics.hit();
     const reply = httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
-    await shadowCheck(req, method, outcome.result, outcome.access);
+    // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
+    if (outcome.view !== 'restricted') await shadowCheck(req, method, outcome.result, outcome.access);
     return reply;
+  }
+
+  /** The caller's own pass-through reply as evidence against its verified view (shared/reads/principal-views.ts). */
+  async function observe(req: ParsedRequest, reply: RawReply): Promise<void> {
+    const [auth, params] = req.rpc.params;
+    const cred = credentialOf(auth);
+    const type = isObj(params) ? params.type : undefined;
+    if (!cred || typeof type !== 'string' || !isResultsBody(reply)) return;
+    const entities = () => (JSON.parse(reply.body.toString('utf8')) as { results?: { entities?: unknown } }).results?.entities;
+    await cache!.views.evidence(cred, type, entities).catch((e) => logger.warn('permission evidence not checked', { error: (e as Error).message }));
   }
 
   /**
@@ -374,8 +394,10 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
   if (!env.ENTITIES_TABLE?.trim() && !env.STATE_TABLE?.trim()) return { shotgun, logger, metrics, api };
   const tables = storeConfigFromEnv(env);
   let accessRules: AccessRules;
+  let trustedPrincipals: string[];
   try {
     accessRules = parseAccessRules(api.accessRules);
+    trustedPrincipals = parseTrustedPrincipals(api.trustedPrincipals);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -389,6 +411,7 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       tables: { entities: tables.entitiesTable, state: tables.stateTable, refs: tables.refsTable },
       scriptAuth,
       accessRules,
+      trustedPrincipals,
       responseCache: responseCacheFromEnv(env),
       shadow: shadowFromEnv(env),
     },

@@ -14,9 +14,16 @@ export interface CacheStatus {
   schemaDrift?: Array<{ type: string; field: string; kind: string; deployed: string; site: string | null; since: string }>;
   /** Shadow checks of hits: outcome counts, and the types served from the site after a mismatch. */
   shadow?: ShadowReport['counts'] & { quarantined: ShadowReport['quarantined'] };
+  /** This container's permission views (shared/reads/principal-views.ts): counts only, no identities. */
+  permissions?: PermissionCounts;
 }
 
-export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport }): CacheStatus {
+export interface PermissionCounts {
+  views: number; restrictedViews: number; probes: number; probeFailures: number; verified: number; restricted: number;
+  revocations: number; trustedReads: number; tableHits: number; ttlSeconds: number;
+}
+
+export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; permissions?: PermissionCounts }): CacheStatus {
   const types: CacheStatus['types'] = {};
   for (const type of schema.site.typeNames) {
     const fields = Object.keys(schema.site.type(type)!.fields);
@@ -31,5 +38,6 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
     ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
     ...(drift.length ? { schemaDrift: drift } : {}),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
+    ...(info.permissions ? { permissions: info.permissions } : {}),
   };
 }

@@ -7,3 +7,7 @@ export { CallerAuth, credentialOf, principalOf, VERDICT_PK } from './caller-auth
 export { cursorWatermark, CursorWriteVersions, VERSION_STEP, WriteThrough, writeVersion, type WriteVersionSource } from './write-through.js';
 export { cacheStatus } from './cache-status.js';
 export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.js';
+export { PrincipalViews, parseTrustedPrincipals, effectivePrincipal, DEFAULT_VIEW_TTL_MS, VIEW_PK } from './principal-views.js';
+export { storeLinkProjects } from './permission-scope.js';
+export { type HitView } from './cached-reads.js';
+export { type PermissionEvent } from './api-metrics.js';
