@@ -10,4 +10,4 @@ export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.
 export { PrincipalViews, parseTrustedPrincipals, effectivePrincipal, DEFAULT_VIEW_TTL_MS, VIEW_PK } from './principal-views.js';
 export { storeLinkProjects } from './permission-scope.js';
 export { type HitView } from './cached-reads.js';
-export { type PermissionEvent } from './api-metrics.js';
+export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';
