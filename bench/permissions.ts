@@ -1,22 +1,16 @@
 // Benchmark of permission views: what verifying each caller's own view costs (extra site calls) and the hit ratio each kind of caller keeps, over one mixed read workload.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createApiHandler, type CacheDeps } from '../functions/api/app.js';
 import { startLocalApiGateway } from '../local/api-gateway.js';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { API_FUNCTION } from '../local/functions.js';
-import { freePort } from '../local/ports.js';
-import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT, DEFAULT_USER_PASSWORD } from '../local/sim/credentials.js';
 import { SEEDED_PROFILE_LOGINS } from '../local/sim/permissions.js';
 import { prng } from '../local/sim/prng.js';
 import { MemoryApiMetrics, parseAccessRules } from '../shared/reads/index.js';
-import { loadCachedSchema } from '../shared/schema/index.js';
-import { ShotgunClient, readParams as read, wireCondition as cond } from '../shared/site/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
-import { importReadyCache } from '../test/reads/importer.js';
+import { readParams as read, wireCondition as cond } from '../shared/site/index.js';
 import { postRpc } from '../test/stack/http.js';
 import { table } from './measure.js';
+import { withImportedCache } from './fixtures.js';
 
 const REQUESTS = 300;
 const SITE_LATENCY_MS = 20;
@@ -33,15 +27,7 @@ const SHAPES: Array<[string, string[]]> = [
 ];
 
 export async function benchPermissions(): Promise<string> {
-  const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
-  const site = await startSimSite({ port: 0, entities: 300, seed: 11, latencyMs: SITE_LATENCY_MS });
-  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    const client = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
-    const schema = loadCachedSchema('schema/default.yml');
-    const tables = tableNames('bench-perm-');
-    await ensureTables(ddb, tables);
-    await importReadyCache(client, ddb, tables, schema);
+  return withImportedCache({ entities: 300, seed: 11, latencyMs: SITE_LATENCY_MS, tablePrefix: 'bench-perm-' }, async ({ site, ddb, client, schema, tables }) => {
     const projects = (await client.call<{ entities: Array<{ id: number }> }>('read', read('Project', [], ['id']))).entities.map((p) => p.id);
     const rand = prng(7);
     const sequence = Array.from({ length: REQUESTS }, () => {
@@ -90,9 +76,5 @@ export async function benchPermissions(): Promise<string> {
       table(['caller', 'hit ratio', 'site calls', 'probes (types touched)', 'extra site calls (probes)', 'extra site calls per hour'], rows),
       '',
     ].join('\n');
-  } finally {
-    ddb.destroy();
-    await site.close();
-    await ddbLocal.stop();
-  }
+  });
 }
