@@ -11,12 +11,11 @@ import { freePort } from '../local/ports.js';
 import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
-import { ShotgunClient } from '../shared/site/index.js';
+import { ShotgunClient, firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
 import { importReadyCache } from '../test/reads/importer.js';
 import { projectWithShots } from './fixtures.js';
 import { measure, ms, table, type Measurement } from './measure.js';
-import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 
 const SITE_LATENCY_MS = 150;
 const CLIENTS = 8;

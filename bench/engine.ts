@@ -5,15 +5,12 @@ import { freePort } from '../local/ports.js';
 import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
-import { EntityStore } from '../shared/store/index.js';
-import { Readiness } from '../shared/store/index.js';
+import { EntityStore, Readiness, ensureTables, tableNames } from '../shared/store/index.js';
 import { ReadEngine } from '../shared/query/index.js';
-import { ShotgunClient } from '../shared/site/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
+import { ShotgunClient, firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 import { importSite } from '../test/reads/importer.js';
 import { projectWithShots } from './fixtures.js';
 import { measure, ms, table } from './measure.js';
-import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 
 const SITE_LATENCY_MS = 150;
 type Params = Record<string, unknown>;

@@ -4,13 +4,12 @@ import { createApiHandler, type CacheDeps } from '../functions/api/app.js';
 import { startLocalApiGateway } from '../local/api-gateway.js';
 import { API_FUNCTION } from '../local/functions.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
-import { parseAccessRules } from '../shared/reads/index.js';
-import { MemoryApiMetrics } from '../shared/reads/index.js';
+import { parseAccessRules, MemoryApiMetrics } from '../shared/reads/index.js';
+import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 import { postRpc } from '../test/stack/http.js';
 import { ms, table } from './measure.js';
 import { withImportedCache } from './fixtures.js';
 import { prng } from '../local/sim/prng.js';
-import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 
 /** Requests per configuration (bounded: the whole section takes seconds). */
 const REQUESTS = 300;

@@ -12,15 +12,11 @@ import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { startSimSite } from '../local/sim/server.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
 import { startLocalSqs } from '../local/sqs-local.js';
-import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
+import { firstPage, readParams as read, wireCondition as cond, ShotgunClient } from '../shared/site/index.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
-import { EntityStore } from '../shared/store/index.js';
+import { EntityStore, ReadinessStore, ensureTables, tableNames } from '../shared/store/index.js';
 import { ReadEngine } from '../shared/query/index.js';
-import { ReadinessStore } from '../shared/store/index.js';
-import { shadowSample, type ShadowSample, type ShadowVerdict } from '../shared/shadow/index.js';
-import { MemoryShadowMetrics } from '../shared/shadow/index.js';
-import { ShotgunClient } from '../shared/site/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
+import { shadowSample, type ShadowSample, type ShadowVerdict, MemoryShadowMetrics } from '../shared/shadow/index.js';
 import { importReadyCache } from '../test/reads/importer.js';
 import { ms, percentile, table } from './measure.js';
 

@@ -1,9 +1,7 @@
 // The sync pipeline on one machine: per-stack metrics in memory, the /status sync report, and the CLI's environment for a running stack.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { cachedFields } from '../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../shared/sync/index.js';
+import { cachedFields, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../shared/sync/index.js';
 import { MemoryShadowMetrics } from '../shared/shadow/index.js';
-import { MemorySyncMetrics } from '../shared/sync/index.js';
 import { DEFAULT_SCRIPT } from './sim/credentials.js';
 import { EVENTS_DLQ_NAME, EVENTS_QUEUE_NAME } from './sqs-local.js';
 import type { FunctionEnv } from './functions.js';

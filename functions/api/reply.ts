@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
+import { ErrorCode, ShotgunFault, type RawReply } from '../../shared/site/index.js';
 
 /** Below this size gzip saves nothing worth the CPU and the base64 overhead. */
 export const GZIP_MIN_BYTES = 1024;
@@ -86,4 +86,14 @@ export function checkBuiltReply(r: APIGatewayProxyStructuredResultV2): ShotgunFa
   if (!r.isBase64Encoded && body.length * 3 < MAX_RESULT_BODY_BYTES) return undefined;
   const bytes = r.isBase64Encoded ? body.length : Buffer.byteLength(JSON.stringify(body));
   return bytes > MAX_RESULT_BODY_BYTES ? tooLarge('this reply', bytes) : undefined;
+}
+
+/** Reply headers naming how a request was answered. */
+export const tags = (kind: 'hit' | 'pass' | 'error', reason: string): Record<string, string> => ({ 'x-fpt-cache': kind, 'x-fpt-cache-reason': reason });
+
+/** A site reply whose body is a result envelope (not a fault): the credentials it carried were accepted. */
+export function isResultsBody(r: RawReply): boolean {
+  if (r.status !== 200) return false;
+  const head = r.body.subarray(0, 32).toString('utf8').replace(/\s+/g, '');
+  return head.startsWith('{"results":');
 }

@@ -1,7 +1,6 @@
 // The API's edge parsing: an API Gateway HTTP API (payload v2) event into the request body bytes and a validated JSON-RPC envelope, within size and depth limits.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
-import { RpcRequestSchema, type RpcRequest } from '../../shared/site/index.js';
+import { ErrorCode, ShotgunFault, RpcRequestSchema, type RpcRequest } from '../../shared/site/index.js';
 
 export interface ParsedRequest {
   body: Buffer;

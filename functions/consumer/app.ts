@@ -2,11 +2,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { EventApplier, type ApplyOutcome } from '../../shared/sync/index.js';
-import { EventRowSchema, type EventRow } from '../../shared/sync/index.js';
-import { SchemaDrift } from '../../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync/index.js';
+import {
+  EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+} from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -2,9 +2,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { importerFor, type Importer, type ImportOptions, type ImportOutcome } from '../../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync/index.js';
+import {
+  importerFor, type Importer, type ImportOptions, type ImportOutcome, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+} from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

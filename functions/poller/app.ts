@@ -3,13 +3,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { ConfigError } from '../../shared/config.js';
-import type { CursorState } from '../../shared/sync/index.js';
-import { importPending } from '../../shared/sync/index.js';
-import { runPoller, type PollerMetrics, type PollerRun } from '../../shared/sync/index.js';
+import {
+  type CursorState, importPending, runPoller, type PollerMetrics, type PollerRun, SqsEventSink, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+} from '../../shared/sync/index.js';
 import { generationBumper } from '../../shared/reads/index.js';
-import { SqsEventSink } from '../../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -1,10 +1,9 @@
 // The reconciler function built from its environment: updated_at scans and the id sweep, ending before the Lambda timeout.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { Reconciler, type ReconcileOptions, type ReconcileOutcome } from '../../shared/sync/index.js';
-import { SchemaDrift } from '../../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync/index.js';
+import {
+  Reconciler, type ReconcileOptions, type ReconcileOutcome, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+} from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -1,9 +1,9 @@
 // The validator function built from its environment: compares a sample of cached entities with the site and emits Drift.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { EmfSyncMetrics, type SyncMetrics } from '../../shared/sync/index.js';
-import { validatorFor, type ValidateOptions, type ValidationReport } from '../../shared/sync/index.js';
+import {
+  syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics, validatorFor, type ValidateOptions, type ValidationReport,
+} from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -3,9 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ReadEngine } from '../../shared/query/index.js';
-import { ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMethod, type ShadowVerdict } from '../../shared/shadow/index.js';
-import { ShadowLedger } from '../../shared/shadow/index.js';
-import { EmfShadowMetrics, type ShadowMetrics } from '../../shared/shadow/index.js';
+import {
+  ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMethod, type ShadowVerdict, ShadowLedger, EmfShadowMetrics, type ShadowMetrics,
+} from '../../shared/shadow/index.js';
 import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;

@@ -1,11 +1,9 @@
 // `fpt-cache schema dump`: reads the site's schema and writes the cached subset as a SchemaFile YAML (schema/*.yml).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml, stringify } from 'yaml';
-import { parseCachedSchema } from '../../shared/schema/index.js';
 import {
-  buildSchemaFile, parseRules, SchemaEntityReadSchema, SchemaReadSchema, schemaReadFromFile, type Rule, type SchemaEntityRead, type SchemaRead,
+  parseCachedSchema, buildSchemaFile, parseRules, SchemaEntityReadSchema, SchemaReadSchema, schemaReadFromFile, type Rule, type SchemaEntityRead, type SchemaRead, SiteSchema, type SchemaFile,
 } from '../../shared/schema/index.js';
-import { SiteSchema, type SchemaFile } from '../../shared/schema/index.js';
 import { ShotgunClient } from '../../shared/site/index.js';
 
 export const SCHEMA_DUMP_USAGE = `usage: fpt-cache schema dump --types Shot,Task,... [--rules FILE] [--out FILE] [--from SCHEMA_FILE]

@@ -1,9 +1,8 @@
 // `fpt-cache import`, `fpt-cache validate`, `fpt-cache dlq replay`: the sync pipeline's operator commands, against a running local stack or AWS.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { replayDeadLetters } from '../../shared/sync/index.js';
-import { importerFor, type ImportProgress } from '../../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { validatorFor, type TypeValidation } from '../../shared/sync/index.js';
+import {
+  replayDeadLetters, importerFor, type ImportProgress, syncContextFromEnv, type SyncContext, validatorFor, type TypeValidation,
+} from '../../shared/sync/index.js';
 import { cliSyncEnv } from '../sync-local.js';
 import type { FunctionEnv } from '../functions.js';
 

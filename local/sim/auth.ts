@@ -1,8 +1,6 @@
 // The sim's authentication: script keys, user passwords, session tokens (with expiry) and sudo_as_login, resolved to the acting user.
 import { randomBytes } from 'node:crypto';
-import { AuthParamsSchema } from '../../shared/site/index.js';
-import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
-import type { Link } from '../../shared/site/index.js';
+import { AuthParamsSchema, ErrorCode, ShotgunFault, type Link } from '../../shared/site/index.js';
 import type { SiteStore, StoredEntity } from './store.js';
 import type { ScriptCredential } from './credentials.js';
 

@@ -1,7 +1,6 @@
 // Write-value validation for the sim: checks a create/update value against its field's data type and returns the canonical stored form.
-import { DATE_RE, DATE_TIME_RE, formatDateTime, type Link } from '../../shared/site/index.js';
+import { DATE_RE, DATE_TIME_RE, formatDateTime, type Link, ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 import type { FieldDef, SiteSchema } from '../../shared/schema/index.js';
-import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 import type { SiteStore } from './store.js';
 
 export type WriteMethod = 'create' | 'update';

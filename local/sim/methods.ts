@@ -1,13 +1,12 @@
 // The sim's JSON-RPC methods: parses each request, authenticates it, and runs info / read / writes / schema_* / summarize / get_session_token.
 import { z } from 'zod';
 import {
-  BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema,
-  UpdateParamsSchema, isGroup, type ReadParams,
+  BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema, UpdateParamsSchema, isGroup, type ReadParams, ErrorCode, ShotgunFault, type FaultBody,
 } from '../../shared/site/index.js';
-import { ErrorCode, ShotgunFault, type FaultBody } from '../../shared/site/index.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
-import type { EntityRecord } from '../../shared/semantics/index.js';
-import { executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext } from '../../shared/semantics/index.js';
+import {
+  type EntityRecord, executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext,
+} from '../../shared/semantics/index.js';
 import type { SiteStore } from './store.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';

@@ -1,8 +1,8 @@
 // The sim's writes: create / update / delete / revive / batch with value checks, audit stamping, multi-entity modes, connections and events.
-import { formatDateTime, type Link } from '../../shared/site/index.js';
+import {
+  formatDateTime, type Link, ErrorCode, ShotgunFault, type BatchItem, type CreateParams, type EntityRefParams, type UpdateParams,
+} from '../../shared/site/index.js';
 import type { EntityTypeDef, FieldDef, SiteSchema } from '../../shared/schema/index.js';
-import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
-import type { BatchItem, CreateParams, EntityRefParams, UpdateParams } from '../../shared/site/index.js';
 import { wireValue } from '../../shared/semantics/index.js';
 import type { SiteStore, StoredEntity } from './store.js';
 import type { Connections } from './site-schema.js';

@@ -1,9 +1,7 @@
 // Read planning: whether the cache can answer a `read` exactly (else a machine-readable pass reason), and which index reads the fewest items.
 import type { CachedSchema } from '../schema/index.js';
-import { collectFieldPaths } from '../semantics/index.js';
-import { operatorsFor, isOperator } from '../semantics/index.js';
+import { collectFieldPaths, operatorsFor, isOperator, validateRead } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
-import { validateRead } from '../semantics/index.js';
 import { isGroup, READ_KEYS, ReadParamsSchema, type Condition, type ReadParams } from '../site/index.js';
 
 /**

@@ -1,12 +1,13 @@
 // The cache's read path: plan a `read`, fetch its candidates and linked entities from the entity store, and let the semantics model answer.
 import type { CachedSchema } from '../schema/index.js';
-import { ShotgunFault } from '../site/index.js';
-import { ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity } from '../store/index.js';
+import { ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
+import {
+  ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity, type Readiness,
+} from '../store/index.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
-import type { Readiness } from '../store/index.js';
-import { executeRead, executeSummarize, validateSummarize, type SummarizeResult } from '../semantics/index.js';
-import type { EntityLookup, EntityRecord } from '../semantics/index.js';
-import { SummaryParamsSchema, type ReadResult } from '../site/index.js';
+import {
+  executeRead, executeSummarize, validateSummarize, type SummarizeResult, type EntityLookup, type EntityRecord,
+} from '../semantics/index.js';
 
 export type ReadOutcome =
   | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number }

@@ -2,14 +2,10 @@
 import { checkAccess, rulesFor, type AccessRules } from './access-rules.js';
 import type { CachedSchema } from '../schema/index.js';
 import { credentialOf, principalOf, type CallerAuth } from './caller-auth.js';
-import type { ShotgunFault } from '../site/index.js';
-import { planRead } from '../query/index.js';
-import { summarizeAsRead, type ReadEngine } from '../query/index.js';
-import type { SummarizeResult } from '../semantics/index.js';
-import { SummaryParamsSchema } from '../site/index.js';
+import { type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
+import { planRead, summarizeAsRead, type ReadEngine } from '../query/index.js';
+import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
-import { readTypes } from '../semantics/index.js';
-import type { ReadResult } from '../site/index.js';
 import { involvedTypes, linksVisible, permissionScope, withRestriction } from './permission-scope.js';
 import type { PrincipalViews } from './principal-views.js';
 

@@ -9,9 +9,7 @@
 // not remembered: the site's own fault (102) goes back to the caller and the next attempt asks the site again.
 import { createHmac, randomBytes } from 'node:crypto';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ErrorCode, ShotgunFault } from '../site/index.js';
-import { ShotgunTransportError, type ShotgunClient } from '../site/index.js';
-import type { AuthParams } from '../site/index.js';
+import { ErrorCode, ShotgunFault, ShotgunTransportError, type ShotgunClient, type AuthParams } from '../site/index.js';
 
 /** Fault codes by which the site rejects credentials (protocol.md §1.5). */
 export const AUTH_FAULT_CODES: ReadonlySet<number> = new Set([ErrorCode.AUTHENTICATION, ErrorCode.TWO_FACTOR_MISSING, ErrorCode.SSO_USER_CREDENTIALS, 110]);

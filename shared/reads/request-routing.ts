@@ -11,9 +11,8 @@
 //   default_value, summary_default, per-project visibility ...): an answer built from the subset would not be exact.
 // * `summarize`: like `read` (planned as the read of its filters and fields; shared/query/read-engine.ts).
 // * Everything else (`text_search`, `get_session_token`, ...): passed through unchanged.
-import { ErrorCode, ShotgunFault } from '../site/index.js';
+import { ErrorCode, ShotgunFault, type RpcRequest } from '../site/index.js';
 import { WRITE_METHODS } from './write-through.js';
-import type { RpcRequest } from '../site/index.js';
 
 export type Route =
   | { kind: 'read'; method: 'read' | 'summarize' }

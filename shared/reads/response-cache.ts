@@ -1,9 +1,8 @@
 // The response cache: the site's own reply to a read the engine cannot plan, per caller, invalidated by per-type generation counters (docs/design.md "Response cache").
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BatchGetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { canonicalDigest } from '../semantics/index.js';
+import { canonicalDigest, readTypes } from '../semantics/index.js';
 import { CLOCK_OPERATORS } from '../query/index.js';
-import { readTypes } from '../semantics/index.js';
 
 /** State-table partition of cached replies (sk = the request key) and of generation counters (sk = the type). */
 export const RESPONSE_PK = 'resp';

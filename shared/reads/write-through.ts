@@ -23,8 +23,7 @@ import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import type { EntityStore, WriteResult } from '../store/index.js';
-import { backlogIds, type CursorState } from '../sync/index.js';
-import { PollerLease } from '../sync/index.js';
+import { backlogIds, type CursorState, PollerLease } from '../sync/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 
 export const WRITE_METHODS: ReadonlySet<string> = new Set(['create', 'update', 'delete', 'revive', 'batch']);

@@ -1,6 +1,5 @@
 // Field paths: parsing `field[.Type.field...]` against the schema, walking them through entity and multi-entity links, and listing the paths a request uses.
-import type { FieldDef } from '../schema/index.js';
-import type { SiteSchema } from '../schema/index.js';
+import type { FieldDef, SiteSchema } from '../schema/index.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import { isStoredLink, linkTarget } from './links.js';
 import { isGroup, type FilterGroup, type ReadParams, type SummaryParams } from '../site/index.js';

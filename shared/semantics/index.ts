@@ -1,8 +1,9 @@
-// PUBLIC FACE of shared/semantics
+// shared/semantics: Shotgun's read semantics over plain records: filters and operators, field paths, links and names, ordering, paging, projection, relative dates, summaries, the read pipeline, canonical JSON, the types a read touches.
+// May import: site, schema. This index is the package's only public face: other packages import it, never a file inside.
 export { type EntityLookup, type EntityRecord } from './records.js';
 export { identifierValue, wireLink } from './links.js';
 export { collectFieldPaths, parseFieldPath } from './field-paths.js';
-export { isOperator, OPERATORS_BY_TYPE, operatorsFor } from './filters.js';
+export { isOperator, OPERATORS_BY_TYPE, operatorsFor } from './operators.js';
 export { calendarWindow, relativeWindow, shiftUtc } from './relative-dates.js';
 export { wireValue } from './projection.js';
 export { executeRead, executeSummarize, type ReadContext, type SummarizeResult, validateRead, validateSummarize } from './read-semantics.js';

@@ -1,11 +1,10 @@
 // Ordering: `sorts` compiled to sort keys (multi-key, NULLs as PostgreSQL places them, id asc tiebreak) and the record sort itself.
-import type { DataType } from '../site/index.js';
+import type { DataType, Sort } from '../site/index.js';
 import { fieldValue, parseFieldPath, resolveSingle, type FieldPath } from './field-paths.js';
 import { apiFault } from './filters.js';
 import { isStoredLink, linkName, visibleLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
-import type { Sort } from '../site/index.js';
 
 /** A comparable key: numbers, lower-cased or canonical strings, or an entity's (name, type, id). */
 export type SortKey = number | string | EntityKey;

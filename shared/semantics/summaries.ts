@@ -1,12 +1,11 @@
 // Summaries: `summarize` aggregates (record_count, count, sum, average, maximum, minimum, earliest, latest, checked, unchecked) and exact/entity grouping.
-import type { DataType } from '../site/index.js';
+import type { DataType, SummaryParams } from '../site/index.js';
 import { fieldValue, parseFieldPath, resolveSingle, type FieldPath } from './field-paths.js';
 import { apiFault } from './filters.js';
 import { visibleLink, visibleLinks, wireLink } from './links.js';
 import { keyerFor, type SortKey } from './ordering.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
-import type { SummaryParams } from '../site/index.js';
 
 export const SUMMARY_TYPES = [
   'record_count', 'count', 'sum', 'maximum', 'minimum', 'average', 'earliest', 'latest', 'percentage',

@@ -9,8 +9,7 @@
 // evidence: a mismatch needs `minQuietRounds` of them, every one disagreeing; otherwise the outcome is `unsettled`
 // (a busy site), which is counted but never turns a type off.
 import { z } from 'zod';
-import { canonical, canonicalDigest } from '../semantics/index.js';
-import { readTypes } from '../semantics/index.js';
+import { canonical, canonicalDigest, readTypes } from '../semantics/index.js';
 
 export const SHADOW_METHODS = ['read', 'summarize'] as const;
 export type ShadowMethod = (typeof SHADOW_METHODS)[number];

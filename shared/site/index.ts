@@ -1,4 +1,5 @@
-// PUBLIC FACE of shared/site
+// shared/site: the site's protocol: the JSON-RPC wire format and payload builders, faults and error codes, data types, the Shotgun client and its retry policy, site credentials and info, file transfer, pass-through.
+// May import: nothing else in shared/ but config.ts and version.ts. This index is the package's only public face: other packages import it, never a file inside.
 export { type AuthParams, AuthParamsSchema, type BatchItem, BatchParamsSchema, type Condition, type CreateParams, CreateParamsSchema, type EntityRefParams, EntityRefParamsSchema, type FilterGroup, isGroup, type Paging, READ_KEYS, type ReadParams, ReadParamsSchema, type ReadResult, type RpcRequest, RpcRequestSchema, type Sort, type SummaryParams, SummaryParamsSchema, type UpdateParams, UpdateParamsSchema } from './wire.js';
 export { type DataType, DataTypeSchema, DATE_RE, DATE_TIME_RE, formatDateTime, type Link, type WireLink } from './data-types.js';
 export { ErrorCode, type FaultBody, ShotgunFault } from './faults.js';

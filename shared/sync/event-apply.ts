@@ -6,9 +6,8 @@
 // overwrites a newer one, and re-applying a version changes nothing. Derived facts (link names, retired-target
 // flags) are propagated from the entity's *stored* state after the write, which makes that step idempotent too.
 import type { CachedSchema } from '../schema/index.js';
-import type { EntityStore, WriteResult } from '../store/index.js';
+import type { EntityStore, WriteResult, Readiness } from '../store/index.js';
 import { owningEntity, type EventRow } from './event-log.js';
-import type { Readiness } from '../store/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { displayColumnEntityType, type SchemaDrift } from './schema-drift.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';

@@ -13,11 +13,11 @@
 //    (merged into the stored entities) and only then marked ready.
 import { randomUUID } from 'node:crypto';
 import type { CachedSchema } from '../schema/index.js';
-import { ITEM_LAYOUT, type EntityStore } from '../store/index.js';
+import {
+  ITEM_LAYOUT, type EntityStore, ImportState, type ImportRun, type TypeCheckpoint, WHOLE_TYPE, type ReadinessStore,
+} from '../store/index.js';
 import { backlogIds, type EventRow } from './event-log.js';
-import { ImportState, type ImportRun, type TypeCheckpoint } from '../store/index.js';
 import type { PollerLease } from './poller-lease.js';
-import { WHOLE_TYPE, type ReadinessStore } from '../store/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { ShadowLedger } from '../shadow/index.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';

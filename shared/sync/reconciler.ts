@@ -11,9 +11,8 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { formatDateTime } from '../site/index.js';
-import type { EntityStore } from '../store/index.js';
+import type { EntityStore, Readiness, ReadinessStore } from '../store/index.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
-import type { Readiness, ReadinessStore } from '../store/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import type { SchemaDrift } from './schema-drift.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';

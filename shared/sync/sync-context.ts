@@ -4,15 +4,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../schema/index.js';
 import { ConfigError, awsClientConfig, shotgunConfigFromEnv } from '../config.js';
-import { EntityStore } from '../store/index.js';
+import { EntityStore, ImportState, ReadinessStore, type TableNames } from '../store/index.js';
 import { ShotgunEventSource } from './event-source.js';
-import { ImportState } from '../store/index.js';
 import { PollerLease } from './poller-lease.js';
-import { ReadinessStore } from '../store/index.js';
-import { ShotgunClient } from '../site/index.js';
-import { getSiteCredentials } from '../site/index.js';
+import { ShotgunClient, getSiteCredentials } from '../site/index.js';
 import { SiteFetcher } from './site-fetch.js';
-import type { TableNames } from '../store/index.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -5,9 +5,8 @@
 // fresh write differ for a moment, so differing entities are compared once more after `recheckMs`; only what
 // still differs counts as drift.
 import type { CachedSchema } from '../schema/index.js';
-import type { EntityStore } from '../store/index.js';
+import type { EntityStore, ReadinessStore } from '../store/index.js';
 import { ReadEngine } from '../query/index.js';
-import type { ReadinessStore } from '../store/index.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
 import type { ShotgunClient } from '../site/index.js';
 import type { SyncContext } from './sync-context.js';

@@ -5,18 +5,14 @@ import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gate
 import { API_FUNCTION } from '../../local/functions.js';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
-import { parseAccessRules } from '../../shared/reads/index.js';
-import { MemoryApiMetrics } from '../../shared/reads/index.js';
+import { parseAccessRules, MemoryApiMetrics } from '../../shared/reads/index.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
 import type { ApiConfig } from '../../shared/config.js';
-import { EntityStore } from '../../shared/store/index.js';
-import { ShotgunClient } from '../../shared/site/index.js';
-import type { TableNames } from '../../shared/store/index.js';
-import type { AuthParams } from '../../shared/site/index.js';
+import { EntityStore, type TableNames } from '../../shared/store/index.js';
+import { ShotgunClient, type AuthParams, readParams, wireCondition } from '../../shared/site/index.js';
 import { importReadyCache } from '../reads/importer.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
-import { readParams, wireCondition } from '../../shared/site/index.js';
 
 export const schema = loadCachedSchema('schema/default.yml');
 export const SCRIPT_AUTH: AuthParams = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };

@@ -6,9 +6,7 @@ import { DEFAULT_USER_PASSWORD, SEEDED_LOGINS } from '../../local/sim/credential
 import { responseCacheFromEnv } from '../../functions/api/app.js';
 import { updateParams } from '../../shared/site/index.js';
 import { ConfigError } from '../../shared/config.js';
-import { ShotgunEventSource } from '../../shared/sync/index.js';
-import { runPoller, type PollerMetrics } from '../../shared/sync/index.js';
-import { PollerLease } from '../../shared/sync/index.js';
+import { ShotgunEventSource, runPoller, type PollerMetrics, PollerLease } from '../../shared/sync/index.js';
 import { generationBumper } from '../../shared/reads/index.js';
 import type { RawResponse } from '../stack/http.js';
 import { dynamo } from '../store/helpers.js';

@@ -2,8 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { freePort } from '../../local/ports.js';
-import { ShotgunFault } from '../../shared/site/index.js';
-import { ShotgunClient, ShotgunTransportError, type ShotgunClientOptions } from '../../shared/site/index.js';
+import { ShotgunFault, ShotgunClient, ShotgunTransportError, type ShotgunClientOptions } from '../../shared/site/index.js';
 import type { FaultKind } from '../../local/sim/knobs.js';
 
 let sim: SimSite;

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EntityStore } from '../../shared/store/index.js';
+import { EntityStore, Readiness } from '../../shared/store/index.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
-import { Readiness } from '../../shared/store/index.js';
 import { ReadEngine } from '../../shared/query/index.js';
-import { ShotgunClient } from '../../shared/site/index.js';
+import { ShotgunClient, readParams as read, wireCondition as cond } from '../../shared/site/index.js';
 import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { importSite } from './importer.js';
-import { readParams as read, wireCondition as cond } from '../../shared/site/index.js';
 
 // The same `read` against the simulated site and against the cache's engine over the imported data must give
 // byte-identical JSON. Both run the shared semantics model; what this pins is that the store, the planner's

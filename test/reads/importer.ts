@@ -2,13 +2,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../../shared/schema/index.js';
-import { EntityStore } from '../../shared/store/index.js';
-import { initialCursor } from '../../shared/sync/index.js';
-import { ShotgunEventSource } from '../../shared/sync/index.js';
-import { PollerLease } from '../../shared/sync/index.js';
-import { ReadinessStore } from '../../shared/store/index.js';
+import { EntityStore, ReadinessStore, type TableNames } from '../../shared/store/index.js';
+import { initialCursor, ShotgunEventSource, PollerLease } from '../../shared/sync/index.js';
 import type { ShotgunClient } from '../../shared/site/index.js';
-import type { TableNames } from '../../shared/store/index.js';
 
 /** Imports every cached type; returns the number of entities per type. The real sync pipeline replaces this. */
 export async function importSite(client: ShotgunClient, store: EntityStore, schema: CachedSchema, version = 1): Promise<Record<string, number>> {

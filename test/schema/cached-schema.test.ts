@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { loadCachedSchema, parseCachedSchema, schemaFileFromEnv } from '../../shared/schema/index.js';
-import { buildSchemaFile, fnmatch, identifierFor, parseRules, schemaReadFromFile } from '../../shared/schema/index.js';
-import { SiteSchema, type SchemaFile } from '../../shared/schema/index.js';
+import {
+  loadCachedSchema, parseCachedSchema, schemaFileFromEnv, buildSchemaFile, fnmatch, identifierFor, parseRules, schemaReadFromFile, SiteSchema, type SchemaFile,
+} from '../../shared/schema/index.js';
 import { schemaDump } from '../../local/commands/schema-dump.js';
 import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';

@@ -1,7 +1,6 @@
 // Helpers for the cache's planner: parseFieldPath, collectFieldPaths, the operator table; validateRead faults.
 import { describe, expect, it } from 'vitest';
-import { collectFieldPaths, parseFieldPath } from '../../shared/semantics/index.js';
-import { operatorsFor, OPERATORS_BY_TYPE } from '../../shared/semantics/index.js';
+import { collectFieldPaths, parseFieldPath, operatorsFor, OPERATORS_BY_TYPE } from '../../shared/semantics/index.js';
 import { ReadParamsSchema, SummaryParamsSchema } from '../../shared/site/index.js';
 import { and, c, expectFault, or, schema, validate } from './fixture.js';
 

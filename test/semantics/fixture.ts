@@ -1,10 +1,12 @@
 // Test fixture for the semantics model: a small schema with every data type and hand-written records.
 import { expect } from 'vitest';
-import { ShotgunFault } from '../../shared/site/index.js';
-import { executeRead, executeSummarize, validateRead, type ReadContext } from '../../shared/semantics/index.js';
-import type { EntityLookup, EntityRecord } from '../../shared/semantics/index.js';
+import {
+  ShotgunFault, ReadParamsSchema, SummaryParamsSchema, type Condition, type FilterGroup, type ReadResult,
+} from '../../shared/site/index.js';
+import {
+  executeRead, executeSummarize, validateRead, type ReadContext, type EntityLookup, type EntityRecord,
+} from '../../shared/semantics/index.js';
 import { SiteSchema } from '../../shared/schema/index.js';
-import { ReadParamsSchema, SummaryParamsSchema, type Condition, type FilterGroup, type ReadResult } from '../../shared/site/index.js';
 
 const id = { data_type: 'number' } as const;
 const text = { data_type: 'text' } as const;

@@ -1,7 +1,6 @@
 // Projection: key order, link dicts with names, unset values, retired link targets, deep return fields, unknown fields.
 import { describe, expect, it } from 'vitest';
-import { executeRead } from '../../shared/semantics/index.js';
-import type { EntityRecord } from '../../shared/semantics/index.js';
+import { executeRead, type EntityRecord } from '../../shared/semantics/index.js';
 import { ReadParamsSchema } from '../../shared/site/index.js';
 import { and, c, ctx, makeLookup, read, records, schema } from './fixture.js';
 

@@ -1,9 +1,8 @@
 // The shadow verdict rules: matched, converged, mismatch only after quiet caught-up rounds, unsettled on a busy site, skipped; query shapes, differences, sampling, the message schema.
 import { describe, expect, it } from 'vitest';
 import {
-  ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps,
+  ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps, shadowRateFromEnv,
 } from '../../shared/shadow/index.js';
-import { shadowRateFromEnv } from '../../shared/shadow/index.js';
 import { ConfigError } from '../../shared/config.js';
 
 const params = { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [5] }] } };

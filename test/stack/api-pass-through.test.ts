@@ -5,9 +5,8 @@ import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gate
 import { API_FUNCTION } from '../../local/functions.js';
 import { freePort } from '../../local/ports.js';
 import {
-  authParams, batchParams, createParams, deleteParams, findPlan, reviveParams, rpcPayload, schemaFieldReadParams, summarizeParams, updateParams,
+  authParams, batchParams, createParams, deleteParams, findPlan, reviveParams, rpcPayload, schemaFieldReadParams, summarizeParams, updateParams, type AuthParams,
 } from '../../shared/site/index.js';
-import type { AuthParams } from '../../shared/site/index.js';
 import { postRpc, httpRequest, type RawResponse } from './http.js';
 
 let sim: SimSite;

@@ -11,10 +11,8 @@ import { startStack, type LocalStack } from '../../local/stack.js';
 import { authParams, readParams, rpcPayload, updateParams, wireCondition } from '../../shared/site/index.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
 import { EntityStore } from '../../shared/store/index.js';
-import type { ShadowVerdict } from '../../shared/shadow/index.js';
-import { MemoryShadowMetrics } from '../../shared/shadow/index.js';
-import { syncContextFromEnv } from '../../shared/sync/index.js';
-import { validatorFor } from '../../shared/sync/index.js';
+import { type ShadowVerdict, MemoryShadowMetrics } from '../../shared/shadow/index.js';
+import { syncContextFromEnv, validatorFor } from '../../shared/sync/index.js';
 import { postRpc, httpRequest, type RawResponse } from './http.js';
 import { waitFor } from './wait.js';
 

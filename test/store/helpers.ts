@@ -1,8 +1,7 @@
 // Test helpers for the entity store: a DynamoDB client on the suite's DynamoDB Local and per-file tables.
 import { inject } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureTables, tableNames, type TableNames } from '../../shared/store/index.js';
-import { EntityStore, type EntityStoreOptions } from '../../shared/store/index.js';
+import { ensureTables, tableNames, type TableNames, EntityStore, type EntityStoreOptions } from '../../shared/store/index.js';
 import { parseCachedSchema, type CachedSchema } from '../../shared/schema/index.js';
 import { prng } from '../../local/sim/prng.js';
 

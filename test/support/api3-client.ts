@@ -1,10 +1,7 @@
 // A small shotgun_api3-like client for tests: posts the exact payloads of shared/site/api3-payloads.ts over HTTP and pages find() as the real client does.
 import {
-  authParams, batchParams, createParams, deleteParams, findPlan, recordsPerPageOf, reviveParams, rpcPayload, schemaFieldReadParams,
-  schemaParams, serverVersionOf, summarizeParams, updateParams, type BatchRequest, type ClientCredentials, type EntityData,
-  type FindArgs, type ListFilter, type OrderItem, type ServerVersion,
+  authParams, batchParams, createParams, deleteParams, findPlan, recordsPerPageOf, reviveParams, rpcPayload, schemaFieldReadParams, schemaParams, serverVersionOf, summarizeParams, updateParams, type BatchRequest, type ClientCredentials, type EntityData, type FindArgs, type ListFilter, type OrderItem, type ServerVersion, type FilterGroup,
 } from '../../shared/site/index.js';
-import type { FilterGroup } from '../../shared/site/index.js';
 
 /** A fault reply ({"exception": true, ...}): shotgun_api3's Fault / AuthenticationFault. */
 export class RpcFault extends Error {

@@ -2,11 +2,9 @@
 // renames of cached and uncached link targets), and duplicated + reordered deliveries ending in the same state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/site/index.js';
-import { EventApplier } from '../../shared/sync/index.js';
-import type { EventRow } from '../../shared/sync/index.js';
-import { EntityStore } from '../../shared/store/index.js';
+import { EventApplier, type EventRow } from '../../shared/sync/index.js';
+import { EntityStore, ensureTables, tableNames } from '../../shared/store/index.js';
 import { ReadEngine } from '../../shared/query/index.js';
-import { ensureTables, tableNames } from '../../shared/store/index.js';
 import { applyEventsAfter, both, cond, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 import { prng } from '../store/helpers.js';
 

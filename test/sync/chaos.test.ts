@@ -3,10 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/site/index.js';
-import { runPoller, type PollerMetrics } from '../../shared/sync/index.js';
-import { SqsEventSink } from '../../shared/sync/index.js';
-import { MemorySyncMetrics } from '../../shared/sync/index.js';
-import { Validator } from '../../shared/sync/index.js';
+import { runPoller, type PollerMetrics, SqsEventSink, MemorySyncMetrics, Validator } from '../../shared/sync/index.js';
 import { createConsumerHandler } from '../../functions/consumer/app.js';
 import { createPollerHandler } from '../../functions/poller/app.js';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';

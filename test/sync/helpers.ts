@@ -4,11 +4,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
-import { EventApplier } from '../../shared/sync/index.js';
-import { Importer, type ImportOptions } from '../../shared/sync/index.js';
+import {
+  EventApplier, Importer, type ImportOptions, syncContextFromEnv, type SyncContext, MemorySyncMetrics,
+} from '../../shared/sync/index.js';
 import { ShotgunClient } from '../../shared/site/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { MemorySyncMetrics } from '../../shared/sync/index.js';
 import { ensureTables, tableNames } from '../../shared/store/index.js';
 import { ReadEngine } from '../../shared/query/index.js';
 

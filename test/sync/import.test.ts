@@ -4,8 +4,7 @@ import { stringify } from 'yaml';
 import { applyEventsAfter, both, cond, engine, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 import { parseCachedSchema } from '../../shared/schema/index.js';
 import { EntityStore, ITEM_LAYOUT } from '../../shared/store/index.js';
-import { Importer, importPending } from '../../shared/sync/index.js';
-import { cachedFields } from '../../shared/sync/index.js';
+import { Importer, importPending, cachedFields } from '../../shared/sync/index.js';
 import { createParams, updateParams } from '../../shared/site/index.js';
 
 describe('initial import', () => {

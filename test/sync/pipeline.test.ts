@@ -4,14 +4,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createParams, updateParams } from '../../shared/site/index.js';
-import { replayDeadLetters } from '../../shared/sync/index.js';
+import { replayDeadLetters, MemorySyncMetrics } from '../../shared/sync/index.js';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source.js';
 import { startScheduler, type Scheduler } from '../../local/scheduler.js';
 import { createConsumerHandler } from '../../functions/consumer/app.js';
 import { createPollerHandler } from '../../functions/poller/app.js';
 import { both, cond, importAll, readParams, startRig, waitUntil, type Rig } from './helpers.js';
-import { MemorySyncMetrics } from '../../shared/sync/index.js';
 
 type Row = Record<string, any>;
 let rig: Rig;

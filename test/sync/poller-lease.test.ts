@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureTables, tableNames } from '../../shared/store/index.js';
-import { PollerLease, LeaseLostError } from '../../shared/sync/index.js';
-import { initialCursor } from '../../shared/sync/index.js';
+import { PollerLease, LeaseLostError, initialCursor } from '../../shared/sync/index.js';
 
 let ddb: DynamoDBClient;
 let doc: DynamoDBDocumentClient;

@@ -1,11 +1,8 @@
 // Reconciliation (writes by a script with events off, the id sweep) and validation (counts and field-by-field drift).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createParams, deleteParams, updateParams } from '../../shared/site/index.js';
-import { Reconciler } from '../../shared/sync/index.js';
-import { ShotgunClient } from '../../shared/site/index.js';
-import { Validator } from '../../shared/sync/index.js';
+import { createParams, deleteParams, updateParams, ShotgunClient } from '../../shared/site/index.js';
+import { Reconciler, Validator, MemorySyncMetrics } from '../../shared/sync/index.js';
 import { NO_EVENTS_SCRIPT } from '../../local/sim/credentials.js';
-import { MemorySyncMetrics } from '../../shared/sync/index.js';
 import { both, cond, importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 
 type Row = Record<string, any>;

@@ -1,8 +1,6 @@
 // A cursor older than the site's event retention: metric, a requested full import the importer honours, and the cursor restarting at the latest event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventRow } from '../../shared/sync/index.js';
-import { importPending } from '../../shared/sync/index.js';
-import { runPoller, type PollerMetrics } from '../../shared/sync/index.js';
+import { type EventRow, importPending, runPoller, type PollerMetrics } from '../../shared/sync/index.js';
 import { updateParams } from '../../shared/site/index.js';
 import { importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 

@@ -13,12 +13,10 @@ import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { parseAccessRules } from '../../shared/reads/index.js';
 import { readParams, updateParams, wireCondition as cond } from '../../shared/site/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
-import type { ApplyOutcome } from '../../shared/sync/index.js';
-import { messageGroupId, type EventRow } from '../../shared/sync/index.js';
+import {
+  type ApplyOutcome, messageGroupId, type EventRow, Importer, importPending, syncContextFromEnv, type SyncContext, MemorySyncMetrics,
+} from '../../shared/sync/index.js';
 import { EntityStore } from '../../shared/store/index.js';
-import { Importer, importPending } from '../../shared/sync/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
-import { MemorySyncMetrics } from '../../shared/sync/index.js';
 import { postRpc, httpRequest, type RawResponse } from '../stack/http.js';
 import { importAll, schema, startRig, type Rig } from './helpers.js';
 import { editedSchema } from './schema-edits.js';

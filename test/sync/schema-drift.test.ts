@@ -1,9 +1,8 @@
 // Schema drift: the pure comparison, the fetching wrapper against the simulated site, definition fingerprints and drift records in readiness.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CachedSchema } from '../../shared/schema/index.js';
+import { type CachedSchema, schemaReadFromFile } from '../../shared/schema/index.js';
 import { Readiness, ReadinessStore, WHOLE_TYPE, definitionFingerprint } from '../../shared/store/index.js';
 import { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields } from '../../shared/sync/index.js';
-import { schemaReadFromFile } from '../../shared/schema/index.js';
 import { startRig, schema, type Rig } from './helpers.js';
 import { editedSchema } from './schema-edits.js';
 import { httpRequest } from '../stack/http.js';

@@ -1,8 +1,7 @@
 // Reading entities by id, active or retired, when a revival or retirement falls between the site's two reads (the chaos test's rare drift).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteParams, readParams, reviveParams } from '../../shared/site/index.js';
+import { deleteParams, readParams, reviveParams, ShotgunClient, type CallOptions } from '../../shared/site/index.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
-import { ShotgunClient, type CallOptions } from '../../shared/site/index.js';
 import { SiteFetcher } from '../../shared/sync/index.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { startSimSite, type SimSite } from '../../local/sim/server.js';

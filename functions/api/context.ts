@@ -1,0 +1,120 @@
+// What the API's routes share: the site client, logger, metrics, limits, and the cache side built once per container.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
+import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
+import {
+  CachedReads, CallerAuth, CursorWriteVersions, MemoryApiMetrics, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
+  type AccessRules, type ApiMetrics, type WriteVersionSource,
+} from '../../shared/reads/index.js';
+import type { CachedSchema } from '../../shared/schema/index.js';
+import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
+import { ShotgunClient, SiteInfo } from '../../shared/site/index.js';
+import { EntityStore, ReadinessStore, type TableNames } from '../../shared/store/index.js';
+import { FPT_CACHE_VERSION } from '../../shared/version.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
+
+/** The cache side: without it the API passes everything through (reads with reason `read-engine-not-ready`). */
+export interface CacheDeps {
+  schema: CachedSchema;
+  ddb: DynamoDBClient;
+  tables: TableNames;
+  /** The cache's own script credentials: write-through read-backs, and the HMAC key of auth verdicts. */
+  scriptAuth: () => Promise<{ script_name: string; script_key: string } | undefined>;
+  accessRules: AccessRules;
+  /** Principals served the script's view without probes (TRUSTED_PRINCIPALS; the cache's own script always is). */
+  trustedPrincipals?: string[];
+  /** Write-through versions (default: from the event-log cursor in the state table). */
+  versions?: WriteVersionSource;
+  /** The response cache of unplannable reads (shared/reads/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
+  responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
+  /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
+  shadow?: { rate: number; sink: ShadowSink; random?: () => number };
+}
+
+export interface ApiDeps {
+  shotgun: ShotgunConfig;
+  logger: Logger;
+  metrics?: ApiMetrics;
+  api?: Partial<ApiConfig>;
+  cache?: CacheDeps;
+}
+
+export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const API_DEFAULTS: ApiConfig = {
+  authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000, permissionViewTtlMs: 600_000,
+  maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
+};
+
+/** The cache side, built: readiness snapshots, caller auth, the read path, write-through, the response cache and the ledger. */
+export type Cache = ReturnType<typeof buildCache>;
+
+/** Everything a route needs, built once per container (per stack locally). */
+export interface ApiContext {
+  deps: ApiDeps;
+  logger: Logger;
+  metrics: ApiMetrics;
+  cfg: ApiConfig;
+  limits: RequestLimits;
+  /** The site's origin (status, fault messages). */
+  upstream: string;
+  client: ShotgunClient;
+  siteInfo: SiteInfo;
+  cache?: Cache;
+}
+
+export function buildContext(deps: ApiDeps): ApiContext {
+  const { logger } = deps;
+  const cfg: ApiConfig = { ...API_DEFAULTS, ...deps.api };
+  const metrics = deps.metrics ?? new MemoryApiMetrics();
+  const limits = { maxBytes: cfg.maxRequestBytes, maxDepth: cfg.maxJsonDepth };
+  const upstream = new URL(deps.shotgun.url).origin;
+  const client = new ShotgunClient({
+    url: deps.shotgun.url,
+    timeoutMs: deps.shotgun.timeoutMs,
+    retry: { maxAttempts: deps.shotgun.maxAttempts },
+    userAgent: 'fpt-cache',
+    onRetry: (r) => logger.warn('retrying the site', { ...r }),
+  });
+  const log = (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => logger[level](message, { ...details });
+  const siteInfo = new SiteInfo(client, cfg.infoCacheMs, FPT_CACHE_VERSION);
+  const cache = deps.cache && buildCache(deps.cache, client, cfg, log, metrics);
+  return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, cache };
+}
+
+function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void, metrics: ApiMetrics) {
+  const readiness = new ReadinessStore(c.ddb, c.tables, c.schema).snapshots(cfg.readinessCacheMs);
+  const store = new EntityStore(c.ddb, c.tables, c.schema);
+  const auth = new CallerAuth({
+    client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
+    hmacKey: async () => (await c.scriptAuth())?.script_key,
+  });
+  const ledger = new ShadowLedger(c.ddb, c.tables.state);
+  // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
+  const views = new PrincipalViews({
+    client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
+    ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
+  });
+  const reads = new CachedReads({
+    schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), quarantine: ledger.quarantine(cfg.readinessCacheMs),
+    views, linkProjects: storeLinkProjects(store),
+    engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
+  });
+  const writeThrough = new WriteThrough({
+    schema: c.schema, store, log: log('warn'),
+    site: {
+      async read(params) {
+        const script = await c.scriptAuth();
+        if (!script) throw new Error('no script credentials (SHOTGUN_SCRIPT_NAME) to read the written entities back');
+        return (await client.call<{ entities?: Array<Record<string, unknown>> }>('read', params, { auth: script, idempotent: true }))?.entities ?? [];
+      },
+    },
+  });
+  const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
+  const responses = c.responseCache?.enabled === false ? undefined
+    : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
+  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger };
+}

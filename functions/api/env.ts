@@ -1,0 +1,64 @@
+// The API's dependencies from a function's environment: the site, the tables, the cached schema, access rules, response cache and shadow settings.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv } from '../../shared/config.js';
+import { DEFAULT_RESPONSE_CACHE_TTL_S, parseAccessRules, parseTrustedPrincipals, type AccessRules, type ApiMetrics } from '../../shared/reads/index.js';
+import { loadCachedSchema, schemaFileFromEnv } from '../../shared/schema/index.js';
+import { SqsShadowSink, shadowRateFromEnv } from '../../shared/shadow/index.js';
+import { getScriptKey } from '../../shared/site/index.js';
+import type { ApiDeps, CacheDeps } from './context.js';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Dependencies from a function's environment: the site (SHOTGUN_URL, SHOTGUN_SCRIPT_NAME, the key from
+ * SHOTGUN_SCRIPT_KEY_SECRET_ARN or SHOTGUN_SCRIPT_KEY), the tables (ENTITIES_TABLE, STATE_TABLE, REFS_TABLE; the first two unset: pass-through
+ * only), SCHEMA, and the API's own settings (shared/config.ts apiConfigFromEnv).
+ */
+export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): ApiDeps {
+  const shotgun = shotgunConfigFromEnv(env);
+  const api = apiConfigFromEnv(env);
+  if (!env.ENTITIES_TABLE?.trim() && !env.STATE_TABLE?.trim()) return { shotgun, logger, metrics, api };
+  const tables = storeConfigFromEnv(env);
+  let accessRules: AccessRules;
+  let trustedPrincipals: string[];
+  try {
+    accessRules = parseAccessRules(api.accessRules);
+    trustedPrincipals = parseTrustedPrincipals(api.trustedPrincipals);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const scriptName = shotgun.scriptName;
+  const scriptAuth = async () => (scriptName ? { script_name: scriptName, script_key: await getScriptKey({ env }) } : undefined);
+  return {
+    shotgun, logger, metrics, api,
+    cache: {
+      schema: loadCachedSchema(schemaFileFromEnv(env as NodeJS.ProcessEnv)),
+      ddb: new DynamoDBClient(awsClientConfig(env, 'DYNAMODB')),
+      tables: { entities: tables.entitiesTable, state: tables.stateTable, refs: tables.refsTable },
+      scriptAuth,
+      accessRules,
+      trustedPrincipals,
+      responseCache: responseCacheFromEnv(env),
+      shadow: shadowFromEnv(env),
+    },
+  };
+}
+
+/** SHADOW_QUEUE_URL (unset: no shadow checks) and SHADOW_SAMPLE_RATE (0..1, default 0.01). */
+export function shadowFromEnv(env: Env): CacheDeps['shadow'] {
+  const queueUrl = env.SHADOW_QUEUE_URL?.trim();
+  if (!queueUrl) return undefined;
+  const rate = shadowRateFromEnv(env);
+  return rate > 0 ? { rate, sink: new SqsShadowSink(new SQSClient(awsClientConfig(env, 'SQS')), queueUrl) } : undefined;
+}
+
+/** RESPONSE_CACHE (`off` disables it) and RESPONSE_CACHE_TTL_S (seconds, default 600). */
+export function responseCacheFromEnv(env: Env): { enabled: boolean; ttlS: number } {
+  const enabled = (env.RESPONSE_CACHE ?? '').trim().toLowerCase() !== 'off';
+  const raw = env.RESPONSE_CACHE_TTL_S?.trim();
+  const ttlS = raw ? Number(raw) : DEFAULT_RESPONSE_CACHE_TTL_S;
+  if (!Number.isInteger(ttlS) || ttlS <= 0) throw new ConfigError(`RESPONSE_CACHE_TTL_S must be a positive number of seconds, not "${raw}"`);
+  return { enabled, ttlS };
+}

@@ -1,0 +1,115 @@
+// Reads: answered from the cache (and sampled for shadow checks), from the response cache, or passed through with the reason.
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { credentialOf, isCacheableReason, principalOf, refusedPass, requestTypes, responseKey, type CachedMethod } from '../../shared/reads/index.js';
+import { sampled, shadowSample } from '../../shared/shadow/index.js';
+import type { RawReply } from '../../shared/site/index.js';
+import type { ApiContext } from './context.js';
+import type { ParsedRequest } from './request.js';
+import { checkReadReplySize, faultReply, httpReply, isResultsBody, tags } from './reply.js';
+import { forward } from './site-routes.js';
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
+  const { cache, logger, metrics } = ctx;
+  const [auth, params] = req.rpc.params;
+  const outcome = cache ? await cache.reads.answer(auth, params, method) : { kind: 'pass' as const, reason: 'read-engine-not-ready' };
+  if (outcome.kind === 'denied') {
+    logger.info('credentials rejected by the site', { errorCode: outcome.fault.errorCode });
+    return faultReply(outcome.fault, tags('error', 'auth-rejected'), acceptEncoding);
+  }
+  if (outcome.kind === 'pass' && cache?.responses && isCacheableReason(outcome.reason)) {
+    const answered = await fromResponseCache(ctx, req, outcome.reason, acceptEncoding, requireHit, method);
+    if (answered) return answered;
+  }
+  if (outcome.kind === 'pass') {
+    metrics.pass(outcome.reason);
+    if (requireHit) {
+      metrics.fault('require-hit');
+      return faultReply(refusedPass(method, outcome.reason), tags('error', outcome.reason), acceptEncoding);
+    }
+    const passed = await forward(ctx, req, outcome.reason, acceptEncoding);
+    if (method === 'read') await observe(ctx, req, passed.reply);
+    return passed.result;
+  }
+  const reason = `access:${outcome.access}`;
+  const tooBig = 'entities' in outcome.result ? checkReadReplySize(outcome.result, acceptEncoding) : undefined;
+  if (tooBig) {
+    metrics.fault('reply-too-large');
+    return faultReply(tooBig, tags('error', 'reply-too-large'), acceptEncoding);
+  }
+  metrics.hit();
+  const reply = httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
+  // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
+  if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
+  return reply;
+}
+
+/** The caller's own pass-through reply as evidence against its verified view (shared/reads/principal-views.ts). */
+async function observe(ctx: ApiContext, req: ParsedRequest, reply: RawReply): Promise<void> {
+  const [auth, params] = req.rpc.params;
+  const cred = credentialOf(auth);
+  const type = isObj(params) ? params.type : undefined;
+  if (!ctx.cache || !cred || typeof type !== 'string' || !isResultsBody(reply)) return;
+  const entities = () => (JSON.parse(reply.body.toString('utf8')) as { results?: { entities?: unknown } }).results?.entities;
+  await ctx.cache.views.evidence(cred, type, entities).catch((e) => ctx.logger.warn('permission evidence not checked', { error: (e as Error).message }));
+}
+
+/**
+ * Sends a sampled hit to the verifier once its reply is built. Lambda freezes the sandbox when the handler returns,
+ * so the message is sent before returning (only sampled requests pay the one SQS call); a failure is logged, never
+ * the client's problem.
+ */
+export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: CachedMethod, result: unknown, access: string): Promise<void> {
+  const { cache, logger } = ctx;
+  const shadow = cache?.shadow;
+  const [auth, params] = req.rpc.params;
+  if (!shadow || !isObj(params) || !sampled(shadow.rate, shadow.random)) return;
+  const cred = credentialOf(auth);
+  try {
+    await shadow.sink.submit(shadowSample(method, params, result, access, Date.now(), cred ? principalOf(cred) : undefined));
+  } catch (e) {
+    logger.warn('shadow sample not sent', { error: (e as Error).message });
+  }
+}
+
+/**
+ * A pass the response cache may answer: the stored reply when every generation it read is unchanged (after the
+ * caller's credentials are verified, as for cached reads), else the site's reply, kept for the next time.
+ * Undefined: not for the response cache (no credential, an uncacheable read, the cache failing): the normal pass.
+ */
+export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  const { cache, logger, metrics } = ctx;
+  const responses = cache!.responses!;
+  const [auth, params] = req.rpc.params;
+  const cred = credentialOf(auth);
+  const types = requestTypes(params);
+  if (!cred || !types) return undefined;
+  let found;
+  try {
+    found = await responses.lookup(responseKey(method, params, await cache!.auth.identity(cred)), types);
+  } catch (e) {
+    logger.warn('response cache unavailable', { error: (e as Error).message });
+    return undefined;
+  }
+  if (found.kind === 'hit') {
+    const verdict = await cache!.auth.verify(auth, cred);
+    if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
+    if (verdict.status === 'valid') {
+      metrics.hit();
+      metrics.responseCacheHit?.();
+      return httpReply(200, tags('hit', 'response-cache'), found.body, acceptEncoding);
+    }
+    return undefined;
+  }
+  metrics.pass(reason);
+  if (requireHit) {
+    metrics.fault('require-hit');
+    return faultReply(refusedPass(method, reason), tags('error', reason), acceptEncoding);
+  }
+  const { reply, result } = await forward(ctx, req, reason, acceptEncoding);
+  if (isResultsBody(reply)) {
+    await responses.store(found, reply.body).catch((e) => logger.warn('response not kept', { error: (e as Error).message }));
+  }
+  return result;
+}

@@ -1,0 +1,92 @@
+// The requests the site answers: pass-through, writes (then written through to the cache), info, and file transfers.
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { bumpGenerations, typesNamedIn } from '../../shared/reads/index.js';
+import { passThrough, relayTransfer, type RawReply } from '../../shared/site/index.js';
+import type { ApiContext } from './context.js';
+import type { ParsedRequest } from './request.js';
+import { MAX_RESULT_BODY_BYTES, httpReply, isResultsBody, tags } from './reply.js';
+
+/** Sends the request to the site unchanged; a successful reply also teaches the auth cache its credentials. */
+export async function forward(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, extra: Record<string, string> = {}): Promise<{ reply: RawReply; result: APIGatewayProxyStructuredResultV2 }> {
+  const { cache, logger, client } = ctx;
+  const method = req.rpc.method_name;
+  const reply = await passThrough(client, { body: req.body, headers: req.headers, method });
+  if (cache && req.rpc.params.length > 0 && isResultsBody(reply)) {
+    await cache.auth.learn(req.rpc.params[0]).catch((e) => logger.warn('auth verdict not recorded', { error: (e as Error).message }));
+  }
+  logger.info('passed through', { method, reason, status: reply.status });
+  return { reply, result: httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), ...extra }, reply.body, acceptEncoding) };
+}
+
+export async function write(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
+  const { cache, logger, metrics, client } = ctx;
+  if (!cache) return (await forward(ctx, req, reason, acceptEncoding)).result;
+  const method = req.rpc.method_name;
+  // Taken before the read-back (see shared/reads/write-through.ts); runs while the site applies the write.
+  const version = cache.versions.next().catch((e) => {
+    logger.warn('no write-through version (state table)', { error: (e as Error).message });
+    return undefined;
+  });
+  const reply = await passThrough(client, { body: req.body, headers: req.headers, method });
+  let state = 'not-applicable';
+  if (isResultsBody(reply)) {
+    // Replies kept by the response cache that read the written types no longer serve (before the client sees the answer).
+    if (cache.responses) {
+      const params = req.rpc.params[1];
+      const types = new Set(typesNamedIn(JSON.stringify(params ?? null)));
+      if (typeof (params as { type?: unknown })?.type === 'string') types.add((params as { type: string }).type);
+      for (const r of (params as { requests?: unknown })?.requests as Array<{ entity_type?: unknown }> | undefined ?? []) {
+        if (typeof r?.entity_type === 'string') types.add(r.entity_type);
+      }
+      await bumpGenerations(cache.ddb, cache.tables.state, types)
+        .catch((e) => logger.error('response-cache generations not bumped', { method, error: e as Error }));
+    }
+    state = 'failed';
+    try {
+      const results = (JSON.parse(reply.body.toString('utf8')) as { results: unknown }).results;
+      await cache.auth.learn(req.rpc.params[0]).catch(() => {});
+      const out = await cache.writeThrough.apply(method, req.rpc.params[1], results, await version);
+      state = out.version === undefined ? 'skipped' : 'applied';
+      logger.info('written through', { method, ...out });
+    } catch (e) {
+      // The client's write succeeded on the site: its answer goes back unchanged; the sync pipeline repairs the cache.
+      metrics.writeThroughFailed();
+      logger.error('write-through failed (the sync pipeline will repair the cache)', { method, error: e as Error });
+    }
+  }
+  logger.info('passed through', { method, reason, status: reply.status });
+  return httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), 'x-fpt-cache-write-through': state }, reply.body, acceptEncoding);
+}
+
+export async function info(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
+  const { logger, siteInfo } = ctx;
+  try {
+    const r = await siteInfo.reply();
+    return httpReply(200, r.fromMemory ? tags('hit', 'info:memory') : tags('pass', 'method:info'), r.body, acceptEncoding);
+  } catch (e) {
+    // The site's own answer (a fault, an HTTP error) or the unreachable-site fault, as for any other method.
+    logger.warn('info not cached', { error: (e as Error).message });
+    return (await forward(ctx, req, 'method:info', acceptEncoding)).result;
+  }
+}
+
+export async function transfer(ctx: ApiContext, event: APIGatewayProxyEventV2, path: string): Promise<APIGatewayProxyStructuredResultV2> {
+  const { cache, logger, metrics, upstream, deps } = ctx;
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
+  const body = event.body === undefined ? undefined : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  const pathAndQuery = path + (event.rawQueryString ? `?${event.rawQueryString}` : '');
+  const t = tags('pass', 'file-transfer');
+  try {
+    const r = await relayTransfer(deps.shotgun.url, { method, pathAndQuery, headers, cookies: event.cookies, body }, {
+      maxBodyBytes: Math.floor(MAX_RESULT_BODY_BYTES * 0.75), timeoutMs: deps.shotgun.timeoutMs,
+    });
+    if (r.kind === 'redirect') return { statusCode: 302, headers: { location: r.location, ...t }, body: '' };
+    return { statusCode: r.status, headers: { ...r.headers, ...t }, body: r.body.toString('base64'), isBase64Encoded: true };
+  } catch (e) {
+    logger.warn('file transfer relay failed', { path, error: (e as Error).message });
+    metrics.fault('file-transfer');
+    return { statusCode: 502, headers: { 'content-type': 'text/plain; charset=utf-8', ...tags('error', 'file-transfer') }, body: `fpt-cache: the Shotgun site ${upstream} could not be reached\n` };
+  }
+}

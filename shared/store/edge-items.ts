@@ -1,0 +1,78 @@
+// Edge items in the refs table (one per link no entities GSI covers): written under the entity's write counter, deleted with it, repaired when missing.
+import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { EntityReads } from './entity-reads.js';
+import { pool } from './table-io.js';
+import { ENTITY_SK, entityPk, type Item } from './item-layout.js';
+import { edgeKeys, encodeEntity } from './item-codec.js';
+
+/** Edge maintenance on top of the entity reads (EntityStore adds the versioned writes). */
+export class EdgeItems extends EntityReads {
+  /**
+   * Deletes edge items (refs-table keys) no longer backed by the state written at counter `w`. An edge put since by a
+   * writer that read a later state carries a higher ev and stays.
+   */
+  protected async deleteEdges(keys: Item[], w: number): Promise<void> {
+    await pool(keys, this.concurrency, async (Key) => {
+      try {
+        await this.ddb.send(new DeleteItemCommand({
+          TableName: this.tables.refs, Key,
+          ConditionExpression: 'ev <= :w', ExpressionAttributeValues: { ':w': { N: String(w) } },
+        }));
+      } catch (e) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      }
+    });
+  }
+
+  /**
+   * Edge puts: one by one under `ev < :ev` (a stale writer never lowers an edge's ev), or in batches of 25 when the
+   * entity is new or many are added at once (imports); see docs/design.md "Edges" for the window the batch path leaves.
+   */
+  protected async putEdges(edges: Item[], w: number, bulk = false): Promise<void> {
+    if (bulk || edges.length > 25) return this.writeItems(this.tables.refs, edges);
+    await pool(edges, this.concurrency, async (it) => {
+      try {
+        await this.ddb.send(new PutItemCommand({
+          TableName: this.tables.refs, Item: it,
+          ConditionExpression: 'attribute_not_exists(ev) OR ev < :w', ExpressionAttributeValues: { ':w': { N: String(w) } },
+        }));
+      } catch (e) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      }
+    });
+  }
+
+  /**
+   * Writes the edge items an entity's stored links need and that are missing (a bulk write's window, docs/design.md
+   * "Edges under concurrency"). The reconciliation pass runs it for entities it touches. Orphan edges (no stored link
+   * backs them) cannot be listed per source; propagateLinkFacts removes those it meets.
+   */
+  async repairEdges(type: string, id: number): Promise<{ added: number; removed: number }> {
+    const cur = await this.readState(type, id);
+    if (!cur) return { added: 0, removed: 0 };
+    const want = [...encodeEntity(this.schema, cur.state, 'repair').edges.values()];
+    const have = await this.presentKeys(this.tables.refs, want.map((it) => ({ pk: it.pk, sk: it.sk })));
+    const add = want.filter((it) => !have.has(`${it.pk.S}|${it.sk.S}`)).map((it) => ({ ...it, ev: { N: String(cur.state.w) } }));
+    await this.putEdges(add, cur.state.w);
+    return { added: add.length, removed: 0 };
+  }
+
+  /**
+   * Deletes an entity that vanished from the site (neither active nor retired there any more): its item, chunks and
+   * edges. Links to it elsewhere keep their stored facts until their own entities are re-read.
+   */
+  async removeEntity(type: string, id: number): Promise<number> {
+    const cur = await this.readState(type, id).catch(() => undefined);
+    const { items } = await this.queryAll({
+      TableName: this.tables.entities, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: entityPk(type, id) } },
+      ProjectionExpression: 'pk, sk', ConsistentRead: true,
+    });
+    const entity = items.filter((it) => it.sk.S === ENTITY_SK);
+    // The entity item first: once it is gone no reader reaches the rest.
+    await this.deleteItems(this.tables.entities, entity.map((it) => ({ pk: it.pk, sk: it.sk })));
+    await this.deleteItems(this.tables.entities, items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })));
+    const edges = cur ? [...edgeKeys(this.schema, cur.state).values()] : [];
+    await this.deleteEdges(edges, cur?.state.w ?? 0);
+    return items.length + edges.length;
+  }
+}
