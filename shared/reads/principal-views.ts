@@ -12,7 +12,7 @@ import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBCli
 import type { CachedSchema } from '../schema/index.js';
 import { canonicalDigest } from '../semantics/index.js';
 import { ShotgunFault, ShotgunTransportError, type AuthParams, type ShotgunClient } from '../site/index.js';
-import type { CallerCredential } from './caller-auth.js';
+import { AUTH_FAULT_CODES, type CallerCredential } from './caller-auth.js';
 import type { PermissionEvent } from './api-metrics.js';
 import type { PermissionCounts } from './cache-status.js';
 import { compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
@@ -251,7 +251,7 @@ export class PrincipalViews {
     this.o.onEvent?.('probe');
     const ask = (a: unknown) => this.o.client.call(req.method, req.params, { auth: a as AuthParams, idempotent: true });
     const [mine, theirs] = await Promise.allSettled([ask(auth), ask(script)]);
-    if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && theirs.status === 'fulfilled') {
+    if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && !AUTH_FAULT_CODES.has(mine.reason.errorCode) && theirs.status === 'fulfilled') {
       // The site refused the caller what it answers the script: the caller's view of this type is narrower.
       return { rows: 'differ', hidden: [] };
     }
