@@ -32,6 +32,8 @@ function factsOf(schema: CachedSchema, params: ReadParams): PathFacts | undefine
     facts.touches.push({ type: p.leafType, field: p.leafField });
     if (LINK_TYPES.has(p.leaf.data_type)) {
       const targets = p.leaf.valid_types ?? [];
+      // A link field whose target types the schema does not name: nothing can be verified about its targets.
+      if (targets.length === 0) return undefined;
       facts.leafLinks.push({ type: p.leafType, field: p.leafField, targets, role: roleOf(text) });
       // A returned link shows its target's name: the target's identifier field is touched too.
       for (const t of targets) {
