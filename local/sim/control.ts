@@ -8,6 +8,7 @@ import type { SiteStore } from './store.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
+import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 
 export const ControlPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
@@ -26,6 +27,8 @@ export const ControlPatchSchema = z.object({
   changeField: FieldChangeSchema.optional(),
   /** Sets permission profiles (`user:<login>` / `script:<name>` -> profile, or null to remove one): local/sim/permissions.ts. */
   permissions: z.record(z.string().regex(/^(user|script):.+$/), PermissionProfileSchema.nullable()).optional(),
+  /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
+  semantics: SimSemanticsSchema.optional(),
 }).strict();
 export type ControlPatch = z.input<typeof ControlPatchSchema>;
 
@@ -56,6 +59,8 @@ export class SimControl {
   setFaultRates(rates: FaultRates): void { this.d.knobs.faultRates = { ...rates }; }
   clearFaults(): void { this.d.knobs.faultRates = {}; this.d.knobs.queue = []; }
   setLegacyVersion(on: boolean): void { this.d.knobs.legacyVersion = on; }
+  /** Changes how the site reads where hosted sites may differ (docs/sim.md "Site semantics"); unset keys keep their values. */
+  setSemantics(patch: SimSemanticsInput): void { this.d.knobs.setSemantics(patch); }
   /** Holds the events of the next `writes` writes (default: all, until releaseEvents). */
   holdEvents(writes?: number): void { this.d.events.hold(writes); }
   releaseEvents(): number { return this.d.events.release(); }
@@ -103,6 +108,7 @@ export class SimControl {
     if (p.latencyMs !== undefined) k.latencyMs = p.latencyMs;
     if (p.jitterMs !== undefined) k.jitterMs = p.jitterMs;
     if (p.legacyVersion !== undefined) k.legacyVersion = p.legacyVersion;
+    if (p.semantics !== undefined) k.setSemantics(p.semantics);
     if (p.clearFaults) this.clearFaults();
     if (p.faultRates !== undefined) k.faultRates = { ...p.faultRates } as FaultRates;
     if (p.failNext !== undefined) for (const r of Array.isArray(p.failNext) ? p.failNext : [p.failNext]) k.failNext(r);

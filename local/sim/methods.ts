@@ -4,9 +4,8 @@ import {
   BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema, UpdateParamsSchema, isGroup, type ReadParams, ErrorCode, ShotgunFault, type FaultBody,
 } from '../../shared/site/index.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
-import {
-  type EntityRecord, executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext,
-} from '../../shared/semantics/index.js';
+import { type EntityRecord, validateRead, validateSummarize, type ReadContext } from '../../shared/semantics/index.js';
+import { simRead, simSummarize, type SimSemantics } from './site-semantics.js';
 import type { SiteStore } from './store.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';
@@ -25,6 +24,8 @@ export interface MethodDeps {
   now: () => Date;
   /** The version `info` reports: 8.50.0, or 7.3.0 (legacy paging) when the switch is on. */
   legacyVersion: () => boolean;
+  /** How reads behave where hosted sites may differ (local/sim/site-semantics.ts). */
+  semantics: () => SimSemantics;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -95,12 +96,12 @@ export class Api3Methods {
         const rp = parseWith('read', ReadParamsSchema, p);
         validateRead(schema, rp);
         const candidates = this.candidates(rp);
-        return executeRead(this.readContext(view), rp, view ? view.rows(rp.type, candidates) : candidates);
+        return simRead(this.readContext(view), this.d.semantics(), rp, view ? view.rows(rp.type, candidates) : candidates);
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
-        return executeSummarize(this.readContext(view), sp, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
+        return simSummarize(this.readContext(view), this.d.semantics(), sp, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
       }
       case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
       case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));

@@ -2,6 +2,7 @@
 import type { CachedSchema } from '../schema/index.js';
 import type { Readiness } from '../store/index.js';
 import type { ShadowReport } from '../shadow/index.js';
+import type { RuleName, RuleRecord } from '../semantics/index.js';
 
 export interface CacheStatus {
   /** Every cached type is ready: reads of any cached type can be answered from the cache. */
@@ -16,6 +17,8 @@ export interface CacheStatus {
   shadow?: ShadowReport['counts'] & { quarantined: ShadowReport['quarantined'] };
   /** This container's permission views (shared/reads/principal-views.ts): counts only, no identities. */
   permissions?: PermissionCounts;
+  /** The site's read rules the cache follows, each measured (when, by which probe) or assumed (shared/calibration.ts). */
+  siteRules: Record<RuleName, RuleRecord>;
 }
 
 export interface PermissionCounts {
@@ -37,6 +40,7 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
   return {
     ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
     ...(drift.length ? { schemaDrift: drift } : {}),
+    siteRules: readiness.siteRules.report(),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
     ...(info.permissions ? { permissions: info.permissions } : {}),
   };
