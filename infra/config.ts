@@ -61,6 +61,10 @@ const ConfigShape = z.object({
   shadowSampleRate: num(0, 1).default(0.01),
   /** Confirmed shadow mismatches of a type before it is served from the site until validated or re-imported. */
   shadowMismatchThreshold: int(1, 1000).default(1),
+  /** Principals served the cache script's view without permission probes: `script:<name>,user:<login>` (the cache's own script always is). */
+  trustedPrincipals: optionalString.pipe(z.string().regex(/^(script|user):[^,]+(,\s*(script|user):[^,]+)*$/, 'a comma-separated list of script:<name> / user:<login>').optional()),
+  /** How long a caller's probed permission view of a type is trusted (seconds, at most 15 minutes). */
+  permissionViewTtlSeconds: int(30, 900).default(600),
   consumerMemoryMb: int(128, 10_240).default(512),
   /** The poller peaks near 126 MB of RSS (test/bundles measures it; the suite fails above 60 %): 256 MB keeps a real margin. */
   pollerMemoryMb: int(128, 10_240).default(256),

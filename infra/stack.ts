@@ -70,6 +70,7 @@ export class FptCacheStack extends Stack {
       throttle: { burstLimit: c.apiThrottleBurst, rateLimit: c.apiThrottleRate },
       domainName: c.domainName,
       certificateArn: c.certificateArn,
+      permissions: { trustedPrincipals: c.trustedPrincipals, viewTtlSeconds: c.permissionViewTtlSeconds },
     });
     // Shadow checks of a share of the API's hits (docs/shadow.md); shadowSampleRate=0 leaves them out.
     this.shadow = c.shadowSampleRate > 0 ? new ShadowVerification(this, 'Shadow', {

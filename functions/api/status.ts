@@ -11,7 +11,7 @@ export async function status(ctx: ApiContext, acceptEncoding: string | undefined
   let body: unknown;
   try {
     const [ready, shadow, syncWindow] = await Promise.all([cache.readiness(), cache.ledger.report(), cache.pace.report()]);
-    body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, syncWindow });
+    body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, permissions: cache.views.report(), syncWindow });
   } catch (e) {
     logger.error('readiness unavailable', { error: e as Error });
     body = { ready: false, mode: 'cache', version: FPT_CACHE_VERSION, upstream, error: 'readiness unavailable (state table)' };

@@ -107,6 +107,12 @@ export class CacheDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Reads: hits and pass-throughs', left: [hit, pass], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Pass-through reasons', left: [passReasons], stacked: true, width: 8 }),
     );
+    this.dashboard.addWidgets(new cloudwatch.GraphWidget({
+      title: 'Permission views (callers\' own views, probed)',
+      left: [m('PermissionProbes', 'Sum', FIVE_MINUTES, 'probes'), m('PermissionViewsVerified', 'Sum', FIVE_MINUTES, 'views verified')],
+      right: [m('PermissionRevocations', 'Sum', FIVE_MINUTES, 'views revoked (evidence)')],
+      width: 24,
+    }));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API latency (ms)',

@@ -20,11 +20,18 @@ export interface CacheStatus {
    * them), and the measured window in which such a write is not yet in the cache (docs/sync.md "Adaptive reconcile interval").
    */
   syncWindow?: Record<string, WindowReport>;
+  /** This container's permission views (shared/reads/principal-views.ts): counts only, no identities. */
+  permissions?: PermissionCounts;
   /** The site's read rules the cache follows, each measured (when, by which probe) or assumed (shared/calibration.ts). */
   siteRules: Record<RuleName, RuleRecord>;
 }
 
-export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; syncWindow?: Record<string, WindowReport> }): CacheStatus {
+export interface PermissionCounts {
+  views: number; restrictedViews: number; probes: number; probeFailures: number; verified: number; restricted: number;
+  revocations: number; trustedReads: number; tableHits: number; ttlSeconds: number;
+}
+
+export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; permissions?: PermissionCounts; syncWindow?: Record<string, WindowReport> }): CacheStatus {
   const types: CacheStatus['types'] = {};
   for (const type of schema.site.typeNames) {
     const fields = Object.keys(schema.site.type(type)!.fields);
@@ -40,6 +47,7 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
     ...(drift.length ? { schemaDrift: drift } : {}),
     siteRules: readiness.siteRules.report(),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
+    ...(info.permissions ? { permissions: info.permissions } : {}),
     ...(info.syncWindow && Object.keys(info.syncWindow).length ? { syncWindow: info.syncWindow } : {}),
   };
 }
