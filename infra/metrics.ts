@@ -27,6 +27,10 @@ export const CUSTOM_METRICS = {
   ApiFaults: 'ApiFaults',
   /** api: write-throughs that failed after the site accepted the write (the sync pipeline repairs the cache). */
   WriteThroughFailures: 'WriteThroughFailures',
+  /** api: permission probes sent (each asks the site twice: as the caller and as the script), views verified, views revoked on evidence. */
+  PermissionProbes: 'PermissionProbes',
+  PermissionViewsVerified: 'PermissionViewsVerified',
+  PermissionRevocations: 'PermissionRevocations',
 } as const;
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;
 

@@ -103,6 +103,14 @@ const COMMANDS: Record<string, Command> = {
       return validateCommand(args.positional, process.env);
     },
   },
+  calibrate: {
+    summary: 'measure the site\'s read rules (NULL and text order, entity sort key, empty or, negation and NULL, missing fields) with read-only probes; --show prints the stored ones',
+    raw: true,
+    async run(args) {
+      const { calibrateCommand } = await import('./commands/calibrate.js');
+      return calibrateCommand(args.positional, process.env);
+    },
+  },
   dlq: {
     summary: 'dlq replay: move dead-lettered events back onto the event queue',
     raw: true,

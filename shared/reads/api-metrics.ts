@@ -5,7 +5,12 @@ import { METRICS_NAMESPACE } from '../config.js';
 /** Extra dimension of the per-reason CachePass variant (infra/metrics.ts PASS_REASON_DIMENSION). */
 export const PASS_REASON_DIMENSION = 'reason';
 
-export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit';
+export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit'
+  | 'PermissionProbes' | 'PermissionViewsVerified' | 'PermissionRevocations';
+
+/** Permission-view events (shared/reads/principal-views.ts): a probe sent, a view verified, a view revoked. */
+export type PermissionEvent = 'probe' | 'verified' | 'revoked';
+const PERMISSION_METRIC: Record<PermissionEvent, ApiMetricName> = { probe: 'PermissionProbes', verified: 'PermissionViewsVerified', revoked: 'PermissionRevocations' };
 
 export interface ApiMetrics {
   /** A read answered from the cache. */
@@ -18,6 +23,8 @@ export interface ApiMetrics {
   writeThroughFailed(): void;
   /** A read answered from the response cache (shared/reads/response-cache.ts); also counted as a hit. */
   responseCacheHit?(): void;
+  /** Permission views: `n` probes sent, views verified or revoked since the last call. */
+  permission?(event: PermissionEvent, n: number): void;
   /** Publishes what was recorded (once per invocation). */
   flush(): void;
 }
@@ -47,13 +54,17 @@ export class EmfApiMetrics implements ApiMetrics {
   fault(): void { this.metrics.addMetric('ApiFaults', MetricUnit.Count, 1); }
   writeThroughFailed(): void { this.metrics.addMetric('WriteThroughFailures', MetricUnit.Count, 1); }
   responseCacheHit(): void { this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1); }
+  permission(event: PermissionEvent, n: number): void { if (n > 0) this.metrics.addMetric(PERMISSION_METRIC[event], MetricUnit.Count, n); }
   /** Publishes only when something was recorded (an empty flush makes Powertools log a warning per request). */
   flush(): void { if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics(); }
 }
 
 /** Counters in memory (the local stack and tests). */
 export class MemoryApiMetrics implements ApiMetrics {
-  readonly counts: Record<ApiMetricName, number> = { CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0 };
+  readonly counts: Record<ApiMetricName, number> = {
+    CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0,
+    PermissionProbes: 0, PermissionViewsVerified: 0, PermissionRevocations: 0,
+  };
   readonly passReasons: Record<string, number> = {};
   readonly faultKinds: Record<string, number> = {};
   hit(): void { this.counts.CacheHit++; }
@@ -68,5 +79,6 @@ export class MemoryApiMetrics implements ApiMetrics {
   }
   writeThroughFailed(): void { this.counts.WriteThroughFailures++; }
   responseCacheHit(): void { this.counts.ResponseCacheHit++; }
+  permission(event: PermissionEvent, n: number): void { this.counts[PERMISSION_METRIC[event]] += n; }
   flush(): void {}
 }

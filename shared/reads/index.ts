@@ -8,3 +8,8 @@ export { CallerAuth, credentialOf, principalOf, VERDICT_PK } from './caller-auth
 export { cursorWatermark, CursorWriteVersions, VERSION_STEP, WriteThrough, writeVersion, type WriteVersionSource } from './write-through.js';
 export { cacheStatus } from './cache-status.js';
 export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.js';
+export { PrincipalViews, parseTrustedPrincipals, effectivePrincipal, DEFAULT_VIEW_TTL_MS, VIEW_PK } from './principal-views.js';
+export { involvedTypes, linksVisible, permissionScope, storeLinkProjects, withRestriction } from './permission-scope.js';
+export { compareProbe, probeRequest, type TypeView } from './permission-probe.js';
+export { type HitView } from './cached-reads.js';
+export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';
