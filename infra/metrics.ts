@@ -27,6 +27,10 @@ export const CUSTOM_METRICS = {
   ApiFaults: 'ApiFaults',
   /** api: write-throughs that failed after the site accepted the write (the sync pipeline repairs the cache). */
   WriteThroughFailures: 'WriteThroughFailures',
+  /** api: reads answered from the reply memo (also counted in CacheHit). */
+  MemoHit: 'MemoHit',
+  /** api: reply-memo entries evicted to stay within the memo's memory bound. */
+  MemoEvictions: 'MemoEvictions',
 } as const;
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;
 

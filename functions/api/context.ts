@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, CursorWriteVersions, MemoryApiMetrics, ResponseCache, WriteThrough, type AccessRules, type ApiMetrics, type WriteVersionSource,
+  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, ResponseCache, type CounterGranularity, WriteThrough, type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
@@ -27,6 +27,8 @@ export interface CacheDeps {
   versions?: WriteVersionSource;
   /** The response cache of unplannable reads (shared/reads/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
   responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
+  /** The reply memo of plannable reads (shared/reads/reply-memo.ts): on unless `enabled: false` (REPLY_MEMO=off); `share` of the function's memory. */
+  replyMemo?: { enabled?: boolean; maxBytes?: number; share?: number; granularity?: CounterGranularity };
   /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
 }
@@ -78,11 +80,11 @@ export function buildContext(deps: ApiDeps): ApiContext {
   });
   const log = (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => logger[level](message, { ...details });
   const siteInfo = new SiteInfo(client, cfg.infoCacheMs, FPT_CACHE_VERSION);
-  const cache = deps.cache && buildCache(deps.cache, client, cfg, log);
+  const cache = deps.cache && buildCache(deps.cache, client, cfg, log, metrics);
   return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, cache };
 }
 
-function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void) {
+function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void, metrics: ApiMetrics) {
   const readiness = new ReadinessStore(c.ddb, c.tables, c.schema).snapshots(cfg.readinessCacheMs);
   const store = new EntityStore(c.ddb, c.tables, c.schema);
   const auth = new CallerAuth({
@@ -90,8 +92,12 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     hmacKey: async () => (await c.scriptAuth())?.script_key,
   });
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
+  const m = c.replyMemo;
+  const memo = m?.enabled === false ? undefined : new ReplyMemo({
+    ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
+  });
   const reads = new CachedReads({
-    schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), quarantine: ledger.quarantine(cfg.readinessCacheMs),
+    schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
   });
   const writeThrough = new WriteThrough({
@@ -107,5 +113,5 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
   const responses = c.responseCache?.enabled === false ? undefined
     : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
-  return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger };
+  return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger, memo };
 }

@@ -29,6 +29,13 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
     }
     return (await forward(ctx, req, outcome.reason, acceptEncoding)).result;
   }
+  if (outcome.kind === 'memo') {
+    metrics.hit();
+    metrics.memoHit?.();
+    const reply = httpReply(200, tags('hit', `memo;access:${outcome.access}`), outcome.body, acceptEncoding);
+    await shadowCheck(ctx, req, method, () => (JSON.parse(outcome.body.toString('utf8')) as { results: unknown }).results, outcome.access);
+    return reply;
+  }
   const reason = `access:${outcome.access}`;
   const tooBig = 'entities' in outcome.result ? checkReadReplySize(outcome.result, acceptEncoding) : undefined;
   if (tooBig) {
@@ -36,7 +43,9 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
     return faultReply(tooBig, tags('error', 'reply-too-large'), acceptEncoding);
   }
   metrics.hit();
-  const reply = httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
+  const body = Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8');
+  outcome.keep?.(body);
+  const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
   await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
 }
@@ -46,14 +55,14 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
  * so the message is sent before returning (only sampled requests pay the one SQS call); a failure is logged, never
  * the client's problem.
  */
-export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: CachedMethod, result: unknown, access: string): Promise<void> {
+export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: CachedMethod, result: unknown | (() => unknown), access: string): Promise<void> {
   const { cache, logger } = ctx;
   const shadow = cache?.shadow;
   const [auth, params] = req.rpc.params;
   if (!shadow || !isObj(params) || !sampled(shadow.rate, shadow.random)) return;
   const cred = credentialOf(auth);
   try {
-    await shadow.sink.submit(shadowSample(method, params, result, access, Date.now(), cred ? principalOf(cred) : undefined));
+    await shadow.sink.submit(shadowSample(method, params, typeof result === 'function' ? (result as () => unknown)() : result, access, Date.now(), cred ? principalOf(cred) : undefined));
   } catch (e) {
     logger.warn('shadow sample not sent', { error: (e as Error).message });
   }

@@ -5,6 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
+import { bumpGenerations, SCHEMA_GENERATION } from '../../shared/store/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -19,6 +20,8 @@ export interface ConsumerDeps {
   now?: () => number;
   /** Told about each applied event (the local stack's /status). */
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
+  /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
+  afterApply?: (ev: EventRow) => Promise<void>;
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -35,6 +38,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     try {
       ev = parseEventBody(record.body);
       const outcome = await d.applier.apply(ev);
+      await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
       d.metrics.add('EventsApplied', 1);
@@ -92,5 +96,9 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    // Entity writes bump their own change counters (shared/store); a schema change bumps the schema's once applied.
+    afterApply: async (ev) => {
+      if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) await bumpGenerations(ctx.ddb, ctx.tables.state, [SCHEMA_GENERATION]);
+    },
   });
 }
