@@ -79,7 +79,7 @@ export class CachedReads {
     if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access };
     if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
     const used = outcome!.access;
-    const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, used) : undefined;
+    const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
     return { kind: 'hit', result: outcome!.result, access: used, keep };
   }
 

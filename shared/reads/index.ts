@@ -8,4 +8,4 @@ export { CallerAuth, credentialOf, principalOf, VERDICT_PK } from './caller-auth
 export { cursorWatermark, CursorWriteVersions, VERSION_STEP, WriteThrough, writeVersion, type WriteVersionSource } from './write-through.js';
 export { cacheStatus } from './cache-status.js';
 export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.js';
-export { type CounterGranularity, DEFAULT_MEMO_SHARE, memoBudgetBytes, memoCounters, ReplyMemo } from './reply-memo.js';
+export { type CounterGranularity, DEFAULT_MEMO_SHARE, linkTypesOf, memoBudgetBytes, memoCounters, ReplyMemo } from './reply-memo.js';

@@ -2,7 +2,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalDigest, readTypes } from '../semantics/index.js';
 import { MAX_COUNTER_KEYS, projectCounter, readGenerations, SCHEMA_GENERATION } from '../store/index.js';
-import { typesNamedIn } from './response-cache.js';
 
 /** Default share of the function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB) the memo may hold. */
 export const DEFAULT_MEMO_SHARE = 0.25;
@@ -33,6 +32,25 @@ export function pinnedProject(params: Record<string, unknown>): number | undefin
     if (isObj(v) && v.type === 'Project' && typeof v.id === 'number') return v.id;
   }
   return undefined;
+}
+
+/**
+ * The entity types a built result links to (link values anywhere in its fields, summary groups included), whose names
+ * and retirement it shows; the records' own `type` is not a link (the read's root counter covers them).
+ */
+export function linkTypesOf(result: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (isObj(v)) {
+      if (typeof v.type === 'string') out.add(v.type);
+      for (const x of Object.values(v)) walk(x);
+    }
+  };
+  const entities = isObj(result) && Array.isArray(result.entities) ? result.entities : undefined;
+  if (!entities) walk(result);
+  else for (const e of entities) if (isObj(e)) for (const [k, x] of Object.entries(e)) if (k !== 'type') walk(x);
+  return [...out];
 }
 
 export type CounterGranularity = 'type' | 'type+project';
@@ -97,10 +115,13 @@ export class ReplyMemo {
     return { kind: 'miss', key, counters };
   }
 
-  /** Keeps a reply built after `miss`'s counters were read; types it names whose counters were not read make it unservable until rebuilt. */
-  keep(miss: Extract<MemoLookup, { kind: 'miss' }>, body: Buffer, access: string): void {
+  /**
+   * Keeps `body`, built from `result` after `miss`'s counters were read. Link types of the result whose counters were
+   * not read make it unservable until rebuilt (the next lookup reads them before building).
+   */
+  keep(miss: Extract<MemoLookup, { kind: 'miss' }>, body: Buffer, result: unknown, access: string): void {
     const counters = { ...miss.counters };
-    for (const t of typesNamedIn(body.toString('utf8'))) if (!(t in counters)) counters[t] = UNKNOWN;
+    for (const t of linkTypesOf(result)) if (!(t in counters)) counters[t] = UNKNOWN;
     if (Object.keys(counters).length > MAX_COUNTER_KEYS) return;
     const size = body.length + ENTRY_OVERHEAD;
     if (size > this.maxBytes) return;
