@@ -5,7 +5,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { eventTypes } from '../../shared/reads/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -96,9 +97,13 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
-    // Entity writes bump their own change counters (shared/store); a schema change bumps the schema's once applied.
+    // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
+    // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
+    // change (DisplayColumn) bumps `*schema`.
     afterApply: async (ev) => {
-      if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) await bumpGenerations(ctx.ddb, ctx.tables.state, [SCHEMA_GENERATION]);
+      const project = (ev.project as { id?: unknown } | null | undefined)?.id;
+      const keys = eventTypes([ev]).flatMap((t) => (t === SCHEMA_GENERATION ? [t] : countersOfChange(t, typeof project === 'number' ? project : undefined)));
+      await bumpGenerations(ctx.ddb, ctx.tables.state, keys);
     },
   });
 }
