@@ -32,7 +32,7 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   if (outcome.kind === 'memo') {
     metrics.hit();
     metrics.memoHit?.();
-    const reply = httpReply(200, tags('hit', `memo;access:${outcome.access}`), outcome.body, acceptEncoding);
+    const reply = httpReply(200, tags('hit', `memo;access:${outcome.access}`), outcome.body, acceptEncoding, outcome.gzipped);
     await shadowCheck(ctx, req, method, () => (JSON.parse(outcome.body.toString('utf8')) as { results: unknown }).results, outcome.access);
     return reply;
   }

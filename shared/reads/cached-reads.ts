@@ -13,7 +13,7 @@ export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
   | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; keep?: (body: Buffer) => void }
   /** Answered from the reply memo: `body` is the reply built for the same request and view, no counter changed since. */
-  | { kind: 'memo'; body: Buffer; access: string }
+  | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
   /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`). */
   | { kind: 'pass'; reason: string }
   /** The site rejected the caller's credentials: its own fault is the answer. */
@@ -76,7 +76,7 @@ export class CachedReads {
     if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
     if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
     const { found, outcome } = built;
-    if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access };
+    if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
     if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
     const used = outcome!.access;
     const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;

@@ -1,4 +1,5 @@
 // The reply memo: built replies of plannable reads kept in this container's memory, per request and caller view, served only while every change counter they depend on is unchanged.
+import { gzipSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalDigest, readTypes } from '../semantics/index.js';
 import { MAX_COUNTER_KEYS, projectCounter, readGenerations, SCHEMA_GENERATION } from '../store/index.js';
@@ -68,10 +69,11 @@ export function memoCounters(params: unknown, granularity: CounterGranularity = 
   return [...out];
 }
 
-interface Entry { body: Buffer; counters: Record<string, number>; size: number; access: string }
+/** `gz`: the body gzip+base64, made on the first gzip hit and counted in `size` from then on. */
+interface Entry { body: Buffer; counters: Record<string, number>; size: number; access: string; gz?: string }
 
 export type MemoLookup =
-  | { kind: 'hit'; body: Buffer; access: string }
+  | { kind: 'hit'; body: Buffer; access: string; gzipped: () => string }
   /** Not servable: the counters read before the reply is built (keep() records them with it). */
   | { kind: 'miss'; key: string; counters: Record<string, number> };
 
@@ -108,7 +110,7 @@ export class ReplyMemo {
       this.entries.delete(key);
       this.entries.set(key, entry);
       this.stats.hits++;
-      return { kind: 'hit', body: entry.body, access: entry.access };
+      return { kind: 'hit', body: entry.body, access: entry.access, gzipped: () => this.gzipped(key, entry) };
     }
     if (entry) this.drop(key, entry);
     this.stats.misses++;
@@ -130,6 +132,10 @@ export class ReplyMemo {
     this.entries.set(miss.key, { body, counters, size, access });
     this.stats.bytes += size;
     this.stats.kept++;
+    this.evict();
+  }
+
+  private evict(): void {
     let evicted = 0;
     for (const [k, e] of this.entries) {
       if (this.stats.bytes <= this.maxBytes) break;
@@ -140,6 +146,19 @@ export class ReplyMemo {
       this.stats.evictions += evicted;
       this.o.onEvict?.(evicted);
     }
+  }
+
+  /** The entry's body gzip+base64, made once (the memory it takes counts against the bound). */
+  private gzipped(key: string, e: Entry): string {
+    if (e.gz === undefined) {
+      e.gz = gzipSync(e.body).toString('base64');
+      if (this.entries.get(key) === e) {
+        e.size += e.gz.length;
+        this.stats.bytes += e.gz.length;
+        this.evict();
+      }
+    }
+    return e.gz;
   }
 
   get size(): number {
