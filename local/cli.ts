@@ -21,7 +21,7 @@ class UsageError extends Error {}
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 // The AWS SDK's notice that Node 20 support ends in 2027 concerns this machine's Node, not the Lambda runtime
-// (nodejs22.x): keep it out of the operator's terminal.
+// (nodejs24.x): keep it out of the operator's terminal.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** Who started us, taken before any slow startup work (see local/launcher-watch.ts). */
 const launchers = currentLaunchers();
@@ -101,6 +101,14 @@ const COMMANDS: Record<string, Command> = {
     async run(args) {
       const { validateCommand } = await import('./commands/sync.js');
       return validateCommand(args.positional, process.env);
+    },
+  },
+  calibrate: {
+    summary: 'measure the site\'s read rules (NULL and text order, entity sort key, empty or, negation and NULL, missing fields) with read-only probes; --show prints the stored ones',
+    raw: true,
+    async run(args) {
+      const { calibrateCommand } = await import('./commands/calibrate.js');
+      return calibrateCommand(args.positional, process.env);
     },
   },
   dlq: {

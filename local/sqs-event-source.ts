@@ -43,6 +43,8 @@ export interface SqsEventSourceOptions {
   /** Messages held in memory at most (default 1000). */
   maxBuffered?: number;
   onError?: (message: string, error?: unknown) => void;
+  /** The credentials it receives and deletes with (in AWS: the function's role; default the local stack's). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export interface SqsEventSourceStats {
@@ -119,7 +121,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const queueName = opts.queueUrl.split('/').pop() ?? 'queue';
   const fifo = queueName.endsWith('.fifo');
   const queueArn = `arn:aws:sqs:${region}:123456789012:${queueName}`;
-  const sqs = new SQSClient({ endpoint: opts.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2 });
+  const sqs = new SQSClient({ endpoint: opts.endpoint, region, credentials: opts.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2 });
   const onError = opts.onError ?? (() => {});
 
   const groups = new Map<string, Group>();

@@ -83,7 +83,7 @@ export interface ConsumerOverrides {
 }
 
 export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {}): Promise<ConsumerHandler> {
-  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-consumer' });
+  const logger = o.logger ?? new Logger();
   const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const metrics = o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const applier = new EventApplier({

@@ -49,7 +49,7 @@ export function createImportRunner(d: { ctx: SyncContext; metrics: SyncMetrics; 
 }
 
 export async function createImporterHandler(env: Env, o: { metrics?: SyncMetrics; logger?: Logger; options?: Partial<ImportOptions> } = {}): Promise<ImportHandler> {
-  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-importer' });
+  const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   // IMPORT_PAGE_SIZE: entities per page (default the site's 500); smaller pages checkpoint (and stop) sooner.
   const pageSize = Number(env.IMPORT_PAGE_SIZE);

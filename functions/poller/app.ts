@@ -109,7 +109,7 @@ export interface PollerOverrides {
 }
 
 export async function createPollerHandler(env: Env, o: PollerOverrides = {}): Promise<PollerHandler> {
-  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-poller' });
+  const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { entities: false, log: (m, x) => logger.warn(m, x ?? {}) });
   if (!ctx.queueUrl) throw new ConfigError('EVENTS_QUEUE_URL must name the event queue');
   return createPoller({

@@ -30,7 +30,7 @@ export function createValidator(d: { ctx: SyncContext; metrics: SyncMetrics; log
 }
 
 export async function createValidatorHandler(env: Env, o: { metrics?: SyncMetrics; logger?: Logger } = {}): Promise<ValidateHandler> {
-  const logger = o.logger ?? new Logger({ serviceName: 'fpt-cache-validator' });
+  const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const n = Number(env.VALIDATE_SAMPLE);
   return createValidator({ ctx, logger, metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'), options: { data: Number.isInteger(n) && n > 0 ? n : 20 } });

@@ -1,10 +1,5 @@
 // Lambda entry of the validator (EventBridge schedule): samples cached entities against the site and reports Drift.
-import type { Context } from 'aws-lambda';
-import { createValidatorHandler, type ValidateHandler } from './app.js';
+import { lambdaEntry } from '../lambda-entry.js';
+import { createValidatorHandler } from './app.js';
 
-let ready: Promise<ValidateHandler> | undefined;
-
-export async function handler(event: unknown, context: Context) {
-  ready ??= createValidatorHandler(process.env).catch((e) => { ready = undefined; throw e; });
-  return (await ready)(event, context);
-}
+export const handler = lambdaEntry(createValidatorHandler);

@@ -91,7 +91,7 @@ const positive = (raw: string | undefined, fallback: number): number => {
  * SHADOW_ROUND_MS and SHADOW_MISMATCH_THRESHOLD.
  */
 export async function createVerifierHandler(env: Env, o: VerifierOverrides = {}): Promise<VerifierHandler> {
-  const logger: VerifierLog = o.logger ?? new Logger({ serviceName: 'fpt-cache-verifier' });
+  const logger: VerifierLog = o.logger ?? new Logger();
   const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const readiness = ctx.readiness.snapshots(2_000);
   const engine = new ReadEngine(ctx.store, ctx.schema, { readiness });

@@ -1,10 +1,6 @@
 // Lambda entry of the verifier (SQS standard queue event source, ReportBatchItemFailures): built once per container from the environment.
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createVerifierHandler, type VerifierHandler } from './app.js';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaEntry } from '../lambda-entry.js';
+import { createVerifierHandler } from './app.js';
 
-let ready: Promise<VerifierHandler> | undefined;
-
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  ready ??= createVerifierHandler(process.env).catch((e) => { ready = undefined; throw e; });
-  return (await ready)(event, context);
-}
+export const handler = lambdaEntry<SQSEvent, SQSBatchResponse>(createVerifierHandler);

@@ -7,6 +7,7 @@ import type { SiteAuth } from './auth.js';
 import type { SiteStore } from './store.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
+import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 
 export const ControlPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
@@ -23,6 +24,8 @@ export const ControlPatchSchema = z.object({
   expireSessions: z.union([z.boolean(), z.string()]).optional(),
   /** Changes a field's data type or link targets (logging Shotgun_DisplayColumn_Change), or deletes it: local/sim/schema-changes.ts. */
   changeField: FieldChangeSchema.optional(),
+  /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
+  semantics: SimSemanticsSchema.optional(),
 }).strict();
 export type ControlPatch = z.input<typeof ControlPatchSchema>;
 
@@ -52,6 +55,8 @@ export class SimControl {
   setFaultRates(rates: FaultRates): void { this.d.knobs.faultRates = { ...rates }; }
   clearFaults(): void { this.d.knobs.faultRates = {}; this.d.knobs.queue = []; }
   setLegacyVersion(on: boolean): void { this.d.knobs.legacyVersion = on; }
+  /** Changes how the site reads where hosted sites may differ (docs/sim.md "Site semantics"); unset keys keep their values. */
+  setSemantics(patch: SimSemanticsInput): void { this.d.knobs.setSemantics(patch); }
   /** Holds the events of the next `writes` writes (default: all, until releaseEvents). */
   holdEvents(writes?: number): void { this.d.events.hold(writes); }
   releaseEvents(): number { return this.d.events.release(); }
@@ -96,6 +101,7 @@ export class SimControl {
     if (p.latencyMs !== undefined) k.latencyMs = p.latencyMs;
     if (p.jitterMs !== undefined) k.jitterMs = p.jitterMs;
     if (p.legacyVersion !== undefined) k.legacyVersion = p.legacyVersion;
+    if (p.semantics !== undefined) k.setSemantics(p.semantics);
     if (p.clearFaults) this.clearFaults();
     if (p.faultRates !== undefined) k.faultRates = { ...p.faultRates } as FaultRates;
     if (p.failNext !== undefined) for (const r of Array.isArray(p.failNext) ? p.failNext : [p.failNext]) k.failNext(r);

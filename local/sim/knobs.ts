@@ -1,6 +1,7 @@
 // The sim's test and benchmark knobs: latency, injected transport faults (by rate or queued), the info version switch, and request stats.
 import { z } from 'zod';
 import { Prng } from './prng.js';
+import { DEFAULT_SIM_SEMANTICS, SimSemanticsSchema, type SimSemantics, type SimSemanticsInput } from './site-semantics.js';
 
 export const FAULT_KINDS = ['http502', 'http503', 'http504', 'http429', 'timeout', 'reset'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -27,15 +28,18 @@ export class Knobs {
   legacyVersion = false;
   faultRates: FaultRates = {};
   queue: FaultRule[] = [];
+  /** How the site reads where hosted sites may differ (local/sim/site-semantics.ts). */
+  semantics: SimSemantics;
   private readonly prng: Prng;
-  private readonly initial: { latencyMs: number; jitterMs: number; legacyVersion: boolean; faultRates: FaultRates };
+  private readonly initial: { latencyMs: number; jitterMs: number; legacyVersion: boolean; faultRates: FaultRates; semantics: SimSemantics };
 
-  constructor(opts: { latencyMs?: number; jitterMs?: number; legacyVersion?: boolean; faultRates?: FaultRates; seed: number }) {
+  constructor(opts: { latencyMs?: number; jitterMs?: number; legacyVersion?: boolean; faultRates?: FaultRates; semantics?: SimSemanticsInput; seed: number }) {
     this.latencyMs = opts.latencyMs ?? 0;
     this.jitterMs = opts.jitterMs ?? 0;
     this.legacyVersion = opts.legacyVersion ?? false;
     this.faultRates = { ...opts.faultRates };
-    this.initial = { latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion, faultRates: { ...this.faultRates } };
+    this.semantics = { ...DEFAULT_SIM_SEMANTICS, ...SimSemanticsSchema.parse(opts.semantics ?? {}) };
+    this.initial = { latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion, faultRates: { ...this.faultRates }, semantics: { ...this.semantics } };
     this.prng = new Prng(opts.seed ^ 0xfa17);
   }
 
@@ -45,6 +49,9 @@ export class Knobs {
   }
 
   failNext(rule: FaultRuleInput): void { this.queue.push(FaultRuleSchema.parse(rule)); }
+
+  /** Changes some semantics knobs; the others keep their values. */
+  setSemantics(patch: SimSemanticsInput): void { this.semantics = { ...this.semantics, ...SimSemanticsSchema.parse(patch) }; }
 
   /** The fault to inject into this request, if any: queued rules first (in order), then the random rates. */
   nextFault(method: string): InjectedFault | undefined {
@@ -68,13 +75,14 @@ export class Knobs {
     this.jitterMs = this.initial.jitterMs;
     this.legacyVersion = this.initial.legacyVersion;
     this.faultRates = { ...this.initial.faultRates };
+    this.semantics = { ...this.initial.semantics };
     this.queue = [];
   }
 
   describe(): Record<string, unknown> {
     return {
       latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion,
-      faultRates: { ...this.faultRates }, queuedFaults: this.queue.map((r) => ({ ...r })),
+      faultRates: { ...this.faultRates }, queuedFaults: this.queue.map((r) => ({ ...r })), semantics: { ...this.semantics },
     };
   }
 }

@@ -4,9 +4,8 @@ import {
   BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema, UpdateParamsSchema, isGroup, type ReadParams, ErrorCode, ShotgunFault, type FaultBody,
 } from '../../shared/site/index.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
-import {
-  type EntityRecord, executeRead, executeSummarize, validateRead, validateSummarize, type ReadContext,
-} from '../../shared/semantics/index.js';
+import { type EntityRecord, validateRead, validateSummarize, type ReadContext } from '../../shared/semantics/index.js';
+import { simRead, simSummarize, type SimSemantics } from './site-semantics.js';
 import type { SiteStore } from './store.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';
@@ -22,6 +21,8 @@ export interface MethodDeps {
   now: () => Date;
   /** The version `info` reports: 8.50.0, or 7.3.0 (legacy paging) when the switch is on. */
   legacyVersion: () => boolean;
+  /** How reads behave where hosted sites may differ (local/sim/site-semantics.ts). */
+  semantics: () => SimSemantics;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -89,12 +90,12 @@ export class Api3Methods {
       case 'read': {
         const rp = parseWith('read', ReadParamsSchema, p);
         validateRead(schema, rp);
-        return executeRead(this.readContext(), rp, this.candidates(rp));
+        return simRead(this.readContext(), this.d.semantics(), rp, this.candidates(rp));
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
-        return executeSummarize(this.readContext(), sp, store.all(sp.type));
+        return simSummarize(this.readContext(), this.d.semantics(), sp, store.all(sp.type));
       }
       case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
       case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));

@@ -15,6 +15,7 @@ import { SiteWrites } from './writes.js';
 import { Api3Methods } from './methods.js';
 import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
 import { SimControl } from './control.js';
+import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
@@ -57,6 +58,8 @@ export interface SimSiteOptions {
   faultRates?: FaultRates;
   /** The "present" of the seeded history (default 2025-06-02T09:00:00Z; seeding never reads the clock). */
   seedEpoch?: string;
+  /** How reads behave where hosted sites may differ (NULL placement, text order, ...; docs/sim.md "Site semantics"). */
+  semantics?: SimSemanticsInput;
 }
 
 export interface SimSite {
@@ -82,7 +85,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const store = new SiteStore(schema.typeNames);
   const auth = new SiteAuth(store, { scripts, userPassword: options.userPassword ?? DEFAULT_USER_PASSWORD, sessionTtlMs: options.sessionTtlMs ?? 86_400_000, now });
   const events = new EventLog(store, schema, seed);
-  const knobs = new Knobs({ latencyMs: options.latencyMs, jitterMs: options.jitterMs, legacyVersion: options.legacyVersion, faultRates: options.faultRates, seed });
+  const knobs = new Knobs({ latencyMs: options.latencyMs, jitterMs: options.jitterMs, legacyVersion: options.legacyVersion, faultRates: options.faultRates, semantics: options.semantics, seed });
   const stats = new SimStats();
   const initialDelay: EventDelay = options.eventDelay ?? { probability: 0, delayMs: 0 };
   events.setDelay(initialDelay);
@@ -100,7 +103,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     }
   };
   const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
-  const api = new Api3Methods({ schema, store, auth, writes, now, legacyVersion: () => knobs.legacyVersion });
+  const api = new Api3Methods({ schema, store, auth, writes, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics });
 
   let seedMs = 0;
   const reseed = () => {
@@ -283,6 +286,13 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
     const p = env.SIM_EVENT_DELAY_PROBABILITY === undefined || env.SIM_EVENT_DELAY_PROBABILITY === '' ? 0.1 : Number(env.SIM_EVENT_DELAY_PROBABILITY);
     if (!(p >= 0 && p <= 1)) throw new Error(`SIM_EVENT_DELAY_PROBABILITY must be between 0 and 1 (got '${env.SIM_EVENT_DELAY_PROBABILITY}')`);
     opts.eventDelay = { probability: p, delayMs };
+  }
+  if (env.SIM_SEMANTICS) {
+    let raw: unknown;
+    try { raw = JSON.parse(env.SIM_SEMANTICS); } catch { throw new Error(`SIM_SEMANTICS must be a JSON object (got '${env.SIM_SEMANTICS}')`); }
+    const r = SimSemanticsSchema.safeParse(raw);
+    if (!r.success) throw new Error(`SIM_SEMANTICS: ${r.error.issues[0].path.join('.') || 'value'}: ${r.error.issues[0].message}`);
+    opts.semantics = r.data;
   }
   const name = env.SHOTGUN_SCRIPT_NAME;
   const key = env.SHOTGUN_SCRIPT_KEY;

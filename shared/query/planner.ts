@@ -1,6 +1,7 @@
 // Read planning: whether the cache can answer a `read` exactly (else a machine-readable pass reason), and which index reads the fewest items.
 import type { CachedSchema } from '../schema/index.js';
-import { collectFieldPaths, operatorsFor, isOperator, validateRead } from '../semantics/index.js';
+import { collectFieldPaths, isOperator, NEGATIONS, operatorsFor, parseFieldPath, validateRead, type RuleValues, type SiteRules } from '../semantics/index.js';
+import type { SiteSchema } from '../schema/index.js';
 import type { Readiness } from '../store/index.js';
 import { isGroup, READ_KEYS, ReadParamsSchema, type Condition, type ReadParams } from '../site/index.js';
 
@@ -36,6 +37,8 @@ export interface DeepPath { text: string; hops: Array<{ field: string; targetTyp
 
 export interface ReadPlan {
   params: ReadParams;
+  /** The site's rules the answer must follow (from the readiness snapshot). */
+  rules: RuleValues;
   access: Access;
   /** Deep paths whose hop targets must be fetched whole for the lookup. */
   deep: DeepPath[];
@@ -129,7 +132,46 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): 
   } catch {
     return pass('invalid-request');
   }
-  return { ok: true, plan: { params, access: chooseAccess(schema, params), deep } };
+  const ruled = ruleReason(schema.site, type, params, ready.siteRules);
+  if (ruled) return pass(ruled);
+  return { ok: true, plan: { params, rules: ready.siteRules.values, access: chooseAccess(schema, params), deep } };
+}
+
+const ORDERED_NOT_TEXT = new Set(['number', 'float', 'duration', 'percent', 'currency', 'timecode', 'date', 'date_time', 'checkbox', 'entity']);
+
+/**
+ * `site-rule:<rule>` when the read depends on a rule the cache cannot follow exactly: one the site behaved unlike any
+ * modelled value for (unmatched), or negations excluding NULL through a multi-entity hop (an EXISTS the rewrite does
+ * not model).
+ */
+function ruleReason(site: SiteSchema, type: string, params: ReadParams, rules: SiteRules): string | undefined {
+  const r = (name: Parameters<SiteRules['unmatched']>[0]) => `site-rule:${name}`;
+  for (const s of params.sorts ?? []) {
+    const parsed = parseFieldPath(site, type, s.field_name);
+    if (!parsed.ok) continue;
+    const nulls = s.direction === 'desc' ? 'nullsDesc' : 'nullsAsc';
+    if (rules.unmatched(nulls)) return r(nulls);
+    const dt = parsed.path.leaf.data_type;
+    if (dt === 'entity' && rules.unmatched('entityOrder')) return r('entityOrder');
+    const byName = dt === 'entity' && rules.values.entityOrder === 'name';
+    if ((byName || !ORDERED_NOT_TEXT.has(dt)) && rules.unmatched('textOrder')) return r('textOrder');
+  }
+  let reason: string | undefined;
+  const walk = (g: ReadParams['filters'], depth: number) => {
+    if (g.logical_operator === 'or' && g.conditions.length === 0) {
+      const name = depth === 0 ? 'emptyOrTop' : 'emptyOrNested';
+      if (rules.unmatched(name)) reason ??= r(name);
+    }
+    for (const c of g.conditions) {
+      if (isGroup(c)) { walk(c, depth + 1); continue; }
+      if (!isOperator(c.relation) || NEGATIONS[c.relation] === undefined) continue;
+      if (rules.unmatched('negationNulls')) reason ??= r('negationNulls');
+      const parsed = parseFieldPath(site, type, c.path);
+      if (rules.values.negationNulls === 'exclude' && parsed.ok && parsed.path.throughMulti) reason ??= r('negationNulls');
+    }
+  };
+  walk(params.filters, 0);
+  return reason;
 }
 
 /**

@@ -104,7 +104,7 @@ export class ReadEngine {
     const { candidates, lookup, stats } = gathered;
     let result: ReadResult;
     try {
-      result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, plan.params, candidates.map((c) => c.record));
+      result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules }, plan.params, candidates.map((c) => c.record));
     } catch (e) {
       // A fault only the data reveals: the site's own reply is the answer.
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
@@ -125,8 +125,11 @@ export class ReadEngine {
     if (!parsed.success) return { served: false, reason: 'malformed-params' };
     const sp = parsed.data;
     if (sp.include_archived_projects === false) return { served: false, reason: 'include-archived-projects' };
-    const planned = planRead(this.schema, await this.opts.readiness(), summarizeAsRead(sp));
+    const ready = await this.opts.readiness();
+    const planned = planRead(this.schema, ready, summarizeAsRead(sp));
     if (!planned.ok) return { served: false, reason: planned.reason };
+    // Groups are ordered like sorts by the default semantics only (shared/summaries.ts).
+    if (sp.grouping?.length && !ready.siteRules.defaultOrder) return { served: false, reason: 'site-rule:group-order' };
     try {
       validateSummarize(this.schema.site, sp);
     } catch {
@@ -137,7 +140,7 @@ export class ReadEngine {
     if ('reason' in gathered) return { served: false, reason: gathered.reason };
     const { candidates, lookup, stats } = gathered;
     try {
-      const result = executeSummarize({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))() }, sp, candidates.map((c) => c.record));
+      const result = executeSummarize({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules }, sp, candidates.map((c) => c.record));
       return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
     } catch (e) {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };

@@ -2,6 +2,7 @@
 import type { CachedSchema } from '../schema/index.js';
 import type { Readiness } from '../store/index.js';
 import type { ShadowReport } from '../shadow/index.js';
+import type { RuleName, RuleRecord } from '../semantics/index.js';
 
 export interface CacheStatus {
   /** Every cached type is ready: reads of any cached type can be answered from the cache. */
@@ -14,6 +15,8 @@ export interface CacheStatus {
   schemaDrift?: Array<{ type: string; field: string; kind: string; deployed: string; site: string | null; since: string }>;
   /** Shadow checks of hits: outcome counts, and the types served from the site after a mismatch. */
   shadow?: ShadowReport['counts'] & { quarantined: ShadowReport['quarantined'] };
+  /** The site's read rules the cache follows, each measured (when, by which probe) or assumed (shared/calibration.ts). */
+  siteRules: Record<RuleName, RuleRecord>;
 }
 
 export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport }): CacheStatus {
@@ -30,6 +33,7 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
   return {
     ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
     ...(drift.length ? { schemaDrift: drift } : {}),
+    siteRules: readiness.siteRules.report(),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
   };
 }

@@ -3,9 +3,12 @@
 export { type EntityLookup, type EntityRecord } from './records.js';
 export { identifierValue, wireLink } from './links.js';
 export { collectFieldPaths, parseFieldPath } from './field-paths.js';
-export { isOperator, OPERATORS_BY_TYPE, operatorsFor } from './operators.js';
+export { isOperator, NEGATIONS, OPERATORS_BY_TYPE, operatorsFor } from './operators.js';
 export { calendarWindow, relativeWindow, shiftUtc } from './relative-dates.js';
 export { wireValue } from './projection.js';
 export { executeRead, executeSummarize, type ReadContext, type SummarizeResult, validateRead, validateSummarize } from './read-semantics.js';
 export { canonical, canonicalDigest } from './canonical-json.js';
 export { readTypes } from './read-types.js';
+export { pageBounds, pagingInfo } from './paging.js';
+export { cmpCodePoint } from './ordering.js';
+export { DEFAULT_RULES, RULE_NAMES, type RuleName, type RuleRecord, type RuleStatus, type RuleValues, RuleValuesSchema, SiteRules } from './site-rules.js';

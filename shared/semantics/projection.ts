@@ -3,6 +3,8 @@ import { fieldValue, parseFieldPath, type FieldPath } from './field-paths.js';
 import { linkTarget, visibleLink, visibleLinks, wireLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import type { FieldDef, SiteSchema } from '../schema/index.js';
+import { apiFault } from './filters.js';
+import type { RuleValues } from './site-rules.js';
 
 export interface CompiledProjection {
   /** The output keys after type and id, in order. */
@@ -36,20 +38,25 @@ export function wireValue(schema: SiteSchema, lookup: EntityLookup, def: FieldDe
 }
 
 /**
- * Compiles return_fields. Duplicates, `type`, `id` (always present) and paths that do not exist are left out
- * silently; a deep path through a multi-entity link returns null (docs/semantics.md "Projection").
+ * Compiles return_fields. Duplicates, `type` and `id` (always present) are left out; a path that does not exist is
+ * what the site's `missingReturnField` rule says: left out silently (the default), a null column, or the fault the
+ * site raises (docs/semantics.md "Projection"); a deep path through a multi-entity link returns null.
  */
-export function compileProjection(schema: SiteSchema, lookup: EntityLookup, rootType: string, returnFields: readonly string[]): CompiledProjection {
+export function compileProjection(schema: SiteSchema, lookup: EntityLookup, rootType: string, returnFields: readonly string[],
+  missing: RuleValues['missingReturnField'] = 'omit'): CompiledProjection {
   const keys: string[] = [];
   const getters: Array<(rec: EntityRecord) => unknown> = [];
   const seen = new Set<string>(['type', 'id']);
   for (const f of returnFields) {
     if (typeof f !== 'string' || seen.has(f)) continue;
     const parsed = parseFieldPath(schema, rootType, f);
-    if (!parsed.ok) continue;
+    if (!parsed.ok) {
+      if (missing === 'fault') throw apiFault('read', parsed.message);
+      if (missing === 'omit') continue;
+    }
     seen.add(f);
     keys.push(f);
-    getters.push(getterFor(schema, lookup, parsed.path));
+    getters.push(parsed.ok ? getterFor(schema, lookup, parsed.path) : () => null);
   }
   const n = keys.length;
   return {

@@ -7,6 +7,8 @@ import { pageBounds, pagingInfo } from './paging.js';
 import { compileProjection } from './projection.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
+import { applyFilterRules } from './rule-filters.js';
+import { DEFAULT_RULES, type RuleValues } from './site-rules.js';
 import { compileSummaries, computeSummaries, type SummaryGroup } from './summaries.js';
 import type { FilterGroup, ReadParams, ReadResult, SummaryParams } from '../site/index.js';
 
@@ -16,6 +18,8 @@ export interface ReadContext {
   lookup: EntityLookup;
   /** The clock for in_last / in_next / in_calendar_*. */
   now: Date;
+  /** The site's rules (shared/site-rules.ts); default: docs/semantics.md's documented choices. */
+  rules?: RuleValues;
 }
 
 const NO_LOOKUP: EntityLookup = { get: () => undefined };
@@ -69,11 +73,12 @@ function both(a: RecordPredicate, b: RecordPredicate): RecordPredicate {
  */
 export function executeRead(ctx: ReadContext, params: ReadParams, candidates: Iterable<EntityRecord>): ReadResult {
   const type = checkReadRequest(ctx.schema, params);
+  const rules = ctx.rules ?? DEFAULT_RULES;
   const filter = both(
     archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read' }, type, params.filters ?? NO_FILTERS),
+    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read' }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules)),
   );
-  const sorts = compileSorts(ctx.schema, ctx.lookup, type, params.sorts, 'read');
+  const sorts = compileSorts(ctx.schema, ctx.lookup, type, params.sorts, 'read', rules);
   const wantRetired = params.return_only === 'retired';
   let matched: EntityRecord[] = [];
   for (const rec of candidates) {
@@ -84,7 +89,7 @@ export function executeRead(ctx: ReadContext, params: ReadParams, candidates: It
   matched = dropDuplicateIds(matched);
   const paging = params.paging ?? { entities_per_page: 500, current_page: 1 };
   const [start, end] = pageBounds(matched.length, paging);
-  const projection = compileProjection(ctx.schema, ctx.lookup, type, params.return_fields ?? ['id']);
+  const projection = compileProjection(ctx.schema, ctx.lookup, type, params.return_fields ?? ['id'], rules.missingReturnField);
   const entities = new Array<Record<string, unknown>>(end - start);
   for (let i = start; i < end; i++) entities[i - start] = projection.project(matched[i]);
   const info = pagingInfo(params, matched.length, paging);
@@ -116,7 +121,7 @@ export function executeSummarize(ctx: ReadContext, params: SummaryParams, candid
   const type = requireType(ctx.schema, params.type, 'summarize');
   const filter = both(
     archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'summarize' }, type, params.filters ?? NO_FILTERS),
+    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'summarize' }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, ctx.rules)),
   );
   const compiled = compileSummaries(ctx.schema, ctx.lookup, params);
   const matched: EntityRecord[] = [];

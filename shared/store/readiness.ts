@@ -3,6 +3,7 @@ import { GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, t
 import { z } from 'zod';
 import type { CachedSchema } from '../schema/index.js';
 import { periodicSnapshot } from './periodic-snapshot.js';
+import { SiteRules, type RuleName, type RuleRecord } from '../semantics/index.js';
 import type { TableNames } from './table-design.js';
 
 /**
@@ -12,6 +13,8 @@ import type { TableNames } from './table-design.js';
  */
 export const READINESS_PK = 'readiness';
 const sk = (type: string) => `type#${type}`;
+/** The item (same partition) holding the site's calibrated rules (shared/site-rules.ts, shared/calibration.ts), one JSON attribute per rule. */
+const RULES_SK = 'site-rules';
 const DEF = 'def:';
 const DRIFT = 'drift:';
 /** The drift key of a whole type (gone from the site). */
@@ -57,10 +60,14 @@ interface TypeReadiness {
 
 export interface DriftEntry extends DriftRecord { type: string; field: string }
 
-/** A snapshot of readiness, as the read path consults it. */
+/** A snapshot of readiness, as the read path consults it, with the site's rules the read path follows. */
 export class Readiness {
   /** With `schema`, a field whose recorded fingerprint differs from the deployed definition is not ready. */
-  constructor(private readonly types: ReadonlyMap<string, TypeReadiness>, private readonly schema?: CachedSchema) {}
+  constructor(private readonly types: ReadonlyMap<string, TypeReadiness>, private readonly schema?: CachedSchema,
+    readonly siteRules: SiteRules = SiteRules.assumed()) {}
+
+  /** The same readiness under other site rules (tests and tools). */
+  withRules(rules: SiteRules): Readiness { return new Readiness(this.types, this.schema, rules); }
 
   static empty(): Readiness { return new Readiness(new Map()); }
 
@@ -235,6 +242,23 @@ export class ReadinessStore {
     return n;
   }
 
+  /** Records measured (or re-assumed) rules, each with when and how it was established; other rules are kept. */
+  async saveSiteRules(records: Partial<Record<RuleName, RuleRecord>>): Promise<void> {
+    const entries = Object.entries(records);
+    if (!entries.length) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    const sets = entries.map(([name, rec], i) => {
+      names[`#r${i}`] = `rule:${name}`;
+      values[`:r${i}`] = { S: JSON.stringify(rec) };
+      return `#r${i} = :r${i}`;
+    });
+    await this.ddb.send(new UpdateItemCommand({
+      TableName: this.tables.state, Key: { pk: { S: READINESS_PK }, sk: { S: RULES_SK } },
+      UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+    }));
+  }
+
   async isTypeReady(type: string): Promise<boolean> {
     const r = await this.ddb.send(new GetItemCommand({ TableName: this.tables.state, Key: this.key(type) }));
     return r.Item?.ready?.BOOL === true && r.Item[DRIFT + WHOLE_TYPE] === undefined;
@@ -251,6 +275,7 @@ export class ReadinessStore {
   /** Every type's readiness (one Query). */
   async load(): Promise<Readiness> {
     const types = new Map<string, TypeReadiness>();
+    let rules = SiteRules.assumed();
     let start: Record<string, AttributeValue> | undefined;
     do {
       const r = await this.ddb.send(new QueryCommand({
@@ -258,6 +283,8 @@ export class ReadinessStore {
         ExclusiveStartKey: start, ConsistentRead: true,
       }));
       for (const it of r.Items ?? []) {
+        if (it.sk.S === RULES_SK) { rules = parseRules(it); continue; }
+        if (!it.sk.S?.startsWith('type#')) continue;
         const defs = new Map<string, string>();
         const drift = new Map<string, DriftRecord>();
         for (const [k, v] of Object.entries(it)) {
@@ -271,8 +298,14 @@ export class ReadinessStore {
       }
       start = r.LastEvaluatedKey;
     } while (start);
-    return new Readiness(types, this.schema);
+    return new Readiness(types, this.schema, rules);
   }
+}
+
+function parseRules(it: Record<string, AttributeValue>): SiteRules {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(it)) if (k.startsWith('rule:') && v.S !== undefined) raw[k.slice('rule:'.length)] = safeJson(v.S);
+  return SiteRules.fromRecords(raw);
 }
 
 function safeJson(s: string): unknown {

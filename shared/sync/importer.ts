@@ -20,6 +20,7 @@ import { backlogIds, type EventRow } from './event-log.js';
 import type { PollerLease } from './poller-lease.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { ShadowLedger } from '../shadow/index.js';
+import { calibrationFor } from './calibration.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
 import type { SyncContext } from './sync-context.js';
 import type { SyncMetrics } from './sync-metrics.js';
@@ -42,6 +43,8 @@ export interface ImporterDeps {
   /** The shadow checks' ledger: a completed full import of a quarantined type puts it back in service. */
   shadow?: Pick<ShadowLedger, 'clear'>;
   log?: (message: string, details?: Record<string, unknown>) => void;
+  /** Measures the site's rules (shared/calibration.ts), run when an import run starts. */
+  calibrate?: () => Promise<unknown>;
 }
 
 export interface TypeProgress { pass: TypeCheckpoint['pass']; mode: TypeCheckpoint['mode']; done: number; total: number }
@@ -160,11 +163,18 @@ export class Importer {
         await this.d.state.saveCheckpoint(await this.freshCheckpoint(w.type, w.mode, w.fields, at));
       }
       if (request) await this.d.state.clearRequest(request.at);
+      await this.calibrate();
       // Nothing imported under an older item layout is served any more: from here on every stored entity is (re)written under this one.
       if ((await this.d.store.itemLayout()) < ITEM_LAYOUT && !(await this.d.readiness.load()).readyTypes.length) await this.d.store.recordItemLayout();
       this.d.log?.('import run started', { stamp, types: run.types, full: run.full });
     }
     return run;
+  }
+
+  /** The site's rules, measured before the types come into service; a failed calibration leaves them as they were. */
+  private async calibrate(): Promise<void> {
+    if (!this.d.calibrate) return;
+    try { await this.d.calibrate(); } catch (e) { this.d.log?.('calibration failed; the site rules stay as they were', { error: (e as Error).message }); }
   }
 
   private async freshCheckpoint(type: string, mode: 'full' | 'backfill', fields: string[], at: number): Promise<TypeCheckpoint> {
@@ -300,7 +310,7 @@ export { ImportState };
 export function importerFor(ctx: SyncContext, extra: Pick<ImporterDeps, 'metrics' | 'log'> = {}): Importer {
   return new Importer({
     schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease,
-    events: ctx.events, fetcher: ctx.fetcher, shadow: new ShadowLedger(ctx.ddb, ctx.tables.state), ...extra,
+    events: ctx.events, fetcher: ctx.fetcher, shadow: new ShadowLedger(ctx.ddb, ctx.tables.state), calibrate: calibrationFor(ctx), ...extra,
   });
 }
 

@@ -14,3 +14,4 @@ export { replayDeadLetters } from './dlq-replay.js';
 export { type SyncContext, syncContextFromEnv } from './sync-context.js';
 export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
 export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';
+export { calibrate, Calibration, type CalibrationOutcome, calibrationFor, MISSING_FIELD_PROBE, type ProbeClient } from './calibration.js';

@@ -21,6 +21,10 @@ import type { SyncMetrics } from './sync-metrics.js';
 const PK = 'reconcile';
 /** sk of the last full schema diff's time (pk `reconcile`). */
 const SCHEMA_DIFF_SK = 'schema-diff';
+/** sk of the last calibration's time (pk `reconcile`). */
+const CALIBRATION_SK = 'calibration';
+/** A calibration of the site's rules (shared/calibration.ts) at most this often. */
+export const DEFAULT_CALIBRATION_INTERVAL_MS = 6 * 3_600_000;
 /** Default SCHEMA_DIFF_INTERVAL_MS: a full schema diff at most this often. */
 export const DEFAULT_SCHEMA_DIFF_INTERVAL_MS = 15 * 60_000;
 
@@ -37,6 +41,8 @@ export interface ReconcilerDeps {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** The schema diff; without it a pass runs none. */
   schemaDrift?: SchemaDrift;
+  /** Measures the site's rules (shared/calibration.ts); without it a pass runs none. */
+  calibrate?: () => Promise<unknown>;
 }
 
 export interface ReconcileOptions {
@@ -52,6 +58,9 @@ export interface ReconcileOptions {
   /** Run the full schema diff: always, never, or when the last one is older than schemaDiffIntervalMs (default). */
   schemaDiff?: 'auto' | 'always' | 'never';
   schemaDiffIntervalMs?: number;
+  /** Calibrate the site's rules: always, never, or when the last calibration is older than calibrationIntervalMs (default). */
+  calibration?: 'auto' | 'always' | 'never';
+  calibrationIntervalMs?: number;
   shouldStop?: () => boolean;
 }
 
@@ -62,6 +71,8 @@ export interface ReconcileOutcome {
   stopped: boolean;
   /** The schema diff this pass ran, if any: full or of the drifted types only. */
   schemaDiff?: { full: boolean; types: number; drifted: number; detected: number; cleared: number };
+  /** This pass calibrated the site's rules. */
+  calibrated?: boolean;
 }
 
 interface TypeState { since?: number; sweptAt?: number }
@@ -87,10 +98,11 @@ export class Reconciler {
     const now = opts.now ?? Date.now;
     const started = now();
     const schemaDiff = await this.schemaDiff(opts, started);
+    const calibrated = await this.calibrate(opts, started);
     const ready = await this.d.readiness.load();
     const types = (opts.types ?? this.d.schema.site.typeNames).filter((t) => ready.isTypeReady(t));
     const stamp = await versionStamp(this.d, started, { initialize: false });
-    const out: ReconcileOutcome = { stamp, types: {}, stopped: false, ...(schemaDiff ? { schemaDiff } : {}) };
+    const out: ReconcileOutcome = { stamp, types: {}, stopped: false, ...(schemaDiff ? { schemaDiff } : {}), ...(calibrated ? { calibrated } : {}) };
     for (const type of types) {
       if (opts.shouldStop?.()) { out.stopped = true; break; }
       const st = await this.state(type);
@@ -137,6 +149,23 @@ export class Reconciler {
       if (adopted) this.d.log?.('definition fingerprints recorded for fields imported before fingerprints existed', { fields: adopted });
     }
     return { full, types: r.types.length, drifted: r.total, detected: r.detected.length, cleared: r.cleared.length };
+  }
+
+  /** The site's rules, re-measured when the last calibration is older than the interval (a failed one is retried next pass). */
+  private async calibrate(opts: ReconcileOptions, started: number): Promise<boolean> {
+    const mode = opts.calibration ?? 'auto';
+    if (!this.d.calibrate || mode === 'never') return false;
+    const key = { pk: PK, sk: CALIBRATION_SK };
+    const last = (await this.d.doc.send(new GetCommand({ TableName: this.d.stateTable, Key: key, ConsistentRead: true }))).Item?.at;
+    if (mode === 'auto' && typeof last === 'number' && started - last < (opts.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS)) return false;
+    try {
+      await this.d.calibrate();
+    } catch (e) {
+      this.d.log?.('calibration failed; the site rules stay as they were', { error: (e as Error).message });
+      return false;
+    }
+    await this.d.doc.send(new PutCommand({ TableName: this.d.stateTable, Item: { ...key, at: started } }));
+    return true;
   }
 
   private async scan(type: string, since: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {

@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 const auth = () => ({ script_name: stack.functionEnv.SHOTGUN_SCRIPT_NAME!, script_key: stack.functionEnv.SHOTGUN_SCRIPT_KEY! });
-type CacheComponent = { ok: boolean; ready?: boolean; mode?: string; types?: Record<string, { ready: boolean; fields: number; of: number }> };
+type CacheComponent = {
+  ok: boolean; ready?: boolean; mode?: string; types?: Record<string, { ready: boolean; fields: number; of: number }>;
+  siteRules?: Record<string, { status: string; value: string; probe?: string }>;
+};
 const cacheStatus = async () => ((await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { components: Record<string, CacheComponent> }).components.cache;
 
 describe('the API in the one-machine stack', () => {
@@ -37,6 +40,10 @@ describe('the API in the one-machine stack', () => {
     expect(ready).toMatchObject({ ok: true, mode: 'cache' });
     expect(Object.keys(ready.types!).sort()).toEqual([...schema.site.typeNames].sort());
     for (const t of Object.values(ready.types!)) expect(t).toMatchObject({ ready: true, fields: t.of });
+    // The import calibrated the site's rules before the types came into service: /status shows each one with its probe.
+    expect(Object.keys(ready.siteRules!)).toContain('nullsAsc');
+    expect(ready.siteRules!.nullsAsc).toMatchObject({ status: 'measured', value: 'last', probe: expect.stringMatching(/sorted by .* asc/) });
+    expect(ready.siteRules!.emptyOrTop).toMatchObject({ status: 'measured', value: 'all' });
     const payload = readPayload(auth(), 'Shot', [], ['code', 'project', 'sg_sequence']);
     const hit = await postRpc(`${stack.apiUrl}/api3/json`, payload, { 'x-fpt-cache-require': 'hit' });
     expect(hit.headers['x-fpt-cache']).toBe('hit');

@@ -23,9 +23,9 @@ describe('every function', () => {
     expect(new Set(Object.values(all).map((f) => logicalId(f.fn)))).toEqual(new Set(lambdas.map(([id]) => id)));
   });
 
-  it('runs nodejs22.x on arm64 with the exported `handler` of an ESM bundle', () => {
+  it('runs nodejs24.x on arm64 with the exported `handler` of an ESM bundle', () => {
     for (const [id, r] of lambdas) {
-      expect(r.Properties.Runtime, id).toBe('nodejs22.x');
+      expect(r.Properties.Runtime, id).toBe('nodejs24.x');
       expect(r.Properties.Architectures, id).toEqual(['arm64']);
       expect(r.Properties.Handler, id).toBe('index.handler');
     }

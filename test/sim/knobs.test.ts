@@ -102,6 +102,21 @@ describe('the HTTP control endpoints', () => {
     expect((site.control.stats().entities as Record<string, number>).EventLogEntry).toBe(0);
   });
 
+  it('POST /__sim/control {"semantics"} changes how reads sort NULLs and text; reset restores the defaults', async () => {
+    const codes = async () => (await sg.find('Asset', [], ['code'], [{ column: 'description', direction: 'asc' }], { limit: 500 })).map((e) => e.id);
+    const before = await codes();
+    const r = await post('/__sim/control', { semantics: { nullsAsc: 'first', textOrder: 'code-point' } });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { stats: { knobs: { semantics: unknown } } }).stats.knobs.semantics).toMatchObject({ nullsAsc: 'first', nullsDesc: 'first', textOrder: 'code-point' });
+    const after = await codes();
+    expect(after).not.toEqual(before);
+    expect([...after].sort()).toEqual([...before].sort());
+    expect((await post('/__sim/control', { semantics: { textOrder: 'alphabetical' } })).status).toBe(400);
+    expect((await post('/__sim/control', { semantics: { bogus: 'x' } })).status).toBe(400);
+    site.control.reset();
+    expect(await codes()).toEqual(before);
+  });
+
   it('rejects a bad control body with 400', async () => {
     expect((await post('/__sim/control', { latencyMs: -1 })).status).toBe(400);
     expect((await post('/__sim/control', { failNext: { kind: 'http418' } })).status).toBe(400);

@@ -24,5 +24,11 @@ describe('simOptionsFromEnv', () => {
     expect(() => simOptionsFromEnv({ SIM_LATENCY_MS: '-5' })).toThrow(/SIM_LATENCY_MS/);
     expect(() => simOptionsFromEnv({ SHOTGUN_SCRIPT_NAME: 'only-name' })).toThrow(/SHOTGUN_SCRIPT_KEY/);
     expect(() => simOptionsFromEnv({ SIM_EVENT_DELAY_MS: '10', SIM_EVENT_DELAY_PROBABILITY: '2' })).toThrow(/PROBABILITY/);
+    expect(() => simOptionsFromEnv({ SIM_SEMANTICS: '{nope' })).toThrow(/SIM_SEMANTICS must be a JSON object/);
+    expect(() => simOptionsFromEnv({ SIM_SEMANTICS: '{"nullsAsc":"middle"}' })).toThrow(/SIM_SEMANTICS: nullsAsc/);
+  });
+
+  it('reads SIM_SEMANTICS (JSON) into the semantics knobs', () => {
+    expect(simOptionsFromEnv({ SIM_SEMANTICS: '{"nullsAsc":"first","textOrder":"code-point"}' })).toEqual({ port: 8020, semantics: { nullsAsc: 'first', textOrder: 'code-point' } });
   });
 });
