@@ -1,5 +1,34 @@
-// Benchmark fixtures: data of known sizes created on the simulated site.
-import type { ShotgunClient } from '../shared/site/index.js';
+// Benchmark fixtures: data of known sizes created on the simulated site, and an imported, ready cache over DynamoDB Local.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { freePort } from '../local/ports.js';
+import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
+import { startSimSite, type SimSite } from '../local/sim/server.js';
+import { loadCachedSchema, type CachedSchema } from '../shared/schema/index.js';
+import { ShotgunClient } from '../shared/site/index.js';
+import { ensureTables, tableNames, type TableNames } from '../shared/store/index.js';
+import { importReadyCache } from '../test/reads/importer.js';
+
+export interface ImportedCache { site: SimSite; ddb: DynamoDBClient; client: ShotgunClient; schema: CachedSchema; tables: TableNames }
+
+/** Runs `fn` over a fresh DynamoDB Local and simulated site, imported and ready; tears both down after. */
+export async function withImportedCache<T>(opts: { entities: number; seed: number; latencyMs: number; tablePrefix: string }, fn: (c: ImportedCache) => Promise<T>): Promise<T> {
+  const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
+  const site = await startSimSite({ port: 0, entities: opts.entities, seed: opts.seed, latencyMs: opts.latencyMs });
+  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const client = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
+    const schema = loadCachedSchema('schema/default.yml');
+    const tables = tableNames(opts.tablePrefix);
+    await ensureTables(ddb, tables);
+    await importReadyCache(client, ddb, tables, schema);
+    return await fn({ site, ddb, client, schema, tables });
+  } finally {
+    ddb.destroy();
+    await site.close();
+    await ddbLocal.stop();
+  }
+}
 
 /** A project holding exactly `n` Shots (batches of 100 on the site), so the shapes have known sizes. */
 export async function projectWithShots(client: ShotgunClient, name: string, n: number): Promise<{ type: string; id: number }> {

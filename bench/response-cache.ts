@@ -1,20 +1,14 @@
 // Benchmark of the response cache: hit ratio and site calls of a mixed read workload through the API, with RESPONSE_CACHE on and off.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createApiHandler, type CacheDeps } from '../functions/api/app.js';
 import { startLocalApiGateway } from '../local/api-gateway.js';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { API_FUNCTION } from '../local/functions.js';
-import { freePort } from '../local/ports.js';
-import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { parseAccessRules, MemoryApiMetrics } from '../shared/reads/index.js';
-import { loadCachedSchema } from '../shared/schema/index.js';
-import { ShotgunClient, firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
-import { importReadyCache } from '../test/reads/importer.js';
+import { firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 import { postRpc } from '../test/stack/http.js';
 import { ms, table } from './measure.js';
+import { withImportedCache } from './fixtures.js';
 import { prng } from '../local/sim/prng.js';
 
 /** Requests per configuration (bounded: the whole section takes seconds). */
@@ -31,15 +25,7 @@ const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key 
 interface Run { label: string; hits: number; responseHits: number; siteReads: number; meanMs: number }
 
 export async function benchResponseCache(): Promise<string> {
-  const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
-  const site = await startSimSite({ port: 0, entities: 300, seed: 11, latencyMs: SITE_LATENCY_MS });
-  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    const client = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
-    const schema = loadCachedSchema('schema/default.yml');
-    const tables = tableNames('bench-respcache-');
-    await ensureTables(ddb, tables);
-    await importReadyCache(client, ddb, tables, schema);
+  return withImportedCache({ entities: 300, seed: 11, latencyMs: SITE_LATENCY_MS, tablePrefix: 'bench-respcache-' }, async ({ site, ddb, client, schema, tables }) => {
     const shots = (await client.call<{ entities: Array<{ id: number }> }>('read', read('Shot', [], ['id'], firstPage(50)))).entities.map((e) => e.id);
 
     // The same sequence for both runs: 70 % plannable (a Shot by id), 30 % from a small set of unplannable shapes.
@@ -93,9 +79,5 @@ export async function benchResponseCache(): Promise<string> {
       table(['response cache', 'hit ratio', 'response-cache hits', 'site reads', 'mean ms/request'], rows),
       '',
     ].join('\n');
-  } finally {
-    ddb.destroy();
-    await site.close();
-    await ddbLocal.stop();
-  }
+  });
 }

@@ -12,6 +12,7 @@ const SECTIONS: Section[] = [
   { name: 'sync', run: async () => (await import('./sync.js' as string)).benchSync() },
   { name: 'response-cache', run: async () => (await import('./response-cache.js' as string)).benchResponseCache() },
   { name: 'shadow', run: async () => (await import('./shadow.js' as string)).benchShadow() },
+  { name: 'permissions', run: async () => (await import('./permissions.js' as string)).benchPermissions() },
   { name: 'bundles', run: async () => (await import('./bundles.js' as string)).benchBundles() },
 ];
 

@@ -42,6 +42,12 @@ const ConfigShape = z.object({
   pollIntervalMs: int(500, 30_000).default(2_000),
   /** How often the reconciler (updated_at scans) and the validator (drift sampling) run. */
   reconcileIntervalMinutes: int(1, 1440).default(5),
+  /**
+   * The reconciler's schedule rate and the shortest interval between scans of a type while scans or stale shadow
+   * verdicts find writes the event log did not carry (docs/sync.md "Adaptive reconcile interval"); at or above
+   * reconcileIntervalMinutes the interval is fixed.
+   */
+  reconcileFloorMinutes: int(1, 1440).default(1),
   validateIntervalMinutes: int(5, 1440).default(60),
   /** How often the reconciler diffs the deployed schema against the site's (DisplayColumn events trigger a diff too). */
   schemaDiffIntervalMinutes: int(1, 1440).default(15),
@@ -55,6 +61,10 @@ const ConfigShape = z.object({
   shadowSampleRate: num(0, 1).default(0.01),
   /** Confirmed shadow mismatches of a type before it is served from the site until validated or re-imported. */
   shadowMismatchThreshold: int(1, 1000).default(1),
+  /** Principals served the cache script's view without permission probes: `script:<name>,user:<login>` (the cache's own script always is). */
+  trustedPrincipals: optionalString.pipe(z.string().regex(/^(script|user):[^,]+(,\s*(script|user):[^,]+)*$/, 'a comma-separated list of script:<name> / user:<login>').optional()),
+  /** How long a caller's probed permission view of a type is trusted (seconds, at most 15 minutes). */
+  permissionViewTtlSeconds: int(30, 900).default(600),
   consumerMemoryMb: int(128, 10_240).default(512),
   /** The poller peaks near 126 MB of RSS (test/bundles measures it; the suite fails above 60 %): 256 MB keeps a real margin. */
   pollerMemoryMb: int(128, 10_240).default(256),

@@ -31,6 +31,10 @@ export const CUSTOM_METRICS = {
   MemoHit: 'MemoHit',
   /** api: reply-memo entries evicted to stay within the memo's memory bound. */
   MemoEvictions: 'MemoEvictions',
+  /** api: permission probes sent (each asks the site twice: as the caller and as the script), views verified, views revoked on evidence. */
+  PermissionProbes: 'PermissionProbes',
+  PermissionViewsVerified: 'PermissionViewsVerified',
+  PermissionRevocations: 'PermissionRevocations',
 } as const;
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;
 

@@ -55,6 +55,7 @@ export class FptCacheStack extends Stack {
       pollIntervalMs: c.pollIntervalMs,
       maxConcurrency: c.maxConcurrency,
       reconcileInterval,
+      reconcileFloor: Duration.minutes(Math.min(c.reconcileFloorMinutes, c.reconcileIntervalMinutes)),
       schemaDiffInterval: Duration.minutes(c.schemaDiffIntervalMinutes),
       validateInterval,
       pollerMemoryMb: c.pollerMemoryMb,
@@ -69,6 +70,7 @@ export class FptCacheStack extends Stack {
       throttle: { burstLimit: c.apiThrottleBurst, rateLimit: c.apiThrottleRate },
       domainName: c.domainName,
       certificateArn: c.certificateArn,
+      permissions: { trustedPrincipals: c.trustedPrincipals, viewTtlSeconds: c.permissionViewTtlSeconds },
     });
     // Shadow checks of a share of the API's hits (docs/shadow.md); shadowSampleRate=0 leaves them out.
     this.shadow = c.shadowSampleRate > 0 ? new ShadowVerification(this, 'Shadow', {

@@ -21,6 +21,8 @@ export interface ScheduledFunctionSpec {
   fn: LocalFunction;
   /** The schedule's rate for this environment (e.g. from POLL_INTERVAL_MS). */
   everyMs(env: FunctionEnv): number;
+  /** Invoke once at start (default true); false waits a full period, as an EventBridge rate rule does. */
+  runAtStart?: boolean;
   create(env: FunctionEnv): Promise<ScheduledHandler>;
 }
 
@@ -69,16 +71,40 @@ export const SCHEDULED_FUNCTIONS: ScheduledFunctionSpec[] = [
       return createImporterHandler({ IMPORT_PAGE_SIZE: '100', ...env }, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-importer', env) });
     },
   },
+  // Invoked at the floor's rate; each type is scanned when its adaptive interval (RECONCILE_INTERVAL_MS down to
+  // RECONCILE_FLOOR_MS while writes without events are found) is due, as in AWS (docs/sync.md).
   {
     fn: { name: 'fpt-cache-reconciler', timeoutMs: 300_000 },
-    everyMs: (env) => Number(env.RECONCILE_INTERVAL_MS) > 0 ? Number(env.RECONCILE_INTERVAL_MS) : 60_000,
+    everyMs: (env) => reconcileRates(env).floorMs,
     async create(env) {
       const { createReconcilerHandler } = await import('../functions/reconciler/app.js');
       const { stackSync, syncLogger } = await import('./sync-local.js');
-      return createReconcilerHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-reconciler', env) });
+      const { baseMs, floorMs } = reconcileRates(env);
+      const s = stackSync(env);
+      return createReconcilerHandler({ ...env, RECONCILE_INTERVAL_MS: String(baseMs), RECONCILE_FLOOR_MS: String(floorMs) }, {
+        metrics: s.metrics, shadowMetrics: s.shadowMetrics, logger: syncLogger('fpt-cache-reconciler', env),
+      });
+    },
+  },
+  // The scheduled validation, on the AWS default schedule (validateIntervalMinutes, 60): a rate rule first fires one period after it is created.
+  {
+    fn: { name: 'fpt-cache-validator', timeoutMs: 900_000 },
+    everyMs: (env) => Number(env.VALIDATE_INTERVAL_MS) > 0 ? Number(env.VALIDATE_INTERVAL_MS) : 60 * 60_000,
+    runAtStart: false,
+    async create(env) {
+      const { createValidatorHandler } = await import('../functions/validator/app.js');
+      const { stackSync, syncLogger } = await import('./sync-local.js');
+      return createValidatorHandler(env, { metrics: stackSync(env).metrics, logger: syncLogger('fpt-cache-validator', env) });
     },
   },
 ];
+
+/** Local reconcile rates: RECONCILE_INTERVAL_MS (base, default 60 s) and RECONCILE_FLOOR_MS (default 10 s, never above the base). */
+export function reconcileRates(env: FunctionEnv): { baseMs: number; floorMs: number } {
+  const baseMs = Number(env.RECONCILE_INTERVAL_MS) > 0 ? Number(env.RECONCILE_INTERVAL_MS) : 60_000;
+  const floorMs = Number(env.RECONCILE_FLOOR_MS) > 0 ? Number(env.RECONCILE_FLOOR_MS) : 10_000;
+  return { baseMs, floorMs: Math.min(baseMs, floorMs) };
+}
 
 /** The consumer of the event queue, through the SQS FIFO event source mapping. */
 export const QUEUE_CONSUMER: QueueConsumerSpec | undefined = {

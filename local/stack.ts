@@ -231,7 +231,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     const scheduledSpecs = options.scheduled ?? SCHEDULED_FUNCTIONS;
     let scheduler: Scheduler | undefined;
     if (scheduledSpecs.length) {
-      const scheduled = await Promise.all(scheduledSpecs.map(async (s) => ({ fn: s.fn, everyMs: s.everyMs(functionEnv), handler: await s.create(functionEnv) })));
+      const scheduled = await Promise.all(scheduledSpecs.map(async (s) => ({ fn: s.fn, everyMs: s.everyMs(functionEnv), runAtStart: s.runAtStart, handler: await s.create(functionEnv) })));
       scheduler = startScheduler(scheduled, onError);
       const sch = scheduler;
       stops.push(() => sch.stop());

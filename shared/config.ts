@@ -112,6 +112,10 @@ const ApiEnvSchema = z.object({
   MAX_SCAN_ENTITIES: positiveInt(5_000),
   /** Per-identity allow-lists for cached reads (shared/reads/access-rules.ts). */
   ACCESS_RULES: optionalText,
+  /** How long a principal's probed view of a type is trusted (shared/reads/principal-views.ts); at most 900. */
+  PERMISSION_VIEW_TTL_SECONDS: positiveInt(600).refine((n) => n <= 900, 'PERMISSION_VIEW_TTL_SECONDS must be at most 900 (15 minutes)'),
+  /** Principals whose view is the cache script's without probes: `script:<name>,user:<login>` (the cache's own script always is). */
+  TRUSTED_PRINCIPALS: optionalText,
 });
 
 export interface ApiConfig {
@@ -123,6 +127,9 @@ export interface ApiConfig {
   maxScanEntities: number;
   /** ACCESS_RULES as given (parsed by shared/reads/access-rules.ts). */
   accessRules?: string;
+  permissionViewTtlMs: number;
+  /** TRUSTED_PRINCIPALS as given (parsed by shared/reads/principal-views.ts). */
+  trustedPrincipals?: string;
 }
 
 /** The API function's own settings (the site and the tables come from shotgunConfigFromEnv / storeConfigFromEnv). */
@@ -137,5 +144,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     maxJsonDepth: r.data.MAX_JSON_DEPTH,
     maxScanEntities: r.data.MAX_SCAN_ENTITIES,
     accessRules: r.data.ACCESS_RULES,
+    permissionViewTtlMs: r.data.PERMISSION_VIEW_TTL_SECONDS * 1000,
+    trustedPrincipals: r.data.TRUSTED_PRINCIPALS,
   };
 }

@@ -6,12 +6,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, ResponseCache, type CounterGranularity, WriteThrough, type AccessRules, type ApiMetrics, type WriteVersionSource,
+  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
+  type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
 import { ShotgunClient, SiteInfo } from '../../shared/site/index.js';
-import { EntityStore, ReadinessStore, type TableNames } from '../../shared/store/index.js';
+import { EntityStore, ReadinessStore, ReconcilePace, type TableNames } from '../../shared/store/index.js';
 import { FPT_CACHE_VERSION } from '../../shared/version.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
 
@@ -23,6 +24,8 @@ export interface CacheDeps {
   /** The cache's own script credentials: write-through read-backs, and the HMAC key of auth verdicts. */
   scriptAuth: () => Promise<{ script_name: string; script_key: string } | undefined>;
   accessRules: AccessRules;
+  /** Principals served the script's view without probes (TRUSTED_PRINCIPALS; the cache's own script always is). */
+  trustedPrincipals?: string[];
   /** Write-through versions (default: from the event-log cursor in the state table). */
   versions?: WriteVersionSource;
   /** The response cache of unplannable reads (shared/reads/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
@@ -44,11 +47,11 @@ export interface ApiDeps {
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const API_DEFAULTS: ApiConfig = {
-  authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000,
+  authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000, permissionViewTtlMs: 600_000,
   maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
 };
 
-/** The cache side, built: readiness snapshots, caller auth, the read path, write-through, the response cache and the ledger. */
+/** The cache side, built: readiness snapshots, caller auth, the read path, write-through, the response cache, the ledger and the reconcile pace. */
 export type Cache = ReturnType<typeof buildCache>;
 
 /** Everything a route needs, built once per container (per stack locally). */
@@ -96,8 +99,14 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const memo = m?.enabled === false ? undefined : new ReplyMemo({
     ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
   });
+  // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
+  const views = new PrincipalViews({
+    client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
+    ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
+  });
   const reads = new CachedReads({
     schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
+    views, linkProjects: storeLinkProjects(store),
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
   });
   const writeThrough = new WriteThrough({
@@ -113,5 +122,5 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
   const responses = c.responseCache?.enabled === false ? undefined
     : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
-  return { ...c, readiness, auth, reads, writeThrough, versions, responses, ledger, memo };
+  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, memo, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

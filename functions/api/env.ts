@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv } from '../../shared/config.js';
-import { DEFAULT_RESPONSE_CACHE_TTL_S, parseAccessRules, type AccessRules, type ApiMetrics } from '../../shared/reads/index.js';
+import { DEFAULT_RESPONSE_CACHE_TTL_S, parseAccessRules, parseTrustedPrincipals, type AccessRules, type ApiMetrics } from '../../shared/reads/index.js';
 import { loadCachedSchema, schemaFileFromEnv } from '../../shared/schema/index.js';
 import { SqsShadowSink, shadowRateFromEnv } from '../../shared/shadow/index.js';
 import { getScriptKey } from '../../shared/site/index.js';
@@ -22,8 +22,10 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
   if (!env.ENTITIES_TABLE?.trim() && !env.STATE_TABLE?.trim()) return { shotgun, logger, metrics, api };
   const tables = storeConfigFromEnv(env);
   let accessRules: AccessRules;
+  let trustedPrincipals: string[];
   try {
     accessRules = parseAccessRules(api.accessRules);
+    trustedPrincipals = parseTrustedPrincipals(api.trustedPrincipals);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -37,6 +39,7 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       tables: { entities: tables.entitiesTable, state: tables.stateTable, refs: tables.refsTable },
       scriptAuth,
       accessRules,
+      trustedPrincipals,
       responseCache: responseCacheFromEnv(env),
       replyMemo: replyMemoFromEnv(env),
       shadow: shadowFromEnv(env),

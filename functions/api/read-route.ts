@@ -2,6 +2,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { credentialOf, isCacheableReason, principalOf, refusedPass, requestTypes, responseKey, type CachedMethod } from '../../shared/reads/index.js';
 import { sampled, shadowSample } from '../../shared/shadow/index.js';
+import type { RawReply } from '../../shared/site/index.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
 import { checkReadReplySize, faultReply, httpReply, isResultsBody, tags } from './reply.js';
@@ -27,7 +28,9 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
       metrics.fault('require-hit');
       return faultReply(refusedPass(method, outcome.reason), tags('error', outcome.reason), acceptEncoding);
     }
-    return (await forward(ctx, req, outcome.reason, acceptEncoding)).result;
+    const passed = await forward(ctx, req, outcome.reason, acceptEncoding);
+    if (method === 'read') await observe(ctx, req, passed.reply);
+    return passed.result;
   }
   if (outcome.kind === 'memo') {
     metrics.hit();
@@ -46,8 +49,19 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   const body = Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8');
   outcome.keep?.(body);
   const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
-  await shadowCheck(ctx, req, method, outcome.result, outcome.access);
+  // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
+  if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
+}
+
+/** The caller's own pass-through reply as evidence against its verified view (shared/reads/principal-views.ts). */
+async function observe(ctx: ApiContext, req: ParsedRequest, reply: RawReply): Promise<void> {
+  const [auth, params] = req.rpc.params;
+  const cred = credentialOf(auth);
+  const type = isObj(params) ? params.type : undefined;
+  if (!ctx.cache || !cred || typeof type !== 'string' || !isResultsBody(reply)) return;
+  const entities = () => (JSON.parse(reply.body.toString('utf8')) as { results?: { entities?: unknown } }).results?.entities;
+  await ctx.cache.views.evidence(cred, type, entities).catch((e) => ctx.logger.warn('permission evidence not checked', { error: (e as Error).message }));
 }
 
 /**

@@ -1,4 +1,4 @@
-// GET /status: the cache's readiness per type and its shadow report, or the pass-through mode; reveals no data.
+// GET /status: the cache's readiness per type, its shadow report and the measured sync window, or the pass-through mode; reveals no data.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { cacheStatus } from '../../shared/reads/index.js';
 import { FPT_CACHE_VERSION } from '../../shared/version.js';
@@ -10,8 +10,8 @@ export async function status(ctx: ApiContext, acceptEncoding: string | undefined
   if (!cache) return httpReply(200, {}, Buffer.from(JSON.stringify({ ready: true, mode: 'pass-through', upstream })), acceptEncoding);
   let body: unknown;
   try {
-    const [ready, shadow] = await Promise.all([cache.readiness(), cache.ledger.report()]);
-    body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow });
+    const [ready, shadow, syncWindow] = await Promise.all([cache.readiness(), cache.ledger.report(), cache.pace.report()]);
+    body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, permissions: cache.views.report(), syncWindow });
   } catch (e) {
     logger.error('readiness unavailable', { error: e as Error });
     body = { ready: false, mode: 'cache', version: FPT_CACHE_VERSION, upstream, error: 'readiness unavailable (state table)' };

@@ -2,11 +2,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ReadEngine } from '../../shared/query/index.js';
-import {
-  ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMethod, type ShadowVerdict, ShadowLedger, EmfShadowMetrics, type ShadowMetrics,
-} from '../../shared/shadow/index.js';
-import { syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
+import { EmfShadowMetrics, ShadowLedger, ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMetrics, type ShadowVerdict } from '../../shared/shadow/index.js';
+import { ReconcilePace, asWriter } from '../../shared/store/index.js';
+import { shadowPorts, syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -25,8 +23,12 @@ export interface VerifierLog {
 export interface VerifierDeps {
   verifier: ShadowVerifier;
   ledger: ShadowLedger;
+  /** Where stale verdicts report writes the event log did not carry (the reconciler scans those types sooner). */
+  pace?: Pick<ReconcilePace, 'found'>;
   metrics: ShadowMetrics;
   logger: VerifierLog;
+  /** The clock of the pace's records (default Date.now). */
+  now?: () => number;
   /** Told about each verdict (tests, the local stack). */
   onVerdict?: (v: ShadowVerdict & { type: string; shape: string }) => void;
 }
@@ -52,15 +54,23 @@ export function createVerifier(d: VerifierDeps): VerifierHandler {
         answeredAt: new Date(sample.answeredAt).toISOString(), request: sample.params, rounds: verdict.rounds,
         differences: verdict.evidence?.differences, cacheAnswer: cut(verdict.evidence?.cache), siteAnswer: cut(verdict.evidence?.site),
       });
+    } else if (verdict.outcome === 'stale') {
+      d.logger.warn('shadow check: a stale answer (the site had newer versions), repaired', {
+        type: sample.type, shape: sample.shape, rounds: verdict.rounds, stale: verdict.stale?.map((e) => ({ type: e.type, id: e.id, updatedAt: e.updatedAt, by: e.by })),
+      });
     } else {
       d.logger.debug('shadow check', { type: sample.type, shape: sample.shape, outcome: verdict.outcome, rounds: verdict.rounds });
     }
     const quarantined = await d.ledger.record(verdict.outcome, types, {
       shape: sample.shape, ids: (verdict.evidence?.differences ?? []).map((x) => x.id).filter((id): id is number => id !== null),
+      request: { method: sample.method, params: sample.params },
     });
+    await recordStale(d, verdict);
     d.metrics.quarantined(quarantined.length);
     for (const type of quarantined) {
-      d.logger.error(`${type} is now served from the site (reason shadow-mismatch) until \`fpt-cache validate\` finds it clean or it is re-imported`, { type, shape: sample.shape });
+      // Its next reconcile pass at once: the re-check that can lift the quarantine follows that pass.
+      await d.pace?.found(type, [], (d.now ?? Date.now)(), { hint: true });
+      d.logger.error(`${type} is now served from the site (reason shadow-mismatch) until a re-check after the next reconcile pass, \`fpt-cache validate\` or a re-import finds it clean`, { type, shape: sample.shape });
     }
     d.onVerdict?.({ ...verdict, type: sample.type, shape: sample.shape });
   };
@@ -72,6 +82,15 @@ export function createVerifier(d: VerifierDeps): VerifierHandler {
       d.metrics.flush();
     }
   };
+}
+
+/** Stale entities are writes the cache had not seen: per type, who made them and when, and the type's next scan at once. */
+async function recordStale(d: VerifierDeps, verdict: ShadowVerdict): Promise<void> {
+  if (!d.pace || !verdict.stale?.length) return;
+  const byType = new Map<string, NonNullable<ShadowVerdict['stale']>>();
+  for (const e of verdict.stale) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
+  const at = (d.now ?? Date.now)();
+  for (const [type, es] of byType) await d.pace.found(type, es.map((e) => ({ id: e.id, updatedAt: e.updatedAt, by: asWriter(e.by) })), at, { hint: true });
 }
 
 export interface VerifierOverrides {
@@ -93,22 +112,14 @@ const positive = (raw: string | undefined, fallback: number): number => {
 export async function createVerifierHandler(env: Env, o: VerifierOverrides = {}): Promise<VerifierHandler> {
   const logger: VerifierLog = o.logger ?? new Logger();
   const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
-  const readiness = ctx.readiness.snapshots(2_000);
-  const engine = new ReadEngine(ctx.store, ctx.schema, { readiness });
+  const metrics = o.metrics ?? new EmfShadowMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const verifier = new ShadowVerifier({
-    async cacheAnswer(method: ShadowMethod, params) {
-      const out = method === 'summarize' ? await engine.summarize(params) : await engine.read(params);
-      return out.served ? { results: out.result } : undefined;
-    },
-    siteAnswer: (method, params) => ctx.client.call(method, params, { idempotent: true }),
-    siteHead: () => ctx.events.latestId(),
-    cursorHead: async () => (await ctx.lease.read()).cursor?.maxSeen ?? 0,
+    ...shadowPorts(ctx, { onRepair: (n) => metrics.repaired(n) }),
     settleMs: positive(env.SHADOW_SETTLE_MS, VERIFIER_DEFAULTS.settleMs),
     roundMs: positive(env.SHADOW_ROUND_MS, VERIFIER_DEFAULTS.roundMs),
   });
   return createVerifier({
-    verifier, logger, onVerdict: o.onVerdict,
+    verifier, logger, onVerdict: o.onVerdict, metrics, pace: new ReconcilePace(ctx.doc, ctx.tables.state),
     ledger: new ShadowLedger(ctx.ddb, ctx.tables.state, positive(env.SHADOW_MISMATCH_THRESHOLD, VERIFIER_DEFAULTS.threshold)),
-    metrics: o.metrics ?? new EmfShadowMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'),
   });
 }

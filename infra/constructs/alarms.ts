@@ -210,7 +210,7 @@ export class Alarms extends Construct {
     if (props.shadow) {
       this.shadowMismatch = new cloudwatch.Alarm(this, 'ShadowMismatch', {
         alarmName: name('shadow-mismatch'),
-        alarmDescription: 'A sampled cache hit differed from the site after the sync caught up: the cache served a wrong answer. Its type is served from the site until `fpt-cache validate` finds it clean or it is re-imported (docs/shadow.md).',
+        alarmDescription: 'A sampled cache hit differed from the site after the sync caught up: the cache served a wrong answer. Its type is served from the site until a re-check after a reconcile pass, `fpt-cache validate` or a re-import finds it clean (docs/shadow.md).',
         metric: customMetric(svc, 'ShadowMismatch', 'Sum', FIVE_MINUTES),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

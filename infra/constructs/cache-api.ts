@@ -15,6 +15,8 @@ export interface CacheApiProps extends CacheScope {
   /** Custom domain (both or neither). */
   readonly domainName?: string;
   readonly certificateArn?: string;
+  /** Permission views (shared/reads/principal-views.ts): principals trusted without probes, and the view TTL. */
+  readonly permissions?: { readonly trustedPrincipals?: string; readonly viewTtlSeconds: number };
 }
 
 /** Download paths shotgun_api3 GETs from its base URL's host (local/api-gateway.ts mirrors them). */
@@ -61,7 +63,11 @@ export class CacheApi extends Construct {
       description: 'fpt-cache API: Shotgun JSON-RPC (/api3/json) answered from the cache or passed through',
       memorySize: props.memoryMb,
       timeout: API_TIMEOUT,
-      environment: { ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName) },
+      environment: {
+        ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName),
+        ...(props.permissions ? { PERMISSION_VIEW_TTL_SECONDS: String(props.permissions.viewTtlSeconds) } : {}),
+        ...(props.permissions?.trustedPrincipals ? { TRUSTED_PRINCIPALS: props.permissions.trustedPrincipals } : {}),
+      },
     });
     // Reads the cache and writes through what callers wrote (read-your-writes: the written entities, read back with the
     // cache's own script key); reads and writes its state items (auth verdicts, write-through version counters, the

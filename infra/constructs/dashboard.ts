@@ -107,6 +107,12 @@ export class CacheDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Reads: hits and pass-throughs', left: [hit, pass], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Pass-through reasons', left: [passReasons], stacked: true, width: 8 }),
     );
+    this.dashboard.addWidgets(new cloudwatch.GraphWidget({
+      title: 'Permission views (callers\' own views, probed)',
+      left: [m('PermissionProbes', 'Sum', FIVE_MINUTES, 'probes'), m('PermissionViewsVerified', 'Sum', FIVE_MINUTES, 'views verified')],
+      right: [m('PermissionRevocations', 'Sum', FIVE_MINUTES, 'views revoked (evidence)')],
+      width: 24,
+    }));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API latency (ms)',
@@ -151,8 +157,13 @@ export class CacheDashboard extends Construct {
           m('ShadowMatched', 'Sum', FIVE_MINUTES, 'matched'),
           m('ShadowConverged', 'Sum', FIVE_MINUTES, 'converged (changed in between)'),
           m('ShadowUnsettled', 'Sum', FIVE_MINUTES, 'unsettled (busy site)'),
+          m('ShadowStale', 'Sum', FIVE_MINUTES, 'stale (sync lag, repaired)'),
+          m('ShadowRepaired', 'Sum', FIVE_MINUTES, 'entities repaired'),
         ],
-        right: [m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'), m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined')],
+        right: [
+          m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'), m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined'),
+          m('ShadowLifted', 'Sum', FIVE_MINUTES, 'quarantines lifted'),
+        ],
         width: 24,
       }));
     }

@@ -49,9 +49,10 @@ export class ShadowVerification extends Construct {
         SHADOW_MISMATCH_THRESHOLD: String(props.mismatchThreshold),
       },
     });
-    tables.entities.grantRead(this.verifier.role);
-    tables.refs.grantRead(this.verifier.role);
-    // The ledger (counts, quarantine) and readiness live in the state table.
+    // A stale verdict repairs the entities it found newer on the site (re-read and written as the reconciler does).
+    tables.entities.grantReadWrite(this.verifier.role);
+    tables.refs.grantReadWrite(this.verifier.role);
+    // The ledger (counts, quarantine), the reconcile pace and readiness live in the state table.
     tables.state.grantReadWrite(this.verifier.role);
     siteSecret.grantRead(this.verifier.role);
     // Two batches at a time (the event source minimum): each verdict is one to a few site calls with the cache's

@@ -13,6 +13,8 @@ export interface SyncPipelineProps extends CacheScope {
   /** Consumer concurrency cap (event source MaximumConcurrency). */
   readonly maxConcurrency: number;
   readonly reconcileInterval: Duration;
+  /** The reconciler's schedule rate: each pass scans the types whose adaptive interval (reconcileInterval down to this floor) is due. */
+  readonly reconcileFloor?: Duration;
   /** A full schema diff at most this often (the reconciler's SCHEMA_DIFF_INTERVAL_MS). */
   readonly schemaDiffInterval: Duration;
   readonly validateInterval: Duration;
@@ -131,7 +133,9 @@ export class SyncPipeline extends Construct {
       maxConcurrency: props.maxConcurrency,
     }));
 
-    // Reconciler: updated_at scans for changes the event log misses (scripts with "Generate Events" off).
+    // Reconciler: updated_at scans for changes the event log misses (scripts with "Generate Events" off), run at the
+    // floor's rate; a type is scanned when its adaptive interval is due, and quarantines are re-checked after passes.
+    const reconcileFloor = props.reconcileFloor ?? props.reconcileInterval;
     this.reconciler = new CacheFunction(this, 'Reconciler', {
       defaults,
       name: 'reconciler',
@@ -139,7 +143,10 @@ export class SyncPipeline extends Construct {
       description: 'fpt-cache reconciler: updated_at scans for changes missing from the event log',
       memorySize: 512,
       timeout: runTimeout(props.reconcileInterval),
-      environment: { ...store, ...script, SCHEMA_DIFF_INTERVAL_MS: String(props.schemaDiffInterval.toMilliseconds()) },
+      environment: {
+        ...store, ...script, SCHEMA_DIFF_INTERVAL_MS: String(props.schemaDiffInterval.toMilliseconds()),
+        RECONCILE_INTERVAL_MS: String(props.reconcileInterval.toMilliseconds()), RECONCILE_FLOOR_MS: String(reconcileFloor.toMilliseconds()),
+      },
       asyncInvoke: { maxEventAge: Duration.seconds(60), retryAttempts: 0 },
     });
     tables.entities.grantReadWrite(this.reconciler.role);
@@ -148,7 +155,7 @@ export class SyncPipeline extends Construct {
     siteSecret.grantRead(this.reconciler.role);
     new events.Rule(this, 'ReconcileSchedule', {
       description: 'fpt-cache: run the reconciler',
-      schedule: events.Schedule.rate(props.reconcileInterval),
+      schedule: events.Schedule.rate(reconcileFloor),
       targets: [new targets.LambdaFunction(this.reconciler.fn, { retryAttempts: 0, maxEventAge: Duration.seconds(60) })],
     });
 

@@ -7,6 +7,7 @@ import type { SiteAuth } from './auth.js';
 import type { SiteStore } from './store.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
+import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 
 export const ControlPatchSchema = z.object({
@@ -24,6 +25,8 @@ export const ControlPatchSchema = z.object({
   expireSessions: z.union([z.boolean(), z.string()]).optional(),
   /** Changes a field's data type or link targets (logging Shotgun_DisplayColumn_Change), or deletes it: local/sim/schema-changes.ts. */
   changeField: FieldChangeSchema.optional(),
+  /** Sets permission profiles (`user:<login>` / `script:<name>` -> profile, or null to remove one): local/sim/permissions.ts. */
+  permissions: z.record(z.string().regex(/^(user|script):.+$/), PermissionProfileSchema.nullable()).optional(),
   /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
   semantics: SimSemanticsSchema.optional(),
 }).strict();
@@ -35,6 +38,7 @@ export interface ControlDeps {
   events: EventLog;
   auth: SiteAuth;
   store: SiteStore;
+  permissions: SitePermissions;
   /** Drops all data and seeds again (POST /__sim/reset {"data": true}). */
   reseed: () => void;
   /** Writes the snapshot file now (no-op without dataDir). */
@@ -74,6 +78,8 @@ export class SimControl {
     return changeField({ schema: this.d.schema, store: this.d.store, events: this.d.events, actor, now: this.d.now() }, change);
   }
   flush(): Promise<void> { return this.d.flush(); }
+  /** Sets permission profiles (null removes one); in memory only, back to the start profiles on reset. */
+  setPermissions(profiles: Record<string, PermissionProfileInput | null>): void { this.d.permissions.set(profiles); }
 
   /** Knobs back to their start values, stats zeroed, held/delayed events published; `data: true` also reseeds. */
   reset(opts: { data?: boolean } = {}): void {
@@ -81,13 +87,14 @@ export class SimControl {
     this.d.events.close();
     this.d.events.setDelay(this.d.initialDelay);
     this.d.stats.reset();
+    this.d.permissions.reset();
     if (opts.data) this.d.reseed();
   }
 
   stats(): Record<string, unknown> {
     return {
       ...this.d.stats.toJSON(),
-      knobs: { ...this.d.knobs.describe(), eventDelay: this.d.events.delaySettings, holdingWrites: this.d.events.holding },
+      knobs: { ...this.d.knobs.describe(), eventDelay: this.d.events.delaySettings, holdingWrites: this.d.events.holding, permissions: this.d.permissions.describe() },
       pendingEvents: this.d.events.pendingRows(),
       nextEventId: this.d.store.peekNextEventId(),
       entities: this.d.store.counts(),
@@ -114,6 +121,7 @@ export class SimControl {
     }
     let expired: number | undefined;
     if (p.expireSessions !== undefined && p.expireSessions !== false) expired = this.expireSessions(p.expireSessions === true ? undefined : p.expireSessions);
+    if (p.permissions !== undefined) this.setPermissions(p.permissions);
     const eventId = p.changeField !== undefined ? this.changeField(p.changeField) : undefined;
     return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), ...(eventId !== undefined ? { eventId } : {}), stats: this.stats() };
   }

@@ -9,6 +9,7 @@ import { simRead, simSummarize, type SimSemantics } from './site-semantics.js';
 import type { SiteStore } from './store.js';
 import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';
+import type { CallerView, SitePermissions } from './permissions.js';
 import { schemaEntityRead, schemaFieldRead, schemaRead } from './schema-replies.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
@@ -18,6 +19,8 @@ export interface MethodDeps {
   store: SiteStore;
   auth: SiteAuth;
   writes: SiteWrites;
+  /** Permission profiles: what each caller sees (reads, summaries, schema reads). */
+  permissions: SitePermissions;
   now: () => Date;
   /** The version `info` reports: 8.50.0, or 7.3.0 (legacy paging) when the switch is on. */
   legacyVersion: () => boolean;
@@ -57,7 +60,7 @@ function parseWith<S extends z.ZodType>(method: string, schema: S, raw: unknown)
 export class Api3Methods {
   constructor(private readonly d: MethodDeps) {}
 
-  readContext(): ReadContext { return { schema: this.d.schema, lookup: this.d.store, now: this.d.now() }; }
+  readContext(view?: CallerView): ReadContext { return { schema: this.d.schema, lookup: view?.lookup ?? this.d.store, now: this.d.now() }; }
 
   /** Answers one decoded request body. Never throws: every failure is the fault envelope. */
   call(body: unknown): { method: string; reply: RpcReply } {
@@ -85,17 +88,20 @@ export class Api3Methods {
     if (method === 'info') return infoReply(this.d.legacyVersion());
     if (!KNOWN_METHODS.has(method)) throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
     const actor = auth.authenticate(params[0]);
+    const view = this.d.permissions.viewFor(actor.user);
+    const hidden = view ? view.hidden : undefined;
     const p = params[1];
     switch (method) {
       case 'read': {
         const rp = parseWith('read', ReadParamsSchema, p);
         validateRead(schema, rp);
-        return simRead(this.readContext(), this.d.semantics(), rp, this.candidates(rp));
+        const candidates = this.candidates(rp);
+        return simRead(this.readContext(view), this.d.semantics(), rp, view ? view.rows(rp.type, candidates) : candidates);
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
-        return simSummarize(this.readContext(), this.d.semantics(), sp, store.all(sp.type));
+        return simSummarize(this.readContext(view), this.d.semantics(), sp, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
       }
       case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
       case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));
@@ -105,11 +111,11 @@ export class Api3Methods {
         if (!Array.isArray(p)) throw new ShotgunFault('API batch() expects params[1] to be a list of requests', ErrorCode.API);
         return writes.batch(actor, parseWith('batch', BatchParamsSchema, p));
       }
-      case 'schema_read': return schemaRead(schema);
+      case 'schema_read': return schemaRead(schema, hidden);
       case 'schema_entity_read': return schemaEntityRead(schema);
       case 'schema_field_read': {
         const fp = parseWith('schema_field_read', z.looseObject({ type: z.string(), field_name: z.string().optional() }), p);
-        return schemaFieldRead(schema, fp.type, fp.field_name);
+        return schemaFieldRead(schema, fp.type, fp.field_name, hidden);
       }
       case 'get_session_token': return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
       default: throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);

@@ -12,7 +12,7 @@ function summaryDefault(def: FieldDef): string {
 }
 
 /** One field as schema_field_read / schema_read report it. */
-export function fieldReply(schema: SiteSchema, type: string, field: string): Record<string, unknown> {
+export function fieldReply(schema: SiteSchema, type: string, field: string, hidden: HiddenFields = NO_HIDDEN): Record<string, unknown> {
   const def = schema.field(type, field);
   if (!def) throw new ShotgunFault(`API schema_field_read() ${type}.${field} doesn't exist`, ErrorCode.API);
   const properties: Record<string, Prop> = {
@@ -31,22 +31,27 @@ export function fieldReply(schema: SiteSchema, type: string, field: string): Rec
     name: rw(def.name ?? field),
     properties,
     unique: ro(def.unique ?? false),
-    visible: ro(true),
+    visible: ro(!hidden(type).has(field)),
   };
 }
 
-function typeFields(schema: SiteSchema, type: string): Record<string, unknown> {
+/** The fields a caller's permission profile hides, per type (local/sim/permissions.ts): reported `visible: false`. */
+export type HiddenFields = (type: string) => ReadonlySet<string>;
+const NONE: ReadonlySet<string> = new Set();
+const NO_HIDDEN: HiddenFields = () => NONE;
+
+function typeFields(schema: SiteSchema, type: string, hidden: HiddenFields): Record<string, unknown> {
   const t = schema.type(type);
   if (!t) throw new ShotgunFault(`API schema_field_read() entity type ${type} doesn't exist`, ErrorCode.API);
   const out: Record<string, unknown> = {};
-  for (const f of Object.keys(t.fields).sort()) out[f] = fieldReply(schema, type, f);
+  for (const f of Object.keys(t.fields).sort()) out[f] = fieldReply(schema, type, f, hidden);
   return out;
 }
 
 /** schema_read: every type's fields. */
-export function schemaRead(schema: SiteSchema): Record<string, unknown> {
+export function schemaRead(schema: SiteSchema, hidden: HiddenFields = NO_HIDDEN): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const t of [...schema.typeNames].sort()) out[t] = typeFields(schema, t);
+  for (const t of [...schema.typeNames].sort()) out[t] = typeFields(schema, t, hidden);
   return out;
 }
 
@@ -60,11 +65,11 @@ export function schemaEntityRead(schema: SiteSchema): Record<string, unknown> {
 }
 
 /** schema_field_read: one field ({field: ...}) or all of a type's fields. */
-export function schemaFieldRead(schema: SiteSchema, type: unknown, field: unknown): Record<string, unknown> {
+export function schemaFieldRead(schema: SiteSchema, type: unknown, field: unknown, hidden: HiddenFields = NO_HIDDEN): Record<string, unknown> {
   if (typeof type !== 'string' || !schema.hasType(type)) {
     throw new ShotgunFault(`API schema_field_read() entity type ${String(type)} doesn't exist`, ErrorCode.API);
   }
-  if (field === undefined || field === null) return typeFields(schema, type);
+  if (field === undefined || field === null) return typeFields(schema, type, hidden);
   if (typeof field !== 'string') throw new ShotgunFault('API schema_field_read() field_name must be a string', ErrorCode.API);
-  return { [field]: fieldReply(schema, type, field) };
+  return { [field]: fieldReply(schema, type, field, hidden) };
 }

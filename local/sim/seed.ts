@@ -5,6 +5,7 @@ import type { SiteStore, StoredEntity } from './store.js';
 import type { Connections } from './site-schema.js';
 import type { ScriptCredential } from './credentials.js';
 import { Prng } from './prng.js';
+import { SEEDED_PROFILE_LOGINS } from './permissions.js';
 
 export interface SeedOptions {
   seed: number;
@@ -331,6 +332,7 @@ export function seedSite(schema: SiteSchema, store: SiteStore, connections: Conn
     }, created));
   }
 
+  seedProfiledPeople(add, stamp, link, projects, tasks, versions, store, opts.seed, epoch);
   deriveOtherSides(schema, store, connections);
 
   // A few retired rows, as every real site has.
@@ -338,6 +340,40 @@ export function seedSite(schema: SiteSchema, store: SiteStore, connections: Conn
     for (const e of list) if (r.chance(0.01)) { e.retired = true; e.retiredAt = iso(Math.min(epoch, Date.parse(String(e.values.updated_at)) + DAY)); }
   }
   return { counts: store.counts(), ms: performance.now() - t0 };
+}
+
+/**
+ * The people the seeded permission profiles name (local/sim/permissions.ts DEFAULT_PROFILES), added last with their
+ * own PRNG so the rest of the seed is unchanged: a restricted artist and a vendor assigned to the first project (the
+ * vendor also on some of its Tasks, Versions and Notes), and a lead assigned to every project.
+ */
+function seedProfiledPeople(
+  add: (type: string, values: Record<string, unknown>) => StoredEntity,
+  stamp: (v: Record<string, unknown>, createdMs: number, by?: Link) => Record<string, unknown>,
+  link: (e: StoredEntity) => Link, projects: StoredEntity[], tasks: StoredEntity[], versions: StoredEntity[],
+  store: SiteStore, seed: number, epoch: number,
+): void {
+  const r = new Prng(seed ^ 0x5eed9e);
+  const made = (login: string, first: string, last: string, dept: string) => link(add('HumanUser', stamp({
+    name: `${first} ${last}`, login, email: `${login}@studio.example.com`, firstname: first, lastname: last,
+    sg_status_list: 'act', department: dept, file_access: true,
+  }, epoch - 300 * DAY)));
+  const artist = made(SEEDED_PROFILE_LOGINS.restrictedArtist, 'Rita', 'Restricted', 'Animation');
+  const vendor = made(SEEDED_PROFILE_LOGINS.vendor, 'Victor', 'Vendor', 'Outsourcing');
+  const lead = made(SEEDED_PROFILE_LOGINS.lead, 'Lena', 'Lead', 'Compositing');
+  const first = projects[0];
+  const addTo = (rec: StoredEntity, field: string, who: Link) => {
+    const cur = (rec.values[field] as Link[] | undefined) ?? [];
+    if (!cur.some((l) => l.type === who.type && l.id === who.id)) rec.values[field] = [...cur, who];
+  };
+  addTo(first, 'users', artist);
+  addTo(first, 'users', vendor);
+  for (const p of projects) addTo(p, 'users', lead);
+  const inFirst = (e: StoredEntity) => (e.values.project as Link | undefined)?.id === first.id;
+  const mine = tasks.filter(inFirst).filter(() => r.chance(0.15));
+  for (const t of mine) addTo(t, 'task_assignees', vendor);
+  for (const v of versions.filter(inFirst)) if (r.chance(0.1)) v.values.user = vendor;
+  for (const n of store.all('Note')) if (inFirst(n as StoredEntity) && r.chance(0.2)) addTo(n as StoredEntity, 'addressings_to', vendor);
 }
 
 /** Fills the other side of every seeded connection (Shot.sg_sequence -> Sequence.shots, ...), in id order. */

@@ -18,6 +18,7 @@ import { SimControl } from './control.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -56,6 +57,8 @@ export interface SimSiteOptions {
   eventDelay?: EventDelay;
   /** Transport faults by rate from the start (benchmarks of retry paths). */
   faultRates?: FaultRates;
+  /** Permission profiles by `user:<login>` / `script:<name>` (default DEFAULT_PROFILES: local/sim/permissions.ts). */
+  permissions?: PermissionProfilesInput;
   /** The "present" of the seeded history (default 2025-06-02T09:00:00Z; seeding never reads the clock). */
   seedEpoch?: string;
   /** How reads behave where hosted sites may differ (NULL placement, text order, ...; docs/sim.md "Site semantics"). */
@@ -103,7 +106,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     }
   };
   const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
-  const api = new Api3Methods({ schema, store, auth, writes, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics });
+  const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics });
 
   let seedMs = 0;
   const reseed = () => {
@@ -129,7 +133,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   }
   store.onChange = () => snapshot?.changed();
 
-  const control = new SimControl({ knobs, stats, events, auth, store, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
+  const control = new SimControl({ knobs, stats, events, auth, store, permissions, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
   const hung = new Set<ServerResponse>();
   let closing = false;

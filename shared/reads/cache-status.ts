@@ -1,6 +1,6 @@
 // The cache's readiness for GET /status: per cached type whether it is served, and how many of its fields are.
 import type { CachedSchema } from '../schema/index.js';
-import type { Readiness } from '../store/index.js';
+import type { Readiness, WindowReport } from '../store/index.js';
 import type { ShadowReport } from '../shadow/index.js';
 import type { RuleName, RuleRecord } from '../semantics/index.js';
 
@@ -15,11 +15,23 @@ export interface CacheStatus {
   schemaDrift?: Array<{ type: string; field: string; kind: string; deployed: string; site: string | null; since: string }>;
   /** Shadow checks of hits: outcome counts, and the types served from the site after a mismatch. */
   shadow?: ShadowReport['counts'] & { quarantined: ShadowReport['quarantined'] };
+  /**
+   * Per type the reconciler has paced: its current scan interval, the writes the event log did not carry (and who made
+   * them), and the measured window in which such a write is not yet in the cache (docs/sync.md "Adaptive reconcile interval").
+   */
+  syncWindow?: Record<string, WindowReport>;
+  /** This container's permission views (shared/reads/principal-views.ts): counts only, no identities. */
+  permissions?: PermissionCounts;
   /** The site's read rules the cache follows, each measured (when, by which probe) or assumed (shared/calibration.ts). */
   siteRules: Record<RuleName, RuleRecord>;
 }
 
-export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport }): CacheStatus {
+export interface PermissionCounts {
+  views: number; restrictedViews: number; probes: number; probeFailures: number; verified: number; restricted: number;
+  revocations: number; trustedReads: number; tableHits: number; ttlSeconds: number;
+}
+
+export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; permissions?: PermissionCounts; syncWindow?: Record<string, WindowReport> }): CacheStatus {
   const types: CacheStatus['types'] = {};
   for (const type of schema.site.typeNames) {
     const fields = Object.keys(schema.site.type(type)!.fields);
@@ -35,5 +47,7 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
     ...(drift.length ? { schemaDrift: drift } : {}),
     siteRules: readiness.siteRules.report(),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
+    ...(info.permissions ? { permissions: info.permissions } : {}),
+    ...(info.syncWindow && Object.keys(info.syncWindow).length ? { syncWindow: info.syncWindow } : {}),
   };
 }

@@ -6,18 +6,27 @@ import { type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site
 import { planRead, summarizeAsRead, type ReadEngine } from '../query/index.js';
 import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
+import { involvedTypes, linksVisible, permissionScope, withRestriction } from './permission-scope.js';
+import type { PrincipalViews } from './principal-views.js';
 import type { CallerCredential } from './caller-auth.js';
 import type { MemoLookup, ReplyMemo } from './reply-memo.js';
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
-  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; keep?: (body: Buffer) => void }
-  /** Answered from the reply memo: `body` is the reply built for the same request and view, no counter changed since. */
+  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void }
+  /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
   | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
-  /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`). */
+  /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
   | { kind: 'pass'; reason: string }
   /** The site rejected the caller's credentials: its own fault is the answer. */
   | { kind: 'denied'; fault: ShotgunFault };
+
+/**
+ * Whose view a hit was served in: `trusted` (the script's, by configuration), `full` (verified equal to the
+ * script's), `restricted` (verified narrower: the answer is the caller's, not the script's; shadow checks, which
+ * replay as the script, cannot check it).
+ */
+export type HitView = 'trusted' | 'full' | 'restricted';
 
 /** The read-only methods the cache can answer. */
 export type CachedMethod = 'read' | 'summarize';
@@ -30,6 +39,10 @@ export interface CachedReadsDeps {
   rules: AccessRules;
   /** Types the shadow checks caught answering wrong (shared/shadow/shadow-ledger.ts): their reads go to the site. */
   quarantine?: () => Promise<ReadonlySet<string>>;
+  /** Verified views per principal (shared/reads/principal-views.ts); omitted: every authenticated caller is served the script's view. */
+  views?: PrincipalViews;
+  /** Stored rows' project ids (null: none; absent: not stored), for the link check of restricted views. */
+  linkProjects?: (type: string, ids: number[]) => Promise<Map<number, number | null>>;
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** Built replies kept per request and view while their change counters stand (shared/reads/reply-memo.ts). */
   memo?: ReplyMemo;
@@ -66,21 +79,44 @@ export class CachedReads {
     if (!cred) return { kind: 'pass', reason: 'no-credentials' };
     const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), planned.plan.params);
     if (!access.ok) return { kind: 'pass', reason: access.reason };
-    // The verdict is usually in memory; when the site must be asked, the cache read runs meanwhile. Nothing of the
-    // cache's answer leaves this function unless the site accepted the credentials. The memo's counters are read
-    // before the engine reads the entities, so a reply kept under them is never newer than they say.
-    const build = () => (method === 'summarize' ? this.d.engine.summarize(params) : this.d.engine.read(params));
-    const memoKey = this.d.memo ? this.d.memo.key(method, params, await this.viewKey(cred)) : undefined;
-    const [verdict, built] = await Promise.all([this.d.auth.verify(auth, cred), this.memoLookup(memoKey, planned.plan.params).then(async (found) => (
-      found?.kind === 'hit' ? { found, outcome: undefined } : { found, outcome: await build() }))]);
+    const run = (p: unknown) => (method === 'summarize' ? this.d.engine.summarize(p) : this.d.engine.read(p));
+    const views = this.d.views;
+    if (!views || await views.isTrusted(cred)) {
+      // The verdict is usually in memory; when the site must be asked, the cache read runs meanwhile. Nothing of the
+      // cache's answer leaves this function unless the site accepted the credentials.
+      // The memo's counters are read before the engine reads the entities, so a reply kept under them is never newer
+      // than they say. Only callers answered in the trusted view are memoized (their replies are the script's view).
+      const memoKey = this.d.memo ? this.d.memo.key(method, params, await this.viewKey(cred)) : undefined;
+      const [verdict, built] = await Promise.all([this.d.auth.verify(auth, cred), this.memoLookup(memoKey, planned.plan.params).then(async (found) => (
+        found?.kind === 'hit' ? { found, outcome: undefined } : { found, outcome: await run(params) }))]);
+      if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
+      if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
+      const { found, outcome } = built;
+      if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
+      if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
+      const used = outcome!.access;
+      const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
+      return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep };
+    }
+    // Any other caller: credentials first (probes are made with them), then its view of every type the read touches.
+    const verdict = await this.d.auth.verify(auth, cred);
     if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
     if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
-    const { found, outcome } = built;
-    if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
-    if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
-    const used = outcome!.access;
-    const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
-    return { kind: 'hit', result: outcome!.result, access: used, keep };
+    const types = involvedTypes(this.d.schema, planned.plan.params);
+    if (!types) return { kind: 'pass', reason: 'permission-unverified' };
+    const view = await views.viewOf(auth, cred, types);
+    if (view.kind === 'unverified') return { kind: 'pass', reason: view.reason };
+    const scope = view.kind === 'trusted' ? { ok: true as const } : permissionScope(this.d.schema, planned.plan.params, view.types);
+    if (!scope.ok) return { kind: 'pass', reason: scope.reason };
+    const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
+    if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
+    if (scope.linkCheck) {
+      const failed = await linksVisible(outcome.result, scope.linkCheck, this.d.linkProjects);
+      if (failed) return { kind: 'pass', reason: `permission-restricted:${failed}` };
+    }
+    const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined
+      || (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
+    return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full' };
   }
 
   /**

@@ -9,3 +9,8 @@ export { cursorWatermark, CursorWriteVersions, VERSION_STEP, WriteThrough, write
 export { cacheStatus } from './cache-status.js';
 export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.js';
 export { type CounterGranularity, DEFAULT_MEMO_SHARE, linkTypesOf, memoBudgetBytes, memoCounters, ReplyMemo } from './reply-memo.js';
+export { PrincipalViews, parseTrustedPrincipals, effectivePrincipal, DEFAULT_VIEW_TTL_MS, VIEW_PK } from './principal-views.js';
+export { involvedTypes, linksVisible, permissionScope, storeLinkProjects, withRestriction } from './permission-scope.js';
+export { compareProbe, probeRequest, type TypeView } from './permission-probe.js';
+export { type HitView } from './cached-reads.js';
+export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';

@@ -7,9 +7,12 @@
 // cache's answer *now* with the site's answer *now*, in rounds, until they agree (converged: no fault of the cache) or
 // the settle window ends. Only rounds in which the site's log stood still and the cursor had reached its head count as
 // evidence: a mismatch needs `minQuietRounds` of them, every one disagreeing; otherwise the outcome is `unsettled`
-// (a busy site), which is counted but never turns a type off.
+// (a busy site), which is counted but never turns a type off. A difference that persists is classified
+// (shared/shadow/shadow-versions.ts): entities newer on the site than in the cache are stale (sync lag, e.g. a script with
+// events off) and repaired at once; only differences whose versions are equal on both sides can make a mismatch.
 import { z } from 'zod';
 import { canonical, canonicalDigest, readTypes } from '../semantics/index.js';
+import type { StaleEntity } from './shadow-versions.js';
 
 export const SHADOW_METHODS = ['read', 'summarize'] as const;
 export type ShadowMethod = (typeof SHADOW_METHODS)[number];
@@ -39,8 +42,10 @@ export type ShadowOutcome =
   | 'matched'
   /** It differed, but once the sync caught up the cache and the site agreed: a change between answer and replay. */
   | 'converged'
-  /** The cache and the quiet, caught-up site disagreed in every counted round: the cache was wrong. */
+  /** The cache and the quiet, caught-up site disagreed in every counted round, with versions equal on both sides: the cache was wrong. */
   | 'mismatch'
+  /** It differed because the site had newer versions the sync had not brought yet: repaired, never quarantined. */
+  | 'stale'
   /** It differed and the site never stood still long enough to tell: counted, never acted on. */
   | 'unsettled'
   /** The cache no longer answers this request (type not ready, quarantined): nothing to compare. */
@@ -103,6 +108,13 @@ export interface ShadowVerifierDeps {
   roundMs: number;
   /** Quiet disagreeing rounds needed for a mismatch (default 2). */
   minQuietRounds?: number;
+  /**
+   * Stale or wrong (shared/shadow/shadow-versions.ts): which differing entities are newer on the site (to repair) and which
+   * differences have equal versions. Without it every persistent difference counts as wrong.
+   */
+  classify?(type: string, differences: ShadowDifference[], cache: unknown, site: unknown): Promise<{ stale: StaleEntity[]; wrong: ShadowDifference[] }>;
+  /** Re-reads stale entities from the site and writes them at a fresh stamp. */
+  repair?(entities: StaleEntity[]): Promise<unknown>;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -111,6 +123,8 @@ export interface ShadowVerdict {
   outcome: ShadowOutcome;
   /** Rounds compared after the first replay. */
   rounds: number;
+  /** Entities found newer on the site and repaired (a stale verdict; also on a mismatch that had stale entities too). */
+  stale?: StaleEntity[];
   /** On mismatch: the cache's and the site's last answers, and which entities differ. */
   evidence?: { cache: unknown; site: unknown; differences: ShadowDifference[] };
 }
@@ -118,6 +132,8 @@ export interface ShadowVerdict {
 export interface ShadowDifference { id: number | null; fields: string[]; only?: 'cache' | 'site' }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Repairs per verdict at most (a site that keeps changing quietly is not chased for the whole window). */
+const MAX_REPAIRS = 3;
 
 export class ShadowVerifier {
   constructor(private readonly d: ShadowVerifierDeps) {}
@@ -132,8 +148,12 @@ export class ShadowVerifier {
     let pause = this.d.roundMs;
     let rounds = 0;
     let quiet = 0;
+    let disagreed = 0;
+    const stale = new Map<string, StaleEntity>();
+    let repairs = 0;
     /** The last counted round's answers when it disagreed with the site standing still. */
     let last: { cache: unknown; site: unknown } | undefined;
+    const staleOf = () => ({ stale: [...stale.values()] });
     for (;;) {
       const head = await this.d.siteHead();
       // Wait (within the window) for the poller to have forwarded everything up to the head, then give the consumer a round.
@@ -142,18 +162,59 @@ export class ShadowVerifier {
         const cache = await this.d.cacheAnswer(sample.method, sample.params);
         if (!cache) return { outcome: 'skipped', rounds };
         const site = await this.d.siteAnswer(sample.method, sample.params);
-        if (resultDigest(cache.results) === resultDigest(site)) return { outcome: 'converged', rounds };
+        if (resultDigest(cache.results) === resultDigest(site)) return stale.size ? { outcome: 'stale', rounds, ...staleOf() } : { outcome: 'converged', rounds };
         const stood = (await this.d.siteHead()) === head;
         if (stood) quiet++;
         last = stood ? { cache: cache.results, site } : undefined;
+        // From the second disagreeing round (the consumer has had one to apply what was in flight): repair what is
+        // stale and will not come by an event (those the site logged an event for are left to the consumer).
+        if (++disagreed >= 2 && repairs < MAX_REPAIRS && this.d.classify && this.d.repair) {
+          const c = await this.d.classify(sample.type, differences(cache.results, site), cache.results, site);
+          const unlogged = c.stale.filter((e) => !e.pending);
+          if (unlogged.length) {
+            const fresh = unlogged.some((e) => !stale.has(`${e.type}:${e.id}`));
+            for (const e of unlogged) stale.set(`${e.type}:${e.id}`, e);
+            await this.d.repair(unlogged);
+            repairs++;
+            // Compare again at once after repairing something new; a repeat waits for the next round.
+            if (fresh) continue;
+          }
+        }
       }
       if (now() + pause > deadline) break;
       await sleep(pause);
       pause = Math.min(pause * 2, Math.max(this.d.roundMs, this.d.settleMs / 2));
     }
-    // The window runs to its end, so the last counted round is a late one: the cache was still wrong after the sync had every chance.
-    if (quiet >= needed && last) return { outcome: 'mismatch', rounds, evidence: { ...last, differences: differences(last.cache, last.site) } };
-    return { outcome: 'unsettled', rounds };
+    // The window runs to its end, so the last counted round is a late one: the cache was still different after the sync had every chance.
+    if (quiet >= needed && last) {
+      const found = differences(last.cache, last.site);
+      // Wrong only where the versions are equal: differences with only stale entities behind them are sync lag still being repaired.
+      const c = this.d.classify ? await this.d.classify(sample.type, found, last.cache, last.site) : { stale: [], wrong: found };
+      if (c.wrong.length) return { outcome: 'mismatch', rounds, ...(stale.size ? staleOf() : {}), evidence: { ...last, differences: c.wrong } };
+      // Only stale entities left (an event the consumer never applied within the window among them): repaired now.
+      if (c.stale.length && this.d.repair) {
+        for (const e of c.stale) stale.set(`${e.type}:${e.id}`, e);
+        await this.d.repair(c.stale);
+      }
+    }
+    return stale.size ? { outcome: 'stale', rounds, ...staleOf() } : { outcome: 'unsettled', rounds };
+  }
+
+  /**
+   * One comparison of the cache's answer now with the site's (quarantine healing): equal -> `match`; different only
+   * by stale entities -> repaired and compared once more; `skipped` when the cache would not answer.
+   */
+  async recheck(method: ShadowMethod, type: string, params: Record<string, unknown>): Promise<'match' | 'differ' | 'skipped'> {
+    for (let attempt = 0; ; attempt++) {
+      const cache = await this.d.cacheAnswer(method, params);
+      if (!cache) return 'skipped';
+      const site = await this.d.siteAnswer(method, params);
+      if (resultDigest(cache.results) === resultDigest(site)) return 'match';
+      if (attempt > 0 || !this.d.classify || !this.d.repair) return 'differ';
+      const c = await this.d.classify(type, differences(cache.results, site), cache.results, site);
+      if (c.wrong.length || !c.stale.length) return 'differ';
+      await this.d.repair(c.stale);
+    }
   }
 }
 

@@ -8,7 +8,11 @@ export const SHADOW_PK = 'shadow';
 const COUNTS_SK = 'counts';
 const typeSk = (type: string) => `type#${type}`;
 
-export const SHADOW_OUTCOMES: readonly ShadowOutcome[] = ['matched', 'converged', 'mismatch', 'unsettled', 'skipped'];
+export const SHADOW_OUTCOMES: readonly ShadowOutcome[] = ['matched', 'converged', 'mismatch', 'stale', 'unsettled', 'skipped'];
+/** The request a mismatch was caught on is kept (for the re-checks that lift a quarantine) when its JSON is at most this long. */
+const MAX_KEPT_REQUEST = 16_000;
+/** Re-checks of a quarantined type after the first: 30 s, doubling, at most 15 min apart. */
+export const RECHECK_BACKOFF = { firstMs: 30_000, maxMs: 15 * 60_000 } as const;
 
 export interface ShadowCounts {
   checked: number;
@@ -16,11 +20,21 @@ export interface ShadowCounts {
   /** Differed at first, agreed once the sync caught up (counted as matched too). */
   converged: number;
   mismatched: number;
+  /** Differed because the site had newer versions than the cache (sync lag): repaired, never quarantined. */
+  stale: number;
   unsettled: number;
   skipped: number;
 }
 
-export interface QuarantinedType { type: string; reason: 'shadow-mismatch'; since: string; mismatches: number; shape?: string; suspects: number[] }
+export interface QuarantinedType {
+  type: string; reason: 'shadow-mismatch'; since: string; mismatches: number; shape?: string; suspects: number[];
+  /** Re-checks that still found a difference, and when the next is due. */
+  rechecks: number;
+  nextRecheckAt?: string;
+}
+
+/** What the re-check of a quarantined type needs: the request the mismatch was caught on (when it was small enough to keep). */
+export interface QuarantineEntry extends QuarantinedType { request?: { method: 'read' | 'summarize'; params: Record<string, unknown> }; recheckAt?: number }
 
 export interface ShadowReport { counts: ShadowCounts; quarantined: QuarantinedType[] }
 
@@ -31,7 +45,7 @@ export class ShadowLedger {
    * Records one verdict. A mismatch counts against every type the request reads; a type reaching the threshold is
    * quarantined. Returns the types this call quarantined.
    */
-  async record(outcome: ShadowOutcome, types: readonly string[], detail: { shape: string; ids?: number[] }, at = new Date()): Promise<string[]> {
+  async record(outcome: ShadowOutcome, types: readonly string[], detail: { shape: string; ids?: number[]; request?: QuarantineEntry['request'] }, at = new Date()): Promise<string[]> {
     const counter = outcome === 'mismatch' ? 'mismatched' : outcome;
     const add = ['checked', counter, ...(outcome === 'converged' ? ['matched'] : [])];
     await this.ddb.send(new UpdateItemCommand({
@@ -56,10 +70,15 @@ export class ShadowLedger {
       }));
       const item = r.Attributes ?? {};
       if (Number(item.mismatches?.N ?? 0) >= this.threshold && item.quarantined?.BOOL !== true) {
+        const request = detail.request ? JSON.stringify(detail.request) : '';
+        const keep = request.length > 0 && request.length <= MAX_KEPT_REQUEST;
+        // No recheckAt: the first re-check comes after the next reconcile pass of the type.
         await this.ddb.send(new UpdateItemCommand({
           TableName: this.table, Key: this.key(typeSk(type)),
-          UpdateExpression: 'SET quarantined = :y, since = :at, reason = :r',
-          ExpressionAttributeValues: { ':y': { BOOL: true }, ':at': { S: at.toISOString() }, ':r': { S: 'shadow-mismatch' } },
+          UpdateExpression: `SET quarantined = :y, since = :at, reason = :r, rechecks = :zero${keep ? ', replay = :req' : ''} REMOVE recheckAt${keep ? '' : ', replay'}`,
+          ExpressionAttributeValues: {
+            ':y': { BOOL: true }, ':at': { S: at.toISOString() }, ':r': { S: 'shadow-mismatch' }, ':zero': { N: '0' }, ...(keep ? { ':req': { S: request } } : {}),
+          },
         }));
         quarantined.push(type);
       }
@@ -67,21 +86,42 @@ export class ShadowLedger {
     return quarantined;
   }
 
-  /** Puts a type back in service (a clean validation or a completed re-import) and resets its mismatch count. */
+  /** Puts a type back in service (a clean validation or re-check, a completed re-import) and resets its mismatch count. */
   async clear(type: string, by: string, at = new Date()): Promise<boolean> {
     const r = await this.ddb.send(new UpdateItemCommand({
       TableName: this.table, Key: this.key(typeSk(type)),
-      UpdateExpression: 'SET quarantined = :n, mismatches = :zero, clearedBy = :by, clearedAt = :at REMOVE since, suspects',
+      UpdateExpression: 'SET quarantined = :n, mismatches = :zero, clearedBy = :by, clearedAt = :at REMOVE since, suspects, replay, recheckAt, rechecks',
       ExpressionAttributeValues: { ':n': { BOOL: false }, ':zero': { N: '0' }, ':by': { S: by }, ':at': { S: at.toISOString() } },
       ReturnValues: 'UPDATED_OLD',
     }));
     return r.Attributes?.quarantined?.BOOL === true;
   }
 
+  /** A re-check of a quarantined type still found a difference: the next one after the backoff (only while still quarantined). */
+  async recheckLater(type: string, rechecks: number, now = Date.now()): Promise<number> {
+    const at = now + Math.min(RECHECK_BACKOFF.maxMs, RECHECK_BACKOFF.firstMs * 2 ** Math.max(0, rechecks));
+    await this.ddb.send(new UpdateItemCommand({
+      TableName: this.table, Key: this.key(typeSk(type)),
+      UpdateExpression: 'SET recheckAt = :at, rechecks = :n', ConditionExpression: 'quarantined = :y',
+      ExpressionAttributeValues: { ':at': { N: String(at) }, ':n': { N: String(rechecks + 1) }, ':y': { BOOL: true } },
+    })).catch((e: Error) => { if (e.name !== 'ConditionalCheckFailedException') throw e; });
+    return at;
+  }
+
   /** Counts and quarantined types (one Query). */
   async report(): Promise<ShadowReport> {
-    const counts: ShadowCounts = { checked: 0, matched: 0, converged: 0, mismatched: 0, unsettled: 0, skipped: 0 };
-    const quarantined: QuarantinedType[] = [];
+    const { counts, entries } = await this.read();
+    return { counts, quarantined: entries.map(({ request: _r, recheckAt: _a, ...q }) => q) };
+  }
+
+  /** The quarantined types with what their re-check needs. */
+  async quarantinedEntries(): Promise<QuarantineEntry[]> {
+    return (await this.read()).entries;
+  }
+
+  private async read(): Promise<{ counts: ShadowCounts; entries: QuarantineEntry[] }> {
+    const counts: ShadowCounts = { checked: 0, matched: 0, converged: 0, mismatched: 0, stale: 0, unsettled: 0, skipped: 0 };
+    const quarantined: QuarantineEntry[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const r = await this.ddb.send(new QueryCommand({
@@ -92,12 +132,18 @@ export class ShadowLedger {
         if (sk === COUNTS_SK) {
           for (const k of Object.keys(counts) as Array<keyof ShadowCounts>) counts[k] = Number(it[k]?.N ?? 0);
         } else if (sk.startsWith('type#') && it.quarantined?.BOOL === true) {
-          quarantined.push({ type: sk.slice(5), reason: 'shadow-mismatch', since: it.since?.S ?? '', mismatches: Number(it.mismatches?.N ?? 0), ...(it.shape?.S ? { shape: it.shape.S } : {}), suspects: (it.suspects?.NS ?? []).map(Number).sort((a, b) => a - b) });
+          const recheckAt = it.recheckAt?.N ? Number(it.recheckAt.N) : undefined;
+          quarantined.push({
+            type: sk.slice(5), reason: 'shadow-mismatch', since: it.since?.S ?? '', mismatches: Number(it.mismatches?.N ?? 0), ...(it.shape?.S ? { shape: it.shape.S } : {}),
+            suspects: (it.suspects?.NS ?? []).map(Number).sort((a, b) => a - b), rechecks: Number(it.rechecks?.N ?? 0),
+            ...(recheckAt !== undefined ? { recheckAt, nextRecheckAt: new Date(recheckAt).toISOString() } : {}),
+            ...(it.replay?.S ? { request: JSON.parse(it.replay.S) as QuarantineEntry['request'] } : {}),
+          });
         }
       }
       start = r.LastEvaluatedKey;
     } while (start);
-    return { counts, quarantined };
+    return { counts, entries: quarantined };
   }
 
   /** The quarantined types, reloaded at most every `maxAgeMs` (the read path's view). */

@@ -9,3 +9,4 @@ export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHO
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';
 export { bumpGenerations, countersOfChange, GENERATION_PK, MAX_COUNTER_KEYS, projectCounter, projectOf, readGenerations, SCHEMA_GENERATION } from './change-counters.js';
+export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';

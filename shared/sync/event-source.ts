@@ -52,6 +52,23 @@ export class ShotgunEventSource implements EventSource {
     return (await this.raw([{ path: 'id', relation: 'is', values: [id] }], 1, 'asc', ['id'])).length > 0;
   }
 
+  /**
+   * The latest event id logged for each of `ids` of `type` after `afterId` (entities with none are absent): whether a
+   * write that logged an event is still on its way to the consumer (the shadow checks' stale-or-wrong rule).
+   */
+  async latestFor(type: string, ids: readonly number[], afterId: number): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100).map((id) => ({ type, id }));
+      const rows = await this.raw([{ path: 'id', relation: 'greater_than', values: [afterId] }, { path: 'entity', relation: 'in', values: chunk }], PAGE, 'desc', ['id', 'entity']);
+      for (const r of rows) {
+        const e = r.entity as { id?: unknown } | null | undefined;
+        if (typeof e?.id === 'number' && typeof r.id === 'number' && !out.has(e.id)) out.set(e.id, r.id);
+      }
+    }
+    return out;
+  }
+
   /** Rows with id in (afterId, upTo], ascending (the import's look at the log's recent tail for uncommitted ids). */
   window(afterId: number, upTo: number): Promise<EventRow[]> {
     return this.read([{ path: 'id', relation: 'between', values: [afterId + 1, upTo] }], PAGE, 'asc', ['id', 'event_type', 'created_at']);

@@ -8,14 +8,17 @@
 // with the stored ones: missing ones are imported, a retired flag that differs is re-read, vanished ids removed.
 // A pass also runs the schema diff (shared/sync/schema-drift.ts) when the last one is older than schemaDiffIntervalMs,
 // and the drifted types' diff on every pass while drift is recorded (so a deploy that fixes it is seen promptly).
+// With `pace` (shared/store/reconcile-pace.ts), a type is scanned only when its adaptive interval is due: sooner while the
+// scans (or stale shadow verdicts) find writes the event log did not carry.
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { formatDateTime } from '../site/index.js';
-import type { EntityStore, Readiness, ReadinessStore } from '../store/index.js';
-import { versionStamp, type ImporterDeps } from './importer.js';
+import { ReconcilePace, asWriter, type EntityStore, type PaceSettings, type QuietWrite, type ReadinessStore } from '../store/index.js';
 import type { EntityRecord } from '../semantics/index.js';
+import { EntityRefresher, fetchable } from './entity-refresh.js';
+import { versionStamp, type ImporterDeps } from './importer.js';
 import type { SchemaDrift } from './schema-drift.js';
-import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
+import { PAGE_SIZE, type SiteFetcher } from './site-fetch.js';
 import type { SyncMetrics } from './sync-metrics.js';
 
 const PK = 'reconcile';
@@ -27,6 +30,11 @@ const CALIBRATION_SK = 'calibration';
 export const DEFAULT_CALIBRATION_INTERVAL_MS = 6 * 3_600_000;
 /** Default SCHEMA_DIFF_INTERVAL_MS: a full schema diff at most this often. */
 export const DEFAULT_SCHEMA_DIFF_INTERVAL_MS = 15 * 60_000;
+/**
+ * A write younger than this when a scan starts may still have its event on the way to the consumer: it is written
+ * like any other but not counted as a write the event log did not carry.
+ */
+export const IN_FLIGHT_MS = 10_000;
 
 export interface ReconcilerDeps {
   schema: CachedSchema;
@@ -62,12 +70,22 @@ export interface ReconcileOptions {
   calibration?: 'auto' | 'always' | 'never';
   calibrationIntervalMs?: number;
   shouldStop?: () => boolean;
+  /** The adaptive interval: scan a type only when due (base: the schedule's nominal interval, floor: its rate). Without it every pass scans every type. */
+  pace?: PaceSettings;
 }
 
-export interface TypeReconcile { scanned: number; applied: number; added: number; vanished: number; refetched: number; swept: boolean }
+export interface TypeReconcile {
+  scanned: number; applied: number; added: number; vanished: number; refetched: number; swept: boolean;
+  /** Entities the scan found newer on the site than in the cache, older than IN_FLIGHT_MS: writes the event log did not carry. */
+  quiet: number;
+  /** The type's interval after this pass (with `pace`). */
+  intervalMs?: number;
+}
 export interface ReconcileOutcome {
   stamp: number;
   types: Record<string, TypeReconcile>;
+  /** Ready types not due yet (with `pace`). */
+  notDue: string[];
   stopped: boolean;
   /** The schema diff this pass ran, if any: full or of the drifted types only. */
   schemaDiff?: { full: boolean; types: number; drifted: number; detected: number; cleared: number };
@@ -78,7 +96,12 @@ export interface ReconcileOutcome {
 interface TypeState { since?: number; sweptAt?: number }
 
 export class Reconciler {
-  constructor(private readonly d: ReconcilerDeps) {}
+  readonly pace: ReconcilePace;
+  private readonly refresher: EntityRefresher;
+  constructor(private readonly d: ReconcilerDeps) {
+    this.pace = new ReconcilePace(d.doc, d.stateTable);
+    this.refresher = new EntityRefresher(d);
+  }
 
   private async state(type: string): Promise<TypeState> {
     const it = (await this.d.doc.send(new GetCommand({ TableName: this.d.stateTable, Key: { pk: PK, sk: `type#${type}` }, ConsistentRead: true }))).Item;
@@ -102,16 +125,24 @@ export class Reconciler {
     const ready = await this.d.readiness.load();
     const types = (opts.types ?? this.d.schema.site.typeNames).filter((t) => ready.isTypeReady(t));
     const stamp = await versionStamp(this.d, started, { initialize: false });
-    const out: ReconcileOutcome = { stamp, types: {}, stopped: false, ...(schemaDiff ? { schemaDiff } : {}), ...(calibrated ? { calibrated } : {}) };
+    const out: ReconcileOutcome = { stamp, types: {}, notDue: [], stopped: false, ...(schemaDiff ? { schemaDiff } : {}), ...(calibrated ? { calibrated } : {}) };
     for (const type of types) {
       if (opts.shouldStop?.()) { out.stopped = true; break; }
+      const pace = await this.pace.get(type);
+      // Half the schedule's rate as slack: a type due a little after this invocation would otherwise wait a whole period.
+      if (opts.pace && !this.pace.due(pace, now(), opts.pace.floorMs / 2)) { out.notDue.push(type); continue; }
       const st = await this.state(type);
-      const r: TypeReconcile = { scanned: 0, applied: 0, added: 0, vanished: 0, refetched: 0, swept: false };
+      const r: TypeReconcile = { scanned: 0, applied: 0, added: 0, vanished: 0, refetched: 0, swept: false, quiet: 0 };
       const passStart = now();
       const fields = fetchable(this.d.schema, ready, type);
       if (this.d.schema.isCached(type, 'updated_at') && !ready.isDrifted(type, 'updated_at')) {
         const since = (st.since ?? passStart - (opts.firstLookBackMs ?? 3_600_000)) - (opts.overlapMs ?? 120_000);
-        await this.scan(type, formatDateTime(new Date(since)), stamp, r, fields);
+        const quiet = await this.scan(type, formatDateTime(new Date(since)), stamp, r, fields, passStart);
+        r.quiet = quiet.length;
+        if (quiet.length) {
+          await this.pace.found(type, quiet, passStart);
+          this.d.log?.('writes the event log did not carry (scripts with Generate Events off?)', { type, count: quiet.length, writers: writersOf(quiet) });
+        }
       }
       const sweep = opts.sweep ?? 'auto';
       if (sweep === 'always' || (sweep === 'auto' && (st.sweptAt === undefined || passStart - st.sweptAt >= (opts.sweepIntervalMs ?? 86_400_000)))) {
@@ -119,6 +150,7 @@ export class Reconciler {
         r.swept = true;
       }
       await this.saveState(type, { since: passStart, sweptAt: r.swept ? passStart : st.sweptAt });
+      if (opts.pace) r.intervalMs = await this.pace.scanned(type, pace, r.quiet > 0, passStart, opts.pace);
       out.types[type] = r;
       this.d.metrics?.add('ReconciledEntities', r.applied + r.added + r.refetched);
       if (r.vanished) this.d.metrics?.add('VanishedEntities', r.vanished);
@@ -168,34 +200,36 @@ export class Reconciler {
     return true;
   }
 
-  private async scan(type: string, since: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {
+  /** The updated_at scan; returns the writes it found that the cache had not seen (older than IN_FLIGHT_MS at `started`). */
+  private async scan(type: string, since: string, stamp: number, r: TypeReconcile, fields: string[] | undefined, started: number): Promise<QuietWrite[]> {
+    const quiet: QuietWrite[] = [];
     for (const retired of [false, true]) {
       for (let afterId = 0; ;) {
         const page = await this.d.fetcher.page({ type, retired, afterId, fields, where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }] });
         r.scanned += page.length;
-        const w = await this.d.store.importEntities(page, stamp, { refresh: true });
+        quiet.push(...await this.unseen(type, page, started));
+        const w = await this.refresher.write(page, stamp);
         r.applied += w.created + w.merged;
-        await this.afterWrite(page);
         if (page.length < PAGE_SIZE) break;
         afterId = page[page.length - 1].id;
       }
     }
+    return quiet;
   }
 
-  /** Link facts from the stored state (names, retired flags) and edges, for every entity just re-read. */
-  private async afterWrite(records: EntityRecord[]): Promise<void> {
-    const queue = [...records];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let rec = queue.shift(); rec; rec = queue.shift()) {
-        const stored = await this.d.store.get(rec.type, rec.id);
-        if (!stored) continue;
-        const idf = this.d.schema.site.identifier(rec.type);
-        const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };
-        if (idf && idf !== 'id') facts.name = Object.hasOwn(stored.record.values, idf) ? stored.record.values[idf] : null;
-        await this.d.store.propagateLinkFacts({ type: rec.type, id: rec.id }, facts);
-        await this.d.store.repairEdges(rec.type, rec.id);
-      }
-    }));
+  /** Records of a scan page whose site updated_at is later than the stored copy's (or that are not stored), older than IN_FLIGHT_MS. */
+  private async unseen(type: string, page: readonly EntityRecord[], started: number): Promise<QuietWrite[]> {
+    if (!page.length) return [];
+    const stored = new Map((await this.d.store.getMany(type, page.map((p) => p.id))).entities.map((e) => [e.record.id, e.record.values.updated_at]));
+    const out: QuietWrite[] = [];
+    for (const rec of page) {
+      const site = Date.parse(String(rec.values.updated_at ?? ''));
+      if (!Number.isFinite(site) || started - site < IN_FLIGHT_MS) continue;
+      const cached = Date.parse(String(stored.get(rec.id) ?? ''));
+      if (Number.isFinite(cached) && cached >= site) continue;
+      out.push({ id: rec.id, updatedAt: String(rec.values.updated_at), by: asWriter(rec.values.updated_by) });
+    }
+    return out;
   }
 
   /** Site ids (active, retired) against stored ids: import the missing, re-read a differing retired flag, remove the vanished. */
@@ -217,22 +251,17 @@ export class Reconciler {
     const reread = [...missing, ...flipped];
     if (reread.length) {
       const recs = [...(await this.d.fetcher.byIds(type, reread, fields)).values()];
-      await this.d.store.importEntities(recs, stamp, { refresh: true });
+      await this.refresher.write(recs, stamp);
       r.added += missing.length;
       r.refetched += flipped.length;
-      await this.afterWrite(recs);
     }
     for (const id of vanished) {
-      await this.d.store.removeEntity(type, id);
-      await this.d.store.propagateLinkFacts({ type, id }, { retired: true });
+      await this.refresher.remove(type, id);
       r.vanished++;
     }
     if (missing.length || flipped.length || vanished.length) this.d.log?.('sweep corrected the cache', { type, missing, flipped, vanished });
   }
 }
 
-/** The cached fields of `type` to read from the site: all (undefined) unless some are drifted (those are left out). */
-function fetchable(schema: CachedSchema, ready: Readiness, type: string): string[] | undefined {
-  const all = cachedFields(schema, type);
-  return all.some((f) => ready.isDrifted(type, f)) ? all.filter((f) => !ready.isDrifted(type, f)) : undefined;
-}
+const writersOf = (writes: readonly QuietWrite[]): string[] =>
+  [...new Set(writes.map((w) => (w.by ? `${w.by.type} ${w.by.id}${w.by.name ? ` (${w.by.name})` : ''}` : 'unknown')))];

@@ -102,6 +102,15 @@ export class Validator {
     return report;
   }
 
+  /** Which of `ids` (active or retired) differ between the site and the cache now, every ready field compared once (quarantine re-checks). */
+  async differing(type: string, ids: number[]): Promise<EntityDiff[]> {
+    const readiness = await this.d.readiness.load();
+    if (!readiness.isTypeReady(type)) return [];
+    const engine = new ReadEngine(this.d.store, this.d.schema, { readiness: () => readiness });
+    const fields = cachedFields(this.d.schema, type).filter((f) => readiness.isFieldReady(type, f));
+    return (await Promise.all([false, true].map((retired) => this.compare(engine, type, ids, fields, retired)))).flat();
+  }
+
   /** The ids to compare: the N most recently updated active entities, or every id (active and retired) in pages. */
   private async samples(type: string, data: number | 'all'): Promise<Array<{ ids: number[]; retired: boolean }>> {
     if (data !== 'all') {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CUSTOM_METRICS } from '../../infra/metrics.js';
+import type { ApiMetricName } from '../../shared/reads/index.js';
 import { SHADOW_METRICS } from '../../shared/shadow/index.js';
 import { SYNC_METRICS } from '../../shared/sync/index.js';
 import { logicalId, resource, synth, type Json } from './synth.js';
@@ -139,7 +140,27 @@ describe('shadow verification', () => {
   });
 });
 
+describe('permission views', () => {
+  it('the API gets the view TTL (default 600 s) and TRUSTED_PRINCIPALS only when configured; the dashboard graphs probes, verified and revoked views', () => {
+    const apiEnv = resource(template, logicalId(stack.api.handler.fn)).Properties.Environment.Variables;
+    expect(apiEnv.PERMISSION_VIEW_TTL_SECONDS).toBe('600');
+    expect(apiEnv.TRUSTED_PRINCIPALS).toBeUndefined();
+    const set = synth({ trustedPrincipals: 'script:toolkit,user:lead', permissionViewTtlSeconds: '300' });
+    const env = resource(set.template, logicalId(set.stack.api.handler.fn)).Properties.Environment.Variables;
+    expect(env).toMatchObject({ TRUSTED_PRINCIPALS: 'script:toolkit,user:lead', PERMISSION_VIEW_TTL_SECONDS: '300' });
+    expect(() => synth({ permissionViewTtlSeconds: '3600' })).toThrow(/permissionViewTtlSeconds/);
+    expect(() => synth({ trustedPrincipals: 'lead' })).toThrow(/trustedPrincipals/);
+    const body = JSON.stringify(Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!.Properties.DashboardBody);
+    for (const name of ['PermissionProbes', 'PermissionViewsVerified', 'PermissionRevocations']) expect(body).toContain(name);
+  });
+});
+
 describe('metric names', () => {
+  it('the API\'s permission metrics are CloudWatch metrics of the stack', () => {
+    const names: ApiMetricName[] = ['PermissionProbes', 'PermissionViewsVerified', 'PermissionRevocations'];
+    for (const n of names) expect(CUSTOM_METRICS[n as keyof typeof CUSTOM_METRICS]).toBe(n);
+  });
+
   it('the verifier\'s metric names are CloudWatch metrics of the stack', () => {
     for (const [k, v] of Object.entries(SHADOW_METRICS)) expect(CUSTOM_METRICS[k as keyof typeof CUSTOM_METRICS], k).toBe(v);
   });

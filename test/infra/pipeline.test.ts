@@ -8,7 +8,7 @@ const { stack, template } = synth();
 // Every non-default setting this file checks, in one second synth.
 const variant = synth({
   stateRemovalPolicy: 'destroy', entitiesRemovalPolicy: 'retain', maxConcurrency: '12', pollIntervalMs: '1500',
-  reconcileIntervalMinutes: '10', validateIntervalMinutes: '30',
+  reconcileIntervalMinutes: '10', reconcileFloorMinutes: '2', validateIntervalMinutes: '30',
 });
 const resources = template.toJSON().Resources as Record<string, Json>;
 const p = stack.pipeline;
@@ -179,8 +179,10 @@ describe('import runner, reconciler and validator', () => {
   const scheduleOf = (fnId: string) => Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule'
     && JSON.stringify(r.Properties.Targets).includes(fnId))?.Properties.ScheduleExpression;
 
-  it('runs the reconciler every 5 minutes and the validator hourly, each ending before its next run', () => {
-    expect(scheduleOf(logicalId(p.reconciler.fn))).toBe('rate(5 minutes)');
+  it('runs the reconciler every minute (the floor; each type scanned when its 5-minute adaptive interval is due) and the validator hourly', () => {
+    expect(scheduleOf(logicalId(p.reconciler.fn))).toBe('rate(1 minute)');
+    const env = resource(template, logicalId(p.reconciler.fn)).Properties.Environment.Variables;
+    expect([env.RECONCILE_INTERVAL_MS, env.RECONCILE_FLOOR_MS]).toEqual([String(5 * 60_000), String(60_000)]);
     expect(scheduleOf(logicalId(p.validator.fn))).toBe('rate(1 hour)');
     expect(resource(template, logicalId(p.reconciler.fn)).Properties.Timeout).toBeLessThan(300);
     expect(resource(template, logicalId(p.validator.fn)).Properties.Timeout).toBeLessThanOrEqual(900);
@@ -191,7 +193,9 @@ describe('import runner, reconciler and validator', () => {
     const v = variant;
     const res = v.template.toJSON().Resources as Record<string, Json>;
     const sched = (id: string) => Object.values(res).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes(id))?.Properties.ScheduleExpression;
-    expect(sched(logicalId(v.stack.pipeline.reconciler.fn))).toBe('rate(10 minutes)');
+    expect(sched(logicalId(v.stack.pipeline.reconciler.fn))).toBe('rate(2 minutes)');
+    const env = (res[logicalId(v.stack.pipeline.reconciler.fn)].Properties as Json).Environment.Variables;
+    expect([env.RECONCILE_INTERVAL_MS, env.RECONCILE_FLOOR_MS]).toEqual([String(10 * 60_000), String(2 * 60_000)]);
     expect(sched(logicalId(v.stack.pipeline.validator.fn))).toBe('rate(30 minutes)');
   });
 });

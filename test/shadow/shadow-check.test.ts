@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps, shadowRateFromEnv,
 } from '../../shared/shadow/index.js';
+import { linksIn, newerOnSite } from '../../shared/shadow/index.js';
+import { nextInterval } from '../../shared/store/index.js';
 import { ConfigError } from '../../shared/config.js';
 
 const params = { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [5] }] } };
@@ -12,9 +14,10 @@ const entities = (code: string) => ({ entities: [{ type: 'Shot', id: 5, code }] 
  * A scripted world on a virtual clock: `site(t)` and `cache(t)` are the answers at time t, `head(t)` the site's
  * latest event id and `cursor(t)` the poller's.
  */
-function world(w: { site: (t: number) => unknown; cache: (t: number) => unknown | undefined; head?: (t: number) => number; cursor?: (t: number) => number }, settleMs = 4000) {
+function world(w: { site: (t: number) => unknown; cache: (t: number) => unknown | undefined; head?: (t: number) => number; cursor?: (t: number) => number } & Pick<ShadowVerifierDeps, 'classify' | 'repair'>, settleMs = 4000) {
   let t = 0;
   const deps: ShadowVerifierDeps = {
+    classify: w.classify, repair: w.repair,
     cacheAnswer: async () => { const c = w.cache(t); return c === undefined ? undefined : { results: c }; },
     siteAnswer: async () => w.site(t),
     siteHead: async () => w.head?.(t) ?? 10,
@@ -67,6 +70,72 @@ describe('ShadowVerifier', () => {
   it('skipped: the cache no longer answers the request', async () => {
     const v = world({ site: () => entities('B'), cache: () => undefined });
     expect(await v.verify(sample(entities('A')))).toEqual({ outcome: 'skipped', rounds: 1 });
+  });
+});
+
+describe('ShadowVerifier: stale or wrong', () => {
+  /** The site's version of Shot 5 is newer than the cache's until a repair copies it. */
+  function versioned(siteNewer: boolean) {
+    const state = { cache: 'A', repairs: 0, classified: 0 };
+    const v = world({
+      site: () => entities('B'), cache: () => entities(state.cache),
+      async classify(_type, diffs) { state.classified++; return siteNewer ? { stale: [{ type: 'Shot', id: 5 }], wrong: [] } : { stale: [], wrong: diffs }; },
+      async repair() { state.repairs++; state.cache = 'B'; },
+    });
+    return { v, state };
+  }
+
+  it('stale: the site is newer, so the entity is repaired at once and the verdict is stale, never mismatch', async () => {
+    const { v, state } = versioned(true);
+    const r = await v.verify(sample(entities('A')));
+    expect(r).toMatchObject({ outcome: 'stale', stale: [{ type: 'Shot', id: 5 }] });
+    expect(state.repairs).toBe(1);
+  });
+
+  it('wrong: versions equal on both sides, the difference stays a mismatch and nothing is repaired', async () => {
+    const { v, state } = versioned(false);
+    const r = await v.verify(sample(entities('A')));
+    expect(r.outcome).toBe('mismatch');
+    expect(r.evidence?.differences).toEqual([{ id: 5, fields: ['code'] }]);
+    expect(state.repairs).toBe(0);
+    expect(state.classified).toBeGreaterThan(1);
+  });
+
+  it('the consumer gets a round first: a difference that converges by itself is never classified', async () => {
+    let classified = 0;
+    const v = world({ site: () => entities('B'), cache: (t) => entities(t >= 1 ? 'B' : 'A'), classify: async () => { classified++; return { stale: [], wrong: [] }; }, repair: async () => {} });
+    expect((await v.verify(sample(entities('A')))).outcome).toBe('converged');
+    expect(classified).toBe(0);
+  });
+
+  it('recheck: match, differ, or a stale difference repaired and matched', async () => {
+    expect(await versioned(true).v.recheck('read', 'Shot', params)).toBe('match');
+    expect(await versioned(false).v.recheck('read', 'Shot', params)).toBe('differ');
+    expect(await world({ site: () => entities('B'), cache: () => undefined }).recheck('read', 'Shot', params)).toBe('skipped');
+  });
+
+  it('newerOnSite: updated_at later, retired flag different, a copy on one side only', () => {
+    const at = (s: string, retired = false) => ({ retired, updatedAt: s });
+    expect(newerOnSite(at('2025-06-10T10:00:01Z'), at('2025-06-10T10:00:00Z'))).toBe(true);
+    // Equal at the clock's 1 s resolution: not newer (two writes in one second look like one version).
+    expect(newerOnSite(at('2025-06-10T10:00:00Z'), at('2025-06-10T10:00:00Z'))).toBe(false);
+    expect(newerOnSite(at('2025-06-10T09:00:00Z'), at('2025-06-10T10:00:00Z'))).toBe(false);
+    // Retirement and revival do not touch updated_at.
+    expect(newerOnSite(at('2025-06-10T10:00:00Z', true), at('2025-06-10T10:00:00Z'))).toBe(true);
+    expect(newerOnSite(at('2025-06-10T10:00:00Z'), undefined)).toBe(true);
+    expect(newerOnSite(undefined, at('2025-06-10T10:00:00Z'))).toBe(true);
+    // A type without updated_at has no version to compare.
+    expect(newerOnSite({ retired: false }, { retired: false })).toBe(false);
+    expect(linksIn([{ type: 'Asset', id: 1, name: 'a' }, 'x'])).toEqual([{ type: 'Asset', id: 1 }]);
+    expect(linksIn({ type: 'Sequence', id: 2 })).toEqual([{ type: 'Sequence', id: 2 }]);
+  });
+
+  it('nextInterval: halved with quiet writes down to the floor, doubled without up to the base', () => {
+    const s = { baseMs: 300_000, floorMs: 60_000 };
+    expect(nextInterval(300_000, true, s)).toBe(150_000);
+    expect(nextInterval(100_000, true, s)).toBe(60_000);
+    expect(nextInterval(60_000, false, s)).toBe(120_000);
+    expect(nextInterval(200_000, false, s)).toBe(300_000);
   });
 });
 

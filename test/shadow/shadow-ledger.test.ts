@@ -19,7 +19,7 @@ describe('ShadowLedger', () => {
     // A third does not quarantine again.
     expect(await ledger.record('mismatch', ['Task'], { shape })).toEqual([]);
     const report = await ledger.report();
-    expect(report.counts).toEqual({ checked: 6, matched: 2, converged: 1, mismatched: 3, unsettled: 1, skipped: 0 });
+    expect(report.counts).toEqual({ checked: 6, matched: 2, converged: 1, mismatched: 3, stale: 0, unsettled: 1, skipped: 0 });
     expect(report.quarantined.map((q) => [q.type, q.reason, q.mismatches, q.suspects])).toEqual([['Shot', 'shadow-mismatch', 2, []], ['Task', 'shadow-mismatch', 3, [7, 9, 11]]]);
 
     const quarantine = ledger.quarantine(0);

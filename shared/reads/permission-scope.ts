@@ -1,0 +1,174 @@
+// Whether a planned read lies inside a principal's verified view, the exact project restriction to apply when it does, and the check of the links in the answer.
+//
+// Served only when every type the read touches (its own, every deep hop, every link target of a field it filters,
+// sorts or returns) is verified with the caller's rows equal to the script's, no field the read touches is hidden,
+// and project restrictions are exact: the read is confined to visible projects, or (when the type has no visible
+// rows without a project) `project in <visible>` is added to it; other project-restricted types may be reached only
+// through the read's own `project` field, or as returned links, each checked against the store (linkCheck).
+import type { CachedSchema } from '../schema/index.js';
+import { collectFieldPaths, parseFieldPath } from '../semantics/index.js';
+import type { Link, ReadParams } from '../site/index.js';
+import type { EntityStore } from '../store/index.js';
+import { confinedProjects } from './access-rules.js';
+import type { TypeView } from './permission-probe.js';
+
+const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
+
+interface Touch { type: string; field: string }
+interface PathFacts { touches: Touch[]; hops: Array<Touch & { target: string }>; leafLinks: Array<Touch & { targets: string[]; role: 'filter' | 'return' }> }
+
+function factsOf(schema: CachedSchema, params: ReadParams): PathFacts | undefined {
+  const used = collectFieldPaths(params);
+  const facts: PathFacts = { touches: [], hops: [], leafLinks: [] };
+  const roleOf = (p: string): 'filter' | 'return' => (used.filters.includes(p) || used.sorts.includes(p) ? 'filter' : 'return');
+  for (const text of used.all) {
+    const parsed = parseFieldPath(schema.site, params.type, text);
+    if (!parsed.ok) return undefined;
+    const p = parsed.path;
+    for (const h of p.hops) {
+      facts.touches.push({ type: h.type, field: h.field });
+      facts.hops.push({ type: h.type, field: h.field, target: h.targetType });
+    }
+    facts.touches.push({ type: p.leafType, field: p.leafField });
+    if (LINK_TYPES.has(p.leaf.data_type)) {
+      const targets = p.leaf.valid_types ?? [];
+      // A link field whose target types the schema does not name: nothing can be verified about its targets.
+      if (targets.length === 0) return undefined;
+      facts.leafLinks.push({ type: p.leafType, field: p.leafField, targets, role: roleOf(text) });
+      // A returned link shows its target's name: the target's identifier field is touched too.
+      for (const t of targets) {
+        const idf = schema.site.identifier(t);
+        if (idf && idf !== 'id') facts.touches.push({ type: t, field: idf });
+      }
+    }
+  }
+  return facts;
+}
+
+/** Every type a read touches: its own, deep hops and link targets (the types whose views must be verified). */
+export function involvedTypes(schema: CachedSchema, params: ReadParams): string[] | undefined {
+  const f = factsOf(schema, params);
+  if (!f) return undefined;
+  const out = new Set<string>([params.type]);
+  for (const h of f.hops) out.add(h.target);
+  for (const l of f.leafLinks) for (const t of l.targets) out.add(t);
+  return [...out];
+}
+
+/** Returned links of these types must point at rows in these projects (`Project` links: at these ids). */
+export type LinkCheck = ReadonlyMap<string, ReadonlySet<number>>;
+
+export type Scope =
+  | { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck }
+  | { ok: false; reason: string };
+
+const restricted = (t: string): Scope => ({ ok: false, reason: `permission-restricted:${t}` });
+const subset = (a: readonly number[], b: readonly number[]) => a.every((x) => b.includes(x));
+
+/** The scope of a planned read for a caller whose views of the involved types are `views`. */
+export function permissionScope(schema: CachedSchema, params: ReadParams, views: ReadonlyMap<string, TypeView>): Scope {
+  const facts = factsOf(schema, params);
+  if (!facts) return { ok: false, reason: 'permission-unverified' };
+  const view = (t: string) => views.get(t);
+  for (const t of involvedTypes(schema, params) ?? []) {
+    const v = view(t);
+    if (!v) return { ok: false, reason: 'permission-unverified' };
+    if (v.rows !== 'same') return restricted(t);
+  }
+  for (const x of facts.touches) if (view(x.type)?.hidden.includes(x.field)) return restricted(x.type);
+
+  // The root type's projects: confined by the read itself, or restricted exactly by an added condition.
+  const root = params.type;
+  const rv = view(root)!;
+  const confined = confinedProjects(params);
+  let effective: readonly number[] | undefined = confined;
+  let restrict: { path: string; values: unknown[] } | undefined;
+  if (rv.projects) {
+    if (confined) {
+      if (!subset(confined, rv.projects)) return restricted(root);
+    } else {
+      if (rv.projectless || rv.projects.length === 0) return restricted(root);
+      effective = rv.projects;
+      restrict = root === 'Project'
+        ? { path: 'id', values: [...rv.projects] }
+        : { path: 'project', values: rv.projects.map((id) => ({ type: 'Project', id })) };
+    }
+  }
+  // Links through the root's own `project` field reach only the effective projects.
+  const projectView = view('Project');
+  const viaRootProject = (x: Touch) => x.type === root && x.field === 'project' && root !== 'Project'
+    && (!projectView?.projects || (effective !== undefined && subset(effective, projectView.projects)));
+  const linkCheck = new Map<string, ReadonlySet<number>>();
+  for (const h of facts.hops) {
+    if (view(h.target)?.projects && !viaRootProject(h)) return restricted(h.target);
+  }
+  for (const l of facts.leafLinks) {
+    for (const t of l.targets) {
+      const tv = view(t);
+      if (!tv?.projects || viaRootProject(l)) continue;
+      if (l.role === 'filter' || tv.projectless) return restricted(t);
+      linkCheck.set(t, new Set(tv.projects));
+    }
+  }
+  return { ok: true, ...(restrict ? { restrict } : {}), ...(linkCheck.size ? { linkCheck } : {}) };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Params with the restriction ANDed to their filters (read or summarize params alike). */
+export function withRestriction<T>(params: T, restrict: { path: string; values: unknown[] }): T {
+  const p = params as Record<string, unknown>;
+  const cond = { path: restrict.path, relation: 'in', values: restrict.values };
+  const f = isObj(p.filters) ? p.filters : { logical_operator: 'and', conditions: [] };
+  const filters = f.logical_operator === 'and' && Array.isArray(f.conditions)
+    ? { ...f, conditions: [...f.conditions, cond] }
+    : { logical_operator: 'and', conditions: [f, cond] };
+  return { ...p, filters } as T;
+}
+
+/** The links in an answer whose type `check` names, by type (ids). */
+export function linksToCheck(result: unknown, check: LinkCheck): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) { for (const x of v) walk(x); return; }
+    if (!isObj(v)) return;
+    if (typeof v.type === 'string' && typeof v.id === 'number' && check.has(v.type)) {
+      let s = out.get(v.type);
+      if (!s) out.set(v.type, s = new Set());
+      s.add(v.id);
+    }
+    for (const x of Object.values(v)) walk(x);
+  };
+  walk(result);
+  return out;
+}
+
+/**
+ * The first type with a checked link of the answer outside its visible projects, or undefined when every one is
+ * inside. `projectOf` gives the stored rows' project ids (null: none; a missing id: not in the cache): anything
+ * unknown, or no `projectOf`, fails the check.
+ */
+export async function linksVisible(result: unknown, check: LinkCheck, projectOf?: (type: string, ids: number[]) => Promise<Map<number, number | null>>): Promise<string | undefined> {
+  for (const [type, ids] of linksToCheck(result, check)) {
+    const allowed = check.get(type)!;
+    if (type === 'Project') {
+      for (const id of ids) if (!allowed.has(id)) return type;
+      continue;
+    }
+    if (!projectOf) return type;
+    const projects = await projectOf(type, [...ids]);
+    for (const id of ids) {
+      const p = projects.get(id);
+      if (p === undefined || p === null || !allowed.has(p)) return type;
+    }
+  }
+  return undefined;
+}
+
+/** `linksVisible`'s project lookup over the cache's own store. */
+export function storeLinkProjects(store: EntityStore): (type: string, ids: number[]) => Promise<Map<number, number | null>> {
+  return async (type, ids) => {
+    const { entities } = await store.getMany(type, ids);
+    return new Map(entities.map((e) => [e.record.id, (e.record.values.project as Link | undefined)?.id ?? null]));
+  };
+}

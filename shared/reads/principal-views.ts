@@ -1,0 +1,278 @@
+// Verified views per principal: what each caller sees of each type, learned by probes with its own credentials, kept under an HMAC with a TTL, revoked on evidence.
+//
+// The cache holds the view of its own script. A caller may be served from it only as far as its own view is known to
+// match: per (principal, type) a TypeView (shared/reads/permission-probe.ts), probed the first time the principal
+// reads that type, with the caller's own params[0] (nothing of it is stored) and the script's, side by side. Views
+// are kept for `ttlMs` (default 10 min, at most what the operator configures) in memory and in the state table
+// (pk "view", sk "view#<principal hash>#<type>"), the hash being the auth verdicts' HMAC (shared/reads/caller-auth.ts),
+// so no identity is stored in clear. A memory copy is re-read from the table after `recheckMs`, so a revocation by
+// another container is seen within it. Trusted principals (the cache's own script, and those named in config) skip
+// probes: their view is the script's.
+import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CachedSchema } from '../schema/index.js';
+import { canonicalDigest } from '../semantics/index.js';
+import { ShotgunFault, ShotgunTransportError, type AuthParams, type ShotgunClient } from '../site/index.js';
+import { AUTH_FAULT_CODES, type CallerCredential } from './caller-auth.js';
+import type { PermissionEvent } from './api-metrics.js';
+import type { PermissionCounts } from './cache-status.js';
+import { compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
+
+export const VIEW_PK = 'view';
+const viewSk = (hash: string, type: string) => `view#${hash}#${type}`;
+export const DEFAULT_VIEW_TTL_MS = 600_000;
+export const MAX_VIEW_TTL_MS = 900_000;
+
+export type ViewOutcome =
+  | { kind: 'trusted' }
+  | { kind: 'verified'; types: ReadonlyMap<string, TypeView> }
+  | { kind: 'unverified'; reason: string };
+
+/** The principal whose permissions apply: the sudo user under sudo_as_login, else the caller itself (sessions have no name). */
+export function effectivePrincipal(c: CallerCredential): string | undefined {
+  if (c.sudo !== undefined) return `user:${c.sudo}`;
+  return c.kind === 'session' ? undefined : `${c.kind}:${c.name}`;
+}
+
+/** A view equal to the script's: every row, every field. */
+export const isFullView = (v: TypeView): boolean => v.rows === 'same' && v.projects === undefined && v.hidden.length === 0;
+
+/** TRUSTED_PRINCIPALS: `script:<name>` / `user:<login>`, comma-separated. */
+export function parseTrustedPrincipals(text: string | undefined): string[] {
+  const out = (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = out.find((p) => !/^(script|user):.+$/.test(p));
+  if (bad) throw new Error(`TRUSTED_PRINCIPALS: "${bad}" is not script:<name> or user:<login>`);
+  return out;
+}
+
+export interface PrincipalViewsOptions {
+  client: ShotgunClient;
+  schema: CachedSchema;
+  /** The cache's own script credentials (the other side of every probe; its name is trusted). */
+  scriptAuth: () => Promise<{ script_name: string; script_key: string } | undefined>;
+  /** The principal's keyed hash (CallerAuth.identity). */
+  identity: (c: CallerCredential) => Promise<string>;
+  /** Principals trusted by configuration (TRUSTED_PRINCIPALS). */
+  trusted?: readonly string[];
+  ttlMs?: number;
+  recheckMs?: number;
+  table?: { ddb: DynamoDBClient; name: string };
+  now?: () => number;
+  maxEntries?: number;
+  log?: (message: string, details?: Record<string, unknown>) => void;
+  /** Each probe, verified view and revocation (metrics). */
+  onEvent?: (e: PermissionEvent) => void;
+}
+
+interface Kept { view: TypeView; until: number; checkedAt: number }
+
+export class PrincipalViews {
+  private readonly memory = new Map<string, Kept>();
+  private readonly inflight = new Map<string, Promise<TypeView | string>>();
+  private readonly trusted: ReadonlySet<string>;
+  private readonly now: () => number;
+  readonly ttlMs: number;
+  /** Counters for /status, metrics and tests (no identities). */
+  readonly stats = { probes: 0, probeFailures: 0, verified: 0, restricted: 0, revocations: 0, trustedReads: 0, tableHits: 0 };
+
+  constructor(private readonly o: PrincipalViewsOptions) {
+    this.trusted = new Set(o.trusted ?? []);
+    this.now = o.now ?? Date.now;
+    this.ttlMs = Math.min(o.ttlMs ?? DEFAULT_VIEW_TTL_MS, MAX_VIEW_TTL_MS);
+  }
+
+  /** Whether the caller's view is the script's by configuration (the cache's own script without sudo, or TRUSTED_PRINCIPALS). */
+  async isTrusted(c: CallerCredential): Promise<boolean> {
+    const p = effectivePrincipal(c);
+    if (p === undefined) return false;
+    if (this.trusted.has(p)) return true;
+    const own = (await this.o.scriptAuth().catch(() => undefined))?.script_name;
+    return own !== undefined && p === `script:${own}`;
+  }
+
+  /** The caller's view of `types`: trusted, verified (probing what is not known yet), or unverified with a reason. */
+  async viewOf(auth: unknown, c: CallerCredential, types: readonly string[]): Promise<ViewOutcome> {
+    if (await this.isTrusted(c)) {
+      this.stats.trustedReads++;
+      return { kind: 'trusted' };
+    }
+    const hash = await this.o.identity(c);
+    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t)));
+    const out = new Map<string, TypeView>();
+    for (let i = 0; i < types.length; i++) {
+      const v = found[i];
+      if (typeof v === 'string') return { kind: 'unverified', reason: v };
+      out.set(types[i], v);
+    }
+    return { kind: 'verified', types: out };
+  }
+
+  /**
+   * A stable key of the caller's verified view of `types` (for a reply memo keyed by view): `full` when every one
+   * equals the script's (or the caller is trusted), else a digest of the views; undefined when one is not verified.
+   */
+  async viewKey(c: CallerCredential, types: readonly string[]): Promise<string | undefined> {
+    if (await this.isTrusted(c)) return 'full';
+    const hash = await this.o.identity(c);
+    const views: Array<[string, TypeView]> = [];
+    for (const t of [...types].sort()) {
+      const k = this.memory.get(`${hash}#${t}`);
+      if (!k || k.until <= this.now()) return undefined;
+      views.push([t, k.view]);
+    }
+    return views.every(([, v]) => isFullView(v)) ? 'full' : `view:${canonicalDigest(views)}`;
+  }
+
+  /** Forgets every view of this caller, here and in the table: the next read probes again. */
+  async revoke(c: CallerCredential, why: string): Promise<void> {
+    const hash = await this.o.identity(c);
+    this.stats.revocations++;
+    this.o.onEvent?.('revoked');
+    this.o.log?.('verified view revoked', { why });
+    const types = [...this.o.schema.site.typeNames];
+    for (const t of types) this.memory.delete(`${hash}#${t}`);
+    const table = this.o.table;
+    if (!table) return;
+    try {
+      for (let i = 0; i < types.length; i += 25) {
+        await table.ddb.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: types.slice(i, i + 25).map((t) => ({
+          DeleteRequest: { Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, t) } } },
+        })) } }));
+      }
+    } catch (e) {
+      this.o.log?.('revoked view not deleted from the state table', { error: (e as Error).message });
+    }
+  }
+
+  /**
+   * Evidence from the caller's own pass-through reply to a read of `type` (`entities`, parsed only when a view of
+   * the type is held): a row of a project, a Project, or a value of a blank field that its verified view says it
+   * cannot see means the site's permissions changed: the view is revoked at once. Returns whether it was.
+   */
+  async evidence(c: CallerCredential, type: string, entities: () => unknown): Promise<boolean> {
+    if (await this.isTrusted(c)) return false;
+    const hash = await this.o.identity(c);
+    const live = (t: string) => { const k = this.memory.get(`${hash}#${t}`); return k && k.until > this.now() ? k.view : undefined; };
+    const v = live(type);
+    if (!v) return false;
+    const rows = entities();
+    if (!Array.isArray(rows)) return false;
+    const projects = live('Project')?.projects;
+    const outside = (x: unknown): boolean => {
+      if (Array.isArray(x)) return x.some(outside);
+      if (typeof x !== 'object' || x === null) return false;
+      const o = x as Record<string, unknown>;
+      if (projects && o.type === 'Project' && typeof o.id === 'number' && !projects.includes(o.id)) return true;
+      return Object.values(o).some(outside);
+    };
+    for (const e of rows as Array<Record<string, unknown>>) {
+      if (typeof e !== 'object' || e === null) continue;
+      const p = type === 'Project' ? e.id : (e.project as { id?: unknown } | null | undefined)?.id;
+      const why = v.projects && typeof p === 'number' && !v.projects.includes(p) ? 'a row of a project outside the view'
+        : (v.blank ?? []).some((f) => Object.hasOwn(e, f) && !isEmpty(e[f])) ? 'a value of a field the view has hidden'
+          : outside(e) ? 'a link to a Project outside the view' : undefined;
+      if (why) {
+        await this.revoke(c, why);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** What GET /status shows: counters and the views kept in this container now (no identities). */
+  report(): PermissionCounts {
+    return { ...this.stats, ...this.counts(), ttlSeconds: this.ttlMs / 1000 };
+  }
+
+  /** Views kept in this container now, and how many are narrower than the script's (no identities). */
+  counts(): { views: number; restrictedViews: number } {
+    let views = 0;
+    let restrictedViews = 0;
+    const t = this.now();
+    for (const k of this.memory.values()) {
+      if (k.until <= t) continue;
+      views++;
+      if (!isFullView(k.view)) restrictedViews++;
+    }
+    return { views, restrictedViews };
+  }
+
+  private async typeView(auth: unknown, hash: string, type: string): Promise<TypeView | string> {
+    const key = `${hash}#${type}`;
+    const kept = this.memory.get(key);
+    const t = this.now();
+    if (kept && kept.until > t && t - kept.checkedAt < (this.o.recheckMs ?? 30_000)) return kept.view;
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const p = this.load(auth, hash, type, kept !== undefined && kept.until > t).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async load(auth: unknown, hash: string, type: string, hadMemory: boolean): Promise<TypeView | string> {
+    const table = this.o.table;
+    if (table) {
+      try {
+        const r = await table.ddb.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) } } }));
+        const until = Number(r.Item?.expiresAt?.N ?? 0);
+        if (until > this.now() && r.Item?.view?.S) {
+          this.stats.tableHits++;
+          const view = JSON.parse(r.Item.view.S) as TypeView;
+          this.keep(`${hash}#${type}`, view, until);
+          return view;
+        }
+        // Memory said valid but the table no longer has it: revoked elsewhere.
+        if (hadMemory) this.memory.delete(`${hash}#${type}`);
+      } catch (e) {
+        this.o.log?.('verified view lookup failed; probing', { error: (e as Error).message });
+      }
+    }
+    const probed = await this.probe(auth, type);
+    if (typeof probed === 'string') return probed;
+    this.stats.verified++;
+    this.o.onEvent?.('verified');
+    if (!isFullView(probed)) this.stats.restricted++;
+    const until = this.now() + this.ttlMs;
+    this.keep(`${hash}#${type}`, probed, until);
+    if (table) {
+      await table.ddb.send(new PutItemCommand({ TableName: table.name, Item: {
+        pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) }, view: { S: JSON.stringify(probed) },
+        expiresAt: { N: String(until) }, ttl: { N: String(Math.ceil(until / 1000)) },
+      } })).catch((e) => this.o.log?.('verified view not stored (kept in memory)', { error: (e as Error).message }));
+    }
+    return probed;
+  }
+
+  /** Both sides of the probe; a string is why nothing could be verified. */
+  private async probe(auth: unknown, type: string): Promise<TypeView | string> {
+    const script = await this.o.scriptAuth().catch(() => undefined);
+    if (!script) return 'permission-unverified';
+    const req = probeRequest(this.o.schema, type);
+    this.stats.probes++;
+    this.o.onEvent?.('probe');
+    const ask = (a: unknown) => this.o.client.call(req.method, req.params, { auth: a as AuthParams, idempotent: true });
+    const [mine, theirs] = await Promise.allSettled([ask(auth), ask(script)]);
+    if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && !AUTH_FAULT_CODES.has(mine.reason.errorCode) && theirs.status === 'fulfilled') {
+      // The site refused the caller what it answers the script: the caller's view of this type is narrower.
+      return { rows: 'differ', hidden: [] };
+    }
+    if (mine.status === 'rejected' || theirs.status === 'rejected') {
+      this.stats.probeFailures++;
+      const e = (mine.status === 'rejected' ? mine.reason : (theirs as PromiseRejectedResult).reason) as unknown;
+      if (!(e instanceof ShotgunFault) && !(e instanceof ShotgunTransportError)) throw e;
+      return 'permission-unverified';
+    }
+    const view = compareProbe(this.o.schema, type, mine.value, theirs.value);
+    if (!view) {
+      this.stats.probeFailures++;
+      return 'permission-unverified';
+    }
+    return view;
+  }
+
+  private keep(key: string, view: TypeView, until: number): void {
+    this.memory.delete(key);
+    this.memory.set(key, { view, until, checkedAt: this.now() });
+    const max = this.o.maxEntries ?? 50_000;
+    while (this.memory.size > max) this.memory.delete(this.memory.keys().next().value!);
+  }
+}
