@@ -26,7 +26,7 @@ type Params = Record<string, unknown>;
 const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
 
 /** A JSON-RPC POST as shotgun_api3 sends it (keep-alive, gzip accepted); resolves with the status, headers and inflated body. */
-function post(agent: Agent, url: string, body: Buffer, extra: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+export function post(agent: Agent, url: string, body: Buffer, extra: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'POST', agent,

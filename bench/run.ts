@@ -8,6 +8,7 @@ type Section = { name: string; run: () => Promise<string> };
 const SECTIONS: Section[] = [
   { name: 'engine', run: async () => (await import('./engine.js')).benchEngine() },
   { name: 'api', run: async () => (await import('./api.js' as string)).benchApi() },
+  { name: 'reply-memo', run: async () => (await import('./reply-memo.js' as string)).benchReplyMemo() },
   { name: 'sync', run: async () => (await import('./sync.js' as string)).benchSync() },
   { name: 'response-cache', run: async () => (await import('./response-cache.js' as string)).benchResponseCache() },
   { name: 'shadow', run: async () => (await import('./shadow.js' as string)).benchShadow() },

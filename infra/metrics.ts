@@ -27,6 +27,10 @@ export const CUSTOM_METRICS = {
   ApiFaults: 'ApiFaults',
   /** api: write-throughs that failed after the site accepted the write (the sync pipeline repairs the cache). */
   WriteThroughFailures: 'WriteThroughFailures',
+  /** api: reads answered from the reply memo (also counted in CacheHit). */
+  MemoHit: 'MemoHit',
+  /** api: reply-memo entries evicted to stay within the memo's memory bound. */
+  MemoEvictions: 'MemoEvictions',
   /** api: permission probes sent (each asks the site twice: as the caller and as the script), views verified, views revoked on evidence. */
   PermissionProbes: 'PermissionProbes',
   PermissionViewsVerified: 'PermissionViewsVerified',

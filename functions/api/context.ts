@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, CursorWriteVersions, MemoryApiMetrics, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
@@ -29,6 +29,8 @@ export interface CacheDeps {
   versions?: WriteVersionSource;
   /** The response cache of unplannable reads (shared/reads/response-cache.ts): on unless `enabled: false` (RESPONSE_CACHE=off). */
   responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
+  /** The reply memo of plannable reads (shared/reads/reply-memo.ts): on unless `enabled: false` (REPLY_MEMO=off); `share` of the function's memory. */
+  replyMemo?: { enabled?: boolean; maxBytes?: number; share?: number; granularity?: CounterGranularity };
   /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
 }
@@ -92,13 +94,17 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     hmacKey: async () => (await c.scriptAuth())?.script_key,
   });
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
+  const m = c.replyMemo;
+  const memo = m?.enabled === false ? undefined : new ReplyMemo({
+    ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
+  });
   // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
   const views = new PrincipalViews({
     client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
     ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
   });
   const reads = new CachedReads({
-    schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), quarantine: ledger.quarantine(cfg.readinessCacheMs),
+    schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
     views, linkProjects: storeLinkProjects(store),
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
   });
@@ -115,5 +121,5 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
   const responses = c.responseCache?.enabled === false ? undefined
     : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
-  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, memo, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

@@ -41,6 +41,7 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       accessRules,
       trustedPrincipals,
       responseCache: responseCacheFromEnv(env),
+      replyMemo: replyMemoFromEnv(env),
       shadow: shadowFromEnv(env),
     },
   };
@@ -61,4 +62,14 @@ export function responseCacheFromEnv(env: Env): { enabled: boolean; ttlS: number
   const ttlS = raw ? Number(raw) : DEFAULT_RESPONSE_CACHE_TTL_S;
   if (!Number.isInteger(ttlS) || ttlS <= 0) throw new ConfigError(`RESPONSE_CACHE_TTL_S must be a positive number of seconds, not "${raw}"`);
   return { enabled, ttlS };
+}
+
+/** REPLY_MEMO (`off` disables the reply memo) and REPLY_MEMO_SHARE (share of the function's memory, default 0.25). */
+export function replyMemoFromEnv(env: Env): { enabled: boolean; share?: number } {
+  const enabled = (env.REPLY_MEMO ?? '').trim().toLowerCase() !== 'off';
+  const raw = env.REPLY_MEMO_SHARE?.trim();
+  if (!raw) return { enabled };
+  const share = Number(raw);
+  if (!(share > 0 && share < 1)) throw new ConfigError(`REPLY_MEMO_SHARE must be a share of the function's memory between 0 and 1, not "${raw}"`);
+  return { enabled, share };
 }

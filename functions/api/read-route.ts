@@ -32,6 +32,13 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
     if (method === 'read') await observe(ctx, req, passed.reply);
     return passed.result;
   }
+  if (outcome.kind === 'memo') {
+    metrics.hit();
+    metrics.memoHit?.();
+    const reply = httpReply(200, tags('hit', `memo;access:${outcome.access}`), outcome.body, acceptEncoding, outcome.gzipped);
+    await shadowCheck(ctx, req, method, () => (JSON.parse(outcome.body.toString('utf8')) as { results: unknown }).results, outcome.access);
+    return reply;
+  }
   const reason = `access:${outcome.access}`;
   const tooBig = 'entities' in outcome.result ? checkReadReplySize(outcome.result, acceptEncoding) : undefined;
   if (tooBig) {
@@ -39,7 +46,9 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
     return faultReply(tooBig, tags('error', 'reply-too-large'), acceptEncoding);
   }
   metrics.hit();
-  const reply = httpReply(200, tags('hit', reason), Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8'), acceptEncoding);
+  const body = Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8');
+  outcome.keep?.(body);
+  const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
   // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
   if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
@@ -60,14 +69,14 @@ async function observe(ctx: ApiContext, req: ParsedRequest, reply: RawReply): Pr
  * so the message is sent before returning (only sampled requests pay the one SQS call); a failure is logged, never
  * the client's problem.
  */
-export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: CachedMethod, result: unknown, access: string): Promise<void> {
+export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: CachedMethod, result: unknown | (() => unknown), access: string): Promise<void> {
   const { cache, logger } = ctx;
   const shadow = cache?.shadow;
   const [auth, params] = req.rpc.params;
   if (!shadow || !isObj(params) || !sampled(shadow.rate, shadow.random)) return;
   const cred = credentialOf(auth);
   try {
-    await shadow.sink.submit(shadowSample(method, params, result, access, Date.now(), cred ? principalOf(cred) : undefined));
+    await shadow.sink.submit(shadowSample(method, params, typeof result === 'function' ? (result as () => unknown)() : result, access, Date.now(), cred ? principalOf(cred) : undefined));
   } catch (e) {
     logger.warn('shadow sample not sent', { error: (e as Error).message });
   }

@@ -18,12 +18,15 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   });
 }
 
-/** A reply with `body` encoded for the client: gzip + base64 when accepted and worth it, else text (base64 if not UTF-8). */
-export function httpReply(status: number, headers: Record<string, string>, body: Buffer, acceptEncoding: string | undefined): APIGatewayProxyStructuredResultV2 {
+/**
+ * A reply with `body` encoded for the client: gzip + base64 when accepted and worth it, else text (base64 if not UTF-8).
+ * `gzipped` gives the gzip+base64 text of `body` when it is already known (the reply memo keeps it).
+ */
+export function httpReply(status: number, headers: Record<string, string>, body: Buffer, acceptEncoding: string | undefined, gzipped?: () => string): APIGatewayProxyStructuredResultV2 {
   const out: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...headers, vary: 'accept-encoding' };
   if (body.length >= GZIP_MIN_BYTES && acceptsGzip(acceptEncoding)) {
     out['content-encoding'] = 'gzip';
-    return { statusCode: status, headers: out, body: gzipSync(body).toString('base64'), isBase64Encoded: true };
+    return { statusCode: status, headers: out, body: gzipped ? gzipped() : gzipSync(body).toString('base64'), isBase64Encoded: true };
   }
   if (!isUtf8(body)) return { statusCode: status, headers: out, body: body.toString('base64'), isBase64Encoded: true };
   return { statusCode: status, headers: out, body: body.toString('utf8'), isBase64Encoded: false };

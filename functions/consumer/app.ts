@@ -5,6 +5,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
+import { bumpGenerations, countersOfChange, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { eventTypes } from '../../shared/reads/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -19,6 +21,8 @@ export interface ConsumerDeps {
   now?: () => number;
   /** Told about each applied event (the local stack's /status). */
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
+  /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
+  afterApply?: (ev: EventRow) => Promise<void>;
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -35,6 +39,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     try {
       ev = parseEventBody(record.body);
       const outcome = await d.applier.apply(ev);
+      await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
       d.metrics.add('EventsApplied', 1);
@@ -92,5 +97,13 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
+    // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
+    // change (DisplayColumn) bumps `*schema`.
+    afterApply: async (ev) => {
+      const project = (ev.project as { id?: unknown } | null | undefined)?.id;
+      const keys = eventTypes([ev]).flatMap((t) => (t === SCHEMA_GENERATION ? [t] : countersOfChange(t, typeof project === 'number' ? project : undefined)));
+      await bumpGenerations(ctx.ddb, ctx.tables.state, keys);
+    },
   });
 }

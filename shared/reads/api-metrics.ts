@@ -5,7 +5,7 @@ import { METRICS_NAMESPACE } from '../config.js';
 /** Extra dimension of the per-reason CachePass variant (infra/metrics.ts PASS_REASON_DIMENSION). */
 export const PASS_REASON_DIMENSION = 'reason';
 
-export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit'
+export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit' | 'MemoHit' | 'MemoEvictions'
   | 'PermissionProbes' | 'PermissionViewsVerified' | 'PermissionRevocations';
 
 /** Permission-view events (shared/reads/principal-views.ts): a probe sent, a view verified, a view revoked. */
@@ -23,6 +23,10 @@ export interface ApiMetrics {
   writeThroughFailed(): void;
   /** A read answered from the response cache (shared/reads/response-cache.ts); also counted as a hit. */
   responseCacheHit?(): void;
+  /** A read answered from the reply memo (shared/reads/reply-memo.ts); also counted as a hit. */
+  memoHit?(): void;
+  /** Entries the reply memo evicted to stay within its memory bound. */
+  memoEvicted?(n: number): void;
   /** Permission views: `n` probes sent, views verified or revoked since the last call. */
   permission?(event: PermissionEvent, n: number): void;
   /** Publishes what was recorded (once per invocation). */
@@ -54,6 +58,8 @@ export class EmfApiMetrics implements ApiMetrics {
   fault(): void { this.metrics.addMetric('ApiFaults', MetricUnit.Count, 1); }
   writeThroughFailed(): void { this.metrics.addMetric('WriteThroughFailures', MetricUnit.Count, 1); }
   responseCacheHit(): void { this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1); }
+  memoHit(): void { this.metrics.addMetric('MemoHit', MetricUnit.Count, 1); }
+  memoEvicted(n: number): void { this.metrics.addMetric('MemoEvictions', MetricUnit.Count, n); }
   permission(event: PermissionEvent, n: number): void { if (n > 0) this.metrics.addMetric(PERMISSION_METRIC[event], MetricUnit.Count, n); }
   /** Publishes only when something was recorded (an empty flush makes Powertools log a warning per request). */
   flush(): void { if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics(); }
@@ -62,7 +68,7 @@ export class EmfApiMetrics implements ApiMetrics {
 /** Counters in memory (the local stack and tests). */
 export class MemoryApiMetrics implements ApiMetrics {
   readonly counts: Record<ApiMetricName, number> = {
-    CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0,
+    CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0, MemoHit: 0, MemoEvictions: 0,
     PermissionProbes: 0, PermissionViewsVerified: 0, PermissionRevocations: 0,
   };
   readonly passReasons: Record<string, number> = {};
@@ -79,6 +85,8 @@ export class MemoryApiMetrics implements ApiMetrics {
   }
   writeThroughFailed(): void { this.counts.WriteThroughFailures++; }
   responseCacheHit(): void { this.counts.ResponseCacheHit++; }
+  memoHit(): void { this.counts.MemoHit++; }
+  memoEvicted(n: number): void { this.counts.MemoEvictions += n; }
   permission(event: PermissionEvent, n: number): void { this.counts[PERMISSION_METRIC[event]] += n; }
   flush(): void {}
 }

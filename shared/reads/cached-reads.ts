@@ -8,10 +8,14 @@ import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
 import { involvedTypes, linksVisible, permissionScope, withRestriction } from './permission-scope.js';
 import type { PrincipalViews } from './principal-views.js';
+import type { CallerCredential } from './caller-auth.js';
+import type { MemoLookup, ReplyMemo } from './reply-memo.js';
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
-  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView }
+  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void }
+  /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
+  | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
   /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
   | { kind: 'pass'; reason: string }
   /** The site rejected the caller's credentials: its own fault is the answer. */
@@ -40,6 +44,8 @@ export interface CachedReadsDeps {
   /** Stored rows' project ids (null: none; absent: not stored), for the link check of restricted views. */
   linkProjects?: (type: string, ids: number[]) => Promise<Map<number, number | null>>;
   log?: (message: string, details?: Record<string, unknown>) => void;
+  /** Built replies kept per request and view while their change counters stand (shared/reads/reply-memo.ts). */
+  memo?: ReplyMemo;
 }
 
 export class CachedReads {
@@ -78,11 +84,19 @@ export class CachedReads {
     if (!views || await views.isTrusted(cred)) {
       // The verdict is usually in memory; when the site must be asked, the cache read runs meanwhile. Nothing of the
       // cache's answer leaves this function unless the site accepted the credentials.
-      const [verdict, outcome] = await Promise.all([this.d.auth.verify(auth, cred), run(params)]);
+      // The memo's counters are read before the engine reads the entities, so a reply kept under them is never newer
+      // than they say. Only callers answered in the trusted view are memoized (their replies are the script's view).
+      const memoKey = this.d.memo ? this.d.memo.key(method, params, await this.viewKey(cred)) : undefined;
+      const [verdict, built] = await Promise.all([this.d.auth.verify(auth, cred), this.memoLookup(memoKey, planned.plan.params).then(async (found) => (
+        found?.kind === 'hit' ? { found, outcome: undefined } : { found, outcome: await run(params) }))]);
       if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
       if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
-      if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
-      return { kind: 'hit', result: outcome.result, access: outcome.access, view: 'trusted' };
+      const { found, outcome } = built;
+      if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
+      if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
+      const used = outcome!.access;
+      const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
+      return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep };
     }
     // Any other caller: credentials first (probes are made with them), then its view of every type the read touches.
     const verdict = await this.d.auth.verify(auth, cred);
@@ -103,5 +117,24 @@ export class CachedReads {
     const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined
       || (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
     return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full' };
+  }
+
+  /**
+   * The view a memoized reply is keyed by: today the caller's verified identity (its keyed credential hash). Once
+   * replies follow the caller's permission view, this is the one place to key on that view instead.
+   */
+  private viewKey(cred: CallerCredential): Promise<string> {
+    return this.d.auth.identity(cred);
+  }
+
+  /** The memo's entry or the counters read for a new one; undefined without a memo or when the counters cannot be read (the normal path). */
+  private async memoLookup(key: string | undefined, params: unknown): Promise<MemoLookup | undefined> {
+    if (!key || !this.d.memo) return undefined;
+    try {
+      return await this.d.memo.lookup(key, params);
+    } catch (e) {
+      this.d.log?.('reply memo counters unavailable; building the reply', { error: (e as Error).message });
+      return undefined;
+    }
   }
 }

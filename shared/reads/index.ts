@@ -1,13 +1,14 @@
 // shared/reads: the API's read path and writes: cached reads, caller auth, access rules, request routing, the response cache, write-through, cache status, API metrics.
 // May import: every other package (it is the top). This index is the package's only public face: other packages import it, never a file inside.
 export { type CachedMethod, CachedReads } from './cached-reads.js';
-export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
+export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, eventTypes, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
 export { refusedPass, requiresHit, routeOf } from './request-routing.js';
 export { type AccessRules, parseAccessRules } from './access-rules.js';
 export { CallerAuth, credentialOf, principalOf, VERDICT_PK } from './caller-auth.js';
 export { cursorWatermark, CursorWriteVersions, VERSION_STEP, WriteThrough, writeVersion, type WriteVersionSource } from './write-through.js';
 export { cacheStatus } from './cache-status.js';
 export { type ApiMetrics, EmfApiMetrics, MemoryApiMetrics } from './api-metrics.js';
+export { type CounterGranularity, DEFAULT_MEMO_SHARE, linkTypesOf, memoBudgetBytes, memoCounters, ReplyMemo } from './reply-memo.js';
 export { PrincipalViews, parseTrustedPrincipals, effectivePrincipal, DEFAULT_VIEW_TTL_MS, VIEW_PK } from './principal-views.js';
 export { involvedTypes, linksVisible, permissionScope, storeLinkProjects, withRestriction } from './permission-scope.js';
 export { compareProbe, probeRequest, type TypeView } from './permission-probe.js';

@@ -1,14 +1,14 @@
 // The response cache: the site's own reply to a read the engine cannot plan, per caller, invalidated by per-type generation counters (docs/design.md "Response cache").
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { BatchGetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalDigest, readTypes } from '../semantics/index.js';
 import { CLOCK_OPERATORS } from '../query/index.js';
+import { bumpGenerations, GENERATION_PK, SCHEMA_GENERATION } from '../store/index.js';
 
-/** State-table partition of cached replies (sk = the request key) and of generation counters (sk = the type). */
+export { bumpGenerations, SCHEMA_GENERATION };
+
+/** State-table partition of cached replies (sk = the request key); generation counters are the store's change counters. */
 export const RESPONSE_PK = 'resp';
-export const GENERATION_PK = 'gen';
-/** Pseudo-type bumped by schema changes (DisplayColumn events): every cached reply depends on it. */
-export const SCHEMA_GENERATION = '*schema';
 export const DEFAULT_RESPONSE_CACHE_TTL_S = 600;
 /** Replies larger than this after gzip are not kept (DynamoDB items are at most 400 KB). */
 export const MAX_STORED_BYTES = 350 * 1024;
@@ -82,14 +82,6 @@ export function eventTypes(events: ReadonlyArray<{ event_type: string }>): strin
 /** The poller's hook (shared/sync/poller.ts onEvents): bumps the generation of every type in a batch of events. */
 export function generationBumper(ddb: DynamoDBClient, table: string): (events: ReadonlyArray<{ event_type: string }>) => Promise<void> {
   return (events) => bumpGenerations(ddb, table, eventTypes(events));
-}
-
-/** Increments (UpdateItem ADD) the generation counter of each type: the poller and the API's write-through call this. */
-export async function bumpGenerations(ddb: DynamoDBClient, table: string, types: Iterable<string>): Promise<void> {
-  await Promise.all([...new Set(types)].map((t) => ddb.send(new UpdateItemCommand({
-    TableName: table, Key: { pk: { S: GENERATION_PK }, sk: { S: t } },
-    UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } },
-  }))));
 }
 
 export type Generations = Record<string, number>;

@@ -4,9 +4,15 @@ import { EntityReads } from './entity-reads.js';
 import { pool } from './table-io.js';
 import { ENTITY_SK, entityPk, type Item } from './item-layout.js';
 import { edgeKeys, encodeEntity } from './item-codec.js';
+import { bumpGenerations, countersOfChange, projectOf } from './change-counters.js';
 
 /** Edge maintenance on top of the entity reads (EntityStore adds the versioned writes). */
 export class EdgeItems extends EntityReads {
+  /** Bumps the change counters of a written entity (its type, its projects before and after): after the write, before the writer returns. */
+  protected async changed(type: string, ...values: Array<Record<string, unknown> | undefined>): Promise<void> {
+    await bumpGenerations(this.ddb, this.tables.state, countersOfChange(type, ...values.map(projectOf)));
+  }
+
   /**
    * Deletes edge items (refs-table keys) no longer backed by the state written at counter `w`. An edge put since by a
    * writer that read a later state carries a higher ev and stays.
@@ -54,6 +60,7 @@ export class EdgeItems extends EntityReads {
     const have = await this.presentKeys(this.tables.refs, want.map((it) => ({ pk: it.pk, sk: it.sk })));
     const add = want.filter((it) => !have.has(`${it.pk.S}|${it.sk.S}`)).map((it) => ({ ...it, ev: { N: String(cur.state.w) } }));
     await this.putEdges(add, cur.state.w);
+    if (add.length) await this.changed(type, cur.state.values);
     return { added: add.length, removed: 0 };
   }
 
@@ -73,6 +80,7 @@ export class EdgeItems extends EntityReads {
     await this.deleteItems(this.tables.entities, items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })));
     const edges = cur ? [...edgeKeys(this.schema, cur.state).values()] : [];
     await this.deleteEdges(edges, cur?.state.w ?? 0);
+    if (items.length) await this.changed(type, cur?.state.values);
     return items.length + edges.length;
   }
 }

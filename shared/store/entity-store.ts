@@ -11,6 +11,7 @@ import type { CachedSchema } from '../schema/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import type { TableNames } from './table-design.js';
 import { EdgeItems } from './edge-items.js';
+import { projectOf } from './change-counters.js';
 import { cloneState, edgeKeys, type EncodedEntity, encodeEntity, isLinkType, isObj, linkMap, toLink } from './item-codec.js';
 import { backoff, pool } from './table-io.js';
 import { edgeId, edgeKey, emptyStats, ENTITY_SK, entityPk, type EntityState, type ImportWriteOptions, type Item, ITEM_LAYOUT, JOURNAL_TTL_S, journalPk, LAYOUT_KEY, type LinkValue, padId, type PutOptions, type ReadStats, RETIRED_KEY, type Target, type WriteResult, type WriteStatus } from './item-layout.js';
@@ -126,6 +127,10 @@ export class EntityStore extends EdgeItems {
       const r = await this.putEntity(record, version, opts);
       if (r.status === 'applied') out.merged++; else out.stale++;
     });
+    // Created entities bump their counters once per type and project (merged ones bumped in putEntity).
+    const bumped = new Map<string, Record<string, unknown>>();
+    for (const f of fresh) bumped.set(`${f.record.type}@${projectOf(f.record.values) ?? ''}`, f.record.values);
+    await Promise.all([...bumped].map(([k, values]) => this.changed(k.slice(0, k.indexOf('@')), values)));
     return out;
   }
 
@@ -317,6 +322,7 @@ export class EntityStore extends EdgeItems {
       }
       await this.deleteEdges(removed, next.w);
       if (cur) await this.deleteItems(this.tables.entities, cur.chunkKeys);
+      await this.changed(type, cur?.state.values, next.values);
       return { status: 'applied', propagate: this.factsChanged(cur?.state, next) };
     }
     throw new Error(`${type} ${id}: gave up after ${this.maxWriteAttempts} write attempts under contention`);

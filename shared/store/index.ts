@@ -8,4 +8,5 @@ export { ScanTooLarge } from './table-io.js';
 export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHOLE_TYPE } from './readiness.js';
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';
+export { bumpGenerations, countersOfChange, GENERATION_PK, MAX_COUNTER_KEYS, projectCounter, projectOf, readGenerations, SCHEMA_GENERATION } from './change-counters.js';
 export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';

@@ -29,6 +29,8 @@ export interface Harness {
   rpc(payload: unknown, headers?: Record<string, string>): Promise<RawResponse>;
   /** The same payload straight to the site. */
   direct(payload: unknown): Promise<RawResponse>;
+  /** Another API container (its own memory: auth verdicts, reply memo) over the same tables and site. */
+  another(): Promise<{ rpc(payload: unknown, headers?: Record<string, string>): Promise<RawResponse>; metrics: MemoryApiMetrics }>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export interface HarnessOptions {
   empty?: boolean;
   /** The response cache's settings (default here: off, so engine tests see every pass; on in the deployed API). */
   responseCache?: CacheDeps['responseCache'];
+  /** The reply memo's settings (default here: off, so engine tests see every engine read; on in the deployed API). */
+  replyMemo?: CacheDeps['replyMemo'];
 }
 
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -50,26 +54,34 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
   const store = new EntityStore(ddb, tables, schema);
   const site = new ShotgunClient({ url: sim.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
   if (!opts.empty) await importReadyCache(site, ddb, tables, schema);
-  const metrics = new MemoryApiMetrics();
   const cache: CacheDeps = {
     schema, ddb, tables,
     accessRules: parseAccessRules(typeof opts.accessRules === 'function' ? await opts.accessRules(site) : opts.accessRules),
     scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
     responseCache: opts.responseCache ?? { enabled: false },
+    replyMemo: opts.replyMemo ?? { enabled: false },
   };
-  const handler = createApiHandler({
-    shotgun: { url: sim.url, timeoutMs: 10_000, maxAttempts: 2 },
-    logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: (process.env.API_TEST_LOG ?? 'SILENT') as 'SILENT' }),
-    metrics, cache, api: opts.api,
-  });
-  const api = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
+  const gateways: LocalApiGateway[] = [];
+  const startApi = async () => {
+    const metrics = new MemoryApiMetrics();
+    const handler = createApiHandler({
+      shotgun: { url: sim.url, timeoutMs: 10_000, maxAttempts: 2 },
+      logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: (process.env.API_TEST_LOG ?? 'SILENT') as 'SILENT' }),
+      metrics, cache, api: opts.api,
+    });
+    const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
+    gateways.push(gw);
+    return { gw, metrics, rpc: (payload: unknown, headers?: Record<string, string>) => postRpc(`${gw.url}/api3/json`, payload, headers) };
+  };
+  const { gw: api, metrics, rpc } = await startApi();
   sim.control.resetStats();
   return {
     sim, api, metrics, store, tables, site,
-    rpc: (payload, headers) => postRpc(`${api.url}/api3/json`, payload, headers),
+    rpc,
     direct: (payload) => postRpc(`${sim.url}/api3/json`, payload),
+    another: startApi,
     async close() {
-      await api.close();
+      for (const gw of gateways) await gw.close();
       await sim.close();
       ddb.destroy();
     },
