@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const BOOTSTRAP = fileURLToPath(new URL('./runtime/bootstrap.mjs', import.meta.url));
 
-export interface ContainerSpec {
-  /** Function name (AWS_LAMBDA_FUNCTION_NAME) and ARN. */
+/** What a container needs of a function's definition (test/bundles/template.ts reads it off the template). */
+export interface FunctionShape {
+  /** Function name (AWS_LAMBDA_FUNCTION_NAME, what Ref resolves to) and ARN. */
   name: string;
   arn: string;
   assetDir: string;
@@ -17,6 +18,9 @@ export interface ContainerSpec {
   runtime: string;
   memoryMb: number;
   timeoutS: number;
+}
+
+export interface ContainerSpec extends FunctionShape {
   /** The function's own environment (the template's, resolved), plus the role's credentials. */
   environment: Record<string, string>;
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };

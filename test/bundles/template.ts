@@ -1,6 +1,7 @@
 // The synthesized assembly as the bundle test reads it: functions with their assets, roles, triggers, and CloudFormation references resolved to local resources.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FunctionShape } from './lambda-container.js';
 
 export type Json = Record<string, any>;
 
@@ -10,16 +11,8 @@ export const REGION = 'us-east-1';
 /** What a template reference stands for here: the local name, URL and ARN of each resource the functions use. */
 export interface LocalResource { ref: string; arn: string; attrs?: Record<string, string> }
 
-export interface TemplateFunction {
+export interface TemplateFunction extends FunctionShape {
   id: string;
-  /** The local function name (what Ref resolves to). */
-  name: string;
-  arn: string;
-  assetDir: string;
-  handler: string;
-  runtime: string;
-  memoryMb: number;
-  timeoutS: number;
   /** The template's environment, unresolved. */
   environment: Json;
   roleId: string;
