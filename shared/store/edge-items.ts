@@ -10,7 +10,12 @@ import { bumpGenerations, countersOfChange, projectOf } from './change-counters.
 export class EdgeItems extends EntityReads {
   /** Bumps the change counters of a written entity (its type, its projects before and after): after the write, before the writer returns. */
   protected async changed(type: string, ...values: Array<Record<string, unknown> | undefined>): Promise<void> {
-    await bumpGenerations(this.ddb, this.tables.state, countersOfChange(type, ...values.map(projectOf)));
+    await this.bump(countersOfChange(type, ...values.map(projectOf)));
+  }
+
+  /** Bumps a set of change counters once each (a bulk write collects its entities' counters and bumps them at its end). */
+  protected async bump(counters: Iterable<string>): Promise<void> {
+    await bumpGenerations(this.ddb, this.tables.state, counters);
   }
 
   /**

@@ -11,7 +11,7 @@ import type { CachedSchema } from '../schema/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import type { TableNames } from './table-design.js';
 import { EdgeItems } from './edge-items.js';
-import { projectOf } from './change-counters.js';
+import { countersOfChange, projectOf } from './change-counters.js';
 import { cloneState, edgeKeys, type EncodedEntity, encodeEntity, isLinkType, isObj, linkMap, toLink } from './item-codec.js';
 import { backoff, pool } from './table-io.js';
 import { edgeId, edgeKey, emptyStats, ENTITY_SK, entityPk, type EntityState, type ImportWriteOptions, type Item, ITEM_LAYOUT, JOURNAL_TTL_S, journalPk, LAYOUT_KEY, type LinkValue, padId, type PutOptions, type ReadStats, RETIRED_KEY, type Target, type WriteResult, type WriteStatus } from './item-layout.js';
@@ -43,6 +43,11 @@ export class EntityStore extends EdgeItems {
    * (fv > version) keep their stored value. Links without `name` keep the stored name.
    */
   putEntity(record: EntityRecord, version: number, opts: PutOptions = {}): Promise<WriteResult> {
+    return this.put(record, version, opts);
+  }
+
+  /** putEntity; with `bumps`, the entity's change counters are collected there for the caller to bump once (bulk writes). */
+  private put(record: EntityRecord, version: number, opts: PutOptions, bumps?: Set<string>): Promise<WriteResult> {
     return this.mutate(record.type, record.id, (cur) => {
       if (cur && (opts.refresh ? cur.b > version : cur.b >= version)) return 'stale';
       const prevLinks = cur ? linkMap(this.schema, cur) : new Map<string, LinkValue>();
@@ -63,7 +68,7 @@ export class EntityStore extends EdgeItems {
         }
       }
       return { type: record.type, id: record.id, retired, values, v: Math.max(cur?.v ?? 0, version), b: version, fv, w: (cur?.w ?? 0) + 1 };
-    });
+    }, bumps);
   }
 
   /**
@@ -123,14 +128,14 @@ export class EntityStore extends EdgeItems {
         }
       });
     }
+    // Every counter the import's writes change, bumped once each at the end (before it returns), not once per entity.
+    const bumps = new Set<string>();
+    for (const f of fresh) for (const c of countersOfChange(f.record.type, projectOf(f.record.values))) bumps.add(c);
     await pool(merge, this.concurrency, async (record) => {
-      const r = await this.putEntity(record, version, opts);
+      const r = await this.put(record, version, opts, bumps);
       if (r.status === 'applied') out.merged++; else out.stale++;
     });
-    // Created entities bump their counters once per type and project (merged ones bumped in putEntity).
-    const bumped = new Map<string, Record<string, unknown>>();
-    for (const f of fresh) bumped.set(`${f.record.type}@${projectOf(f.record.values) ?? ''}`, f.record.values);
-    await Promise.all([...bumped].map(([k, values]) => this.changed(k.slice(0, k.indexOf('@')), values)));
+    await this.bump(bumps);
     return out;
   }
 
@@ -225,6 +230,8 @@ export class EntityStore extends EdgeItems {
       byEntity.set(k, e);
     }
     let entities = 0;
+    // The referrers' counters, bumped once each when the propagation is done (a renamed Project touches thousands).
+    const bumps = new Set<string>();
     await pool([...byEntity.values()], this.concurrency, async (e) => {
       /** Edge items found for links the entity does not hold (orphans), with the write counter of the state that shows it. */
       let orphans: { keys: Item[]; w: number } = { keys: [], w: 0 };
@@ -254,10 +261,11 @@ export class EntityStore extends EdgeItems {
         if (!changed) return 'unchanged';
         next.w = cur.w + 1;
         return next;
-      });
+      }, bumps);
       if (res.status === 'applied') entities++;
       if (orphans.keys.length) await this.deleteEdges(orphans.keys, orphans.w);
     });
+    await this.bump(bumps);
     return { entities, stats };
   }
 
@@ -283,7 +291,7 @@ export class EntityStore extends EdgeItems {
    * entity (no stored state) it records the creation in the journal, which the import's blind writes consult
    * (importEntities).
    */
-  private async mutate(type: string, id: number, fn: (cur: EntityState | undefined) => EntityState | Exclude<WriteStatus, 'applied'>): Promise<WriteResult> {
+  private async mutate(type: string, id: number, fn: (cur: EntityState | undefined) => EntityState | Exclude<WriteStatus, 'applied'>, bumps?: Set<string>): Promise<WriteResult> {
     /** Edges this call put in attempts that lost the race: removed again unless some state still needs them. */
     let leftovers = new Map<string, Item>();
     let journaled = false;
@@ -322,7 +330,9 @@ export class EntityStore extends EdgeItems {
       }
       await this.deleteEdges(removed, next.w);
       if (cur) await this.deleteItems(this.tables.entities, cur.chunkKeys);
-      await this.changed(type, cur?.state.values, next.values);
+      const counters = countersOfChange(type, projectOf(cur?.state.values), projectOf(next.values));
+      if (bumps) for (const c of counters) bumps.add(c);
+      else await this.bump(counters);
       return { status: 'applied', propagate: this.factsChanged(cur?.state, next) };
     }
     throw new Error(`${type} ${id}: gave up after ${this.maxWriteAttempts} write attempts under contention`);
