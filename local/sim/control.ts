@@ -9,6 +9,7 @@ import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
+import { MediaPatchSchema, type MediaPatch, type MediaUrls } from './media-urls.js';
 
 export const ControlPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
@@ -29,11 +30,15 @@ export const ControlPatchSchema = z.object({
   permissions: z.record(z.string().regex(/^(user|script):.+$/), PermissionProfileSchema.nullable()).optional(),
   /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
   semantics: SimSemanticsSchema.optional(),
+  /** Signed media URLs: the virtual signing clock (`advanceS`, `at`), expiry, re-sign window, pending thumbnails: local/sim/media-urls.ts. */
+  media: MediaPatchSchema.optional(),
 }).strict();
 export type ControlPatch = z.input<typeof ControlPatchSchema>;
 
 export interface ControlDeps {
   knobs: Knobs;
+  /** The media URL signer. */
+  media: MediaUrls;
   stats: SimStats;
   events: EventLog;
   auth: SiteAuth;
@@ -81,6 +86,9 @@ export class SimControl {
   /** Sets permission profiles (null removes one); in memory only, back to the start profiles on reset. */
   setPermissions(profiles: Record<string, PermissionProfileInput | null>): void { this.d.permissions.set(profiles); }
 
+  /** Signed media URLs: moves or sets the signing clock, changes expiry, window or pending thumbnails. */
+  setMedia(patch: MediaPatch): void { this.d.media.apply(patch); }
+
   /** Knobs back to their start values, stats zeroed, held/delayed events published; `data: true` also reseeds. */
   reset(opts: { data?: boolean } = {}): void {
     this.d.knobs.reset();
@@ -88,13 +96,14 @@ export class SimControl {
     this.d.events.setDelay(this.d.initialDelay);
     this.d.stats.reset();
     this.d.permissions.reset();
+    this.d.media.reset();
     if (opts.data) this.d.reseed();
   }
 
   stats(): Record<string, unknown> {
     return {
       ...this.d.stats.toJSON(),
-      knobs: { ...this.d.knobs.describe(), eventDelay: this.d.events.delaySettings, holdingWrites: this.d.events.holding, permissions: this.d.permissions.describe() },
+      knobs: { ...this.d.knobs.describe(), eventDelay: this.d.events.delaySettings, holdingWrites: this.d.events.holding, permissions: this.d.permissions.describe(), media: this.d.media.describe() },
       pendingEvents: this.d.events.pendingRows(),
       nextEventId: this.d.store.peekNextEventId(),
       entities: this.d.store.counts(),
@@ -122,6 +131,7 @@ export class SimControl {
     let expired: number | undefined;
     if (p.expireSessions !== undefined && p.expireSessions !== false) expired = this.expireSessions(p.expireSessions === true ? undefined : p.expireSessions);
     if (p.permissions !== undefined) this.setPermissions(p.permissions);
+    if (p.media !== undefined) this.setMedia(p.media);
     const eventId = p.changeField !== undefined ? this.changeField(p.changeField) : undefined;
     return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), ...(eventId !== undefined ? { eventId } : {}), stats: this.stats() };
   }

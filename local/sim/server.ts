@@ -12,12 +12,13 @@ import { SiteStore, type StoredEntity } from './store.js';
 import { SiteAuth } from './auth.js';
 import { EventLog, type EventDelay } from './event-log.js';
 import { SiteWrites } from './writes.js';
-import { Api3Methods } from './methods.js';
+import { Api3Methods, type RpcReply } from './methods.js';
 import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
 import { SimControl } from './control.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { MediaUrls, type MediaSettingsInput } from './media-urls.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
@@ -63,6 +64,10 @@ export interface SimSiteOptions {
   seedEpoch?: string;
   /** How reads behave where hosted sites may differ (NULL placement, text order, ...; docs/sim.md "Site semantics"). */
   semantics?: SimSemanticsInput;
+  /** Signed media URLs: expiry, re-sign window, pending thumbnails (local/sim/media-urls.ts; docs/sim.md "Media URLs"). */
+  media?: MediaSettingsInput;
+  /** The clock media URLs are signed by (default: the site's clock); the control knob `media.advanceS` moves it. */
+  mediaNow?: () => Date;
 }
 
 export interface SimSite {
@@ -133,8 +138,11 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   }
   store.onChange = () => snapshot?.changed();
 
-  const control = new SimControl({ knobs, stats, events, auth, store, permissions, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
+  let origin = '';
+  const media = new MediaUrls(options.mediaNow ?? now, () => origin, options.media);
+  const control = new SimControl({ media, knobs, stats, events, auth, store, permissions, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
+
   const hung = new Set<ServerResponse>();
   let closing = false;
 
@@ -168,7 +176,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     if (fault && !fault.after) return inject(fault.kind, req, res);
     const reply = badJson
       ? new ShotgunFault('Invalid JSON in request body', ErrorCode.API).toBody()
-      : api.call(parsed).reply;
+      : signed(parsed, api.call(parsed), media);
     if (fault?.after) return inject(fault.kind, req, res);
     await sendJson(req, res, reply, closing);
   }
@@ -200,6 +208,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   });
   const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
+  origin = `http://${host}:${port}`;
 
   return {
     url: `http://${host}:${port}`, port, control, schema, seedMs,
@@ -216,6 +225,16 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
       await snapshot?.close();
     },
   };
+}
+
+/** Methods whose replies carry stored values: their media URLs are issued as a hosted site does (not EventLogEntry meta). */
+const SIGNED_METHODS = new Set(['read', 'create', 'update', 'batch']);
+
+function signed(body: unknown, out: { method: string; reply: RpcReply }, media: MediaUrls): RpcReply {
+  if (!SIGNED_METHODS.has(out.method) || !('results' in out.reply)) return out.reply;
+  const p = (body as { params?: unknown[] }).params?.[1] as { type?: unknown } | undefined;
+  if (out.method === 'read' && p?.type === 'EventLogEntry') return out.reply;
+  return { results: media.sign(out.reply.results) };
 }
 
 function withPending(s: ReturnType<SiteStore['toSnapshot']>, pending: StoredEntity[]): ReturnType<SiteStore['toSnapshot']> {
