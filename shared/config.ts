@@ -116,6 +116,8 @@ const ApiEnvSchema = z.object({
   PERMISSION_VIEW_TTL_SECONDS: positiveInt(600).refine((n) => n <= 900, 'PERMISSION_VIEW_TTL_SECONDS must be at most 900 (15 minutes)'),
   /** Principals whose view is the cache script's without probes: `script:<name>,user:<login>` (the cache's own script always is). */
   TRUSTED_PRINCIPALS: optionalText,
+  /** Signed URLs (image fields, uploads) are served from the cache only while valid for at least this many seconds more. */
+  SIGNED_URL_MARGIN_S: positiveInt(600),
 });
 
 export interface ApiConfig {
@@ -130,6 +132,8 @@ export interface ApiConfig {
   permissionViewTtlMs: number;
   /** TRUSTED_PRINCIPALS as given (parsed by shared/reads/principal-views.ts). */
   trustedPrincipals?: string;
+  /** SIGNED_URL_MARGIN_S: a cached signed URL is served only while valid this long (docs/semantics.md "Volatile values"). */
+  signedUrlMarginS: number;
 }
 
 /** The API function's own settings (the site and the tables come from shotgunConfigFromEnv / storeConfigFromEnv). */
@@ -146,5 +150,6 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     accessRules: r.data.ACCESS_RULES,
     permissionViewTtlMs: r.data.PERMISSION_VIEW_TTL_SECONDS * 1000,
     trustedPrincipals: r.data.TRUSTED_PRINCIPALS,
+    signedUrlMarginS: r.data.SIGNED_URL_MARGIN_S,
   };
 }

@@ -11,7 +11,7 @@ import {
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
-import { ShotgunClient, SiteInfo } from '../../shared/site/index.js';
+import { DEFAULT_SIGNED_URL_MARGIN_S, ShotgunClient, SiteInfo } from '../../shared/site/index.js';
 import { EntityStore, ReadinessStore, ReconcilePace, type TableNames } from '../../shared/store/index.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
 
@@ -33,6 +33,8 @@ export interface CacheDeps {
   replyMemo?: { enabled?: boolean; maxBytes?: number; share?: number; granularity?: CounterGranularity };
   /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
+  /** The clock signed URLs are judged by (tests: a virtual one; default the real clock). */
+  clock?: () => number;
 }
 
 export interface ApiDeps {
@@ -48,6 +50,7 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
 const API_DEFAULTS: ApiConfig = {
   authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000, permissionViewTtlMs: 600_000,
   maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
+  signedUrlMarginS: DEFAULT_SIGNED_URL_MARGIN_S,
 };
 
 /** The cache side, built: readiness snapshots, caller auth, the read path, write-through, the response cache, the ledger and the reconcile pace. */
@@ -89,6 +92,7 @@ export function buildContext(deps: ApiDeps): ApiContext {
 function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void, metrics: ApiMetrics) {
   const readiness = new ReadinessStore(c.ddb, c.tables, c.schema).snapshots(cfg.readinessCacheMs);
   const store = new EntityStore(c.ddb, c.tables, c.schema);
+  const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now: c.clock ?? Date.now };
   const auth = new CallerAuth({
     client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
     hmacKey: async () => (await c.scriptAuth())?.script_key,
@@ -96,7 +100,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
   const m = c.replyMemo;
   const memo = m?.enabled === false ? undefined : new ReplyMemo({
-    ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
+    ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, volatile, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
   });
   // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
   const views = new PrincipalViews({
@@ -106,7 +110,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const reads = new CachedReads({
     schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
     views, linkProjects: storeLinkProjects(store),
-    engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
+    engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities, volatile }),
   });
   const writeThrough = new WriteThrough({
     schema: c.schema, store, log: log('warn'),
@@ -120,6 +124,6 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   });
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
   const responses = c.responseCache?.enabled === false ? undefined
-    : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
+    : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes, marginMs: volatile.marginMs, now: volatile.now });
   return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, memo, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

@@ -5,13 +5,13 @@ import {
   ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity, type Readiness,
 } from '../store/index.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
-import { carriesSignature, returnsUrl } from './volatile-values.js';
+import { DEFAULT_VOLATILE_POLICY, volatileReason, volatileSources, type VolatilePolicy, type VolatileRef } from './volatile-values.js';
 import {
   executeRead, executeSummarize, validateSummarize, type SummarizeResult, type EntityLookup, type EntityRecord,
 } from '../semantics/index.js';
 
 export type ReadOutcome =
-  | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number }
+  | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number; volatile?: VolatileRef[] }
   | { served: false; reason: string };
 
 export type SummarizeOutcome =
@@ -37,6 +37,8 @@ export interface ReadEngineOptions {
    * through with reason `scan-too-large:<Type>`, remembered for SCAN_VERDICT_MS so the next such read does not scan again.
    */
   maxScanEntities?: number;
+  /** Signed URLs in an answer must stay valid this long by this clock (default: SIGNED_URL_MARGIN_S's default, the real clock). */
+  volatile?: VolatilePolicy;
 }
 
 /**
@@ -111,9 +113,12 @@ export class ReadEngine {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
       throw e;
     }
-    // An upload or attachment URL the site signs is the site's to hand out (it expires): such a reply passes.
-    if (returnsUrl(this.schema, plan.params) && carriesSignature(result)) return { served: false, reason: 'signed-url' };
-    return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
+    // Signed URLs are served while valid for the margin; a placeholder (thumbnail pending) never (docs/semantics.md "Volatile values").
+    const volatile = volatileReason(result, this.opts.volatile ?? DEFAULT_VOLATILE_POLICY);
+    if (volatile) return { served: false, reason: volatile };
+    const byId = new Map(candidates.map((c) => [c.record.id, c.record]));
+    const sources = volatileSources(result, plan.params.type, (id, field) => byId.get(id)?.values[field]);
+    return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length, ...(sources.length ? { volatile: sources } : {}) };
   }
 
   /**

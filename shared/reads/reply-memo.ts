@@ -1,7 +1,9 @@
-// The reply memo: built replies of plannable reads kept in this container's memory, per request and caller view, served only while every change counter they depend on is unchanged.
+// The reply memo: built replies of plannable reads kept in this container's memory, per request and caller view, served only while every change counter they depend on is unchanged (and their signed URLs stay valid for the margin).
 import { gzipSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalDigest, readTypes } from '../semantics/index.js';
+import { DEFAULT_VOLATILE_POLICY, type VolatilePolicy } from '../query/index.js';
+import { servableUntil } from '../site/index.js';
 import { MAX_COUNTER_KEYS, projectCounter, readGenerations, SCHEMA_GENERATION } from '../store/index.js';
 
 /** Default share of the function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB) the memo may hold. */
@@ -70,7 +72,7 @@ export function memoCounters(params: unknown, granularity: CounterGranularity = 
 }
 
 /** `gz`: the body gzip+base64, made on the first gzip hit and counted in `size` from then on. */
-interface Entry { body: Buffer; counters: Record<string, number>; size: number; access: string; gz?: string }
+interface Entry { body: Buffer; counters: Record<string, number>; size: number; access: string; gz?: string; until: number }
 
 export type MemoLookup =
   | { kind: 'hit'; body: Buffer; access: string; gzipped: () => string }
@@ -83,6 +85,8 @@ export interface ReplyMemoOptions {
   maxBytes?: number;
   granularity?: CounterGranularity;
   onEvict?: (n: number) => void;
+  /** Signed URLs in a kept reply must stay valid for the margin (shared/query/volatile-values.ts). */
+  volatile?: VolatilePolicy;
 }
 
 export class ReplyMemo {
@@ -91,8 +95,11 @@ export class ReplyMemo {
   /** Insertion order = recency (a hit re-inserts): the first entry is the least recently used. */
   private readonly entries = new Map<string, Entry>();
 
+  private readonly volatile: VolatilePolicy;
+
   constructor(private readonly o: ReplyMemoOptions) {
     this.maxBytes = o.maxBytes ?? memoBudgetBytes();
+    this.volatile = o.volatile ?? DEFAULT_VOLATILE_POLICY;
   }
 
   /** The memo key: the method, the canonical params and the caller's view key. */
@@ -106,7 +113,7 @@ export class ReplyMemo {
     const keys = new Set(memoCounters(params, this.o.granularity));
     for (const k of Object.keys(entry?.counters ?? {})) keys.add(k);
     const counters = await readGenerations(this.o.ddb, this.o.table, [...keys]);
-    if (entry && Object.entries(entry.counters).every(([k, n]) => counters[k] === n) && [...keys].every((k) => k in entry.counters)) {
+    if (entry && entry.until > this.volatile.now() && Object.entries(entry.counters).every(([k, n]) => counters[k] === n) && [...keys].every((k) => k in entry.counters)) {
       this.entries.delete(key);
       this.entries.set(key, entry);
       this.stats.hits++;
@@ -127,9 +134,12 @@ export class ReplyMemo {
     if (Object.keys(counters).length > MAX_COUNTER_KEYS) return;
     const size = body.length + ENTRY_OVERHEAD;
     if (size > this.maxBytes) return;
+    // A reply with signed URLs is servable until the first is inside the margin; one with a placeholder never.
+    const until = servableUntil(result, this.volatile.marginMs);
+    if (until <= this.volatile.now()) return;
     const old = this.entries.get(miss.key);
     if (old) this.drop(miss.key, old);
-    this.entries.set(miss.key, { body, counters, size, access });
+    this.entries.set(miss.key, { body, counters, size, access, until });
     this.stats.bytes += size;
     this.stats.kept++;
     this.evict();

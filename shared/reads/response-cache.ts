@@ -1,8 +1,9 @@
-// The response cache: the site's own reply to a read the engine cannot plan, per caller, invalidated by per-type generation counters (docs/design.md "Response cache").
+// The response cache: the site's own reply to a read the engine cannot plan, per caller, invalidated by per-type generation counters and by its signed URLs nearing expiry (docs/design.md "Response cache").
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BatchGetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalDigest, readTypes } from '../semantics/index.js';
-import { CLOCK_OPERATORS } from '../query/index.js';
+import { CLOCK_OPERATORS, DEFAULT_VOLATILE_POLICY } from '../query/index.js';
+import { mayBeVolatile, servableUntil } from '../site/index.js';
 import { bumpGenerations, GENERATION_PK, SCHEMA_GENERATION } from '../store/index.js';
 
 export { bumpGenerations, SCHEMA_GENERATION };
@@ -98,6 +99,8 @@ export interface ResponseCacheOptions {
   ttlS?: number;
   maxStoredBytes?: number;
   now?: () => number;
+  /** A stored reply's signed URLs must stay valid this long (default SIGNED_URL_MARGIN_S's default). */
+  marginMs?: number;
 }
 
 export class ResponseCache {
@@ -118,6 +121,7 @@ export class ResponseCache {
     const miss: Lookup = { kind: 'miss', key, generations };
     if (!item || !storedGens) return this.missed(miss);
     if (Number(item.ttl?.N ?? 0) <= Math.floor(this.now() / 1000)) return this.missed(miss);
+    if (item.vu?.N !== undefined && Number(item.vu.N) <= this.now()) return this.missed(miss);
     for (const t of types) if (!(t in storedGens)) return this.missed(miss);
     for (const [t, v] of Object.entries(storedGens)) {
       if (Number(v.N) !== generations[t]) return this.missed(miss);
@@ -134,6 +138,9 @@ export class ResponseCache {
    */
   async store(miss: Extract<Lookup, { kind: 'miss' }>, body: Buffer): Promise<boolean> {
     const text = body.toString('utf8');
+    // Signed URLs: servable until the first is inside the margin (`vu`); a placeholder (thumbnail pending): never kept.
+    const until = mayBeVolatile(text) ? servableUntil(JSON.parse(text), this.o.marginMs ?? DEFAULT_VOLATILE_POLICY.marginMs) : Infinity;
+    if (until <= this.now()) return false;
     const gens: Record<string, AttributeValue> = {};
     for (const [t, n] of Object.entries(miss.generations)) gens[t] = { N: String(n) };
     for (const t of typesNamedIn(text)) if (!(t in gens)) gens[t] = { N: String(UNKNOWN_GENERATION) };
@@ -146,7 +153,7 @@ export class ResponseCache {
     await this.o.ddb.send(new PutItemCommand({
       TableName: this.o.table,
       Item: {
-        pk: { S: RESPONSE_PK }, sk: { S: miss.key }, ...stored, g: { M: gens },
+        pk: { S: RESPONSE_PK }, sk: { S: miss.key }, ...stored, g: { M: gens }, ...(Number.isFinite(until) ? { vu: { N: String(Math.floor(until)) } } : {}),
         types: { SS: Object.keys(gens) },
         ttl: { N: String(Math.floor(this.now() / 1000) + (this.o.ttlS ?? DEFAULT_RESPONSE_CACHE_TTL_S)) },
       },

@@ -45,11 +45,11 @@ export function identifierFor(type: string, fieldNames: Iterable<string>): strin
 /**
  * Data types left out of the cache, with the reason written under `skipped`. Everything else is one the semantics
  * model implements (docs/semantics.md) and the store round-trips exactly. `url` values (local file links with
- * local_path_* and local_storage, web links, uploads as file_serve URLs) are stable values and cached; a value carrying
- * a signature (S3 presigned style) is caught per reply by the read engine (shared/query/volatile-values.ts).
+ * local_path_* and local_storage, web links, uploads as file_serve URLs) and `image` values are cached; a value carrying a signature
+ * (S3 presigned style) is served while it stays valid for a margin, checked per answer by the read engine
+ * (shared/query/volatile-values.ts; docs/semantics.md "Volatile values").
  */
 export const UNCACHEABLE_TYPES: Readonly<Partial<Record<DataType, string>>> = {
-  image: 'image: the site returns signed URLs that expire',
   serializable: 'serializable: opaque values, not filterable',
   pivot_column: 'pivot_column: not readable through the API',
   password: 'password: never readable',

@@ -112,3 +112,10 @@ export function renews(stored: unknown, incoming: unknown): boolean {
   if (JSON.stringify(withoutSignatures(stored)) !== JSON.stringify(withoutSignatures(incoming))) return false;
   return inc.earliestMs > volatility(stored).earliestMs;
 }
+
+/** Until when (ms) an answer holding `v` may be served with `marginMs`: Infinity without signed URLs, -Infinity with a placeholder. */
+export function servableUntil(v: unknown, marginMs: number): number {
+  const x = volatility(v);
+  if (x.placeholder) return -Infinity;
+  return x.signed > 0 ? x.earliestMs - marginMs : Infinity;
+}
