@@ -6,13 +6,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S, ShotgunClient, SiteInfo } from '../../shared/site/index.js';
-import { EntityStore, ReadinessStore, ReconcilePace, type TableNames } from '../../shared/store/index.js';
+import { EntityStore, ReadinessStore, ReconcilePace, RecentVolatileReads, type TableNames } from '../../shared/store/index.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
 
 /** The cache side: without it the API passes everything through (reads with reason `read-engine-not-ready`). */
@@ -125,5 +125,8 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
   const responses = c.responseCache?.enabled === false ? undefined
     : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes, marginMs: volatile.marginMs, now: volatile.now });
-  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, memo, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  // Signed URLs: renewed from relayed replies; entities served with them recorded for the reconciler (docs/semantics.md "Volatile values").
+  const renewal = new SignatureRenewal({ schema: c.schema, store, log: log('warn') });
+  const recent = new RecentVolatileReads({ ddb: c.ddb, table: c.tables.state, now: volatile.now });
+  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, memo, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

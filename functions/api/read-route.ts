@@ -49,6 +49,7 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   const body = Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8');
   outcome.keep?.(body);
   const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
+  if (outcome.volatile) await cache!.recent.record(outcome.volatile).catch((e) => ctx.logger.warn('volatile reads not recorded', { error: (e as Error).message }));
   // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
   if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;

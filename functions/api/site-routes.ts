@@ -16,7 +16,10 @@ export async function forward(ctx: ApiContext, req: ParsedRequest, reason: strin
     await cache.auth.learn(req.rpc.params[0]).catch((e) => logger.warn('auth verdict not recorded', { error: (e as Error).message }));
   }
   logger.info('passed through', { method, reason, status: reply.status });
-  return { reply, result: httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), ...extra }, reply.body, acceptEncoding) };
+  const result = httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), ...extra }, reply.body, acceptEncoding);
+  // Signed URLs in the site's reply renew the stored ones of the same objects (after the reply is built; never fails it).
+  if (cache && isResultsBody(reply)) await cache.renewal.learn(method, reply.body);
+  return { reply, result };
 }
 
 export async function write(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
@@ -56,7 +59,9 @@ export async function write(ctx: ApiContext, req: ParsedRequest, reason: string,
     }
   }
   logger.info('passed through', { method, reason, status: reply.status });
-  return httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), 'x-fpt-cache-write-through': state }, reply.body, acceptEncoding);
+  const result = httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), 'x-fpt-cache-write-through': state }, reply.body, acceptEncoding);
+  if (isResultsBody(reply)) await cache.renewal.learn(method, reply.body);
+  return result;
 }
 
 export async function info(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {

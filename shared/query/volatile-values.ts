@@ -1,5 +1,6 @@
 // Volatile values in cached answers: served only while every signed URL stays valid for the margin, never with the "thumbnail pending" placeholder; the entities they came from.
-import { DEFAULT_SIGNED_URL_MARGIN_S, isSignedUrl, volatileVerdict, type ReadResult } from '../site/index.js';
+import { DEFAULT_SIGNED_URL_MARGIN_S, volatility, volatileVerdict, type ReadResult } from '../site/index.js';
+import type { RecentVolatile } from '../store/index.js';
 
 /** The clock and margin signed URLs are judged by (SIGNED_URL_MARGIN_S). */
 export interface VolatilePolicy {
@@ -9,36 +10,40 @@ export interface VolatilePolicy {
 
 export const DEFAULT_VOLATILE_POLICY: VolatilePolicy = { marginMs: DEFAULT_SIGNED_URL_MARGIN_S * 1000, now: Date.now };
 
-/** An entity whose stored volatile values an answer carried (what the reconciler refreshes before they expire). */
-export interface VolatileRef { type: string; id: number }
+/** An entity whose stored signed values an answer carried, with their earliest expiry (what the reconciler renews before they expire). */
+export type VolatileRef = RecentVolatile;
 
 /** Why an answer cannot be served now (`thumbnail-pending`, `signed-url-expiring`), or undefined. */
 export function volatileReason(result: unknown, policy: VolatilePolicy): string | undefined {
   return volatileVerdict(result, policy.now(), policy.marginMs);
 }
 
-const isLink = (v: unknown): v is VolatileRef => typeof v === 'object' && v !== null && typeof (v as VolatileRef).type === 'string' && typeof (v as VolatileRef).id === 'number';
-
-const carriesSigned = (v: unknown): boolean => (typeof v === 'string' ? isSignedUrl(v)
-  : typeof v === 'object' && v !== null ? Object.values(v).some(carriesSigned) : false);
+const isLink = (v: unknown): v is { type: string; id: number } => typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' && typeof (v as { id?: unknown }).id === 'number';
 
 /**
  * The entities whose signed values an answer carries: each returned entity with one in a field of its own, and for a
- * deep path `a.T.f` the entity its link `a` names (looked up in the candidates' records). Bounded by `max`.
+ * deep path `a.T.f` the entity its link `a` names (looked up in the candidates' records). At most `max`.
  */
 export function volatileSources(result: ReadResult, rootType: string, linkOf: (id: number, field: string) => unknown, max = 100): VolatileRef[] {
   const out = new Map<string, VolatileRef>();
-  const add = (r: VolatileRef) => { if (out.size < max) out.set(`${r.type}#${r.id}`, { type: r.type, id: r.id }); };
+  const add = (type: string, id: number, expiresMs: number) => {
+    const k = `${type}#${id}`;
+    const had = out.get(k);
+    if (had) had.expiresMs = Math.min(had.expiresMs, expiresMs);
+    else if (out.size < max) out.set(k, { type, id, expiresMs });
+  };
   for (const e of result.entities) {
     const id = (e as { id?: unknown }).id;
     if (typeof id !== 'number') continue;
     for (const [k, v] of Object.entries(e)) {
-      if (!carriesSigned(v)) continue;
+      if (v === null || typeof v === 'number' || typeof v === 'boolean') continue;
+      const x = volatility(v);
+      if (x.signed === 0) continue;
       const parts = k.split('.');
-      if (parts.length === 1) add({ type: rootType, id });
+      if (parts.length === 1) add(rootType, id, x.earliestMs);
       else if (parts.length === 3) {
         const link = linkOf(id, parts[0]);
-        if (isLink(link) && link.type === parts[1]) add(link);
+        if (isLink(link) && link.type === parts[1]) add(link.type, link.id, x.earliestMs);
       }
     }
   }

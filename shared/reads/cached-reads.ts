@@ -3,7 +3,7 @@ import { checkAccess, rulesFor, type AccessRules } from './access-rules.js';
 import type { CachedSchema } from '../schema/index.js';
 import { credentialOf, principalOf, type CallerAuth } from './caller-auth.js';
 import { type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
-import { planRead, summarizeAsRead, type ReadEngine } from '../query/index.js';
+import { planRead, summarizeAsRead, type ReadEngine, type VolatileRef } from '../query/index.js';
 import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
 import { involvedTypes, linksVisible, permissionScope, withRestriction } from './permission-scope.js';
@@ -13,7 +13,7 @@ import type { MemoLookup, ReplyMemo } from './reply-memo.js';
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
-  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void }
+  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void; volatile?: VolatileRef[] }
   /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
   | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
   /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
@@ -47,6 +47,9 @@ export interface CachedReadsDeps {
   /** Built replies kept per request and view while their change counters stand (shared/reads/reply-memo.ts). */
   memo?: ReplyMemo;
 }
+
+/** The entities with signed values a served read carried (for the record the reconciler renews from). */
+const volatileOf = (o: object): { volatile?: VolatileRef[] } => ('volatile' in o && Array.isArray(o.volatile) ? { volatile: o.volatile as VolatileRef[] } : {});
 
 export class CachedReads {
   constructor(private readonly d: CachedReadsDeps) {}
@@ -96,7 +99,7 @@ export class CachedReads {
       if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
       const used = outcome!.access;
       const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
-      return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep };
+      return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep, ...volatileOf(outcome!) };
     }
     // Any other caller: credentials first (probes are made with them), then its view of every type the read touches.
     const verdict = await this.d.auth.verify(auth, cred);
@@ -116,7 +119,7 @@ export class CachedReads {
     }
     const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined
       || (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
-    return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full' };
+    return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full', ...volatileOf(outcome) };
   }
 
   /**

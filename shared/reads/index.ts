@@ -14,3 +14,4 @@ export { involvedTypes, linksVisible, permissionScope, storeLinkProjects, withRe
 export { compareProbe, probeRequest, type TypeView } from './permission-probe.js';
 export { type HitView } from './cached-reads.js';
 export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';
+export { MAX_RENEWALS_PER_REPLY, SignatureRenewal } from './signature-renewal.js';

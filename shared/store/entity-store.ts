@@ -1,5 +1,4 @@
-// The entity store: versioned read-merge-write of cached entities (optimistic lock on `w`), bulk import writes, link facts propagated to referrers, edge repair.
-//
+// The entity store: versioned read-merge-write of cached entities (optimistic lock on `w`), bulk import writes, link facts propagated to referrers, edge repair, signature renewals.
 //
 // Layout (docs/design.md "Items"): one entity item per entity (pk "<Type>#<id>", sk "E") and spill chunks for fields too
 // large to keep inline (sk "X#<field>#<gen>#<n>") in the entities table; one edge item per link value no entities GSI
@@ -8,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
+import { renews } from '../site/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import type { TableNames } from './table-design.js';
 import { EdgeItems } from './edge-items.js';
@@ -171,6 +171,27 @@ export class EntityStore extends EdgeItems {
       next.w = cur.w + 1;
       return next;
     });
+  }
+
+  /**
+   * Newer signatures for one entity's stored signed URLs, from a reply of the site: a field changes only when `renews(stored, incoming)`
+   * (same objects, valid longer; docs/semantics.md "Volatile values"); versions and change counters stay. Returns the fields renewed.
+   */
+  async renewSignatures(type: string, id: number, incoming: Record<string, unknown>): Promise<number> {
+    let renewed = 0;
+    const res = await this.mutate(type, id, (cur) => {
+      if (!cur) return 'missing';
+      const next = cloneState(cur);
+      renewed = 0; // (a retry after a lost race counts again)
+      for (const [name, v] of Object.entries(incoming)) {
+        if (!this.schema.isCached(type, name) || !Object.hasOwn(cur.values, name) || !renews(cur.values[name], v)) continue;
+        next.values[name] = v;
+        renewed++;
+      }
+      if (!renewed) return 'unchanged';
+      return { ...next, w: cur.w + 1 };
+    }, new Set());
+    return res.status === 'applied' ? renewed : 0;
   }
 
   /**
