@@ -65,6 +65,8 @@ const ConfigShape = z.object({
   trustedPrincipals: optionalString.pipe(z.string().regex(/^(script|user):[^,]+(,\s*(script|user):[^,]+)*$/, 'a comma-separated list of script:<name> / user:<login>').optional()),
   /** How long a caller's probed permission view of a type is trusted (seconds, at most 15 minutes). */
   permissionViewTtlSeconds: int(30, 900).default(600),
+  /** Signed URLs (image fields, uploads) are served from the cache only while valid at least this long (SIGNED_URL_MARGIN_S). */
+  signedUrlMarginSeconds: int(1, 86_400).default(600),
   consumerMemoryMb: int(128, 10_240).default(512),
   /** The poller peaks near 126 MB of RSS (test/bundles measures it; the suite fails above 60 %): 256 MB keeps a real margin. */
   pollerMemoryMb: int(128, 10_240).default(256),

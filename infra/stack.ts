@@ -60,6 +60,7 @@ export class FptCacheStack extends Stack {
       validateInterval,
       pollerMemoryMb: c.pollerMemoryMb,
       consumerMemoryMb: c.consumerMemoryMb,
+      signedUrlMarginS: c.signedUrlMarginSeconds,
     });
     this.api = new CacheApi(this, 'Api', {
       defaults,
@@ -71,6 +72,7 @@ export class FptCacheStack extends Stack {
       domainName: c.domainName,
       certificateArn: c.certificateArn,
       permissions: { trustedPrincipals: c.trustedPrincipals, viewTtlSeconds: c.permissionViewTtlSeconds },
+      signedUrlMarginS: c.signedUrlMarginSeconds,
     });
     // Shadow checks of a share of the API's hits (docs/shadow.md); shadowSampleRate=0 leaves them out.
     this.shadow = c.shadowSampleRate > 0 ? new ShadowVerification(this, 'Shadow', {

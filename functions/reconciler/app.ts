@@ -1,9 +1,11 @@
-// The reconciler function built from its environment: updated_at scans and the id sweep (on an adaptive interval per type), then the re-checks that lift quarantines, ending before the Lambda timeout.
+// The reconciler function built from its environment: updated_at scans and the id sweep (on an adaptive interval per type), the re-checks that lift quarantines, and the renewal of expiring signed URLs, ending before the Lambda timeout.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type HealOutcome, type ShadowMetrics } from '../../shared/shadow/index.js';
+import { RecentVolatileReads } from '../../shared/store/index.js';
+import { DEFAULT_SIGNED_URL_MARGIN_S } from '../../shared/site/index.js';
 import {
-  calibrationFor, EmfSyncMetrics, Reconciler, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
+  calibrationFor, EmfSyncMetrics, EntityRefresher, Reconciler, VolatileRefresher, type VolatileRefreshOutcome, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -11,7 +13,7 @@ type Env = Record<string, string | undefined>;
 /** Stop starting types this long before the timeout. */
 export const TIMEOUT_MARGIN_MS = 20_000;
 
-export type ReconcileHandler = (event: unknown, context: Context) => Promise<ReconcileOutcome & { heal?: HealOutcome }>;
+export type ReconcileHandler = (event: unknown, context: Context) => Promise<ReconcileOutcome & { heal?: HealOutcome; volatile?: VolatileRefreshOutcome }>;
 
 export interface ReconcileRunnerDeps {
   ctx: SyncContext;
@@ -21,9 +23,11 @@ export interface ReconcileRunnerDeps {
   logger: Logger;
   options?: ReconcileOptions;
   now?: () => number;
+  /** Signed URLs of recently read entities are renewed before they come within this margin (SIGNED_URL_MARGIN_S). */
+  signedUrlMarginS?: number;
 }
 
-export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Reconciler; healer?: QuarantineHealer; handler: ReconcileHandler } {
+export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Reconciler; healer?: QuarantineHealer; handler: ReconcileHandler; volatile: VolatileRefresher } {
   const { ctx, logger } = d;
   const warn = (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {});
   const reconciler = new Reconciler({
@@ -31,6 +35,12 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     doc: ctx.doc, stateTable: ctx.tables.state, metrics: d.metrics, log: warn,
     calibrate: calibrationFor(ctx),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics: d.metrics, log: warn }),
+  });
+  // Signed URLs of entities recently served with them, renewed before they come within the margin (shared/sync/volatile-refresh.ts).
+  const refresher = new EntityRefresher(ctx);
+  const volatile = new VolatileRefresher({
+    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, log: warn, stamp: () => refresher.stamp(),
+    recent: new RecentVolatileReads({ ddb: ctx.ddb, table: ctx.tables.state, now: d.now }),
   });
   const sm = d.shadowMetrics;
   let healer: QuarantineHealer | undefined;
@@ -48,13 +58,15 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     const shouldStop = () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS;
     const out = await reconciler.run({ ...d.options, ...(d.now ? { now: d.now } : {}), shouldStop });
     const heal = healer && !shouldStop() ? await healer.run(new Set(Object.keys(out.types))) : undefined;
+    const renewed = shouldStop() ? undefined : await volatile.run({ now: d.now, marginMs: (d.signedUrlMarginS ?? DEFAULT_SIGNED_URL_MARGIN_S) * 1000 })
+      .catch((e: unknown) => { warn('signed URLs not renewed', { error: (e as Error).message }); return undefined; });
     sm?.flush();
     const touched = Object.values(out.types).reduce((n, t) => n + t.applied + t.added + t.refetched + t.vanished, 0);
     const quiet = Object.values(out.types).reduce((n, t) => n + t.quiet, 0);
-    logger.info('reconciliation pass', { stamp: out.stamp, scanned: Object.keys(out.types), notDue: out.notDue, touched, quiet, stopped: out.stopped, schemaDiff: out.schemaDiff ?? null, calibrated: out.calibrated ?? false, heal: heal ?? null });
-    return { ...out, ...(heal ? { heal } : {}) };
+    logger.info('reconciliation pass', { stamp: out.stamp, scanned: Object.keys(out.types), notDue: out.notDue, touched, quiet, stopped: out.stopped, schemaDiff: out.schemaDiff ?? null, calibrated: out.calibrated ?? false, heal: heal ?? null, volatile: renewed ?? null });
+    return { ...out, ...(heal ? { heal } : {}), ...(renewed ? { volatile: renewed } : {}) };
   };
-  return { reconciler, healer, handler };
+  return { reconciler, healer, handler, volatile };
 }
 
 const positiveMs = (raw: string | undefined): number | undefined => {
@@ -87,7 +99,8 @@ export async function createReconcilerHandler(env: Env, o: { metrics?: SyncMetri
     ...o.options,
   };
   const service = env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache';
+  const margin = Number(env.SIGNED_URL_MARGIN_S);
   return createReconcileRunner({
-    ctx, logger, options, metrics: o.metrics ?? new EmfSyncMetrics(service), shadowMetrics: o.shadowMetrics ?? new EmfShadowMetrics(service),
+    ctx, logger, options, ...(Number.isInteger(margin) && margin > 0 ? { signedUrlMarginS: margin } : {}), metrics: o.metrics ?? new EmfSyncMetrics(service), shadowMetrics: o.shadowMetrics ?? new EmfShadowMetrics(service),
   }).handler;
 }

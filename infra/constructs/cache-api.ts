@@ -17,6 +17,8 @@ export interface CacheApiProps extends CacheScope {
   readonly certificateArn?: string;
   /** Permission views (shared/reads/principal-views.ts): principals trusted without probes, and the view TTL. */
   readonly permissions?: { readonly trustedPrincipals?: string; readonly viewTtlSeconds: number };
+  /** Signed URLs are served only while valid this long (SIGNED_URL_MARGIN_S; default 600 in the function). */
+  readonly signedUrlMarginS?: number;
 }
 
 /** Download paths shotgun_api3 GETs from its base URL's host (local/api-gateway.ts mirrors them). */
@@ -67,6 +69,7 @@ export class CacheApi extends Construct {
         ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName),
         ...(props.permissions ? { PERMISSION_VIEW_TTL_SECONDS: String(props.permissions.viewTtlSeconds) } : {}),
         ...(props.permissions?.trustedPrincipals ? { TRUSTED_PRINCIPALS: props.permissions.trustedPrincipals } : {}),
+        ...(props.signedUrlMarginS ? { SIGNED_URL_MARGIN_S: String(props.signedUrlMarginS) } : {}),
       },
     });
     // Reads the cache and writes through what callers wrote (read-your-writes: the written entities, read back with the

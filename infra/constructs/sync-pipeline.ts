@@ -20,6 +20,8 @@ export interface SyncPipelineProps extends CacheScope {
   readonly validateInterval: Duration;
   readonly pollerMemoryMb: number;
   readonly consumerMemoryMb: number;
+  /** The reconciler renews signed URLs of recently read entities before they come within this margin (SIGNED_URL_MARGIN_S). */
+  readonly signedUrlMarginS?: number;
 }
 
 /** Lambda requires the queue's visibility timeout to be at least the function timeout; AWS recommends 6x. */
@@ -146,6 +148,7 @@ export class SyncPipeline extends Construct {
       environment: {
         ...store, ...script, SCHEMA_DIFF_INTERVAL_MS: String(props.schemaDiffInterval.toMilliseconds()),
         RECONCILE_INTERVAL_MS: String(props.reconcileInterval.toMilliseconds()), RECONCILE_FLOOR_MS: String(reconcileFloor.toMilliseconds()),
+        ...(props.signedUrlMarginS ? { SIGNED_URL_MARGIN_S: String(props.signedUrlMarginS) } : {}),
       },
       asyncInvoke: { maxEventAge: Duration.seconds(60), retryAttempts: 0 },
     });

@@ -17,3 +17,4 @@ export { type SyncContext, syncContextFromEnv } from './sync-context.js';
 export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
 export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';
 export { calibrate, Calibration, type CalibrationOutcome, calibrationFor, MISSING_FIELD_PROBE, type ProbeClient } from './calibration.js';
+export { DEFAULT_VOLATILE_LEAD_MS, DEFAULT_VOLATILE_MAX_ENTITIES, volatileFields, type VolatileRefreshOutcome, VolatileRefresher } from './volatile-refresh.js';
