@@ -8,6 +8,7 @@ import { dynamo, prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';
 import { readGenerator, type Samples } from './generator.js';
 import { importReadyCache } from './importer.js';
+import { sameAnswer } from '../support/same-answer.js';
 
 // The simulated site set to differ from the documented defaults on each site rule in turn (local/sim/site-semantics.ts,
 // written apart from the engine), the cache calibrated against it (shared/calibration.ts), then generated reads through
@@ -68,7 +69,7 @@ async function differential(seed: number): Promise<Run> {
       expect(reason).toMatch(/^[a-z-]+(:.+)?$/);
       reasons[reason.split(':').slice(0, 2).join(':')] = (reasons[reason.split(':').slice(0, 2).join(':')] ?? 0) + 1;
     }
-    if (!viaApi.body.equals(fromSite.body)) mismatches.push(`#${i} ${tag}: ${JSON.stringify(payload.params[1])}`);
+    if (!sameAnswer(viaApi.body, fromSite.body)) mismatches.push(`#${i} ${tag}: ${JSON.stringify(payload.params[1])}`);
   }
   return { served, valid: QUERIES - siteFaults, mismatches, reasons };
 }

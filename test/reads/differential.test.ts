@@ -7,6 +7,7 @@ import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { dynamo, freshTables } from '../store/helpers.js';
 import { importSite } from './importer.js';
+import { answerDifference } from '../support/same-answer.js';
 
 // The same `read` against the simulated site and against the cache's engine over the imported data must give
 // byte-identical JSON. Both run the shared semantics model; what this pins is that the store, the planner's
@@ -91,13 +92,8 @@ describe('differential: site vs cache engine, byte-identical', () => {
       const { fromSite, fromCache } = await both(c.params);
       expect(fromCache, c.name).toMatchObject({ served: true });
       if (!fromCache.served) continue;
-      const a = JSON.stringify(fromCache.result);
-      const b = JSON.stringify(fromSite);
-      if (a !== b) {
-        let i = 0;
-        while (a[i] === b[i]) i++;
-        expect.fail(`${c.name}: cache and site differ at byte ${i}: cache …${a.slice(Math.max(0, i - 80), i + 80)}… site …${b.slice(Math.max(0, i - 80), i + 80)}…`);
-      }
+      const differs = answerDifference(JSON.stringify(fromCache.result), JSON.stringify(fromSite), { nowMs: NOW.getTime() });
+      if (differs) expect.fail(`${c.name}: cache and site ${differs}`);
       expect(fromCache.access, c.name).toBe(c.access);
       const n = fromCache.result.entities.length;
       figures.push(`${c.name}: access=${fromCache.access} returned=${n} candidates=${fromCache.candidates} items=${fromCache.stats.items} rcu=${fromCache.stats.rcu} calls=${fromCache.stats.calls}`);

@@ -5,13 +5,14 @@ import type { DataType } from '../../shared/site/index.js';
 import { prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';
 import { readGenerator } from './generator.js';
+import { sameAnswer } from '../support/same-answer.js';
 import { DEFAULT_USER_PASSWORD } from '../../local/sim/credentials.js';
 import { SEEDED_PROFILE_LOGINS } from '../../local/sim/permissions.js';
 
 // Hundreds of generated reads (random filters over every data type, nested groups, deep fields, sorts, pages,
 // retired rows), each sent through the real API handler over HTTP (local API Gateway -> handler -> read engine over
 // DynamoDB Local) and straight to the simulated site, over the same imported data. Every read the cache serves
-// (x-fpt-cache: hit) must be byte-identical to the site's reply; every other one must name a reason.
+// (x-fpt-cache: hit) must be identical to the site's reply (byte for byte, signed URLs: test/support/same-answer.ts); every other one must name a reason.
 const QUERIES = 300;
 const schema = loadCachedSchema('schema/default.yml');
 const site$ = schema.site;
@@ -51,12 +52,12 @@ async function differential(auth: Record<string, unknown>, label: string): Promi
     if (tag === 'hit') {
       served++;
       if (siteFault) mismatches.push(`#${i} served but the site faulted: ${JSON.stringify(payload)}`);
-      else if (!viaApi.body.equals(fromSite.body)) mismatches.push(`#${i} differs: ${JSON.stringify(payload)}`);
+      else if (!sameAnswer(viaApi.body, fromSite.body)) mismatches.push(`#${i} differs: ${JSON.stringify(payload)}`);
     } else {
       expect(tag, `#${i}`).toBe('pass');
       expect(reason).toMatch(/^[a-z-]+(:.+)?$/);
       // A pass is the site's own reply, byte for byte.
-      if (!viaApi.body.equals(fromSite.body)) mismatches.push(`#${i} pass differs from the site: ${JSON.stringify(payload)}`);
+      if (!sameAnswer(viaApi.body, fromSite.body)) mismatches.push(`#${i} pass differs from the site: ${JSON.stringify(payload)}`);
       const key = reason.split(':')[0];
       reasons.set(key, (reasons.get(key) ?? 0) + 1);
     }
