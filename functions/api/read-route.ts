@@ -1,7 +1,8 @@
 // Reads: answered from the cache (and sampled for shadow checks), from the response cache, or passed through with the reason.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { credentialOf, isCacheableReason, principalOf, refusedPass, requestTypes, responseKey, type CachedMethod } from '../../shared/reads/index.js';
+import { credentialOf, isCacheableReason, principalOf, refusedPass, requestTypes, responseKey, type CachedMethod, type CachedReadOutcome } from '../../shared/reads/index.js';
 import { sampled, shadowSample } from '../../shared/shadow/index.js';
+import type { VolatileRef } from '../../shared/query/index.js';
 import type { RawReply } from '../../shared/site/index.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
@@ -11,9 +12,19 @@ import { forward } from './site-routes.js';
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
-  const { cache, logger, metrics } = ctx;
   const [auth, params] = req.rpc.params;
-  const outcome = cache ? await cache.reads.answer(auth, params, method) : { kind: 'pass' as const, reason: 'read-engine-not-ready' };
+  const outcome = ctx.cache ? await ctx.cache.reads.answer(auth, params, method) : { kind: 'pass' as const, reason: 'read-engine-not-ready' };
+  // Entities read with signed URLs (or placeholders) are recorded for the reconciler meanwhile (awaited before returning: Lambda freezes after).
+  const recorded = (outcome.kind === 'pass' || outcome.kind === 'hit') && outcome.volatile ? recordVolatile(ctx, outcome.volatile) : undefined;
+  try {
+    return await respond(ctx, req, outcome, acceptEncoding, requireHit, method);
+  } finally {
+    await recorded;
+  }
+}
+
+async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadOutcome, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
+  const { cache, logger, metrics } = ctx;
   if (outcome.kind === 'denied') {
     logger.info('credentials rejected by the site', { errorCode: outcome.fault.errorCode });
     return faultReply(outcome.fault, tags('error', 'auth-rejected'), acceptEncoding);
@@ -49,10 +60,14 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   const body = Buffer.from(JSON.stringify({ results: outcome.result }), 'utf8');
   outcome.keep?.(body);
   const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
-  if (outcome.volatile) await cache!.recent.record(outcome.volatile).catch((e) => ctx.logger.warn('volatile reads not recorded', { error: (e as Error).message }));
   // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
   if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
+}
+
+/** Entities read with signed URLs (or placeholders): recorded for the reconciler to renew (a failure is logged, never the client's problem). */
+async function recordVolatile(ctx: ApiContext, refs: VolatileRef[]): Promise<void> {
+  await ctx.cache?.recent.record(refs).catch((e) => ctx.logger.warn('volatile reads not recorded', { error: (e as Error).message }));
 }
 
 /** The caller's own pass-through reply as evidence against its verified view (shared/reads/principal-views.ts). */

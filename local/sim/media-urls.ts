@@ -22,13 +22,15 @@ export const MediaSettingsSchema = z.object({
   windowS: z.number().int().min(1).optional(),
   /** Share of thumbnails (by object, deterministically) not processed yet: they read as the placeholder. */
   pendingShare: z.number().min(0).max(1).optional(),
+  /** false: media URLs read as stored, unsigned (a site that hands out plain URLs). */
+  signed: z.boolean().optional(),
   /** Objects (media URLs without query) whose thumbnail is not processed yet. */
   pending: z.array(z.string()).optional(),
 }).strict();
 export type MediaSettings = Required<z.infer<typeof MediaSettingsSchema>>;
 export type MediaSettingsInput = z.input<typeof MediaSettingsSchema>;
 
-export const DEFAULT_MEDIA: MediaSettings = { expiresS: 3600, windowS: 900, pendingShare: 0, pending: [] };
+export const DEFAULT_MEDIA: MediaSettings = { expiresS: 3600, windowS: 900, signed: true, pendingShare: 0, pending: [] };
 
 /** Control patch: settings, plus the virtual clock (`advanceS` moves it, `at` sets it; both only the signing clock). */
 export const MediaPatchSchema = MediaSettingsSchema.extend({
@@ -76,6 +78,7 @@ export class MediaUrls {
     if (path.startsWith('/thumbnail/') && (this.settings.pending.includes(stored) || draw(stored) < this.settings.pendingShare)) {
       return `${this.siteOrigin()}${PENDING_PATH}`;
     }
+    if (!this.settings.signed) return stored;
     const windowMs = this.settings.windowS * 1000;
     const dated = Math.floor(this.now() / windowMs) * windowMs;
     const date = amzDate(dated);

@@ -12,7 +12,8 @@ import {
 
 export type ReadOutcome =
   | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number; volatile?: VolatileRef[] }
-  | { served: false; reason: string };
+  /** `volatile`: the entities whose stored signed URLs (or placeholders) made the read pass: due for renewal. */
+  | { served: false; reason: string; volatile?: VolatileRef[] };
 
 export type SummarizeOutcome =
   | { served: true; result: SummarizeResult; access: Access['kind']; stats: ReadStats; candidates: number }
@@ -114,10 +115,10 @@ export class ReadEngine {
       throw e;
     }
     // Signed URLs are served while valid for the margin; a placeholder (thumbnail pending) never (docs/semantics.md "Volatile values").
-    const volatile = volatileReason(result, this.opts.volatile ?? DEFAULT_VOLATILE_POLICY);
-    if (volatile) return { served: false, reason: volatile };
     const byId = new Map(candidates.map((c) => [c.record.id, c.record]));
     const sources = volatileSources(result, plan.params.type, (id, field) => byId.get(id)?.values[field]);
+    const volatile = sources.length ? volatileReason(result, this.opts.volatile ?? DEFAULT_VOLATILE_POLICY) : undefined;
+    if (volatile) return { served: false, reason: volatile, volatile: sources };
     return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length, ...(sources.length ? { volatile: sources } : {}) };
   }
 

@@ -21,7 +21,7 @@ export function volatileReason(result: unknown, policy: VolatilePolicy): string 
 const isLink = (v: unknown): v is { type: string; id: number } => typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' && typeof (v as { id?: unknown }).id === 'number';
 
 /**
- * The entities whose signed values an answer carries: each returned entity with one in a field of its own, and for a
+ * The entities whose signed values (or placeholders) an answer carries: each returned entity with one in a field of its own, and for a
  * deep path `a.T.f` the entity its link `a` names (looked up in the candidates' records). At most `max`.
  */
 export function volatileSources(result: ReadResult, rootType: string, linkOf: (id: number, field: string) => unknown, max = 100): VolatileRef[] {
@@ -38,12 +38,14 @@ export function volatileSources(result: ReadResult, rootType: string, linkOf: (i
     for (const [k, v] of Object.entries(e)) {
       if (v === null || typeof v === 'number' || typeof v === 'boolean') continue;
       const x = volatility(v);
-      if (x.signed === 0) continue;
+      if (x.signed === 0 && !x.placeholder) continue;
+      // A placeholder is due at once: the reconciler re-reads it (the processed thumbnail may come without an event).
+      const expiresMs = x.placeholder ? 0 : x.earliestMs;
       const parts = k.split('.');
-      if (parts.length === 1) add(rootType, id, x.earliestMs);
+      if (parts.length === 1) add(rootType, id, expiresMs);
       else if (parts.length === 3) {
         const link = linkOf(id, parts[0]);
-        if (isLink(link) && link.type === parts[1]) add(link.type, link.id, x.earliestMs);
+        if (isLink(link) && link.type === parts[1]) add(link.type, link.id, expiresMs);
       }
     }
   }

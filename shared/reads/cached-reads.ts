@@ -17,7 +17,7 @@ export type CachedReadOutcome =
   /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
   | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
   /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
-  | { kind: 'pass'; reason: string }
+  | { kind: 'pass'; reason: string; volatile?: VolatileRef[] }
   /** The site rejected the caller's credentials: its own fault is the answer. */
   | { kind: 'denied'; fault: ShotgunFault };
 
@@ -96,7 +96,7 @@ export class CachedReads {
       if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
       const { found, outcome } = built;
       if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
-      if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason };
+      if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason, ...volatileOf(outcome!) };
       const used = outcome!.access;
       const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
       return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep, ...volatileOf(outcome!) };
@@ -112,7 +112,7 @@ export class CachedReads {
     const scope = view.kind === 'trusted' ? { ok: true as const } : permissionScope(this.d.schema, planned.plan.params, view.types);
     if (!scope.ok) return { kind: 'pass', reason: scope.reason };
     const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
-    if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
+    if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
     if (scope.linkCheck) {
       const failed = await linksVisible(outcome.result, scope.linkCheck, this.d.linkProjects);
       if (failed) return { kind: 'pass', reason: `permission-restricted:${failed}` };

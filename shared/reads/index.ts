@@ -1,6 +1,6 @@
 // shared/reads: the API's read path and writes: cached reads, caller auth, access rules, request routing, the response cache, write-through, cache status, API metrics.
 // May import: every other package (it is the top). This index is the package's only public face: other packages import it, never a file inside.
-export { type CachedMethod, CachedReads } from './cached-reads.js';
+export { type CachedMethod, type CachedReadOutcome, CachedReads } from './cached-reads.js';
 export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, eventTypes, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
 export { refusedPass, requiresHit, routeOf } from './request-routing.js';
 export { type AccessRules, parseAccessRules } from './access-rules.js';

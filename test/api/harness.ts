@@ -45,6 +45,8 @@ export interface HarnessOptions {
   responseCache?: CacheDeps['responseCache'];
   /** The reply memo's settings (default here: off, so engine tests see every engine read; on in the deployed API). */
   replyMemo?: CacheDeps['replyMemo'];
+  /** The clock the cache judges signed URLs by (a virtual one; the sim's `mediaNow` should follow the same). */
+  clock?: () => number;
 }
 
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -60,6 +62,7 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
     responseCache: opts.responseCache ?? { enabled: false },
     replyMemo: opts.replyMemo ?? { enabled: false },
+    clock: opts.clock,
   };
   const gateways: LocalApiGateway[] = [];
   const startApi = async () => {
