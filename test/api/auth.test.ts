@@ -135,7 +135,7 @@ describe('credentials checked against the site, verdicts cached', () => {
   it('a credential the site accepted on a passed-through call needs no extra check later', async () => {
     const auth = { user_login: 'artist5', user_password: 'password' };
     // A read the cache cannot answer goes to the site, which accepts the credentials...
-    expect(tag(await h.rpc(readPayload(auth as never, 'Shot', [], ['image'])))).toBe('pass uncached-field:Shot.image');
+    expect(tag(await h.rpc(readPayload(auth as never, 'Shot', [], ['sg_editorial_data'])))).toBe('pass uncached-field:Shot.sg_editorial_data');
     // ...so the next, cached read asks the site nothing.
     expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(0);
   });

@@ -31,7 +31,7 @@ describe('hit or pass', () => {
 
   it.each([
     ['an uncached type', 'EventLogEntry', [], ['id'], {}, 'uncached-type:EventLogEntry'],
-    ['a skipped field', 'Shot', [], ['image'], {}, 'uncached-field:Shot.image'],
+    ['a skipped field', 'Shot', [], ['sg_editorial_data'], {}, 'uncached-field:Shot.sg_editorial_data'],
     ['a clock operator', 'Shot', [cond('created_at', 'in_last', 1, 'DAY')], ['code'], {}, 'operator:in_last'],
     ['an unknown read key', 'Shot', [], ['code'], { frobnicate: true }, 'unknown-key:frobnicate'],
   ])('passes %s through to the site with the engine\'s reason', async (_what, type, conditions, fields, extra, reason) => {
@@ -70,10 +70,10 @@ describe('hit or pass', () => {
     const hit = await h.rpc(readPayload(SCRIPT_AUTH, 'Task', [cond('entity', 'is', task.entity)], ['content']), { 'x-fpt-cache-require': 'hit' });
     expect(tag(hit).cache).toBe('hit');
     const before = h.sim.control.stats().requests;
-    const refused = await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [], ['image']), { 'x-fpt-cache-require': 'hit' });
+    const refused = await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [], ['sg_editorial_data']), { 'x-fpt-cache-require': 'hit' });
     expect(refused.status).toBe(200);
     expect(fault(refused)).toMatchObject({ exception: true, error_code: 1001 });
-    expect(fault(refused).message).toContain('uncached-field:Shot.image');
+    expect(fault(refused).message).toContain('uncached-field:Shot.sg_editorial_data');
     expect(h.sim.control.stats().requests).toBe(before);
     const schemaRefused = await h.rpc({ method_name: 'schema_read', params: [SCRIPT_AUTH] }, { 'x-fpt-cache-require': 'hit' });
     expect(fault(schemaRefused)).toMatchObject({ error_code: 1001 });
@@ -84,7 +84,7 @@ describe('hit or pass', () => {
     const m = { ...h.metrics.counts };
     const reasons = { ...h.metrics.passReasons };
     await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code']));
-    await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [], ['image']));
+    await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [], ['sg_editorial_data']));
     expect(h.metrics.counts.CacheHit).toBe(m.CacheHit + 1);
     expect(h.metrics.counts.CachePass).toBe(m.CachePass + 1);
     expect(h.metrics.passReasons['uncached-field']).toBe((reasons['uncached-field'] ?? 0) + 1);

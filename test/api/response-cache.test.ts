@@ -56,7 +56,7 @@ afterAll(async () => {
 
 describe('repeated unplannable reads', () => {
   it.each([
-    ['an uncached field', readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', 0)], ['code', 'image'], {}), 'uncached-field:Shot.image'],
+    ['an uncached field', readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', 0)], ['code', 'sg_editorial_data'], {}), 'uncached-field:Shot.sg_editorial_data'],
     ['an uncached type', readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname']), 'uncached-type:ApiUser'],
   ])('serves %s from the response cache the second time, byte-identical to the site', async (_what, payload, reason) => {
     if (reason.startsWith('uncached-field')) (payload.params[1] as any).filters.conditions[0].values = [shot.id];
@@ -131,19 +131,19 @@ describe('invalidation', () => {
   });
 
   it('a write-through of the type stops serving the reply', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code', 'image', 'description']);
+    const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code', 'sg_editorial_data', 'description']);
     await viaApi(payload);
     expect((await viaApi(payload)).siteCalls).toBe(0);
     const w = await h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, updateParams('Shot', shot.id, { description: 'written through the API' })] });
     expect(tag(w).cache).toBe('pass');
     const after = await viaApi(payload);
-    expect(tag(after.r).reason).toBe('uncached-field:Shot.image');
+    expect(tag(after.r).reason).toBe('uncached-field:Shot.sg_editorial_data');
     expect(after.siteCalls).toBe(1);
     expect(after.r.body.toString('utf8')).toContain('written through the API');
   });
 
   it('a linked entity\'s rename invalidates a reply that shows its name (link types found in the reply)', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code', 'image', 'project']);
+    const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code', 'sg_editorial_data', 'project']);
     const project = (results(await h.direct(payload)) as { entities: Array<{ project: { id: number } }> }).entities[0].project;
     await viaApi(payload);
     // The first reply named Project without having read its generation first: the second asks the site and keeps it.
@@ -175,10 +175,10 @@ describe('never kept', () => {
   });
 
   it('a clock operator behind another pass reason (an uncached field checked first) is not kept either', async () => {
-    const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('created_at', 'in_last', 3650, 'DAY')], ['code', 'image']);
+    const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('created_at', 'in_last', 3650, 'DAY')], ['code', 'sg_editorial_data']);
     for (let i = 0; i < 2; i++) {
       const r = await viaApi(payload);
-      expect(tag(r.r)).toEqual({ cache: 'pass', reason: 'uncached-field:Shot.image' });
+      expect(tag(r.r)).toEqual({ cache: 'pass', reason: 'uncached-field:Shot.sg_editorial_data' });
       expect(r.siteCalls).toBe(1);
     }
   });
