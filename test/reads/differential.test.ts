@@ -164,15 +164,15 @@ describe('differential: site vs cache engine, byte-identical', () => {
       expect(fromCache.served, JSON.stringify(params)).toBe(true);
       if (fromCache.served) expect(JSON.stringify(fromCache.result)).toBe(JSON.stringify(fromSite));
     }
-    const passed = await engine.summarize({ type: 'Shot', summaries: [{ field: 'image', type: 'count' }], filters: f() });
-    expect(passed).toEqual({ served: false, reason: 'uncached-field:Shot.image' });
+    const passed = await engine.summarize({ type: 'Shot', summaries: [{ field: 'sg_editorial_data', type: 'count' }], filters: f() });
+    expect(passed).toEqual({ served: false, reason: 'uncached-field:Shot.sg_editorial_data' });
     expect(await engine.summarize({ type: 'Shot', summaries: [{ field: 'id', type: 'record_count' }], filters: f(cond('created_at', 'in_last', 1, 'DAY')) }))
       .toEqual({ served: false, reason: 'operator:in_last' });
   });
 
   it('passes through what it cannot answer exactly, with a machine-readable reason', async () => {
     const cases: Array<[Params, string]> = [
-      [read('Shot', [], ['code', 'image']), 'uncached-field:Shot.image'],
+      [read('Shot', [], ['code', 'sg_editorial_data']), 'uncached-field:Shot.sg_editorial_data'],
       [read('Shot', [cond('sg_editorial_data', 'is', null)], ['code']), 'uncached-field:Shot.sg_editorial_data'],
       [read('Shot', [cond('updated_at', 'in_last', 7, 'DAY')], ['code']), 'operator:in_last'],
       [read('Shot', [cond('code', 'greater_than', 'a')], ['code']), 'operator:greater_than'],
@@ -184,6 +184,8 @@ describe('differential: site vs cache engine, byte-identical', () => {
       [read('Shot', [cond('code', 'is', 'a', 'b')], ['code']), 'invalid-request'],
     ];
     for (const [params, reason] of cases) expect(await engine.read(params), reason).toEqual({ served: false, reason });
+    // The site signed its image URLs on its clock (NOW, 2025); by the engine's (the real one) they have expired.
+    expect(await engine.read(read('Shot', [cond('image', 'is_not', null)], ['code', 'image']))).toMatchObject({ served: false, reason: 'signed-url-expiring' });
     const notReady = new ReadEngine((engine as unknown as { store: EntityStore }).store, schema, { readiness: () => Readiness.empty() });
     expect(await notReady.read(read('Shot', [], ['code']))).toEqual({ served: false, reason: 'type-not-ready:Shot' });
   });
