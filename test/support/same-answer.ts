@@ -29,11 +29,10 @@ export function answerDifference(cache: Buffer | string, site: Buffer | string, 
     return `differ at byte ${i}: cache …${x.slice(Math.max(0, i - 80), i + 80)}… site …${y.slice(Math.max(0, i - 80), i + 80)}…`;
   }
   const until = (o.nowMs ?? Date.now()) + (o.marginMs ?? DEFAULT_SIGNED_URL_MARGIN_S * 1000);
-  const theirs = [...b.matchAll(URL_LITERAL)].map((m) => isSignedUrl(m[1]));
-  for (const [i, m] of [...a.matchAll(URL_LITERAL)].entries()) {
-    if (isSignedUrl(m[1]) !== theirs[i]) return `signed on one side only: ${m[1]}`;
-    if (isSignedUrl(m[1]) && !(expiresAt(m[1]) >= until)) return `signature valid for less than the margin: ${m[1]}`;
-  }
+  const signed = (text: string) => [...text.matchAll(URL_LITERAL)].map((m) => m[1]).filter(isSignedUrl);
+  const mine = signed(a);
+  if (mine.length !== signed(b).length) return `signed on one side only (${mine.length} signed URLs in the cache's reply, ${signed(b).length} in the site's)`;
+  for (const u of mine) if (!(expiresAt(u) >= until)) return `signature valid for less than the margin: ${u}`;
   return undefined;
 }
 
