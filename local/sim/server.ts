@@ -1,4 +1,5 @@
 // The simulated Shotgun site: an HTTP server speaking POST /api3/json like a hosted site, with knobs for tests; startSimSite() and simOptionsFromEnv().
+import type { z } from 'zod';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzip } from 'node:zlib';
@@ -18,7 +19,7 @@ import { SimControl } from './control.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
-import { MediaUrls, type MediaSettingsInput } from './media-urls.js';
+import { MediaSettingsSchema, MediaUrls, type MediaSettingsInput } from './media-urls.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
@@ -284,6 +285,17 @@ async function sendJson(req: IncomingMessage, res: ServerResponse, value: unknow
   res.end(body);
 }
 
+/** A JSON object from an environment variable, checked by `schema`; undefined when unset. Throws on a malformed value. */
+function jsonEnv<S extends z.ZodType>(env: NodeJS.ProcessEnv, name: string, schema: S): z.infer<S> | undefined {
+  const text = env[name];
+  if (!text) return undefined;
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch { throw new Error(`${name} must be a JSON object (got '${text}')`); }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new Error(`${name}: ${r.error.issues[0].path.join('.') || 'value'}: ${r.error.issues[0].message}`);
+  return r.data;
+}
+
 /** Options from the environment, for `npx fpt-cache sim` and the local stack. Throws on a malformed value. */
 export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSiteOptions {
   const num = (name: string, min: number): number | undefined => {
@@ -310,13 +322,10 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
     if (!(p >= 0 && p <= 1)) throw new Error(`SIM_EVENT_DELAY_PROBABILITY must be between 0 and 1 (got '${env.SIM_EVENT_DELAY_PROBABILITY}')`);
     opts.eventDelay = { probability: p, delayMs };
   }
-  if (env.SIM_SEMANTICS) {
-    let raw: unknown;
-    try { raw = JSON.parse(env.SIM_SEMANTICS); } catch { throw new Error(`SIM_SEMANTICS must be a JSON object (got '${env.SIM_SEMANTICS}')`); }
-    const r = SimSemanticsSchema.safeParse(raw);
-    if (!r.success) throw new Error(`SIM_SEMANTICS: ${r.error.issues[0].path.join('.') || 'value'}: ${r.error.issues[0].message}`);
-    opts.semantics = r.data;
-  }
+  const semantics = jsonEnv(env, 'SIM_SEMANTICS', SimSemanticsSchema);
+  if (semantics) opts.semantics = semantics;
+  const media = jsonEnv(env, 'SIM_MEDIA', MediaSettingsSchema);
+  if (media) opts.media = media;
   const name = env.SHOTGUN_SCRIPT_NAME;
   const key = env.SHOTGUN_SCRIPT_KEY;
   if (name || key) {

@@ -26,6 +26,12 @@ describe('simOptionsFromEnv', () => {
     expect(() => simOptionsFromEnv({ SIM_EVENT_DELAY_MS: '10', SIM_EVENT_DELAY_PROBABILITY: '2' })).toThrow(/PROBABILITY/);
     expect(() => simOptionsFromEnv({ SIM_SEMANTICS: '{nope' })).toThrow(/SIM_SEMANTICS must be a JSON object/);
     expect(() => simOptionsFromEnv({ SIM_SEMANTICS: '{"nullsAsc":"middle"}' })).toThrow(/SIM_SEMANTICS: nullsAsc/);
+    expect(() => simOptionsFromEnv({ SIM_MEDIA: '[' })).toThrow(/SIM_MEDIA must be a JSON object/);
+    expect(() => simOptionsFromEnv({ SIM_MEDIA: '{"expiresS":0}' })).toThrow(/SIM_MEDIA: expiresS/);
+  });
+
+  it('reads SIM_MEDIA (JSON) into the media signing settings', () => {
+    expect(simOptionsFromEnv({ SIM_MEDIA: '{"expiresS":900,"windowS":60,"pendingShare":0.1}' })).toEqual({ port: 8020, media: { expiresS: 900, windowS: 60, pendingShare: 0.1 } });
   });
 
   it('reads SIM_SEMANTICS (JSON) into the semantics knobs', () => {
