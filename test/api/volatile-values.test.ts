@@ -9,6 +9,8 @@ import { DEFAULT_PROFILES, SEEDED_PROFILE_LOGINS as P } from '../../local/sim/pe
 import { createParams, expiresAt, isSignedUrl, objectOf, type AuthParams } from '../../shared/site/index.js';
 import { EventApplier, MemorySyncMetrics, syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
 import { answerDifference } from '../support/same-answer.js';
+import { ReplyMemo } from '../../shared/reads/index.js';
+import { dynamo } from '../store/helpers.js';
 import { SCRIPT_AUTH, cond, readPayload, results, schema, siteReads, startHarness, type Harness } from './harness.js';
 
 const MARGIN_MS = 600_000;
@@ -162,6 +164,32 @@ describe('signed image URLs from the cache', () => {
     t = exp - MARGIN_MS + 1_000;
     expect(await same(payload)).toMatchObject({ cache: 'pass' });
     expect(await same(payload)).toMatchObject({ cache: 'hit', reason: 'response-cache' });
+  });
+
+  it('the reply memo serves a kept reply only while its signatures stay valid for the margin; a placeholder is never kept', async () => {
+    const ddb = dynamo();
+    try {
+      const memo = new ReplyMemo({ ddb, table: h.tables.state, maxBytes: 1 << 20, volatile: { marginMs: MARGIN_MS, now: () => t } });
+      const payload = shotRead([shots[10].id]);
+      await warm(payload);
+      const params = payload.params[1];
+      const key = memo.key('read', params, 'view');
+      const miss = await memo.lookup(key, params);
+      const r = await h.rpc(payload);
+      expect(tags(r).cache).toBe('hit');
+      if (miss.kind !== 'miss') throw new Error('expected a miss');
+      memo.keep(miss, r.body, results(r), 'ids');
+      expect((await memo.lookup(key, params)).kind).toBe('hit');
+      t = expiresAt(results<{ entities: Array<{ image: string }> }>(r).entities[0].image) - MARGIN_MS + 1_000;
+      expect((await memo.lookup(key, params)).kind).toBe('miss');
+      const pending = { entities: [{ type: 'Shot', id: 1, image: `${h.sim.url}${PENDING_PATH}` }] };
+      const again = await memo.lookup(key, params);
+      if (again.kind !== 'miss') throw new Error('expected a miss');
+      memo.keep(again, Buffer.from(JSON.stringify({ results: pending })), pending, 'ids');
+      expect((await memo.lookup(key, params)).kind).toBe('miss');
+    } finally {
+      ddb.destroy();
+    }
   });
 
   it('deep paths follow the same rule (entity.Shot.image, created_by.HumanUser.image)', async () => {
