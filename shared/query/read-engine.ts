@@ -38,8 +38,11 @@ export interface ReadEngineOptions {
    * through with reason `scan-too-large:<Type>`, remembered for SCAN_VERDICT_MS so the next such read does not scan again.
    */
   maxScanEntities?: number;
-  /** Signed URLs in an answer must stay valid this long by this clock (default: SIGNED_URL_MARGIN_S's default, the real clock). */
-  volatile?: VolatilePolicy;
+  /**
+   * Signed URLs in an answer must stay valid this long by this clock (default: SIGNED_URL_MARGIN_S's default, the real
+   * clock); `false`: stored values as they are (the validator compares them with the site's by object).
+   */
+  volatile?: VolatilePolicy | false;
 }
 
 /**
@@ -117,7 +120,7 @@ export class ReadEngine {
     // Signed URLs are served while valid for the margin; a placeholder (thumbnail pending) never (docs/semantics.md "Volatile values").
     const byId = new Map(candidates.map((c) => [c.record.id, c.record]));
     const sources = volatileSources(result, plan.params.type, (id, field) => byId.get(id)?.values[field]);
-    const volatile = sources.length ? volatileReason(result, this.opts.volatile ?? DEFAULT_VOLATILE_POLICY) : undefined;
+    const volatile = sources.length && this.opts.volatile !== false ? volatileReason(result, this.opts.volatile ?? DEFAULT_VOLATILE_POLICY) : undefined;
     if (volatile) return { served: false, reason: volatile, volatile: sources };
     return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length, ...(sources.length ? { volatile: sources } : {}) };
   }

@@ -12,6 +12,7 @@
 // events off) and repaired at once; only differences whose versions are equal on both sides can make a mismatch.
 import { z } from 'zod';
 import { canonical, canonicalDigest, readTypes } from '../semantics/index.js';
+import { withoutSignatures } from '../site/index.js';
 import type { StaleEntity } from './shadow-versions.js';
 
 export const SHADOW_METHODS = ['read', 'summarize'] as const;
@@ -56,8 +57,8 @@ export function sampled(rate: number, random: () => number = Math.random): boole
   return rate >= 1 || (rate > 0 && random() < rate);
 }
 
-/** The digest of a reply's `results`. */
-export const resultDigest = (results: unknown): string => canonicalDigest(results);
+/** The digest of a reply's `results`; signed URLs count by their object (a newer signature is the same answer: docs/semantics.md "Volatile values"). */
+export const resultDigest = (results: unknown): string => canonicalDigest(withoutSignatures(results));
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -222,9 +223,9 @@ export class ShadowVerifier {
 export function differences(cache: unknown, site: unknown, max = 20): ShadowDifference[] {
   const rows = (r: unknown): Array<Record<string, unknown>> | undefined =>
     isObj(r) && Array.isArray(r.entities) ? (r.entities as unknown[]).filter(isObj) : undefined;
-  const a = rows(cache);
-  const b = rows(site);
-  if (!a || !b) return canonical(cache) === canonical(site) ? [] : [{ id: null, fields: ['(summary)'] }];
+  const a = rows(withoutSignatures(cache));
+  const b = rows(withoutSignatures(site));
+  if (!a || !b) return canonical(withoutSignatures(cache)) === canonical(withoutSignatures(site)) ? [] : [{ id: null, fields: ['(summary)'] }];
   const byId = (xs: Array<Record<string, unknown>>) => new Map(xs.map((x) => [Number(x.id), x]));
   const ma = byId(a);
   const mb = byId(b);

@@ -188,8 +188,7 @@ export class EntityStore extends EdgeItems {
         next.values[name] = v;
         renewed++;
       }
-      if (!renewed) return 'unchanged';
-      return { ...next, w: cur.w + 1 };
+      return renewed ? { ...next, w: cur.w + 1 } : 'unchanged';
     }, new Set());
     return res.status === 'applied' ? renewed : 0;
   }

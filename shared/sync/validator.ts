@@ -8,7 +8,7 @@ import type { CachedSchema } from '../schema/index.js';
 import type { EntityStore, ReadinessStore } from '../store/index.js';
 import { ReadEngine } from '../query/index.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
-import type { ShotgunClient } from '../site/index.js';
+import { withoutSignatures, type ShotgunClient } from '../site/index.js';
 import type { SyncContext } from './sync-context.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import { ShadowLedger } from '../shadow/index.js';
@@ -61,7 +61,7 @@ export class Validator {
 
   async run(opts: ValidateOptions = {}): Promise<ValidationReport> {
     const readiness = await this.d.readiness.load();
-    const engine = new ReadEngine(this.d.store, this.d.schema, { readiness: () => readiness });
+    const engine = new ReadEngine(this.d.store, this.d.schema, { readiness: () => readiness, volatile: false });
     const report: ValidationReport = { types: [], drift: 0 };
     const quarantined = new Map(((await this.d.shadow?.report())?.quarantined ?? []).map((q) => [q.type, q.suspects]));
     for (const type of opts.types ?? this.d.schema.site.typeNames) {
@@ -106,7 +106,7 @@ export class Validator {
   async differing(type: string, ids: number[]): Promise<EntityDiff[]> {
     const readiness = await this.d.readiness.load();
     if (!readiness.isTypeReady(type)) return [];
-    const engine = new ReadEngine(this.d.store, this.d.schema, { readiness: () => readiness });
+    const engine = new ReadEngine(this.d.store, this.d.schema, { readiness: () => readiness, volatile: false });
     const fields = cachedFields(this.d.schema, type).filter((f) => readiness.isFieldReady(type, f));
     return (await Promise.all([false, true].map((retired) => this.compare(engine, type, ids, fields, retired)))).flat();
   }
@@ -148,7 +148,8 @@ export class Validator {
       seen.add(s.id);
       const c = cached.get(s.id);
       if (!c) { out.push({ id: s.id, retired, fields: ['(missing from the cache)'] }); continue; }
-      const differing = ['type', ...fields].filter((f) => JSON.stringify(s[f]) !== JSON.stringify(c[f]));
+      // Signed URLs compare by object: a newer signature is not drift (docs/semantics.md "Volatile values").
+      const differing = ['type', ...fields].filter((f) => JSON.stringify(withoutSignatures(s[f])) !== JSON.stringify(withoutSignatures(c[f])));
       if (differing.length) out.push({ id: s.id, retired, fields: differing });
     }
     for (const id of cached.keys()) if (!seen.has(id)) out.push({ id, retired, fields: ['(not on the site)'] });
