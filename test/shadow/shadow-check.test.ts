@@ -167,6 +167,16 @@ describe('differences', () => {
     expect(differences(a, { entities: [...a.entities].reverse() })).toEqual([{ id: null, fields: ['(order)'] }]);
     expect(differences({ groups: [], summaries: { id: 3 } }, { groups: [], summaries: { id: 4 } })).toEqual([{ id: null, fields: ['(summary)'] }]);
   });
+
+  it('signed URLs compare by object: a newer signature is the same answer, another object is not', () => {
+    const img = (object: string, date: string) => `https://m.example.com/${object}?X-Amz-Date=${date}&X-Amz-Expires=3600&X-Amz-Signature=${date.slice(9)}`;
+    const cache = { entities: [{ type: 'Shot', id: 1, image: img('1.jpg', '20260101T100000Z') }] };
+    const newer = { entities: [{ type: 'Shot', id: 1, image: img('1.jpg', '20260101T101500Z') }] };
+    const other = { entities: [{ type: 'Shot', id: 1, image: img('2.jpg', '20260101T101500Z') }] };
+    expect(resultDigest(cache)).toBe(resultDigest(newer));
+    expect(differences(cache, other)).toEqual([{ id: 1, fields: ['image'] }]);
+    expect(resultDigest(cache)).not.toBe(resultDigest(other));
+  });
 });
 
 describe('samples', () => {
