@@ -9,6 +9,7 @@ import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
+import { CallerFieldsChangeSchema, type CallerFields, type CallerFieldsChange } from './caller-fields.js';
 import { MediaPatchSchema, type MediaPatch, type MediaUrls } from './media-urls.js';
 
 export const ControlPatchSchema = z.object({
@@ -30,6 +31,8 @@ export const ControlPatchSchema = z.object({
   permissions: z.record(z.string().regex(/^(user|script):.+$/), PermissionProfileSchema.nullable()).optional(),
   /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
   semantics: SimSemanticsSchema.optional(),
+  /** A user stars a project or opens its page in the web UI (Project.current_user_favorite / last_accessed_by_current_user; no event): local/sim/caller-fields.ts. */
+  callerFields: CallerFieldsChangeSchema.optional(),
   /** Signed media URLs: the virtual signing clock (`advanceS`, `at`), expiry, re-sign window, pending thumbnails: local/sim/media-urls.ts. */
   media: MediaPatchSchema.optional(),
 }).strict();
@@ -44,6 +47,7 @@ export interface ControlDeps {
   auth: SiteAuth;
   store: SiteStore;
   permissions: SitePermissions;
+  callerFields: CallerFields;
   /** Drops all data and seeds again (POST /__sim/reset {"data": true}). */
   reseed: () => void;
   /** Writes the snapshot file now (no-op without dataDir). */
@@ -85,6 +89,8 @@ export class SimControl {
   flush(): Promise<void> { return this.d.flush(); }
   /** Sets permission profiles (null removes one); in memory only, back to the start profiles on reset. */
   setPermissions(profiles: Record<string, PermissionProfileInput | null>): void { this.d.permissions.set(profiles); }
+  /** A user's favourite flag or last visit of a project changes, as in the web UI (no event); back to the seeded values on reset. */
+  setCallerFields(change: CallerFieldsChange): void { this.d.callerFields.set(change); }
 
   /** Signed media URLs: moves or sets the signing clock, changes expiry, window or pending thumbnails. */
   setMedia(patch: MediaPatch): void { this.d.media.apply(patch); }
@@ -97,6 +103,7 @@ export class SimControl {
     this.d.stats.reset();
     this.d.permissions.reset();
     this.d.media.reset();
+    this.d.callerFields.reset();
     if (opts.data) this.d.reseed();
   }
 
@@ -131,6 +138,7 @@ export class SimControl {
     let expired: number | undefined;
     if (p.expireSessions !== undefined && p.expireSessions !== false) expired = this.expireSessions(p.expireSessions === true ? undefined : p.expireSessions);
     if (p.permissions !== undefined) this.setPermissions(p.permissions);
+    if (p.callerFields !== undefined) this.setCallerFields(p.callerFields);
     if (p.media !== undefined) this.setMedia(p.media);
     const eventId = p.changeField !== undefined ? this.changeField(p.changeField) : undefined;
     return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), ...(eventId !== undefined ? { eventId } : {}), stats: this.stats() };
