@@ -1,0 +1,76 @@
+// The kept event log: EventLogEntry rows of the kept types in the state table, one partition per (project, event type), sorted by id, with a TTL.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { emptyStats, type ReadStats } from './item-layout.js';
+import { TableIo } from './table-io.js';
+
+/** A row as the poller read it from the site (at least id and event_type; project a Project link or null). */
+export interface KeptRow { id: number; event_type: string; project?: unknown; [field: string]: unknown }
+
+export const KEPT_PK = 'evlog';
+/** Ids are zero-padded in the sort key so string order is id order (event ids stay far below 10^15). */
+const ID_DIGITS = 15;
+const padId = (id: number) => String(Math.max(0, Math.min(id, 10 ** ID_DIGITS - 1))).padStart(ID_DIGITS, '0');
+
+/** The project id of a row's `project` link, or null (events outside any project). */
+export function keptProjectId(row: { project?: unknown }): number | null {
+  const p = row.project as { type?: unknown; id?: unknown } | null | undefined;
+  return p && p.type === 'Project' && typeof p.id === 'number' ? p.id : null;
+}
+
+/** pk "evlog#<project id or ->#<event_type>". */
+export function keptPartition(project: number | null, eventType: string): string {
+  return `${KEPT_PK}#${project ?? '-'}#${eventType}`;
+}
+
+export interface KeptRange { project: number | null; eventType: string; fromId: number; toId: number }
+
+/**
+ * Items: pk keptPartition(...), sk the padded id, `row` the row as JSON text (the site's key order inside `meta`
+ * survives; a DynamoDB map would not keep it), `ttl` when DynamoDB may delete it. Writes are idempotent puts (a
+ * redelivered poll writes the same item again). Reads are consistent queries of one partition's id range.
+ */
+export class KeptEvents extends TableIo {
+  constructor(ddb: DynamoDBClient, private readonly table: string) {
+    super(ddb);
+  }
+
+  async write(rows: readonly KeptRow[], ttlS: number): Promise<void> {
+    if (!rows.length) return;
+    await this.writeItems(this.table, rows.map((r) => ({
+      pk: { S: keptPartition(keptProjectId(r), r.event_type) },
+      sk: { S: padId(r.id) },
+      row: { S: JSON.stringify(r) },
+      ttl: { N: String(ttlS) },
+    })));
+  }
+
+  /**
+   * Rows of the ranges (ids inclusive), at most `maxRows` in all (else ScanTooLarge), in no particular order across
+   * ranges. A row that does not parse is left out and reported: it never fails the read (the caller then passes).
+   */
+  async read(ranges: readonly KeptRange[], maxRows: number, stats: ReadStats = emptyStats()): Promise<{ rows: KeptRow[]; unreadable: number }> {
+    const rows: KeptRow[] = [];
+    let unreadable = 0;
+    for (const r of ranges) {
+      if (r.fromId > r.toId) continue;
+      const page = await this.queryAll({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+        ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
+        ProjectionExpression: '#row',
+        ExpressionAttributeNames: { '#row': 'row' },
+        ConsistentRead: true,
+      }, stats, maxRows - rows.length);
+      for (const it of page.items) {
+        try {
+          const row = JSON.parse(it.row?.S ?? '') as KeptRow;
+          if (typeof row?.id === 'number' && typeof row.event_type === 'string') rows.push(row);
+          else unreadable++;
+        } catch {
+          unreadable++;
+        }
+      }
+    }
+    return { rows, unreadable };
+  }
+}
