@@ -69,3 +69,32 @@ export function keptLogSettingsFromEnv(env: Record<string, string | undefined>):
   if (!(days > 0) || !Number.isFinite(days)) throw new Error(`EVENT_LOG_RETENTION_DAYS must be a positive number of days, not "${daysRaw}"`);
   return { types, retentionMs: Math.round(days * DAY_MS) };
 }
+
+/** What the kept log can vouch for within the ids [from, to] of a read (`to` already capped at the cursor's maxSeen). */
+export interface KnownIds {
+  from: number;
+  to: number;
+  /** The lowest and highest ids in [from, to] that are not known (below the window, or pending in the backlog); absent: all known. */
+  firstUnknown?: number;
+  lastUnknown?: number;
+  /** Why some are not known: a backlog id (committed out of order, not seen yet), or below the kept window. */
+  cause?: 'backlog' | 'incomplete';
+}
+
+/**
+ * The kept log's knowledge of ids [lo, hi] as of the cursor: an id is known when it lies in (kept.after, maxSeen]
+ * and is not in the backlog (it was read, or it was never committed; every read row of a kept type was written
+ * before this cursor was saved). Ids above maxSeen are events after the last poll: the answer is as of that poll.
+ */
+export function knownIds(c: CursorState, lo: number, hi: number): KnownIds {
+  const to = Math.min(hi, c.maxSeen);
+  const from = Math.max(1, lo);
+  if (from > to) return { from, to };
+  const after = c.kept ? c.kept.after : c.maxSeen;
+  const pending = Object.keys(c.backlog).map(Number).filter((id) => id >= from && id <= to);
+  const below = from <= after;
+  if (!below && pending.length === 0) return { from, to };
+  const firstUnknown = below ? from : Math.min(...pending);
+  const lastUnknown = pending.length ? Math.max(...pending) : Math.min(to, after);
+  return { from, to, firstUnknown, lastUnknown, cause: pending.length ? 'backlog' : 'incomplete' };
+}
