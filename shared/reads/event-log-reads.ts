@@ -103,6 +103,8 @@ export class EventLogReads {
     const notKept = shape.types.find((t) => !cursor.kept!.types.includes(t));
     if (notKept !== undefined) return { served: false, reason: `event-log-type:${notKept}` };
 
+    // A lower bound above the last poll names an id the caller knows and the poller has not read (its own new event).
+    if (shape.lo > cursor.maxSeen) return { served: false, reason: 'event-log-ahead' };
     const known = knownIds(cursor, shape.lo, shape.hi);
     let from = known.from;
     let to = known.to;
