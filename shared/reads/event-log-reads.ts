@@ -74,12 +74,38 @@ function plannerReason(reason: string): string {
   return m ? `event-log-field:${m[1]}` : reason;
 }
 
+/** GET /status: what the kept log covers and how far behind its last poll is (no data). */
+export interface EventLogStatus {
+  types: string[];
+  /** The low watermark: reads whose ids reach at or below it pass. Null: no kept window yet. */
+  completeAfter: number | null;
+  maxSeen: number | null;
+  backlog: number;
+  /** Seconds since the poller last saved its cursor (the staleness of every answer from the kept log). */
+  lastPollSecondsAgo: number | null;
+  maxLagSeconds: number;
+  /** Whether a complete read would be served now. */
+  serving: boolean;
+}
+
 export class EventLogReads {
   private readonly base: CachedSchema | undefined;
 
   constructor(private readonly d: EventLogReadsDeps) {
     const site = eventLogSchema(d.schema, EVENT_LOG_SERVED_FIELDS);
     this.base = site && new CachedSchema(site, 'event log (kept)');
+  }
+
+  private get maxLagMs(): number { return this.d.maxLagMs ?? DEFAULT_EVENT_LOG_MAX_LAG_MS; }
+
+  async status(): Promise<EventLogStatus> {
+    const { cursor, cursorAt } = await this.d.cursor();
+    const ago = cursorAt === null ? null : Math.max(0, ((this.d.now ?? Date.now)() - cursorAt) / 1000);
+    return {
+      types: cursor?.kept?.types ?? [], completeAfter: cursor?.kept?.after ?? null, maxSeen: cursor?.maxSeen ?? null,
+      backlog: cursor ? Object.keys(cursor.backlog).length : 0, lastPollSecondsAgo: ago, maxLagSeconds: this.maxLagMs / 1000,
+      serving: cursor?.kept !== undefined && ago !== null && ago * 1000 <= this.maxLagMs,
+    };
   }
 
   async read(raw: unknown): Promise<EventLogOutcome> {
@@ -99,7 +125,7 @@ export class EventLogReads {
     const { cursor, cursorAt } = await this.d.cursor();
     const now = (this.d.now ?? Date.now)();
     if (!cursor?.kept) return { served: false, reason: 'event-log-incomplete' };
-    if (cursorAt === null || now - cursorAt > (this.d.maxLagMs ?? DEFAULT_EVENT_LOG_MAX_LAG_MS)) return { served: false, reason: 'event-log-stale' };
+    if (cursorAt === null || now - cursorAt > this.maxLagMs) return { served: false, reason: 'event-log-stale' };
     const notKept = shape.types.find((t) => !cursor.kept!.types.includes(t));
     if (notKept !== undefined) return { served: false, reason: `event-log-type:${notKept}` };
 
