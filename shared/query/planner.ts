@@ -1,5 +1,5 @@
 // Read planning: whether the cache can answer a `read` exactly (else a machine-readable pass reason), and which index reads the fewest items.
-import type { CachedSchema } from '../schema/index.js';
+import { callerDependentReason, type CachedSchema } from '../schema/index.js';
 import { collectFieldPaths, isOperator, NEGATIONS, operatorsFor, parseFieldPath, validateRead, type RuleValues, type SiteRules } from '../semantics/index.js';
 import type { SiteSchema } from '../schema/index.js';
 import type { Readiness } from '../store/index.js';
@@ -101,7 +101,7 @@ function conditions(group: ReadParams['filters']): Condition[] {
  * Decides whether the cache can answer `raw` (a `read`'s params) exactly, and how to read its candidates.
  * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`,
  * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f`, `field-not-ready:T.f`, `unknown-field:T.path`,
- * `operator:OP`, `tag-link-value`, `invalid-request` (the site's own fault is the answer).
+ * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer).
  */
 export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): PlanResult {
   if (!isObj(raw)) return pass('malformed-params');
@@ -115,6 +115,11 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): 
   if (!ready.isTypeReady(type)) return pass(`type-not-ready:${type}`);
 
   const used = collectFieldPaths(params);
+  // Before any other reason: a per-caller field must not reach the response cache under a keepable reason.
+  for (const p of used.all) {
+    const perCaller = callerDependentReason(type, p);
+    if (perCaller) return pass(perCaller);
+  }
   const deep: DeepPath[] = [];
   for (const p of used.all) {
     // `type` in return_fields is answered by the projection (never repeated); as a filter or sort it is the site's call.
