@@ -122,7 +122,8 @@ export class EventLogReads {
     const shape = readShape(params);
     if (typeof shape === 'string') return { served: false, reason: shape };
 
-    const { cursor, cursorAt } = await this.d.cursor();
+    // The Project records are needed for any answer: fetched while the cursor is read.
+    const [{ cursor, cursorAt }, projects] = await Promise.all([this.d.cursor(), this.d.projects(shape.projects)]);
     const now = (this.d.now ?? Date.now)();
     if (!cursor?.kept) return { served: false, reason: 'event-log-incomplete' };
     if (cursorAt === null || now - cursorAt > this.maxLagMs) return { served: false, reason: 'event-log-stale' };
@@ -148,7 +149,6 @@ export class EventLogReads {
       partial = true;
     }
 
-    const projects = await this.d.projects(shape.projects);
     if (projects.length !== shape.projects.length) return { served: false, reason: 'event-log-project' };
     let rows: KeptRow[];
     try {

@@ -1,7 +1,7 @@
 // The kept event log: EventLogEntry rows of the kept types in the state table, one partition per (project, event type), sorted by id, with a TTL.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { emptyStats, type ReadStats } from './item-layout.js';
-import { TableIo } from './table-io.js';
+import { ScanTooLarge, TableIo } from './table-io.js';
 
 /** A row as the poller read it from the site (at least id and event_type; project a Project link or null). */
 export interface KeptRow { id: number; event_type: string; project?: unknown; [field: string]: unknown }
@@ -45,30 +45,29 @@ export class KeptEvents extends TableIo {
   }
 
   /**
-   * Rows of the ranges (ids inclusive), at most `maxRows` in all (else ScanTooLarge), in no particular order across
-   * ranges. A row that does not parse is left out and reported: it never fails the read (the caller then passes).
+   * Rows of the ranges (ids inclusive, one Query each, all at once), at most `maxRows` in all (else ScanTooLarge), in
+   * no particular order across ranges. A row that does not parse is left out and reported: it never fails the read (the caller then passes).
    */
   async read(ranges: readonly KeptRange[], maxRows: number, stats: ReadStats = emptyStats()): Promise<{ rows: KeptRow[]; unreadable: number }> {
+    const pages = await Promise.all(ranges.filter((r) => r.fromId <= r.toId).map((r) => this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+      ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
+      ProjectionExpression: '#row',
+      ExpressionAttributeNames: { '#row': 'row' },
+      ConsistentRead: true,
+    }, stats, maxRows)));
+    const items = pages.flatMap((p) => p.items);
+    if (items.length > maxRows) throw new ScanTooLarge(maxRows);
     const rows: KeptRow[] = [];
     let unreadable = 0;
-    for (const r of ranges) {
-      if (r.fromId > r.toId) continue;
-      const page = await this.queryAll({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-        ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
-        ProjectionExpression: '#row',
-        ExpressionAttributeNames: { '#row': 'row' },
-        ConsistentRead: true,
-      }, stats, maxRows - rows.length);
-      for (const it of page.items) {
-        try {
-          const row = JSON.parse(it.row?.S ?? '') as KeptRow;
-          if (typeof row?.id === 'number' && typeof row.event_type === 'string') rows.push(row);
-          else unreadable++;
-        } catch {
-          unreadable++;
-        }
+    for (const it of items) {
+      try {
+        const row = JSON.parse(it.row?.S ?? '') as KeptRow;
+        if (typeof row?.id === 'number' && typeof row.event_type === 'string') rows.push(row);
+        else unreadable++;
+      } catch {
+        unreadable++;
       }
     }
     return { rows, unreadable };
