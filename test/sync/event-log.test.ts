@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advance, backlogIds, initialCursor, keptUntilS, knownIds, messageGroupId, nextKept, owningEntity, type EventRow } from '../../shared/sync/index.js';
+import { advance, backlogIds, initialCursor, keptLogSettingsFromEnv, keptUntilS, knownIds, messageGroupId, nextKept, owningEntity, type EventRow } from '../../shared/sync/index.js';
 
 const ev = (id: number, extra: Partial<EventRow> = {}): EventRow => ({ id, event_type: 'Shotgun_Shot_Change', entity: { type: 'Shot', id: 7 }, ...extra });
 const ids = (rows: EventRow[]) => rows.map((r) => r.id);
@@ -101,5 +101,14 @@ describe('the kept event-log window', () => {
     expect(knownIds(c, 41, 100)).toEqual({ from: 41, to: 50, firstUnknown: 45, lastUnknown: 47, cause: 'backlog' });
     expect(knownIds(c, 30, 44)).toEqual({ from: 30, to: 44, firstUnknown: 30, lastUnknown: 40, cause: 'incomplete' });
     expect(knownIds(c, 60, 100)).toEqual({ from: 60, to: 50 });
+  });
+});
+
+describe('kept event-log settings', () => {
+  it('default to tk-core\'s path-cache types for 30 days; off keeps nothing; bad retention is refused', () => {
+    expect(keptLogSettingsFromEnv({})).toEqual({ types: ['Toolkit_Folders_Create', 'Toolkit_Folders_Delete'], retentionMs: 30 * 86_400_000 });
+    expect(keptLogSettingsFromEnv({ EVENT_LOG_KEEP_TYPES: 'off' })).toBeUndefined();
+    expect(keptLogSettingsFromEnv({ EVENT_LOG_KEEP_TYPES: ' A , B,', EVENT_LOG_RETENTION_DAYS: '0.5' })).toEqual({ types: ['A', 'B'], retentionMs: 43_200_000 });
+    expect(() => keptLogSettingsFromEnv({ EVENT_LOG_RETENTION_DAYS: 'forever' })).toThrow(/EVENT_LOG_RETENTION_DAYS/);
   });
 });
