@@ -34,7 +34,14 @@ export interface EventLogReadsDeps {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-interface Shape { projects: number[]; types: string[]; lo: number; hi: number }
+interface Shape {
+  projects: number[];
+  types: string[];
+  lo: number;
+  hi: number;
+  /** Every condition is one of those above (no other filter, no `id in`): the partitions' id ranges are the answer's rows. */
+  exact: boolean;
+}
 
 /** The partition and id range of a read: `project is/in`, `event_type is/in` and id bounds among its top-level `and` conditions. */
 export function readShape(params: ReadParams): Shape | string {
@@ -44,8 +51,9 @@ export function readShape(params: ReadParams): Shape | string {
   let types: string[] | undefined;
   let lo = 1;
   let hi = Number.MAX_SAFE_INTEGER;
+  let exact = true;
   for (const c of f.conditions) {
-    if (isGroup(c)) continue;
+    if (isGroup(c)) { exact = false; continue; }
     const leaf = c as Condition;
     if (leaf.path === 'project' && (leaf.relation === 'is' || leaf.relation === 'in')) {
       const ids = leaf.values.map((v) => (isObj(v) && v.type === 'Project' && isNum(v.id) ? v.id : undefined));
@@ -60,12 +68,16 @@ export function readShape(params: ReadParams): Shape | string {
       if (leaf.relation === 'greater_than' && v.length === 1) lo = Math.max(lo, Math.floor(v[0]) + 1);
       else if (leaf.relation === 'less_than' && v.length === 1) hi = Math.min(hi, Math.ceil(v[0]) - 1);
       else if (leaf.relation === 'between' && v.length === 2) { lo = Math.max(lo, Math.ceil(v[0])); hi = Math.min(hi, Math.floor(v[1])); }
-      else if ((leaf.relation === 'is' || leaf.relation === 'in') && v.length > 0) { lo = Math.max(lo, Math.ceil(Math.min(...v))); hi = Math.min(hi, Math.floor(Math.max(...v))); }
-    }
+      else if ((leaf.relation === 'is' || leaf.relation === 'in') && v.length > 0) {
+        lo = Math.max(lo, Math.ceil(Math.min(...v)));
+        hi = Math.min(hi, Math.floor(Math.max(...v)));
+        exact &&= leaf.relation === 'is';
+      } else exact = false;
+    } else exact = false;
   }
   if (!projects) return 'event-log-filter:project';
   if (!types) return 'event-log-filter:event_type';
-  return { projects, types, lo, hi };
+  return { projects, types, lo, hi, exact };
 }
 
 /** The reason class of a planner pass, for EventLogEntry: a field the kept log does not answer. */
@@ -136,11 +148,12 @@ export class EventLogReads {
     let from = known.from;
     let to = known.to;
     let partial = false;
+    // A read ordered by id alone, with no page counts, depends only on the first rows from one end of its range.
+    const sorts = params.sorts ?? [];
+    const dir = sorts.length === 0 ? 'asc' : sorts.length === 1 && sorts[0].field_name === 'id' ? sorts[0].direction : undefined;
+    const counts = params.return_paging_info === true || params.return_paging_info_without_counts === true;
+    const pageEnd = params.paging.current_page * params.paging.entities_per_page;
     if (known.firstUnknown !== undefined) {
-      // Only a read ordered by id alone, with no page counts, can be answered from the known end of its range.
-      const sorts = params.sorts ?? [];
-      const dir = sorts.length === 0 ? 'asc' : sorts.length === 1 && sorts[0].field_name === 'id' ? sorts[0].direction : undefined;
-      const counts = params.return_paging_info === true || params.return_paging_info_without_counts === true;
       const cause = `event-log-${known.cause}`;
       if (!dir || counts) return { served: false, reason: cause };
       if (dir === 'asc') to = known.firstUnknown - 1;
@@ -152,7 +165,9 @@ export class EventLogReads {
     if (projects.length !== shape.projects.length) return { served: false, reason: 'event-log-project' };
     let rows: KeptRow[];
     try {
-      const ranges = shape.projects.flatMap((project) => shape.types.map((eventType) => ({ project, eventType, fromId: from, toId: to })));
+      // With no other filter, each partition's first `pageEnd` rows from that end hold the page (one Query with a Limit each).
+      const end = dir && !counts && shape.exact && params.include_archived_projects !== false ? { direction: dir, take: pageEnd } : undefined;
+      const ranges = shape.projects.flatMap((project) => shape.types.map((eventType) => ({ project, eventType, fromId: from, toId: to, end })));
       const got = await this.d.kept.read(ranges, this.d.maxRows ?? MAX_EVENT_LOG_ROWS);
       if (got.unreadable) return { served: false, reason: 'event-log-unreadable' };
       rows = got.rows;
@@ -166,7 +181,6 @@ export class EventLogReads {
     try {
       if (partial) {
         // The known end answers the page only if it holds every row up to the page's last one.
-        const pageEnd = params.paging.current_page * params.paging.entities_per_page;
         const probe = executeRead(ctx, { ...params, return_fields: ['id'], paging: { entities_per_page: 1, current_page: pageEnd } }, records);
         if (probe.entities.length === 0) return { served: false, reason: `event-log-${known.cause}` };
       }

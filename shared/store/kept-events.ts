@@ -1,5 +1,5 @@
 // The kept event log: EventLogEntry rows of the kept types in the state table, one partition per (project, event type), sorted by id, with a TTL.
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { emptyStats, type ReadStats } from './item-layout.js';
 import { ScanTooLarge, TableIo } from './table-io.js';
 
@@ -22,7 +22,14 @@ export function keptPartition(project: number | null, eventType: string): string
   return `${KEPT_PK}#${project ?? '-'}#${eventType}`;
 }
 
-export interface KeptRange { project: number | null; eventType: string; fromId: number; toId: number }
+export interface KeptRange {
+  project: number | null;
+  eventType: string;
+  fromId: number;
+  toId: number;
+  /** Only the first `take` rows of the range from its low (`asc`) or high (`desc`) end: one Query with a Limit. */
+  end?: { direction: 'asc' | 'desc'; take: number };
+}
 
 /**
  * Items: pk keptPartition(...), sk the padded id, `row` the row as JSON text (the site's key order inside `meta`
@@ -49,14 +56,19 @@ export class KeptEvents extends TableIo {
    * no particular order across ranges. A row that does not parse is left out and reported: it never fails the read (the caller then passes).
    */
   async read(ranges: readonly KeptRange[], maxRows: number, stats: ReadStats = emptyStats()): Promise<{ rows: KeptRow[]; unreadable: number }> {
-    const pages = await Promise.all(ranges.filter((r) => r.fromId <= r.toId).map((r) => this.queryAll({
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-      ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
-      ProjectionExpression: '#row',
-      ExpressionAttributeNames: { '#row': 'row' },
-      ConsistentRead: true,
-    }, stats, maxRows)));
+    const pages = await Promise.all(ranges.filter((r) => r.fromId <= r.toId).map((r) => {
+      const input = {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+        ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
+        ProjectionExpression: '#row',
+        ExpressionAttributeNames: { '#row': 'row' },
+        ConsistentRead: true,
+      };
+      if (!r.end) return this.queryAll(input, stats, maxRows);
+      return this.ddb.send(new QueryCommand({ ...input, ScanIndexForward: r.end.direction === 'asc', Limit: Math.min(r.end.take, maxRows + 1) }))
+        .then((out) => ({ items: out.Items ?? [] }));
+    }));
     const items = pages.flatMap((p) => p.items);
     if (items.length > maxRows) throw new ScanTooLarge(maxRows);
     const rows: KeptRow[] = [];
