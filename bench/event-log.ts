@@ -1,21 +1,15 @@
 // Benchmark of tk-core's path-cache reads of EventLogEntry answered from the kept event log (the real poller, local SQS, DynamoDB Local) against the simulated site at 150 ms.
 import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createApiHandler } from '../functions/api/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
 import { startLocalApiGateway, type LocalApiGateway } from '../local/api-gateway.js';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { API_FUNCTION } from '../local/functions.js';
-import { freePort } from '../local/ports.js';
-import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
-import { startLocalSqs } from '../local/sqs-local.js';
-import { loadCachedSchema } from '../shared/schema/index.js';
-import { createParams, ShotgunClient, readParams as read, wireCondition as cond } from '../shared/site/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
+import { startLocalSqs, type LocalSqs } from '../local/sqs-local.js';
+import { createParams, readParams as read, wireCondition as cond } from '../shared/site/index.js';
 import { MemorySyncMetrics } from '../shared/sync/index.js';
-import { importReadyCache } from '../test/reads/importer.js';
+import { type ImportedCache, withImportedCache } from './fixtures.js';
 import { postRpc } from '../test/stack/http.js';
 import { measure, ms, table } from './measure.js';
 
@@ -25,21 +19,21 @@ const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key 
 const TK = cond('event_type', 'in', 'Toolkit_Folders_Create', 'Toolkit_Folders_Delete');
 
 export async function benchEventLog(): Promise<string> {
-  const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
   const sqs = await startLocalSqs({ port: 0 });
-  const site = await startSimSite({ port: 0, entities: 300, seed: 9 });
-  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    return await withImportedCache({ entities: 300, seed: 9, latencyMs: 0, tablePrefix: 'bench-event-log-' }, (c) => measureReads(c, sqs));
+  } finally {
+    await sqs.close();
+  }
+}
+
+async function measureReads({ site, ddb, client, schema, tables, endpoint }: ImportedCache, sqs: LocalSqs): Promise<string> {
+  const logger = new Logger({ serviceName: 'fpt-cache-bench', logLevel: 'SILENT' });
   let api: LocalApiGateway | undefined;
   try {
-    const client = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
-    const schema = loadCachedSchema('schema/default.yml');
-    const tables = tableNames('bench-event-log-');
-    await ensureTables(ddb, tables);
-    await importReadyCache(client, ddb, tables, schema);
-    const logger = new Logger({ serviceName: 'fpt-cache-bench', logLevel: 'SILENT' });
     const poller = await createPollerHandler({
       SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
+      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
       EVENTS_QUEUE_URL: sqs.queueUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint, POLL_INTERVAL_MS: '50', POLL_LOOP_MS: '300',
     }, { metrics: new MemorySyncMetrics(), logger });
@@ -90,9 +84,5 @@ export async function benchEventLog(): Promise<string> {
     ].join('\n');
   } finally {
     await api?.close();
-    ddb.destroy();
-    await site.close();
-    await sqs.close();
-    await ddbLocal.stop();
   }
 }
