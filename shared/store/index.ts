@@ -5,7 +5,7 @@ export { EntityStore, type EntityStoreOptions } from './entity-store.js';
 export { addStats, emptyStats, ITEM_LAYOUT, type ReadStats, type StoredEntity, type WriteResult } from './item-layout.js';
 export { itemSize } from './item-codec.js';
 export { ScanTooLarge } from './table-io.js';
-export { KEPT_PK, KeptEvents, keptPartition, keptProjectId, type KeptRange, type KeptRow } from './kept-events.js';
+export { KEPT_PK, KeptEvents, MAX_KEPT_ROW_BYTES, keptPartition, keptProjectId, type KeptRange, type KeptRow } from './kept-events.js';
 export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHOLE_TYPE } from './readiness.js';
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';

@@ -22,6 +22,9 @@ export function keptPartition(project: number | null, eventType: string): string
   return `${KEPT_PK}#${project ?? '-'}#${eventType}`;
 }
 
+/** A row whose JSON is larger than this is not kept (DynamoDB items are at most 400 KB): the window moves past it. */
+export const MAX_KEPT_ROW_BYTES = 380_000;
+
 export interface KeptRange {
   project: number | null;
   eventType: string;
@@ -41,14 +44,17 @@ export class KeptEvents extends TableIo {
     super(ddb);
   }
 
-  async write(rows: readonly KeptRow[], ttlS: number): Promise<void> {
-    if (!rows.length) return;
-    await this.writeItems(this.table, rows.map((r) => ({
-      pk: { S: keptPartition(keptProjectId(r), r.event_type) },
-      sk: { S: padId(r.id) },
-      row: { S: JSON.stringify(r) },
-      ttl: { N: String(ttlS) },
-    })));
+  /** Writes the rows; returns the ids of those too large to keep (never written: the caller must not claim them). */
+  async write(rows: readonly KeptRow[], ttlS: number): Promise<number[]> {
+    const tooLarge: number[] = [];
+    const items = [];
+    for (const r of rows) {
+      const text = JSON.stringify(r);
+      if (Buffer.byteLength(text, 'utf8') > MAX_KEPT_ROW_BYTES) { tooLarge.push(r.id); continue; }
+      items.push({ pk: { S: keptPartition(keptProjectId(r), r.event_type) }, sk: { S: padId(r.id) }, row: { S: text }, ttl: { N: String(ttlS) } });
+    }
+    if (items.length) await this.writeItems(this.table, items);
+    return tooLarge;
   }
 
   /**

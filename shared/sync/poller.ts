@@ -65,9 +65,10 @@ export interface PollerOptions {
   /**
    * The kept event log (shared/sync/kept-window.ts): the rows of `types` a poll read are written before the cursor
    * that has seen them is saved, and the cursor carries the window in which the kept log is complete. Omitted: the
-   * cursor carries no window (nothing may be served from the kept log).
+   * cursor carries no window (nothing may be served from the kept log). `write` returns the ids it could not keep
+   * (too large for an item): the window moves past them, as past ids never seen.
    */
-  keep?: KeptLogSettings & { write: (rows: EventRow[], nowMs: number) => Promise<void> };
+  keep?: KeptLogSettings & { write: (rows: EventRow[], nowMs: number) => Promise<number[]> };
 }
 
 export interface PollerRun {
@@ -134,8 +135,8 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
       if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
       const keptTypes = o.keep && new Set(o.keep.types);
       const kept = keptTypes ? step.forward.filter((ev) => keptTypes.has(ev.event_type)) : [];
-      if (kept.length) await o.keep!.write(kept, now());
-      const next = nextKept(cursor, step.next, step.unseen, now(), o.keep);
+      const unkept = kept.length ? await o.keep!.write(kept, now()) : [];
+      const next = nextKept(cursor, step.next, Math.max(step.unseen, ...unkept), now(), o.keep);
       await o.lease.save(holder, now(), next);
       cursor = next;
       run.polls += 1;

@@ -227,4 +227,14 @@ describe('durability', () => {
     expect(served).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
     expect(ids(served.body)).toEqual([id]);
   });
+
+  it('a row too large to keep (poison for an item) moves the window past it, and the poller goes on', async () => {
+    const big = await folderEvent('Toolkit_Folders_Create', p2, Array.from({ length: 70_000 }, (_, i) => 1_000_000 + i));
+    const next = await folderEvent('Toolkit_Folders_Delete', p2, [1]);
+    await poll();
+    expect(await same(incremental(SCRIPT_AUTH, p2, big - 1))).toMatchObject({ kind: 'pass', reason: 'event-log-incomplete' });
+    const later = await same(incremental(SCRIPT_AUTH, p2, next - 1));
+    expect(later).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
+    expect(ids(later.body)).toEqual([next]);
+  });
 });
