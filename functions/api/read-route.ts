@@ -61,7 +61,7 @@ async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadO
   outcome.keep?.(body);
   const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
   // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
-  if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
+  if (outcome.view !== 'restricted' && !outcome.unshadowed) await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
 }
 

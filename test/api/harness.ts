@@ -47,6 +47,8 @@ export interface HarnessOptions {
   replyMemo?: CacheDeps['replyMemo'];
   /** The clock the cache judges signed URLs by (a virtual one; the sim's `mediaNow` should follow the same). */
   clock?: () => number;
+  /** EventLogEntry reads from the kept event log (default: on, as deployed). */
+  eventLog?: CacheDeps['eventLog'];
 }
 
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -63,6 +65,7 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     responseCache: opts.responseCache ?? { enabled: false },
     replyMemo: opts.replyMemo ?? { enabled: false },
     clock: opts.clock,
+    eventLog: opts.eventLog,
   };
   const gateways: LocalApiGateway[] = [];
   const startApi = async () => {
