@@ -206,6 +206,23 @@ describe('signed image URLs from the cache', () => {
     expect((await same(payload)).cache).toBe('hit');
   });
 
+  it('signed upload url values (a dict\'s url) follow the same rule', async () => {
+    // The sim's uploads are stable file_serve links (item 2); one pointing at the media store reads signed, as a site signing uploads would hand it out.
+    const v = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Version', [], ['id'], { paging: { entities_per_page: 1, current_page: 1 } }))).entities[0];
+    const upload = { url: `${MEDIA_ORIGIN}/movie/v${v.id}.mp4`, name: `v${v.id}.mp4`, link_type: 'upload', content_type: 'video/mp4' };
+    const w = await h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, { type: 'Version', id: v.id, fields: [{ field_name: 'sg_uploaded_movie', value: upload }] }] });
+    expect(w.headers['x-fpt-cache-write-through']).toBe('applied');
+    const payload = readPayload(SCRIPT_AUTH, 'Version', [cond('id', 'is', v.id)], ['code', 'sg_uploaded_movie']);
+    await warm(payload);
+    const served = await same(payload);
+    expect(served.cache).toBe('hit');
+    expect(served.body).toMatch(/"sg_uploaded_movie":\{"url":"https:\/\/sg-media-sim\.example\.com\/movie\/[^"]+\?X-Amz-Algorithm=/);
+    const movie = (await h.store.get('Version', v.id))!.record.values.sg_uploaded_movie as { url: string };
+    t = expiresAt(movie.url) - MARGIN_MS + 1_000;
+    expect(await same(payload)).toMatchObject({ cache: 'pass', reason: 'signed-url-expiring' });
+    expect(await same(payload)).toMatchObject({ cache: 'hit' });
+  });
+
   it('a site handing out plain URLs: stored and served byte-identical', async () => {
     const id = shots[9].id;
     h.sim.control.setMedia({ signed: false });
