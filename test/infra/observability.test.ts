@@ -218,3 +218,15 @@ describe('dashboard', () => {
     for (const id of ids) expect(body).toContain(`{"Fn::GetAtt":["${id}","Arn"]}`);
   });
 });
+
+describe('signed URLs', () => {
+  it('the API and the reconciler get SIGNED_URL_MARGIN_S (default 600 s; CDK context signedUrlMarginSeconds)', () => {
+    const envOf = (t: typeof template, fn: typeof stack.api.handler) => resource(t, logicalId(fn.fn)).Properties.Environment.Variables;
+    expect(envOf(template, stack.api.handler).SIGNED_URL_MARGIN_S).toBe('600');
+    expect(envOf(template, stack.pipeline.reconciler).SIGNED_URL_MARGIN_S).toBe('600');
+    const set = synth({ signedUrlMarginSeconds: '900' });
+    expect(envOf(set.template, set.stack.api.handler).SIGNED_URL_MARGIN_S).toBe('900');
+    expect(envOf(set.template, set.stack.pipeline.reconciler).SIGNED_URL_MARGIN_S).toBe('900');
+    expect(() => synth({ signedUrlMarginSeconds: '0' })).toThrow(/signedUrlMarginSeconds/);
+  });
+});
