@@ -24,7 +24,7 @@ const isLink = (v: unknown): v is { type: string; id: number } => typeof v === '
  * The entities whose signed values (or placeholders) an answer carries: each returned entity with one in a field of its own, and for a
  * deep path `a.T.f` the entity its link `a` names (looked up in the candidates' records). At most `max`.
  */
-export function volatileSources(result: ReadResult, rootType: string, linkOf: (id: number, field: string) => unknown, max = 100): VolatileRef[] {
+export function volatileSources(result: ReadResult, rootType: string, linkOf: (id: number, field: string) => unknown, max = 500): VolatileRef[] {
   const out = new Map<string, VolatileRef>();
   const add = (type: string, id: number, expiresMs: number) => {
     const k = `${type}#${id}`;
