@@ -1,4 +1,5 @@
 // The record of entities recently served with signed URLs (state table, pk "volatile-read", one item per entity with its earliest expiry, TTL): what the reconciler renews before they expire.
+import { pool } from './table-io.js';
 import { BatchWriteItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export const RECENT_VOLATILE_PK = 'volatile-read';
@@ -37,13 +38,14 @@ export class RecentVolatileReads {
     });
     if (this.recorded.size + due.length > MEMORY_ENTRIES) this.recorded.clear();
     const ttl = String(Math.floor(at / 1000) + this.ttlS);
-    for (let i = 0; i < due.length; i += 25) {
-      const batch = due.slice(i, i + 25);
+    const batches: RecentVolatile[][] = [];
+    for (let i = 0; i < due.length; i += 25) batches.push(due.slice(i, i + 25));
+    await pool(batches, 4, async (batch) => {
       await this.o.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.o.table]: batch.map((r) => ({ PutRequest: { Item: {
         pk: { S: RECENT_VOLATILE_PK }, sk: { S: `${r.type}#${r.id}` }, xp: { N: String(Math.floor(r.expiresMs)) }, ttl: { N: ttl },
       } } })) } }));
       for (const r of batch) this.recorded.set(`${r.type}#${r.id}`, [at, r.expiresMs]);
-    }
+    });
     return due.length;
   }
 
