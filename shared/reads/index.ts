@@ -15,3 +15,4 @@ export { compareProbe, probeRequest, type TypeView } from './permission-probe.js
 export { type HitView } from './cached-reads.js';
 export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';
 export { DEFAULT_EVENT_LOG_MAX_LAG_MS, EVENT_LOG_SERVED_FIELDS, EventLogReads, type EventLogOutcome, type EventLogStatus } from './event-log-reads.js';
+export { EventLogViews } from './event-log-views.js';
