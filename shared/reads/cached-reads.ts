@@ -69,7 +69,7 @@ export class CachedReads {
       if (!sp.success) return { kind: 'pass', reason: 'malformed-params' };
       asRead = summarizeAsRead(sp.data);
     }
-    const planned = planRead(this.d.schema, await this.d.readiness(), asRead);
+    const planned = planRead(this.d.schema, await this.d.readiness(), asRead, { missingReturnFields: method === 'read' });
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
     if (this.d.quarantine) {
       const quarantined = await this.d.quarantine();
