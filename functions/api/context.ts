@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SiteFieldLearner, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
@@ -131,5 +131,6 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
       return client.call('schema_field_read', { type }, { auth: script, idempotent: true });
     },
   });
-  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, ledger, memo, learner, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: (cred) => auth.identity(cred) });
+  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }
