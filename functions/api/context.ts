@@ -124,7 +124,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes });
   // The site's field names, learnt on passes naming uncached fields (shared/reads/site-field-learning.ts).
   const learner = new SiteFieldLearner({
-    schema: c.schema, readiness, store: readinessStore, log: log('warn'),
+    schema: c.schema, readiness, store: readinessStore, log: log('warn'), minIntervalMs: cfg.readinessCacheMs,
     async fieldsOf(type) {
       const script = await c.scriptAuth();
       if (!script) throw new Error('no script credentials (SHOTGUN_SCRIPT_NAME) to read the site\'s fields');

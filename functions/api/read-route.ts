@@ -20,7 +20,7 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   }
   if (outcome.kind === 'pass') {
     // Runs while the site answers: the type's field names, when they could make such reads servable.
-    const learning = cache?.learner.afterPass(outcome.reason);
+    const learning = cache?.learner.afterPass(outcome.reason, params);
     try {
       return await passRead(ctx, req, outcome.reason, acceptEncoding, requireHit, method);
     } finally {

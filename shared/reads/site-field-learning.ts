@@ -1,6 +1,7 @@
 // Learning the site's field names on a pass: a read naming a field the cache does not cache, of a type whose names are not known under the current schema generation, has the script read the type's fields so later reads can tell a field the site lacks.
 import type { CachedSchema } from '../schema/index.js';
 import { answersMissing } from '../query/index.js';
+import { readTypes } from '../semantics/index.js';
 import type { Readiness, ReadinessStore } from '../store/index.js';
 
 export interface SiteFieldLearnerDeps {
@@ -17,6 +18,9 @@ export interface SiteFieldLearnerDeps {
 }
 
 const UNCACHED_FIELD = /^uncached-field:([A-Za-z0-9_]+)\.(.+)$/;
+/** Types asked after one pass, at most. */
+const MAX_TYPES = 4;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class SiteFieldLearner {
   private readonly asked = new Map<string, number>();
@@ -24,27 +28,34 @@ export class SiteFieldLearner {
   constructor(private readonly d: SiteFieldLearnerDeps) {}
 
   /**
-   * After a read passed with `reason`: learns the type's field names when they could make such reads servable (a
-   * cached type, the site's rule for missing return fields measured as omit or null, names not known now). Never throws.
+   * After a read passed with `reason` (an uncached field): learns the field names of the types its params name (the
+   * reason's first), when they could make such reads servable (cached types, the site's rule for missing return
+   * fields measured as omit or null, names not known now). At most MAX_TYPES types. Never throws.
    */
-  async afterPass(reason: string): Promise<void> {
+  async afterPass(reason: string, params?: unknown): Promise<void> {
     const m = UNCACHED_FIELD.exec(reason);
     if (!m || !this.d.schema.site.hasType(m[1])) return;
-    const type = m[1];
     const now = (this.d.now ?? Date.now)();
-    if (now - (this.asked.get(type) ?? -Infinity) < (this.d.minIntervalMs ?? 10_000)) return;
     try {
       const ready = await this.d.readiness();
-      if (!answersMissing(ready) || ready.siteFields.knows(type)) return;
-      this.asked.set(type, now);
+      if (!answersMissing(ready)) return;
+      const named = isObj(params) && typeof params.type === 'string' ? readTypes(params) : [];
+      const types = [...new Set([m[1], ...named])]
+        .filter((t) => this.d.schema.site.hasType(t) && !ready.siteFields.knows(t) && now - (this.asked.get(t) ?? -Infinity) >= (this.d.minIntervalMs ?? 10_000))
+        .slice(0, MAX_TYPES);
+      if (!types.length) return;
+      for (const t of types) this.asked.set(t, now);
       const generation = await this.d.store.schemaGeneration();
-      const reply = await this.d.fieldsOf(type);
-      if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return;
-      await this.d.store.recordSiteFields(type, Object.keys(reply), generation);
-      this.d.log?.('site field names learnt', { type, fields: Object.keys(reply).length, generation });
-      this.stats.learned++;
+      await Promise.all(types.map((t) => this.learn(t, generation)));
     } catch (e) {
-      this.d.log?.('site field names not learnt', { type, error: (e as Error).message });
+      this.d.log?.('site field names not learnt', { reason, error: (e as Error).message });
     }
+  }
+
+  private async learn(type: string, generation: number): Promise<void> {
+    const reply = await this.d.fieldsOf(type);
+    if (!isObj(reply)) return;
+    await this.d.store.recordSiteFields(type, Object.keys(reply), generation);
+    this.stats.learned++;
   }
 }
