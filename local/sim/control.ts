@@ -9,6 +9,7 @@ import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
+import { CallerFieldsChangeSchema, type CallerFields, type CallerFieldsChange } from './caller-fields.js';
 
 export const ControlPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
@@ -29,6 +30,8 @@ export const ControlPatchSchema = z.object({
   permissions: z.record(z.string().regex(/^(user|script):.+$/), PermissionProfileSchema.nullable()).optional(),
   /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
   semantics: SimSemanticsSchema.optional(),
+  /** A user stars a project or opens its page in the web UI (Project.current_user_favorite / last_accessed_by_current_user; no event): local/sim/caller-fields.ts. */
+  callerFields: CallerFieldsChangeSchema.optional(),
 }).strict();
 export type ControlPatch = z.input<typeof ControlPatchSchema>;
 
@@ -39,6 +42,7 @@ export interface ControlDeps {
   auth: SiteAuth;
   store: SiteStore;
   permissions: SitePermissions;
+  callerFields: CallerFields;
   /** Drops all data and seeds again (POST /__sim/reset {"data": true}). */
   reseed: () => void;
   /** Writes the snapshot file now (no-op without dataDir). */
@@ -80,6 +84,8 @@ export class SimControl {
   flush(): Promise<void> { return this.d.flush(); }
   /** Sets permission profiles (null removes one); in memory only, back to the start profiles on reset. */
   setPermissions(profiles: Record<string, PermissionProfileInput | null>): void { this.d.permissions.set(profiles); }
+  /** A user's favourite flag or last visit of a project changes, as in the web UI (no event); back to the seeded values on reset. */
+  setCallerFields(change: CallerFieldsChange): void { this.d.callerFields.set(change); }
 
   /** Knobs back to their start values, stats zeroed, held/delayed events published; `data: true` also reseeds. */
   reset(opts: { data?: boolean } = {}): void {
@@ -88,6 +94,7 @@ export class SimControl {
     this.d.events.setDelay(this.d.initialDelay);
     this.d.stats.reset();
     this.d.permissions.reset();
+    this.d.callerFields.reset();
     if (opts.data) this.d.reseed();
   }
 
@@ -122,6 +129,7 @@ export class SimControl {
     let expired: number | undefined;
     if (p.expireSessions !== undefined && p.expireSessions !== false) expired = this.expireSessions(p.expireSessions === true ? undefined : p.expireSessions);
     if (p.permissions !== undefined) this.setPermissions(p.permissions);
+    if (p.callerFields !== undefined) this.setCallerFields(p.callerFields);
     const eventId = p.changeField !== undefined ? this.changeField(p.changeField) : undefined;
     return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), ...(eventId !== undefined ? { eventId } : {}), stats: this.stats() };
   }

@@ -11,6 +11,7 @@ import type { SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';
 import type { CallerView, SitePermissions } from './permissions.js';
 import { schemaEntityRead, schemaFieldRead, schemaRead } from './schema-replies.js';
+import type { CallerFields } from './caller-fields.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
 
@@ -26,6 +27,8 @@ export interface MethodDeps {
   legacyVersion: () => boolean;
   /** How reads behave where hosted sites may differ (local/sim/site-semantics.ts). */
   semantics: () => SimSemantics;
+  /** Project fields computed for the current user (local/sim/caller-fields.ts). */
+  callerFields: CallerFields;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -60,7 +63,10 @@ function parseWith<S extends z.ZodType>(method: string, schema: S, raw: unknown)
 export class Api3Methods {
   constructor(private readonly d: MethodDeps) {}
 
-  readContext(view?: CallerView): ReadContext { return { schema: this.d.schema, lookup: view?.lookup ?? this.d.store, now: this.d.now() }; }
+  readContext(view?: CallerView, user?: { type: string; id: number }): ReadContext {
+    const lookup = view?.lookup ?? this.d.store;
+    return { schema: this.d.schema, lookup: user ? this.d.callerFields.lookup(user, lookup) : lookup, now: this.d.now() };
+  }
 
   /** Answers one decoded request body. Never throws: every failure is the fault envelope. */
   call(body: unknown): { method: string; reply: RpcReply } {
@@ -96,12 +102,14 @@ export class Api3Methods {
         const rp = parseWith('read', ReadParamsSchema, p);
         validateRead(schema, rp);
         const candidates = this.candidates(rp);
-        return simRead(this.readContext(view), this.d.semantics(), rp, view ? view.rows(rp.type, candidates) : candidates);
+        const rows = this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, candidates) : candidates);
+        return simRead(this.readContext(view, actor.user), this.d.semantics(), rp, rows);
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
-        return simSummarize(this.readContext(view), this.d.semantics(), sp, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
+        const rows = this.d.callerFields.rows(actor.user, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
+        return simSummarize(this.readContext(view, actor.user), this.d.semantics(), sp, rows);
       }
       case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
       case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));

@@ -17,7 +17,8 @@ import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
 import { SimControl } from './control.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
-import { seedSite, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { seedSite, DEFAULT_EPOCH, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { CallerFields } from './caller-fields.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
@@ -107,7 +108,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   };
   const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
   const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
-  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics });
+  const callerFields = new CallerFields(Date.parse(options.seedEpoch ?? DEFAULT_EPOCH));
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields });
 
   let seedMs = 0;
   const reseed = () => {
@@ -133,7 +135,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   }
   store.onChange = () => snapshot?.changed();
 
-  const control = new SimControl({ knobs, stats, events, auth, store, permissions, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
+  const control = new SimControl({ knobs, stats, events, auth, store, permissions, callerFields, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
   const hung = new Set<ServerResponse>();
   let closing = false;

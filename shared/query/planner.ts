@@ -1,5 +1,5 @@
 // Read planning: whether the cache can answer a `read` exactly (else a machine-readable pass reason), and which index reads the fewest items.
-import type { CachedSchema } from '../schema/index.js';
+import { callerDependentReason, type CachedSchema } from '../schema/index.js';
 import { collectFieldPaths, isOperator, NEGATIONS, operatorsFor, parseFieldPath, validateRead, type RuleValues, type SiteRules } from '../semantics/index.js';
 import type { SiteSchema } from '../schema/index.js';
 import type { Readiness } from '../store/index.js';
@@ -118,7 +118,7 @@ export function answersMissing(ready: Readiness): boolean {
  * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`,
  * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f` (a field not cached, or one the site lacks when the
  * cache does not know that now or the site's `missingReturnField` rule is not measured omit / null), `field-not-ready:T.f`, `unknown-field:T.path`,
- * `operator:OP`, `tag-link-value`, `invalid-request` (the site's own fault is the answer).
+ * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer).
  */
 export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, opts: PlanOptions = {}): PlanResult {
   if (!isObj(raw)) return pass('malformed-params');
@@ -132,6 +132,11 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, o
   if (!ready.isTypeReady(type)) return pass(`type-not-ready:${type}`);
 
   const used = collectFieldPaths(params);
+  // Before any other reason: a per-caller field must not reach the response cache under a keepable reason.
+  for (const p of used.all) {
+    const perCaller = callerDependentReason(type, p);
+    if (perCaller) return pass(perCaller);
+  }
   const missingOk = opts.missingReturnFields !== false && answersMissing(ready);
   const deep: DeepPath[] = [];
   for (const p of used.all) {

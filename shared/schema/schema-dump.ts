@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DataTypeSchema, type DataType } from '../site/index.js';
 import type { FieldDef, SchemaFile } from './schema-model.js';
+import { isCallerDependent, PER_CALLER_REASON } from './caller-dependent.js';
 
 /** One property of schema_read output: {"editable": bool, "value": x}. */
 const PropSchema = z.looseObject({ value: z.unknown() });
@@ -113,13 +114,13 @@ function propValue(f: z.infer<typeof SiteFieldSchema>, prop: string): unknown {
 }
 
 /** Why a site field cannot be cached faithfully, or undefined when it can. */
-export function uncacheableReason(fieldName: string, f: z.infer<typeof SiteFieldSchema>): string | undefined {
+export function uncacheableReason(typeName: string, fieldName: string, f: z.infer<typeof SiteFieldSchema>): string | undefined {
   const dt = DataTypeSchema.safeParse(f.data_type.value);
   if (!dt.success) return `${String(f.data_type.value)}: a data type the semantics model does not know`;
   const byType = UNCACHEABLE_TYPES[dt.data];
   if (byType) return byType;
   if (propValue(f, 'query') !== undefined || propValue(f, 'summary_field') !== undefined) return 'query field: computed by the site';
-  if (fieldName.includes('current_user')) return 'per-user value (current_user)';
+  if (isCallerDependent(typeName, fieldName)) return PER_CALLER_REASON;
   return undefined;
 }
 
@@ -143,7 +144,7 @@ export function buildSchemaFile(read: SchemaRead, entities: SchemaEntityRead, op
       const forced = name === 'id' || name === identifier;
       const rule = lastMatch(opts.rules, `${type}.${name}`);
       if (!forced && rule?.kind === 'exclude') { skipped[name] = `excluded by rule "${rule.text}"`; continue; }
-      const reason = uncacheableReason(name, f);
+      const reason = uncacheableReason(type, name, f);
       if (reason) {
         if (forced) throw new Error(`${type}.${name} is needed (${name === 'id' ? 'id' : 'identifier'}) but cannot be cached: ${reason}`);
         skipped[name] = reason;
