@@ -88,7 +88,9 @@ export function buildContext(deps: ApiDeps): ApiContext {
 
 function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void, metrics: ApiMetrics) {
   const readinessStore = new ReadinessStore(c.ddb, c.tables, c.schema);
-  const readiness = readinessStore.snapshots(cfg.readinessCacheMs);
+  // Reloaded at most every readinessCacheMs, and at once after the site's field names were learnt.
+  let snapshot = readinessStore.snapshots(cfg.readinessCacheMs);
+  const readiness = () => snapshot();
   const store = new EntityStore(c.ddb, c.tables, c.schema);
   const auth = new CallerAuth({
     client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
@@ -125,6 +127,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   // The site's field names, learnt on passes naming uncached fields (shared/reads/site-field-learning.ts).
   const learner = new SiteFieldLearner({
     schema: c.schema, readiness, store: readinessStore, log: log('warn'), minIntervalMs: cfg.readinessCacheMs,
+    onLearned: () => { snapshot = readinessStore.snapshots(cfg.readinessCacheMs); },
     async fieldsOf(type) {
       const script = await c.scriptAuth();
       if (!script) throw new Error('no script credentials (SHOTGUN_SCRIPT_NAME) to read the site\'s fields');

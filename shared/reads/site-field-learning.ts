@@ -14,6 +14,8 @@ export interface SiteFieldLearnerDeps {
   /** A type is asked at most this often per container (default 10 s: the readiness snapshot shows the names meanwhile). */
   minIntervalMs?: number;
   now?: () => number;
+  /** Called once names were recorded (the API reloads its readiness snapshot). */
+  onLearned?: () => void;
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -47,6 +49,7 @@ export class SiteFieldLearner {
       for (const t of types) this.asked.set(t, now);
       const generation = await this.d.store.schemaGeneration();
       await Promise.all(types.map((t) => this.learn(t, generation)));
+      this.d.onLearned?.();
     } catch (e) {
       this.d.log?.('site field names not learnt', { reason, error: (e as Error).message });
     }
