@@ -1,6 +1,7 @@
 // Schema methods: the site's own reply kept per caller (shared/reads/schema-replies.ts), served once the caller's credentials are verified; else passed through with the reason.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { credentialOf, refusedPass } from '../../shared/reads/index.js';
+import { bumpGenerations, credentialOf, refusedPass } from '../../shared/reads/index.js';
+import { SCHEMA_GENERATION } from '../../shared/store/index.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
 import { faultReply, httpReply, isResultsBody, tags } from './reply.js';
@@ -45,4 +46,15 @@ export async function schema(ctx: ApiContext, req: ParsedRequest, passReason: st
   const reason = kept ? 'schema-miss' : 'schema-too-large';
   metrics.pass(reason);
   return kept ? result : { ...result, headers: { ...result.headers, ...tags('pass', reason) } };
+}
+
+/** A schema write: the site's answer; once it succeeded, `*schema` is bumped before the client sees it (kept schema replies and field names no longer serve). */
+export async function schemaWrite(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
+  const { cache, logger } = ctx;
+  const { reply, result } = await forward(ctx, req, reason, acceptEncoding);
+  if (cache && isResultsBody(reply)) {
+    await bumpGenerations(cache.ddb, cache.tables.state, [SCHEMA_GENERATION])
+      .catch((e) => logger.error('schema generation not bumped after a schema write', { method: req.rpc.method_name, error: e as Error }));
+  }
+  return result;
 }

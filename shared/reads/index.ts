@@ -14,5 +14,5 @@ export { involvedTypes, linksVisible, permissionScope, storeLinkProjects, withRe
 export { compareProbe, probeRequest, type TypeView } from './permission-probe.js';
 export { type HitView } from './cached-reads.js';
 export { SiteFieldLearner } from './site-field-learning.js';
-export { cachedSchemaFingerprint, SCHEMA_METHODS, SchemaReplies } from './schema-replies.js';
+export { cachedSchemaFingerprint, SCHEMA_METHODS, SCHEMA_WRITE_METHODS, SchemaReplies } from './schema-replies.js';
 export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';

@@ -8,6 +8,9 @@ import { responseKey, type Lookup, type ResponseCache } from './response-cache.j
 /** The schema methods whose replies are kept (schema_field_create / _update / _delete are writes: they pass). */
 export const SCHEMA_METHODS: ReadonlySet<string> = new Set(['schema_read', 'schema_entity_read', 'schema_field_read']);
 
+/** Schema writes: passed through, then the schema generation bumped (read-your-writes for the caller's next schema read). */
+export const SCHEMA_WRITE_METHODS: ReadonlySet<string> = new Set(['schema_field_create', 'schema_field_update', 'schema_field_delete']);
+
 /** A digest of the deployed cached schema: a new deploy keys every schema reply anew. */
 export function cachedSchemaFingerprint(schema: CachedSchema): string {
   return canonicalDigest(schema.site.file);

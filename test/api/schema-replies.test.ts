@@ -83,6 +83,39 @@ describe('schema replies from the cache', () => {
     for (const p of [p2, p3, none]) expect((await viaApi(p)).site).toBe(0);
   });
 
+  it('per project: a field hidden in one project (schema_field_update through the cache) shows in that project\'s reply only', async () => {
+    const inP2 = call('schema_field_read', SCRIPT_AUTH, { type: 'Asset', field_name: 'description', project: { type: 'Project', id: 2 } });
+    const plain = call('schema_field_read', SCRIPT_AUTH, { type: 'Asset', field_name: 'description' });
+    await viaApi(inP2);
+    await viaApi(plain);
+    const update = await viaApi(call('schema_field_update', SCRIPT_AUTH, {
+      type: 'Asset', field_name: 'description', properties: [{ property_name: 'visible', value: false }], project: { type: 'Project', id: 2 },
+    }));
+    expect(tag(update.r)).toEqual({ cache: 'pass', reason: 'method:schema_field_update' });
+    expect(results(update.r)).toBe(true);
+    // Bumped by the write itself (no poll yet): both replies are read again, each the site's.
+    for (const [payload, visible] of [[inP2, false], [plain, true]] as const) {
+      const first = await viaApi(payload);
+      expect(tag(first.r).reason).toBe('schema-miss');
+      expect(results(first.r).description.visible.value).toBe(visible);
+      const again = await viaApi(payload);
+      expect(tag(again.r).cache).toBe('hit');
+      expect(again.r.body.equals((await h.direct(payload)).body)).toBe(true);
+    }
+  });
+
+  it('read-your-writes: a field created through the cache is in the caller\'s next schema reply', async () => {
+    const payload = call('schema_field_read', SCRIPT_AUTH, { type: 'Shot' });
+    await viaApi(payload);
+    expect(tag((await viaApi(payload)).r).cache).toBe('hit');
+    const created = await viaApi(call('schema_field_create', SCRIPT_AUTH, { type: 'Shot', data_type: 'text', properties: [{ property_name: 'name', value: 'Plugin Ids' }] }));
+    expect(results(created.r)).toBe('sg_plugin_ids');
+    const after = await viaApi(payload);
+    expect(tag(after.r).reason).toBe('schema-miss');
+    expect(results(after.r).sg_plugin_ids.name.value).toBe('Plugin Ids');
+    expect(after.r.body.equals((await h.direct(payload)).body)).toBe(true);
+  });
+
   it('wrong credentials get the site\'s own fault, a stored reply notwithstanding', async () => {
     const payload = call('schema_entity_read', SCRIPT_AUTH);
     await viaApi(payload);
