@@ -178,7 +178,10 @@ export class Reconciler {
       if (!types.length) return undefined;
     }
     // Any change of the site's schema (not only of cached fields) invalidates schema replies and the site's field names.
-    const digest = full && this.d.schemaDigest ? await this.d.schemaDigest.check() : undefined;
+    const digest = full && this.d.schemaDigest ? await this.d.schemaDigest.check().catch((e) => {
+      this.d.log?.('whole-schema digest not checked (next full diff retries)', { error: (e as Error).message });
+      return undefined;
+    }) : undefined;
     if (digest?.changed) this.d.log?.('the site\'s schema changed (periodic schema diff): schema generation bumped', { digest: digest.digest });
     const r = await this.d.schemaDrift.check(types, full ? 'reconciler: periodic schema diff' : 'reconciler: drift recorded');
     if (full) {
