@@ -27,6 +27,9 @@ export class SiteFieldKnowledge {
     return new SiteFieldKnowledge(byType, schemaGeneration);
   }
 
+  /** The types whose names were ever recorded (current or stale). */
+  get types(): string[] { return [...this.byType.keys()]; }
+
   /** Whether the type's field names were read under the current schema generation. */
   knows(type: string): boolean {
     return this.byType.get(type)?.generation === this.schemaGeneration;

@@ -14,7 +14,7 @@ export interface SchemaDigestDeps {
   ddb: DynamoDBClient;
   table: string;
   /** Where the site's field names per cached type are recorded (shared/store/site-fields.ts). */
-  readiness: Pick<ReadinessStore, 'recordSiteFields' | 'schemaGeneration'>;
+  readiness: Pick<ReadinessStore, 'recordSiteFields' | 'schemaGeneration' | 'load'>;
   now?: () => Date;
 }
 
@@ -22,7 +22,7 @@ export interface DigestCheck {
   /** The site's schema differs from the last digest (or none was kept): `*schema` was bumped. */
   changed: boolean;
   digest: string;
-  /** Cached types whose field names were recorded. */
+  /** Types whose field names were recorded again (those reads have needed: the API learns the others on a pass). */
   recorded: number;
 }
 
@@ -31,7 +31,10 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export class SchemaDigest {
   constructor(private readonly d: SchemaDigestDeps) {}
 
-  /** Reads the site's whole schema, compares its digest with the last one, bumps `*schema` when it changed, records the cached types' field names. */
+  /**
+   * Reads the site's whole schema, compares its digest with the last one, bumps `*schema` when it changed, and records
+   * again the field names of the types already recorded (kept current without a pass; readiness loads stay small).
+   */
   async check(): Promise<DigestCheck> {
     const before = await this.d.readiness.schemaGeneration();
     const [read, types] = await Promise.all([this.d.site.call('schema_read'), this.d.site.call('schema_entity_read')]);
@@ -48,7 +51,8 @@ export class SchemaDigest {
     }
     let recorded = 0;
     if (generation >= 0 && isObj(read)) {
-      for (const type of this.d.schema.site.typeNames) {
+      const known = (await this.d.readiness.load()).siteFields.types;
+      for (const type of known.filter((t) => this.d.schema.site.hasType(t))) {
         const fields = read[type];
         if (!isObj(fields)) continue;
         await this.d.readiness.recordSiteFields(type, Object.keys(fields), generation);

@@ -245,10 +245,11 @@ describe('a field added to the schema file', () => {
       await reconciler.run({ sweep: 'never', schemaDiff: 'always' });
       expect((await reconciler.run({ sweep: 'never', schemaDiff: 'always' })).schemaDiff).toMatchObject({ full: true, schemaChanged: false });
       const generation = await rig.ctx.readiness.schemaGeneration();
+      await rig.ctx.readiness.recordSiteFields('Shot', ['code', 'sg_hero'], generation);
       expect(rig.site.control.changeField({ type: 'Shot', field: 'sg_hero', remove: true })).toBe(0);
       const pass = await reconciler.run({ sweep: 'always', schemaDiff: 'always' });
       expect(pass.schemaDiff).toMatchObject({ full: true, drifted: 1, detected: 1, schemaChanged: true });
-      // Schema replies and the site's field names read before no longer stand; the names were read again.
+      // Schema replies and the site's field names read before no longer stand; the names recorded were read again.
       expect(await rig.ctx.readiness.schemaGeneration()).toBe(generation + 1);
       expect((await rig.ctx.readiness.load()).siteFields.lacks('Shot', 'sg_hero')).toBe(true);
       expect(pass.types.Shot.swept).toBe(true);
