@@ -113,6 +113,17 @@ describe('return fields the site lacks', () => {
     expect((r.body.json() as { exception?: boolean }).exception).toBe(true);
   });
 
+  it('a site answering a deep missing field unlike a plain one: the rule is unmatched, such reads pass', async () => {
+    await configure({ missingReturnField: 'omit', missingDeepReturnField: 'null' });
+    expect((await readiness.load()).siteRules.report().missingReturnField.status).toBe('unmatched');
+    for (const p of [TOOLKIT.pipelineConfig, TOOLKIT.version]) {
+      const r = await compare(p);
+      expect({ cache: r.cache, identical: r.identical }).toEqual({ cache: 'pass', identical: true });
+      expect(r.reason).toMatch(/^uncached-field:/);
+    }
+    h.sim.control.setSemantics({ missingDeepReturnField: 'same' });
+  });
+
   it('a field the site adds afterwards (Shotgun_DisplayColumn_New) is no longer answered as missing', async () => {
     await configure({ missingReturnField: 'null' });
     const payload = readPayload(SCRIPT_AUTH, 'PipelineConfiguration', [], ['code', 'plugin_ids']);
