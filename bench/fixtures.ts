@@ -9,7 +9,7 @@ import { ShotgunClient } from '../shared/site/index.js';
 import { ensureTables, tableNames, type TableNames } from '../shared/store/index.js';
 import { importReadyCache } from '../test/reads/importer.js';
 
-export interface ImportedCache { site: SimSite; ddb: DynamoDBClient; client: ShotgunClient; schema: CachedSchema; tables: TableNames }
+export interface ImportedCache { site: SimSite; ddb: DynamoDBClient; client: ShotgunClient; schema: CachedSchema; tables: TableNames; endpoint: string }
 
 /** Runs `fn` over a fresh DynamoDB Local and simulated site, imported and ready; tears both down after. */
 export async function withImportedCache<T>(opts: { entities: number; seed: number; latencyMs: number; tablePrefix: string }, fn: (c: ImportedCache) => Promise<T>): Promise<T> {
@@ -22,7 +22,7 @@ export async function withImportedCache<T>(opts: { entities: number; seed: numbe
     const tables = tableNames(opts.tablePrefix);
     await ensureTables(ddb, tables);
     await importReadyCache(client, ddb, tables, schema);
-    return await fn({ site, ddb, client, schema, tables });
+    return await fn({ site, ddb, client, schema, tables, endpoint: ddbLocal.endpoint });
   } finally {
     ddb.destroy();
     await site.close();

@@ -13,6 +13,7 @@ const SECTIONS: Section[] = [
   { name: 'response-cache', run: async () => (await import('./response-cache.js' as string)).benchResponseCache() },
   { name: 'shadow', run: async () => (await import('./shadow.js' as string)).benchShadow() },
   { name: 'toolkit', run: async () => (await import('./toolkit.js' as string)).benchToolkit() },
+  { name: 'event-log', run: async () => (await import('./event-log.js' as string)).benchEventLog() },
   { name: 'permissions', run: async () => (await import('./permissions.js' as string)).benchPermissions() },
   { name: 'bundles', run: async () => (await import('./bundles.js' as string)).benchBundles() },
 ];

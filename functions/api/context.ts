@@ -6,13 +6,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, EventLogReads, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
 import { ShotgunClient, SiteInfo } from '../../shared/site/index.js';
-import { EntityStore, ReadinessStore, ReconcilePace, type TableNames } from '../../shared/store/index.js';
+import { EntityStore, KeptEvents, ReadinessStore, ReconcilePace, type TableNames } from '../../shared/store/index.js';
+import { PollerLease } from '../../shared/sync/index.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
 
 /** The cache side: without it the API passes everything through (reads with reason `read-engine-not-ready`). */
@@ -31,6 +32,8 @@ export interface CacheDeps {
   responseCache?: { enabled?: boolean; ttlS?: number; maxStoredBytes?: number };
   /** The reply memo of plannable reads (shared/reads/reply-memo.ts): on unless `enabled: false` (REPLY_MEMO=off); `share` of the function's memory. */
   replyMemo?: { enabled?: boolean; maxBytes?: number; share?: number; granularity?: CounterGranularity };
+  /** EventLogEntry reads from the kept event log (shared/reads/event-log-reads.ts): on unless `enabled: false` (EVENT_LOG_READS=off). */
+  eventLog?: { enabled?: boolean; maxLagMs?: number };
   /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
 }
@@ -106,9 +109,14 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
     ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
   });
+  const lease = new PollerLease(DynamoDBDocumentClient.from(c.ddb), c.tables.state, 0);
+  const eventLog = c.eventLog?.enabled === false ? undefined : new EventLogReads({
+    schema: c.schema, kept: new KeptEvents(c.ddb, c.tables.state), cursor: () => lease.read(), readiness, maxLagMs: c.eventLog?.maxLagMs,
+    projects: async (ids) => (await store.getMany('Project', ids)).entities.map((e) => e.record),
+  });
   const reads = new CachedReads({
     schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
-    views, linkProjects: storeLinkProjects(store),
+    views, linkProjects: storeLinkProjects(store), eventLog,
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities }),
   });
   const writeThrough = new WriteThrough({
@@ -135,5 +143,5 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     },
   });
   const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: (cred) => auth.identity(cred) });
-  return { ...c, readiness, auth, views, reads, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  return { ...c, readiness, auth, views, reads, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

@@ -43,6 +43,7 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       responseCache: responseCacheFromEnv(env),
       replyMemo: replyMemoFromEnv(env),
       shadow: shadowFromEnv(env),
+      eventLog: eventLogFromEnv(env),
     },
   };
 }
@@ -62,6 +63,16 @@ export function responseCacheFromEnv(env: Env): { enabled: boolean; ttlS: number
   const ttlS = raw ? Number(raw) : DEFAULT_RESPONSE_CACHE_TTL_S;
   if (!Number.isInteger(ttlS) || ttlS <= 0) throw new ConfigError(`RESPONSE_CACHE_TTL_S must be a positive number of seconds, not "${raw}"`);
   return { enabled, ttlS };
+}
+
+/** EVENT_LOG_READS (`off`: EventLogEntry reads pass) and EVENT_LOG_MAX_LAG_MS (how recent the last poll must be to serve them). */
+export function eventLogFromEnv(env: Env): { enabled: boolean; maxLagMs?: number } {
+  const enabled = (env.EVENT_LOG_READS ?? '').trim().toLowerCase() !== 'off';
+  const raw = env.EVENT_LOG_MAX_LAG_MS?.trim();
+  if (!raw) return { enabled };
+  const maxLagMs = Number(raw);
+  if (!Number.isInteger(maxLagMs) || maxLagMs <= 0) throw new ConfigError(`EVENT_LOG_MAX_LAG_MS must be a positive number of milliseconds, not "${raw}"`);
+  return { enabled, maxLagMs };
 }
 
 /** REPLY_MEMO (`off` disables the reply memo) and REPLY_MEMO_SHARE (share of the function's memory, default 0.25). */

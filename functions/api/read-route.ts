@@ -45,7 +45,7 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   outcome.keep?.(body);
   const reply = httpReply(200, tags('hit', reason), body, acceptEncoding);
   // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
-  if (outcome.view !== 'restricted') await shadowCheck(ctx, req, method, outcome.result, outcome.access);
+  if (outcome.view !== 'restricted' && !outcome.unshadowed) await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
 }
 

@@ -10,8 +10,8 @@ export async function status(ctx: ApiContext, acceptEncoding: string | undefined
   if (!cache) return httpReply(200, {}, Buffer.from(JSON.stringify({ ready: true, mode: 'pass-through', upstream })), acceptEncoding);
   let body: unknown;
   try {
-    const [ready, shadow, syncWindow] = await Promise.all([cache.readiness(), cache.ledger.report(), cache.pace.report()]);
-    body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, permissions: cache.views.report(), syncWindow });
+    const [ready, shadow, syncWindow, eventLog] = await Promise.all([cache.readiness(), cache.ledger.report(), cache.pace.report(), cache.eventLog?.status()]);
+    body = cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, permissions: cache.views.report(), syncWindow, eventLog });
   } catch (e) {
     logger.error('readiness unavailable', { error: e as Error });
     body = { ready: false, mode: 'cache', version: FPT_CACHE_VERSION, upstream, error: 'readiness unavailable (state table)' };

@@ -4,9 +4,10 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { ConfigError } from '../../shared/config.js';
 import {
-  type CursorState, importPending, runPoller, type PollerMetrics, type PollerRun, SqsEventSink, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  type CursorState, importPending, keptLogSettingsFromEnv, keptUntilS, type KeptLogSettings, runPoller, type PollerMetrics, type PollerRun, SqsEventSink, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
 import { generationBumper } from '../../shared/reads/index.js';
+import { KeptEvents } from '../../shared/store/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -26,6 +27,8 @@ export interface PollerAppDeps {
   triggerImport?: () => Promise<void>;
   /** Told about every saved cursor (the local stack's /status). */
   onPoll?: (cursor: CursorState) => void;
+  /** What of the event log is kept for reads (EVENT_LOG_KEEP_TYPES, EVENT_LOG_RETENTION_DAYS); undefined keeps nothing. */
+  keep?: KeptLogSettings;
 }
 
 export interface PollerSummary extends Omit<PollerRun, 'cursor'> { maxSeen: number | null; backlog: number; importTriggered: boolean }
@@ -35,6 +38,8 @@ export type PollerHandler = (event: unknown, context: Context) => Promise<Poller
 export function createPoller(d: PollerAppDeps): PollerHandler {
   const { ctx, metrics, logger } = d;
   const sink = new SqsEventSink(ctx.sqs, ctx.queueUrl!);
+  const keptLog = new KeptEvents(ctx.ddb, ctx.tables.state);
+  const keep = d.keep && { ...d.keep, write: (rows: Parameters<KeptEvents['write']>[0], nowMs: number) => keptLog.write(rows, keptUntilS(nowMs, d.keep!.retentionMs)) };
   return async (_event, context) => {
     const started = Date.now();
     const deadline = started + Math.min(d.loopMs, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
@@ -63,7 +68,7 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
     };
     const run = await runPoller({
       lease: ctx.lease, source: ctx.events, sink, schema: ctx.schema.site, metrics: pm,
-      pollIntervalMs: d.pollIntervalMs, deadline,
+      pollIntervalMs: d.pollIntervalMs, deadline, keep,
       shouldStop: () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS / 2,
       // Every entity type seen (cached or not) invalidates the response cache's replies that read it.
       onEvents: generationBumper(ctx.ddb, ctx.tables.state),
@@ -101,6 +106,14 @@ function positive(env: Env, name: string, fallback: number): number {
   return n;
 }
 
+function keptSettings(env: Env): KeptLogSettings | undefined {
+  try {
+    return keptLogSettingsFromEnv(env);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
 export interface PollerOverrides {
   metrics?: SyncMetrics;
   logger?: Logger;
@@ -119,5 +132,6 @@ export async function createPollerHandler(env: Env, o: PollerOverrides = {}): Pr
     loopMs: positive(env, 'POLL_LOOP_MS', DEFAULT_POLL_LOOP_MS),
     triggerImport: o.triggerImport ?? lambdaImportTrigger(env),
     onPoll: o.onPoll,
+    keep: keptSettings(env),
   });
 }

@@ -3,6 +3,7 @@ import type { CachedSchema } from '../schema/index.js';
 import type { Readiness, WindowReport } from '../store/index.js';
 import type { ShadowReport } from '../shadow/index.js';
 import type { RuleName, RuleRecord } from '../semantics/index.js';
+import type { EventLogStatus } from './event-log-reads.js';
 
 export interface CacheStatus {
   /** Every cached type is ready: reads of any cached type can be answered from the cache. */
@@ -22,6 +23,8 @@ export interface CacheStatus {
   syncWindow?: Record<string, WindowReport>;
   /** This container's permission views (shared/reads/principal-views.ts): counts only, no identities. */
   permissions?: PermissionCounts;
+  /** The kept event log EventLogEntry reads are answered from (shared/reads/event-log-reads.ts): its window and lag. */
+  eventLog?: EventLogStatus;
   /** The site's read rules the cache follows, each measured (when, by which probe) or assumed (shared/calibration.ts). */
   siteRules: Record<RuleName, RuleRecord>;
 }
@@ -31,7 +34,7 @@ export interface PermissionCounts {
   revocations: number; trustedReads: number; tableHits: number; ttlSeconds: number;
 }
 
-export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; permissions?: PermissionCounts; syncWindow?: Record<string, WindowReport> }): CacheStatus {
+export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; permissions?: PermissionCounts; syncWindow?: Record<string, WindowReport>; eventLog?: EventLogStatus }): CacheStatus {
   const types: CacheStatus['types'] = {};
   for (const type of schema.site.typeNames) {
     const fields = Object.keys(schema.site.type(type)!.fields);
@@ -49,5 +52,6 @@ export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { 
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),
     ...(info.permissions ? { permissions: info.permissions } : {}),
     ...(info.syncWindow && Object.keys(info.syncWindow).length ? { syncWindow: info.syncWindow } : {}),
+    ...(info.eventLog ? { eventLog: info.eventLog } : {}),
   };
 }

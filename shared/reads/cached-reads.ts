@@ -2,7 +2,7 @@
 import { checkAccess, rulesFor, type AccessRules } from './access-rules.js';
 import type { CachedSchema } from '../schema/index.js';
 import { credentialOf, principalOf, type CallerAuth } from './caller-auth.js';
-import { type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
+import { ReadParamsSchema, type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
 import { planRead, summarizeAsRead, type ReadEngine } from '../query/index.js';
 import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
@@ -10,10 +10,11 @@ import { involvedTypes, linksVisible, permissionScope, withRestriction } from '.
 import type { PrincipalViews } from './principal-views.js';
 import type { CallerCredential } from './caller-auth.js';
 import type { MemoLookup, ReplyMemo } from './reply-memo.js';
+import type { EventLogReads } from './event-log-reads.js';
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
-  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void }
+  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void; unshadowed?: true }
   /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
   | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
   /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
@@ -46,6 +47,8 @@ export interface CachedReadsDeps {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** Built replies kept per request and view while their change counters stand (shared/reads/reply-memo.ts). */
   memo?: ReplyMemo;
+  /** EventLogEntry reads from the kept event log (shared/reads/event-log-reads.ts); omitted: they pass as an uncached type. */
+  eventLog?: EventLogReads;
 }
 
 export class CachedReads {
@@ -69,6 +72,7 @@ export class CachedReads {
       if (!sp.success) return { kind: 'pass', reason: 'malformed-params' };
       asRead = summarizeAsRead(sp.data);
     }
+    if (method === 'read' && this.d.eventLog && (params as { type?: unknown } | null)?.type === 'EventLogEntry') return this.eventLogRead(auth, params, this.d.eventLog);
     const planned = planRead(this.d.schema, await this.d.readiness(), asRead, { missingReturnFields: method === 'read' });
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
     if (this.d.quarantine) {
@@ -117,6 +121,27 @@ export class CachedReads {
     const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined
       || (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
     return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full' };
+  }
+
+  /**
+   * EventLogEntry from the kept log: served to callers in the script's view only (the site hides events of projects a
+   * caller does not see, and the cache has no verified view of EventLogEntry), after their credentials are verified.
+   * Not shadow-checked: the verifier's replay would see events committed since the last poll (the answer is as of it).
+   */
+  private async eventLogRead(auth: unknown, params: unknown, eventLog: EventLogReads): Promise<CachedReadOutcome> {
+    const parsed = ReadParamsSchema.safeParse(params);
+    if (!parsed.success) return { kind: 'pass', reason: 'malformed-params' };
+    if ((await this.d.quarantine?.())?.has('EventLogEntry')) return { kind: 'pass', reason: 'shadow-mismatch' };
+    const cred = credentialOf(auth);
+    if (!cred) return { kind: 'pass', reason: 'no-credentials' };
+    const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), parsed.data);
+    if (!access.ok) return { kind: 'pass', reason: access.reason };
+    if (this.d.views && !(await this.d.views.isTrusted(cred))) return { kind: 'pass', reason: 'permission-event-log' };
+    const [verdict, outcome] = await Promise.all([this.d.auth.verify(auth, cred), eventLog.read(params)]);
+    if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
+    if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
+    if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
+    return { kind: 'hit', result: outcome.result, access: 'event-log', view: 'trusted', unshadowed: true };
   }
 
   /**

@@ -55,7 +55,7 @@ export const REFS_TABLE: TableSpec = {
   indexes: [],
 };
 
-/** state: poller cursor and lease, skipped-id backlog, per-type readiness and import checkpoints, cached auth verdicts (TTL), response-cache replies (pk "resp", TTL), per-type generations (pk "gen") and the entity creation journal (pk "born#<Type>", TTL). */
+/** state: poller cursor and lease, skipped-id backlog, per-type readiness and import checkpoints, cached auth verdicts (TTL), response-cache replies (pk "resp", TTL), per-type generations (pk "gen"), the entity creation journal (pk "born#<Type>", TTL) and the kept event log (pk "evlog#<project>#<event_type>", sk the zero-padded event id, TTL: shared/store/kept-events.ts). */
 export const STATE_TABLE: TableSpec = {
   logical: 'state',
   partitionKey: { name: 'pk', type: 'S' },

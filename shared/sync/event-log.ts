@@ -13,6 +13,15 @@ export const CursorStateSchema = z.object({
   maxSeen: z.number().int().nonnegative(),
   /** Missing ids below maxSeen -> epoch ms when first found missing. Keys are decimal ids. */
   backlog: z.record(z.string(), z.number()),
+  /** The kept event log's window (shared/sync/kept-window.ts); absent: nothing kept yet. */
+  kept: z.object({
+    /** The kept log holds every event of `types` with an id in (after, maxSeen] that is not in the backlog. */
+    after: z.number().int().nonnegative(),
+    /** The event types kept since `after`. */
+    types: z.array(z.string()),
+    /** Retention marks [maxSeen, epoch ms], oldest first: once a mark is older than the retention, `after` moves to it. */
+    marks: z.array(z.tuple([z.number().int().nonnegative(), z.number()])),
+  }).optional(),
 });
 export type CursorState = z.infer<typeof CursorStateSchema>;
 
@@ -40,6 +49,8 @@ export interface AdvanceResult {
   expired: number[];
   /** Ids newly found missing in this step. */
   newlyMissing: number[];
+  /** The highest id this step gave up on without seeing it (expired, or below a gap too wide to backlog); 0 if none. */
+  unseen: number;
 }
 
 /**
@@ -68,6 +79,7 @@ export function advance(state: CursorState, rows: readonly EventRow[], nowMs: nu
   const ids = [...byId.keys()].sort((a, b) => a - b);
   const forward: EventRow[] = [];
   const newlyMissing: number[] = [];
+  let unseen = 0;
   for (const id of ids) {
     if (id <= state.maxSeen) {
       const key = String(id);
@@ -82,6 +94,8 @@ export function advance(state: CursorState, rows: readonly EventRow[], nowMs: nu
         backlog[String(gap)] = nowMs;
         newlyMissing.push(gap);
       }
+    } else {
+      unseen = Math.max(unseen, id - 1);
     }
     if (id > maxSeen) maxSeen = id;
     forward.push(byId.get(id)!);
@@ -94,7 +108,9 @@ export function advance(state: CursorState, rows: readonly EventRow[], nowMs: nu
     }
   }
   expired.sort((a, b) => a - b);
-  return { next: { maxSeen, backlog }, forward, expired, newlyMissing };
+  if (expired.length) unseen = Math.max(unseen, expired[expired.length - 1]);
+  const next: CursorState = state.kept ? { maxSeen, backlog, kept: state.kept } : { maxSeen, backlog };
+  return { next, forward, expired, newlyMissing, unseen };
 }
 
 /**

@@ -1,7 +1,8 @@
-// shared/sync: keeping the store in step with the site: event log cursor, poller and lease, event source and sink, event apply, import, reconciliation, validation, site fetches, schema drift and digest, DLQ replay, sync context and metrics.
+// shared/sync: keeping the store in step with the site: event log cursor, kept event-log window, poller and lease, event source and sink, event apply, import, reconciliation, validation, site fetches, schema drift and digest, DLQ replay, sync context and metrics.
 // May import: site, schema, semantics, store, query, shadow. This index is the package's only public face: other packages import it, never a file inside.
 export { advance, backlogIds, type CursorState, type EventRow, EventRowSchema, initialCursor, messageGroupId, owningEntity } from './event-log.js';
 export { ShotgunEventSource } from './event-source.js';
+export { DEFAULT_KEPT_TYPES, knownIds, type KnownIds, keptLogSettingsFromEnv, type KeptLogSettings, keptUntilS, nextKept } from './kept-window.js';
 export { SqsEventSink } from './sqs-event-sink.js';
 export { type PollerMetrics, type PollerRun, runPoller } from './poller.js';
 export { LeaseLostError, PollerLease } from './poller-lease.js';

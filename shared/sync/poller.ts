@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { advance, backlogIds, initialCursor, type CursorState, type EventRow } from './event-log.js';
 import { LeaseLostError, type PollerLease } from './poller-lease.js';
+import { nextKept, type KeptLogSettings } from './kept-window.js';
 import type { SiteSchema } from '../schema/index.js';
 
 /** Where events come from: the site's EventLogEntry, read as the shotgunEvents daemon reads it. */
@@ -61,6 +62,13 @@ export interface PollerOptions {
    * counters: shared/reads/response-cache.ts). A failure stops the poll, as a failed send does.
    */
   onEvents?: (events: EventRow[]) => Promise<void>;
+  /**
+   * The kept event log (shared/sync/kept-window.ts): the rows of `types` a poll read are written before the cursor
+   * that has seen them is saved, and the cursor carries the window in which the kept log is complete. Omitted: the
+   * cursor carries no window (nothing may be served from the kept log). `write` returns the ids it could not keep
+   * (too large for an item): the window moves past them, as past ids never seen.
+   */
+  keep?: KeptLogSettings & { write: (rows: EventRow[], nowMs: number) => Promise<number[]> };
 }
 
 export interface PollerRun {
@@ -125,8 +133,12 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
       const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
       if (relevant.length) await o.sink.send(relevant);
       if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
-      await o.lease.save(holder, now(), step.next);
-      cursor = step.next;
+      const keptTypes = o.keep && new Set(o.keep.types);
+      const kept = keptTypes ? step.forward.filter((ev) => keptTypes.has(ev.event_type)) : [];
+      const unkept = kept.length ? await o.keep!.write(kept, now()) : [];
+      const next = nextKept(cursor, step.next, Math.max(step.unseen, ...unkept), now(), o.keep);
+      await o.lease.save(holder, now(), next);
+      cursor = next;
       run.polls += 1;
       run.forwarded += relevant.length;
       run.dropped += step.forward.length - relevant.length;

@@ -45,6 +45,8 @@ export interface HarnessOptions {
   responseCache?: CacheDeps['responseCache'];
   /** The reply memo's settings (default here: off, so engine tests see every engine read; on in the deployed API). */
   replyMemo?: CacheDeps['replyMemo'];
+  /** EventLogEntry reads from the kept event log (default: on, as deployed). */
+  eventLog?: CacheDeps['eventLog'];
 }
 
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -60,6 +62,7 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
     responseCache: opts.responseCache ?? { enabled: false },
     replyMemo: opts.replyMemo ?? { enabled: false },
+    eventLog: opts.eventLog,
   };
   const gateways: LocalApiGateway[] = [];
   const startApi = async (deployed?: CachedSchema) => {

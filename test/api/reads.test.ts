@@ -30,7 +30,8 @@ describe('hit or pass', () => {
   });
 
   it.each([
-    ['an uncached type', 'EventLogEntry', [], ['id'], {}, 'uncached-type:EventLogEntry'],
+    ['an uncached type', 'Icon', [], ['id'], {}, 'uncached-type:Icon'],
+    ['an EventLogEntry read the kept event log cannot answer', 'EventLogEntry', [], ['id'], {}, 'event-log-filter:project'],
     ['a skipped field', 'Shot', [], ['image'], {}, 'uncached-field:Shot.image'],
     ['a clock operator', 'Shot', [cond('created_at', 'in_last', 1, 'DAY')], ['code'], {}, 'operator:in_last'],
     ['an unknown read key', 'Shot', [], ['code'], { frobnicate: true }, 'unknown-key:frobnicate'],
