@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type HealOutcome, type ShadowMetrics } from '../../shared/shadow/index.js';
 import {
-  calibrationFor, EmfSyncMetrics, Reconciler, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
+  calibrationFor, EmfSyncMetrics, Reconciler, SchemaDigest, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -31,6 +31,7 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     doc: ctx.doc, stateTable: ctx.tables.state, metrics: d.metrics, log: warn,
     calibrate: calibrationFor(ctx),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics: d.metrics, log: warn }),
+    schemaDigest: new SchemaDigest({ schema: ctx.schema, site: ctx.client, ddb: ctx.ddb, table: ctx.tables.state, readiness: ctx.readiness }),
   });
   const sm = d.shadowMetrics;
   let healer: QuarantineHealer | undefined;

@@ -76,7 +76,7 @@ export class CachedReads {
       asRead = summarizeAsRead(sp.data);
     }
     if (method === 'read' && this.d.eventLog && (params as { type?: unknown } | null)?.type === 'EventLogEntry') return this.eventLogRead(auth, params, this.d.eventLog);
-    const planned = planRead(this.d.schema, await this.d.readiness(), asRead);
+    const planned = planRead(this.d.schema, await this.d.readiness(), asRead, { missingReturnFields: method === 'read' });
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
     if (this.d.quarantine) {
       const quarantined = await this.d.quarantine();
