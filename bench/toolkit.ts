@@ -12,7 +12,8 @@ import { startSimSite } from '../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { ShotgunClient, firstPage, readParams as read, wireCondition as cond } from '../shared/site/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
+import { ensureTables, ReadinessStore, tableNames } from '../shared/store/index.js';
+import { calibrate } from '../shared/sync/index.js';
 import { importReadyCache } from '../test/reads/importer.js';
 import { sameAnswer } from '../test/support/same-answer.js';
 import { ms, table } from './measure.js';
@@ -105,6 +106,8 @@ export async function benchToolkit(): Promise<string> {
     const tables = tableNames('bench-toolkit-');
     await ensureTables(ddb, tables);
     await importReadyCache(client, ddb, tables, schema);
+    // As a deployed import does: the site's rules measured before the types come into service.
+    await calibrate(client, schema, new ReadinessStore(ddb, tables, schema));
     const logger = new Logger({ serviceName: 'fpt-cache-bench', logLevel: 'SILENT' });
     api = await startLocalApiGateway({
       port: 0, fn: API_FUNCTION.fn,

@@ -6,6 +6,7 @@ import { requiresHit, refusedPass, routeOf } from '../../shared/reads/index.js';
 import { ErrorCode, ShotgunFault, isFileTransferPath } from '../../shared/site/index.js';
 import { buildContext, type ApiDeps, type ApiHandler } from './context.js';
 import { read } from './read-route.js';
+import { schema, schemaWrite } from './schema-route.js';
 import { parseRequest } from './request.js';
 import { checkBuiltReply, faultReply, tags } from './reply.js';
 import { forward, info, transfer, write } from './site-routes.js';
@@ -35,6 +36,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       try {
         if (route.kind === 'read') result = await read(ctx, req, acceptEncoding, requiresHit(req.headers), route.method);
         else if (route.kind === 'info') result = await info(ctx, req, acceptEncoding);
+        else if (route.kind === 'schema') result = await schema(ctx, req, route.reason, acceptEncoding, requiresHit(req.headers));
+        else if (route.kind === 'schema-write') result = await schemaWrite(ctx, req, route.reason, acceptEncoding);
         else if (route.kind === 'write') result = await write(ctx, req, route.reason, acceptEncoding);
         else if (requiresHit(req.headers)) {
           metrics.fault('require-hit');

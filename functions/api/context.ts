@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, EventLogReads, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, EventLogReads, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
@@ -93,7 +93,10 @@ export function buildContext(deps: ApiDeps): ApiContext {
 }
 
 function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void, metrics: ApiMetrics) {
-  const readiness = new ReadinessStore(c.ddb, c.tables, c.schema).snapshots(cfg.readinessCacheMs);
+  const readinessStore = new ReadinessStore(c.ddb, c.tables, c.schema);
+  // Reloaded at most every readinessCacheMs, and at once after the site's field names were learnt.
+  let snapshot = readinessStore.snapshots(cfg.readinessCacheMs);
+  const readiness = () => snapshot();
   const store = new EntityStore(c.ddb, c.tables, c.schema);
   const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now: c.clock ?? Date.now };
   const auth = new CallerAuth({
@@ -118,6 +121,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const reads = new CachedReads({
     schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
     views, linkProjects: storeLinkProjects(store), eventLog,
+    eventLogViews: eventLog && new EventLogViews({ client, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), ttlMs: views.ttlMs, onProbe: () => metrics.permission?.('probe', 1) }),
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities, volatile }),
   });
   const writeThrough = new WriteThrough({
@@ -133,8 +137,19 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
   const responses = c.responseCache?.enabled === false ? undefined
     : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes, marginMs: volatile.marginMs, now: volatile.now });
+  // The site's field names, learnt on passes naming uncached fields (shared/reads/site-field-learning.ts).
+  const learner = new SiteFieldLearner({
+    schema: c.schema, readiness, store: readinessStore, log: log('warn'), minIntervalMs: cfg.readinessCacheMs,
+    onLearned: () => { snapshot = readinessStore.snapshots(cfg.readinessCacheMs); },
+    async fieldsOf(type) {
+      const script = await c.scriptAuth();
+      if (!script) throw new Error('no script credentials (SHOTGUN_SCRIPT_NAME) to read the site\'s fields');
+      return client.call('schema_field_read', { type }, { auth: script, idempotent: true });
+    },
+  });
   // Signed URLs: renewed from relayed replies; entities served with them recorded for the reconciler (docs/semantics.md "Volatile values").
   const renewal = new SignatureRenewal({ schema: c.schema, store, log: log('warn') });
   const recent = new RecentVolatileReads({ ddb: c.ddb, table: c.tables.state, now: volatile.now });
-  return { ...c, readiness, auth, views, reads, eventLog, writeThrough, versions, responses, ledger, memo, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: (cred) => auth.identity(cred) });
+  return { ...c, readiness, auth, views, reads, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

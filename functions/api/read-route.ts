@@ -25,23 +25,19 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
 
 async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadOutcome, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
   const { cache, logger, metrics } = ctx;
+  const params = req.rpc.params[1];
   if (outcome.kind === 'denied') {
     logger.info('credentials rejected by the site', { errorCode: outcome.fault.errorCode });
     return faultReply(outcome.fault, tags('error', 'auth-rejected'), acceptEncoding);
   }
-  if (outcome.kind === 'pass' && cache?.responses && isCacheableReason(outcome.reason)) {
-    const answered = await fromResponseCache(ctx, req, outcome.reason, acceptEncoding, requireHit, method);
-    if (answered) return answered;
-  }
   if (outcome.kind === 'pass') {
-    metrics.pass(outcome.reason);
-    if (requireHit) {
-      metrics.fault('require-hit');
-      return faultReply(refusedPass(method, outcome.reason), tags('error', outcome.reason), acceptEncoding);
+    // Runs while the site answers: the type's field names, when they could make such reads servable.
+    const learning = cache?.learner.afterPass(outcome.reason, params);
+    try {
+      return await passRead(ctx, req, outcome.reason, acceptEncoding, requireHit, method);
+    } finally {
+      await learning;
     }
-    const passed = await forward(ctx, req, outcome.reason, acceptEncoding);
-    if (method === 'read') await observe(ctx, req, passed.reply);
-    return passed.result;
   }
   if (outcome.kind === 'memo') {
     metrics.hit();
@@ -63,6 +59,23 @@ async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadO
   // The verifier replays as the cache's script: a hit in a restricted view (the caller's, not the script's) cannot be checked that way.
   if (outcome.view !== 'restricted' && !outcome.unshadowed) await shadowCheck(ctx, req, method, outcome.result, outcome.access);
   return reply;
+}
+
+/** A read the cache does not answer: from the response cache when it may, else the site's reply (refused under `require: hit`). */
+async function passRead(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
+  const { cache, metrics } = ctx;
+  if (cache?.responses && isCacheableReason(reason)) {
+    const answered = await fromResponseCache(ctx, req, reason, acceptEncoding, requireHit, method);
+    if (answered) return answered;
+  }
+  metrics.pass(reason);
+  if (requireHit) {
+    metrics.fault('require-hit');
+    return faultReply(refusedPass(method, reason), tags('error', reason), acceptEncoding);
+  }
+  const passed = await forward(ctx, req, reason, acceptEncoding);
+  if (method === 'read') await observe(ctx, req, passed.reply);
+  return passed.result;
 }
 
 /** Entities read with signed URLs (or placeholders): recorded for the reconciler to renew (a failure is logged, never the client's problem). */

@@ -5,7 +5,7 @@ import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type 
 import { RecentVolatileReads } from '../../shared/store/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S } from '../../shared/site/index.js';
 import {
-  calibrationFor, EmfSyncMetrics, EntityRefresher, Reconciler, VolatileRefresher, type VolatileRefreshOutcome, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
+  calibrationFor, EmfSyncMetrics, EntityRefresher, Reconciler, SchemaDigest, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, VolatileRefresher, type VolatileRefreshOutcome, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -35,6 +35,7 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     doc: ctx.doc, stateTable: ctx.tables.state, metrics: d.metrics, log: warn,
     calibrate: calibrationFor(ctx),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics: d.metrics, log: warn }),
+    schemaDigest: new SchemaDigest({ schema: ctx.schema, site: ctx.client, ddb: ctx.ddb, table: ctx.tables.state, readiness: ctx.readiness }),
   });
   // Signed URLs of entities recently served with them, renewed before they come within the margin (shared/sync/volatile-refresh.ts).
   const refresher = new EntityRefresher(ctx);

@@ -12,6 +12,7 @@ import type { SiteWrites } from './writes.js';
 import type { CallerView, SitePermissions } from './permissions.js';
 import { schemaEntityRead, schemaFieldRead, schemaRead } from './schema-replies.js';
 import type { CallerFields } from './caller-fields.js';
+import type { SchemaWrites } from './schema-writes.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
 
@@ -29,6 +30,8 @@ export interface MethodDeps {
   semantics: () => SimSemantics;
   /** Project fields computed for the current user (local/sim/caller-fields.ts). */
   callerFields: CallerFields;
+  /** schema_field_create / _update / _delete, and the per-project visibility they set (local/sim/schema-writes.ts). */
+  schemaWrites: SchemaWrites;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -119,15 +122,28 @@ export class Api3Methods {
         if (!Array.isArray(p)) throw new ShotgunFault('API batch() expects params[1] to be a list of requests', ErrorCode.API);
         return writes.batch(actor, parseWith('batch', BatchParamsSchema, p));
       }
-      case 'schema_read': return schemaRead(schema, hidden);
+      case 'schema_read': return schemaRead(schema, this.shownIn(hidden, p));
       case 'schema_entity_read': return schemaEntityRead(schema);
       case 'schema_field_read': {
         const fp = parseWith('schema_field_read', z.looseObject({ type: z.string(), field_name: z.string().optional() }), p);
-        return schemaFieldRead(schema, fp.type, fp.field_name, hidden);
+        return schemaFieldRead(schema, fp.type, fp.field_name, this.shownIn(hidden, p));
       }
+      case 'schema_field_create': return this.d.schemaWrites.create(actor, p);
+      case 'schema_field_update': return this.d.schemaWrites.update(actor, p);
+      case 'schema_field_delete': return this.d.schemaWrites.delete(actor, p);
       case 'get_session_token': return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
       default: throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
     }
+  }
+
+  /** The fields a schema reply reports not visible: the caller's hidden ones, and for a `project` param those hidden in that project. */
+  private shownIn(hidden: ((type: string) => ReadonlySet<string>) | undefined, params: unknown): ((type: string) => ReadonlySet<string>) | undefined {
+    const project = (params as { project?: { id?: unknown } } | undefined)?.project?.id;
+    if (typeof project !== 'number') return hidden;
+    return (type) => {
+      const inProject = this.d.schemaWrites.hiddenIn(project, type);
+      return inProject.size ? new Set([...(hidden?.(type) ?? []), ...inProject]) : (hidden?.(type) ?? inProject);
+    };
   }
 
   /**
@@ -154,5 +170,5 @@ export class Api3Methods {
 
 const KNOWN_METHODS = new Set([
   'read', 'summarize', 'create', 'update', 'delete', 'revive', 'batch', 'schema_read', 'schema_entity_read',
-  'schema_field_read', 'get_session_token',
+  'schema_field_read', 'schema_field_create', 'schema_field_update', 'schema_field_delete', 'get_session_token',
 ]);

@@ -1,4 +1,4 @@
-// Changing the sim's schema at run time (the knob behind POST /__sim/control {"changeField"}): a field's data type or link targets changed, or the field deleted, with its stored values converted and the DisplayColumn event a site logs.
+// Changing the sim's schema at run time (the knob behind POST /__sim/control {"changeField"}): a field created, its data type or link targets changed, or the field deleted, with its stored values converted and the DisplayColumn event a site logs.
 import { z } from 'zod';
 import { DataTypeSchema, type DataType } from '../../shared/site/index.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
@@ -15,6 +15,8 @@ export const FieldChangeSchema = z.object({
   valid_types: z.array(z.string()).optional(),
   /** Deletes the field: values dropped, and no event logged (a deleted column logged "no change", peers.md §4). */
   remove: z.boolean().optional(),
+  /** Creates the field (`data_type` required, default text), unset on every row, logging Shotgun_DisplayColumn_New as hosted sites do. */
+  add: z.boolean().optional(),
 }).strict();
 export type FieldChange = z.input<typeof FieldChangeSchema>;
 
@@ -47,6 +49,11 @@ export function changeField(d: { schema: SiteSchema; store: SiteStore; events: E
   const c = FieldChangeSchema.parse(input);
   const t = d.schema.type(c.type);
   const def = t && Object.hasOwn(t.fields, c.field) ? t.fields[c.field] : undefined;
+  if (c.add) {
+    if (!t) throw new Error(`no type ${c.type} on the site`);
+    if (def) throw new Error(`${c.type}.${c.field} exists on the site`);
+    return addField(d, c.type, c.field, c.data_type ?? 'text', c.valid_types);
+  }
   if (!t || !def) throw new Error(`no field ${c.type}.${c.field} on the site`);
   if (c.field === 'id' || c.field === t.identifier) throw new Error(`${c.type}.${c.field} cannot be changed (id or identifier)`);
   const rows = d.store.all(c.type);
@@ -83,6 +90,19 @@ export function changeField(d: { schema: SiteSchema; store: SiteStore; events: E
     old_value: typeChanged ? before.data_type : { valid_types: before.valid_types ?? [] },
     new_value: typeChanged ? to : { valid_types: def.valid_types ?? [] },
   }, `${def.name ?? c.field} column changed`);
+  d.events.commit(batch);
+  return id;
+}
+
+/** A new column: unset on every row; the site logs Shotgun_DisplayColumn_New naming only the column. */
+function addField(d: { schema: SiteSchema; store: SiteStore; events: EventLog; actor: Actor; now: Date }, type: string, field: string, dataType: DataType, validTypes?: string[]): number {
+  const fields = d.schema.type(type)!.fields as Record<string, { data_type: DataType; valid_types?: string[] }>;
+  fields[field] = { data_type: dataType, ...(dataType === 'entity' || dataType === 'multi_entity' ? { valid_types: validTypes ?? [] } : {}) };
+  d.store.touch();
+  const batch = d.events.begin(d.actor, d.now);
+  const id = batch.add('Shotgun_DisplayColumn_New', null, null, {
+    type: 'new_entity', entity_type: 'DisplayColumn', entity_id: columnId(type, field),
+  }, `${field} column created`);
   d.events.commit(batch);
   return id;
 }

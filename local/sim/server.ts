@@ -22,6 +22,7 @@ import { seedSite, DEFAULT_EPOCH, DEFAULT_SEED_ENTITIES } from './seed.js';
 import { CallerFields } from './caller-fields.js';
 import { MediaSettingsSchema, MediaUrls, type MediaSettingsInput } from './media-urls.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
+import { SchemaWrites } from './schema-writes.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -115,7 +116,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
   const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
   const callerFields = new CallerFields(Date.parse(options.seedEpoch ?? DEFAULT_EPOCH));
-  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields });
+  const schemaWrites = new SchemaWrites({ schema, store, events, now });
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites });
 
   let seedMs = 0;
   const reseed = () => {

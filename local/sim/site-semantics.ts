@@ -20,13 +20,15 @@ export const SimSemanticsSchema = z.object({
   emptyOrNested: z.enum(['all', 'none']),
   negationNulls: z.enum(['include', 'exclude']),
   missingReturnField: z.enum(['omit', 'null', 'fault']),
+  /** A missing field at the end of a deep path: as a plain one (`same`), or otherwise (unknown on hosted sites: the cache must measure it). */
+  missingDeepReturnField: z.enum(['same', 'omit', 'null', 'fault']),
 }).partial().strict();
 export type SimSemanticsInput = z.infer<typeof SimSemanticsSchema>;
 export type SimSemantics = Required<SimSemanticsInput>;
 /** The documented defaults (docs/semantics.md), the same choices the cache assumes until it measures. */
 export const DEFAULT_SIM_SEMANTICS: Readonly<SimSemantics> = Object.freeze({
   nullsAsc: 'last', nullsDesc: 'first', textOrder: 'case-insensitive', entityOrder: 'name',
-  emptyOrTop: 'all', emptyOrNested: 'all', negationNulls: 'include', missingReturnField: 'omit',
+  emptyOrTop: 'all', emptyOrNested: 'all', negationNulls: 'include', missingReturnField: 'omit', missingDeepReturnField: 'same',
 });
 
 const differs = (s: SimSemantics, keys: Array<keyof SimSemantics>) => keys.some((k) => s[k] !== DEFAULT_SIM_SEMANTICS[k]);
@@ -41,12 +43,17 @@ const POSITIVE: Record<string, string> = {
 
 const EVERY_ROW = 1_000_000_000;
 
+/** How a missing return field `f` is answered: deep paths by their own knob unless it is `same`. */
+function missingAs(sem: SimSemantics, f: string): 'omit' | 'null' | 'fault' {
+  return f.includes('.') && sem.missingDeepReturnField !== 'same' ? sem.missingDeepReturnField : sem.missingReturnField;
+}
+
 /** A validated read under `sem`; the default semantics (executeRead) when every knob is at its default. */
 export function simRead(ctx: ReadContext, sem: SimSemantics, params: ReadParams, candidates: readonly EntityRecord[]): ReadResult {
   const fields = params.return_fields ?? ['id'];
-  if (sem.missingReturnField === 'fault') {
+  if (sem.missingReturnField === 'fault' || sem.missingDeepReturnField === 'fault') {
     for (const f of fields) {
-      if (typeof f !== 'string' || f === 'type' || f === 'id') continue;
+      if (typeof f !== 'string' || f === 'type' || f === 'id' || missingAs(sem, f) !== 'fault') continue;
       const p = parseFieldPath(ctx.schema, params.type, f);
       if (!p.ok) throw new ShotgunFault(`API read() ${p.message}`, ErrorCode.API);
     }
@@ -55,7 +62,8 @@ export function simRead(ctx: ReadContext, sem: SimSemantics, params: ReadParams,
   const ownFilters = differs(sem, FILTER_KEYS);
   const matched = ownFilters ? matchTree(ctx, sem, params, candidates) : matchDefault(ctx, params, candidates);
   const rest = { ...params, filters: { logical_operator: 'and', conditions: [] } } as ReadParams;
-  if (!ownOrder && sem.missingReturnField !== 'null') return executeRead(ctx, rest, matched);
+  const nullColumns = sem.missingReturnField === 'null' || sem.missingDeepReturnField === 'null';
+  if (!ownOrder && !nullColumns) return executeRead(ctx, rest, matched);
   const ordered = ownOrder ? orderRows(ctx, sem, params, matched) : idsToRowsInOrder(matched, executeRead(ctx, { ...rest, return_fields: ['id'], paging: { entities_per_page: EVERY_ROW, current_page: 1 } }, matched));
   const paging = params.paging ?? { entities_per_page: 500, current_page: 1 };
   const [start, end] = pageBounds(ordered.length, paging);
@@ -193,11 +201,12 @@ function orderRows(ctx: ReadContext, sem: SimSemantics, params: ReadParams, rows
 function project(ctx: ReadContext, sem: SimSemantics, params: ReadParams, rec: EntityRecord): Wire {
   const r = executeRead(ctx, { ...params, filters: { logical_operator: 'and', conditions: [] }, sorts: undefined, paging: { entities_per_page: 1, current_page: 1 }, return_paging_info: false, return_paging_info_without_counts: false } as ReadParams, [rec]);
   const e = r.entities[0];
-  if (sem.missingReturnField !== 'null') return e;
+  if (sem.missingReturnField !== 'null' && sem.missingDeepReturnField !== 'null') return e;
   const out: Wire = { type: e.type, id: e.id };
   for (const f of params.return_fields ?? []) {
     if (f === 'type' || f === 'id' || Object.hasOwn(out, f)) continue;
-    out[f] = Object.hasOwn(e, f) ? e[f] : null;
+    if (Object.hasOwn(e, f)) out[f] = e[f];
+    else if (missingAs(sem, f) === 'null') out[f] = null;
   }
   return out;
 }

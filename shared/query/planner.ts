@@ -55,13 +55,15 @@ const asTarget = (v: unknown): Target | undefined =>
  * Coverage of one path: every hop field and the leaf cached and ready, every hop's target type cached and ready.
  * Returns the pass reason, or the hops.
  */
-function coverPath(schema: CachedSchema, ready: Readiness, root: string, path: string): { reason: string } | { hops: DeepPath['hops'] } {
+function coverPath(schema: CachedSchema, ready: Readiness, root: string, path: string, missingOk = false): { reason: string } | { hops: DeepPath['hops'] } {
   const parts = path.split('.');
   if (parts.length % 2 === 0 || parts.some((p) => p === '')) return { reason: `unknown-field:${root}.${path}` };
   let type = root;
   const hops: DeepPath['hops'] = [];
   for (let i = 0; i < parts.length; i += 2) {
     const field = parts[i];
+    // A return field the site lacks (known from its own schema): the projection answers it by the measured rule, no lookups.
+    if (missingOk && !schema.isCached(type, field) && ready.siteFields.lacks(type, field) === true) return { hops: [] };
     if (!schema.isCached(type, field)) return { reason: `uncached-field:${type}.${field}` };
     if (!ready.isFieldReady(type, field)) return { reason: `field-not-ready:${type}.${field}` };
     if (i + 1 < parts.length) {
@@ -97,13 +99,28 @@ function conditions(group: ReadParams['filters']): Condition[] {
   return out;
 }
 
+export interface PlanOptions {
+  /**
+   * Whether return fields the site lacks may be answered (default true): only for `read`, where the projection
+   * follows the site's measured `missingReturnField` rule; summaries and grouping on them are the site's to fault.
+   */
+  missingReturnFields?: boolean;
+}
+
+/** Whether a return field the site lacks is answered as the site answers it: its rule measured as omit or null (a fault's text is the site's). */
+export function answersMissing(ready: Readiness): boolean {
+  const r = ready.siteRules;
+  return r.status('missingReturnField') === 'measured' && r.values.missingReturnField !== 'fault';
+}
+
 /**
  * Decides whether the cache can answer `raw` (a `read`'s params) exactly, and how to read its candidates.
  * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`,
- * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f`, `field-not-ready:T.f`, `unknown-field:T.path`,
+ * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f` (a field not cached, or one the site lacks when the
+ * cache does not know that now or the site's `missingReturnField` rule is not measured omit / null), `field-not-ready:T.f`, `unknown-field:T.path`,
  * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer).
  */
-export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): PlanResult {
+export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, opts: PlanOptions = {}): PlanResult {
   if (!isObj(raw)) return pass('malformed-params');
   for (const k of Object.keys(raw)) if (!(READ_KEYS as readonly string[]).includes(k)) return pass(`unknown-key:${k}`);
   const parsed = ReadParamsSchema.safeParse(raw);
@@ -120,13 +137,15 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown): 
     const perCaller = callerDependentReason(type, p);
     if (perCaller) return pass(perCaller);
   }
+  const missingOk = opts.missingReturnFields !== false && answersMissing(ready);
   const deep: DeepPath[] = [];
   for (const p of used.all) {
     // `type` in return_fields is answered by the projection (never repeated); as a filter or sort it is the site's call.
     if (p === 'type' && !used.filters.includes(p) && !used.sorts.includes(p)) continue;
     // include_archived_projects false on a type without a `project` link leaves every row in (as the semantics model does).
     if (p === ARCHIVED_PATH && params.include_archived_projects === false && schema.site.dataType(type, 'project') !== 'entity' && !explicitlyUsed(params, p)) continue;
-    const c = coverPath(schema, ready, type, p);
+    const returnOnly = missingOk && !used.filters.includes(p) && !used.sorts.includes(p);
+    const c = coverPath(schema, ready, type, p, returnOnly);
     if ('reason' in c) return pass(c.reason);
     if (c.hops.length) deep.push({ text: p, hops: c.hops });
   }

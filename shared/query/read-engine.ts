@@ -137,7 +137,7 @@ export class ReadEngine {
     if (!parsed.success) return { served: false, reason: 'malformed-params' };
     const sp = parsed.data;
     const ready = await this.opts.readiness();
-    const planned = planRead(this.schema, ready, { ...summarizeAsRead(sp), ...(sp.include_archived_projects === false ? { include_archived_projects: false } : {}) });
+    const planned = planRead(this.schema, ready, { ...summarizeAsRead(sp), ...(sp.include_archived_projects === false ? { include_archived_projects: false } : {}) }, { missingReturnFields: false });
     if (!planned.ok) return { served: false, reason: planned.reason };
     // Groups are ordered like sorts by the default semantics only (shared/summaries.ts).
     if (sp.grouping?.length && !ready.siteRules.defaultOrder) return { served: false, reason: 'site-rule:group-order' };

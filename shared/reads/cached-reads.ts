@@ -10,7 +10,8 @@ import { involvedTypes, linksVisible, permissionScope, withRestriction } from '.
 import type { PrincipalViews } from './principal-views.js';
 import type { CallerCredential } from './caller-auth.js';
 import type { MemoLookup, ReplyMemo } from './reply-memo.js';
-import type { EventLogReads } from './event-log-reads.js';
+import { readShape, type EventLogReads } from './event-log-reads.js';
+import type { EventLogViews } from './event-log-views.js';
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
@@ -49,6 +50,8 @@ export interface CachedReadsDeps {
   memo?: ReplyMemo;
   /** EventLogEntry reads from the kept event log (shared/reads/event-log-reads.ts); omitted: they pass as an uncached type. */
   eventLog?: EventLogReads;
+  /** Callers' views of the kept event log per project (shared/reads/event-log-views.ts); omitted: only trusted callers are answered from it. */
+  eventLogViews?: EventLogViews;
 }
 
 /** The entities with signed values a served read carried (for the record the reconciler renews from). */
@@ -76,7 +79,7 @@ export class CachedReads {
       asRead = summarizeAsRead(sp.data);
     }
     if (method === 'read' && this.d.eventLog && (params as { type?: unknown } | null)?.type === 'EventLogEntry') return this.eventLogRead(auth, params, this.d.eventLog);
-    const planned = planRead(this.d.schema, await this.d.readiness(), asRead);
+    const planned = planRead(this.d.schema, await this.d.readiness(), asRead, { missingReturnFields: method === 'read' });
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
     if (this.d.quarantine) {
       const quarantined = await this.d.quarantine();
@@ -127,8 +130,9 @@ export class CachedReads {
   }
 
   /**
-   * EventLogEntry from the kept log: served to callers in the script's view only (the site hides events of projects a
-   * caller does not see, and the cache has no verified view of EventLogEntry), after their credentials are verified.
+   * EventLogEntry from the kept log, after the caller's credentials are verified: to trusted callers, and to others for
+   * projects whose kept events they see as the script does (probed, shared/reads/event-log-views.ts): the site hides
+   * the events of projects a caller may not see.
    * Not shadow-checked: the verifier's replay would see events committed since the last poll (the answer is as of it).
    */
   private async eventLogRead(auth: unknown, params: unknown, eventLog: EventLogReads): Promise<CachedReadOutcome> {
@@ -139,12 +143,20 @@ export class CachedReads {
     if (!cred) return { kind: 'pass', reason: 'no-credentials' };
     const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), parsed.data);
     if (!access.ok) return { kind: 'pass', reason: access.reason };
-    if (this.d.views && !(await this.d.views.isTrusted(cred))) return { kind: 'pass', reason: 'permission-event-log' };
     const [verdict, outcome] = await Promise.all([this.d.auth.verify(auth, cred), eventLog.read(params)]);
     if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
     if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
     if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
-    return { kind: 'hit', result: outcome.result, access: 'event-log', view: 'trusted', unshadowed: true };
+    let view: HitView = 'trusted';
+    if (this.d.views && !(await this.d.views.isTrusted(cred))) {
+      // Probed only for a read the kept log would answer: the caller must see those projects' events as the script does.
+      const shape = readShape(parsed.data);
+      if (!this.d.eventLogViews || typeof shape === 'string') return { kind: 'pass', reason: 'permission-event-log' };
+      const why = await this.d.eventLogViews.sees(auth, cred, shape.types, shape.projects);
+      if (why) return { kind: 'pass', reason: why };
+      view = 'full';
+    }
+    return { kind: 'hit', result: outcome.result, access: 'event-log', view, unshadowed: true };
   }
 
   /**

@@ -1,4 +1,4 @@
-// shared/reads: the API's read path and writes: cached reads, EventLogEntry reads from the kept event log, caller auth, access rules, request routing, the response cache, write-through, cache status, API metrics.
+// shared/reads: the API's read path and writes: cached reads, EventLogEntry reads from the kept event log, caller auth, access rules, request routing, the response cache, schema replies, site field learning, write-through, cache status, API metrics.
 // May import: every other package (it is the top). This index is the package's only public face: other packages import it, never a file inside.
 export { type CachedMethod, type CachedReadOutcome, CachedReads } from './cached-reads.js';
 export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, eventTypes, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
@@ -13,6 +13,9 @@ export { PrincipalViews, parseTrustedPrincipals, effectivePrincipal, DEFAULT_VIE
 export { involvedTypes, linksVisible, permissionScope, storeLinkProjects, withRestriction } from './permission-scope.js';
 export { compareProbe, probeRequest, type TypeView } from './permission-probe.js';
 export { type HitView } from './cached-reads.js';
+export { SiteFieldLearner } from './site-field-learning.js';
+export { cachedSchemaFingerprint, SCHEMA_METHODS, SCHEMA_WRITE_METHODS, SchemaReplies } from './schema-replies.js';
 export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';
 export { DEFAULT_EVENT_LOG_MAX_LAG_MS, EVENT_LOG_SERVED_FIELDS, EventLogReads, type EventLogOutcome, type EventLogStatus } from './event-log-reads.js';
+export { EventLogViews } from './event-log-views.js';
 export { MAX_RENEWALS_PER_REPLY, SignatureRenewal } from './signature-renewal.js';

@@ -6,6 +6,8 @@
 // field the caller does not see counts fewer non-empty values (hidden fields read null). The outcome, a TypeView,
 // describes the caller's view of that type relative to the script's (which the cache holds).
 import type { CachedSchema } from '../schema/index.js';
+import { ShotgunFault, ShotgunTransportError, type AuthParams } from '../site/index.js';
+import { AUTH_FAULT_CODES } from './caller-auth.js';
 
 /** A principal's view of one type, relative to the cache's script. */
 export interface TypeView {
@@ -143,4 +145,22 @@ function compareSummaries(schema: CachedSchema, type: string, mine: unknown, the
     ...(allProjects ? {} : { projects: visible.sort((x, y) => x - y) }),
     ...(projectless ? { projectless: true } : {}),
   };
+}
+
+/**
+ * One probe question asked with the caller's and the script's credentials at the same moment. `refused`: the site
+ * faulted the caller (not on its credentials) and answered the script: the caller's view is narrower. `failed`: one
+ * side could not be asked (a fault or the site unreachable): nothing can be verified. Other errors are thrown.
+ */
+export type BothSides = { kind: 'both'; mine: unknown; theirs: unknown } | { kind: 'refused' } | { kind: 'failed' };
+
+export async function askBoth(ask: (auth: AuthParams) => Promise<unknown>, caller: unknown, script: AuthParams): Promise<BothSides> {
+  const [mine, theirs] = await Promise.allSettled([ask(caller as AuthParams), ask(script)]);
+  if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && !AUTH_FAULT_CODES.has(mine.reason.errorCode) && theirs.status === 'fulfilled') return { kind: 'refused' };
+  if (mine.status === 'rejected' || theirs.status === 'rejected') {
+    const e = (mine.status === 'rejected' ? mine.reason : (theirs as PromiseRejectedResult).reason) as unknown;
+    if (!(e instanceof ShotgunFault) && !(e instanceof ShotgunTransportError)) throw e;
+    return { kind: 'failed' };
+  }
+  return { kind: 'both', mine: mine.value, theirs: theirs.value };
 }

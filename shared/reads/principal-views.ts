@@ -11,11 +11,11 @@
 import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { canonicalDigest } from '../semantics/index.js';
-import { ShotgunFault, ShotgunTransportError, type AuthParams, type ShotgunClient } from '../site/index.js';
-import { AUTH_FAULT_CODES, type CallerCredential } from './caller-auth.js';
+import type { ShotgunClient } from '../site/index.js';
+import type { CallerCredential } from './caller-auth.js';
 import type { PermissionEvent } from './api-metrics.js';
 import type { PermissionCounts } from './cache-status.js';
-import { compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
+import { askBoth, compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
 
 export const VIEW_PK = 'view';
 const viewSk = (hash: string, type: string) => `view#${hash}#${type}`;
@@ -249,19 +249,14 @@ export class PrincipalViews {
     const req = probeRequest(this.o.schema, type);
     this.stats.probes++;
     this.o.onEvent?.('probe');
-    const ask = (a: unknown) => this.o.client.call(req.method, req.params, { auth: a as AuthParams, idempotent: true });
-    const [mine, theirs] = await Promise.allSettled([ask(auth), ask(script)]);
-    if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && !AUTH_FAULT_CODES.has(mine.reason.errorCode) && theirs.status === 'fulfilled') {
-      // The site refused the caller what it answers the script: the caller's view of this type is narrower.
-      return { rows: 'differ', hidden: [] };
-    }
-    if (mine.status === 'rejected' || theirs.status === 'rejected') {
+    const both = await askBoth((a) => this.o.client.call(req.method, req.params, { auth: a, idempotent: true }), auth, script);
+    // The site refused the caller what it answers the script: the caller's view of this type is narrower.
+    if (both.kind === 'refused') return { rows: 'differ', hidden: [] };
+    if (both.kind === 'failed') {
       this.stats.probeFailures++;
-      const e = (mine.status === 'rejected' ? mine.reason : (theirs as PromiseRejectedResult).reason) as unknown;
-      if (!(e instanceof ShotgunFault) && !(e instanceof ShotgunTransportError)) throw e;
       return 'permission-unverified';
     }
-    const view = compareProbe(this.o.schema, type, mine.value, theirs.value);
+    const view = compareProbe(this.o.schema, type, both.mine, both.theirs);
     if (!view) {
       this.stats.probeFailures++;
       return 'permission-unverified';

@@ -134,16 +134,17 @@ export class ResponseCache {
   /**
    * Keeps the site's reply under the miss's key with the generations read before the site was asked. Types first
    * seen in the reply (link targets) get an unservable generation: the next lookup reads theirs before the site call.
-   * Returns false when the reply is too large to keep.
+   * Returns false when the reply is too large to keep. `linkTypes: false`: no types are read from the reply.
    */
-  async store(miss: Extract<Lookup, { kind: 'miss' }>, body: Buffer): Promise<boolean> {
+  async store(miss: Extract<Lookup, { kind: 'miss' }>, body: Buffer, opts: { linkTypes?: boolean } = {}): Promise<boolean> {
     const text = body.toString('utf8');
     // Signed URLs: servable until the first is inside the margin (`vu`); a placeholder (thumbnail pending): never kept.
     const until = mayBeVolatile(text) ? servableUntil(JSON.parse(text), this.o.marginMs ?? DEFAULT_VOLATILE_POLICY.marginMs) : Infinity;
     if (until <= this.now()) return false;
     const gens: Record<string, AttributeValue> = {};
     for (const [t, n] of Object.entries(miss.generations)) gens[t] = { N: String(n) };
-    for (const t of typesNamedIn(text)) if (!(t in gens)) gens[t] = { N: String(UNKNOWN_GENERATION) };
+    // Schema replies name no entities (`linkTypes: false`): they depend on the generations looked up only.
+    if (opts.linkTypes !== false) for (const t of typesNamedIn(text)) if (!(t in gens)) gens[t] = { N: String(UNKNOWN_GENERATION) };
     if (Object.keys(gens).length > MAX_TYPES) return false;
     const stored: Record<string, AttributeValue> = body.length >= GZIP_FROM_BYTES ? { z: { S: gzipSync(body).toString('base64') } } : { b: { S: text } };
     if ((stored.z ?? stored.b).S!.length > (this.o.maxStoredBytes ?? MAX_STORED_BYTES)) {

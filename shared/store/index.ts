@@ -1,4 +1,4 @@
-// shared/store: the DynamoDB model: the table design, the entity store (item layout and codec, batch I/O, reads and queries, edge items, versioned writes), readiness, import state, the kept event log.
+// shared/store: the DynamoDB model: the table design, the entity store (item layout and codec, batch I/O, reads and queries, edge items, versioned writes), readiness (with the site's field names), import state, the kept event log.
 // May import: site, schema, semantics. This index is the package's only public face: other packages import it, never a file inside.
 export { ensureTables, ENTITIES_TABLE, type IndexSpec, type KeyAttr, TABLE_SPECS, tableNames, type TableNames, type TableSpec } from './table-design.js';
 export { EntityStore, type EntityStoreOptions } from './entity-store.js';
@@ -9,6 +9,7 @@ export { KEPT_PK, KeptEvents, MAX_KEPT_ROW_BYTES, keptPartition, keptProjectId, 
 export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHOLE_TYPE } from './readiness.js';
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';
+export { SiteFieldKnowledge } from './site-fields.js';
 export { bumpGenerations, countersOfChange, GENERATION_PK, MAX_COUNTER_KEYS, projectCounter, projectOf, readGenerations, SCHEMA_GENERATION } from './change-counters.js';
 export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';
 export { DEFAULT_RECENT_TTL_S, RECENT_VOLATILE_PK, type RecentVolatile, RecentVolatileReads } from './recent-volatile.js';

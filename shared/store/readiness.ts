@@ -3,6 +3,8 @@ import { GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, t
 import { z } from 'zod';
 import type { CachedSchema } from '../schema/index.js';
 import { periodicSnapshot } from './periodic-snapshot.js';
+import { readGenerations, SCHEMA_GENERATION } from './change-counters.js';
+import { SITE_FIELDS_PREFIX, SiteFieldKnowledge } from './site-fields.js';
 import { SiteRules, type RuleName, type RuleRecord } from '../semantics/index.js';
 import type { TableNames } from './table-design.js';
 
@@ -64,10 +66,13 @@ export interface DriftEntry extends DriftRecord { type: string; field: string }
 export class Readiness {
   /** With `schema`, a field whose recorded fingerprint differs from the deployed definition is not ready. */
   constructor(private readonly types: ReadonlyMap<string, TypeReadiness>, private readonly schema?: CachedSchema,
-    readonly siteRules: SiteRules = SiteRules.assumed()) {}
+    readonly siteRules: SiteRules = SiteRules.assumed(), readonly siteFields: SiteFieldKnowledge = SiteFieldKnowledge.none()) {}
 
   /** The same readiness under other site rules (tests and tools). */
-  withRules(rules: SiteRules): Readiness { return new Readiness(this.types, this.schema, rules); }
+  withRules(rules: SiteRules): Readiness { return new Readiness(this.types, this.schema, rules, this.siteFields); }
+
+  /** The same readiness with other knowledge of the site's fields (tests and tools). */
+  withSiteFields(siteFields: SiteFieldKnowledge): Readiness { return new Readiness(this.types, this.schema, this.siteRules, siteFields); }
 
   static empty(): Readiness { return new Readiness(new Map()); }
 
@@ -259,6 +264,29 @@ export class ReadinessStore {
     }));
   }
 
+  /**
+   * Records the field names the site's schema_field_read answered for `type` (shared/store/site-fields.ts), read
+   * under schema generation `generation`; names read under a newer generation are never replaced.
+   */
+  async recordSiteFields(type: string, names: readonly string[], generation: number, at = new Date()): Promise<void> {
+    if (!names.length) return;
+    try {
+      await this.ddb.send(new UpdateItemCommand({
+        TableName: this.tables.state, Key: { pk: { S: READINESS_PK }, sk: { S: SITE_FIELDS_PREFIX + type } },
+        UpdateExpression: 'SET #names = :n, #gen = :g, #at = :at', ConditionExpression: 'attribute_not_exists(#gen) OR #gen <= :g',
+        ExpressionAttributeNames: { '#names': 'names', '#gen': 'gen', '#at': 'at' },
+        ExpressionAttributeValues: { ':n': { SS: [...new Set(names)] }, ':g': { N: String(generation) }, ':at': { S: at.toISOString() } },
+      }));
+    } catch (e) {
+      if ((e as { name?: string }).name !== 'ConditionalCheckFailedException') throw e;
+    }
+  }
+
+  /** The schema generation now (`*schema`, bumped by DisplayColumn events and the periodic schema diff). */
+  async schemaGeneration(): Promise<number> {
+    return (await readGenerations(this.ddb, this.tables.state, [SCHEMA_GENERATION]))[SCHEMA_GENERATION];
+  }
+
   async isTypeReady(type: string): Promise<boolean> {
     const r = await this.ddb.send(new GetItemCommand({ TableName: this.tables.state, Key: this.key(type) }));
     return r.Item?.ready?.BOOL === true && r.Item[DRIFT + WHOLE_TYPE] === undefined;
@@ -276,6 +304,9 @@ export class ReadinessStore {
   async load(): Promise<Readiness> {
     const types = new Map<string, TypeReadiness>();
     let rules = SiteRules.assumed();
+    const siteFieldItems: Array<Record<string, AttributeValue>> = [];
+    // Read before the items: knowledge recorded under a later generation is then at worst taken as stale.
+    const schemaGeneration = await this.schemaGeneration();
     let start: Record<string, AttributeValue> | undefined;
     do {
       const r = await this.ddb.send(new QueryCommand({
@@ -284,6 +315,7 @@ export class ReadinessStore {
       }));
       for (const it of r.Items ?? []) {
         if (it.sk.S === RULES_SK) { rules = parseRules(it); continue; }
+        if (it.sk.S?.startsWith(SITE_FIELDS_PREFIX)) { siteFieldItems.push(it); continue; }
         if (!it.sk.S?.startsWith('type#')) continue;
         const defs = new Map<string, string>();
         const drift = new Map<string, DriftRecord>();
@@ -298,7 +330,7 @@ export class ReadinessStore {
       }
       start = r.LastEvaluatedKey;
     } while (start);
-    return new Readiness(types, this.schema, rules);
+    return new Readiness(types, this.schema, rules, SiteFieldKnowledge.fromItems(siteFieldItems, schemaGeneration));
   }
 }
 

@@ -127,20 +127,34 @@ export class Calibration {
     });
     await guard(['missingReturnField'], async () => {
       const type = await this.typeWithRows();
-      const probe = `read ${type ?? '(a type with rows)'} return_fields [id, ${MISSING_FIELD_PROBE}], 1 row`;
+      // A plain missing field and one at the end of a deep path: the cache answers both by this one rule, so both are measured.
+      const deep = type ? this.deepMissingPath(type) : undefined;
+      const fields = [MISSING_FIELD_PROBE, ...(deep ? [deep] : [])];
+      const probe = `read ${type ?? '(a type with rows)'} return_fields [id, ${fields.join(', ')}], 1 row`;
       if (!type) { records.missingReturnField = rec(DEFAULT_RULES.missingReturnField, 'assumed', probe, 'no cached type has rows: cannot decide'); return; }
       try {
-        const [row] = await this.read(type, and(), ['id', MISSING_FIELD_PROBE]);
-        if (row === undefined) records.missingReturnField = rec(DEFAULT_RULES.missingReturnField, 'assumed', probe, 'no row came back: cannot decide');
-        else if (!Object.hasOwn(row, MISSING_FIELD_PROBE)) records.missingReturnField = rec('omit', 'measured', probe, 'the row has no such key');
-        else if (row[MISSING_FIELD_PROBE] === null) records.missingReturnField = rec('null', 'measured', probe, 'the row has the key, null');
-        else records.missingReturnField = rec(DEFAULT_RULES.missingReturnField, 'unmatched', probe, `the key came back as ${JSON.stringify(row[MISSING_FIELD_PROBE])}`);
+        const [row] = await this.read(type, and(), ['id', ...fields]);
+        if (row === undefined) { records.missingReturnField = rec(DEFAULT_RULES.missingReturnField, 'assumed', probe, 'no row came back: cannot decide'); return; }
+        const seen = fields.map((f) => (!Object.hasOwn(row, f) ? 'omit' : row[f] === null ? 'null' : `the key came back as ${JSON.stringify(row[f])}`));
+        const same = seen.every((x) => x === seen[0]);
+        if (same && seen[0] === 'omit') records.missingReturnField = rec('omit', 'measured', probe, 'the row has no such keys');
+        else if (same && seen[0] === 'null') records.missingReturnField = rec('null', 'measured', probe, 'the row has the keys, null');
+        else records.missingReturnField = rec(DEFAULT_RULES.missingReturnField, 'unmatched', probe, fields.map((f, i) => `${f}: ${seen[i]}`).join('; '));
       } catch (e) {
         if (!(e instanceof ShotgunFault)) throw e;
         records.missingReturnField = rec('fault', 'measured', probe, `fault ${e.errorCode}: ${e.message}`);
       }
     });
     return { rules: SiteRules.fromRecords(records), records };
+  }
+
+  /** `<link>.<Target>.<MISSING_FIELD_PROBE>` through the type's first cached entity field whose target is cached. */
+  private deepMissingPath(type: string): string | undefined {
+    for (const [field, def] of Object.entries(this.schema.site.type(type)?.fields ?? {})) {
+      const target = def.data_type === 'entity' ? def.valid_types?.find((t) => this.schema.site.hasType(t)) : undefined;
+      if (target) return `${field}.${target}.${MISSING_FIELD_PROBE}`;
+    }
+    return undefined;
   }
 
   private typeWithRowsMemo?: Promise<string | undefined>;

@@ -1,4 +1,4 @@
-// shared/sync: keeping the store in step with the site: event log cursor, kept event-log window, poller and lease, event source and sink, event apply, import, reconciliation, validation, site fetches, schema drift, DLQ replay, sync context and metrics.
+// shared/sync: keeping the store in step with the site: event log cursor, kept event-log window, poller and lease, event source and sink, event apply, import, reconciliation, validation, site fetches, schema drift and digest, DLQ replay, sync context and metrics.
 // May import: site, schema, semantics, store, query, shadow. This index is the package's only public face: other packages import it, never a file inside.
 export { advance, backlogIds, type CursorState, type EventRow, EventRowSchema, initialCursor, messageGroupId, owningEntity } from './event-log.js';
 export { ShotgunEventSource } from './event-source.js';
@@ -17,5 +17,6 @@ export { replayDeadLetters } from './dlq-replay.js';
 export { type SyncContext, syncContextFromEnv } from './sync-context.js';
 export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
 export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';
+export { SchemaDigest } from './schema-digest.js';
 export { calibrate, Calibration, type CalibrationOutcome, calibrationFor, MISSING_FIELD_PROBE, type ProbeClient } from './calibration.js';
 export { DEFAULT_VOLATILE_LEAD_MS, DEFAULT_VOLATILE_MAX_ENTITIES, volatileFields, type VolatileRefreshOutcome, VolatileRefresher } from './volatile-refresh.js';

@@ -18,6 +18,7 @@ import type { EntityRecord } from '../semantics/index.js';
 import { EntityRefresher, fetchable } from './entity-refresh.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
 import type { SchemaDrift } from './schema-drift.js';
+import type { SchemaDigest } from './schema-digest.js';
 import { PAGE_SIZE, type SiteFetcher } from './site-fetch.js';
 import type { SyncMetrics } from './sync-metrics.js';
 
@@ -49,6 +50,8 @@ export interface ReconcilerDeps {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** The schema diff; without it a pass runs none. */
   schemaDrift?: SchemaDrift;
+  /** The whole-schema digest, checked with every full schema diff (shared/sync/schema-digest.ts). */
+  schemaDigest?: SchemaDigest;
   /** Measures the site's rules (shared/calibration.ts); without it a pass runs none. */
   calibrate?: () => Promise<unknown>;
 }
@@ -88,7 +91,7 @@ export interface ReconcileOutcome {
   notDue: string[];
   stopped: boolean;
   /** The schema diff this pass ran, if any: full or of the drifted types only. */
-  schemaDiff?: { full: boolean; types: number; drifted: number; detected: number; cleared: number };
+  schemaDiff?: { full: boolean; types: number; drifted: number; detected: number; cleared: number; schemaChanged?: boolean };
   /** This pass calibrated the site's rules. */
   calibrated?: boolean;
 }
@@ -174,13 +177,19 @@ export class Reconciler {
       types = [...new Set((await this.d.readiness.load()).drifted().map((d) => d.type))].filter((t) => this.d.schema.site.hasType(t));
       if (!types.length) return undefined;
     }
+    // Any change of the site's schema (not only of cached fields) invalidates schema replies and the site's field names.
+    const digest = full && this.d.schemaDigest ? await this.d.schemaDigest.check().catch((e) => {
+      this.d.log?.('whole-schema digest not checked (next full diff retries)', { error: (e as Error).message });
+      return undefined;
+    }) : undefined;
+    if (digest?.changed) this.d.log?.('the site\'s schema changed (periodic schema diff): schema generation bumped', { digest: digest.digest });
     const r = await this.d.schemaDrift.check(types, full ? 'reconciler: periodic schema diff' : 'reconciler: drift recorded');
     if (full) {
       await this.d.doc.send(new PutCommand({ TableName: this.d.stateTable, Item: { ...key, at: started } }));
       const adopted = await this.d.readiness.adoptFingerprints();
       if (adopted) this.d.log?.('definition fingerprints recorded for fields imported before fingerprints existed', { fields: adopted });
     }
-    return { full, types: r.types.length, drifted: r.total, detected: r.detected.length, cleared: r.cleared.length };
+    return { full, types: r.types.length, drifted: r.total, detected: r.detected.length, cleared: r.cleared.length, ...(digest ? { schemaChanged: digest.changed } : {}) };
   }
 
   /** The site's rules, re-measured when the last calibration is older than the interval (a failed one is retried next pass). */

@@ -172,15 +172,34 @@ describe('EventLogEntry reads from the kept log', () => {
     expect(kinds).toEqual([...Array(14).fill('hit access:event-log'), 'pass event-log-incomplete', 'pass event-log-filter:return_only']);
   });
 
-  it('a restricted caller is never answered from the kept log, and sees what the site shows it', async () => {
+  it('a caller is answered from the kept log only for projects whose events it sees as the script does (probed); elsewhere it gets what the site shows it', async () => {
     const own = await same(incremental(ARTIST, p1, first - 1));
-    const hidden = await same(incremental(ARTIST, p2, 0));
-    expect(own).toMatchObject({ kind: 'pass', reason: 'permission-event-log' });
-    expect(hidden).toMatchObject({ kind: 'pass', reason: 'permission-event-log' });
+    const hidden = await same(incremental(ARTIST, p2, first - 1));
     // The site hides the events of a project the artist is not assigned to: for one of the two it shows fewer than the script sees.
-    const script = [ids((await same(incremental(SCRIPT_AUTH, p1, first - 1))).body).length, ids((await same(incremental(SCRIPT_AUTH, p2, 0))).body).length];
+    const script = [ids((await same(incremental(SCRIPT_AUTH, p1, first - 1))).body).length, ids((await same(incremental(SCRIPT_AUTH, p2, first - 1))).body).length];
     expect(script.every((n) => n > 0)).toBe(true);
     expect(ids(own.body).length < script[0] || ids(hidden.body).length < script[1]).toBe(true);
+    const [seen, unseen] = ids(own.body).length === script[0] ? [own, hidden] : [hidden, own];
+    expect(seen).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
+    expect(unseen).toMatchObject({ kind: 'pass', reason: 'permission-restricted:EventLogEntry' });
+    // An unrestricted user (probed like anyone else) is answered for both, identical to the site.
+    const LEAD: AuthParams = { user_login: SEEDED_PROFILE_LOGINS.lead, user_password: DEFAULT_USER_PASSWORD };
+    for (const p of [p1, p2]) expect(await same(incremental(LEAD, p, first - 1))).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
+  });
+
+  it('a caller whose role hides a field of EventLogEntry is not answered from the kept log (a fresh container probes again)', async () => {
+    h.sim.control.setPermissions({ [`user:${SEEDED_PROFILE_LOGINS.lead}`]: { projects: 'all', hiddenFields: { EventLogEntry: ['meta'] } } });
+    try {
+      const other = await h.another();
+      const LEAD: AuthParams = { user_login: SEEDED_PROFILE_LOGINS.lead, user_password: DEFAULT_USER_PASSWORD };
+      const payload = incremental(LEAD, p2, first - 1);
+      const via = await other.rpc(payload);
+      expect(via.headers['x-fpt-cache']).toBe('pass');
+      expect(via.headers['x-fpt-cache-reason']).toBe('permission-restricted:EventLogEntry');
+      expect(via.body.toString('utf8')).toBe((await h.direct(payload)).body.toString('utf8'));
+    } finally {
+      h.sim.control.setPermissions({ [`user:${SEEDED_PROFILE_LOGINS.lead}`]: { projects: 'all' } });
+    }
   });
 
   it('bad params get the site\'s fault', async () => {

@@ -6,7 +6,7 @@ import { API_FUNCTION } from '../../local/functions.js';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { parseAccessRules, MemoryApiMetrics } from '../../shared/reads/index.js';
-import { loadCachedSchema } from '../../shared/schema/index.js';
+import { loadCachedSchema, type CachedSchema } from '../../shared/schema/index.js';
 import type { ApiConfig } from '../../shared/config.js';
 import { EntityStore, type TableNames } from '../../shared/store/index.js';
 import { ShotgunClient, type AuthParams, readParams, wireCondition } from '../../shared/site/index.js';
@@ -29,8 +29,8 @@ export interface Harness {
   rpc(payload: unknown, headers?: Record<string, string>): Promise<RawResponse>;
   /** The same payload straight to the site. */
   direct(payload: unknown): Promise<RawResponse>;
-  /** Another API container (its own memory: auth verdicts, reply memo) over the same tables and site. */
-  another(): Promise<{ rpc(payload: unknown, headers?: Record<string, string>): Promise<RawResponse>; metrics: MemoryApiMetrics }>;
+  /** Another API container (its own memory: auth verdicts, reply memo) over the same tables and site; `deployed`: another cached schema. */
+  another(deployed?: CachedSchema): Promise<{ rpc(payload: unknown, headers?: Record<string, string>): Promise<RawResponse>; metrics: MemoryApiMetrics }>;
   close(): Promise<void>;
 }
 
@@ -68,12 +68,12 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     eventLog: opts.eventLog,
   };
   const gateways: LocalApiGateway[] = [];
-  const startApi = async () => {
+  const startApi = async (deployed?: CachedSchema) => {
     const metrics = new MemoryApiMetrics();
     const handler = createApiHandler({
       shotgun: { url: sim.url, timeoutMs: 10_000, maxAttempts: 2 },
       logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: (process.env.API_TEST_LOG ?? 'SILENT') as 'SILENT' }),
-      metrics, cache, api: opts.api,
+      metrics, cache: deployed ? { ...cache, schema: deployed } : cache, api: opts.api,
     });
     const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
     gateways.push(gw);

@@ -1,13 +1,11 @@
 // The response cache over HTTP: repeated unplannable reads served without the site, byte-identical, per caller, invalidated by poller events and write-through; clock reads and oversize replies never kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_USER_PASSWORD, SEEDED_LOGINS } from '../../local/sim/credentials.js';
 import { responseCacheFromEnv } from '../../functions/api/app.js';
 import { updateParams } from '../../shared/site/index.js';
 import { ConfigError } from '../../shared/config.js';
-import { ShotgunEventSource, runPoller, type PollerMetrics, PollerLease } from '../../shared/sync/index.js';
-import { generationBumper } from '../../shared/reads/index.js';
+import { pollOnce as pollOnceWith } from './poll-once.js';
 import type { RawResponse } from '../stack/http.js';
 import { dynamo } from '../store/helpers.js';
 import { SCRIPT_AUTH, cond, fault, readPayload, results, schema, siteReads, startHarness, type Harness } from './harness.js';
@@ -26,23 +24,7 @@ async function viaApi(payload: unknown, headers?: Record<string, string>): Promi
   return { r, siteCalls: siteReads(h.sim) };
 }
 
-const noMetrics: PollerMetrics = {
-  heartbeat() {}, forwarded() {}, dropped() {}, backlog() {}, behind() {}, expired() {}, lagSeconds() {}, cursorBeyondRetention() {},
-};
-
-/** One poll of the real poll loop over the site's event log, with the hook the poller function installs (events go nowhere else). */
-async function pollOnce(): Promise<number> {
-  let polls = 0;
-  const run = await runPoller({
-    lease: new PollerLease(DynamoDBDocumentClient.from(ddb), h.tables.state, 30_000),
-    source: new ShotgunEventSource(h.site), sink: { send: async () => {} }, schema: schema.site, metrics: noMetrics,
-    pollIntervalMs: 1, deadline: Date.now() + 60_000, sleep: async () => {},
-    shouldStop: () => polls > 0, onPoll: () => { polls++; },
-    onEvents: generationBumper(ddb, h.tables.state),
-  });
-  expect(run.status).toBe('done');
-  return run.forwarded + run.dropped;
-}
+const pollOnce = () => pollOnceWith(h, ddb);
 
 beforeAll(async () => {
   h = await startHarness('api-respcache', { responseCache: { enabled: true } });

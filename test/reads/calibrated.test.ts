@@ -88,7 +88,7 @@ async function configure(semantics: SimSemanticsInput) {
 /**
  * `expect`: what calibration must measure. Each case with a site differing from the defaults first runs the same reads
  * uncalibrated and must get some wrong (so the case exercises its rule), except a missing return field: reads naming
- * one pass through until issue 14 (the engine's side of that rule is in test/semantics/site-rules.test.ts).
+ * one pass through until the rule is measured (omit, null) and the type's field names learnt (test/api/missing-fields.test.ts).
  */
 const CASES: Array<{ name: string; semantics: SimSemanticsInput; expect: Partial<Record<RuleName, string>>; wrongBefore?: false }> = [
   { name: 'the documented defaults', semantics: {}, expect: { nullsAsc: 'last', nullsDesc: 'first', textOrder: 'case-insensitive', entityOrder: 'name', emptyOrTop: 'all', emptyOrNested: 'all', negationNulls: 'include', missingReturnField: 'omit' } },
@@ -160,6 +160,7 @@ describe('calibrated to the site: generated reads identical to the site and serv
     console.log(`new user, after calibration: ${after.mismatches.length} differ, served ${after.served} of ${after.valid}`);
     expect(after.mismatches).toEqual([]);
     expect(Object.keys(after.reasons).filter((r) => !RULE_FREE.test(r))).toEqual([]);
-    expect(after.served).toBe(before.served);
+    // Reads naming a field no site has pass before calibration (the rule assumed) and are served after (measured omit), once the type's fields are learnt.
+    expect(after.served).toBeGreaterThanOrEqual(before.served);
   }, 180_000);
 });

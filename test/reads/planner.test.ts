@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadCachedSchema } from '../../shared/schema/index.js';
 import { planRead } from '../../shared/query/index.js';
-import { Readiness } from '../../shared/store/index.js';
+import { Readiness, SiteFieldKnowledge } from '../../shared/store/index.js';
+import { SiteRules } from '../../shared/semantics/index.js';
 
 const schema = loadCachedSchema('schema/default.yml');
 const ready = Readiness.all(Object.fromEntries(schema.site.typeNames.map((t) => [t, Object.keys(schema.site.type(t)!.fields)])));
@@ -66,5 +67,33 @@ describe('planner: index choice', () => {
     expect(reason({ type: 'Shot', filters: { logical_operator: 'and', conditions: [c('sg_due_date', 'in_calendar_week', 0)] } })).toBe('operator:in_calendar_week');
     expect(reason({ type: 'Shot', filters: { logical_operator: 'and', conditions: [c('code', 'frobnicate', 1)] } })).toBe('operator:frobnicate');
     expect(reason({ type: 'Shot', filters: { logical_operator: 'and', conditions: [c('tag_list', 'is', { type: 'Tag', id: 1 })] } })).toBe('tag-link-value');
+  });
+});
+
+describe('planner: return fields the site lacks', () => {
+  const names = (type: string, extra: string[] = []) => ({ names: new Set([...Object.keys(schema.site.type(type)!.fields), ...extra]), generation: 3 });
+  const known = new SiteFieldKnowledge(new Map([['PipelineConfiguration', names('PipelineConfiguration', ['image'])], ['HumanUser', names('HumanUser')]]), 3);
+  const under = (rule: 'omit' | 'null' | 'fault' | undefined, k = known) => (rule ? ready.withRules(SiteRules.measured({ missingReturnField: rule })) : ready).withSiteFields(k);
+  const read = (fields: string[], extra: Record<string, unknown> = {}) => ({ type: 'PipelineConfiguration', return_fields: fields, filters: { logical_operator: 'and', conditions: [] }, ...extra });
+  const reason = (r: ReturnType<typeof planRead>) => (r.ok ? 'ok' : r.reason);
+
+  it('plans a read naming them (plain and deep) when the rule is measured omit or null and the site\'s names say so', () => {
+    for (const rule of ['omit', 'null'] as const) {
+      expect(reason(planRead(schema, under(rule), read(['code', 'plugin_ids', 'created_by.HumanUser.nope'])))).toBe('ok');
+    }
+    const planned = planRead(schema, under('null'), read(['created_by.HumanUser.nope', 'created_by.HumanUser.name']));
+    expect(planned.ok && planned.plan.deep.map((d) => d.text)).toEqual(['created_by.HumanUser.name']);
+  });
+
+  it('passes under fault, an assumed rule, stale or absent names, a field the site has, filters, sorts and summaries', () => {
+    expect(reason(planRead(schema, under('fault'), read(['plugin_ids'])))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
+    expect(reason(planRead(schema, under(undefined), read(['plugin_ids'])))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
+    const stale = new SiteFieldKnowledge(new Map([['PipelineConfiguration', names('PipelineConfiguration')]]), 4);
+    expect(reason(planRead(schema, under('omit', stale), read(['plugin_ids'])))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
+    expect(reason(planRead(schema, under('omit'), read(['created_by.ApiUser.nope'])))).toMatch(/^uncached-(field|type):/);
+    expect(reason(planRead(schema, under('omit'), read(['image'])))).toBe('uncached-field:PipelineConfiguration.image');
+    expect(reason(planRead(schema, under('omit'), read(['code'], { filters: { logical_operator: 'and', conditions: [c('plugin_ids', 'is', 'x')] } })))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
+    expect(reason(planRead(schema, under('omit'), read(['plugin_ids'], { sorts: [{ field_name: 'plugin_ids', direction: 'asc' }] })))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
+    expect(reason(planRead(schema, under('omit'), read(['plugin_ids']), { missingReturnFields: false }))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
   });
 });

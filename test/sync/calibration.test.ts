@@ -59,7 +59,7 @@ describe('calibration in the sync pipeline', () => {
     const probed = await capture(() => calibrateCommand([], rig.env));
     expect(probed.code).toBe(0);
     expect(probed.text).toMatch(/missingReturnField +null +measured/);
-    expect(probed.text).toMatch(/probe: read .* return_fields \[id, fpt_cache_calibration_no_such_field\]/);
+    expect(probed.text).toMatch(/probe: read .* return_fields \[id, fpt_cache_calibration_no_such_field, \w+\.\w+\.fpt_cache_calibration_no_such_field\]/);
     const shown = await capture(() => calibrateCommand(['--show'], rig.env));
     expect(shown.text).toMatch(/negationNulls +exclude +measured/);
     await expect(calibrateCommand(['--bogus'], rig.env)).rejects.toThrow(/unknown argument --bogus/);

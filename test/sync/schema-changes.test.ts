@@ -239,11 +239,19 @@ describe('a field added to the schema file', () => {
     try {
       const p = readParams('Shot', [], ['code', 'sg_hero']);
       expect(verdict(await api.read(p)).cache).toBe('hit');
-      expect(rig.site.control.changeField({ type: 'Shot', field: 'sg_hero', remove: true })).toBe(0);
       const metrics = new MemorySyncMetrics();
       const { reconciler } = createReconcileRunner({ ctx: rig.ctx, metrics, logger: quiet() });
-      const pass = await reconciler.run({ sweep: 'always' });
-      expect(pass.schemaDiff).toMatchObject({ full: true, drifted: 1, detected: 1 });
+      // The whole-schema digest: kept by a first full diff, unchanged by the next.
+      await reconciler.run({ sweep: 'never', schemaDiff: 'always' });
+      expect((await reconciler.run({ sweep: 'never', schemaDiff: 'always' })).schemaDiff).toMatchObject({ full: true, schemaChanged: false });
+      const generation = await rig.ctx.readiness.schemaGeneration();
+      await rig.ctx.readiness.recordSiteFields('Shot', ['code', 'sg_hero'], generation);
+      expect(rig.site.control.changeField({ type: 'Shot', field: 'sg_hero', remove: true })).toBe(0);
+      const pass = await reconciler.run({ sweep: 'always', schemaDiff: 'always' });
+      expect(pass.schemaDiff).toMatchObject({ full: true, drifted: 1, detected: 1, schemaChanged: true });
+      // Schema replies and the site's field names read before no longer stand; the names recorded were read again.
+      expect(await rig.ctx.readiness.schemaGeneration()).toBe(generation + 1);
+      expect((await rig.ctx.readiness.load()).siteFields.lacks('Shot', 'sg_hero')).toBe(true);
       expect(pass.types.Shot.swept).toBe(true);
       expect(metrics.last.get('SchemaDrift')?.value).toBe(1);
       expect(verdict(await api.read(p)).cache).toBe('pass');
