@@ -72,7 +72,7 @@ describe('planner: index choice', () => {
 
 describe('planner: return fields the site lacks', () => {
   const names = (type: string, extra: string[] = []) => ({ names: new Set([...Object.keys(schema.site.type(type)!.fields), ...extra]), generation: 3 });
-  const known = new SiteFieldKnowledge(new Map([['PipelineConfiguration', names('PipelineConfiguration', ['image'])], ['HumanUser', names('HumanUser')]]), 3);
+  const known = new SiteFieldKnowledge(new Map([['PipelineConfiguration', names('PipelineConfiguration', ['sg_site_only'])], ['HumanUser', names('HumanUser')]]), 3);
   const under = (rule: 'omit' | 'null' | 'fault' | undefined, k = known) => (rule ? ready.withRules(SiteRules.measured({ missingReturnField: rule })) : ready).withSiteFields(k);
   const read = (fields: string[], extra: Record<string, unknown> = {}) => ({ type: 'PipelineConfiguration', return_fields: fields, filters: { logical_operator: 'and', conditions: [] }, ...extra });
   const reason = (r: ReturnType<typeof planRead>) => (r.ok ? 'ok' : r.reason);
@@ -91,7 +91,7 @@ describe('planner: return fields the site lacks', () => {
     const stale = new SiteFieldKnowledge(new Map([['PipelineConfiguration', names('PipelineConfiguration')]]), 4);
     expect(reason(planRead(schema, under('omit', stale), read(['plugin_ids'])))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
     expect(reason(planRead(schema, under('omit'), read(['created_by.ApiUser.nope'])))).toMatch(/^uncached-(field|type):/);
-    expect(reason(planRead(schema, under('omit'), read(['image'])))).toBe('uncached-field:PipelineConfiguration.image');
+    expect(reason(planRead(schema, under('omit'), read(['sg_site_only'])))).toBe('uncached-field:PipelineConfiguration.sg_site_only');
     expect(reason(planRead(schema, under('omit'), read(['code'], { filters: { logical_operator: 'and', conditions: [c('plugin_ids', 'is', 'x')] } })))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
     expect(reason(planRead(schema, under('omit'), read(['plugin_ids'], { sorts: [{ field_name: 'plugin_ids', direction: 'asc' }] })))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
     expect(reason(planRead(schema, under('omit'), read(['plugin_ids']), { missingReturnFields: false }))).toBe('uncached-field:PipelineConfiguration.plugin_ids');
