@@ -49,6 +49,8 @@ export async function write(ctx: ApiContext, req: ParsedRequest, reason: string,
     try {
       const results = (JSON.parse(reply.body.toString('utf8')) as { results: unknown }).results;
       await cache.auth.learn(req.rpc.params[0]).catch(() => {});
+      await cache.eventLog?.noteWrites(method, req.rpc.params[1], results)
+        .catch((e) => logger.error('event created through the cache not noted (kept-log reads of its range may miss it until the next poll)', { error: e as Error }));
       const out = await cache.writeThrough.apply(method, req.rpc.params[1], results, await version);
       state = out.version === undefined ? 'skipped' : 'applied';
       logger.info('written through', { method, ...out });

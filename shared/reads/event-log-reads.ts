@@ -41,6 +41,8 @@ interface Shape {
   hi: number;
   /** Every condition is one of those above (no other filter, no `id in`): the partitions' id ranges are the answer's rows. */
   exact: boolean;
+  /** The highest id the caller names as one it knows (`greater_than N`: N; `is N`: N; not `in`, a list of candidates); 0 when none. */
+  named: number;
 }
 
 /** The partition and id range of a read: `project is/in`, `event_type is/in` and id bounds among its top-level `and` conditions. */
@@ -52,6 +54,7 @@ export function readShape(params: ReadParams): Shape | string {
   let lo = 1;
   let hi = Number.MAX_SAFE_INTEGER;
   let exact = true;
+  let named = 0;
   for (const c of f.conditions) {
     if (isGroup(c)) { exact = false; continue; }
     const leaf = c as Condition;
@@ -65,19 +68,20 @@ export function readShape(params: ReadParams): Shape | string {
       types = types ? types.filter((t) => ts.includes(t)) : [...new Set(ts)];
     } else if (leaf.path === 'id' && leaf.values.every(isNum)) {
       const v = leaf.values as number[];
-      if (leaf.relation === 'greater_than' && v.length === 1) lo = Math.max(lo, Math.floor(v[0]) + 1);
+      if (leaf.relation === 'greater_than' && v.length === 1) { lo = Math.max(lo, Math.floor(v[0]) + 1); named = Math.max(named, v[0]); }
       else if (leaf.relation === 'less_than' && v.length === 1) hi = Math.min(hi, Math.ceil(v[0]) - 1);
       else if (leaf.relation === 'between' && v.length === 2) { lo = Math.max(lo, Math.ceil(v[0])); hi = Math.min(hi, Math.floor(v[1])); }
       else if ((leaf.relation === 'is' || leaf.relation === 'in') && v.length > 0) {
         lo = Math.max(lo, Math.ceil(Math.min(...v)));
         hi = Math.min(hi, Math.floor(Math.max(...v)));
+        if (leaf.relation === 'is') named = Math.max(named, v[0]);
         exact &&= leaf.relation === 'is';
       } else exact = false;
     } else exact = false;
   }
   if (!projects) return 'event-log-filter:project';
   if (!types) return 'event-log-filter:event_type';
-  return { projects, types, lo, hi, exact };
+  return { projects, types, lo, hi, exact, named };
 }
 
 /** The reason class of a planner pass, for EventLogEntry: a field the kept log does not answer. */
@@ -108,6 +112,24 @@ export class EventLogReads {
     this.base = site && new CachedSchema(site, 'event log (kept)');
   }
 
+  /**
+   * After a write through the cache succeeded: the highest id of EventLogEntry rows it created (`create`, or `create`
+   * requests of a `batch` on the wire, `{request_type, type}`, whose results are in request order) is noted, so reads of a range holding it pass until
+   * the poller has read it (tk-core reads its own folder events back). Returns the id noted, if any.
+   */
+  async noteWrites(method: string, params: unknown, results: unknown): Promise<number | undefined> {
+    const ids: number[] = [];
+    const idOf = (r: unknown) => (isObj(r) && r.type === 'EventLogEntry' && isNum(r.id) ? r.id : undefined);
+    if (method === 'create' && isObj(params) && params.type === 'EventLogEntry') ids.push(idOf(results) ?? 0);
+    if (method === 'batch' && Array.isArray(params) && Array.isArray(results)) {
+      params.forEach((req, i) => { if (isObj(req) && req.request_type === 'create' && req.type === 'EventLogEntry') ids.push(idOf(results[i]) ?? 0); });
+    }
+    const top = Math.max(0, ...ids);
+    if (top === 0) return undefined;
+    await this.d.kept.noteWritten(top);
+    return top;
+  }
+
   private get maxLagMs(): number { return this.d.maxLagMs ?? DEFAULT_EVENT_LOG_MAX_LAG_MS; }
 
   async status(): Promise<EventLogStatus> {
@@ -135,15 +157,18 @@ export class EventLogReads {
     if (typeof shape === 'string') return { served: false, reason: shape };
 
     // The Project records are needed for any answer: fetched while the cursor is read.
-    const [{ cursor, cursorAt }, projects] = await Promise.all([this.d.cursor(), this.d.projects(shape.projects)]);
+    const [{ cursor, cursorAt }, projects, written] = await Promise.all([this.d.cursor(), this.d.projects(shape.projects), this.d.kept.written()]);
     const now = (this.d.now ?? Date.now)();
     if (!cursor?.kept) return { served: false, reason: 'event-log-incomplete' };
     if (cursorAt === null || now - cursorAt > this.maxLagMs) return { served: false, reason: 'event-log-stale' };
     const notKept = shape.types.find((t) => !cursor.kept!.types.includes(t));
     if (notKept !== undefined) return { served: false, reason: `event-log-type:${notKept}` };
 
-    // A lower bound above the last poll names an id the caller knows and the poller has not read (its own new event).
-    if (shape.lo > cursor.maxSeen) return { served: false, reason: 'event-log-ahead' };
+    // An id the caller names above the last polled one is one it knows and the poller has not read (its own new event);
+    // `greater_than <the last polled id>` (tk-core's sync when nothing is new) is answered: nothing after it, as of the last poll.
+    if (shape.named > cursor.maxSeen) return { served: false, reason: 'event-log-ahead' };
+    // An event created through the cache that the poller has not read yet, in the read's range: the site's answer (read-your-writes).
+    if (written > cursor.maxSeen && written >= shape.lo && written <= shape.hi) return { served: false, reason: 'event-log-ahead' };
     const known = knownIds(cursor, shape.lo, shape.hi);
     let from = known.from;
     let to = known.to;

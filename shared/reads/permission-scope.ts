@@ -23,6 +23,9 @@ function factsOf(schema: CachedSchema, params: ReadParams): PathFacts | undefine
   const roleOf = (p: string): 'filter' | 'return' => (used.filters.includes(p) || used.sorts.includes(p) ? 'filter' : 'return');
   for (const text of used.all) {
     const parsed = parseFieldPath(schema.site, params.type, text);
+    // A planned read's return path that does not parse names a field the site lacks (the planner admitted it from the
+    // site's own field names): every caller gets it omitted or null, so it shows nothing of any row.
+    if (!parsed.ok && roleOf(text) === 'return') continue;
     if (!parsed.ok) return undefined;
     const p = parsed.path;
     for (const h of p.hops) {

@@ -1,5 +1,5 @@
 // The kept event log: EventLogEntry rows of the kept types in the state table, one partition per (project, event type), sorted by id, with a TTL.
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { emptyStats, type ReadStats } from './item-layout.js';
 import { ScanTooLarge, TableIo } from './table-io.js';
 
@@ -7,6 +7,8 @@ import { ScanTooLarge, TableIo } from './table-io.js';
 export interface KeptRow { id: number; event_type: string; project?: unknown; [field: string]: unknown }
 
 export const KEPT_PK = 'evlog';
+/** The item holding the highest event id created through the cache. */
+const WRITTEN_KEY = { pk: { S: KEPT_PK }, sk: { S: 'written' } };
 /** Ids are zero-padded in the sort key so string order is id order (event ids stay far below 10^15). */
 const ID_DIGITS = 15;
 const padId = (id: number) => String(Math.max(0, Math.min(id, 10 ** ID_DIGITS - 1))).padStart(ID_DIGITS, '0');
@@ -42,6 +44,23 @@ export interface KeptRange {
 export class KeptEvents extends TableIo {
   constructor(ddb: DynamoDBClient, private readonly table: string) {
     super(ddb);
+  }
+
+  /**
+   * Records that an EventLogEntry with id `id` was created through the cache (a pass-through write): until the poller
+   * has read past it, reads whose range holds it pass (read-your-writes). Keeps the highest such id.
+   */
+  async noteWritten(id: number): Promise<void> {
+    await this.ddb.send(new UpdateItemCommand({
+      TableName: this.table, Key: WRITTEN_KEY, UpdateExpression: 'SET n = :id', ConditionExpression: 'attribute_not_exists(n) OR n < :id',
+      ExpressionAttributeValues: { ':id': { N: String(id) } },
+    })).catch((e: Error) => { if (e.name !== 'ConditionalCheckFailedException') throw e; });
+  }
+
+  /** The highest EventLogEntry id created through the cache (0: none). */
+  async written(): Promise<number> {
+    const r = await this.ddb.send(new GetItemCommand({ TableName: this.table, Key: WRITTEN_KEY, ConsistentRead: true }));
+    return Number(r.Item?.n?.N ?? 0);
   }
 
   /** Writes the rows; returns the ids of those too large to keep (never written: the caller must not claim them). */

@@ -6,7 +6,7 @@ import { createPollerHandler, type PollerHandler } from '../../functions/poller/
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
 import { DEFAULT_SCRIPT, DEFAULT_USER_PASSWORD } from '../../local/sim/credentials.js';
 import { SEEDED_PROFILE_LOGINS } from '../../local/sim/permissions.js';
-import { createParams, type AuthParams } from '../../shared/site/index.js';
+import { batchParams, createParams, type AuthParams } from '../../shared/site/index.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_KEPT_TYPES, MemorySyncMetrics, PollerLease, type PollerMetrics, runPoller, ShotgunEventSource } from '../../shared/sync/index.js';
 import { dynamo } from '../store/helpers.js';
@@ -103,10 +103,30 @@ describe('EventLogEntry reads from the kept log', () => {
     const top = await same(newest(p1));
     expect(top).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
     expect(ids(top.body)).toEqual([del]);
+    // Nothing after the newest polled event (tk-core's sync when nothing is new): served, empty.
+    const none = await same(incremental(SCRIPT_AUTH, p1, del));
+    expect(none).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
+    expect(ids(none.body)).toEqual([]);
     // Other kept fields, the project link (named from the cached Project), and descending order.
     const wide = await same(incremental(SCRIPT_AUTH, p1, first - 1, ['event_type', 'project', 'created_at', 'attribute_name', 'session_uuid', 'meta']));
     expect(wide.kind).toBe('hit');
     expect(JSON.parse(wide.body).results.entities[0].project).toMatchObject({ type: 'Project', id: p1 });
+  });
+
+  it('an event created through the cache in a batch: reads of its range pass until the poller has read it (read-your-writes)', async () => {
+    await poll();
+    const top = ids((await same(newest(p2))).body)[0];
+    const r = await h.rpc({ method_name: 'batch', params: [SCRIPT_AUTH, batchParams([{ request_type: 'create', entity_type: 'EventLogEntry', data: {
+      event_type: 'Toolkit_Folders_Create', description: 'Toolkit HEAD: batch', project: link(p2), meta: { sg_folder_ids: [77] },
+    } }])] });
+    const made = results<Array<{ id: number }>>(r)[0].id;
+    const ahead = await same(incremental(SCRIPT_AUTH, p2, top));
+    expect(ahead).toMatchObject({ kind: 'pass', reason: 'event-log-ahead' });
+    expect(ids(ahead.body)).toEqual([made]);
+    await poll();
+    const served = await same(incremental(SCRIPT_AUTH, p2, top));
+    expect(served).toMatchObject({ kind: 'hit', reason: 'access:event-log' });
+    expect(ids(served.body)).toEqual([made]);
   });
 
   it('passes what the kept log cannot prove complete or does not hold', async () => {

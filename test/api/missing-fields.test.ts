@@ -6,6 +6,8 @@ import { ReadinessStore } from '../../shared/store/index.js';
 import { calibrate } from '../../shared/sync/index.js';
 import type { RawResponse } from '../stack/http.js';
 import { dynamo } from '../store/helpers.js';
+import { DEFAULT_USER_PASSWORD } from '../../local/sim/credentials.js';
+import { SEEDED_PROFILE_LOGINS } from '../../local/sim/permissions.js';
 import { pollOnce } from './poll-once.js';
 import { SCRIPT_AUTH, cond, readPayload, results, schema, siteReads, startHarness, type Harness } from './harness.js';
 
@@ -88,6 +90,16 @@ describe('return fields the site lacks', () => {
     const v = results((await compare(TOOLKIT.version)).body).entities;
     expect(v[0]['created_by.HumanUser.nope']).toBeNull();
     expect(Object.keys(v[0])).toEqual(['type', 'id', 'code', 'client_approved_by', 'created_by.HumanUser.nope', 'entity']);
+  });
+
+  it('a probed user (its own view verified, not trusted) is served the same way', async () => {
+    const lead = { user_login: SEEDED_PROFILE_LOGINS.lead, user_password: DEFAULT_USER_PASSWORD };
+    for (const p of Object.values(TOOLKIT)) {
+      const asLead = { ...p, params: [lead, p.params[1]] };
+      await compare(asLead); // the first read of each type probes the lead's view
+      const r = await compare(asLead);
+      expect({ cache: r.cache, reason: r.reason, identical: r.identical }).toMatchObject({ cache: 'hit', identical: true });
+    }
   });
 
   it('filters, sorts and summaries on a missing field pass (the site faults); a field the site has but the cache does not keep passes', async () => {
