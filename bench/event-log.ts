@@ -1,15 +1,12 @@
 // Benchmark of tk-core's path-cache reads of EventLogEntry answered from the kept event log (the real poller, local SQS, DynamoDB Local) against the simulated site at 150 ms.
-import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createApiHandler } from '../functions/api/app.js';
-import { createPollerHandler } from '../functions/poller/app.js';
 import { startLocalApiGateway, type LocalApiGateway } from '../local/api-gateway.js';
 import { API_FUNCTION } from '../local/functions.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { startLocalSqs, type LocalSqs } from '../local/sqs-local.js';
 import { createParams, readParams as read, wireCondition as cond } from '../shared/site/index.js';
-import { MemorySyncMetrics } from '../shared/sync/index.js';
-import { type ImportedCache, withImportedCache } from './fixtures.js';
+import { benchPoller, type ImportedCache, withImportedCache } from './fixtures.js';
 import { postRpc } from '../test/stack/http.js';
 import { measure, ms, table } from './measure.js';
 
@@ -27,17 +24,12 @@ export async function benchEventLog(): Promise<string> {
   }
 }
 
-async function measureReads({ site, ddb, client, schema, tables, endpoint }: ImportedCache, sqs: LocalSqs): Promise<string> {
+async function measureReads(c: ImportedCache, sqs: LocalSqs): Promise<string> {
+  const { site, ddb, client, schema, tables } = c;
   const logger = new Logger({ serviceName: 'fpt-cache-bench', logLevel: 'SILENT' });
   let api: LocalApiGateway | undefined;
   try {
-    const poller = await createPollerHandler({
-      SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-      EVENTS_QUEUE_URL: sqs.queueUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint, POLL_INTERVAL_MS: '50', POLL_LOOP_MS: '300',
-    }, { metrics: new MemorySyncMetrics(), logger });
-    const poll = () => poller({}, { getRemainingTimeInMillis: () => 30_000 } as Context);
+    const poll = await benchPoller(c, sqs, logger);
     api = await startLocalApiGateway({
       port: 0, fn: API_FUNCTION.fn,
       handler: createApiHandler({ shotgun: { url: site.url, timeoutMs: 25_000, maxAttempts: 3 }, logger, cache: { schema, ddb, tables, accessRules: {}, scriptAuth: async () => AUTH } }),

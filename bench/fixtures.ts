@@ -8,6 +8,11 @@ import { loadCachedSchema, type CachedSchema } from '../shared/schema/index.js';
 import { ShotgunClient } from '../shared/site/index.js';
 import { ensureTables, tableNames, type TableNames } from '../shared/store/index.js';
 import { importReadyCache } from '../test/reads/importer.js';
+import type { Context } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createPollerHandler } from '../functions/poller/app.js';
+import type { LocalSqs } from '../local/sqs-local.js';
+import { MemorySyncMetrics } from '../shared/sync/index.js';
 
 export interface ImportedCache { site: SimSite; ddb: DynamoDBClient; client: ShotgunClient; schema: CachedSchema; tables: TableNames; endpoint: string }
 
@@ -42,4 +47,15 @@ export async function projectWithShots(client: ShotgunClient, name: string, n: n
     })));
   }
   return project;
+}
+
+/** The real poller over an imported cache and a local SQS: one call is one scheduled invocation (a few polls). */
+export async function benchPoller({ site, tables, endpoint }: ImportedCache, sqs: LocalSqs, logger: Logger): Promise<() => Promise<unknown>> {
+  const poller = await createPollerHandler({
+    SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+    EVENTS_QUEUE_URL: sqs.queueUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint, POLL_INTERVAL_MS: '50', POLL_LOOP_MS: '300',
+  }, { metrics: new MemorySyncMetrics(), logger });
+  return () => poller({}, { getRemainingTimeInMillis: () => 30_000 } as Context);
 }
