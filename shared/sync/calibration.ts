@@ -247,10 +247,32 @@ function consistent<T>(seq: Array<{ v: T; id: number }>, cmp: (a: T, b: T) => nu
 }
 
 /** Runs the probes and records every rule in the state table (readiness partition); returns what was found. */
-export async function calibrate(client: ProbeClient, schema: CachedSchema, readiness: Pick<ReadinessStore, 'saveSiteRules'>, now?: () => Date): Promise<CalibrationOutcome> {
+export async function calibrate(client: ProbeClient, schema: CachedSchema, readiness: Pick<ReadinessStore, 'saveSiteRules' | 'recordSiteFields' | 'schemaGeneration'>, now?: () => Date): Promise<CalibrationOutcome> {
   const outcome = await new Calibration(client, schema, now).run();
   await readiness.saveSiteRules(outcome.records);
+  await recordSiteFieldNames(client, schema, readiness, outcome.records.missingReturnField);
   return outcome;
+}
+
+/**
+ * When the site's answer to a missing return field is measured as something the cache can give (omitted, a null
+ * column), the site's field names of every cached type are recorded at once from one `schema_read` (the script's
+ * view), read under the schema generation taken before it: reads naming fields the site lacks are then answered from
+ * the first one on, instead of passing once per type while the API learns the names (shared/reads/site-field-learning.ts).
+ */
+async function recordSiteFieldNames(client: ProbeClient, schema: CachedSchema, readiness: Pick<ReadinessStore, 'recordSiteFields' | 'schemaGeneration'>, rule: RuleRecord | undefined): Promise<void> {
+  if (rule?.status !== 'measured' || (rule.value !== 'omit' && rule.value !== 'null')) return;
+  try {
+    const generation = await readiness.schemaGeneration();
+    const read = await client.call<Record<string, unknown>>('schema_read');
+    if (typeof read !== 'object' || read === null) return;
+    for (const type of schema.site.typeNames) {
+      const fields = read[type];
+      if (typeof fields === 'object' && fields !== null && !Array.isArray(fields)) await readiness.recordSiteFields(type, Object.keys(fields), generation);
+    }
+  } catch {
+    // Not fatal: the rules are saved; the API learns a type's names on the first pass that needs them.
+  }
 }
 
 /** Calibration as the sync functions run it (at import, from the reconciler, `fpt-cache calibrate`), with their context's client. */

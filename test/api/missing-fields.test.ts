@@ -72,7 +72,12 @@ describe('return fields the site lacks', () => {
 
   it('measured omit: served identical to the site (the keys left out), plain and deep', async () => {
     await configure({ missingReturnField: 'omit' });
-    expect((await readiness.load()).siteRules.report().missingReturnField).toMatchObject({ status: 'measured', value: 'omit' });
+    const ready = await readiness.load();
+    expect(ready.siteRules.report().missingReturnField).toMatchObject({ status: 'measured', value: 'omit' });
+    // Calibration recorded every cached type's site field names from one schema_read: the first read is already served.
+    for (const t of ['PipelineConfiguration', 'Version', 'Project', 'Shot']) expect(ready.siteFields.knows(t)).toBe(true);
+    const firstRead = await compare(TOOLKIT.pipelineConfig);
+    expect({ cache: firstRead.cache, identical: firstRead.identical, siteCalls: firstRead.siteCalls }).toEqual({ cache: 'hit', identical: true, siteCalls: 0 });
     const pc = results(await servedAfterLearning(TOOLKIT.pipelineConfig, 'PipelineConfiguration.plugin_ids')).entities;
     expect(pc.length).toBeGreaterThan(0);
     expect(pc[0]).not.toHaveProperty('plugin_ids');
