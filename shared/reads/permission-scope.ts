@@ -4,10 +4,11 @@
 // sorts or returns) is verified with the caller's rows equal to the script's, no field the read touches is hidden,
 // and project restrictions are exact: the read is confined to visible projects, or (when the type has no visible
 // rows without a project) `project in <visible>` is added to it; other project-restricted types may be reached only
-// through the read's own `project` field, or as returned links, each checked against the store (linkCheck).
+// through the read's own `project` field, as returned links (linkCheck), or as the explicit links an `is` / `in` filter
+// compares a link field with (valueCheck: the caller must see every one of them), each checked against the store.
 import type { CachedSchema } from '../schema/index.js';
 import { collectFieldPaths, parseFieldPath } from '../semantics/index.js';
-import type { Link, ReadParams } from '../site/index.js';
+import { isGroup, type Link, type ReadParams } from '../site/index.js';
 import type { EntityStore } from '../store/index.js';
 import { confinedProjects } from './access-rules.js';
 import type { TypeView } from './permission-probe.js';
@@ -15,12 +16,45 @@ import type { TypeView } from './permission-probe.js';
 const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
 
 interface Touch { type: string; field: string }
-interface PathFacts { touches: Touch[]; hops: Array<Touch & { target: string }>; leafLinks: Array<Touch & { targets: string[]; role: 'filter' | 'return' }> }
+/**
+ * A link field at the end of a path: `filter` when a filter compares it other than with explicit links, or a sort
+ * orders by it (a link the caller cannot see reads as null to it); `return` otherwise, with `values` the explicit links
+ * of its `is` / `in` filters, if any, and `returned` whether the read also returns it.
+ */
+interface LeafLink extends Touch { targets: string[]; role: 'filter' | 'return'; values: Target[]; returned: boolean }
+interface PathFacts { touches: Touch[]; hops: Array<Touch & { target: string }>; leafLinks: LeafLink[] }
+type Target = { type: string; id: number };
+
+const asTarget = (v: unknown): Target | undefined =>
+  typeof v === 'object' && v !== null && typeof (v as Target).type === 'string' && typeof (v as Target).id === 'number' ? { type: (v as Target).type, id: (v as Target).id } : undefined;
+
+/**
+ * Per filtered path: the explicit links of its `is` / `in` conditions (anywhere in the filter tree), or `opaque` when
+ * any condition on it is something else (another operator, a null, a non-link value).
+ */
+function filterValues(params: ReadParams): Map<string, Target[] | 'opaque'> {
+  const out = new Map<string, Target[] | 'opaque'>();
+  const walk = (g: ReadParams['filters']) => {
+    for (const c of g.conditions) {
+      if (isGroup(c)) { walk(c); continue; }
+      const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? c.values[0] as unknown[] : c.values;
+      const links = values.map(asTarget);
+      const prev = out.get(c.path);
+      if (prev === 'opaque') continue;
+      if ((c.relation !== 'is' && c.relation !== 'in') || links.length === 0 || links.some((l) => l === undefined)) out.set(c.path, 'opaque');
+      else out.set(c.path, [...(prev ?? []), ...(links as Target[])]);
+    }
+  };
+  walk(params.filters);
+  return out;
+}
 
 function factsOf(schema: CachedSchema, params: ReadParams): PathFacts | undefined {
   const used = collectFieldPaths(params);
   const facts: PathFacts = { touches: [], hops: [], leafLinks: [] };
   const roleOf = (p: string): 'filter' | 'return' => (used.filters.includes(p) || used.sorts.includes(p) ? 'filter' : 'return');
+  const compared = filterValues(params);
+  const returned = new Set(params.return_fields ?? []);
   for (const text of used.all) {
     const parsed = parseFieldPath(schema.site, params.type, text);
     // A planned read's return path that does not parse names a field the site lacks (the planner admitted it from the
@@ -37,7 +71,9 @@ function factsOf(schema: CachedSchema, params: ReadParams): PathFacts | undefine
       const targets = p.leaf.valid_types ?? [];
       // A link field whose target types the schema does not name: nothing can be verified about its targets.
       if (targets.length === 0) return undefined;
-      facts.leafLinks.push({ type: p.leafType, field: p.leafField, targets, role: roleOf(text) });
+      const values = compared.get(text);
+      const role = used.sorts.includes(text) || values === 'opaque' ? 'filter' : 'return';
+      facts.leafLinks.push({ type: p.leafType, field: p.leafField, targets, role, values: Array.isArray(values) ? values : [], returned: returned.has(text) });
       // A returned link shows its target's name: the target's identifier field is touched too.
       for (const t of targets) {
         const idf = schema.site.identifier(t);
@@ -62,7 +98,7 @@ export function involvedTypes(schema: CachedSchema, params: ReadParams): string[
 export type LinkCheck = ReadonlyMap<string, ReadonlySet<number>>;
 
 export type Scope =
-  | { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck }
+  | { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck; valueCheck?: { links: unknown[]; check: LinkCheck } }
   | { ok: false; reason: string };
 
 const restricted = (t: string): Scope => ({ ok: false, reason: `permission-restricted:${t}` });
@@ -102,18 +138,34 @@ export function permissionScope(schema: CachedSchema, params: ReadParams, views:
   const viaRootProject = (x: Touch) => x.type === root && x.field === 'project' && root !== 'Project'
     && (!projectView?.projects || (effective !== undefined && subset(effective, projectView.projects)));
   const linkCheck = new Map<string, ReadonlySet<number>>();
+  const valueCheck = new Map<string, ReadonlySet<number>>();
+  const values: Target[] = [];
   for (const h of facts.hops) {
     if (view(h.target)?.projects && !viaRootProject(h)) return restricted(h.target);
   }
   for (const l of facts.leafLinks) {
+    if (viaRootProject(l)) continue;
+    // Compared with explicit links only: a row matches for the caller exactly when it does for the script, provided
+    // the caller sees every one of those links (checked against the store, valueCheck); targets not named do not matter.
+    for (const v of l.role === 'return' ? l.values : []) {
+      const tv = view(v.type);
+      if (!tv) return { ok: false, reason: 'permission-unverified' };
+      if (!tv.projects) continue;
+      valueCheck.set(v.type, new Set(tv.projects));
+      values.push(v);
+    }
+    if (l.role === 'return' && !l.returned) continue;
     for (const t of l.targets) {
       const tv = view(t);
-      if (!tv?.projects || viaRootProject(l)) continue;
+      if (!tv?.projects) continue;
       if (l.role === 'filter' || tv.projectless) return restricted(t);
       linkCheck.set(t, new Set(tv.projects));
     }
   }
-  return { ok: true, ...(restrict ? { restrict } : {}), ...(linkCheck.size ? { linkCheck } : {}) };
+  return {
+    ok: true, ...(restrict ? { restrict } : {}), ...(linkCheck.size ? { linkCheck } : {}),
+    ...(values.length ? { valueCheck: { links: values, check: valueCheck } } : {}),
+  };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -59,6 +59,22 @@ describe('a restricted artist (one project, Shot.description and Task.due_date h
     await same(read(ARTIST, 'HumanUser', [], ['login', 'projects']));
   });
 
+  it('filters naming links it sees are served (the panel\'s Tasks and Versions of a Shot); links it cannot see pass', async () => {
+    const visible = results<{ entities: Array<{ type: string; id: number }> }>(await h.direct(read(SCRIPT_AUTH, 'Shot', [cond('project', 'is', link(p1)), cond('tasks', 'is_not', null)], ['id']))).entities[0];
+    const other = results<{ entities: Array<{ type: string; id: number }> }>(await h.direct(read(SCRIPT_AUTH, 'Shot', [cond('project', 'is', link(p2)), cond('tasks', 'is_not', null)], ['id']))).entities[0];
+    const shotLink = (s: { id: number }) => ({ type: 'Shot', id: s.id });
+    const tasksOf = (s: { id: number }) => read(ARTIST, 'Task', [cond('entity', 'is', shotLink(s))], ['content', 'step', 'sg_status_list']);
+    const served = await same(tasksOf(visible));
+    expect(served.kind).toBe('hit');
+    expect(results<{ entities: unknown[] }>(await h.rpc(tasksOf(visible))).entities.length).toBeGreaterThan(0);
+    expect(await same(read(ARTIST, 'Version', [cond('entity', 'is', shotLink(visible))], ['code', 'sg_status_list', 'user']))).toMatchObject({ kind: 'hit' });
+    // A Shot of a project it cannot see: the site shows it nothing through that link; the cache cannot tell, so it passes.
+    expect(await same(tasksOf(other))).toEqual({ kind: 'pass', reason: 'permission-restricted:Shot' });
+    expect(await same(read(ARTIST, 'Task', [cond('entity', 'in', shotLink(visible), shotLink(other))], ['content']))).toEqual({ kind: 'pass', reason: 'permission-restricted:Shot' });
+    // Compared otherwise (is_not) it stays a pass.
+    expect((await same(read(ARTIST, 'Task', [cond('entity', 'is_not', shotLink(visible)), cond('project', 'is', link(p1))], ['content']))).kind).toBe('pass');
+  });
+
   it('summarize: hits inside the view, identical to the site', async () => {
     const r = await same(summarize(ARTIST, 'Shot', [], [{ field: 'id', type: 'record_count' }, { field: 'sg_cut_in', type: 'sum' }], [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }]));
     expect(r.kind).toBe('hit');

@@ -69,11 +69,29 @@ describe('permissionScope', () => {
     expect(permissionScope(schema, shot([], ['code']), views({ Shot: { rows: 'same', projects: [1], hidden: [], projectless: true } })).ok).toBe(false);
   });
 
-  it('links to project-restricted types: returned ones are checked, filtered or followed ones pass through', () => {
+  it('links to project-restricted types: returned ones are checked, followed ones pass through', () => {
     const returned = permissionScope(schema, shot([], ['code', 'sg_sequence']), artist);
     expect(returned).toMatchObject({ ok: true, linkCheck: new Map([['Sequence', new Set([1])]]) });
     expect(permissionScope(schema, shot([], ['sg_sequence.Sequence.code']), artist)).toEqual({ ok: false, reason: 'permission-restricted:Sequence' });
-    expect(permissionScope(schema, shot([cond('sg_sequence', 'is', { type: 'Sequence', id: 9 })], ['code']), artist)).toEqual({ ok: false, reason: 'permission-restricted:Sequence' });
+  });
+
+  it('filters comparing a link with explicit links are served when the caller sees those links (valueCheck); other comparisons and sorts pass', () => {
+    const seq = { type: 'Sequence', id: 9 };
+    const only = permissionScope(schema, shot([cond('sg_sequence', 'is', seq), cond('project', 'is', { type: 'Project', id: 1 })], ['code']), artist);
+    expect(only).toMatchObject({ ok: true, valueCheck: { links: [seq], check: new Map([['Sequence', new Set([1])]]) } });
+    expect(only.ok && only.linkCheck).toBeFalsy();
+    const both = permissionScope(schema, shot([cond('sg_sequence', 'in', seq, { type: 'Sequence', id: 10 }), cond('project', 'is', { type: 'Project', id: 1 })], ['code', 'sg_sequence']), artist);
+    expect(both).toMatchObject({ ok: true, linkCheck: new Map([['Sequence', new Set([1])]]), valueCheck: { links: [seq, { type: 'Sequence', id: 10 }] } });
+    for (const c of [cond('sg_sequence', 'is_not', seq), cond('sg_sequence', 'is', null), cond('sg_sequence', 'type_is', 'Sequence')]) {
+      expect(permissionScope(schema, shot([c, cond('project', 'is', { type: 'Project', id: 1 })], ['code']), artist)).toEqual({ ok: false, reason: 'permission-restricted:Sequence' });
+    }
+    // An explicit link and an opaque comparison of the same field anywhere in the tree: opaque.
+    const mixed = shot([{ logical_operator: 'or', conditions: [cond('sg_sequence', 'is', seq), cond('sg_sequence', 'is', null)] }], ['code']);
+    expect(permissionScope(schema, { ...mixed, filters: { logical_operator: 'and', conditions: [...mixed.filters.conditions, cond('project', 'is', { type: 'Project', id: 1 })] } }, artist).ok).toBe(false);
+    const sorted = { ...shot([cond('sg_sequence', 'is', seq), cond('project', 'is', { type: 'Project', id: 1 })], ['code']), sorts: [{ field_name: 'sg_sequence', direction: 'asc' as const }] };
+    expect(permissionScope(schema, sorted, artist)).toEqual({ ok: false, reason: 'permission-restricted:Sequence' });
+    // A target the caller sees in full needs no check.
+    expect(permissionScope(schema, shot([cond('sg_sequence', 'is', seq)], ['code']), views())).toEqual({ ok: true });
   });
 
   it('withRestriction ANDs the condition, wrapping an OR group', () => {
