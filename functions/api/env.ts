@@ -56,31 +56,31 @@ export function shadowFromEnv(env: Env): CacheDeps['shadow'] {
   return rate > 0 ? { rate, sink: new SqsShadowSink(new SQSClient(awsClientConfig(env, 'SQS')), queueUrl) } : undefined;
 }
 
+/** A feature switch (`off` disables it) and its optional number setting, checked by `valid` (else a ConfigError saying `what` it must be). */
+function switchWithNumber(env: Env, name: string, numberName: string, valid: (n: number) => boolean, what: string): { enabled: boolean; value?: number } {
+  const enabled = (env[name] ?? '').trim().toLowerCase() !== 'off';
+  const raw = env[numberName]?.trim();
+  if (!raw) return { enabled };
+  const value = Number(raw);
+  if (!valid(value)) throw new ConfigError(`${numberName} must be ${what}, not "${raw}"`);
+  return { enabled, value };
+}
+const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
+
 /** RESPONSE_CACHE (`off` disables it) and RESPONSE_CACHE_TTL_S (seconds, default 600). */
 export function responseCacheFromEnv(env: Env): { enabled: boolean; ttlS: number } {
-  const enabled = (env.RESPONSE_CACHE ?? '').trim().toLowerCase() !== 'off';
-  const raw = env.RESPONSE_CACHE_TTL_S?.trim();
-  const ttlS = raw ? Number(raw) : DEFAULT_RESPONSE_CACHE_TTL_S;
-  if (!Number.isInteger(ttlS) || ttlS <= 0) throw new ConfigError(`RESPONSE_CACHE_TTL_S must be a positive number of seconds, not "${raw}"`);
-  return { enabled, ttlS };
+  const { enabled, value } = switchWithNumber(env, 'RESPONSE_CACHE', 'RESPONSE_CACHE_TTL_S', positiveInteger, 'a positive number of seconds');
+  return { enabled, ttlS: value ?? DEFAULT_RESPONSE_CACHE_TTL_S };
 }
 
 /** EVENT_LOG_READS (`off`: EventLogEntry reads pass) and EVENT_LOG_MAX_LAG_MS (how recent the last poll must be to serve them). */
 export function eventLogFromEnv(env: Env): { enabled: boolean; maxLagMs?: number } {
-  const enabled = (env.EVENT_LOG_READS ?? '').trim().toLowerCase() !== 'off';
-  const raw = env.EVENT_LOG_MAX_LAG_MS?.trim();
-  if (!raw) return { enabled };
-  const maxLagMs = Number(raw);
-  if (!Number.isInteger(maxLagMs) || maxLagMs <= 0) throw new ConfigError(`EVENT_LOG_MAX_LAG_MS must be a positive number of milliseconds, not "${raw}"`);
-  return { enabled, maxLagMs };
+  const { enabled, value } = switchWithNumber(env, 'EVENT_LOG_READS', 'EVENT_LOG_MAX_LAG_MS', positiveInteger, 'a positive number of milliseconds');
+  return value === undefined ? { enabled } : { enabled, maxLagMs: value };
 }
 
 /** REPLY_MEMO (`off` disables the reply memo) and REPLY_MEMO_SHARE (share of the function's memory, default 0.25). */
 export function replyMemoFromEnv(env: Env): { enabled: boolean; share?: number } {
-  const enabled = (env.REPLY_MEMO ?? '').trim().toLowerCase() !== 'off';
-  const raw = env.REPLY_MEMO_SHARE?.trim();
-  if (!raw) return { enabled };
-  const share = Number(raw);
-  if (!(share > 0 && share < 1)) throw new ConfigError(`REPLY_MEMO_SHARE must be a share of the function's memory between 0 and 1, not "${raw}"`);
-  return { enabled, share };
+  const { enabled, value } = switchWithNumber(env, 'REPLY_MEMO', 'REPLY_MEMO_SHARE', (n) => n > 0 && n < 1, "a share of the function's memory between 0 and 1");
+  return value === undefined ? { enabled } : { enabled, share: value };
 }
