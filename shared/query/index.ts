@@ -2,4 +2,4 @@
 // May import: site, schema, semantics, store. This index is the package's only public face: other packages import it, never a file inside.
 export { answersMissing, CLOCK_OPERATORS, planRead, type PlanOptions } from './planner.js';
 export { MAX_SCAN_ENTITIES, ReadEngine, summarizeAsRead } from './read-engine.js';
-export { DEFAULT_VOLATILE_POLICY, type VolatilePolicy, type VolatileRef, volatileReason } from './volatile-values.js';
+export { DEFAULT_VOLATILE_POLICY, fieldOwner, type VolatilePolicy, type VolatileRef, volatileReason } from './volatile-values.js';

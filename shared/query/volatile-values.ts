@@ -21,6 +21,18 @@ export function volatileReason(result: unknown, policy: VolatilePolicy): string 
 const isLink = (v: unknown): v is { type: string; id: number } => typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' && typeof (v as { id?: unknown }).id === 'number';
 
 /**
+ * The stored entity and field a returned row's key `k` holds the value of: the row's own (`f`), or for a deep path
+ * `a.T.f` the entity the row's link `a` names (`linkOf(a)`, when it is a T); undefined otherwise.
+ */
+export function fieldOwner(rowType: string, rowId: number, k: string, linkOf: (field: string) => unknown): { type: string; id: number; field: string } | undefined {
+  const parts = k.split('.');
+  if (parts.length === 1) return { type: rowType, id: rowId, field: k };
+  if (parts.length !== 3) return undefined;
+  const link = linkOf(parts[0]);
+  return isLink(link) && link.type === parts[1] ? { type: link.type, id: link.id, field: parts[2] } : undefined;
+}
+
+/**
  * The entities whose signed values (or placeholders) an answer carries: each returned entity with one in a field of its own, and for a
  * deep path `a.T.f` the entity its link `a` names (looked up in the candidates' records). At most `max`.
  */
@@ -41,12 +53,8 @@ export function volatileSources(result: ReadResult, rootType: string, linkOf: (i
       if (x.signed === 0 && !x.placeholder) continue;
       // A placeholder is due at once: the reconciler re-reads it (the processed thumbnail may come without an event).
       const expiresMs = x.placeholder ? 0 : x.earliestMs;
-      const parts = k.split('.');
-      if (parts.length === 1) add(rootType, id, expiresMs);
-      else if (parts.length === 3) {
-        const link = linkOf(id, parts[0]);
-        if (isLink(link) && link.type === parts[1]) add(link.type, link.id, expiresMs);
-      }
+      const owner = fieldOwner(rootType, id, k, (field) => linkOf(id, field));
+      if (owner) add(owner.type, owner.id, expiresMs);
     }
   }
   return [...out.values()];

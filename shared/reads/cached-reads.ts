@@ -10,7 +10,7 @@ import { involvedTypes, linksVisible, permissionScope, withRestriction } from '.
 import type { PrincipalViews } from './principal-views.js';
 import type { CallerCredential } from './caller-auth.js';
 import type { MemoLookup, ReplyMemo } from './reply-memo.js';
-import { readShape, type EventLogReads } from './event-log-reads.js';
+import type { EventLogReads } from './event-log-reads.js';
 import type { EventLogViews } from './event-log-views.js';
 
 export type CachedReadOutcome =
@@ -55,7 +55,7 @@ export interface CachedReadsDeps {
 }
 
 /** The entities with signed values a served read carried (for the record the reconciler renews from). */
-const volatileOf = (o: object): { volatile?: VolatileRef[] } => ('volatile' in o && Array.isArray(o.volatile) ? { volatile: o.volatile as VolatileRef[] } : {});
+const volatileOf = (o: { served: boolean; volatile?: VolatileRef[] }): { volatile?: VolatileRef[] } => (o.volatile ? { volatile: o.volatile } : {});
 
 export class CachedReads {
   constructor(private readonly d: CachedReadsDeps) {}
@@ -155,9 +155,8 @@ export class CachedReads {
     let view: HitView = 'trusted';
     if (this.d.views && !(await this.d.views.isTrusted(cred))) {
       // Probed only for a read the kept log would answer: the caller must see those projects' events as the script does.
-      const shape = readShape(parsed.data);
-      if (!this.d.eventLogViews || typeof shape === 'string') return { kind: 'pass', reason: 'permission-event-log' };
-      const why = await this.d.eventLogViews.sees(auth, cred, shape.types, shape.projects);
+      if (!this.d.eventLogViews) return { kind: 'pass', reason: 'permission-event-log' };
+      const why = await this.d.eventLogViews.sees(auth, cred, outcome.shape.types, outcome.shape.projects);
       if (why) return { kind: 'pass', reason: why };
       view = 'full';
     }

@@ -6,7 +6,8 @@ import { executeRead, type EntityRecord } from '../semantics/index.js';
 import { type KeptEvents, type KeptRow, Readiness, ScanTooLarge } from '../store/index.js';
 import { type CursorState, knownIds } from '../sync/index.js';
 
-export type EventLogOutcome = { served: true; result: ReadResult } | { served: false; reason: string };
+/** `shape`: the projects and event types a served read covers (whose views a caller who is not trusted needs). */
+export type EventLogOutcome = { served: true; result: ReadResult; shape: Pick<Shape, 'projects' | 'types'> } | { served: false; reason: string };
 
 /** Fields a kept row answers: its own values, and `project` (a Project link, named from the cached Project). */
 export const EVENT_LOG_SERVED_FIELDS = ['id', 'event_type', 'attribute_name', 'meta', 'session_uuid', 'created_at', 'project'] as const;
@@ -46,7 +47,7 @@ interface Shape {
 }
 
 /** The partition and id range of a read: `project is/in`, `event_type is/in` and id bounds among its top-level `and` conditions. */
-export function readShape(params: ReadParams): Shape | string {
+function readShape(params: ReadParams): Shape | string {
   const f = params.filters;
   if (f.logical_operator !== 'and') return 'event-log-filter:or';
   let projects: number[] | undefined;
@@ -209,7 +210,7 @@ export class EventLogReads {
         const probe = executeRead(ctx, { ...params, return_fields: ['id'], paging: { entities_per_page: 1, current_page: pageEnd } }, records);
         if (probe.entities.length === 0) return { served: false, reason: `event-log-${known.cause}` };
       }
-      return { served: true, result: executeRead(ctx, params, records) };
+      return { served: true, result: executeRead(ctx, params, records), shape: { projects: shape.projects, types: shape.types } };
     } catch (e) {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
       throw e;

@@ -1,5 +1,6 @@
 // Learning newer signatures from the traffic the API relays: signed URLs in the site's replies renew the stored ones of the same object (never another object).
 import type { CachedSchema } from '../schema/index.js';
+import { fieldOwner } from '../query/index.js';
 import { mayBeVolatile, volatility } from '../site/index.js';
 import type { EntityStore } from '../store/index.js';
 
@@ -54,12 +55,8 @@ export class SignatureRenewal {
       if (!isLink(row)) continue;
       for (const [k, v] of Object.entries(row)) {
         if (v === null || typeof v === 'number' || typeof v === 'boolean' || volatility(v).signed === 0) continue;
-        const parts = k.split('.');
-        if (parts.length === 1) offer(row.type, row.id, k, v);
-        else if (parts.length === 3) {
-          const link = (row as Row)[parts[0]];
-          if (isLink(link) && link.type === parts[1]) offer(link.type, link.id, parts[2], v);
-        }
+        const owner = fieldOwner(row.type, row.id, k, (field) => (row as Row)[field]);
+        if (owner) offer(owner.type, owner.id, owner.field, v);
       }
     }
     return out;

@@ -102,6 +102,11 @@ export function withoutSignatures(v: unknown): unknown {
   return v;
 }
 
+/** Whether two JSON values are equal once every signed URL is replaced by its object (they differ at most in signatures). */
+export function sameObjects(a: unknown, b: unknown): boolean {
+  return JSON.stringify(withoutSignatures(a)) === JSON.stringify(withoutSignatures(b));
+}
+
 /**
  * Whether `incoming` (a value relayed from the site) may replace `stored`: the same objects, everything else equal,
  * signed, and valid longer than the stored one. Never a different object (only the sync pipeline changes values).
@@ -109,7 +114,7 @@ export function withoutSignatures(v: unknown): unknown {
 export function renews(stored: unknown, incoming: unknown): boolean {
   const inc = volatility(incoming);
   if (inc.signed === 0 || inc.placeholder || !Number.isFinite(inc.earliestMs)) return false;
-  if (JSON.stringify(withoutSignatures(stored)) !== JSON.stringify(withoutSignatures(incoming))) return false;
+  if (!sameObjects(stored, incoming)) return false;
   return inc.earliestMs > volatility(stored).earliestMs;
 }
 

@@ -8,7 +8,7 @@ import type { CachedSchema } from '../schema/index.js';
 import type { EntityStore, ReadinessStore } from '../store/index.js';
 import { ReadEngine } from '../query/index.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
-import { withoutSignatures, type ShotgunClient } from '../site/index.js';
+import { sameObjects, type ShotgunClient } from '../site/index.js';
 import type { SyncContext } from './sync-context.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import { ShadowLedger } from '../shadow/index.js';
@@ -149,7 +149,7 @@ export class Validator {
       const c = cached.get(s.id);
       if (!c) { out.push({ id: s.id, retired, fields: ['(missing from the cache)'] }); continue; }
       // Signed URLs compare by object: a newer signature is not drift (docs/semantics.md "Volatile values").
-      const differing = ['type', ...fields].filter((f) => JSON.stringify(withoutSignatures(s[f])) !== JSON.stringify(withoutSignatures(c[f])));
+      const differing = ['type', ...fields].filter((f) => !sameObjects(s[f], c[f]));
       if (differing.length) out.push({ id: s.id, retired, fields: differing });
     }
     for (const id of cached.keys()) if (!seen.has(id)) out.push({ id, retired, fields: ['(not on the site)'] });

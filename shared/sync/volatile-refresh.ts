@@ -5,7 +5,7 @@
 // or a change no event carried) is written as a field change at a stamp taken before the reads (refresh semantics:
 // a newer event still wins), like the reconciler's other re-reads.
 import type { CachedSchema } from '../schema/index.js';
-import { DEFAULT_SIGNED_URL_MARGIN_S, renews, volatility, withoutSignatures } from '../site/index.js';
+import { DEFAULT_SIGNED_URL_MARGIN_S, renews, sameObjects, volatility } from '../site/index.js';
 import type { EntityStore, RecentVolatileReads } from '../store/index.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';
 
@@ -32,8 +32,6 @@ export interface VolatileRefreshOptions {
 }
 
 export interface VolatileRefreshOutcome { due: number; renewed: number; changed: number; gone: number }
-
-const same = (a: unknown, b: unknown) => JSON.stringify(withoutSignatures(a ?? null)) === JSON.stringify(withoutSignatures(b ?? null));
 
 /** The cached fields of a type that can hold signed URLs (image, url). */
 export function volatileFields(schema: CachedSchema, type: string): string[] {
@@ -75,7 +73,7 @@ export class VolatileRefresher {
         const was = e.record.values[f];
         const now = fresh.values[f] ?? null;
         if (renews(was, now)) renewals[f] = now;
-        else if (!same(was, now)) changes[f] = now === null ? undefined : now;
+        else if (!sameObjects(was ?? null, now)) changes[f] = now === null ? undefined : now;
       }
       if (Object.keys(renewals).length) out.renewed += await this.d.store.renewSignatures(type, e.record.id, renewals);
       if (Object.keys(changes).length && (await this.d.store.applyChange(type, e.record.id, changes, stamp, { refresh: true })).status === 'applied') out.changed++;
