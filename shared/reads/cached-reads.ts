@@ -121,15 +121,11 @@ export class CachedReads {
     const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
     if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
     if (scope.linkCheck) {
-      const failed = await linksVisible(outcome.result, scope.linkCheck, this.d.linkProjects);
+      // The answer's links, and those its filters compare with (else the site matches nothing through them), must be ones the caller sees.
+      const failed = await linksVisible(scope.filterLinks ? [outcome.result, scope.filterLinks] : outcome.result, scope.linkCheck, this.d.linkProjects);
       if (failed) return { kind: 'pass', reason: `permission-restricted:${failed}` };
     }
-    if (scope.valueCheck) {
-      // The links the read's filters compare with must be ones the caller sees (else the site matches nothing through them).
-      const failed = await linksVisible(scope.valueCheck.links, scope.valueCheck.check, this.d.linkProjects);
-      if (failed) return { kind: 'pass', reason: `permission-restricted:${failed}` };
-    }
-    const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined || scope.valueCheck !== undefined
+    const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined
       || (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
     return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full', ...volatileOf(outcome) };
   }

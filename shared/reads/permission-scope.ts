@@ -5,7 +5,7 @@
 // and project restrictions are exact: the read is confined to visible projects, or (when the type has no visible
 // rows without a project) `project in <visible>` is added to it; other project-restricted types may be reached only
 // through the read's own `project` field, as returned links (linkCheck), or as the explicit links an `is` / `in` filter
-// compares a link field with (valueCheck: the caller must see every one of them), each checked against the store.
+// compares a link field with (filterLinks: the caller must see every one of them), each checked against the store.
 import type { CachedSchema } from '../schema/index.js';
 import { collectFieldPaths, parseFieldPath } from '../semantics/index.js';
 import { isGroup, type Link, type ReadParams } from '../site/index.js';
@@ -98,7 +98,11 @@ export function involvedTypes(schema: CachedSchema, params: ReadParams): string[
 export type LinkCheck = ReadonlyMap<string, ReadonlySet<number>>;
 
 export type Scope =
-  | { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck; valueCheck?: { links: unknown[]; check: LinkCheck } }
+  /**
+   * `linkCheck`: links of these types in the answer, and the `filterLinks` its filters compare with, must be stored in
+   * the caller's visible projects (one check against the store, linksVisible).
+   */
+  | { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck; filterLinks?: Target[] }
   | { ok: false; reason: string };
 
 const restricted = (t: string): Scope => ({ ok: false, reason: `permission-restricted:${t}` });
@@ -138,21 +142,20 @@ export function permissionScope(schema: CachedSchema, params: ReadParams, views:
   const viaRootProject = (x: Touch) => x.type === root && x.field === 'project' && root !== 'Project'
     && (!projectView?.projects || (effective !== undefined && subset(effective, projectView.projects)));
   const linkCheck = new Map<string, ReadonlySet<number>>();
-  const valueCheck = new Map<string, ReadonlySet<number>>();
-  const values: Target[] = [];
+  const filterLinks: Target[] = [];
   for (const h of facts.hops) {
     if (view(h.target)?.projects && !viaRootProject(h)) return restricted(h.target);
   }
   for (const l of facts.leafLinks) {
     if (viaRootProject(l)) continue;
     // Compared with explicit links only: a row matches for the caller exactly when it does for the script, provided
-    // the caller sees every one of those links (checked against the store, valueCheck); targets not named do not matter.
+    // the caller sees every one of those links (checked against the store with the answer's); targets not named do not matter.
     for (const v of l.role === 'return' ? l.values : []) {
       const tv = view(v.type);
       if (!tv) return { ok: false, reason: 'permission-unverified' };
       if (!tv.projects) continue;
-      valueCheck.set(v.type, new Set(tv.projects));
-      values.push(v);
+      linkCheck.set(v.type, new Set(tv.projects));
+      filterLinks.push(v);
     }
     if (l.role === 'return' && !l.returned) continue;
     for (const t of l.targets) {
@@ -162,10 +165,7 @@ export function permissionScope(schema: CachedSchema, params: ReadParams, views:
       linkCheck.set(t, new Set(tv.projects));
     }
   }
-  return {
-    ok: true, ...(restrict ? { restrict } : {}), ...(linkCheck.size ? { linkCheck } : {}),
-    ...(values.length ? { valueCheck: { links: values, check: valueCheck } } : {}),
-  };
+  return { ok: true, ...(restrict ? { restrict } : {}), ...(linkCheck.size ? { linkCheck } : {}), ...(filterLinks.length ? { filterLinks } : {}) };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
