@@ -130,16 +130,7 @@ export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, rea
     logger.warn('response cache unavailable', { error: (e as Error).message });
     return undefined;
   }
-  if (found.kind === 'hit') {
-    const verdict = await cache!.auth.verify(auth, cred);
-    if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
-    if (verdict.status === 'valid') {
-      metrics.hit();
-      metrics.responseCacheHit?.();
-      return httpReply(200, tags('hit', 'response-cache'), found.body, acceptEncoding);
-    }
-    return undefined;
-  }
+  if (found.kind === 'hit') return keptReply(ctx, req, found.body, 'response-cache', acceptEncoding);
   metrics.pass(reason);
   if (requireHit) {
     metrics.fault('require-hit');
@@ -150,4 +141,20 @@ export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, rea
     await responses.store(found, reply.body).catch((e) => logger.warn('response not kept', { error: (e as Error).message }));
   }
   return result;
+}
+
+/**
+ * A reply kept for this caller (the response cache, schema replies): served once the caller's credentials are
+ * verified, as for cached reads; the site's fault when it rejects them; undefined when they cannot be verified now.
+ */
+export async function keptReply(ctx: ApiContext, req: ParsedRequest, body: Buffer, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  const auth = req.rpc.params[0];
+  const cred = credentialOf(auth);
+  if (!ctx.cache || !cred) return undefined;
+  const verdict = await ctx.cache.auth.verify(auth, cred);
+  if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
+  if (verdict.status !== 'valid') return undefined;
+  ctx.metrics.hit();
+  ctx.metrics.responseCacheHit?.();
+  return httpReply(200, tags('hit', reason), body, acceptEncoding);
 }

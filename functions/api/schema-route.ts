@@ -4,8 +4,9 @@ import { bumpGenerations, credentialOf, refusedPass } from '../../shared/reads/i
 import { SCHEMA_GENERATION } from '../../shared/store/index.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
-import { faultReply, httpReply, isResultsBody, tags } from './reply.js';
+import { faultReply, isResultsBody, tags } from './reply.js';
 import { forward } from './site-routes.js';
+import { keptReply } from './read-route.js';
 
 /** Pass reasons: `schema-miss` (not kept, or the schema changed since: kept now), `schema-too-large`, `no-credentials`, `cache-error`, `auth-unverified`. */
 export async function schema(ctx: ApiContext, req: ParsedRequest, passReason: string, acceptEncoding: string | undefined, requireHit: boolean): Promise<APIGatewayProxyStructuredResultV2> {
@@ -29,14 +30,7 @@ export async function schema(ctx: ApiContext, req: ParsedRequest, passReason: st
     logger.warn('schema replies unavailable', { error: (e as Error).message });
     return pass('cache-error');
   }
-  if (found.kind === 'hit') {
-    const verdict = await cache!.auth.verify(auth, cred);
-    if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
-    if (verdict.status === 'unverified') return pass('auth-unverified');
-    metrics.hit();
-    metrics.responseCacheHit?.();
-    return httpReply(200, tags('hit', 'schema-reply'), found.body, acceptEncoding);
-  }
+  if (found.kind === 'hit') return (await keptReply(ctx, req, found.body, 'schema-reply', acceptEncoding)) ?? pass('auth-unverified');
   if (requireHit) return pass('schema-miss');
   const { reply, result } = await forward(ctx, req, 'schema-miss', acceptEncoding);
   const kept = !isResultsBody(reply) || await replies.keep(found, reply.body).catch((e) => {

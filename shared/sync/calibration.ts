@@ -8,6 +8,7 @@ import { cmpCodePoint, DEFAULT_RULES, SiteRules, type RuleName, type RuleRecord,
 import { ShotgunFault } from '../site/index.js';
 import type { ReadinessStore } from '../store/index.js';
 import type { SyncContext } from './sync-context.js';
+import { recordSiteFieldNames } from './schema-digest.js';
 
 /** The one call the probes make (ShotgunClient.call). */
 export interface ProbeClient { call<T = unknown>(method: string, params?: unknown): Promise<T> }
@@ -250,7 +251,7 @@ function consistent<T>(seq: Array<{ v: T; id: number }>, cmp: (a: T, b: T) => nu
 export async function calibrate(client: ProbeClient, schema: CachedSchema, readiness: Pick<ReadinessStore, 'saveSiteRules' | 'recordSiteFields' | 'schemaGeneration'>, now?: () => Date): Promise<CalibrationOutcome> {
   const outcome = await new Calibration(client, schema, now).run();
   await readiness.saveSiteRules(outcome.records);
-  await recordSiteFieldNames(client, schema, readiness, outcome.records.missingReturnField);
+  await recordNamesIfAnswerable(client, schema, readiness, outcome.records.missingReturnField);
   return outcome;
 }
 
@@ -260,16 +261,11 @@ export async function calibrate(client: ProbeClient, schema: CachedSchema, readi
  * view), read under the schema generation taken before it: reads naming fields the site lacks are then answered from
  * the first one on, instead of passing once per type while the API learns the names (shared/reads/site-field-learning.ts).
  */
-async function recordSiteFieldNames(client: ProbeClient, schema: CachedSchema, readiness: Pick<ReadinessStore, 'recordSiteFields' | 'schemaGeneration'>, rule: RuleRecord | undefined): Promise<void> {
+async function recordNamesIfAnswerable(client: ProbeClient, schema: CachedSchema, readiness: Pick<ReadinessStore, 'recordSiteFields' | 'schemaGeneration'>, rule: RuleRecord | undefined): Promise<void> {
   if (rule?.status !== 'measured' || (rule.value !== 'omit' && rule.value !== 'null')) return;
   try {
     const generation = await readiness.schemaGeneration();
-    const read = await client.call<Record<string, unknown>>('schema_read');
-    if (typeof read !== 'object' || read === null) return;
-    for (const type of schema.site.typeNames) {
-      const fields = read[type];
-      if (typeof fields === 'object' && fields !== null && !Array.isArray(fields)) await readiness.recordSiteFields(type, Object.keys(fields), generation);
-    }
+    await recordSiteFieldNames(readiness, await client.call('schema_read'), schema.site.typeNames, generation);
   } catch {
     // Not fatal: the rules are saved; the API learns a type's names on the first pass that needs them.
   }

@@ -50,15 +50,23 @@ export class SchemaDigest {
       generation = after === before + 1 ? after : -1;
     }
     let recorded = 0;
-    if (generation >= 0 && isObj(read)) {
+    if (generation >= 0) {
       const known = (await this.d.readiness.load()).siteFields.types;
-      for (const type of known.filter((t) => this.d.schema.site.hasType(t))) {
-        const fields = read[type];
-        if (!isObj(fields)) continue;
-        await this.d.readiness.recordSiteFields(type, Object.keys(fields), generation);
-        recorded++;
-      }
+      recorded = await recordSiteFieldNames(this.d.readiness, read, known.filter((t) => this.d.schema.site.hasType(t)), generation);
     }
     return { changed, digest, recorded };
   }
+}
+
+/** Records the site's field names of `types` from a `schema_read` reply, read under schema generation `generation`; returns how many types were recorded. */
+export async function recordSiteFieldNames(readiness: Pick<ReadinessStore, 'recordSiteFields'>, read: unknown, types: readonly string[], generation: number): Promise<number> {
+  if (!isObj(read)) return 0;
+  let recorded = 0;
+  for (const type of types) {
+    const fields = read[type];
+    if (!isObj(fields)) continue;
+    await readiness.recordSiteFields(type, Object.keys(fields), generation);
+    recorded++;
+  }
+  return recorded;
 }
