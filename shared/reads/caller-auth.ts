@@ -10,6 +10,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ErrorCode, ShotgunFault, ShotgunTransportError, type ShotgunClient, type AuthParams } from '../site/index.js';
+import { RecentMap } from './recent-map.js';
 
 /** Fault codes by which the site rejects credentials (protocol.md §1.5). */
 export const AUTH_FAULT_CODES: ReadonlySet<number> = new Set([ErrorCode.AUTHENTICATION, ErrorCode.TWO_FACTOR_MISSING, ErrorCode.SSO_USER_CREDENTIALS, 110]);
@@ -91,7 +92,7 @@ export interface CallerAuthOptions {
 }
 
 export class CallerAuth {
-  private readonly memory = new Map<string, number>();
+  private readonly memory: RecentMap<string, number>;
   private readonly inflight = new Map<string, Promise<Verdict>>();
   private keyPromise?: Promise<{ key: string; shared: boolean }>;
   private keyAt = 0;
@@ -100,6 +101,7 @@ export class CallerAuth {
   readonly stats = { siteChecks: 0, memoryHits: 0, tableHits: 0, rejected: 0, learned: 0 };
 
   constructor(private readonly opts: CallerAuthOptions) {
+    this.memory = new RecentMap(opts.maxEntries ?? 10_000);
     this.now = opts.now ?? Date.now;
   }
 
@@ -190,10 +192,7 @@ export class CallerAuth {
   }
 
   private keep(hash: string, expiresAt: number): void {
-    this.memory.delete(hash);
-    this.memory.set(hash, expiresAt);
-    const max = this.opts.maxEntries ?? 10_000;
-    while (this.memory.size > max) this.memory.delete(this.memory.keys().next().value!);
+    this.memory.keep(hash, expiresAt);
   }
 
   private hash(key: string, c: CallerCredential): string {

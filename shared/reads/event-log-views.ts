@@ -10,6 +10,7 @@ import { canonical } from '../semantics/index.js';
 import type { ShotgunClient } from '../site/index.js';
 import type { CallerCredential } from './caller-auth.js';
 import { askBoth } from './permission-probe.js';
+import { RecentMap } from './recent-map.js';
 
 /** Fields counted per project group besides the rows (those the kept log serves that the site summarizes). */
 const COUNTED = ['event_type', 'attribute_name', 'meta', 'session_uuid', 'created_at'] as const;
@@ -61,12 +62,13 @@ export function sameProjects(mine: unknown, theirs: unknown): Set<number> | unde
 }
 
 export class EventLogViews {
-  private readonly memory = new Map<string, Verdict>();
+  private readonly memory: RecentMap<string, Verdict>;
   private readonly inflight = new Map<string, Promise<Verdict | string>>();
   private readonly now: () => number;
   readonly stats = { probes: 0, probeFailures: 0 };
 
   constructor(private readonly o: EventLogViewsOptions) {
+    this.memory = new RecentMap(o.maxEntries ?? 50_000);
     this.now = o.now ?? Date.now;
   }
 
@@ -82,7 +84,7 @@ export class EventLogViews {
       }
       v = await p;
       if (typeof v === 'string') return v;
-      this.keep(key, v);
+      this.memory.keep(key, v);
     }
     const verdict = v;
     return projects.every((id) => verdict.same.has(id)) ? undefined : 'permission-restricted:EventLogEntry';
@@ -109,10 +111,4 @@ export class EventLogViews {
     return { same, until };
   }
 
-  private keep(key: string, v: Verdict): void {
-    this.memory.delete(key);
-    this.memory.set(key, v);
-    const max = this.o.maxEntries ?? 50_000;
-    while (this.memory.size > max) this.memory.delete(this.memory.keys().next().value!);
-  }
 }

@@ -16,6 +16,7 @@ import type { CallerCredential } from './caller-auth.js';
 import type { PermissionEvent } from './api-metrics.js';
 import type { PermissionCounts } from './cache-status.js';
 import { askBoth, compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
+import { RecentMap } from './recent-map.js';
 
 export const VIEW_PK = 'view';
 const viewSk = (hash: string, type: string) => `view#${hash}#${type}`;
@@ -66,7 +67,7 @@ export interface PrincipalViewsOptions {
 interface Kept { view: TypeView; until: number; checkedAt: number }
 
 export class PrincipalViews {
-  private readonly memory = new Map<string, Kept>();
+  private readonly memory: RecentMap<string, Kept>;
   private readonly inflight = new Map<string, Promise<TypeView | string>>();
   private readonly trusted: ReadonlySet<string>;
   private readonly now: () => number;
@@ -75,6 +76,7 @@ export class PrincipalViews {
   readonly stats = { probes: 0, probeFailures: 0, verified: 0, restricted: 0, revocations: 0, trustedReads: 0, tableHits: 0 };
 
   constructor(private readonly o: PrincipalViewsOptions) {
+    this.memory = new RecentMap(o.maxEntries ?? 50_000);
     this.trusted = new Set(o.trusted ?? []);
     this.now = o.now ?? Date.now;
     this.ttlMs = Math.min(o.ttlMs ?? DEFAULT_VIEW_TTL_MS, MAX_VIEW_TTL_MS);
@@ -265,9 +267,6 @@ export class PrincipalViews {
   }
 
   private keep(key: string, view: TypeView, until: number): void {
-    this.memory.delete(key);
-    this.memory.set(key, { view, until, checkedAt: this.now() });
-    const max = this.o.maxEntries ?? 50_000;
-    while (this.memory.size > max) this.memory.delete(this.memory.keys().next().value!);
+    this.memory.keep(key, { view, until, checkedAt: this.now() });
   }
 }
