@@ -106,13 +106,13 @@ export class Api3Methods {
         validateRead(schema, rp);
         const candidates = this.candidates(rp);
         const rows = this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, candidates) : candidates);
-        return simRead(this.readContext(view, actor.user), this.d.semantics(), rp, rows);
+        return simRead(this.readContext(view, actor.user), this.d.semantics(), rp, rows, (t) => this.d.callerFields.rows(actor.user, view ? view.rows(t, store.all(t)) : store.all(t)));
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
         const rows = this.d.callerFields.rows(actor.user, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
-        return simSummarize(this.readContext(view, actor.user), this.d.semantics(), sp, rows);
+        return simSummarize(this.readContext(view, actor.user), this.d.semantics(), sp, rows, (t) => this.d.callerFields.rows(actor.user, view ? view.rows(t, store.all(t)) : store.all(t)));
       }
       case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
       case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));

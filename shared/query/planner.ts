@@ -118,7 +118,8 @@ export function answersMissing(ready: Readiness): boolean {
  * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`,
  * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f` (a field not cached, or one the site lacks when the
  * cache does not know that now or the site's `missingReturnField` rule is not measured omit / null), `field-not-ready:T.f`, `unknown-field:T.path`,
- * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer).
+ * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer),
+ * `site-rule:<rule>` and `deep-multi-negation` (ruleReason).
  */
 export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, opts: PlanOptions = {}): PlanResult {
   if (!isObj(raw)) return pass('malformed-params');
@@ -174,8 +175,7 @@ const ORDERED_NOT_TEXT = new Set(['number', 'float', 'duration', 'percent', 'cur
 
 /**
  * `site-rule:<rule>` when the read depends on a rule the cache cannot follow exactly: one the site behaved unlike any
- * modelled value for (unmatched), or negations excluding NULL through a multi-entity hop (an EXISTS the rewrite does
- * not model).
+ * modelled value for (unmatched), or one of the rules measured first (MEASURE_FIRST) not yet measured.
  */
 function ruleReason(site: SiteSchema, type: string, params: ReadParams, rules: SiteRules): string | undefined {
   const r = (name: Parameters<SiteRules['unmatched']>[0]) => `site-rule:${name}`;
@@ -197,14 +197,48 @@ function ruleReason(site: SiteSchema, type: string, params: ReadParams, rules: S
     }
     for (const c of g.conditions) {
       if (isGroup(c)) { walk(c, depth + 1); continue; }
-      if (!isOperator(c.relation) || NEGATIONS[c.relation] === undefined) continue;
-      if (rules.unmatched('negationNulls')) reason ??= r('negationNulls');
-      const parsed = parseFieldPath(site, type, c.path);
-      if (rules.values.negationNulls === 'exclude' && parsed.ok && parsed.path.throughMulti) reason ??= r('negationNulls');
+      reason ??= conditionRule(site, type, c, rules);
     }
   };
   walk(params.filters, 0);
   return reason;
+}
+
+const TEXT_OPERAND_OPS = new Set(['contains', 'not_contains', 'starts_with', 'ends_with']);
+const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
+
+/**
+ * The rule one condition depends on when the cache cannot follow it: `site-rule:<rule>` (unmatched, or not yet
+ * measured for the rules measured first), `deep-multi-negation` (a negation through a multi-entity hop on a path of
+ * more than one hop: the probe measures `multi.Type.field` only).
+ */
+function conditionRule(site: SiteSchema, type: string, c: Condition, rules: SiteRules): string | undefined {
+  const r = (name: Parameters<SiteRules['followed']>[0]) => (rules.followed(name) ? undefined : `site-rule:${name}`);
+  const parsed = parseFieldPath(site, type, c.path);
+  if (!parsed.ok) return undefined;
+  const { path } = parsed;
+  const dt = path.leaf.data_type;
+  const negated = isOperator(c.relation) && NEGATIONS[c.relation] !== undefined;
+  if (negated) {
+    const nulls = r('negationNulls');
+    if (nulls) return nulls;
+    if (path.throughMulti) {
+      const multi = r('multiNegation');
+      if (multi) return multi;
+      if (path.hops.length > 1) return 'deep-multi-negation';
+    }
+  }
+  if (dt === 'text' && TEXT_OPERAND_OPS.has(c.relation) && c.values.length === 1 && c.values[0] === '') {
+    // Through a multi-entity hop only the default (LIKE '%%' per linked row) composes with the EXISTS.
+    const operand = r('emptyOperand') ?? (path.throughMulti && rules.values.emptyOperand !== 'set' ? 'site-rule:emptyOperand' : undefined);
+    if (operand) return operand;
+  }
+  if ((c.relation === 'in' || c.relation === 'not_in') && c.values.includes(null)) {
+    const name = LINK_TYPES.has(dt) ? 'inNullLink' : 'inNullScalar';
+    const inNull = r(name) ?? (path.throughMulti && rules.values[name] !== 'unset' ? `site-rule:${name}` : undefined);
+    if (inNull) return inNull;
+  }
+  return undefined;
 }
 
 /**

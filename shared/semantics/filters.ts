@@ -1,6 +1,6 @@
 // Filters: compiling a wire filter group into one record predicate (validated once, closures per row).
 import { type DataType, ErrorCode, ShotgunFault, isGroup, type Condition, type FilterGroup } from '../site/index.js';
-import { existsLeaf, parseFieldPath, resolveSingle } from './field-paths.js';
+import { existsLeaf, type FieldPath, parseFieldPath, resolveSingle } from './field-paths.js';
 import { identifierValue, isStoredLink, visibleLink, visibleLinks, type StoredLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import { calendarWindow, DATE_UNITS, relativeWindow, type CalendarUnit, type DateUnit } from './relative-dates.js';
@@ -76,9 +76,30 @@ function compileCondition(env: FilterEnv, rootType: string, c: Condition): Recor
     pred = (r) => vp(resolveSingle(r, path, lookup));
   } else {
     const lookup = env.lookup;
+    if (negate) return multiNegation(env, path, vp, () => compileValuePredicate(env, { label, dataType, op: 'is', shownOp: 'is', values: [null], path }));
     pred = (r) => existsLeaf(r, path, lookup, vp);
   }
   return negate ? (r) => !pred(r) : pred;
+}
+
+const ANY: ValuePredicate = () => true;
+
+/**
+ * A negated condition through a multi-entity hop, by the site's `multiNegation` rule (docs/semantics.md "Deep fields"):
+ * over the entities the path reaches, no one satisfies the positive form `vp` (NOT EXISTS), or some one satisfies the
+ * negated form (a NULL leaf counting as the plain field's negation does, by `negationNulls`), and what a row reaching
+ * none matches. `isNull` compiles the leaf's `is None` (not for checkboxes, never NULL).
+ */
+function multiNegation(env: FilterEnv, path: FieldPath, vp: ValuePredicate, isNull: () => ValuePredicate): RecordPredicate {
+  const { lookup } = env;
+  const mode = env.rules?.multiNegation ?? 'none';
+  const emptyMatches = mode === 'none' || mode === 'some-or-empty';
+  if (mode === 'none' || mode === 'none-nonempty') {
+    return (r) => (existsLeaf(r, path, lookup, ANY) ? !existsLeaf(r, path, lookup, vp) : emptyMatches);
+  }
+  const nul = env.rules?.negationNulls === 'exclude' && path.leaf.data_type !== 'checkbox' ? isNull() : undefined;
+  const negated: ValuePredicate = nul ? (v) => !vp(v) && !nul(v) : (v) => !vp(v);
+  return (r) => (existsLeaf(r, path, lookup, ANY) ? existsLeaf(r, path, lookup, negated) : emptyMatches);
 }
 
 type Category = 'string' | 'number' | 'date' | 'date_time' | 'checkbox' | 'image' | 'entity' | 'multi' | 'tag_list';

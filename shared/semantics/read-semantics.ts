@@ -76,7 +76,7 @@ export function executeRead(ctx: ReadContext, params: ReadParams, candidates: It
   const rules = ctx.rules ?? DEFAULT_RULES;
   const filter = both(
     archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read' }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules)),
+    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read', rules }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules)),
   );
   const sorts = compileSorts(ctx.schema, ctx.lookup, type, params.sorts, 'read', rules);
   const wantRetired = params.return_only === 'retired';
@@ -121,7 +121,7 @@ export function executeSummarize(ctx: ReadContext, params: SummaryParams, candid
   const type = requireType(ctx.schema, params.type, 'summarize');
   const filter = both(
     archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'summarize' }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, ctx.rules)),
+    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'summarize', rules: ctx.rules }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, ctx.rules)),
   );
   const compiled = compileSummaries(ctx.schema, ctx.lookup, params);
   const matched: EntityRecord[] = [];

@@ -9,13 +9,16 @@ import { ShotgunFault } from '../site/index.js';
 import type { ReadinessStore } from '../store/index.js';
 import type { SyncContext } from './sync-context.js';
 import { recordSiteFieldNames } from './schema-digest.js';
+import { probeOperandRules } from './operand-probes.js';
 
 /** The one call the probes make (ShotgunClient.call). */
 export interface ProbeClient { call<T = unknown>(method: string, params?: unknown): Promise<T> }
 
-type Row = Record<string, unknown> & { id: number };
-type Cond = { path: string; relation: string; values: unknown[] };
-type Group = { logical_operator: 'and' | 'or'; conditions: Array<Cond | Group> };
+export type Row = Record<string, unknown> & { id: number };
+export type Cond = { path: string; relation: string; values: unknown[] };
+export type Group = { logical_operator: 'and' | 'or'; conditions: Array<Cond | Group> };
+/** A rule record made at this run's time. */
+export type RecordMaker = (value: string, status: RuleRecord['status'], probe?: string, evidence?: string) => RuleRecord;
 
 /** A return field no site has (the missing-field probe). */
 export const MISSING_FIELD_PROBE = 'fpt_cache_calibration_no_such_field';
@@ -34,16 +37,16 @@ export interface CalibrationOutcome {
 }
 
 export class Calibration {
-  constructor(private readonly client: ProbeClient, private readonly schema: CachedSchema, private readonly now: () => Date = () => new Date()) {}
+  constructor(private readonly client: ProbeClient, readonly schema: CachedSchema, private readonly now: () => Date = () => new Date()) {}
 
-  private read(type: string, filters: Group, fields: string[], opts: { sorts?: Array<{ field_name: string; direction: string }>; perPage?: number } = {}): Promise<Row[]> {
+  read(type: string, filters: Group, fields: string[], opts: { sorts?: Array<{ field_name: string; direction: string }>; perPage?: number } = {}): Promise<Row[]> {
     return this.client.call<{ entities?: Row[] }>('read', {
       type, filters, return_fields: fields, return_only: 'active',
       paging: { entities_per_page: opts.perPage ?? 1, current_page: 1 }, ...(opts.sorts ? { sorts: opts.sorts } : {}),
     }).then((r) => r?.entities ?? []);
   }
 
-  private async count(type: string, filters: Group): Promise<number> {
+  async count(type: string, filters: Group): Promise<number> {
     const r = await this.client.call<{ summaries?: Record<string, unknown> }>('summarize', { type, filters, summaries: [{ field: 'id', type: 'record_count' }] });
     const n = r?.summaries?.id;
     if (typeof n !== 'number') throw new Error(`summarize ${type} record_count gave ${JSON.stringify(n)}`);
@@ -54,7 +57,7 @@ export class Calibration {
    * (type, field) pairs of these data types, identifier fields first; with `perType`, at most that many per type, taken
    * round-robin over the cached types (so every type's data is seen before any type's later fields).
    */
-  private fields(types: ReadonlySet<string>, perType = Infinity): Array<{ type: string; field: string; dt: string }> {
+  fields(types: ReadonlySet<string>, perType = Infinity): Array<{ type: string; field: string; dt: string }> {
     const byType: Array<Array<{ type: string; field: string; dt: string }>> = [];
     for (const type of this.schema.site.typeNames) {
       const out: Array<{ type: string; field: string; dt: string }> = [];
@@ -76,7 +79,7 @@ export class Calibration {
   /** Runs every probe; returns the rules found, each with when and how. */
   async run(): Promise<CalibrationOutcome> {
     const at = this.now().toISOString();
-    const rec = (value: string, status: RuleRecord['status'], probe?: string, evidence?: string): RuleRecord => ({ status, value, at, ...(probe ? { probe } : {}), ...(evidence ? { evidence } : {}) });
+    const rec: RecordMaker = (value, status, probe, evidence) => ({ status, value, at, ...(probe ? { probe } : {}), ...(evidence ? { evidence } : {}) });
     const records = {} as Record<RuleName, RuleRecord>;
     const guard = async (names: RuleName[], probe: () => Promise<void>) => {
       try { await probe(); } catch (e) {
@@ -146,6 +149,7 @@ export class Calibration {
         records.missingReturnField = rec('fault', 'measured', probe, `fault ${e.errorCode}: ${e.message}`);
       }
     });
+    await probeOperandRules(this, rec, records, guard, nullPair);
     return { rules: SiteRules.fromRecords(records), records };
   }
 
@@ -167,18 +171,24 @@ export class Calibration {
     return this.typeWithRowsMemo;
   }
 
-  /** A scalar field with a NULL row and a set row (both active), and the set row's value. */
-  private async findNullPair(): Promise<{ type: string; field: string; value: unknown; nullId: number; setId: number } | undefined> {
+  /**
+   * A field of these data types (default: scalars) with a NULL row and a set row (both active), and the set row's
+   * value (a multi-entity field's first link: `is` X is "contains X" there).
+   */
+  async findNullPair(types: ReadonlySet<string> = SCALAR): Promise<{ type: string; field: string; value: unknown; nullId: number; setId: number } | undefined> {
     let tried = 0;
     // Identifier fields are seldom NULL: the others first.
-    const fields = this.fields(SCALAR).filter((f) => f.field !== this.schema.site.identifier(f.type));
-    for (const { type, field } of fields) {
+    const fields = this.fields(types).filter((f) => f.field !== this.schema.site.identifier(f.type));
+    for (const { type, field, dt } of fields) {
       if (tried++ >= MAX_FIELDS * 5) break;
       const [nul] = await this.read(type, and({ path: field, relation: 'is', values: [null] }), ['id']);
       if (!nul) continue;
       const [set] = await this.read(type, and({ path: field, relation: 'is_not', values: [null] }), [field]);
-      if (!set || set[field] === null || set[field] === undefined) continue;
-      return { type, field, value: set[field], nullId: nul.id, setId: set.id };
+      let value = set?.[field];
+      if (dt === 'multi_entity') value = Array.isArray(value) ? value[0] : undefined;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) value = { type: (value as { type: unknown }).type, id: (value as { id: unknown }).id };
+      if (!set || value === null || value === undefined) continue;
+      return { type, field, value, nullId: nul.id, setId: set.id };
     }
     return undefined;
   }
