@@ -119,7 +119,7 @@ export function answersMissing(ready: Readiness): boolean {
  * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f` (a field not cached, or one the site lacks when the
  * cache does not know that now or the site's `missingReturnField` rule is not measured omit / null), `field-not-ready:T.f`, `unknown-field:T.path`,
  * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer),
- * `site-rule:<rule>` and `deep-multi-negation` (ruleReason).
+ * `site-rule:<rule>`, `deep-multi-negation`, `deep-multi-operand:<rule>` (ruleReason).
  */
 export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, opts: PlanOptions = {}): PlanResult {
   if (!isObj(raw)) return pass('malformed-params');
@@ -210,7 +210,8 @@ const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
 /**
  * The rule one condition depends on when the cache cannot follow it: `site-rule:<rule>` (unmatched, or not yet
  * measured for the rules measured first), `deep-multi-negation` (a negation through a multi-entity hop on a path of
- * more than one hop: the probe measures `multi.Type.field` only).
+ * more than one hop: the probe measures `multi.Type.field` only), `deep-multi-operand:<rule>` (an empty operand or a
+ * None among `in` values through a multi-entity hop, with that rule measured away from its default).
  */
 function conditionRule(site: SiteSchema, type: string, c: Condition, rules: SiteRules): string | undefined {
   const r = (name: Parameters<SiteRules['followed']>[0]) => (rules.followed(name) ? undefined : `site-rule:${name}`);
@@ -228,14 +229,15 @@ function conditionRule(site: SiteSchema, type: string, c: Condition, rules: Site
       if (path.hops.length > 1) return 'deep-multi-negation';
     }
   }
+  // Through a multi-entity hop only an operand rule at its default composes with the EXISTS as the probes saw it: a
+  // site whose `not_in [a, None]` matches nothing may still match rows through NOT EXISTS (… IN (a, NULL)).
   if (dt === 'text' && TEXT_OPERAND_OPS.has(c.relation) && c.values.length === 1 && c.values[0] === '') {
-    // Through a multi-entity hop only the default (LIKE '%%' per linked row) composes with the EXISTS.
-    const operand = r('emptyOperand') ?? (path.throughMulti && rules.values.emptyOperand !== 'set' ? 'site-rule:emptyOperand' : undefined);
+    const operand = r('emptyOperand') ?? (path.throughMulti && rules.values.emptyOperand !== 'set' ? 'deep-multi-operand:emptyOperand' : undefined);
     if (operand) return operand;
   }
   if ((c.relation === 'in' || c.relation === 'not_in') && c.values.includes(null)) {
     const name = LINK_TYPES.has(dt) ? 'inNullLink' : 'inNullScalar';
-    const inNull = r(name) ?? (path.throughMulti && rules.values[name] !== 'unset' ? `site-rule:${name}` : undefined);
+    const inNull = r(name) ?? (path.throughMulti && rules.values[name] !== 'unset' ? `deep-multi-operand:${name}` : undefined);
     if (inNull) return inNull;
   }
   return undefined;

@@ -152,7 +152,7 @@ describe('site rules: status and the planner', () => {
     expect(reason(SiteRules.assumed(), empty)).toBe('site-rule:emptyOperand');
     expect(reason(all, empty)).toBe('served');
     expect(reason(SiteRules.assumed(), where(cond('code', 'not_contains', 'a')))).toBe('served');
-    expect(reason(SiteRules.measured({ ...all.values, emptyOperand: 'ignored' }), where(cond('assets.Asset.code', 'contains', '')))).toBe('site-rule:emptyOperand');
+    expect(reason(SiteRules.measured({ ...all.values, emptyOperand: 'ignored' }), where(cond('assets.Asset.code', 'contains', '')))).toBe('deep-multi-operand:emptyOperand');
     const scalar = where(cond('sg_cut_in', 'not_in', 1, null));
     const link = where(cond('sg_sequence', 'in', { type: 'Sequence', id: 1 }, null));
     expect(reason(SiteRules.assumed(), scalar)).toBe('site-rule:inNullScalar');
@@ -160,7 +160,7 @@ describe('site rules: status and the planner', () => {
     expect(reason(SiteRules.measured({ inNullScalar: 'sql' }), scalar)).toBe('served');
     expect(reason(SiteRules.measured({ inNullLink: 'ignored' }), link)).toBe('served');
     expect(reason(SiteRules.assumed(), where(cond('sg_cut_in', 'not_in', 1, 2)))).toBe('served');
-    expect(reason(SiteRules.measured({ ...all.values, inNullScalar: 'sql' }), where(cond('assets.Asset.code', 'not_in', 'a', null)))).toBe('site-rule:inNullScalar');
+    expect(reason(SiteRules.measured({ ...all.values, inNullScalar: 'sql' }), where(cond('assets.Asset.code', 'not_in', 'a', null)))).toBe('deep-multi-operand:inNullScalar');
   });
 
   it('reports every rule, measured or assumed; stored records that are not a rule value are ignored', () => {
