@@ -17,6 +17,8 @@ export interface ProbeClient { call<T = unknown>(method: string, params?: unknow
 export type Row = Record<string, unknown> & { id: number };
 export type Cond = { path: string; relation: string; values: unknown[] };
 export type Group = { logical_operator: 'and' | 'or'; conditions: Array<Cond | Group> };
+/** A field with a NULL row and a set row, and the set row's value. */
+export interface NullPair { type: string; field: string; value: unknown; nullId: number; setId: number }
 /** A rule record made at this run's time. */
 export type RecordMaker = (value: string, status: RuleRecord['status'], probe?: string, evidence?: string) => RuleRecord;
 
@@ -86,7 +88,7 @@ export class Calibration {
         for (const n of names) records[n] ??= rec(DEFAULT_RULES[n], 'assumed', undefined, `probe failed: ${(e as Error).message}`);
       }
     };
-    let nullPair: { type: string; field: string; value: unknown; nullId: number; setId: number } | undefined;
+    let nullPair: NullPair | undefined;
     await guard(['nullsAsc', 'nullsDesc'], async () => {
       nullPair = await this.findNullPair();
       if (!nullPair) {
@@ -149,7 +151,7 @@ export class Calibration {
         records.missingReturnField = rec('fault', 'measured', probe, `fault ${e.errorCode}: ${e.message}`);
       }
     });
-    await probeOperandRules(this, rec, records, guard, nullPair);
+    await probeOperandRules(this, rec, records, guard);
     return { rules: SiteRules.fromRecords(records), records };
   }
 
@@ -175,7 +177,13 @@ export class Calibration {
    * A field of these data types (default: scalars) with a NULL row and a set row (both active), and the set row's
    * value (a multi-entity field's first link: `is` X is "contains X" there).
    */
-  async findNullPair(types: ReadonlySet<string> = SCALAR): Promise<{ type: string; field: string; value: unknown; nullId: number; setId: number } | undefined> {
+  async findNullPair(types: ReadonlySet<string> = SCALAR): Promise<NullPair | undefined> {
+    for await (const pair of this.nullPairs(types)) return pair;
+    return undefined;
+  }
+
+  /** Every such field in turn (at most MAX_FIELDS * 5 tried), for probes that need one the data decides on. */
+  async *nullPairs(types: ReadonlySet<string> = SCALAR): AsyncGenerator<NullPair> {
     let tried = 0;
     // Identifier fields are seldom NULL: the others first.
     const fields = this.fields(types).filter((f) => f.field !== this.schema.site.identifier(f.type));
@@ -188,9 +196,8 @@ export class Calibration {
       if (dt === 'multi_entity') value = Array.isArray(value) ? value[0] : undefined;
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) value = { type: (value as { type: unknown }).type, id: (value as { id: unknown }).id };
       if (!set || value === null || value === undefined) continue;
-      return { type, field, value, nullId: nul.id, setId: set.id };
+      yield { type, field, value, nullId: nul.id, setId: set.id };
     }
-    return undefined;
   }
 
   /**

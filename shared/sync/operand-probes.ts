@@ -3,10 +3,9 @@
 // Each probe asks the site about rows whose answer the candidate rules disagree on, on the site's own data, and
 // records which rule the answers fit: one (measured), several (assumed: the data cannot decide), none (unmatched).
 import { DEFAULT_RULES, type RuleName, type RuleRecord, type RuleValues } from '../semantics/index.js';
-import type { Calibration, Cond, Group, RecordMaker, Row } from './calibration.js';
+import type { Calibration, Cond, Group, NullPair, RecordMaker, Row } from './calibration.js';
 
 type Link = { type: string; id: number };
-type NullPair = Awaited<ReturnType<Calibration['findNullPair']>>;
 type Guard = (names: RuleName[], probe: () => Promise<void>) => Promise<void>;
 
 /** Rows sampled per multi-entity field when looking for rows the negation rules tell apart. */
@@ -18,14 +17,13 @@ const and = (...conditions: Array<Cond | Group>): Group => ({ logical_operator: 
 const isLink = (v: unknown): v is Link => typeof v === 'object' && v !== null && typeof (v as Link).type === 'string' && typeof (v as Link).id === 'number';
 
 /** Runs the operand probes into `records` (after the negation-and-NULL probe, whose rule they read). */
-export async function probeOperandRules(cal: Calibration, rec: RecordMaker, records: Record<RuleName, RuleRecord>, guard: Guard, scalarPair: NullPair): Promise<void> {
+export async function probeOperandRules(cal: Calibration, rec: RecordMaker, records: Record<RuleName, RuleRecord>, guard: Guard): Promise<void> {
   const negationNulls: RuleValues['negationNulls'] = records.negationNulls?.status === 'measured' ? records.negationNulls.value as RuleValues['negationNulls'] : DEFAULT_RULES.negationNulls;
   await guard(['multiNegation'], async () => { records.multiNegation = await multiNegation(cal, rec); });
   await guard(['emptyOperand'], async () => { records.emptyOperand = await emptyOperand(cal, rec, negationNulls); });
-  await guard(['inNullScalar'], async () => { records.inNullScalar = await inNull(cal, rec, negationNulls, 'inNullScalar', scalarPair ? [scalarPair] : []); });
+  await guard(['inNullScalar'], async () => { records.inNullScalar = await inNull(cal, rec, negationNulls, 'inNullScalar', [cal.nullPairs()]); });
   await guard(['inNullLink'], async () => {
-    const pairs = [await cal.findNullPair(new Set(['entity'])), await cal.findNullPair(new Set(['multi_entity']))].filter((p) => p !== undefined);
-    records.inNullLink = await inNull(cal, rec, negationNulls, 'inNullLink', pairs);
+    records.inNullLink = await inNull(cal, rec, negationNulls, 'inNullLink', [cal.nullPairs(new Set(['entity'])), cal.nullPairs(new Set(['multi_entity']))]);
   });
 }
 
@@ -111,28 +109,39 @@ async function emptyOperand(cal: Calibration, rec: RecordMaker, nulls: RuleValue
   return rec(DEFAULT_RULES.emptyOperand, 'assumed', probe, `${evidence}: fits ${alive.join(', ')}: cannot decide`);
 }
 
-/** inNullScalar / inNullLink: record counts of `in [X, None]` and `not_in [X, None]` on each field with NULL and set rows; every field must agree. */
-async function inNull(cal: Calibration, rec: RecordMaker, nulls: RuleValues['negationNulls'], name: 'inNullScalar' | 'inNullLink', pairs: Array<NonNullable<NullPair>>): Promise<RuleRecord> {
-  if (pairs.length === 0) return rec(DEFAULT_RULES[name], 'assumed', `in [X, None] on a ${name === 'inNullLink' ? 'link' : 'scalar'} field with NULL rows`, 'no cached field has both NULL and set values: cannot decide');
+/**
+ * inNullScalar / inNullLink: record counts of `in [X, None]` and `not_in [X, None]` on a field with NULL and set rows,
+ * one of each kind (`kinds`: scalar; entity and multi-entity), each the first whose counts tell the modelled rules
+ * apart (a field whose rows are all X or NULL cannot); every kind must agree.
+ */
+async function inNull(cal: Calibration, rec: RecordMaker, nulls: RuleValues['negationNulls'], name: 'inNullScalar' | 'inNullLink', kinds: Array<AsyncGenerator<NullPair>>): Promise<RuleRecord> {
   const probes: string[] = [];
   const found: string[] = [];
   let alive = new Set<RuleValues['inNullScalar']>(['unset', 'ignored', 'sql']);
-  for (const { type, field, value } of pairs) {
-    const count = (relation: string, values: unknown[]) => cal.count(type, and({ path: field, relation, values }));
-    const total = await cal.count(type, and());
-    const x = await count('is', [value]);
-    const n = await count('is', [null]);
-    const inN = await count('in', [value, null]);
-    const notIn = await count('not_in', [value, null]);
-    probes.push(`summarize ${type} record_count: all, ${field} is X, is None, in [X, None], not_in [X, None] (X = ${JSON.stringify(value)})`);
-    found.push(`${type}.${field}: ${total} rows, ${x} X, ${n} NULL; in ${inN}, not_in ${notIn}`);
-    const fits: Record<RuleValues['inNullScalar'], [number, number]> = {
-      unset: [x + n, total - x - n], ignored: [x, nulls === 'exclude' ? total - x - n : total - x], sql: [x, 0],
-    };
-    alive = new Set([...alive].filter((v) => fits[v][0] === inN && fits[v][1] === notIn));
+  for (const pairs of kinds) {
+    let tried = 0;
+    for await (const { type, field, value } of pairs) {
+      if (tried++ >= MAX_FIELDS) break;
+      const count = (relation: string, values: unknown[]) => cal.count(type, and({ path: field, relation, values }));
+      const total = await cal.count(type, and());
+      const x = await count('is', [value]);
+      const n = await count('is', [null]);
+      // Rows neither X nor NULL are what `not_in` tells the rules apart by.
+      if (total - x - n <= 0) continue;
+      const inN = await count('in', [value, null]);
+      const notIn = await count('not_in', [value, null]);
+      probes.push(`summarize ${type} record_count: all, ${field} is X, is None, in [X, None], not_in [X, None] (X = ${JSON.stringify(value)})`);
+      found.push(`${type}.${field}: ${total} rows, ${x} X, ${n} NULL; in ${inN}, not_in ${notIn}`);
+      const fits: Record<RuleValues['inNullScalar'], [number, number]> = {
+        unset: [x + n, total - x - n], ignored: [x, nulls === 'exclude' ? total - x - n : total - x], sql: [x, 0],
+      };
+      alive = new Set([...alive].filter((v) => fits[v][0] === inN && fits[v][1] === notIn));
+      break;
+    }
   }
-  const probe = probes.join('; ');
+  const probe = probes.join('; ') || `in [X, None] on a ${name === 'inNullLink' ? 'link' : 'scalar'} field with NULL rows, X rows and others`;
   const evidence = found.join('; ');
+  if (!found.length) return rec(DEFAULT_RULES[name], 'assumed', probe, 'no cached field has NULL rows, rows of one value and others: cannot decide');
   if (alive.size === 1) { const [v] = alive; return rec(v, 'measured', probe, `${evidence}: ${v}`); }
   if (alive.size === 0) return rec(DEFAULT_RULES[name], 'unmatched', probe, `${evidence}: no modelled rule fits every field`);
   return rec(DEFAULT_RULES[name], 'assumed', probe, `${evidence}: fits ${[...alive].join(', ')}: cannot decide`);

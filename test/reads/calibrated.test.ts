@@ -6,7 +6,7 @@ import { DEFAULT_RULES, RULE_NAMES, type RuleName } from '../../shared/semantics
 import type { SimSemanticsInput } from '../../local/sim/site-semantics.js';
 import { dynamo, prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';
-import { readGenerator, type Samples } from './generator.js';
+import { readGenerator, type GeneratorOptions, type Samples } from './generator.js';
 import { importReadyCache } from './importer.js';
 import { sameAnswer } from '../support/same-answer.js';
 
@@ -47,31 +47,33 @@ afterAll(async () => {
   ddb.destroy();
 });
 
-interface Run { served: number; valid: number; mismatches: string[]; reasons: Record<string, number> }
+interface Run { served: number; valid: number; mismatches: string[]; reasons: Record<string, number>; hits: Set<number>; passes: Map<number, string> }
 
 /** The generated reads through the API and straight to the site. */
-async function differential(seed: number): Promise<Run> {
-  const generate = readGenerator(site$, samples, { ruleShapes: true });
+async function differential(seed: number, shapes: GeneratorOptions = { ruleShapes: true }, queries = QUERIES): Promise<Run> {
+  const generate = readGenerator(site$, samples, shapes);
   const rng = prng(seed);
-  let served = 0;
+  const hits = new Set<number>();
   let siteFaults = 0;
   const mismatches: string[] = [];
   const reasons: Record<string, number> = {};
-  for (let i = 0; i < QUERIES; i++) {
+  const passes = new Map<number, string>();
+  for (let i = 0; i < queries; i++) {
     const payload = { method_name: 'read', params: [SCRIPT_AUTH, generate(rng)] };
     const [viaApi, fromSite] = await Promise.all([h.rpc(payload), h.direct(payload)]);
     if ((fromSite.json() as { exception?: boolean }).exception === true) siteFaults++;
     const tag = viaApi.headers['x-fpt-cache'];
-    if (tag === 'hit') served++;
+    if (tag === 'hit') hits.add(i);
     else {
       expect(tag, `#${i}`).toBe('pass');
       const reason = String(viaApi.headers['x-fpt-cache-reason'] ?? '');
       expect(reason).toMatch(/^[a-z-]+(:.+)?$/);
+      passes.set(i, reason);
       reasons[reason.split(':').slice(0, 2).join(':')] = (reasons[reason.split(':').slice(0, 2).join(':')] ?? 0) + 1;
     }
     if (!sameAnswer(viaApi.body, fromSite.body)) mismatches.push(`#${i} ${tag}: ${JSON.stringify(payload.params[1])}`);
   }
-  return { served, valid: QUERIES - siteFaults, mismatches, reasons };
+  return { served: hits.size, valid: queries - siteFaults, mismatches, reasons, hits, passes };
 }
 
 /** Every rule back to its documented default, assumed (as a fresh install starts). */
@@ -163,4 +165,75 @@ describe('calibrated to the site: generated reads identical to the site and serv
     // Reads naming a field no site has pass before calibration (the rule assumed) and are served after (measured omit), once the type's fields are learnt.
     expect(after.served).toBeGreaterThanOrEqual(before.served);
   }, 180_000);
+});
+
+// The operand rules (negations through multi-entity paths, an empty text operand, a None among in / not_in values):
+// generated reads mostly of those shapes (generator.ts `negationShapes`). Until calibration measures a rule, the reads
+// it decides pass with `site-rule:<rule>`; a cache that took the documented defaults for measured gets some wrong
+// under every other setting; once calibrated, every answer is the site's and the reads the rules decide are served.
+const NEG_QUERIES = 40;
+const NEG_SEED = 2027;
+const NEGATIONS = { negationShapes: true };
+/** Also shapes no probe measures: negations through two hops, an operand rule off its default through a multi-entity hop. */
+const OPERAND_FREE = /^(uncached-field|operator|invalid-request|deep-multi-negation|deep-multi-operand)/;
+const OPERAND_RULES: RuleName[] = ['multiNegation', 'emptyOperand', 'inNullScalar', 'inNullLink'];
+/** Every value of every operand knob at least once; negations both including and excluding NULL rows. */
+const OPERAND_SETTINGS: Array<{ name: string; semantics: SimSemanticsInput }> = [
+  { name: 'some linked row not matching; "" no condition; SQL NOT IN (scalar), None dropped (links)', semantics: { multiNegation: 'some', emptyOperand: 'ignored', inNullScalar: 'sql', inNullLink: 'ignored' } },
+  { name: 'NOT EXISTS over non-empty lists; "" matches nothing; None dropped (scalar), SQL (links); NULLs excluded', semantics: { multiNegation: 'none-nonempty', emptyOperand: 'none', inNullScalar: 'ignored', inNullLink: 'sql', negationNulls: 'exclude' } },
+  { name: 'some linked row not matching (NULL leaves excluded) or none linked; SQL IN on both', semantics: { multiNegation: 'some-or-empty', inNullScalar: 'sql', inNullLink: 'sql', negationNulls: 'exclude' } },
+];
+
+/** A cache that took the documented defaults for measured (answering without measuring). */
+function assumeDefaults(): Promise<void> {
+  return readiness.saveSiteRules(Object.fromEntries(RULE_NAMES.map((r) => [r, { status: 'measured' as const, value: DEFAULT_RULES[r] }])));
+}
+
+describe('operand rules: deep negations identical to the site under every setting, served once calibrated', () => {
+  /** The reads an operand rule decides: those that pass while the rules are unmeasured. */
+  let decided = new Set<number>();
+  const servedOf = (run: Run) => [...decided].filter((i) => run.hits.has(i)).length;
+
+  it('the documented defaults: unmeasured, every read the rules decide passes naming its rule; calibrated, they are served', async () => {
+    h.sim.control.reset();
+    await forgetRules();
+    const before = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
+    console.log(`operand rules unmeasured: served ${before.served} of ${before.valid} valid, passes ${JSON.stringify(before.reasons)}`);
+    expect(before.mismatches).toEqual([]);
+    for (const rule of OPERAND_RULES) expect(before.reasons[`site-rule:${rule}`], rule).toBeGreaterThan(0);
+    expect(Object.keys(before.reasons).filter((r) => !OPERAND_FREE.test(r)).every((r) => OPERAND_RULES.some((o) => r === `site-rule:${o}`))).toBe(true);
+    decided = new Set([...before.passes].filter(([, r]) => r.startsWith('site-rule:')).map(([i]) => i));
+    const { records } = await calibrate(h.site, schema, readiness);
+    for (const rule of OPERAND_RULES) expect(records[rule], rule).toMatchObject({ status: 'measured', value: DEFAULT_RULES[rule] });
+    const after = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
+    console.log(`operand rules at the defaults, calibrated: served ${after.served} of ${after.valid} valid (${servedOf(after)} of the ${decided.size} reads they decide), passes ${JSON.stringify(after.reasons)}`);
+    expect(after.mismatches).toEqual([]);
+    expect(Object.keys(after.reasons).filter((r) => !OPERAND_FREE.test(r))).toEqual([]);
+    expect(servedOf(after)).toBeGreaterThan(decided.size / 2);
+  }, 120_000);
+
+  for (const s of OPERAND_SETTINGS) {
+    it(s.name, async () => {
+      h.sim.control.reset();
+      h.sim.control.setSemantics(s.semantics);
+      // Unmeasured: the reads the rules decide pass, so every answer is the site's.
+      await forgetRules();
+      const unmeasured = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
+      expect(unmeasured.mismatches).toEqual([]);
+      expect([...decided].filter((i) => unmeasured.hits.has(i))).toEqual([]);
+      await assumeDefaults();
+      const blind = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
+      console.log(`${s.name}, defaults taken for measured: ${blind.mismatches.length} of ${NEG_QUERIES} differ`);
+      expect(blind.mismatches.length).toBeGreaterThan(0);
+      const { records } = await calibrate(h.site, schema, readiness);
+      for (const rule of [...OPERAND_RULES, 'negationNulls' as const]) {
+        expect(records[rule], rule).toMatchObject({ status: 'measured', value: (s.semantics as Record<string, string>)[rule] ?? DEFAULT_RULES[rule] });
+      }
+      const run = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
+      console.log(`${s.name}: served ${run.served} of ${run.valid} valid (${servedOf(run)} of the ${decided.size} reads the rules decide), passes ${JSON.stringify(run.reasons)}`);
+      expect(run.mismatches).toEqual([]);
+      expect(Object.keys(run.reasons).filter((r) => !OPERAND_FREE.test(r))).toEqual([]);
+      expect(servedOf(run)).toBeGreaterThan(decided.size / 2);
+    }, 120_000);
+  }
 });
