@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCachedSchema } from '../../shared/schema/index.js';
+import { ReadinessStore } from '../../shared/store/index.js';
+import { calibrate } from '../../shared/sync/index.js';
 import { operatorsFor } from '../../shared/semantics/index.js';
 import type { DataType } from '../../shared/site/index.js';
-import { prng } from '../store/helpers.js';
+import { dynamo, prng } from '../store/helpers.js';
 import { SCRIPT_AUTH, startHarness, type Harness } from '../api/harness.js';
 import { readGenerator } from './generator.js';
 import { sameAnswer } from '../support/same-answer.js';
@@ -21,6 +23,9 @@ const samples = new Map<string, Array<Record<string, unknown>>>();
 
 beforeAll(async () => {
   h = await startHarness('gen', { sim: { entities: 400, seed: 11 } });
+  // As an import does: the site's rules measured before reads are served (reads a rule decides pass until it is).
+  const ddb = dynamo();
+  try { await calibrate(h.site, schema, new ReadinessStore(ddb, h.tables, schema)); } finally { ddb.destroy(); }
   for (const type of site$.typeNames) {
     const fields = Object.keys(site$.type(type)!.fields);
     const r = await h.site.call<{ entities: Array<Record<string, unknown>> }>('read', {
