@@ -8,9 +8,11 @@ import { CommandUsageError } from './sync.js';
 export const CALIBRATE_USAGE = `usage: fpt-cache calibrate [--show]
 
 Runs read-only probes, as the cache's script, that establish how the site sorts NULLs and text, how it sorts entity
-fields, what an empty "or" group matches, whether negations match NULL rows and what a missing return field gives;
-stores the rules the read path follows and shows each one as measured (with its probe) or assumed (the documented
-default, when the data cannot decide). --show prints the stored rules without probing.`;
+fields, what an empty "or" group matches, whether negations match NULL rows, what a negation through a multi-entity
+path means, what an empty "contains" operand and a None among "in" values match, and what a missing return field
+gives; stores the rules the read path follows and shows each one as measured (with its probe) or assumed (the
+documented default, when the data cannot decide; reads decided by the operand rules pass until those are measured).
+--show prints the stored rules without probing.`;
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 

@@ -8,7 +8,7 @@ import { both, cond, engine, readParams, schema, startRig, type Rig } from './he
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig('calibrate', { entities: 150, seed: 5, semantics: { nullsAsc: 'first', nullsDesc: 'last', negationNulls: 'exclude' } });
+  rig = await startRig('calibrate', { entities: 150, seed: 5, semantics: { nullsAsc: 'first', nullsDesc: 'last', negationNulls: 'exclude', multiNegation: 'some', inNullScalar: 'sql' } });
 }, 120_000);
 afterAll(() => rig?.close());
 
@@ -27,11 +27,16 @@ describe('calibration in the sync pipeline', () => {
     expect(rules.report().nullsDesc).toMatchObject({ status: 'measured', value: 'last' });
     expect(rules.report().negationNulls).toMatchObject({ status: 'measured', value: 'exclude' });
     expect(rules.report().nullsAsc.probe).toMatch(/sorted by .* asc/);
-    // A sort on a nullable field and a negation over NULL rows: served, and identical to the site.
+    expect(rules.report().multiNegation).toMatchObject({ status: 'measured', value: 'some' });
+    expect(rules.report().inNullScalar).toMatchObject({ status: 'measured', value: 'sql' });
+    // A sort on a nullable field, a negation over NULL rows, one through a multi-entity path, a None among not_in
+    // values: served, and identical to the site.
     for (const params of [
       readParams('Shot', [], ['code', 'description'], { sorts: [{ field_name: 'description', direction: 'asc' }] }),
       readParams('Shot', [], ['code', 'description'], { sorts: [{ field_name: 'description', direction: 'desc' }] }),
       readParams('Task', [cond('due_date', 'is_not', '2025-01-01')], ['content', 'due_date']),
+      readParams('Task', [cond('task_assignees.HumanUser.login', 'is_not', 'artist1')], ['content']),
+      readParams('Task', [cond('due_date', 'not_in', '2025-01-01', null)], ['content']),
     ]) {
       const out = await engine(rig).read(params);
       expect(out.served).toBe(true);
@@ -62,6 +67,7 @@ describe('calibration in the sync pipeline', () => {
     expect(probed.text).toMatch(/probe: read .* return_fields \[id, fpt_cache_calibration_no_such_field, \w+\.\w+\.fpt_cache_calibration_no_such_field\]/);
     const shown = await capture(() => calibrateCommand(['--show'], rig.env));
     expect(shown.text).toMatch(/negationNulls +exclude +measured/);
+    expect(shown.text).toMatch(/multiNegation +some +measured.*\n +probe: read \w+ id in \[E \d+ \(no \w+\), A \d+/);
     await expect(calibrateCommand(['--bogus'], rig.env)).rejects.toThrow(/unknown argument --bogus/);
   }, 120_000);
 });
