@@ -3,6 +3,7 @@
 // Each probe asks the site about rows whose answer the candidate rules disagree on, on the site's own data, and
 // records which rule the answers fit: one (measured), several (assumed: the data cannot decide), none (unmatched).
 import { DEFAULT_RULES, type RuleName, type RuleRecord, type RuleValues } from '../semantics/index.js';
+import { ShotgunFault } from '../site/index.js';
 import type { Calibration, Cond, Group, NullPair, RecordMaker, Row } from './calibration.js';
 
 type Link = { type: string; id: number };
@@ -71,7 +72,16 @@ async function multiNegation(cal: Calibration, rec: RecordMaker): Promise<RuleRe
       const verdicts = new Set<string>();
       for (const { cond, n: withN } of conds) {
         const ids = Object.entries(rowsOf).filter(([k]) => withN || k !== 'N');
-        const hit = new Set((await cal.read(type, and({ path: 'id', relation: 'in', values: ids.map(([, id]) => id) }, cond), ['id'], { perPage: 4 })).map((r: Row) => r.id));
+        let rows: Row[];
+        try {
+          rows = await cal.read(type, and({ path: 'id', relation: 'in', values: ids.map(([, id]) => id) }, cond), ['id'], { perPage: 4 });
+        } catch (e) {
+          // An operator the site refuses on this path says nothing about the others.
+          if (!(e instanceof ShotgunFault)) throw e;
+          seen.push(`${cond.path} ${cond.relation}: fault ${e.message}`);
+          continue;
+        }
+        const hit = new Set(rows.map((r) => r.id));
         const m = (k: string) => hit.has(rowsOf[k as keyof typeof rowsOf] as number);
         const odd = m('A') || (withN && n !== undefined && !m('N'));
         const verdict = odd ? 'none of the rules' : m('E') ? (m('S') ? 'some-or-empty' : 'none') : (m('S') ? 'some' : 'none-nonempty');
@@ -81,6 +91,7 @@ async function multiNegation(cal: Calibration, rec: RecordMaker): Promise<RuleRe
       const probe = `read ${type} id in [E ${e.id} (no ${target}), A ${a.id} (only ${target} ${t1}), S ${s.id} (${target} ${t1} and others)${n ? `, N ${n.id} (others only)` : ''}] with each negated condition`;
       const evidence = seen.join('; ');
       const [only] = verdicts;
+      if (verdicts.size === 0) return rec(DEFAULT_RULES.multiNegation, 'assumed', probe, `${evidence}: every probe faulted: cannot decide`);
       if (verdicts.size === 1 && only !== 'none of the rules') return rec(only, 'measured', probe, evidence);
       return rec(DEFAULT_RULES.multiNegation, 'unmatched', probe, `${evidence}: ${verdicts.size > 1 ? 'the operators disagree' : 'no modelled rule'}`);
     }
