@@ -23,8 +23,8 @@ export function defaultFilterRules(r: FilterRules): boolean {
 /**
  * The filter tree the default semantics evaluate as the site does under `rules`: an empty `or` group the site reads
  * as matching nothing becomes a group that matches nothing; with negations excluding NULL, each negated condition on
- * a single-valued path (not a checkbox, which is never NULL, nor a path through a multi-entity hop, which the planner
- * passes through) also requires its value to be set; `contains ""` and a None among `in` / `not_in` values follow
+ * a single-valued path (not a checkbox, which is never NULL, nor a path through a multi-entity hop, which the
+ * compiler reads by `multiNegation`) also requires its value to be set; `contains ""` and a None among `in` / `not_in` values follow
  * `emptyOperand`, `inNullScalar` and `inNullLink`. Malformed parts are kept as they are (the compiler faults).
  */
 export function applyFilterRules(schema: SiteSchema, rootType: string, group: FilterGroup, rules: FilterRules = DEFAULT_RULES): FilterGroup {
