@@ -22,8 +22,12 @@ export const SimSemanticsSchema = z.object({
   missingReturnField: z.enum(['omit', 'null', 'fault']),
   /** A missing field at the end of a deep path: as a plain one (`same`), or otherwise (unknown on hosted sites: the cache must measure it). */
   missingDeepReturnField: z.enum(['same', 'omit', 'null', 'fault']),
-  /** A negation through a multi-entity hop: NOT EXISTS (`none`), EXISTS a linked row not matching (`some`), or either over a non-empty list / or an empty one. */
-  multiNegation: z.enum(['none', 'some', 'none-nonempty', 'some-or-empty']),
+  /**
+   * A negation through a multi-entity hop: NOT EXISTS (`none`), EXISTS a linked row not matching (`some`), or either
+   * over a non-empty list / or an empty one; `mixed`: `is_not` as `none`, every other operator as `some` (a site the
+   * cache models no rule for).
+   */
+  multiNegation: z.enum(['none', 'some', 'none-nonempty', 'some-or-empty', 'mixed']),
   /** `contains` / `starts_with` / `ends_with` "" on text: LIKE '%%' (`set`), no condition (`ignored`), or nothing (`none`). */
   emptyOperand: z.enum(['set', 'ignored', 'none']),
   /** A None among `in` / `not_in` values on a scalar field: matches unset rows (`unset`), dropped (`ignored`), SQL's IN / NOT IN (`sql`). */
@@ -142,17 +146,18 @@ function matchTree(ctx: ReadContext, sem: SimSemantics, params: ReadParams, cand
    * (`….id in [those]`, the far side's rows read by the sim's negation rule).
    */
   const multiNegation = (c: Condition, hit: Set<number>, leafType: string, leafField: string, leafDt: string): Set<number> => {
-    if (sem.multiNegation === 'none') return minus(all, hit);
+    const mode = sem.multiNegation === 'mixed' ? (c.relation === 'is_not' ? 'none' : 'some') : sem.multiNegation;
+    if (mode === 'none') return minus(all, hit);
     const prefix = c.path.slice(0, c.path.length - leafField.length);
     const nonEmpty = one({ path: `${prefix}id`, relation: 'greater_than', values: [0] });
-    if (sem.multiNegation === 'none-nonempty') return minus(nonEmpty, hit);
+    if (mode === 'none-nonempty') return minus(nonEmpty, hit);
     const far: ReadParams = { type: leafType, return_only: 'active' } as ReadParams;
     const farRows = rowsOf(leafType);
     const farIds = (f: Condition) => idsOf(ctx, far, { logical_operator: 'and', conditions: [f] }, farRows);
     const farNeg = minus(idsOf(ctx, far, { logical_operator: 'and', conditions: [] }, farRows), farIds({ path: leafField, relation: POSITIVE[c.relation] ?? 'in', values: c.values }));
     if (sem.negationNulls === 'exclude' && leafDt !== 'checkbox') for (const id of farIds({ path: leafField, relation: 'is', values: [null] })) farNeg.delete(id);
     const some = one({ path: `${prefix}id`, relation: 'in', values: [...farNeg] });
-    return sem.multiNegation === 'some' ? some : new Set([...some, ...minus(all, nonEmpty)]);
+    return mode === 'some' ? some : new Set([...some, ...minus(all, nonEmpty)]);
   };
   const leaf = (c: Condition): Set<number> => {
     const p = parseFieldPath(ctx.schema, params.type, c.path);

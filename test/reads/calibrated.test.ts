@@ -236,4 +236,16 @@ describe('operand rules: deep negations identical to the site under every settin
       expect(servedOf(run)).toBeGreaterThan(decided.size / 2);
     }, 120_000);
   }
+
+  it('a site whose negations through a multi-entity hop follow no one modelled rule (is_not NOT EXISTS, the others EXISTS NOT): unmatched, those reads pass', async () => {
+    const { records, rules } = await configure({ multiNegation: 'mixed' });
+    expect(records.multiNegation.status).toBe('unmatched');
+    expect(records.multiNegation.evidence).toMatch(/is_not .*\(none\).*not_in .*\(some\).*the operators disagree/);
+    expect(rules.unmatched('multiNegation')).toBe(true);
+    const run = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
+    console.log(`operand rules, mixed negations: served ${run.served} of ${run.valid} valid, passes ${JSON.stringify(run.reasons)}`);
+    expect(run.mismatches).toEqual([]);
+    expect(run.reasons['site-rule:multiNegation']).toBeGreaterThan(0);
+    expect(Object.keys(run.reasons).filter((r) => !OPERAND_FREE.test(r))).toEqual(['site-rule:multiNegation']);
+  }, 120_000);
 });
