@@ -34,8 +34,8 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cliEnv({ DATA_DIR: tempDir(), ...env }) });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -97,7 +97,7 @@ describe('fpt-cache command line', () => {
   it('starts the stack, tells where to point shotgun_api3, and stops everything on SIGTERM', async () => {
     const child = spawn(process.execPath, [bin, 'start'], { cwd: root, env: cliEnv({ DATA_DIR: tempDir() }) });
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.resume();
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     try {
