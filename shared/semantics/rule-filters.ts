@@ -17,7 +17,7 @@ const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
 
 /** Whether the rules leave filters as the default semantics read them (no rewrite needed). */
 export function defaultFilterRules(r: FilterRules): boolean {
-  return KEYS.every((k) => (r[k] ?? DEFAULT_RULES[k]) === DEFAULT_RULES[k]);
+  return KEYS.every((k) => r[k] === DEFAULT_RULES[k]);
 }
 
 /**
@@ -55,12 +55,12 @@ function leaf(schema: SiteSchema, rootType: string, c: Condition, rules: FilterR
   const negated = NEGATIONS[c.relation as keyof typeof NEGATIONS] !== undefined;
   const exclude = rules.negationNulls === 'exclude';
   // `contains ""`: under `ignored` no condition; under `none` nothing, its negation the complement (without NULLs under exclude).
-  if (dt === 'text' && TEXT_OPS.has(c.relation) && c.values.length === 1 && c.values[0] === '' && (rules.emptyOperand ?? 'set') !== 'set') {
+  if (dt === 'text' && TEXT_OPS.has(c.relation) && c.values.length === 1 && c.values[0] === '' && rules.emptyOperand !== 'set') {
     if (rules.emptyOperand === 'ignored' || (negated && !exclude)) return EVERYTHING;
     return negated ? { path: c.path, relation: 'is_not', values: [null] } : NOTHING;
   }
   if ((c.relation === 'in' || c.relation === 'not_in') && c.values.includes(null)) {
-    const rule = (LINK_TYPES.has(dt) ? rules.inNullLink : rules.inNullScalar) ?? 'unset';
+    const rule = LINK_TYPES.has(dt) ? rules.inNullLink : rules.inNullScalar;
     if (rule !== 'unset') {
       const rest: Condition = { ...c, values: c.values.filter((v) => v !== null) };
       // SQL's NOT IN with a NULL is never true; the values are still compiled (checked) as an `in`.

@@ -4,6 +4,7 @@ import { operatorsFor } from '../../shared/semantics/index.js';
 import type { DataType } from '../../shared/site/index.js';
 
 export type Samples = Map<string, Array<Record<string, unknown>>>;
+type Operator = ReturnType<typeof operatorsFor>[number];
 
 export interface GeneratorOptions {
   /**
@@ -66,7 +67,7 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
     return { path, relation, values: valuesFor(rng, relation, dt, valueType, valueField) };
   }
 
-  function valuesFor(rng: Rng, relation: string, dt: DataType, valueType: string, valueField: string): unknown[] {
+  function valuesFor(rng: Rng, relation: Operator | 'bogus_operator', dt: DataType, valueType: string, valueField: string): unknown[] {
     const v = sampleValue(rng, valueType, valueField);
     const v2 = sampleValue(rng, valueType, valueField);
     const str = (x: unknown) => (typeof x === 'string' ? x : '');
@@ -124,14 +125,14 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
       // An empty operand on a text field, plain or through a link.
       const texts = fieldsOf(type, (dt) => dt === 'text');
       if (!texts.length) return undefined;
-      const relation = pick(rng, ['contains', 'not_contains', 'not_contains', 'starts_with', 'ends_with']);
+      const relation = pick(rng, ['contains', 'not_contains', 'not_contains', 'starts_with', 'ends_with'] as const);
       return { path: pick(rng, texts), relation, values: [''] };
     }
     // A None among in / not_in values, on a scalar or a link field.
     const fields = fieldsOf(type, (dt) => operatorsFor(dt).includes('not_in'));
     if (!fields.length) return undefined;
     const field = pick(rng, fields);
-    const relation = pick(rng, ['in', 'not_in', 'not_in']);
+    const relation = pick(rng, ['in', 'not_in', 'not_in'] as const);
     const values = valuesFor(rng, 'in', site$.dataType(type, field)! as DataType, type, field).slice(0, 2);
     values.splice(Math.floor(rng() * (values.length + 1)), 0, null);
     return { path: field, relation, values };
