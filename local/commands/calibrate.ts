@@ -40,8 +40,11 @@ export async function calibrateCommand(argv: string[], env: FunctionEnv): Promis
     out(`fpt-cache calibrate: probing ${ctx.client.endpoint}`);
     const { rules } = await calibrationFor(ctx)();
     for (const l of ruleLines(rules.report())) out(l);
-    const unmatched = Object.entries(rules.report()).filter(([, r]) => r.status === 'unmatched').map(([n]) => n);
-    if (unmatched.length) out(`fpt-cache calibrate: the site behaves unlike any modelled rule for ${unmatched.join(', ')}: reads that depend on them pass through`);
+    const unmatched = Object.entries(rules.report())
+      .filter(([, r]) => r.status === 'unmatched')
+      .map(([n]) => n);
+    if (unmatched.length)
+      out(`fpt-cache calibrate: the site behaves unlike any modelled rule for ${unmatched.join(', ')}: reads that depend on them pass through`);
     return 0;
   } finally {
     ctx.destroy();

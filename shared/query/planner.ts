@@ -10,13 +10,23 @@ import { isGroup, READ_KEYS, ReadParamsSchema, type Condition, type ReadParams }
  * site's clock and timezone (docs/semantics.md "Dates and relative dates"), which the cache cannot match exactly.
  */
 export const CLOCK_OPERATORS: ReadonlySet<string> = new Set([
-  'in_last', 'not_in_last', 'in_next', 'not_in_next', 'in_calendar_day', 'in_calendar_week', 'in_calendar_month', 'in_calendar_year',
+  'in_last',
+  'not_in_last',
+  'in_next',
+  'not_in_next',
+  'in_calendar_day',
+  'in_calendar_week',
+  'in_calendar_month',
+  'in_calendar_year',
 ]);
 
 /** At most this many index queries for one `in` condition (more: read the type instead). */
 export const MAX_FANOUT = 25;
 
-export interface Target { type: string; id: number }
+export interface Target {
+  type: string;
+  id: number;
+}
 
 /** How the candidates are read; every access returns a superset of the matches (the semantics model filters). */
 export type Access =
@@ -33,7 +43,10 @@ export type Access =
   | { kind: 'semi'; field: string; targetType: string; inner: Access; fallback: Access };
 
 /** One deep path to prefetch: each hop's field and target type, from the root. */
-export interface DeepPath { text: string; hops: Array<{ field: string; targetType: string }> }
+export interface DeepPath {
+  text: string;
+  hops: Array<{ field: string; targetType: string }>;
+}
 
 export interface ReadPlan {
   params: ReadParams;
@@ -144,7 +157,8 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, o
     // `type` in return_fields is answered by the projection (never repeated); as a filter or sort it is the site's call.
     if (p === 'type' && !used.filters.includes(p) && !used.sorts.includes(p)) continue;
     // include_archived_projects false on a type without a `project` link leaves every row in (as the semantics model does).
-    if (p === ARCHIVED_PATH && params.include_archived_projects === false && schema.site.dataType(type, 'project') !== 'entity' && !explicitlyUsed(params, p)) continue;
+    if (p === ARCHIVED_PATH && params.include_archived_projects === false && schema.site.dataType(type, 'project') !== 'entity' && !explicitlyUsed(params, p))
+      continue;
     const returnOnly = missingOk && !used.filters.includes(p) && !used.sorts.includes(p);
     const c = coverPath(schema, ready, type, p, returnOnly);
     if ('reason' in c) return pass(c.reason);
@@ -196,7 +210,10 @@ function ruleReason(site: SiteSchema, type: string, params: ReadParams, rules: S
       if (rules.unmatched(name)) reason ??= r(name);
     }
     for (const c of g.conditions) {
-      if (isGroup(c)) { walk(c, depth + 1); continue; }
+      if (isGroup(c)) {
+        walk(c, depth + 1);
+        continue;
+      }
       reason ??= conditionRule(site, type, c, rules);
     }
   };
@@ -270,7 +287,12 @@ function chooseSemi(schema: CachedSchema, params: ReadParams, fallback: Access):
     const [field, targetType, inner] = parts;
     if (schema.site.dataType(params.type, field) !== 'entity' || schema.linkSlot(params.type, field) === undefined) continue;
     if (!schema.site.hasType(targetType)) continue;
-    const innerAccess = chooseDirect(schema, { ...params, type: targetType, sorts: undefined, filters: { logical_operator: 'and', conditions: [{ path: inner, relation: c.relation, values: c.values }] } });
+    const innerAccess = chooseDirect(schema, {
+      ...params,
+      type: targetType,
+      sorts: undefined,
+      filters: { logical_operator: 'and', conditions: [{ path: inner, relation: c.relation, values: c.values }] },
+    });
     if (innerAccess.kind === 'type') continue;
     return { kind: 'semi', field, targetType, inner: innerAccess, fallback };
   }
@@ -281,9 +303,11 @@ function chooseDirect(schema: CachedSchema, params: ReadParams): Access {
   const top = topConditions(params);
   const type = params.type;
   let best: { rank: number; access: Access } | undefined;
-  const offer = (rank: number, access: Access) => { if (!best || rank < best.rank) best = { rank, access }; };
+  const offer = (rank: number, access: Access) => {
+    if (!best || rank < best.rank) best = { rank, access };
+  };
   for (const c of top) {
-    const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? c.values[0] as unknown[] : c.values;
+    const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? (c.values[0] as unknown[]) : c.values;
     if (c.relation !== 'is' && c.relation !== 'in') continue;
     if (c.path === 'id') {
       if (values.every((v) => typeof v === 'number' && Number.isInteger(v))) offer(0, { kind: 'ids', ids: [...new Set(values as number[])] });

@@ -42,11 +42,23 @@ function compileGroup(env: FilterEnv, rootType: string, group: FilterGroup, dept
   if (parts.length === 0) return MATCH_ALL;
   if (parts.length === 1) return parts[0];
   if (op === 'and') {
-    if (parts.length === 2) { const [a, b] = parts; return (r) => a(r) && b(r); }
-    return (r) => { for (let i = 0; i < parts.length; i++) if (!parts[i](r)) return false; return true; };
+    if (parts.length === 2) {
+      const [a, b] = parts;
+      return (r) => a(r) && b(r);
+    }
+    return (r) => {
+      for (let i = 0; i < parts.length; i++) if (!parts[i](r)) return false;
+      return true;
+    };
   }
-  if (parts.length === 2) { const [a, b] = parts; return (r) => a(r) || b(r); }
-  return (r) => { for (let i = 0; i < parts.length; i++) if (parts[i](r)) return true; return false; };
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    return (r) => a(r) || b(r);
+  }
+  return (r) => {
+    for (let i = 0; i < parts.length; i++) if (parts[i](r)) return true;
+    return false;
+  };
 }
 
 function compileCondition(env: FilterEnv, rootType: string, c: Condition): RecordPredicate {
@@ -70,7 +82,13 @@ function compileCondition(env: FilterEnv, rootType: string, c: Condition): Recor
   let pred: RecordPredicate;
   if (path.hops.length === 0) {
     const f = path.leafField;
-    pred = f === 'id' ? (r) => vp(r.id) : (r) => { const v = r.values[f]; return vp(v === undefined ? null : v); };
+    pred =
+      f === 'id'
+        ? (r) => vp(r.id)
+        : (r) => {
+            const v = r.values[f];
+            return vp(v === undefined ? null : v);
+          };
   } else if (!path.throughMulti) {
     const lookup = env.lookup;
     pred = (r) => vp(resolveSingle(r, path, lookup));
@@ -107,27 +125,48 @@ type Category = 'string' | 'number' | 'date' | 'date_time' | 'checkbox' | 'image
 function categoryOf(dt: DataType): Category {
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every data type not listed filters as a string
   switch (dt) {
-    case 'number': case 'float': case 'duration': case 'percent': case 'currency': case 'timecode': return 'number';
-    case 'date': return 'date';
-    case 'date_time': return 'date_time';
-    case 'checkbox': return 'checkbox';
-    case 'image': return 'image';
-    case 'entity': return 'entity';
-    case 'multi_entity': case 'addressing': return 'multi';
-    case 'tag_list': return 'tag_list';
-    default: return 'string';
+    case 'number':
+    case 'float':
+    case 'duration':
+    case 'percent':
+    case 'currency':
+    case 'timecode':
+      return 'number';
+    case 'date':
+      return 'date';
+    case 'date_time':
+      return 'date_time';
+    case 'checkbox':
+      return 'checkbox';
+    case 'image':
+      return 'image';
+    case 'entity':
+      return 'entity';
+    case 'multi_entity':
+    case 'addressing':
+      return 'multi';
+    case 'tag_list':
+      return 'tag_list';
+    default:
+      return 'string';
   }
 }
 
 function compileValuePredicate(env: FilterEnv, s: LeafSpec): ValuePredicate {
-  const fail = (msg: string): never => { throw apiFault(env.method, `${s.label}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw apiFault(env.method, `${s.label}: ${msg}`);
+  };
   const arity = (n: number): void => {
     if (s.values.length !== n) fail(`'${s.shownOp}' expects ${n} value${n === 1 ? '' : 's'}, got ${s.values.length}`);
   };
   switch (categoryOf(s.dataType)) {
-    case 'string': return stringPredicate(s, fail, arity);
-    case 'number': return numberPredicate(s, fail, arity);
-    case 'date': case 'date_time': return datePredicate(env, s, fail, arity);
+    case 'string':
+      return stringPredicate(s, fail, arity);
+    case 'number':
+      return numberPredicate(s, fail, arity);
+    case 'date':
+    case 'date_time':
+      return datePredicate(env, s, fail, arity);
     case 'checkbox': {
       arity(1);
       const v = s.values[0];
@@ -141,9 +180,11 @@ function compileValuePredicate(env: FilterEnv, s: LeafSpec): ValuePredicate {
       if (s.values[0] !== null) fail(`image fields can only be filtered with '${s.shownOp}' None`);
       return isNull;
     }
-    case 'entity': return entityPredicate(env, s, fail, arity);
-    case 'multi': return multiPredicate(env, s, fail, arity);
-    case 'tag_list': return tagListPredicate(env, s, fail, arity);
+    case 'entity':
+      return entityPredicate(env, s, fail, arity);
+    case 'multi':
+      return multiPredicate(env, s, fail, arity);
+    case 'tag_list':
+      return tagListPredicate(env, s, fail, arity);
   }
 }
-

@@ -19,10 +19,17 @@ const isLink = (v: unknown): v is Link => typeof v === 'object' && v !== null &&
 
 /** Runs the operand probes into `records` (after the negation-and-NULL probe, whose rule they read). */
 export async function probeOperandRules(cal: Calibration, rec: RecordMaker, records: Record<RuleName, RuleRecord>, guard: Guard): Promise<void> {
-  const negationNulls: RuleValues['negationNulls'] = records.negationNulls?.status === 'measured' ? records.negationNulls.value as RuleValues['negationNulls'] : DEFAULT_RULES.negationNulls;
-  await guard(['multiNegation'], async () => { records.multiNegation = await multiNegation(cal, rec); });
-  await guard(['emptyOperand'], async () => { records.emptyOperand = await emptyOperand(cal, rec, negationNulls); });
-  await guard(['inNullScalar'], async () => { records.inNullScalar = await inNull(cal, rec, negationNulls, 'inNullScalar', [cal.nullPairs()]); });
+  const negationNulls: RuleValues['negationNulls'] =
+    records.negationNulls?.status === 'measured' ? (records.negationNulls.value as RuleValues['negationNulls']) : DEFAULT_RULES.negationNulls;
+  await guard(['multiNegation'], async () => {
+    records.multiNegation = await multiNegation(cal, rec);
+  });
+  await guard(['emptyOperand'], async () => {
+    records.emptyOperand = await emptyOperand(cal, rec, negationNulls);
+  });
+  await guard(['inNullScalar'], async () => {
+    records.inNullScalar = await inNull(cal, rec, negationNulls, 'inNullScalar', [cal.nullPairs()]);
+  });
   await guard(['inNullLink'], async () => {
     records.inNullLink = await inNull(cal, rec, negationNulls, 'inNullLink', [cal.nullPairs(new Set(['entity'])), cal.nullPairs(new Set(['multi_entity']))]);
   });
@@ -42,7 +49,13 @@ async function multiNegation(cal: Calibration, rec: RecordMaker): Promise<RuleRe
       if (!site.hasType(target) || tried++ >= MAX_FIELDS) continue;
       looked.push(`${type}.${field}.${target}`);
       const rows = await cal.read(type, and({ path: field, relation: 'is_not', values: [null] }), [field], { perPage: SAMPLE });
-      const linked = rows.map((r) => ({ id: r.id, ts: (Array.isArray(r[field]) ? r[field] as unknown[] : []).filter(isLink).filter((l) => l.type === target).map((l) => l.id) }));
+      const linked = rows.map((r) => ({
+        id: r.id,
+        ts: (Array.isArray(r[field]) ? (r[field] as unknown[]) : [])
+          .filter(isLink)
+          .filter((l) => l.type === target)
+          .map((l) => l.id),
+      }));
       const a = linked.find((x) => x.ts.length === 1 && linked.some((y) => y.ts.length > 1 && y.ts.includes(x.ts[0])));
       if (!a) continue;
       const t1 = a.ts[0];
@@ -58,13 +71,17 @@ async function multiNegation(cal: Calibration, rec: RecordMaker): Promise<RuleRe
       ];
       const idf = site.identifier(target);
       if (idf && site.dataType(target, idf) === 'text') {
-        const names = new Map((await cal.read(target, and({ path: 'id', relation: 'in', values: s.ts }), [idf], { perPage: s.ts.length })).map((r) => [r.id, r[idf]]));
+        const names = new Map(
+          (await cal.read(target, and({ path: 'id', relation: 'in', values: s.ts }), [idf], { perPage: s.ts.length })).map((r) => [r.id, r[idf]]),
+        );
         const name = names.get(t1);
-        const other = (test: (o: string) => boolean) => s.ts.some((t) => t !== t1 && typeof names.get(t) === 'string' && test((names.get(t) as string).toLowerCase()));
+        const other = (test: (o: string) => boolean) =>
+          s.ts.some((t) => t !== t1 && typeof names.get(t) === 'string' && test((names.get(t) as string).toLowerCase()));
         if (typeof name === 'string' && name !== '') {
           const low = name.toLowerCase();
           const path = `${field}.${target}.${idf}`;
-          if (other((o) => o !== low)) conds.push({ cond: { path, relation: 'is_not', values: [name] }, n: false }, { cond: { path, relation: 'not_in', values: [name] }, n: false });
+          if (other((o) => o !== low))
+            conds.push({ cond: { path, relation: 'is_not', values: [name] }, n: false }, { cond: { path, relation: 'not_in', values: [name] }, n: false });
           if (other((o) => !o.includes(low))) conds.push({ cond: { path, relation: 'not_contains', values: [name] }, n: false });
         }
       }
@@ -84,7 +101,7 @@ async function multiNegation(cal: Calibration, rec: RecordMaker): Promise<RuleRe
         const hit = new Set(rows.map((r) => r.id));
         const m = (k: string) => hit.has(rowsOf[k as keyof typeof rowsOf] as number);
         const odd = m('A') || (withN && n !== undefined && !m('N'));
-        const verdict = odd ? 'none of the rules' : m('E') ? (m('S') ? 'some-or-empty' : 'none') : (m('S') ? 'some' : 'none-nonempty');
+        const verdict = odd ? 'none of the rules' : m('E') ? (m('S') ? 'some-or-empty' : 'none') : m('S') ? 'some' : 'none-nonempty';
         verdicts.add(verdict);
         seen.push(`${cond.path} ${cond.relation} ${JSON.stringify(cond.values)}: ${ids.map(([k]) => `${k} ${m(k) ? 'yes' : 'no'}`).join(', ')} (${verdict})`);
       }
@@ -96,13 +113,24 @@ async function multiNegation(cal: Calibration, rec: RecordMaker): Promise<RuleRe
       return rec(DEFAULT_RULES.multiNegation, 'unmatched', probe, `${evidence}: ${verdicts.size > 1 ? 'the operators disagree' : 'no modelled rule'}`);
     }
   }
-  return rec(DEFAULT_RULES.multiNegation, 'assumed', `multi-entity fields ${looked.join(', ') || '(none cached)'}`, 'no field has an empty row, a row linking one entity and a row linking it and others: cannot decide');
+  return rec(
+    DEFAULT_RULES.multiNegation,
+    'assumed',
+    `multi-entity fields ${looked.join(', ') || '(none cached)'}`,
+    'no field has an empty row, a row linking one entity and a row linking it and others: cannot decide',
+  );
 }
 
 /** emptyOperand: record counts of `contains`, `starts_with`, `ends_with`, `not_contains` "" on a text field with NULL and set rows. */
 async function emptyOperand(cal: Calibration, rec: RecordMaker, nulls: RuleValues['negationNulls']): Promise<RuleRecord> {
   const pair = await cal.findNullPair(new Set(['text']));
-  if (!pair) return rec(DEFAULT_RULES.emptyOperand, 'assumed', 'contains "" on a text field with NULL rows', 'no cached text field has both NULL and set values: cannot decide');
+  if (!pair)
+    return rec(
+      DEFAULT_RULES.emptyOperand,
+      'assumed',
+      'contains "" on a text field with NULL rows',
+      'no cached text field has both NULL and set values: cannot decide',
+    );
   const { type, field } = pair;
   const c = (relation: string) => cal.count(type, and({ path: field, relation, values: [''] }));
   const total = await cal.count(type, and());
@@ -112,7 +140,9 @@ async function emptyOperand(cal: Calibration, rec: RecordMaker, nulls: RuleValue
   const evidence = `${total} rows, ${isNull} NULL; contains ${contains}, starts_with ${starts}, ends_with ${ends}, not_contains ${notContains}`;
   const excl = nulls === 'exclude';
   const fits: Array<[RuleValues['emptyOperand'], number, number]> = [
-    ['set', total - isNull, excl ? 0 : isNull], ['ignored', total, total], ['none', 0, excl ? total - isNull : total],
+    ['set', total - isNull, excl ? 0 : isNull],
+    ['ignored', total, total],
+    ['none', 0, excl ? total - isNull : total],
   ];
   const alive = fits.filter(([, pos, neg]) => contains === pos && starts === pos && ends === pos && notContains === neg).map(([v]) => v);
   if (alive.length === 1) return rec(alive[0], 'measured', probe, `${evidence}: ${alive[0]}`);
@@ -125,7 +155,13 @@ async function emptyOperand(cal: Calibration, rec: RecordMaker, nulls: RuleValue
  * one of each kind (`kinds`: scalar; entity and multi-entity), each the first whose counts tell the modelled rules
  * apart (a field whose rows are all X or NULL cannot); every kind must agree.
  */
-async function inNull(cal: Calibration, rec: RecordMaker, nulls: RuleValues['negationNulls'], name: 'inNullScalar' | 'inNullLink', kinds: Array<AsyncGenerator<NullPair>>): Promise<RuleRecord> {
+async function inNull(
+  cal: Calibration,
+  rec: RecordMaker,
+  nulls: RuleValues['negationNulls'],
+  name: 'inNullScalar' | 'inNullLink',
+  kinds: Array<AsyncGenerator<NullPair>>,
+): Promise<RuleRecord> {
   const probes: string[] = [];
   const found: string[] = [];
   let alive = new Set<RuleValues['inNullScalar']>(['unset', 'ignored', 'sql']);
@@ -144,7 +180,9 @@ async function inNull(cal: Calibration, rec: RecordMaker, nulls: RuleValues['neg
       probes.push(`summarize ${type} record_count: all, ${field} is X, is None, in [X, None], not_in [X, None] (X = ${JSON.stringify(value)})`);
       found.push(`${type}.${field}: ${total} rows, ${x} X, ${n} NULL; in ${inN}, not_in ${notIn}`);
       const fits: Record<RuleValues['inNullScalar'], [number, number]> = {
-        unset: [x + n, total - x - n], ignored: [x, nulls === 'exclude' ? total - x - n : total - x], sql: [x, 0],
+        unset: [x + n, total - x - n],
+        ignored: [x, nulls === 'exclude' ? total - x - n : total - x],
+        sql: [x, 0],
       };
       alive = new Set([...alive].filter((v) => fits[v][0] === inN && fits[v][1] === notIn));
       break;
@@ -153,7 +191,10 @@ async function inNull(cal: Calibration, rec: RecordMaker, nulls: RuleValues['neg
   const probe = probes.join('; ') || `in [X, None] on a ${name === 'inNullLink' ? 'link' : 'scalar'} field with NULL rows, X rows and others`;
   const evidence = found.join('; ');
   if (!found.length) return rec(DEFAULT_RULES[name], 'assumed', probe, 'no cached field has NULL rows, rows of one value and others: cannot decide');
-  if (alive.size === 1) { const [v] = alive; return rec(v, 'measured', probe, `${evidence}: ${v}`); }
+  if (alive.size === 1) {
+    const [v] = alive;
+    return rec(v, 'measured', probe, `${evidence}: ${v}`);
+  }
   if (alive.size === 0) return rec(DEFAULT_RULES[name], 'unmatched', probe, `${evidence}: no modelled rule fits every field`);
   return rec(DEFAULT_RULES[name], 'assumed', probe, `${evidence}: fits ${[...alive].join(', ')}: cannot decide`);
 }

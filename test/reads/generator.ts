@@ -54,7 +54,10 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
     if (dt === 'entity' && chance(rng, 0.25)) {
       const target = pick(rng, site$.field(type, field)!.valid_types ?? []);
       if (target && site$.hasType(target)) {
-        const tf = pick(rng, Object.keys(site$.type(target)!.fields).filter((f) => site$.dataType(target, f) !== 'multi_entity'));
+        const tf = pick(
+          rng,
+          Object.keys(site$.type(target)!.fields).filter((f) => site$.dataType(target, f) !== 'multi_entity'),
+        );
         path = `${field}.${target}.${tf}`;
         dt = site$.dataType(target, tf)! as DataType;
         valueType = target;
@@ -73,21 +76,60 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
     const str = (x: unknown) => (typeof x === 'string' ? x : '');
     let values: unknown[];
     switch (relation) {
-      case 'in': case 'not_in': values = [v, v2, ...(chance(rng, 0.2) ? [null] : [])]; break;
-      case 'between': case 'not_between': values = [v, v2]; break;
-      case 'contains': case 'not_contains': { const s = str(v); const i = Math.floor(rng() * s.length); values = [mangleCase(rng, s.slice(i, i + 3))]; break; }
-      case 'starts_with': values = [mangleCase(rng, str(v).slice(0, 3))]; break;
-      case 'ends_with': values = [mangleCase(rng, str(v).slice(-3))]; break;
-      case 'type_is': case 'type_is_not': values = [(v as { type?: string } | null)?.type ?? pick(rng, ['Shot', 'Asset', null])]; break;
-      case 'name_contains': case 'name_not_contains': case 'name_starts_with': case 'name_ends_with': case 'name_is': {
+      case 'in':
+      case 'not_in':
+        values = [v, v2, ...(chance(rng, 0.2) ? [null] : [])];
+        break;
+      case 'between':
+      case 'not_between':
+        values = [v, v2];
+        break;
+      case 'contains':
+      case 'not_contains': {
+        const s = str(v);
+        const i = Math.floor(rng() * s.length);
+        values = [mangleCase(rng, s.slice(i, i + 3))];
+        break;
+      }
+      case 'starts_with':
+        values = [mangleCase(rng, str(v).slice(0, 3))];
+        break;
+      case 'ends_with':
+        values = [mangleCase(rng, str(v).slice(-3))];
+        break;
+      case 'type_is':
+      case 'type_is_not':
+        values = [(v as { type?: string } | null)?.type ?? pick(rng, ['Shot', 'Asset', null])];
+        break;
+      case 'name_contains':
+      case 'name_not_contains':
+      case 'name_starts_with':
+      case 'name_ends_with':
+      case 'name_is': {
         const name = str((v as { name?: unknown } | null)?.name ?? (typeof v === 'string' ? v : ''));
         values = [relation === 'name_is' ? name : mangleCase(rng, name.slice(0, 4))];
         break;
       }
-      case 'in_last': case 'not_in_last': case 'in_next': case 'not_in_next': values = [3, 'DAY']; break;
-      case 'in_calendar_day': case 'in_calendar_week': case 'in_calendar_month': case 'in_calendar_year': values = [pick(rng, [0, -1, 1])]; break;
-      case 'less_than': case 'greater_than': values = [v ?? 0]; break;
-      case 'is': case 'is_not': case 'bogus_operator': values = [v];
+      case 'in_last':
+      case 'not_in_last':
+      case 'in_next':
+      case 'not_in_next':
+        values = [3, 'DAY'];
+        break;
+      case 'in_calendar_day':
+      case 'in_calendar_week':
+      case 'in_calendar_month':
+      case 'in_calendar_year':
+        values = [pick(rng, [0, -1, 1])];
+        break;
+      case 'less_than':
+      case 'greater_than':
+        values = [v ?? 0];
+        break;
+      case 'is':
+      case 'is_not':
+      case 'bogus_operator':
+        values = [v];
     }
     if (dt === 'checkbox' && values[0] === null) values = [chance(rng, 0.5)];
     return values;
@@ -95,7 +137,8 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
 
   const NEGATED = ['is_not', 'not_in', 'not_contains', 'not_between', 'type_is_not', 'name_not_contains'];
   const linkTargets = (type: string, field: string) => (site$.field(type, field)!.valid_types ?? []).filter((t) => site$.hasType(t));
-  const fieldsOf = (type: string, test: (dt: DataType) => boolean) => Object.keys(site$.type(type)!.fields).filter((f) => test(site$.dataType(type, f)! as DataType));
+  const fieldsOf = (type: string, test: (dt: DataType) => boolean) =>
+    Object.keys(site$.type(type)!.fields).filter((f) => test(site$.dataType(type, f)! as DataType));
 
   /** A condition of a shape the operand rules decide, or undefined when `type` has none of that shape. */
   function negationCondition(rng: Rng, type: string): Record<string, unknown> | undefined {
@@ -118,7 +161,10 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
       if (!leaves.length) return undefined;
       const leaf = pick(rng, leaves);
       const dt = site$.dataType(target, leaf)! as DataType;
-      const relation = pick(rng, operatorsFor(dt).filter((o) => NEGATED.includes(o)));
+      const relation = pick(
+        rng,
+        operatorsFor(dt).filter((o) => NEGATED.includes(o)),
+      );
       return { path: `${path}.${leaf}`, relation, values: valuesFor(rng, relation, dt, target, leaf) };
     }
     if (r < 0.75) {
@@ -166,7 +212,9 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
 
   /** Sorts on any sortable field or through an entity link to the target's identifier, one or two keys. */
   function ruleSorts(rng: Rng, type: string): Array<{ field_name: string; direction: string }> {
-    const fields = Object.keys(site$.type(type)!.fields).filter((f) => !['multi_entity', 'tag_list', 'url', 'serializable', 'image', 'addressing'].includes(site$.dataType(type, f)!));
+    const fields = Object.keys(site$.type(type)!.fields).filter(
+      (f) => !['multi_entity', 'tag_list', 'url', 'serializable', 'image', 'addressing'].includes(site$.dataType(type, f)!),
+    );
     const one = () => {
       let f = pick(rng, fields);
       if (site$.dataType(type, f) === 'entity' && chance(rng, 0.3)) {

@@ -87,13 +87,22 @@ describe('site rules in the semantics model', () => {
   it('a None among in / not_in values, on scalar and link fields', () => {
     // sg_cut_in: 1 10, 2 20, 3 unset, 4 0, 5 -5, 7 30, 8 10. sg_lead: 1 HumanUser 1, 2 Group 1, 5 HumanUser 2, 4 a retired user, others unset.
     const scalar = (relation: string, rules: Partial<RuleValues> = {}) => matching(and(c('sg_cut_in', relation, 10, null)), rules);
-    expect([scalar('in'), scalar('not_in')]).toEqual([[1, 3, 8], [2, 4, 5, 7]]);
-    expect([scalar('in', { inNullScalar: 'ignored' }), scalar('not_in', { inNullScalar: 'ignored' })]).toEqual([[1, 8], [2, 3, 4, 5, 7]]);
+    expect([scalar('in'), scalar('not_in')]).toEqual([
+      [1, 3, 8],
+      [2, 4, 5, 7],
+    ]);
+    expect([scalar('in', { inNullScalar: 'ignored' }), scalar('not_in', { inNullScalar: 'ignored' })]).toEqual([
+      [1, 8],
+      [2, 3, 4, 5, 7],
+    ]);
     expect(scalar('not_in', { inNullScalar: 'ignored', negationNulls: 'exclude' })).toEqual([2, 4, 5, 7]);
     expect([scalar('in', { inNullScalar: 'sql' }), scalar('not_in', { inNullScalar: 'sql' })]).toEqual([[1, 8], []]);
     // The link rule is its own: the scalar one does not move link fields.
     const link = (relation: string, rules: Partial<RuleValues> = {}) => matching(and(c('sg_lead', relation, { type: 'HumanUser', id: 1 }, null)), rules);
-    expect([link('in', { inNullScalar: 'sql' }), link('not_in', { inNullScalar: 'sql' })]).toEqual([[1, 3, 4, 7, 8], [2, 5]]);
+    expect([link('in', { inNullScalar: 'sql' }), link('not_in', { inNullScalar: 'sql' })]).toEqual([
+      [1, 3, 4, 7, 8],
+      [2, 5],
+    ]);
     expect([link('in', { inNullLink: 'ignored' }), link('not_in', { inNullLink: 'ignored' })]).toEqual([[1], [2, 3, 4, 5, 7, 8]]);
     expect(link('not_in', { inNullLink: 'sql' })).toEqual([]);
     // The values are still checked: a bad one faults under every rule.
@@ -103,7 +112,13 @@ describe('site rules in the semantics model', () => {
   it('a missing return field: left out, a null column in request order, or the fault', () => {
     const fields = ['code', 'sg_nope', 'description'];
     expect(Object.keys(read('Shot', { return_fields: fields }, under({})).entities[0])).toEqual(['type', 'id', 'code', 'description']);
-    expect(Object.keys(read('Shot', { return_fields: fields }, under({ missingReturnField: 'null' })).entities[0])).toEqual(['type', 'id', 'code', 'sg_nope', 'description']);
+    expect(Object.keys(read('Shot', { return_fields: fields }, under({ missingReturnField: 'null' })).entities[0])).toEqual([
+      'type',
+      'id',
+      'code',
+      'sg_nope',
+      'description',
+    ]);
     expect(read('Shot', { return_fields: fields }, under({ missingReturnField: 'null' })).entities[0].sg_nope).toBeNull();
     expectFault(() => read('Shot', { return_fields: fields }, under({ missingReturnField: 'fault' })), /Shot\.sg_nope doesn't exist/);
   });
@@ -113,10 +128,16 @@ describe('site rules: status and the planner', () => {
   const schema = loadCachedSchema('schema/default.yml');
   const ready = Readiness.all(Object.fromEntries(schema.site.typeNames.map((t) => [t, Object.keys(schema.site.type(t)!.fields)])));
   const reason = (rules: SiteRules, params: Record<string, unknown>) => {
-    const r = planRead(schema, ready.withRules(rules), { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [] }, ...params });
+    const r = planRead(schema, ready.withRules(rules), {
+      type: 'Shot',
+      return_fields: ['code'],
+      filters: { logical_operator: 'and', conditions: [] },
+      ...params,
+    });
     return r.ok ? 'served' : r.reason;
   };
-  const unmatched = (name: string) => SiteRules.fromRecords({ [name]: { status: 'unmatched', value: (DEFAULT_RULES as Record<string, string>)[name], probe: 'p', evidence: 'e' } });
+  const unmatched = (name: string) =>
+    SiteRules.fromRecords({ [name]: { status: 'unmatched', value: (DEFAULT_RULES as Record<string, string>)[name], probe: 'p', evidence: 'e' } });
 
   it('a rule the site matched no model for makes the shapes it decides pass through, with the reason', () => {
     const bySort = (field_name: string, direction = 'asc') => ({ sorts: [{ field_name, direction }] });
@@ -152,7 +173,9 @@ describe('site rules: status and the planner', () => {
     expect(reason(SiteRules.assumed(), empty)).toBe('site-rule:emptyOperand');
     expect(reason(all, empty)).toBe('served');
     expect(reason(SiteRules.assumed(), where(cond('code', 'not_contains', 'a')))).toBe('served');
-    expect(reason(SiteRules.measured({ ...all.values, emptyOperand: 'ignored' }), where(cond('assets.Asset.code', 'contains', '')))).toBe('deep-multi-operand:emptyOperand');
+    expect(reason(SiteRules.measured({ ...all.values, emptyOperand: 'ignored' }), where(cond('assets.Asset.code', 'contains', '')))).toBe(
+      'deep-multi-operand:emptyOperand',
+    );
     const scalar = where(cond('sg_cut_in', 'not_in', 1, null));
     const link = where(cond('sg_sequence', 'in', { type: 'Sequence', id: 1 }, null));
     expect(reason(SiteRules.assumed(), scalar)).toBe('site-rule:inNullScalar');
@@ -160,7 +183,9 @@ describe('site rules: status and the planner', () => {
     expect(reason(SiteRules.measured({ inNullScalar: 'sql' }), scalar)).toBe('served');
     expect(reason(SiteRules.measured({ inNullLink: 'ignored' }), link)).toBe('served');
     expect(reason(SiteRules.assumed(), where(cond('sg_cut_in', 'not_in', 1, 2)))).toBe('served');
-    expect(reason(SiteRules.measured({ ...all.values, inNullScalar: 'sql' }), where(cond('assets.Asset.code', 'not_in', 'a', null)))).toBe('deep-multi-operand:inNullScalar');
+    expect(reason(SiteRules.measured({ ...all.values, inNullScalar: 'sql' }), where(cond('assets.Asset.code', 'not_in', 'a', null)))).toBe(
+      'deep-multi-operand:inNullScalar',
+    );
   });
 
   it('reports every rule, measured or assumed; stored records that are not a rule value are ignored', () => {

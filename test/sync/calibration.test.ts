@@ -8,14 +8,25 @@ import { both, cond, engine, readParams, schema, startRig, type Rig } from './he
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig('calibrate', { entities: 150, seed: 5, semantics: { nullsAsc: 'first', nullsDesc: 'last', negationNulls: 'exclude', multiNegation: 'some', inNullScalar: 'sql' } });
+  rig = await startRig('calibrate', {
+    entities: 150,
+    seed: 5,
+    semantics: { nullsAsc: 'first', nullsDesc: 'last', negationNulls: 'exclude', multiNegation: 'some', inNullScalar: 'sql' },
+  });
 }, 120_000);
 afterAll(() => rig?.close());
 
 async function capture(run: () => Promise<number>): Promise<{ code: number; text: string }> {
   let text = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { text += String(s); return true; });
-  try { return { code: await run(), text }; } finally { spy.mockRestore(); }
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    text += String(s);
+    return true;
+  });
+  try {
+    return { code: await run(), text };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe('calibration in the sync pipeline', () => {
@@ -47,8 +58,15 @@ describe('calibration in the sync pipeline', () => {
 
   it('the reconciler re-measures on its schedule: a site whose behaviour changed is followed on the next due pass', async () => {
     const reconciler = new Reconciler({
-      schema, store: rig.ctx.store, readiness: rig.ctx.readiness, fetcher: rig.ctx.fetcher, events: rig.ctx.events, lease: rig.ctx.lease,
-      doc: rig.ctx.doc, stateTable: rig.ctx.tables.state, calibrate: calibrationFor(rig.ctx),
+      schema,
+      store: rig.ctx.store,
+      readiness: rig.ctx.readiness,
+      fetcher: rig.ctx.fetcher,
+      events: rig.ctx.events,
+      lease: rig.ctx.lease,
+      doc: rig.ctx.doc,
+      stateTable: rig.ctx.tables.state,
+      calibrate: calibrationFor(rig.ctx),
     });
     rig.site.control.setSemantics({ nullsAsc: 'last', nullsDesc: 'first' });
     const first = await reconciler.run({ sweep: 'never' });
