@@ -34,11 +34,11 @@ export function parseEventBody(body: string): EventRow {
 
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const recordHandler = (applier: EventApplier) => async (record: SQSRecord): Promise<void> => {
     let ev: EventRow | undefined;
     try {
       ev = parseEventBody(record.body);
-      const outcome = await d.applier.apply(ev);
+      const outcome = await applier.apply(ev);
       await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
@@ -61,14 +61,28 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       throw e;
     }
   };
+  /**
+   * The batch's site reads made once, up front (one `id in [...]` read per type; docs/sync.md "Event bursts"). If they
+   * fail, each event reads for itself and fails or succeeds on its own, as without them.
+   */
+  const batchApplier = async (records: readonly SQSRecord[]): Promise<EventApplier> => {
+    const events = records.flatMap((r) => { try { return [parseEventBody(r.body)]; } catch { return []; } });
+    try {
+      return await d.applier.forBatch(events);
+    } catch (e) {
+      d.logger.warn("the batch's site reads failed; each event reads for itself", { error: (e as Error)?.message ?? String(e) });
+      return d.applier;
+    }
+  };
   return async (event, context) => {
+    const applier = await batchApplier(event.Records);
     // One processor per invocation: the local event source runs several batches at once in one process.
     const processor = new SqsFifoPartialProcessorAsync();
     try {
       // A failure stops its message group (it and every later record of the group are reported failed, so each
       // entity's events stay in order); other groups in the batch go on. Failing the whole rest of the batch would
       // count receives against unrelated events and send them to the DLQ together with one poison event.
-      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
+      return await processPartialResponse(event, recordHandler(applier), processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
     } finally {
       d.metrics.flush();
     }
