@@ -1,0 +1,209 @@
+// Benchmark of the cache against site size: import, an event burst, reads per shape, reconcile and validation, items and RCUs per read, memory; from 10k entities up.
+//
+//   npm run bench -- --scale [sizes=10000,100000]        (SCALE_SIZES=10000,100000,1000000; SCALE_BURST=5000;
+//                                                          SCALE_DDB=disk for a file-backed DynamoDB Local, as npm start uses)
+//
+// Everything is real and on this machine: the simulated site over HTTP (no latency), DynamoDB Local, the local SQS with
+// the FIFO event-source emulation, the functions' own handlers. Each size gets fresh processes.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { batchParams, firstPage, readParams as read, ShotgunClient, wireCondition as cond } from '../shared/site/index.js';
+import { loadCachedSchema } from '../shared/schema/index.js';
+import { Importer, MemorySyncMetrics, syncContextFromEnv, validatorFor } from '../shared/sync/index.js';
+import { ensureTables, tableNames } from '../shared/store/index.js';
+import { ReadEngine } from '../shared/query/index.js';
+import { createConsumerHandler } from '../functions/consumer/app.js';
+import { createPollerHandler } from '../functions/poller/app.js';
+import { createReconcileRunner } from '../functions/reconciler/app.js';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { freePort } from '../local/ports.js';
+import { startScheduler } from '../local/scheduler.js';
+import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
+import { startSimSite } from '../local/sim/server.js';
+import { startSqsEventSource } from '../local/sqs-event-source.js';
+import { startLocalSqs } from '../local/sqs-local.js';
+import { measure, ms, table } from './measure.js';
+
+type Row = Record<string, any>;
+type Params = Record<string, unknown>;
+
+export interface ScaleRun {
+  size: number;
+  entities: number;
+  seedS: number;
+  importS: number;
+  importRate: number;
+  burst: { events: number; writesS: number; appliedS: number; rate: number; siteReads: number };
+  reads: Array<{ shape: string; returned: number; items: number; rcu: number; p50: number; p99: number }>;
+  reconcileS: number;
+  validateS: number;
+  rssNodeMB: number;
+  rssDynamoMB: number;
+}
+
+const rssMB = (pid: number | undefined): number => {
+  if (!pid) return NaN;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : NaN;
+  } catch { return NaN; }
+};
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+/** One size: fresh site, DynamoDB Local, queue and tables; everything measured in this one run. */
+export async function scaleRun(size: number, burstEvents: number, disk: boolean): Promise<ScaleRun> {
+  const quiet = new Logger({ serviceName: 'bench', logLevel: 'CRITICAL' });
+  const schema = loadCachedSchema('schema/default.yml');
+  const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
+  const ddbLocal = await startDynamoDbLocal({ port: await freePort(), ...(dataDir ? { dataDir } : {}) });
+  let t0 = Date.now();
+  const site = await startSimSite({ port: 0, entities: size });
+  const seedS = (Date.now() - t0) / 1000;
+  const sqs = await startLocalSqs({ port: 0 });
+  const tables = tableNames(`scale-${size}-`);
+  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const stops: Array<() => Promise<unknown> | unknown> = [];
+  try {
+    await ensureTables(ddb, tables);
+    const env = {
+      SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', POLL_INTERVAL_MS: '1000', POLL_LOOP_MS: '55000',
+    };
+    const ctx = await syncContextFromEnv(env, { schema });
+    stops.push(() => ctx.destroy());
+    const entities = Object.entries(site.control.stats().entities as Record<string, number>).filter(([t]) => schema.site.hasType(t)).reduce((n, [, c]) => n + c, 0);
+
+    // 1. Import (the importer alone, as `fpt-cache import` runs it).
+    const importer = new Importer({ schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher });
+    t0 = Date.now();
+    let last = 0;
+    const imported = await importer.run({
+      onProgress: (p) => {
+        if (Date.now() - last < 30_000) return;
+        last = Date.now();
+        process.stderr.write(`scale ${size}: imported ${p.done}/${p.total}\n`);
+      },
+    });
+    const importS = (Date.now() - t0) / 1000;
+    if (!imported.complete) throw new Error(`import of ${size} did not complete`);
+
+    // 2. A burst: `burstEvents` single-field updates of distinct Tasks through the site's batch, the poller every second,
+    //    the consumer behind the FIFO emulation (batches of 10, 5 at once, as in npm start).
+    const metrics = new MemorySyncMetrics();
+    const consumer = await createConsumerHandler(env, { metrics, logger: quiet, ctx });
+    const es = startSqsEventSource({ endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: { name: 'consumer', timeoutMs: 60_000 }, handler: consumer, maxBuffered: 2000 });
+    stops.push(() => es.stop());
+    const poller = await createPollerHandler(env, { metrics, logger: quiet });
+    const scheduler = startScheduler([{ fn: { name: 'poller', timeoutMs: 70_000 }, handler: poller, everyMs: 1000 }]);
+    stops.push(() => scheduler.stop());
+    const sg = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
+    const tasks: number[] = [];
+    for (let after = 0; tasks.length < burstEvents;) {
+      const page = (await sg.call<{ entities: Row[] }>('read', read('Task', [cond('id', 'greater_than', after)], ['id'], { sorts: [{ field_name: 'id', direction: 'asc' }] }))).entities;
+      if (!page.length) break;
+      tasks.push(...page.map((t) => t.id as number));
+      after = page[page.length - 1].id;
+    }
+    const n = Math.min(burstEvents, tasks.length);
+    while (!(await sleep(200), metrics.total('PollerHeartbeat'))) { /* the poller has its cursor */ }
+    site.control.resetStats();
+    t0 = Date.now();
+    for (let i = 0; i < n; i += 100) {
+      await sg.call('batch', batchParams(tasks.slice(i, Math.min(n, i + 100)).map((id, j) => ({ request_type: 'update' as const, entity_type: 'Task', entity_id: id, data: { sg_description: `burst ${i + j}` } }))));
+    }
+    const writesS = (Date.now() - t0) / 1000;
+    while (metrics.total('EventsApplied') < n) await sleep(50);
+    const appliedS = (Date.now() - t0) / 1000;
+    const byMethod = site.control.stats().byMethod as Record<string, number>;
+    const siteReads = (byMethod.read ?? 0);
+    await scheduler.stop();
+    await es.stop();
+
+    // 3. Reads of each shape through the read engine (in-process, as the API function runs it).
+    const ready = await ctx.readiness.load();
+    const engine = new ReadEngine(ctx.store, schema, { readiness: () => ready });
+    const first = async (type: string, conditions: unknown[], fields: string[]) => (await sg.call<{ entities: Row[] }>('read', read(type, conditions, fields, firstPage(1)))).entities[0];
+    const shot = await first('Shot', [cond('tasks', 'is_not', null), cond('sg_sequence', 'is_not', null)], ['project', 'sg_sequence']);
+    const version = await first('Version', [], ['project']);
+    const shapes: Array<{ name: string; params: Params }> = [
+      { name: 'Version by id', params: read('Version', [cond('id', 'is', version.id)], ['code', 'entity', 'project', 'sg_status_list', 'user'], firstPage(1)) },
+      { name: "a project's Versions, first page of 100", params: read('Version', [cond('project', 'is', version.project)], ['code', 'sg_status_list', 'entity'], { paging: { entities_per_page: 100, current_page: 1 }, sorts: [{ field_name: 'id', direction: 'asc' }] }) },
+      { name: "a Shot's Tasks (link)", params: read('Task', [cond('entity', 'is', { type: 'Shot', id: shot.id })], ['content', 'step', 'sg_status_list', 'task_assignees']) },
+      { name: "deep: Tasks of a Sequence's Shots", params: read('Task', [cond('project', 'is', shot.project), cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content', 'entity', 'step']) },
+    ];
+    const reads: ScaleRun['reads'] = [];
+    for (const s of shapes) {
+      const probe = await engine.read(s.params);
+      if (!probe.served) throw new Error(`${s.name} was not servable: ${probe.reason}`);
+      const m = await measure(() => engine.read(s.params), { iterations: 200, warmup: 10 });
+      reads.push({ shape: s.name, returned: probe.result.entities.length, items: probe.stats.items, rcu: probe.stats.rcu, p50: m.p50, p99: m.p99 });
+    }
+
+    // 4. One reconcile pass (updated_at scans of every type and the id sweep) and one validation (counts + 20 per type).
+    t0 = Date.now();
+    await createReconcileRunner({ ctx, metrics, logger: quiet }).reconciler.run({ sweep: 'always', schemaDiff: 'never', calibration: 'never' });
+    const reconcileS = (Date.now() - t0) / 1000;
+    t0 = Date.now();
+    await validatorFor(ctx).run({ recheckMs: 0 });
+    const validateS = (Date.now() - t0) / 1000;
+
+    return {
+      size, entities, seedS, importS, importRate: imported.written / importS,
+      burst: { events: n, writesS, appliedS, rate: n / appliedS, siteReads },
+      reads, reconcileS, validateS, rssNodeMB: rssMB(process.pid), rssDynamoMB: rssMB(ddbLocal.pid),
+    };
+  } finally {
+    for (const s of stops.reverse()) await s();
+    ddb.destroy();
+    await sqs.close();
+    await site.close();
+    await ddbLocal.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The "Scale" section of docs/benchmarks.md from runs at each size. */
+export function scaleSection(runs: ScaleRun[], disk: boolean): string {
+  const base = runs[0];
+  const rows = runs.map((r) => [
+    r.size.toLocaleString('en'), r.entities.toLocaleString('en'), r.seedS.toFixed(0), r.importS.toFixed(0), Math.round(r.importRate), `${(r.importRate / base.importRate).toFixed(2)}x`,
+    `${r.burst.events} in ${r.burst.appliedS.toFixed(1)} s = ${Math.round(r.burst.rate)}/s`, r.burst.siteReads, r.reconcileS.toFixed(1), r.validateS.toFixed(1), r.rssNodeMB, r.rssDynamoMB,
+  ]);
+  const readRows = runs.flatMap((r) => r.reads.map((x, i) => {
+    const b = base.reads[i];
+    return [r.size.toLocaleString('en'), x.shape, x.returned, x.items, x.rcu.toFixed(1), ms(x.p50), ms(x.p99), `${(x.p50 / b.p50).toFixed(2)}x`, `${(x.p99 / b.p99).toFixed(2)}x`];
+  }));
+  return [
+    '## Scale (issue #25)', '',
+    `\`npm run bench -- --scale\`: per size a fresh simulated site (no latency), ${disk ? 'a file-backed DynamoDB Local (as `npm start` runs it)' : 'an in-memory DynamoDB Local (`npm start` runs it file-backed: see "Import: in-memory vs file-backed" below)'}, the local SQS and the functions' own handlers, all on this one machine (2 cores shared with other engineers' work while this ran: figures are noisy; ratios are against the smallest size in the same run).`, '',
+    '- import: the importer alone (`fpt-cache import`), every cached type, 3 types at a time, 500 per page.',
+    '- burst: single-field updates of distinct Tasks written through the site\'s `batch` (100 per call), the poller every 1 s, the consumer behind the FIFO emulation (batches of 10, 5 in flight); time from the first write until the last event is applied; "site reads" is every `read` the site answered meanwhile (the poller\'s event-log reads included).',
+    '- reconcile: one pass, updated_at scans of every type and the id sweep; validate: counts and the 20 most recently updated entities of every type, compared field by field.',
+    '- RSS: the bench process (site, importer, consumer, engine in one Node process) and DynamoDB Local, after the run.', '',
+    table(['size (SIM_ENTITIES)', 'cached entities', 'seed s', 'import s', 'import /s', 'import rate vs first', 'burst', 'site reads in burst', 'reconcile s', 'validate s', 'RSS node MB', 'RSS DynamoDB Local MB'], rows), '',
+    'Reads through the read engine in-process against DynamoDB Local (200 timed calls each, sequential, after warm-up); "items" and "RCU" are what one call read (ReturnConsumedCapacity):', '',
+    table(['size', 'shape', 'entities', 'items', 'RCU', 'p50 ms', 'p99 ms', 'p50 vs first', 'p99 vs first'], readRows), '',
+  ].join('\n');
+}
+
+export async function benchScale(sizes = (process.env.SCALE_SIZES ?? '10000,100000').split(',').map(Number)): Promise<string> {
+  const disk = process.env.SCALE_DDB === 'disk';
+  const burst = Number(process.env.SCALE_BURST ?? 5000);
+  const runs: ScaleRun[] = [];
+  for (const size of sizes) {
+    process.stderr.write(`scale: ${size} ...\n`);
+    const r = await scaleRun(size, burst, disk);
+    process.stderr.write(`scale: ${JSON.stringify(r)}\n`);
+    runs.push(r);
+  }
+  return scaleSection(runs, disk);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(await benchScale(process.argv[2] ? process.argv[2].split(',').map(Number) : undefined));
+}
