@@ -1,11 +1,11 @@
 // Benchmark of the cache against site size: import, an event burst, reads per shape, reconcile and validation, items and RCUs per read, memory; from 10k entities up.
 //
-//   npm run bench -- --scale [sizes=10000,100000]        (SCALE_SIZES=10000,100000,1000000; SCALE_BURST=5000;
+//   npm run bench -- --scale [sizes=10000,100000]        (SCALE_SIZES=10000,100000,1000000; SCALE_BURST=5000; DYNAMODB_HEAP=8g for 1M in memory;
 //                                                          SCALE_DDB=disk for a file-backed DynamoDB Local, as npm start uses)
 //
 // Everything is real and on this machine: the simulated site over HTTP (no latency), DynamoDB Local, the local SQS with
 // the FIFO event-source emulation, the functions' own handlers. Each size gets fresh processes.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -44,12 +44,20 @@ export interface ScaleRun {
   rssDynamoMB: number;
 }
 
+/** Resident memory of a process and its descendants (DynamoDB Local runs under a guardian shell). */
 const rssMB = (pid: number | undefined): number => {
   if (!pid) return NaN;
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : NaN;
-  } catch { return NaN; }
+  let kb = 0;
+  const visit = (p: number) => {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
+      }
+    } catch { /* gone */ }
+  };
+  visit(pid);
+  return Math.round(kb / 1024);
 };
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 

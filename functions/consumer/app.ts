@@ -1,6 +1,5 @@
 // The consumer function built from its environment: FIFO batches of events applied in order, a failure stopping its entity's group.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
@@ -74,15 +73,32 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       return d.applier;
     }
   };
-  return async (event, context) => {
+  return async (event) => {
     const applier = await batchApplier(event.Records);
-    // One processor per invocation: the local event source runs several batches at once in one process.
-    const processor = new SqsFifoPartialProcessorAsync();
+    // Each message group (one entity) in order, the groups of the batch at once. A failure stops its group (it and
+    // every later record of the group are reported failed, so each entity's events stay in order); other groups go
+    // on. Failing the whole rest of the batch would count receives against unrelated events and send them to the DLQ
+    // together with one poison event.
+    const groups = new Map<string, SQSRecord[]>();
+    for (const r of event.Records) {
+      const g = r.attributes?.MessageGroupId ?? r.messageId;
+      groups.set(g, [...(groups.get(g) ?? []), r]);
+    }
+    const failed: string[] = [];
+    const handle = recordHandler(applier);
     try {
-      // A failure stops its message group (it and every later record of the group are reported failed, so each
-      // entity's events stay in order); other groups in the batch go on. Failing the whole rest of the batch would
-      // count receives against unrelated events and send them to the DLQ together with one poison event.
-      return await processPartialResponse(event, recordHandler(applier), processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
+      await Promise.all([...groups.values()].map(async (records) => {
+        for (let i = 0; i < records.length; i++) {
+          try {
+            await handle(records[i]);
+          } catch {
+            failed.push(...records.slice(i).map((r) => r.messageId));
+            return;
+          }
+        }
+      }));
+      const order = new Map(event.Records.map((r, i) => [r.messageId, i]));
+      return { batchItemFailures: failed.sort((a, b) => order.get(a)! - order.get(b)!).map((itemIdentifier) => ({ itemIdentifier })) };
     } finally {
       d.metrics.flush();
     }

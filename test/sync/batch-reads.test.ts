@@ -103,4 +103,20 @@ describe('a burst of events, one site read per type per batch', () => {
     expect((site as { entities: unknown[] }).entities).toHaveLength(1);
     expect(cache).toEqual(site);
   });
+
+  it('a failure stops only its own group: that record and the later ones of its entity are retried, other entities are applied', async () => {
+    const [a, b] = (await rows('Shot', ['code'])).slice(10, 12);
+    const from = await latestEventId();
+    await rig.sg.call('update', updateParams('Shot', a.id, { description: 'a1' }));
+    await rig.sg.call('update', updateParams('Shot', a.id, { description: 'a2' }));
+    await rig.sg.call('update', updateParams('Shot', b.id, { description: 'b1' }));
+    const events = await rig.ctx.events.readAfter(from, 500);
+    const batch = batchOf(events);
+    const aFirst = batch.Records.findIndex((r) => JSON.parse(r.body).entity?.id === a.id);
+    batch.Records[aFirst] = { ...batch.Records[aFirst], body: '{"not": "an event"}' };
+    const out = await consumer(batch, lambdaContext);
+    const failed = out.batchItemFailures.map((f) => f.itemIdentifier);
+    expect(failed).toEqual(batch.Records.filter((r, i) => i >= aFirst && r.attributes.MessageGroupId === batch.Records[aFirst].attributes.MessageGroupId).map((r) => r.messageId));
+    await sameAsSite('Shot', [b.id], ['description', 'updated_at']);
+  });
 });
