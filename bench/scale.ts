@@ -59,6 +59,8 @@ const rssMB = (pid: number | undefined): number => {
   visit(pid);
   return Math.round(kb / 1024);
 };
+/** Timed reads per shape. */
+const READS = Number(process.env.SCALE_READS ?? 50);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 
 /** One size: fresh site, DynamoDB Local, queue and tables; everything measured in this one run. */
@@ -98,6 +100,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
       },
     });
     const importS = (Date.now() - t0) / 1000;
+    process.stderr.write(`scale ${size}: imported ${imported.written} in ${importS.toFixed(0)} s\n`);
     if (!imported.complete) throw new Error(`import of ${size} did not complete`);
 
     // 2. A burst: `burstEvents` single-field updates of distinct Tasks through the site's batch, the poller every second,
@@ -125,7 +128,11 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
       await sg.call('batch', batchParams(tasks.slice(i, Math.min(n, i + 100)).map((id, j) => ({ request_type: 'update' as const, entity_type: 'Task', entity_id: id, data: { sg_description: `burst ${i + j}` } }))));
     }
     const writesS = (Date.now() - t0) / 1000;
-    while (metrics.total('EventsApplied') < n) await sleep(50);
+    process.stderr.write(`scale ${size}: ${n} writes in ${writesS.toFixed(1)} s\n`);
+    for (let i = 0; metrics.total('EventsApplied') < n; i++) {
+      await sleep(50);
+      if (i % 200 === 0) process.stderr.write(`scale ${size}: applied ${metrics.total('EventsApplied')}/${n}, forwarded ${metrics.total('EventsForwarded')}, dropped ${metrics.total('EventsDropped')}\n`);
+    }
     const appliedS = (Date.now() - t0) / 1000;
     const byMethod = site.control.stats().byMethod as Record<string, number>;
     const siteReads = (byMethod.read ?? 0);
@@ -144,21 +151,25 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
       { name: "a Shot's Tasks (link)", params: read('Task', [cond('entity', 'is', { type: 'Shot', id: shot.id })], ['content', 'step', 'sg_status_list', 'task_assignees']) },
       { name: "deep: Tasks of a Sequence's Shots", params: read('Task', [cond('project', 'is', shot.project), cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content', 'entity', 'step']) },
     ];
+    process.stderr.write(`scale ${size}: burst applied in ${appliedS.toFixed(1)} s\n`);
     const reads: ScaleRun['reads'] = [];
     for (const s of shapes) {
       const probe = await engine.read(s.params);
       if (!probe.served) throw new Error(`${s.name} was not servable: ${probe.reason}`);
-      const m = await measure(() => engine.read(s.params), { iterations: 200, warmup: 10 });
+      const m = await measure(() => engine.read(s.params), { iterations: READS, warmup: 3 });
       reads.push({ shape: s.name, returned: probe.result.entities.length, items: probe.stats.items, rcu: probe.stats.rcu, p50: m.p50, p99: m.p99 });
     }
 
-    // 4. One reconcile pass (updated_at scans of every type and the id sweep) and one validation (counts + 20 per type).
+    // 4. One reconcile pass (updated_at scans of every type; the id sweep, which runs once a day, with SCALE_SWEEP=1)
+    //    and one validation (counts + the 20 most recently updated per type).
+    process.stderr.write(`scale ${size}: reads done; reconcile ...\n`);
     t0 = Date.now();
-    await createReconcileRunner({ ctx, metrics, logger: quiet }).reconciler.run({ sweep: 'always', schemaDiff: 'never', calibration: 'never' });
+    await createReconcileRunner({ ctx, metrics, logger: quiet }).reconciler.run({ sweep: process.env.SCALE_SWEEP === '1' ? 'always' : 'never', schemaDiff: 'never', calibration: 'never' });
     const reconcileS = (Date.now() - t0) / 1000;
     t0 = Date.now();
     await validatorFor(ctx).run({ recheckMs: 0 });
     const validateS = (Date.now() - t0) / 1000;
+    process.stderr.write(`scale ${size}: reconcile ${reconcileS.toFixed(1)} s, validate ${validateS.toFixed(1)} s\n`);
 
     return {
       size, entities, seedS, importS, importRate: imported.written / importS,
@@ -175,8 +186,37 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   }
 }
 
+/** The import alone into a fresh DynamoDB Local, in memory or file-backed (what `npm start` runs): entities/s. */
+export async function importOnly(size: number, disk: boolean): Promise<number> {
+  const schema = loadCachedSchema('schema/default.yml');
+  const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
+  const ddbLocal = await startDynamoDbLocal({ port: await freePort(), ...(dataDir ? { dataDir } : {}) });
+  const site = await startSimSite({ port: 0, entities: size });
+  const tables = tableNames(`scale-import-${size}-`);
+  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await ensureTables(ddb, tables);
+    const ctx = await syncContextFromEnv({
+      SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs,
+      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+    }, { schema });
+    const importer = new Importer({ schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher });
+    const t0 = Date.now();
+    const r = await importer.run();
+    const rate = r.written / ((Date.now() - t0) / 1000);
+    ctx.destroy();
+    return rate;
+  } finally {
+    ddb.destroy();
+    await site.close();
+    await ddbLocal.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** The "Scale" section of docs/benchmarks.md from runs at each size. */
-export function scaleSection(runs: ScaleRun[], disk: boolean): string {
+export function scaleSection(runs: ScaleRun[], disk: boolean, storage?: { size: number; memory: number; file: number }): string {
   const base = runs[0];
   const rows = runs.map((r) => [
     r.size.toLocaleString('en'), r.entities.toLocaleString('en'), r.seedS.toFixed(0), r.importS.toFixed(0), Math.round(r.importRate), `${(r.importRate / base.importRate).toFixed(2)}x`,
@@ -191,11 +231,15 @@ export function scaleSection(runs: ScaleRun[], disk: boolean): string {
     `\`npm run bench -- --scale\`: per size a fresh simulated site (no latency), ${disk ? 'a file-backed DynamoDB Local (as `npm start` runs it)' : 'an in-memory DynamoDB Local (`npm start` runs it file-backed: see "Import: in-memory vs file-backed" below)'}, the local SQS and the functions' own handlers, all on this one machine (2 cores shared with other engineers' work while this ran: figures are noisy; ratios are against the smallest size in the same run).`, '',
     '- import: the importer alone (`fpt-cache import`), every cached type, 3 types at a time, 500 per page.',
     '- burst: single-field updates of distinct Tasks written through the site\'s `batch` (100 per call), the poller every 1 s, the consumer behind the FIFO emulation (batches of 10, 5 in flight); time from the first write until the last event is applied; "site reads" is every `read` the site answered meanwhile (the poller\'s event-log reads included).',
-    '- reconcile: one pass, updated_at scans of every type and the id sweep; validate: counts and the 20 most recently updated entities of every type, compared field by field.',
+    `- reconcile: one pass, the updated_at scans of every type${process.env.SCALE_SWEEP === '1' ? ' and the id sweep' : ' (the id sweep, once a day, not included)'}; validate: counts and the 20 most recently updated entities of every type, compared field by field.`,
     '- RSS: the bench process (site, importer, consumer, engine in one Node process) and DynamoDB Local, after the run.', '',
     table(['size (SIM_ENTITIES)', 'cached entities', 'seed s', 'import s', 'import /s', 'import rate vs first', 'burst', 'site reads in burst', 'reconcile s', 'validate s', 'RSS node MB', 'RSS DynamoDB Local MB'], rows), '',
-    'Reads through the read engine in-process against DynamoDB Local (200 timed calls each, sequential, after warm-up); "items" and "RCU" are what one call read (ReturnConsumedCapacity):', '',
+    `Reads through the read engine in-process against DynamoDB Local (${READS} timed calls each, sequential, after warm-up); "items" and "RCU" are what one call read (ReturnConsumedCapacity):`, '',
     table(['size', 'shape', 'entities', 'items', 'RCU', 'p50 ms', 'p99 ms', 'p50 vs first', 'p99 vs first'], readRows), '',
+    ...(storage ? [
+      '### Import: in-memory vs file-backed DynamoDB Local', '',
+      `The same import of SIM_ENTITIES=${storage.size.toLocaleString('en')} in this run, once into an in-memory DynamoDB Local and once into a file-backed one (\`-dbPath\`, what \`npm start\` runs): ${Math.round(storage.memory)} vs ${Math.round(storage.file)} entities/s, file-backed ${(storage.file / storage.memory).toFixed(2)}x in-memory.`, '',
+    ] : []),
   ].join('\n');
 }
 
@@ -209,7 +253,14 @@ export async function benchScale(sizes = (process.env.SCALE_SIZES ?? '10000,1000
     process.stderr.write(`scale: ${JSON.stringify(r)}\n`);
     runs.push(r);
   }
-  return scaleSection(runs, disk);
+  let storage: { size: number; memory: number; file: number } | undefined;
+  if (process.env.SCALE_STORAGE !== 'skip') {
+    const size = sizes[0];
+    process.stderr.write(`scale: import of ${size}, in memory then file-backed ...\n`);
+    storage = { size, memory: await importOnly(size, false), file: await importOnly(size, true) };
+    process.stderr.write(`scale: ${JSON.stringify(storage)}\n`);
+  }
+  return scaleSection(runs, disk, storage);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, countersOfChange, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, deferBumps, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -22,6 +22,8 @@ export interface ConsumerDeps {
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
   /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
   afterApply?: (ev: EventRow) => Promise<void>;
+  /** Runs a batch's applies with their change-counter bumps gathered and made once at the end (shared/store deferBumps). */
+  deferBumps?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -86,17 +88,20 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     }
     const failed: string[] = [];
     const handle = recordHandler(applier);
-    try {
-      await Promise.all([...groups.values()].map(async (records) => {
-        for (let i = 0; i < records.length; i++) {
-          try {
-            await handle(records[i]);
-          } catch {
-            failed.push(...records.slice(i).map((r) => r.messageId));
-            return;
-          }
+    const applyGroups = () => Promise.all([...groups.values()].map(async (records) => {
+      for (let i = 0; i < records.length; i++) {
+        try {
+          await handle(records[i]);
+        } catch {
+          failed.push(...records.slice(i).map((r) => r.messageId));
+          return;
         }
+      }
       }));
+    try {
+      // The change counters every write of the batch bumps, bumped once each when the batch is applied, before any
+      // record is acknowledged (a failed bump fails the batch; redelivered events bump again).
+      await (d.deferBumps ? d.deferBumps(applyGroups) : applyGroups());
       const order = new Map(event.Records.map((r, i) => [r.messageId, i]));
       return { batchItemFailures: failed.sort((a, b) => order.get(a)! - order.get(b)!).map((itemIdentifier) => ({ itemIdentifier })) };
     } finally {
@@ -127,6 +132,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    deferBumps: (fn) => deferBumps(ctx.ddb, fn),
     // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
     // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
     // change (DisplayColumn) bumps `*schema`.
