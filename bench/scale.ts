@@ -23,6 +23,7 @@ import { freePort } from '../local/ports.js';
 import { startScheduler } from '../local/scheduler.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { startSimSite } from '../local/sim/server.js';
+import type { SeedMix } from '../local/sim/seed.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
 import { startLocalSqs } from '../local/sqs-local.js';
 import { measure, ms, table } from './measure.js';
@@ -59,6 +60,8 @@ const rssMB = (pid: number | undefined): number => {
   visit(pid);
   return Math.round(kb / 1024);
 };
+/** The sim's mix of types (local/sim/seed.ts MIXES): a studio's by default. */
+const MIX = (process.env.SCALE_MIX ?? 'studio') as SeedMix;
 /** Timed reads per shape. */
 const READS = Number(process.env.SCALE_READS ?? 50);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
@@ -70,7 +73,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
   const ddbLocal = await startDynamoDbLocal({ port: await freePort(), ...(dataDir ? { dataDir } : {}) });
   let t0 = Date.now();
-  const site = await startSimSite({ port: 0, entities: size });
+  const site = await startSimSite({ port: 0, entities: size, mix: MIX });
   const seedS = (Date.now() - t0) / 1000;
   const sqs = await startLocalSqs({ port: 0 });
   const tables = tableNames(`scale-${size}-`);
@@ -191,7 +194,7 @@ export async function importOnly(size: number, disk: boolean): Promise<number> {
   const schema = loadCachedSchema('schema/default.yml');
   const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
   const ddbLocal = await startDynamoDbLocal({ port: await freePort(), ...(dataDir ? { dataDir } : {}) });
-  const site = await startSimSite({ port: 0, entities: size });
+  const site = await startSimSite({ port: 0, entities: size, mix: MIX });
   const tables = tableNames(`scale-import-${size}-`);
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
@@ -228,7 +231,7 @@ export function scaleSection(runs: ScaleRun[], disk: boolean, storage?: { size: 
   }));
   return [
     '## Scale (issue #25)', '',
-    `\`npm run bench -- --scale\`: per size a fresh simulated site (no latency), ${disk ? 'a file-backed DynamoDB Local (as `npm start` runs it)' : 'an in-memory DynamoDB Local (`npm start` runs it file-backed: see "Import: in-memory vs file-backed" below)'}, the local SQS and the functions' own handlers, all on this one machine (2 cores shared with other engineers' work while this ran: figures are noisy; ratios are against the smallest size in the same run).`, '',
+    `\`npm run bench -- --scale\`: per size a fresh simulated site (no latency; SIM_MIX=${MIX}), ${disk ? 'a file-backed DynamoDB Local (as `npm start` runs it)' : 'an in-memory DynamoDB Local (`npm start` runs it file-backed: see "Import: in-memory vs file-backed" below)'}, the local SQS and the functions' own handlers, all on this one machine (2 cores shared with other engineers' work while this ran: figures are noisy; ratios are against the smallest size in the same run).`, '',
     '- import: the importer alone (`fpt-cache import`), every cached type, 3 types at a time, 500 per page.',
     '- burst: single-field updates of distinct Tasks written through the site\'s `batch` (100 per call), the poller every 1 s, the consumer behind the FIFO emulation (batches of 10, 5 in flight); time from the first write until the last event is applied; "site reads" is every `read` the site answered meanwhile (the poller\'s event-log reads included).',
     `- reconcile: one pass, the updated_at scans of every type${process.env.SCALE_SWEEP === '1' ? ' and the id sweep' : ' (the id sweep, once a day, not included)'}; validate: counts and the 20 most recently updated entities of every type, compared field by field.`,
