@@ -84,13 +84,6 @@ export class BatchReads implements Pick<SiteFetcher, 'one' | 'linking'> {
     return new BatchReads(fetcher, schema, read);
   }
 
-  /** Types read and ids asked (for logs and tests). */
-  get size(): { types: number; ids: number } {
-    let ids = 0;
-    for (const r of this.read.values()) ids += r.asked.size;
-    return { types: this.read.size, ids };
-  }
-
   /** The entity with `fields` (every cached field when omitted) from the batch's read when it covered them, else from the site. */
   async one(type: string, id: number, fields?: readonly string[]): Promise<EntityRecord | undefined> {
     const r = this.read.get(type);
