@@ -71,7 +71,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   const quiet = new Logger({ serviceName: 'bench', logLevel: 'CRITICAL' });
   const schema = loadCachedSchema('schema/default.yml');
   const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
-  const ddbLocal = await startDynamoDbLocal({ port: await freePort(), ...(dataDir ? { dataDir } : {}) });
+  const ddbLocal = await startDynamoDbLocal({ port: await freePort(), timeoutMs: 180_000, ...(dataDir ? { dataDir } : {}) });
   let t0 = Date.now();
   const site = await startSimSite({ port: 0, entities: size, mix: MIX });
   const seedS = (Date.now() - t0) / 1000;
@@ -193,7 +193,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
 export async function importOnly(size: number, disk: boolean): Promise<number> {
   const schema = loadCachedSchema('schema/default.yml');
   const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
-  const ddbLocal = await startDynamoDbLocal({ port: await freePort(), ...(dataDir ? { dataDir } : {}) });
+  const ddbLocal = await startDynamoDbLocal({ port: await freePort(), timeoutMs: 180_000, ...(dataDir ? { dataDir } : {}) });
   const site = await startSimSite({ port: 0, entities: size, mix: MIX });
   const tables = tableNames(`scale-import-${size}-`);
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
