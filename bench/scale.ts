@@ -26,7 +26,8 @@ import { startSimSite } from '../local/sim/server.js';
 import type { SeedMix } from '../local/sim/seed.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
 import { startLocalSqs } from '../local/sqs-local.js';
-import { measure, ms, table } from './measure.js';
+import { measure } from './measure.js';
+import { scaleSection } from './scale-section.js';
 
 type Row = Record<string, any>;
 type Params = Record<string, unknown>;
@@ -55,7 +56,9 @@ const rssMB = (pid: number | undefined): number => {
       for (const t of readdirSync(`/proc/${p}/task`)) {
         for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
       }
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   };
   visit(pid);
   return Math.round(kb / 1024);
@@ -82,17 +85,38 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   try {
     await ensureTables(ddb, tables);
     const env = {
-      SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl,
-      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', POLL_INTERVAL_MS: '1000', POLL_LOOP_MS: '55000',
+      SHOTGUN_URL: site.url,
+      SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+      SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+      ENTITIES_TABLE: tables.entities,
+      STATE_TABLE: tables.state,
+      REFS_TABLE: tables.refs,
+      EVENTS_QUEUE_URL: sqs.queueUrl,
+      EVENTS_DLQ_URL: sqs.dlqUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      POLL_INTERVAL_MS: '1000',
+      POLL_LOOP_MS: '55000',
     };
     const ctx = await syncContextFromEnv(env, { schema });
     stops.push(() => ctx.destroy());
-    const entities = Object.entries(site.control.stats().entities as Record<string, number>).filter(([t]) => schema.site.hasType(t)).reduce((n, [, c]) => n + c, 0);
+    const entities = Object.entries(site.control.stats().entities as Record<string, number>)
+      .filter(([t]) => schema.site.hasType(t))
+      .reduce((n, [, c]) => n + c, 0);
 
     // 1. Import (the importer alone, as `fpt-cache import` runs it).
-    const importer = new Importer({ schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher });
+    const importer = new Importer({
+      schema,
+      store: ctx.store,
+      readiness: ctx.readiness,
+      state: ctx.importState,
+      lease: ctx.lease,
+      events: ctx.events,
+      fetcher: ctx.fetcher,
+    });
     t0 = Date.now();
     let last = 0;
     const imported = await importer.run({
@@ -110,7 +134,14 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
     //    the consumer behind the FIFO emulation (batches of 10, 5 at once, as in npm start).
     const metrics = new MemorySyncMetrics();
     const consumer = await createConsumerHandler(env, { metrics, logger: quiet, ctx });
-    const es = startSqsEventSource({ endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: { name: 'consumer', timeoutMs: 60_000 }, handler: consumer, maxBuffered: 2000 });
+    const es = startSqsEventSource({
+      endpoint: sqs.endpoint,
+      queueUrl: sqs.queueUrl,
+      dlqUrl: sqs.dlqUrl,
+      fn: { name: 'consumer', timeoutMs: 60_000 },
+      handler: consumer,
+      maxBuffered: 2000,
+    });
     stops.push(() => es.stop());
     const poller = await createPollerHandler(env, { metrics, logger: quiet });
     const scheduler = startScheduler([{ fn: { name: 'poller', timeoutMs: 70_000 }, handler: poller, everyMs: 1000 }]);
@@ -118,41 +149,71 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
     const sg = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
     const tasks: number[] = [];
     for (let after = 0; tasks.length < burstEvents;) {
-      const page = (await sg.call<{ entities: Row[] }>('read', read('Task', [cond('id', 'greater_than', after)], ['id'], { sorts: [{ field_name: 'id', direction: 'asc' }] }))).entities;
+      const page = (
+        await sg.call<{ entities: Row[] }>(
+          'read',
+          read('Task', [cond('id', 'greater_than', after)], ['id'], { sorts: [{ field_name: 'id', direction: 'asc' }] }),
+        )
+      ).entities;
       if (!page.length) break;
       tasks.push(...page.map((t) => t.id as number));
       after = page[page.length - 1].id;
     }
     const n = Math.min(burstEvents, tasks.length);
-    while (!(await sleep(200), metrics.total('PollerHeartbeat'))) { /* the poller has its cursor */ }
+    while (!(await sleep(200), metrics.total('PollerHeartbeat'))) {
+      /* the poller has its cursor */
+    }
     site.control.resetStats();
     t0 = Date.now();
     for (let i = 0; i < n; i += 100) {
-      await sg.call('batch', batchParams(tasks.slice(i, Math.min(n, i + 100)).map((id, j) => ({ request_type: 'update' as const, entity_type: 'Task', entity_id: id, data: { sg_description: `burst ${i + j}` } }))));
+      await sg.call(
+        'batch',
+        batchParams(
+          tasks
+            .slice(i, Math.min(n, i + 100))
+            .map((id, j) => ({ request_type: 'update' as const, entity_type: 'Task', entity_id: id, data: { sg_description: `burst ${i + j}` } })),
+        ),
+      );
     }
     const writesS = (Date.now() - t0) / 1000;
     process.stderr.write(`scale ${size}: ${n} writes in ${writesS.toFixed(1)} s\n`);
     for (let i = 0; metrics.total('EventsApplied') < n; i++) {
       await sleep(50);
-      if (i % 200 === 0) process.stderr.write(`scale ${size}: applied ${metrics.total('EventsApplied')}/${n}, forwarded ${metrics.total('EventsForwarded')}, dropped ${metrics.total('EventsDropped')}\n`);
+      if (i % 200 === 0)
+        process.stderr.write(
+          `scale ${size}: applied ${metrics.total('EventsApplied')}/${n}, forwarded ${metrics.total('EventsForwarded')}, dropped ${metrics.total('EventsDropped')}\n`,
+        );
     }
     const appliedS = (Date.now() - t0) / 1000;
     const byMethod = site.control.stats().byMethod as Record<string, number>;
-    const siteReads = (byMethod.read ?? 0);
+    const siteReads = byMethod.read ?? 0;
     await scheduler.stop();
     await es.stop();
 
     // 3. Reads of each shape through the read engine (in-process, as the API function runs it).
     const ready = await ctx.readiness.load();
     const engine = new ReadEngine(ctx.store, schema, { readiness: () => ready });
-    const first = async (type: string, conditions: unknown[], fields: string[]) => (await sg.call<{ entities: Row[] }>('read', read(type, conditions, fields, firstPage(1)))).entities[0];
+    const first = async (type: string, conditions: unknown[], fields: string[]) =>
+      (await sg.call<{ entities: Row[] }>('read', read(type, conditions, fields, firstPage(1)))).entities[0];
     const shot = await first('Shot', [cond('tasks', 'is_not', null), cond('sg_sequence', 'is_not', null)], ['project', 'sg_sequence']);
     const version = await first('Version', [], ['project']);
     const shapes: Array<{ name: string; params: Params }> = [
       { name: 'Version by id', params: read('Version', [cond('id', 'is', version.id)], ['code', 'entity', 'project', 'sg_status_list', 'user'], firstPage(1)) },
-      { name: "a project's Versions, first page of 100", params: read('Version', [cond('project', 'is', version.project)], ['code', 'sg_status_list', 'entity'], { paging: { entities_per_page: 100, current_page: 1 }, sorts: [{ field_name: 'id', direction: 'asc' }] }) },
-      { name: "a Shot's Tasks (link)", params: read('Task', [cond('entity', 'is', { type: 'Shot', id: shot.id })], ['content', 'step', 'sg_status_list', 'task_assignees']) },
-      { name: "deep: Tasks of a Sequence's Shots", params: read('Task', [cond('project', 'is', shot.project), cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content', 'entity', 'step']) },
+      {
+        name: "a project's Versions, first page of 100",
+        params: read('Version', [cond('project', 'is', version.project)], ['code', 'sg_status_list', 'entity'], {
+          paging: { entities_per_page: 100, current_page: 1 },
+          sorts: [{ field_name: 'id', direction: 'asc' }],
+        }),
+      },
+      {
+        name: "a Shot's Tasks (link)",
+        params: read('Task', [cond('entity', 'is', { type: 'Shot', id: shot.id })], ['content', 'step', 'sg_status_list', 'task_assignees']),
+      },
+      {
+        name: "deep: Tasks of a Sequence's Shots",
+        params: read('Task', [cond('project', 'is', shot.project), cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content', 'entity', 'step']),
+      },
     ];
     process.stderr.write(`scale ${size}: burst applied in ${appliedS.toFixed(1)} s\n`);
     const reads: ScaleRun['reads'] = [];
@@ -167,7 +228,11 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
     //    and one validation (counts + the 20 most recently updated per type).
     process.stderr.write(`scale ${size}: reads done; reconcile ...\n`);
     t0 = Date.now();
-    await createReconcileRunner({ ctx, metrics, logger: quiet }).reconciler.run({ sweep: process.env.SCALE_SWEEP === '1' ? 'always' : 'never', schemaDiff: 'never', calibration: 'never' });
+    await createReconcileRunner({ ctx, metrics, logger: quiet }).reconciler.run({
+      sweep: process.env.SCALE_SWEEP === '1' ? 'always' : 'never',
+      schemaDiff: 'never',
+      calibration: 'never',
+    });
     const reconcileS = (Date.now() - t0) / 1000;
     t0 = Date.now();
     await validatorFor(ctx).run({ recheckMs: 0 });
@@ -175,9 +240,17 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
     process.stderr.write(`scale ${size}: reconcile ${reconcileS.toFixed(1)} s, validate ${validateS.toFixed(1)} s\n`);
 
     return {
-      size, entities, seedS, importS, importRate: imported.written / importS,
+      size,
+      entities,
+      seedS,
+      importS,
+      importRate: imported.written / importS,
       burst: { events: n, writesS, appliedS, rate: n / appliedS, siteReads },
-      reads, reconcileS, validateS, rssNodeMB: rssMB(process.pid), rssDynamoMB: rssMB(ddbLocal.pid),
+      reads,
+      reconcileS,
+      validateS,
+      rssNodeMB: rssMB(process.pid),
+      rssDynamoMB: rssMB(ddbLocal.pid),
     };
   } finally {
     for (const s of stops.reverse()) await s();
@@ -199,12 +272,30 @@ export async function importOnly(size: number, disk: boolean): Promise<number> {
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await ensureTables(ddb, tables);
-    const ctx = await syncContextFromEnv({
-      SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs,
-      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-    }, { schema });
-    const importer = new Importer({ schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher });
+    const ctx = await syncContextFromEnv(
+      {
+        SHOTGUN_URL: site.url,
+        SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+        SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+        ENTITIES_TABLE: tables.entities,
+        STATE_TABLE: tables.state,
+        REFS_TABLE: tables.refs,
+        AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      },
+      { schema },
+    );
+    const importer = new Importer({
+      schema,
+      store: ctx.store,
+      readiness: ctx.readiness,
+      state: ctx.importState,
+      lease: ctx.lease,
+      events: ctx.events,
+      fetcher: ctx.fetcher,
+    });
     const t0 = Date.now();
     const r = await importer.run();
     const rate = r.written / ((Date.now() - t0) / 1000);
@@ -216,34 +307,6 @@ export async function importOnly(size: number, disk: boolean): Promise<number> {
     await ddbLocal.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/** The "Scale" section of docs/benchmarks.md from runs at each size. */
-export function scaleSection(runs: ScaleRun[], disk: boolean, storage?: { size: number; memory: number; file: number }): string {
-  const base = runs[0];
-  const rows = runs.map((r) => [
-    r.size.toLocaleString('en'), r.entities.toLocaleString('en'), r.seedS.toFixed(0), r.importS.toFixed(0), Math.round(r.importRate), `${(r.importRate / base.importRate).toFixed(2)}x`,
-    `${r.burst.events} in ${r.burst.appliedS.toFixed(1)} s = ${Math.round(r.burst.rate)}/s`, r.burst.siteReads, r.reconcileS.toFixed(1), r.validateS.toFixed(1), r.rssNodeMB, r.rssDynamoMB,
-  ]);
-  const readRows = runs.flatMap((r) => r.reads.map((x, i) => {
-    const b = base.reads[i];
-    return [r.size.toLocaleString('en'), x.shape, x.returned, x.items, x.rcu.toFixed(1), ms(x.p50), ms(x.p99), `${(x.p50 / b.p50).toFixed(2)}x`, `${(x.p99 / b.p99).toFixed(2)}x`];
-  }));
-  return [
-    '## Scale (issue #25)', '',
-    `\`npm run bench -- --scale\`: per size a fresh simulated site (no latency; SIM_MIX=${MIX}), ${disk ? 'a file-backed DynamoDB Local (as `npm start` runs it)' : 'an in-memory DynamoDB Local (`npm start` runs it file-backed: see "Import: in-memory vs file-backed" below)'}, the local SQS and the functions' own handlers, all on this one machine (2 cores shared with other engineers' work while this ran: figures are noisy; ratios are against the smallest size in the same run).`, '',
-    '- import: the importer alone (`fpt-cache import`), every cached type, 3 types at a time, 500 per page.',
-    '- burst: single-field updates of distinct Tasks written through the site\'s `batch` (100 per call), the poller every 1 s, the consumer behind the FIFO emulation (batches of 10, 5 in flight); time from the first write until the last event is applied; "site reads" is every `read` the site answered meanwhile (the poller\'s event-log reads included).',
-    `- reconcile: one pass, the updated_at scans of every type${process.env.SCALE_SWEEP === '1' ? ' and the id sweep' : ' (the id sweep, once a day, not included)'}; validate: counts and the 20 most recently updated entities of every type, compared field by field.`,
-    '- RSS: the bench process (site, importer, consumer, engine in one Node process) and DynamoDB Local, after the run.', '',
-    table(['size (SIM_ENTITIES)', 'cached entities', 'seed s', 'import s', 'import /s', 'import rate vs first', 'burst', 'site reads in burst', 'reconcile s', 'validate s', 'RSS node MB', 'RSS DynamoDB Local MB'], rows), '',
-    `Reads through the read engine in-process against DynamoDB Local (${READS} timed calls each, sequential, after warm-up); "items" and "RCU" are what one call read (ReturnConsumedCapacity):`, '',
-    table(['size', 'shape', 'entities', 'items', 'RCU', 'p50 ms', 'p99 ms', 'p50 vs first', 'p99 vs first'], readRows), '',
-    ...(storage ? [
-      '### Import: in-memory vs file-backed DynamoDB Local', '',
-      `The same import of SIM_ENTITIES=${storage.size.toLocaleString('en')} in this run, once into an in-memory DynamoDB Local and once into a file-backed one (\`-dbPath\`, what \`npm start\` runs): ${Math.round(storage.memory)} vs ${Math.round(storage.file)} entities/s, file-backed ${(storage.file / storage.memory).toFixed(2)}x in-memory.`, '',
-    ] : []),
-  ].join('\n');
 }
 
 export async function benchScale(sizes = (process.env.SCALE_SIZES ?? '10000,100000').split(',').map(Number)): Promise<string> {
@@ -263,7 +326,7 @@ export async function benchScale(sizes = (process.env.SCALE_SIZES ?? '10000,1000
     storage = { size, memory: await importOnly(size, false), file: await importOnly(size, true) };
     process.stderr.write(`scale: ${JSON.stringify(storage)}\n`);
   }
-  return scaleSection(runs, disk, storage);
+  return scaleSection(runs, { disk, mix: MIX, reads: READS, sweep: process.env.SCALE_SWEEP === '1' }, storage);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

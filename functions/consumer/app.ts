@@ -71,7 +71,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     try {
       return await d.applier.forBatch(events);
     } catch (e) {
-      d.logger.warn("the batch's site reads failed; each event reads for itself", { error: (e as Error)?.message ?? String(e) });
+      d.logger.warn("the batch's site reads failed; each event reads for itself", { error: e instanceof Error ? e.message : String(e) });
       return d.applier;
     }
   };
@@ -83,7 +83,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     // together with one poison event.
     const groups = new Map<string, SQSRecord[]>();
     for (const r of event.Records) {
-      const g = r.attributes?.MessageGroupId ?? r.messageId;
+      const g = r.attributes.MessageGroupId ?? r.messageId;
       groups.set(g, [...(groups.get(g) ?? []), r]);
     }
     const failed: string[] = [];

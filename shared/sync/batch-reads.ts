@@ -50,7 +50,8 @@ export function plannedRead(ev: EventRow, rules: ReadPlanRules, view: Readiness 
   const def = field ? site.field(type, field) : undefined;
   if (!field || !def || view?.isDrifted(type, field)) return undefined;
   const backRef = meta.actual_attribute_changed !== undefined;
-  const fields = backRef || meta.in_create === true ? [] : rules.auditFields.filter((f) => f !== field && rules.schema.isCached(type, f) && !view?.isDrifted(type, f));
+  const fields =
+    backRef || meta.in_create === true ? [] : rules.auditFields.filter((f) => f !== field && rules.schema.isCached(type, f) && !view?.isDrifted(type, f));
   if (!rules.trusted(def.data_type, meta)) fields.unshift(field);
   return fields.length ? { type, id: owner.id, fields } : undefined;
 }
@@ -77,10 +78,12 @@ export class BatchReads implements Pick<SiteFetcher, 'one' | 'linking'> {
       wanted.set(p.type, w);
     }
     const read = new Map<string, { fields: Set<string>; asked: Set<number>; found: Map<number, EntityRecord> }>();
-    await Promise.all([...wanted].map(async ([type, w]) => {
-      const found = await fetcher.byIds(type, [...w.ids], [...w.fields]);
-      read.set(type, { fields: w.fields, asked: w.ids, found });
-    }));
+    await Promise.all(
+      [...wanted].map(async ([type, w]) => {
+        const found = await fetcher.byIds(type, [...w.ids], [...w.fields]);
+        read.set(type, { fields: w.fields, asked: w.ids, found });
+      }),
+    );
     return new BatchReads(fetcher, schema, read);
   }
 

@@ -17,12 +17,23 @@ let consumer: ConsumerHandler;
 function batchOf(rows: EventRow[]): SQSEvent {
   return {
     Records: rows.map((ev) => ({
-      messageId: `m-${ev.id}`, receiptHandle: `r-${ev.id}`, body: JSON.stringify(ev), md5OfBody: '', messageAttributes: {},
+      messageId: `m-${ev.id}`,
+      receiptHandle: `r-${ev.id}`,
+      body: JSON.stringify(ev),
+      md5OfBody: '',
+      messageAttributes: {},
       attributes: {
-        ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0',
-        MessageGroupId: messageGroupId(ev), MessageDeduplicationId: `evt-${ev.id}`, SequenceNumber: String(ev.id),
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '0',
+        SenderId: 'test',
+        ApproximateFirstReceiveTimestamp: '0',
+        MessageGroupId: messageGroupId(ev),
+        MessageDeduplicationId: `evt-${ev.id}`,
+        SequenceNumber: String(ev.id),
       },
-      eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:events.fifo', awsRegion: 'us-east-1',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:events.fifo',
+      awsRegion: 'us-east-1',
     })),
   };
 }
@@ -38,7 +49,8 @@ async function consumeOneBatch(afterId: number): Promise<{ events: EventRow[]; r
 }
 
 const latestEventId = async () => (await rig.ctx.events.latestId()) ?? 0;
-const entityTypes = (events: EventRow[]) => new Set(events.map((e) => /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/.exec(e.event_type)?.[1]).filter(Boolean));
+const entityTypes = (events: EventRow[]) =>
+  new Set(events.map((e) => /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/.exec(e.event_type)?.[1]).filter(Boolean));
 async function rows(type: string, fields: string[]): Promise<Row[]> {
   return (await rig.sg.call<{ entities: Row[] }>('read', readParams(type, [], fields))).entities;
 }
@@ -50,22 +62,40 @@ async function sameAsSite(type: string, ids: number[], fields: string[]): Promis
 beforeAll(async () => {
   rig = await startRig('batch-reads', { entities: 150, seed: 25 });
   expect((await importAll(rig)).complete).toBe(true);
-  consumer = await createConsumerHandler(rig.env, { metrics: new MemorySyncMetrics(), logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }), ctx: rig.ctx });
+  consumer = await createConsumerHandler(rig.env, {
+    metrics: new MemorySyncMetrics(),
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    ctx: rig.ctx,
+  });
 });
-afterAll(async () => { await rig?.close(); });
+afterAll(async () => {
+  await rig?.close();
+});
 
 describe('a burst of events, one site read per type per batch', () => {
   it('Changes of ten Shots in one batch: one read of the site, and the cache ends as the site', async () => {
     const shots = (await rows('Shot', ['code'])).slice(0, 10);
     const from = await latestEventId();
     // Text values come in the event; tag lists do not (re-read), and every Change needs its write's updated_at/by.
-    await rig.sg.call('batch', batchParams(shots.map((s, i) => ({
-      request_type: 'update' as const, entity_type: 'Shot', entity_id: s.id, data: { description: `burst ${i}`, tag_list: [`t${i}`], sg_cut_in: 100 + i },
-    }))));
+    await rig.sg.call(
+      'batch',
+      batchParams(
+        shots.map((s, i) => ({
+          request_type: 'update' as const,
+          entity_type: 'Shot',
+          entity_id: s.id,
+          data: { description: `burst ${i}`, tag_list: [`t${i}`], sg_cut_in: 100 + i },
+        })),
+      ),
+    );
     const { events, reads } = await consumeOneBatch(from);
     expect(events.length).toBeGreaterThanOrEqual(30);
     expect(reads).toBe(1);
-    await sameAsSite('Shot', shots.map((s) => s.id), ['description', 'tag_list', 'sg_cut_in', 'updated_at', 'updated_by']);
+    await sameAsSite(
+      'Shot',
+      shots.map((s) => s.id),
+      ['description', 'tag_list', 'sg_cut_in', 'updated_at', 'updated_by'],
+    );
   });
 
   it('creates of several types: at most one read per type the batch touches, not one per event', async () => {
@@ -74,18 +104,38 @@ describe('a burst of events, one site read per type per batch', () => {
     const from = await latestEventId();
     const created: Array<{ type: string; id: number }> = [];
     for (let i = 0; i < 4; i++) {
-      created.push(await rig.sg.call<Row>('create', createParams('Asset', { code: `A_BURST_${i}`, project: { type: 'Project', id: project.id } })) as { type: string; id: number });
-      created.push(await rig.sg.call<Row>('create', createParams('Version', {
-        code: `V_BURST_${i}`, project: { type: 'Project', id: project.id }, entity: { type: 'Shot', id: shot.id },
-      })) as { type: string; id: number });
+      created.push(
+        (await rig.sg.call<Row>('create', createParams('Asset', { code: `A_BURST_${i}`, project: { type: 'Project', id: project.id } }))) as {
+          type: string;
+          id: number;
+        },
+      );
+      created.push(
+        (await rig.sg.call<Row>(
+          'create',
+          createParams('Version', {
+            code: `V_BURST_${i}`,
+            project: { type: 'Project', id: project.id },
+            entity: { type: 'Shot', id: shot.id },
+          }),
+        )) as { type: string; id: number },
+      );
     }
     const { events, reads } = await consumeOneBatch(from);
     const types = entityTypes(events);
     expect(events.length).toBeGreaterThan(types.size);
     expect(reads).toBeGreaterThan(0);
     expect(reads).toBeLessThanOrEqual(types.size);
-    await sameAsSite('Asset', created.filter((c) => c.type === 'Asset').map((c) => c.id), ['code', 'project', 'created_at', 'updated_at']);
-    await sameAsSite('Version', created.filter((c) => c.type === 'Version').map((c) => c.id), ['code', 'project', 'entity', 'updated_at']);
+    await sameAsSite(
+      'Asset',
+      created.filter((c) => c.type === 'Asset').map((c) => c.id),
+      ['code', 'project', 'created_at', 'updated_at'],
+    );
+    await sameAsSite(
+      'Version',
+      created.filter((c) => c.type === 'Version').map((c) => c.id),
+      ['code', 'project', 'entity', 'updated_at'],
+    );
   });
 
   it("keeps each entity's order inside the batch: the last write wins, a retirement after changes retires", async () => {
@@ -116,7 +166,9 @@ describe('a burst of events, one site read per type per batch', () => {
     batch.Records[aFirst] = { ...batch.Records[aFirst], body: '{"not": "an event"}' };
     const out = await consumer(batch, lambdaContext);
     const failed = out.batchItemFailures.map((f) => f.itemIdentifier);
-    expect(failed).toEqual(batch.Records.filter((r, i) => i >= aFirst && r.attributes.MessageGroupId === batch.Records[aFirst].attributes.MessageGroupId).map((r) => r.messageId));
+    expect(failed).toEqual(
+      batch.Records.filter((r, i) => i >= aFirst && r.attributes.MessageGroupId === batch.Records[aFirst].attributes.MessageGroupId).map((r) => r.messageId),
+    );
     await sameAsSite('Shot', [b.id], ['description', 'updated_at']);
   });
 });
