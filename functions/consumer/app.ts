@@ -1,11 +1,10 @@
 // The consumer function built from its environment: FIFO batches of events applied in order, a failure stopping its entity's group.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, countersOfChange, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, deferBumps, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -23,6 +22,8 @@ export interface ConsumerDeps {
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
   /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
   afterApply?: (ev: EventRow) => Promise<void>;
+  /** Runs a batch's applies with their change-counter bumps gathered and made once at the end (shared/store deferBumps). */
+  deferBumps?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -34,11 +35,11 @@ export function parseEventBody(body: string): EventRow {
 
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const recordHandler = (applier: EventApplier) => async (record: SQSRecord): Promise<void> => {
     let ev: EventRow | undefined;
     try {
       ev = parseEventBody(record.body);
-      const outcome = await d.applier.apply(ev);
+      const outcome = await applier.apply(ev);
       await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
@@ -61,14 +62,48 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       throw e;
     }
   };
-  return async (event, context) => {
-    // One processor per invocation: the local event source runs several batches at once in one process.
-    const processor = new SqsFifoPartialProcessorAsync();
+  /**
+   * The batch's site reads made once, up front (one `id in [...]` read per type; docs/sync.md "Event bursts"). If they
+   * fail, each event reads for itself and fails or succeeds on its own, as without them.
+   */
+  const batchApplier = async (records: readonly SQSRecord[]): Promise<EventApplier> => {
+    const events = records.flatMap((r) => { try { return [parseEventBody(r.body)]; } catch { return []; } });
     try {
-      // A failure stops its message group (it and every later record of the group are reported failed, so each
-      // entity's events stay in order); other groups in the batch go on. Failing the whole rest of the batch would
-      // count receives against unrelated events and send them to the DLQ together with one poison event.
-      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
+      return await d.applier.forBatch(events);
+    } catch (e) {
+      d.logger.warn("the batch's site reads failed; each event reads for itself", { error: e instanceof Error ? e.message : String(e) });
+      return d.applier;
+    }
+  };
+  return async (event) => {
+    const applier = await batchApplier(event.Records);
+    // Each message group (one entity) in order, the groups of the batch at once. A failure stops its group (it and
+    // every later record of the group are reported failed, so each entity's events stay in order); other groups go
+    // on. Failing the whole rest of the batch would count receives against unrelated events and send them to the DLQ
+    // together with one poison event.
+    const groups = new Map<string, SQSRecord[]>();
+    for (const r of event.Records) {
+      const g = r.attributes.MessageGroupId ?? r.messageId;
+      groups.set(g, [...(groups.get(g) ?? []), r]);
+    }
+    const failed: string[] = [];
+    const handle = recordHandler(applier);
+    const applyGroups = () => Promise.all([...groups.values()].map(async (records) => {
+      for (let i = 0; i < records.length; i++) {
+        try {
+          await handle(records[i]);
+        } catch {
+          failed.push(...records.slice(i).map((r) => r.messageId));
+          return;
+        }
+      }
+      }));
+    try {
+      // The change counters every write of the batch bumps, bumped once each when the batch is applied, before any
+      // record is acknowledged (a failed bump fails the batch; redelivered events bump again).
+      await (d.deferBumps ? d.deferBumps(applyGroups) : applyGroups());
+      const order = new Map(event.Records.map((r, i) => [r.messageId, i]));
+      return { batchItemFailures: failed.sort((a, b) => order.get(a)! - order.get(b)!).map((itemIdentifier) => ({ itemIdentifier })) };
     } finally {
       d.metrics.flush();
     }
@@ -97,6 +132,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    deferBumps: (fn) => deferBumps(ctx.ddb, fn),
     // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
     // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
     // change (DisplayColumn) bumps `*schema`.
