@@ -42,7 +42,7 @@ export class SiteAuth {
     let generateEvents = true;
     if (p.user_login !== undefined || p.user_password !== undefined) {
       const u = this.activeUserByLogin(p.user_login ?? '');
-      if (!u || p.user_password !== this.opts.userPassword) {
+      if (!u || p.user_password !== (u.values.password_proxy ?? this.opts.userPassword)) {
         throw new ShotgunFault(`Can't authenticate user '${p.user_login ?? ''}'`, ErrorCode.AUTHENTICATION);
       }
       user = { type: 'HumanUser', id: u.id };
