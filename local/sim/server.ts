@@ -23,6 +23,7 @@ import { CallerFields } from './caller-fields.js';
 import { MediaSettingsSchema, MediaUrls, type MediaSettingsInput } from './media-urls.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { SchemaWrites } from './schema-writes.js';
+import { SimUploads } from './uploads.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -147,6 +148,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const media = new MediaUrls(options.mediaNow ?? now, () => origin, options.media);
   const control = new SimControl({ media, knobs, stats, events, auth, store, permissions, callerFields, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
+  const uploads = new SimUploads({ schema, auth, writes, media, origin: () => origin });
 
   const hung = new Set<ServerResponse>();
   let closing = false;
@@ -165,6 +167,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const body = await readBody(req);
     if (body === undefined) { res.writeHead(413, { 'content-type': 'text/plain' }); res.end('Request Entity Too Large'); return; }
     if (controlOn && path.startsWith('/__sim/')) return control.handleHttp(req, res, path, body);
+    if (uploads.handles(path)) return uploads.handleHttp(req, res, path, body);
     if (!path.endsWith('/api3/json')) { res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }); res.end('<h1>Not Found</h1>'); return; }
     if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }); res.end('Method Not Allowed'); return; }
 
