@@ -24,6 +24,8 @@ import { MediaSettingsSchema, MediaUrls, type MediaSettingsInput } from './media
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { SchemaWrites } from './schema-writes.js';
 import { SimUploads } from './uploads.js';
+import { SiteExtras } from './site-extras.js';
+import { ensureSitePages } from './pages.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -118,13 +120,15 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
   const callerFields = new CallerFields(Date.parse(options.seedEpoch ?? DEFAULT_EPOCH));
   const schemaWrites = new SchemaWrites({ schema, store, events, now });
-  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites });
+  const extras = new SiteExtras({ schema, store, callerFields, now, project: projectDeep });
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites, extras });
 
   let seedMs = 0;
   const reseed = () => {
     store.loadSnapshot({ nextIds: {}, nextEventId: 1, entities: {} });
     seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch }).ms;
     ensureScriptUsers(store, scripts, now);
+    ensureSitePages(store, now);
     store.touch();
   };
   const snapshot = options.dataDir !== undefined
@@ -138,6 +142,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     store.loadSnapshot(saved.store);
     auth.loadSnapshot(saved.sessions ?? []);
     ensureScriptUsers(store, scripts, now);
+    ensureSitePages(store, now);
   } else {
     reseed();
     snapshot?.flushSync();
