@@ -15,6 +15,7 @@ import type { CallerFields } from './caller-fields.js';
 import type { SchemaWrites } from './schema-writes.js';
 import type { SiteExtras } from './site-extras.js';
 import { checkPresets, latestOnly } from './filter-presets.js';
+import { maskPasswords } from './passwords.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
 
@@ -149,7 +150,7 @@ export class Api3Methods {
       const matched = new Set(simRead(ctx, this.d.semantics(), all, rows).entities.map((e) => e.id));
       rows = latestOnly(rows.filter((r) => matched.has(r.id)), latest, (task) => this.d.store.get(task.type, task.id)?.values.step);
     }
-    return simRead(ctx, this.d.semantics(), rp, rows);
+    return maskPasswords(this.d.schema, rp.type, rp.return_fields, simRead(ctx, this.d.semantics(), rp, rows));
   }
 
   /** The fields a schema reply reports not visible: the caller's hidden ones, and for a `project` param those hidden in that project. */
