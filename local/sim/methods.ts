@@ -37,6 +37,8 @@ export interface MethodDeps {
   schemaWrites: SchemaWrites;
   /** Methods beyond reads and writes: follow, work schedules, activity stream, text search, ... (local/sim/site-extras.ts). */
   extras?: SiteExtras;
+  /** The upload settings `info` reports (s3_* fields; local/sim/s3-uploads.ts). */
+  uploadInfo?: Record<string, unknown>;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -99,7 +101,7 @@ export class Api3Methods {
 
   private dispatch(method: string, params: unknown[]): unknown {
     const { schema, store, auth, writes } = this.d;
-    if (method === 'info') return infoReply(this.d.legacyVersion());
+    if (method === 'info') return { ...infoReply(this.d.legacyVersion()), ...this.d.uploadInfo };
     if (!KNOWN_METHODS.has(method) && !this.d.extras?.has(method)) throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
     const actor = auth.authenticate(params[0]);
     const view = this.d.permissions.viewFor(actor.user);

@@ -26,6 +26,7 @@ import { SchemaWrites } from './schema-writes.js';
 import { SimUploads } from './uploads.js';
 import { SiteExtras } from './site-extras.js';
 import { ensureSitePages } from './pages.js';
+import { S3Uploads, S3UploadSettingsSchema, s3UploadInfo, type S3UploadSettings } from './s3-uploads.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -74,6 +75,8 @@ export interface SimSiteOptions {
   media?: MediaSettingsInput;
   /** The clock media URLs are signed by (default: the site's clock); the control knob `media.advanceS` moves it. */
   mediaNow?: () => Date;
+  /** S3 direct uploads (default off: the legacy upload forms only; local/sim/s3-uploads.ts). */
+  s3Uploads?: S3UploadSettings;
 }
 
 export interface SimSite {
@@ -121,7 +124,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const callerFields = new CallerFields(Date.parse(options.seedEpoch ?? DEFAULT_EPOCH));
   const schemaWrites = new SchemaWrites({ schema, store, events, now });
   const extras = new SiteExtras({ schema, store, callerFields, now, project: projectDeep });
-  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites, extras });
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites, extras, uploadInfo: s3UploadInfo(options.s3Uploads ?? { enabled: false }) });
 
   let seedMs = 0;
   const reseed = () => {
@@ -154,6 +157,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const control = new SimControl({ media, knobs, stats, events, auth, store, permissions, callerFields, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
   const uploads = new SimUploads({ schema, auth, writes, media, origin: () => origin });
+  const s3 = new S3Uploads(options.s3Uploads ?? { enabled: false }, auth, uploads, () => origin);
 
   const hung = new Set<ServerResponse>();
   let closing = false;
@@ -172,6 +176,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const body = await readBody(req);
     if (body === undefined) { res.writeHead(413, { 'content-type': 'text/plain' }); res.end('Request Entity Too Large'); return; }
     if (controlOn && path.startsWith('/__sim/')) return control.handleHttp(req, res, path, body);
+    if (s3.handles(path)) return s3.handleHttp(req, res, path, body);
     if (uploads.handles(path)) return uploads.handleHttp(req, res, path, body);
     if (!path.endsWith('/api3/json')) { res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }); res.end('<h1>Not Found</h1>'); return; }
     if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }); res.end('Method Not Allowed'); return; }
@@ -338,6 +343,8 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
   if (semantics) opts.semantics = semantics;
   const media = jsonEnv(env, 'SIM_MEDIA', MediaSettingsSchema);
   if (media) opts.media = media;
+  const s3Uploads = jsonEnv(env, 'SIM_S3_UPLOADS', S3UploadSettingsSchema);
+  if (s3Uploads) opts.s3Uploads = s3Uploads;
   const name = env.SHOTGUN_SCRIPT_NAME;
   const key = env.SHOTGUN_SCRIPT_KEY;
   if (name || key) {

@@ -15,7 +15,7 @@ import type { SiteSchema } from '../../shared/schema/index.js';
 import type { SiteAuth, Actor } from './auth.js';
 import type { SiteWrites } from './writes.js';
 import { MEDIA_ORIGIN, PENDING_PATH, type MediaUrls } from './media-urls.js';
-import { parseForm, type FormBody } from './form-data.js';
+import { parseForm, type FormBody, type FormFile } from './form-data.js';
 
 /** The placeholder hosted sites show for a thumbnail being processed (a 1x1 grey PNG here). */
 const PENDING_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNoaGj4DwAFhAKAjM1mJgAAAABJRU5ErkJggg==', 'base64');
@@ -65,34 +65,42 @@ export class SimUploads {
   }
 
   private thumbnail(actor: Actor, form: FormBody): string {
-    const { type, id } = target(form);
     const file = form.files.thumb_image;
     if (!file || file.data.length === 0) throw new ShotgunFault('no thumb_image file was sent');
-    const field = form.fields.filmstrip === 'True' || form.fields.filmstrip === 'true' || form.fields.filmstrip === '1' ? 'filmstrip_image' : 'image';
-    if (this.d.schema.dataType(type, field) !== 'image') throw new ShotgunFault(`${type}.${field} is not a thumbnail field`);
-    const stored = this.keep(file.filename, file.contentType, file.data);
-    const ext = /\.([A-Za-z0-9]{1,5})$/.exec(file.filename)?.[1]?.toLowerCase() ?? 'jpg';
-    const object = `${MEDIA_ORIGIN}/thumbnail/${type}/${id}/${stored.id}.${ext}`;
-    this.d.media.processing(object);
-    this.d.writes.update(actor, { type, id, fields: [{ field_name: field, value: object }] });
-    return `1:${stored.id}\n`;
+    return `1:${this.attachThumbnail(actor, target(form), isTrue(form.fields.filmstrip), file)}\n`;
   }
 
   private file(actor: Actor, form: FormBody): string {
-    const { type, id } = target(form);
     const file = form.files.file;
     if (!file || file.data.length === 0) throw new ShotgunFault('no file was sent');
+    return `1:${this.attachFile(actor, target(form), form.fields.field_name, form.fields.display_name, file)}\n`;
+  }
+
+  /** Stores a thumbnail (or filmstrip) for the entity: it reads as the placeholder while processing. Returns the attachment id. */
+  attachThumbnail(actor: Actor, at: { type: string; id: number }, filmstrip: boolean, file: FormFile): number {
+    const field = filmstrip ? 'filmstrip_image' : 'image';
+    if (this.d.schema.dataType(at.type, field) !== 'image') throw new ShotgunFault(`${at.type}.${field} is not a thumbnail field`);
     const stored = this.keep(file.filename, file.contentType, file.data);
-    const field = form.fields.field_name;
+    const ext = /\.([A-Za-z0-9]{1,5})$/.exec(file.filename)?.[1]?.toLowerCase() ?? 'jpg';
+    const object = `${MEDIA_ORIGIN}/thumbnail/${at.type}/${at.id}/${stored.id}.${ext}`;
+    this.d.media.processing(object);
+    this.d.writes.update(actor, { type: at.type, id: at.id, fields: [{ field_name: field, value: object }] });
+    return stored.id;
+  }
+
+  /** Stores a file, linked into `field` (a File/Link field) when given. Returns the attachment id. */
+  attachFile(actor: Actor, at: { type: string; id: number }, field: string | undefined, displayName: string | undefined, file: FormFile): number {
+    if (field && this.d.schema.dataType(at.type, field) !== 'url') throw new ShotgunFault(`${at.type}.${field} is not a File/Link field`);
+    if (!field && !this.d.schema.hasType(at.type)) throw new ShotgunFault(`entity type ${at.type} doesn't exist`);
+    const stored = this.keep(file.filename, file.contentType, file.data);
     if (field) {
-      if (this.d.schema.dataType(type, field) !== 'url') throw new ShotgunFault(`${type}.${field} is not a File/Link field`);
       const value = {
-        content_type: file.contentType, link_type: 'upload', name: form.fields.display_name || file.filename,
+        content_type: file.contentType, link_type: 'upload', name: displayName || file.filename,
         url: `${this.d.origin()}/file_serve/attachment/${stored.id}`, type: 'Attachment', id: stored.id,
       };
-      this.d.writes.update(actor, { type, id, fields: [{ field_name: field, value }] });
+      this.d.writes.update(actor, { type: at.type, id: at.id, fields: [{ field_name: field, value }] });
     }
-    return `1:${stored.id}\n`;
+    return stored.id;
   }
 
   private download(req: IncomingMessage, res: ServerResponse, path: string): void {
@@ -119,20 +127,22 @@ export class SimUploads {
   }
 }
 
-function target(form: FormBody): { type: string; id: number } {
+export function isTrue(v: string | undefined): boolean { return v === 'True' || v === 'true' || v === '1'; }
+
+export function target(form: FormBody): { type: string; id: number } {
   const type = form.fields.entity_type ?? '';
   const id = Number(form.fields.entity_id);
   if (!type || !Number.isInteger(id)) throw new ShotgunFault('entity_type and entity_id are required');
   return { type, id };
 }
 
-function authOf(form: FormBody): Record<string, string> {
+export function authOf(form: FormBody): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of AUTH_KEYS) if (form.fields[k] !== undefined) out[k] = form.fields[k];
   return out;
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: Buffer): void {
+export function send(res: ServerResponse, status: number, contentType: string, body: Buffer): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': body.length });
   res.end(body);
 }
