@@ -18,7 +18,7 @@ afterAll(async () => { await h?.close(); });
 /** A multipart form as shotgun_api3 writes it: fields first, then the file part with its own Content-Length header. */
 function form(fields: Record<string, string>, file: { field: string; name: string; type: string; data: Buffer }): { body: Buffer; contentType: string } {
   const b = `b${randomBytes(6).toString('hex')}`;
-  const parts = Object.entries({ ...fields, script_name: SCRIPT_AUTH.script_name!, script_key: SCRIPT_AUTH.script_key! })
+  const parts: Buffer[] = Object.entries({ ...fields, script_name: SCRIPT_AUTH.script_name!, script_key: SCRIPT_AUTH.script_key! })
     .map(([k, v]) => Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\nContent-Length: ${file.data.length}\r\n\r\n`), file.data, Buffer.from(`\r\n--${b}--\r\n\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${b}` };
