@@ -11,8 +11,11 @@ import { parseParams } from './rpc-params.js';
 import type { SiteStore, StoredEntity } from './store.js';
 
 const ParamsSchema = z.looseObject({
-  type: z.string().min(1), id: z.number().int(),
-  min_id: z.number().int().nullish(), max_id: z.number().int().nullish(), limit: z.number().int().positive().nullish(),
+  type: z.string().min(1),
+  id: z.number().int(),
+  min_id: z.number().int().nullish(),
+  max_id: z.number().int().nullish(),
+  limit: z.number().int().positive().nullish(),
   entity_fields: z.record(z.string(), z.array(z.string())).nullish(),
 });
 /** Updates per read when no limit is given (ASSUMPTION: the hosted default is not documented). */
@@ -38,8 +41,13 @@ export function activityStream(d: ActivityDeps, params: unknown): Record<string,
     const primary = d.store.get(kind.primary.type, kind.primary.id);
     if (!primary) continue;
     updates.push({
-      id: ev.id, update_type: kind.type, meta: structuredClone(ev.values.meta ?? {}), read: false,
-      created_at: String(ev.values.created_at ?? '').replace('T', ' ').replace(/Z$/, ' UTC'),
+      id: ev.id,
+      update_type: kind.type,
+      meta: structuredClone(ev.values.meta ?? {}),
+      read: false,
+      created_at: String(ev.values.created_at ?? '')
+        .replace('T', ' ')
+        .replace(/Z$/, ' UTC'),
       created_by: creator(d, ev.values.user as Link | undefined),
       primary_entity: { ...summary(d, primary), ...d.project(primary.type, primary, p.entity_fields?.[primary.type] ?? []) },
     });
@@ -48,8 +56,11 @@ export function activityStream(d: ActivityDeps, params: unknown): Record<string,
   const page = updates.slice(0, p.limit ?? DEFAULT_LIMIT);
   const ids = page.map((u) => u.id as number);
   return {
-    entity_type: p.type, entity_id: p.id, updates: page,
-    earliest_update_id: ids.length ? Math.min(...ids) : null, latest_update_id: ids.length ? Math.max(...ids) : null,
+    entity_type: p.type,
+    entity_id: p.id,
+    updates: page,
+    earliest_update_id: ids.length ? Math.min(...ids) : null,
+    latest_update_id: ids.length ? Math.max(...ids) : null,
   };
 }
 
@@ -74,7 +85,7 @@ function linksTo(rec: StoredEntity, target: StoredEntity): boolean {
 
 function summary(d: ActivityDeps, rec: StoredEntity): Record<string, unknown> {
   const ident = d.schema.type(rec.type)?.identifier;
-  return { type: rec.type, id: rec.id, name: ident ? rec.values[ident] ?? null : null, status: rec.values.sg_status_list ?? null };
+  return { type: rec.type, id: rec.id, name: ident ? (rec.values[ident] ?? null) : null, status: rec.values.sg_status_list ?? null };
 }
 
 function creator(d: ActivityDeps, user: Link | undefined): Record<string, unknown> | null {

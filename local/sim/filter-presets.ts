@@ -16,7 +16,8 @@ export function checkPresets(presets: ReadonlyArray<Record<string, unknown>> | u
   if (!presets || presets.length === 0) return undefined;
   let latest: LatestBy | undefined;
   for (const p of presets) {
-    if (p.preset_name !== 'LATEST') throw new ShotgunFault(`API read() additional_filter_presets: unknown preset_name ${JSON.stringify(p.preset_name ?? null)}`, ErrorCode.API);
+    if (p.preset_name !== 'LATEST')
+      throw new ShotgunFault(`API read() additional_filter_presets: unknown preset_name ${JSON.stringify(p.preset_name ?? null)}`, ErrorCode.API);
     if (typeof p.latest_by !== 'string' || !LATEST_BY.has(p.latest_by)) {
       throw new ShotgunFault(`API read() additional_filter_presets: LATEST needs latest_by, one of ${[...LATEST_BY].join(', ')}`, ErrorCode.API);
     }

@@ -16,7 +16,10 @@ export class SiteFollows {
   /** user key -> followed entity keys, in follow order. */
   private readonly byUser = new Map<string, Set<string>>();
 
-  constructor(private readonly schema: SiteSchema, private readonly store: SiteStore) {}
+  constructor(
+    private readonly schema: SiteSchema,
+    private readonly store: SiteStore,
+  ) {}
 
   follow(params: unknown): Record<string, unknown> {
     const p = parseParams('follow', FollowSchema, params);
@@ -76,6 +79,6 @@ export class SiteFollows {
 
   private link(rec: StoredEntity): Record<string, unknown> {
     const ident = this.schema.type(rec.type)?.identifier;
-    return { type: rec.type, id: rec.id, name: ident ? rec.values[ident] ?? null : null };
+    return { type: rec.type, id: rec.id, name: ident ? (rec.values[ident] ?? null) : null };
   }
 }

@@ -47,7 +47,10 @@ function addPart(out: FormBody, raw: Buffer): void {
   const name = /name="([^"]*)"/i.exec(headers)?.[1];
   if (name === undefined) return;
   const filename = /filename="([^"]*)"/i.exec(headers)?.[1];
-  if (filename === undefined) { out.fields[name] = content.toString('utf8'); return; }
+  if (filename === undefined) {
+    out.fields[name] = content.toString('utf8');
+    return;
+  }
   const contentType = /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? 'application/octet-stream';
   out.files[name] = { filename, contentType, data: Buffer.from(content) };
 }

@@ -34,7 +34,10 @@ const SubscribeSchema = z.looseObject({ users: z.array(z.tuple([z.string(), z.ar
 export class SitePreferences {
   private subscriptions: Array<[string, string[]]> = [];
 
-  constructor(private readonly store: SiteStore, private readonly prefs: Readonly<Record<string, unknown>> = DEFAULT_PREFERENCES) {}
+  constructor(
+    private readonly store: SiteStore,
+    private readonly prefs: Readonly<Record<string, unknown>> = DEFAULT_PREFERENCES,
+  ) {}
 
   /** Every preference, or the named ones the site has (unknown names are left out, not faulted). */
   read(params: unknown): Record<string, unknown> {
@@ -44,7 +47,9 @@ export class SitePreferences {
     return Object.fromEntries(names.filter((n) => Object.hasOwn(all, n)).map((n) => [n, all[n]]));
   }
 
-  subscriptionsRead(): Array<[string, string[]]> { return structuredClone(this.subscriptions); }
+  subscriptionsRead(): Array<[string, string[]]> {
+    return structuredClone(this.subscriptions);
+  }
 
   /** Assigns subscriptions to users by login: [[login, [subscription, ...]], ...]. */
   subscriptionsCreate(params: unknown): boolean {

@@ -14,7 +14,11 @@ import { exportPage } from './pages.js';
 import { parseParams } from './rpc-params.js';
 
 /** What a method gets: who calls, its params[1], and a read as that caller. */
-export interface ExtraCall { actor: Actor; params: unknown; read: ReadAs }
+export interface ExtraCall {
+  actor: Actor;
+  params: unknown;
+  read: ReadAs;
+}
 type Handler = (c: ExtraCall) => unknown;
 
 export interface ExtrasDeps {
@@ -51,7 +55,9 @@ export class SiteExtras {
     ]);
   }
 
-  has(method: string): boolean { return this.handlers.has(method); }
+  has(method: string): boolean {
+    return this.handlers.has(method);
+  }
 
   call(method: string, c: ExtraCall): unknown {
     const h = this.handlers.get(method);
@@ -64,10 +70,18 @@ export class SiteExtras {
 function visit(d: ExtrasDeps, c: ExtraCall): Record<string, unknown> {
   const p = parseParams('update_project_last_accessed_by_current_user', VisitSchema, c.params);
   const project = d.store.get('Project', p.project_id);
-  if (!project || project.retired) throw new ShotgunFault(`API update_project_last_accessed_by_current_user() Entity of type [Project] with id=${p.project_id} does not exist.`, ErrorCode.RECORD_NOT_FOUND);
+  if (!project || project.retired)
+    throw new ShotgunFault(
+      `API update_project_last_accessed_by_current_user() Entity of type [Project] with id=${p.project_id} does not exist.`,
+      ErrorCode.RECORD_NOT_FOUND,
+    );
   const userId = p.user_id ?? (c.actor.user.type === 'HumanUser' ? c.actor.user.id : undefined);
   const user = userId === undefined ? undefined : d.store.get('HumanUser', userId);
-  if (!user || user.retired) throw new ShotgunFault('API update_project_last_accessed_by_current_user() needs a user: pass user, or call as a person (login, session or sudo_as_login)', ErrorCode.API);
+  if (!user || user.retired)
+    throw new ShotgunFault(
+      'API update_project_last_accessed_by_current_user() needs a user: pass user, or call as a person (login, session or sudo_as_login)',
+      ErrorCode.API,
+    );
   const at = formatDateTime(d.now());
   d.callerFields.set({ user: user.id, project: project.id, visitedAt: at });
   return { type: 'Project', id: project.id, last_accessed_by_current_user: at };

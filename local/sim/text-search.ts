@@ -25,7 +25,8 @@ export type ReadAs = (params: unknown) => { entities: Array<Record<string, unkno
 
 export function textSearch(schema: SiteSchema, read: ReadAs, params: unknown): Record<string, unknown> {
   const p = parseParams('query_display_name_cache', ParamsSchema, params);
-  if (p.text.trim().length < MIN_TEXT) throw new ShotgunFault(`API query_display_name_cache() the search text needs at least ${MIN_TEXT} characters`, ErrorCode.API);
+  if (p.text.trim().length < MIN_TEXT)
+    throw new ShotgunFault(`API query_display_name_cache() the search text needs at least ${MIN_TEXT} characters`, ErrorCode.API);
   const terms = p.text.toLowerCase().split(/\s+/).filter(Boolean);
   const max = p.max_results ?? DEFAULT_MAX;
   const matches: Array<Record<string, unknown>> = [];

@@ -23,7 +23,12 @@ const PENDING_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAA
 const FIRST_ATTACHMENT_ID = 100_000;
 const AUTH_KEYS = ['script_name', 'script_key', 'user_login', 'user_password', 'auth_token', 'session_token', 'sudo_as_login', 'session_uuid'] as const;
 
-export interface StoredFile { id: number; filename: string; contentType: string; data: Buffer }
+export interface StoredFile {
+  id: number;
+  filename: string;
+  contentType: string;
+  data: Buffer;
+}
 
 export interface UploadDeps {
   schema: SiteSchema;
@@ -54,9 +59,14 @@ export class SimUploads {
     try {
       const actor = this.d.auth.authenticate(authOf(form));
       switch (path) {
-        case '/upload/publish_thumbnail': text = this.thumbnail(actor, form); break;
-        case '/upload/upload_file': text = this.file(actor, form); break;
-        default: return send(res, 404, 'text/html; charset=utf-8', Buffer.from('<h1>Not Found</h1>'));
+        case '/upload/publish_thumbnail':
+          text = this.thumbnail(actor, form);
+          break;
+        case '/upload/upload_file':
+          text = this.file(actor, form);
+          break;
+        default:
+          return send(res, 404, 'text/html; charset=utf-8', Buffer.from('<h1>Not Found</h1>'));
       }
     } catch (e) {
       text = `0:${e instanceof Error ? e.message : String(e)}`;
@@ -95,8 +105,12 @@ export class SimUploads {
     const stored = this.keep(file.filename, file.contentType, file.data);
     if (field) {
       const value = {
-        content_type: file.contentType, link_type: 'upload', name: displayName || file.filename,
-        url: `${this.d.origin()}/file_serve/attachment/${stored.id}`, type: 'Attachment', id: stored.id,
+        content_type: file.contentType,
+        link_type: 'upload',
+        name: displayName || file.filename,
+        url: `${this.d.origin()}/file_serve/attachment/${stored.id}`,
+        type: 'Attachment',
+        id: stored.id,
       };
       this.d.writes.update(actor, { type: at.type, id: at.id, fields: [{ field_name: field, value }] });
     }
@@ -114,7 +128,8 @@ export class SimUploads {
     const f = Number.isInteger(id) ? this.files.get(id) : undefined;
     if (!f) return send(res, 400, 'text/html; charset=utf-8', Buffer.from('<h1>Attachment not found</h1>'));
     res.writeHead(200, {
-      'content-type': f.contentType, 'content-length': f.data.length,
+      'content-type': f.contentType,
+      'content-length': f.data.length,
       'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(f.filename)}`,
     });
     res.end(f.data);
@@ -127,7 +142,9 @@ export class SimUploads {
   }
 }
 
-export function isTrue(v: string | undefined): boolean { return v === 'True' || v === 'true' || v === '1'; }
+export function isTrue(v: string | undefined): boolean {
+  return v === 'True' || v === 'true' || v === '1';
+}
 
 export function target(form: FormBody): { type: string; id: number } {
   const type = form.fields.entity_type ?? '';

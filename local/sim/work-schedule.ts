@@ -7,12 +7,19 @@ const LinkSchema = z.looseObject({ type: z.string().min(1), id: z.number().int()
 const Day = z.string().regex(DATE_RE, 'a date as YYYY-MM-DD');
 const ReadSchema = z.looseObject({ start_date: Day, end_date: Day, project: LinkSchema.nullish(), user: LinkSchema.nullish() });
 const UpdateSchema = z.looseObject({
-  date: Day, working: z.boolean(), description: z.string().nullish(), project: LinkSchema.nullish(), user: LinkSchema.nullish(),
+  date: Day,
+  working: z.boolean(),
+  description: z.string().nullish(),
+  project: LinkSchema.nullish(),
+  user: LinkSchema.nullish(),
 });
 /** Longest range one read may span (a guard; hosted sites' limit is unknown). */
 const MAX_DAYS = 3660;
 
-interface Exception { working: boolean; description: string | null }
+interface Exception {
+  working: boolean;
+  description: string | null;
+}
 
 export class WorkSchedule {
   /** `${date}|${project id or ''}|${user id or ''}` -> the exception set for that day. */
@@ -30,7 +37,13 @@ export class WorkSchedule {
       const user = p.user ? this.exceptions.get(`${date}||${p.user.id}`) : undefined;
       const project = p.project ? this.exceptions.get(`${date}|${p.project.id}|`) : undefined;
       const studio = this.exceptions.get(`${date}||`);
-      const [reason, e] = user ? ['USER_EXCEPTION', user] : project ? ['PROJECT_EXCEPTION', project] : studio ? ['STUDIO_EXCEPTION', studio] : ['STUDIO_WORK_WEEK', undefined];
+      const [reason, e] = user
+        ? ['USER_EXCEPTION', user]
+        : project
+          ? ['PROJECT_EXCEPTION', project]
+          : studio
+            ? ['STUDIO_EXCEPTION', studio]
+            : ['STUDIO_WORK_WEEK', undefined];
       const weekday = new Date(day).getUTCDay();
       out[date] = e ? { reason, working: e.working, description: e.description } : { reason, working: weekday !== 0 && weekday !== 6, description: null };
     }

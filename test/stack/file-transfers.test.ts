@@ -18,7 +18,10 @@ beforeAll(async () => {
   sim = await startSimSite({ port: 0, entities: 150 });
   api = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler: await API_FUNCTION.create({ SHOTGUN_URL: sim.url, SHOTGUN_MAX_ATTEMPTS: '2' }) });
   auth = authParams({ scriptName: sim.credentials.scriptName, apiKey: sim.credentials.scriptKey });
-  const read = await postRpc(`${sim.url}/api3/json`, rpcPayload('read', auth, findPlan({ type: 'Version', fields: ['code'] }, { version: [8, 50, 0], recordsPerPage: 1 }).params));
+  const read = await postRpc(
+    `${sim.url}/api3/json`,
+    rpcPayload('read', auth, findPlan({ type: 'Version', fields: ['code'] }, { version: [8, 50, 0], recordsPerPage: 1 }).params),
+  );
   const v = (read.json() as { results: { entities: Array<{ id: number }> } }).results.entities[0];
   version = { type: 'Version', id: v.id };
   session = ((await postRpc(`${sim.url}/api3/json`, rpcPayload('get_session_token', auth))).json() as { results: { session_id: string } }).results.session_id;
@@ -34,7 +37,13 @@ function form(fields: Record<string, string>, files: Record<string, { name: stri
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   for (const [k, f] of Object.entries(files)) {
-    parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"; filename="${f.name}"\r\nContent-Type: ${f.type}\r\nContent-Length: ${f.data.length}\r\n\r\n`), f.data, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(
+        `--${b}\r\nContent-Disposition: form-data; name="${k}"; filename="${f.name}"\r\nContent-Type: ${f.type}\r\nContent-Length: ${f.data.length}\r\n\r\n`,
+      ),
+      f.data,
+      Buffer.from('\r\n'),
+    );
   }
   parts.push(Buffer.from(`--${b}--\r\n\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${b}` };
@@ -48,14 +57,25 @@ function upload(base: string, path: string, fields: Record<string, string>, file
 }
 
 async function readOne(base: string, type: string, id: number, fields: string[]): Promise<Record<string, unknown>> {
-  const r = await postRpc(`${base}/api3/json`, rpcPayload('read', auth, findPlan({ type, filters: [['id', 'is', id]], fields }, { version: [8, 50, 0], recordsPerPage: 1 }).params));
+  const r = await postRpc(
+    `${base}/api3/json`,
+    rpcPayload('read', auth, findPlan({ type, filters: [['id', 'is', id]], fields }, { version: [8, 50, 0], recordsPerPage: 1 }).params),
+  );
   return (r.json() as { results: { entities: Array<Record<string, unknown>> } }).results.entities[0];
 }
 
-describe.each([['straight', () => sim.url], ['through the cache', () => api.url]] as const)('file transfers %s', (_label, base) => {
+describe.each([
+  ['straight', () => sim.url],
+  ['through the cache', () => api.url],
+] as const)('file transfers %s', (_label, base) => {
   it('uploads a file into a url field (link_type upload) and downloads the same bytes; an unknown attachment is 400, a bad session cookie 403', async () => {
     const bytes = randomBytes(300_000);
-    const up = await upload(base(), '/upload/upload_file', { entity_type: 'Version', entity_id: String(version.id), field_name: 'sg_uploaded_movie', display_name: 'clip.mov' }, { file: { name: 'clip.mov', type: 'video/quicktime', data: bytes } });
+    const up = await upload(
+      base(),
+      '/upload/upload_file',
+      { entity_type: 'Version', entity_id: String(version.id), field_name: 'sg_uploaded_movie', display_name: 'clip.mov' },
+      { file: { name: 'clip.mov', type: 'video/quicktime', data: bytes } },
+    );
     expect(up.status).toBe(200);
     const id = Number(/^1:(\d+)\n$/.exec(up.body.toString())?.[1]);
     expect(id).toBeGreaterThan(0);
@@ -70,7 +90,12 @@ describe.each([['straight', () => sim.url], ['through the cache', () => api.url]
   });
 
   it('takes a thumbnail that reads as the transient placeholder while it processes; the placeholder is an image', async () => {
-    const up = await upload(base(), '/upload/publish_thumbnail', { entity_type: 'Version', entity_id: String(version.id) }, { thumb_image: { name: 'logo.png', type: 'image/png', data: randomBytes(2_000) } });
+    const up = await upload(
+      base(),
+      '/upload/publish_thumbnail',
+      { entity_type: 'Version', entity_id: String(version.id) },
+      { thumb_image: { name: 'logo.png', type: 'image/png', data: randomBytes(2_000) } },
+    );
     expect(up.body.toString()).toMatch(/^1:\d+\n$/);
     const image = (await readOne(base(), 'Version', version.id, ['image'])).image as string;
     expect(image).toBe(`${sim.url}${PENDING_PATH}`);
@@ -80,17 +105,25 @@ describe.each([['straight', () => sim.url], ['through the cache', () => api.url]
     expect(png.headers['content-type']).toBe('image/png');
   });
 
-  it('answers a form with bad credentials, or for a missing field, in the site\'s text protocol (0:...)', async () => {
-    const bad = await httpRequest(`${base()}/upload/publish_thumbnail`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'entity_type=Version&entity_id=1&script_name=x&script_key=y' });
+  it("answers a form with bad credentials, or for a missing field, in the site's text protocol (0:...)", async () => {
+    const bad = await httpRequest(`${base()}/upload/publish_thumbnail`, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'entity_type=Version&entity_id=1&script_name=x&script_key=y',
+    });
     expect(bad.status).toBe(200);
     expect(bad.body.toString()).toMatch(/^0:Can't authenticate script 'x'/);
-    const noField = await upload(base(), '/upload/upload_file', { entity_type: 'Version', entity_id: String(version.id), field_name: 'code' }, { file: { name: 'a.txt', type: 'text/plain', data: Buffer.from('x') } });
+    const noField = await upload(
+      base(),
+      '/upload/upload_file',
+      { entity_type: 'Version', entity_id: String(version.id), field_name: 'code' },
+      { file: { name: 'a.txt', type: 'text/plain', data: Buffer.from('x') } },
+    );
     expect(noField.body.toString()).toMatch(/^0:.*not a File\/Link field/);
   });
 });
 
 describe('upload size limits', () => {
-  it('takes a 5 MB legacy upload straight; through the cache it is over Lambda\'s 6 MB request (base64 in the event): 413 before the function runs', async () => {
+  it("takes a 5 MB legacy upload straight; through the cache it is over Lambda's 6 MB request (base64 in the event): 413 before the function runs", async () => {
     const big = { file: { name: 'big.mov', type: 'video/quicktime', data: randomBytes(5 * 1024 * 1024) } };
     const fields = { entity_type: 'Version', entity_id: String(version.id), field_name: 'sg_uploaded_movie' };
     expect((await upload(sim.url, '/upload/upload_file', fields, big)).body.toString()).toMatch(/^1:\d+\n$/);
@@ -99,13 +132,13 @@ describe('upload size limits', () => {
   });
 });
 
-describe('the site\'s extra methods through the cache', () => {
+describe("the site's extra methods through the cache", () => {
   it.each([
     ['preferences_read', { prefs: ['date_component_order'] }],
     ['work_schedule_read', { start_date: '2012-01-01', end_date: '2012-01-03', project: null, user: null }],
     ['followers', { entity: { type: 'Version', id: 1 } }],
     ['export_page', { page_id: null, format: 'csv' }],
-  ] as const)('relays %s with the caller\'s credentials and hands back the site\'s exact reply', async (method, params) => {
+  ] as const)("relays %s with the caller's credentials and hands back the site's exact reply", async (method, params) => {
     const payload = rpcPayload(method, auth, params);
     const via = await postRpc(`${api.url}/api3/json`, payload);
     const direct = await postRpc(`${sim.url}/api3/json`, payload);
