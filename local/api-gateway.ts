@@ -9,6 +9,8 @@ import { invokeLocal, type LambdaHandler, type LocalFunction } from './lambda-in
 /** API Gateway HTTP API limits: 10 MB request payload, 30 s integration timeout; Lambda: 6 MB synchronous response. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
+/** Lambda's 6 MB synchronous request payload: the whole event, a binary body base64-encoded in it (about 4.5 MB of upload). */
+export const MAX_LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024;
 export const INTEGRATION_TIMEOUT_MS = 30_000;
 
 /** GET routes of shotgun_api3's file transfers (downloads, thumbnails), relayed by the API Lambda (shared/site/file-transfer.ts). */
@@ -213,6 +215,8 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
         method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders,
         sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', localPort: req.socket.localPort ?? 0,
       }, body);
+      // API Gateway answers 413 when the event it would invoke the function with is over Lambda's request limit.
+      if (Buffer.byteLength(JSON.stringify(event)) > MAX_LAMBDA_REQUEST_BYTES) return write(res, message(413, 'Request Entity Too Large'));
       let result: APIGatewayProxyResultV2;
       try {
         result = await invokeLocal(fn, opts.handler, event);

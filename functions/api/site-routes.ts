@@ -1,7 +1,7 @@
 // The requests the site answers: pass-through, writes (then written through to the cache), info, and file transfers.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { bumpGenerations, typesNamedIn } from '../../shared/reads/index.js';
-import { passThrough, relayTransfer, type RawReply } from '../../shared/site/index.js';
+import { passThrough, relayTransfer, uploadTargets, type RawReply } from '../../shared/site/index.js';
 import { FPT_CACHE_VERSION } from '../../shared/version.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
@@ -92,10 +92,33 @@ export async function transfer(ctx: ApiContext, event: APIGatewayProxyEventV2, p
       maxBodyBytes: Math.floor(MAX_RESULT_BODY_BYTES * 0.75), timeoutMs: deps.shotgun.timeoutMs,
     });
     if (r.kind === 'redirect') return { statusCode: 302, headers: { location: r.location, ...t }, body: '' };
+    if (method === 'POST' && path.startsWith('/upload/') && r.status === 200 && r.body[0] === 0x31 /* "1": done */) await landUpload(ctx, headers['content-type'], body);
     return { statusCode: r.status, headers: { ...r.headers, ...t }, body: r.body.toString('base64'), isBase64Encoded: true };
   } catch (e) {
     logger.warn('file transfer relay failed', { path, error: (e as Error).message });
     metrics.fault('file-transfer');
     return { statusCode: 502, headers: { 'content-type': 'text/plain; charset=utf-8', ...tags('error', 'file-transfer') }, body: `fpt-cache: the Shotgun site ${upstream} could not be reached\n` };
+  }
+}
+
+/**
+ * An upload changed an entity's field (a thumbnail, a file link) on the site without an RPC write: the entities the
+ * form names are read back into the cache as after an update, and replies kept for their types stop serving, so the
+ * uploader's next read sees the change. Never fails the relayed answer (the event-log poll repairs it anyway).
+ */
+async function landUpload(ctx: ApiContext, contentType: string | undefined, body: Buffer | undefined): Promise<void> {
+  const { cache, logger } = ctx;
+  const targets = cache ? uploadTargets(contentType, body) : [];
+  if (!cache || targets.length === 0) return;
+  try {
+    if (cache.responses) await bumpGenerations(cache.ddb, cache.tables.state, new Set(targets.map((t) => t.type)));
+    const version = await cache.versions.next();
+    for (const t of targets) {
+      const out = await cache.writeThrough.apply('update', { type: t.type, id: t.id, fields: [] }, { type: t.type, id: t.id }, version);
+      logger.info('upload written through', { type: t.type, id: t.id, ...out });
+    }
+  } catch (e) {
+    ctx.metrics.writeThroughFailed();
+    logger.error('upload write-through failed (the sync pipeline will repair the cache)', { error: e as Error });
   }
 }

@@ -42,7 +42,7 @@ export class SiteAuth {
     let generateEvents = true;
     if (p.user_login !== undefined || p.user_password !== undefined) {
       const u = this.activeUserByLogin(p.user_login ?? '');
-      if (!u || p.user_password !== this.opts.userPassword) {
+      if (!u || p.user_password !== (u.values.password_proxy ?? this.opts.userPassword)) {
         throw new ShotgunFault(`Can't authenticate user '${p.user_login ?? ''}'`, ErrorCode.AUTHENTICATION);
       }
       user = { type: 'HumanUser', id: u.id };
@@ -69,6 +69,8 @@ export class SiteAuth {
     }
     const actor: Actor = { user, generateEvents, sessionUuid: p.session_uuid ?? null };
     if (p.sudo_as_login !== undefined) {
+      // Scripts may sudo; people may not (a hosted site grants it to a permission role the sim does not model).
+      if (user.type === 'HumanUser') throw new ShotgunFault(`The user does not have permission to 'sudo': ${p.sudo_as_login}`, ErrorCode.PERMISSION);
       const su = this.activeUserByLogin(p.sudo_as_login);
       if (!su) throw new ShotgunFault(`Can't sudo as user '${p.sudo_as_login}': no active HumanUser with that login.`, ErrorCode.AUTHENTICATION);
       actor.actual = user;

@@ -180,6 +180,7 @@ export class EventLog {
     if (v === undefined || v === null) return null;
     const dt = this.schema.dataType(type, field);
     if (dt === 'entity') return this.link(v as Link);
+    if (dt === 'password') return '*******'; // a password set through the API is never logged in clear
     if (dt === 'date_time' && typeof v === 'string') return metaDateTime(v);
     return structuredClone(v);
   }

@@ -100,6 +100,11 @@ export function canonicalWriteValue(schema: SiteSchema, store: SiteStore, t: Wri
     case 'serializable':
       if (raw === null) return undefined;
       return structuredClone(raw);
+    case 'password':
+      // Stored as given (the sim keeps no hashes); every read and event shows it masked (writes.ts, event-log.ts).
+      if (raw === null) return undefined;
+      if (typeof raw !== 'string') throw failed(t, `value ${show(raw)} is not a string`);
+      return raw;
     case 'image':
       if (raw === null) return undefined;
       if (typeof raw !== 'string') throw failed(t, `value ${show(raw)} is not an image URL or path`);

@@ -26,11 +26,13 @@ export const MediaSettingsSchema = z.object({
   signed: z.boolean().optional(),
   /** Objects (media URLs without query) whose thumbnail is not processed yet. */
   pending: z.array(z.string()).optional(),
+  /** How long an uploaded thumbnail reads as the placeholder before it is "processed" (hosted sites: seconds; unknown exactly). */
+  processingS: z.number().min(0).optional(),
 }).strict();
 export type MediaSettings = Required<z.infer<typeof MediaSettingsSchema>>;
 export type MediaSettingsInput = z.input<typeof MediaSettingsSchema>;
 
-export const DEFAULT_MEDIA: MediaSettings = { expiresS: 3600, windowS: 900, signed: true, pendingShare: 0, pending: [] };
+export const DEFAULT_MEDIA: MediaSettings = { expiresS: 3600, windowS: 900, signed: true, pendingShare: 0, pending: [], processingS: 5 };
 
 /** Control patch: settings, plus the virtual clock (`advanceS` moves it, `at` sets it; both only the signing clock). */
 export const MediaPatchSchema = MediaSettingsSchema.extend({
@@ -51,6 +53,8 @@ export class MediaUrls {
   /** Added to the base clock (the virtual clock of the signer). */
   offsetMs = 0;
   private readonly initial: MediaSettings;
+  /** Uploaded thumbnails still processing: object -> when they are done (signing clock, ms). */
+  private readonly processingUntil = new Map<string, number>();
 
   constructor(private readonly base: () => Date, private readonly siteOrigin: () => string, settings: MediaSettingsInput = {}) {
     this.settings = { ...DEFAULT_MEDIA, ...MediaSettingsSchema.parse(settings) };
@@ -71,11 +75,24 @@ export class MediaUrls {
 
   describe(): Record<string, unknown> { return { ...this.settings, clock: new Date(this.now()).toISOString() }; }
 
+  /** A thumbnail just uploaded: it reads as the placeholder for `processingS` seconds. */
+  processing(object: string): void {
+    this.processingUntil.set(object, this.now() + this.settings.processingS * 1000);
+  }
+
+  private isProcessing(object: string): boolean {
+    const until = this.processingUntil.get(object);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.processingUntil.delete(object);
+    return false;
+  }
+
   /** The URL a stored value reads as now: signed, the placeholder, or unchanged (not a plain media URL). */
   issue(stored: string): string {
     if (!stored.startsWith(`${MEDIA_ORIGIN}/`) || /[?#]/.test(stored)) return stored;
     const path = stored.slice(MEDIA_ORIGIN.length);
-    if (path.startsWith('/thumbnail/') && (this.settings.pending.includes(stored) || draw(stored) < this.settings.pendingShare)) {
+    if (path.startsWith('/thumbnail/') && (this.settings.pending.includes(stored) || this.isProcessing(stored) || draw(stored) < this.settings.pendingShare)) {
       return `${this.siteOrigin()}${PENDING_PATH}`;
     }
     if (!this.settings.signed) return stored;

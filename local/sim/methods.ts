@@ -18,12 +18,15 @@ import type { SiteSchema } from '../../shared/schema/index.js';
 import { type EntityRecord, validateRead, validateSummarize, type ReadContext } from '../../shared/semantics/index.js';
 import { simRead, simSummarize, type SimSemantics } from './site-semantics.js';
 import type { SiteStore } from './store.js';
-import type { SiteAuth } from './auth.js';
+import type { Actor, SiteAuth } from './auth.js';
 import type { SiteWrites } from './writes.js';
 import type { CallerView, SitePermissions } from './permissions.js';
 import { schemaEntityRead, schemaFieldRead, schemaRead } from './schema-replies.js';
 import type { CallerFields } from './caller-fields.js';
 import type { SchemaWrites } from './schema-writes.js';
+import type { SiteExtras } from './site-extras.js';
+import { checkPresets, latestOnly } from './filter-presets.js';
+import { maskPasswords } from './passwords.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
 
@@ -43,6 +46,10 @@ export interface MethodDeps {
   callerFields: CallerFields;
   /** schema_field_create / _update / _delete, and the per-project visibility they set (local/sim/schema-writes.ts). */
   schemaWrites: SchemaWrites;
+  /** Methods beyond reads and writes: follow, work schedules, activity stream, text search, ... (local/sim/site-extras.ts). */
+  extras?: SiteExtras;
+  /** The upload settings `info` reports (s3_* fields; local/sim/s3-uploads.ts). */
+  uploadInfo?: Record<string, unknown>;
 }
 
 export const MODERN_VERSION = [8, 50, 0] as const;
@@ -105,22 +112,14 @@ export class Api3Methods {
 
   private dispatch(method: string, params: unknown[]): unknown {
     const { schema, store, auth, writes } = this.d;
-    if (method === 'info') return infoReply(this.d.legacyVersion());
-    if (!KNOWN_METHODS.has(method)) throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
+    if (method === 'info') return { ...infoReply(this.d.legacyVersion()), ...this.d.uploadInfo };
+    if (!KNOWN_METHODS.has(method) && !this.d.extras?.has(method)) throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
     const actor = auth.authenticate(params[0]);
     const view = this.d.permissions.viewFor(actor.user);
     const hidden = view ? view.hidden : undefined;
     const p = params[1];
     switch (method) {
-      case 'read': {
-        const rp = parseWith('read', ReadParamsSchema, p);
-        validateRead(schema, rp);
-        const candidates = this.candidates(rp);
-        const rows = this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, candidates) : candidates);
-        return simRead(this.readContext(view, actor.user), this.d.semantics(), rp, rows, (t) =>
-          this.d.callerFields.rows(actor.user, view ? view.rows(t, store.all(t)) : store.all(t)),
-        );
-      }
+      case 'read': return this.read(actor, view, p);
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
@@ -141,25 +140,37 @@ export class Api3Methods {
         if (!Array.isArray(p)) throw new ShotgunFault('API batch() expects params[1] to be a list of requests', ErrorCode.API);
         return writes.batch(actor, parseWith('batch', BatchParamsSchema, p));
       }
-      case 'schema_read':
-        return schemaRead(schema, this.shownIn(hidden, p));
-      case 'schema_entity_read':
-        return schemaEntityRead(schema);
+      case 'schema_read': return schemaRead(schema, this.shownIn(hidden, p), this.d.schemaWrites.isCustom);
+      case 'schema_entity_read': return schemaEntityRead(schema);
       case 'schema_field_read': {
         const fp = parseWith('schema_field_read', z.looseObject({ type: z.string(), field_name: z.string().optional() }), p);
-        return schemaFieldRead(schema, fp.type, fp.field_name, this.shownIn(hidden, p));
+        return schemaFieldRead(schema, fp.type, fp.field_name, this.shownIn(hidden, p), this.d.schemaWrites.isCustom);
       }
-      case 'schema_field_create':
-        return this.d.schemaWrites.create(actor, p);
-      case 'schema_field_update':
-        return this.d.schemaWrites.update(actor, p);
-      case 'schema_field_delete':
-        return this.d.schemaWrites.delete(actor, p);
-      case 'get_session_token':
-        return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
-      default:
-        throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
+      case 'schema_field_create': return this.d.schemaWrites.create(actor, p);
+      case 'schema_field_update': return this.d.schemaWrites.update(actor, p);
+      case 'schema_field_delete': return this.d.schemaWrites.delete(actor, p);
+      case 'get_session_token': return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
+      default: return this.d.extras?.call(method, { actor, params: p, read: (rp) => this.read(actor, view, rp) as { entities: Array<Record<string, unknown>> } });
     }
+  }
+
+  /** A read as `actor` (its view's rows, caller fields), with the LATEST filter preset applied first. */
+  private read(actor: Actor, view: CallerView | undefined, p: unknown): unknown {
+    const parsed = parseWith('read', ReadParamsSchema, p);
+    const latest = checkPresets(parsed.additional_filter_presets);
+    const rp = latest ? { ...parsed, additional_filter_presets: undefined } : parsed;
+    validateRead(this.d.schema, rp);
+    const candidates = this.candidates(rp);
+    let rows = this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, candidates) : candidates);
+    const ctx = this.readContext(view, actor.user);
+    const rowsOf = (t: string) => this.d.callerFields.rows(actor.user, view ? view.rows(t, this.d.store.all(t)) : this.d.store.all(t));
+    if (latest) {
+      // The newest per group among the rows the filters match (then read as asked: fields, order, paging).
+      const all = { ...rp, return_fields: ['id'], sorts: undefined, paging: { entities_per_page: Math.max(rows.length, 1), current_page: 1 } };
+      const matched = new Set(simRead(ctx, this.d.semantics(), all, rows, rowsOf).entities.map((e) => e.id));
+      rows = latestOnly(rows.filter((r) => matched.has(r.id)), latest, (task) => this.d.store.get(task.type, task.id)?.values.step);
+    }
+    return maskPasswords(this.d.schema, rp.type, rp.return_fields, simRead(ctx, this.d.semantics(), rp, rows, rowsOf));
   }
 
   /** The fields a schema reply reports not visible: the caller's hidden ones, and for a `project` param those hidden in that project. */

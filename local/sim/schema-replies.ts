@@ -12,7 +12,7 @@ function summaryDefault(def: FieldDef): string {
 }
 
 /** One field as schema_field_read / schema_read report it. */
-export function fieldReply(schema: SiteSchema, type: string, field: string, hidden: HiddenFields = NO_HIDDEN): Record<string, unknown> {
+export function fieldReply(schema: SiteSchema, type: string, field: string, hidden: HiddenFields = NO_HIDDEN, custom: CustomFields = NO_CUSTOM): Record<string, unknown> {
   const def = schema.field(type, field);
   if (!def) throw new ShotgunFault(`API schema_field_read() ${type}.${field} doesn't exist`, ErrorCode.API);
   const properties: Record<string, Prop> = {
@@ -31,7 +31,8 @@ export function fieldReply(schema: SiteSchema, type: string, field: string, hidd
     name: rw(def.name ?? field),
     properties,
     unique: ro(def.unique ?? false),
-    visible: ro(!hidden(type).has(field)),
+    // Per-project visibility can be set for fields created through the API (schema_field_create), not built-in ones.
+    visible: { value: !hidden(type).has(field), editable: custom(type, field) },
   };
 }
 
@@ -39,19 +40,22 @@ export function fieldReply(schema: SiteSchema, type: string, field: string, hidd
 export type HiddenFields = (type: string) => ReadonlySet<string>;
 const NONE: ReadonlySet<string> = new Set();
 const NO_HIDDEN: HiddenFields = () => NONE;
+/** Whether a field was created through the API (a custom field): its visibility is editable per project. */
+export type CustomFields = (type: string, field: string) => boolean;
+const NO_CUSTOM: CustomFields = () => false;
 
-function typeFields(schema: SiteSchema, type: string, hidden: HiddenFields): Record<string, unknown> {
+function typeFields(schema: SiteSchema, type: string, hidden: HiddenFields, custom: CustomFields): Record<string, unknown> {
   const t = schema.type(type);
   if (!t) throw new ShotgunFault(`API schema_field_read() entity type ${type} doesn't exist`, ErrorCode.API);
   const out: Record<string, unknown> = {};
-  for (const f of Object.keys(t.fields).sort()) out[f] = fieldReply(schema, type, f, hidden);
+  for (const f of Object.keys(t.fields).sort()) out[f] = fieldReply(schema, type, f, hidden, custom);
   return out;
 }
 
 /** schema_read: every type's fields. */
-export function schemaRead(schema: SiteSchema, hidden: HiddenFields = NO_HIDDEN): Record<string, unknown> {
+export function schemaRead(schema: SiteSchema, hidden: HiddenFields = NO_HIDDEN, custom: CustomFields = NO_CUSTOM): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const t of [...schema.typeNames].sort()) out[t] = typeFields(schema, t, hidden);
+  for (const t of [...schema.typeNames].sort()) out[t] = typeFields(schema, t, hidden, custom);
   return out;
 }
 
@@ -65,11 +69,11 @@ export function schemaEntityRead(schema: SiteSchema): Record<string, unknown> {
 }
 
 /** schema_field_read: one field ({field: ...}) or all of a type's fields. */
-export function schemaFieldRead(schema: SiteSchema, type: unknown, field: unknown, hidden: HiddenFields = NO_HIDDEN): Record<string, unknown> {
+export function schemaFieldRead(schema: SiteSchema, type: unknown, field: unknown, hidden: HiddenFields = NO_HIDDEN, custom: CustomFields = NO_CUSTOM): Record<string, unknown> {
   if (typeof type !== 'string' || !schema.hasType(type)) {
     throw new ShotgunFault(`API schema_field_read() entity type ${String(type)} doesn't exist`, ErrorCode.API);
   }
-  if (field === undefined || field === null) return typeFields(schema, type, hidden);
+  if (field === undefined || field === null) return typeFields(schema, type, hidden, custom);
   if (typeof field !== 'string') throw new ShotgunFault('API schema_field_read() field_name must be a string', ErrorCode.API);
-  return { [field]: fieldReply(schema, type, field, hidden) };
+  return { [field]: fieldReply(schema, type, field, hidden, custom) };
 }

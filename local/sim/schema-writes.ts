@@ -26,7 +26,12 @@ function parse<S extends z.ZodType>(method: string, s: S, raw: unknown): z.infer
 export class SchemaWrites {
   /** Fields hidden per project (schema_field_update `visible: false` with a project): schema replies for that project report them not visible. */
   private readonly hiddenByProject = new Map<number, Map<string, Set<string>>>();
+  /** `type.field` of the fields created through schema_field_create (custom fields). */
+  private readonly created = new Set<string>();
   constructor(private readonly d: SchemaWritesDeps) {}
+
+  /** Whether the field was created through the API (bound: handed to schema replies). */
+  readonly isCustom = (type: string, field: string): boolean => this.created.has(`${type}.${field}`);
 
   /** The fields of `type` hidden in `project`. */
   hiddenIn(project: number | undefined, type: string): ReadonlySet<string> {
@@ -44,6 +49,7 @@ export class SchemaWrites {
     let field = base;
     for (let i = 1; Object.hasOwn(t.fields, field); i++) field = `${base}_${i}`;
     changeField({ ...this.d, actor, now: this.d.now() }, { type: p.type, field, add: true, data_type: p.data_type });
+    this.created.add(`${p.type}.${field}`);
     this.describe(p.type, field, p.properties);
     return field;
   }

@@ -23,6 +23,10 @@ import { CallerFields } from './caller-fields.js';
 import { MediaSettingsSchema, MediaUrls, type MediaSettingsInput } from './media-urls.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
 import { SchemaWrites } from './schema-writes.js';
+import { SimUploads } from './uploads.js';
+import { SiteExtras } from './site-extras.js';
+import { ensureSitePages } from './pages.js';
+import { S3Uploads, S3UploadSettingsSchema, s3UploadInfo, type S3UploadSettings } from './s3-uploads.js';
 import { DEFAULT_SCRIPTS, DEFAULT_USER_PASSWORD, type ScriptCredential } from './credentials.js';
 
 const gzipAsync = promisify(gzip);
@@ -73,6 +77,8 @@ export interface SimSiteOptions {
   media?: MediaSettingsInput;
   /** The clock media URLs are signed by (default: the site's clock); the control knob `media.advanceS` moves it. */
   mediaNow?: () => Date;
+  /** S3 direct uploads (default off: the legacy upload forms only; local/sim/s3-uploads.ts). */
+  s3Uploads?: S3UploadSettings;
 }
 
 export interface SimSite {
@@ -119,13 +125,15 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
   const callerFields = new CallerFields(Date.parse(options.seedEpoch ?? DEFAULT_EPOCH));
   const schemaWrites = new SchemaWrites({ schema, store, events, now });
-  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites });
+  const extras = new SiteExtras({ schema, store, callerFields, now, project: projectDeep });
+  const api = new Api3Methods({ schema, store, auth, writes, permissions, now, legacyVersion: () => knobs.legacyVersion, semantics: () => knobs.semantics, callerFields, schemaWrites, extras, uploadInfo: s3UploadInfo(options.s3Uploads ?? { enabled: false }) });
 
   let seedMs = 0;
   const reseed = () => {
     store.loadSnapshot({ nextIds: {}, nextEventId: 1, entities: {} });
     seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch, mix: options.mix }).ms;
     ensureScriptUsers(store, scripts, now);
+    ensureSitePages(store, now);
     store.touch();
   };
   const snapshot = options.dataDir !== undefined
@@ -139,6 +147,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     store.loadSnapshot(saved.store);
     auth.loadSnapshot(saved.sessions ?? []);
     ensureScriptUsers(store, scripts, now);
+    ensureSitePages(store, now);
   } else {
     reseed();
     snapshot?.flushSync();
@@ -149,6 +158,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const media = new MediaUrls(options.mediaNow ?? now, () => origin, options.media);
   const control = new SimControl({ media, knobs, stats, events, auth, store, permissions, callerFields, reseed, initialDelay, schema, now, flush: async () => { await snapshot?.writeNow(); } });
   const controlOn = options.control ?? true;
+  const uploads = new SimUploads({ schema, auth, writes, media, origin: () => origin });
+  const s3 = new S3Uploads(options.s3Uploads ?? { enabled: false }, auth, uploads, () => origin);
 
   const hung = new Set<ServerResponse>();
   let closing = false;
@@ -167,6 +178,8 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const body = await readBody(req);
     if (body === undefined) { res.writeHead(413, { 'content-type': 'text/plain' }); res.end('Request Entity Too Large'); return; }
     if (controlOn && path.startsWith('/__sim/')) return control.handleHttp(req, res, path, body);
+    if (s3.handles(path)) return s3.handleHttp(req, res, path, body);
+    if (uploads.handles(path)) return uploads.handleHttp(req, res, path, body);
     if (!path.endsWith('/api3/json')) { res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }); res.end('<h1>Not Found</h1>'); return; }
     if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }); res.end('Method Not Allowed'); return; }
 
@@ -336,6 +349,8 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
   if (semantics) opts.semantics = semantics;
   const media = jsonEnv(env, 'SIM_MEDIA', MediaSettingsSchema);
   if (media) opts.media = media;
+  const s3Uploads = jsonEnv(env, 'SIM_S3_UPLOADS', S3UploadSettingsSchema);
+  if (s3Uploads) opts.s3Uploads = s3Uploads;
   const name = env.SHOTGUN_SCRIPT_NAME;
   const key = env.SHOTGUN_SCRIPT_KEY;
   if (name || key) {

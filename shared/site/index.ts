@@ -8,5 +8,6 @@ export { type CallOptions, type RawReply, ShotgunClient, type ShotgunClientOptio
 export { getScriptKey, getSiteCredentials, SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError } from './site-credentials.js';
 export { SiteInfo } from './site-info.js';
 export { isFileTransferPath, relayTransfer } from './file-transfer.js';
+export { uploadTargets } from './upload-target.js';
 export { passThrough } from './pass-through.js';
 export { DEFAULT_SIGNED_URL_MARGIN_S, expiresAt, isPlaceholder, isSignedUrl, mayBeVolatile, objectOf, renews, sameObjects, servableUntil, TRANSIENT_IMAGE_PATH, volatileVerdict, volatility, type Volatility, withoutSignatures } from './signed-urls.js';
