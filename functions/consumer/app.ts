@@ -3,9 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
-  EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  EventApplier, type ApplyOutcome, EventRowSchema, pendingKeyOf, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, countersOfChange, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -92,6 +92,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics, log: (m, x) => logger.warn(m, x ?? {}) }),
   });
   const max = Number(env.MAX_RECEIVE_COUNT);
+  const pending = new PendingEvents(ctx.ddb, ctx.tables.state);
   return createConsumer({
     applier, logger,
     metrics,
@@ -104,6 +105,8 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
       const project = (ev.project as { id?: unknown } | null | undefined)?.id;
       const keys = eventTypes([ev]).flatMap((t) => (t === SCHEMA_GENERATION ? [t] : countersOfChange(t, typeof project === 'number' ? project : undefined)));
       await bumpGenerations(ctx.ddb, ctx.tables.state, keys);
+      // Applied: reads of its type no longer wait for it (shared/store/pending-events.ts).
+      await pending.clear({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id });
     },
   });
 }

@@ -9,4 +9,5 @@ export { getScriptKey, getSiteCredentials, SCRIPT_KEY_UNSET_FIELD, SiteCredentia
 export { SiteInfo } from './site-info.js';
 export { isFileTransferPath, relayTransfer } from './file-transfer.js';
 export { passThrough } from './pass-through.js';
+export { type Admission, type HealthReport, isOutageReply, SiteHealth, siteHealthFor, type SiteHealthOptions } from './site-health.js';
 export { DEFAULT_SIGNED_URL_MARGIN_S, expiresAt, isPlaceholder, isSignedUrl, mayBeVolatile, objectOf, renews, sameObjects, servableUntil, TRANSIENT_IMAGE_PATH, volatileVerdict, volatility, type Volatility, withoutSignatures } from './signed-urls.js';
