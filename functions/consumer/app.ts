@@ -7,6 +7,7 @@ import {
 } from '../../shared/sync/index.js';
 import { bumpGenerations, countersOfChange, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
+import { ShotgunTransportError } from '../../shared/site/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -21,6 +22,8 @@ export interface ConsumerDeps {
   now?: () => number;
   /** Told about each applied event (the local stack's /status). */
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
+  /** The wait before trying an apply again while the site is down (SiteHealth.backoffMs); default 500 ms. */
+  backoffMs?: (round: number) => number;
   /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
   afterApply?: (ev: EventRow) => Promise<void>;
 }
@@ -32,13 +35,32 @@ export function parseEventBody(body: string): EventRow {
   return EventRowSchema.parse(JSON.parse(body));
 }
 
+/** While the site is down, an event's apply is tried again (about every `backoffMs`) until this little time is left in the invocation. */
+export const SITE_WAIT_MARGIN_MS = 5_000;
+
+/**
+ * Applies an event, waiting out a site outage within the invocation: its re-read of the entity cannot be made while the
+ * site is down (shared/site/site-health.ts refuses at once, a probe at a time), so the apply is retried after a jittered
+ * backoff instead of burning one of the event's deliveries per attempt (they lead to the DLQ).
+ */
+async function applyWaitingForSite(d: ConsumerDeps, ev: EventRow, remainingMs: () => number): Promise<ApplyOutcome> {
+  for (let round = 0; ; round++) {
+    try {
+      return await d.applier.apply(ev);
+    } catch (e) {
+      if (!(e instanceof ShotgunTransportError) || remainingMs() < SITE_WAIT_MARGIN_MS) throw e;
+      await new Promise((r) => setTimeout(r, d.backoffMs?.(round) ?? 500));
+    }
+  }
+}
+
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const recordHandlerFor = (context: Context) => async (record: SQSRecord): Promise<void> => {
     let ev: EventRow | undefined;
     try {
       ev = parseEventBody(record.body);
-      const outcome = await d.applier.apply(ev);
+      const outcome = await applyWaitingForSite(d, ev, () => context.getRemainingTimeInMillis?.() ?? 0);
       await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
@@ -68,7 +90,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       // A failure stops its message group (it and every later record of the group are reported failed, so each
       // entity's events stay in order); other groups in the batch go on. Failing the whole rest of the batch would
       // count receives against unrelated events and send them to the DLQ together with one poison event.
-      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
+      return await processPartialResponse(event, recordHandlerFor(context), processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
     } finally {
       d.metrics.flush();
     }
@@ -98,6 +120,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    backoffMs: ctx.client.health && ((round) => ctx.client.health!.backoffMs(round)),
     // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
     // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
     // change (DisplayColumn) bumps `*schema`.
