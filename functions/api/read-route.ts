@@ -25,6 +25,11 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   const recorded = (outcome.kind === 'pass' || outcome.kind === 'hit') && outcome.volatile ? recordVolatile(ctx, outcome.volatile) : undefined;
   try {
     const result = await respond(ctx, req, outcome, acceptEncoding, requireHit, method);
+    // A hit while the site is known down is still within the freshness bound; it is marked all the same.
+    if (outcome.kind !== 'pass' && ctx.client.health?.isUp() === false) {
+      const mode = await outageMode(ctx);
+      if (mode) return { ...result, headers: { ...result.headers, ...staleHeaders(mode.ageS) } };
+    }
     // The pass found the site down (its 502/503/504): outage mode may answer instead of relaying it.
     if (outcome.kind === 'pass' && isOutageStatus(result.statusCode)) return await outageAnswer(ctx, req, acceptEncoding, method, true) ?? result;
     return result;

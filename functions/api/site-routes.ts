@@ -72,11 +72,12 @@ export async function info(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   try {
     const r = await siteInfo.reply();
     const named = { 'x-fpt-cache-version': FPT_CACHE_VERSION };
-    if (r.staleSince !== undefined) {
+    const since = r.staleSince ?? (ctx.client.health?.isUp() === false ? r.at : undefined);
+    if (since !== undefined) {
       // The site is down: its last `info` reply, from memory, marked stale (clients connect with it), unless outage mode is off.
-      if (!((ctx.cache?.outage?.graceMs ?? 0) > 0)) return (await forward(ctx, req, 'method:info', acceptEncoding)).result;
+      if (r.staleSince !== undefined && !((ctx.cache?.outage?.graceMs ?? 0) > 0)) return (await forward(ctx, req, 'method:info', acceptEncoding)).result;
       ctx.metrics.outageHit?.();
-      return httpReply(200, { ...named, ...tags('hit', 'info:memory'), ...staleHeaders(Math.floor((Date.now() - r.staleSince) / 1000)) }, r.body, acceptEncoding);
+      return httpReply(200, { ...named, ...tags('hit', 'info:memory'), ...staleHeaders(Math.floor((Date.now() - since) / 1000)) }, r.body, acceptEncoding);
     }
     return httpReply(200, { ...named, ...(r.fromMemory ? tags('hit', 'info:memory') : tags('pass', 'method:info')) }, r.body, acceptEncoding);
   } catch (e) {

@@ -26,9 +26,9 @@ export class SiteInfo {
    * The site's reply body, unchanged; fromMemory when no call to the site was made; `staleSince` (epoch ms of the
    * reply served) when the site is down and the last reply it gave is served instead. Throws unless it is a results reply.
    */
-  async reply(): Promise<{ body: Buffer; fromMemory: boolean; staleSince?: number }> {
+  async reply(): Promise<{ body: Buffer; fromMemory: boolean; staleSince?: number; at?: number }> {
     const c = this.cached;
-    if (c && this.now() - c.at < this.ttlMs) return { body: await c.body, fromMemory: true };
+    if (c && this.now() - c.at < this.ttlMs) return { body: await c.body, fromMemory: true, at: c.at };
     try {
       return await this.fetch();
     } catch (e) {
