@@ -126,7 +126,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   });
   // How fresh the store is: the poller's lease item and the pending-event markers (also what outage mode reports).
   const freshness = new StoreFreshness({
-    lease: () => lease.read(), firstPending: (keys) => pending.firstPending(keys), maxLagMs: c.freshness?.maxLagMs ?? DEFAULT_STORE_MAX_LAG_MS,
+    lease: () => lease.read(), firstPending: (keys) => pending.firstPending(keys), maxLagMs: c.freshness?.maxLagMs ?? DEFAULT_STORE_MAX_LAG_MS, since: Date.now(),
   });
   const pending = new PendingEvents(c.ddb, c.tables.state);
   const reads = new CachedReads({

@@ -9,7 +9,7 @@ import type { Readiness } from '../store/index.js';
 import { involvedTypes, linksVisible, permissionScope, withRestriction } from './permission-scope.js';
 import type { PrincipalViews } from './principal-views.js';
 import type { CallerCredential } from './caller-auth.js';
-import type { MemoLookup, ReplyMemo } from './reply-memo.js';
+import { linkTypesOf, type MemoLookup, type ReplyMemo } from './reply-memo.js';
 import type { EventLogReads } from './event-log-reads.js';
 import type { EventLogViews } from './event-log-views.js';
 import type { StoreFreshness } from './store-freshness.js';
@@ -119,6 +119,8 @@ export class CachedReads {
       const { found, outcome } = built;
       if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
       if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason, ...volatileOf(outcome!) };
+      const linked = await this.staleLinks(outcome!.result, outage);
+      if (linked) return { kind: 'pass', reason: linked };
       const used = outcome!.access;
       const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
       return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep, ...volatileOf(outcome!) };
@@ -135,6 +137,8 @@ export class CachedReads {
     if (!scope.ok) return { kind: 'pass', reason: scope.reason };
     const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
     if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
+    const linked = await this.staleLinks(outcome.result, outage);
+    if (linked) return { kind: 'pass', reason: linked };
     if (scope.linkCheck) {
       // The answer's links, and those its filters compare with (else the site matches nothing through them), must be ones the caller sees.
       const failed = await linksVisible(scope.filterLinks ? [outcome.result, scope.filterLinks] : outcome.result, scope.linkCheck, this.d.linkProjects);
@@ -172,6 +176,15 @@ export class CachedReads {
       view = 'full';
     }
     return { kind: 'hit', result: outcome.result, access: 'event-log', view, unshadowed: true };
+  }
+
+  /** The pass reason when a type the answer links to has events waiting to be applied (a retirement, a rename, a relink changes how links read). */
+  private async staleLinks(result: unknown, outage: { after: number } | undefined): Promise<string | undefined> {
+    if (!this.d.freshness || outage) return undefined;
+    const types = linkTypesOf(result).filter((t) => this.d.schema.site.hasType(t));
+    if (!types.length) return undefined;
+    const fresh = await this.d.freshness.check(types);
+    return fresh.fresh ? undefined : fresh.reason;
   }
 
   /**

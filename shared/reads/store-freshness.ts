@@ -3,7 +3,8 @@
 // A cached answer is "as of the last poll". That holds only while the poller polls (a dead poller, an event log that
 // fails, a site that is down stop it: the cursor's `cursorAt` ages) and once what it read is applied (markers of
 // shared/store/pending-events.ts). Otherwise the read passes (`store-stale:*`), or, while the site is down, is served
-// marked stale within the outage grace (functions/api/read-route.ts). The lease item and the markers are read at
+// marked stale within the outage grace (functions/api/read-route.ts). A container trusts only polls saved after it
+// started: what a dead stack's poller saw proves nothing about what the site logged while it was down. The lease item and the markers are read at
 // most every `cacheMs` per container: an answer may be that much older than the last poll, within the poll interval
 // every cached answer already lags by.
 import { ANY_TYPE } from '../store/index.js';
@@ -19,6 +20,11 @@ export interface StoreFreshnessOptions {
   firstPending: (keys: readonly string[]) => Promise<string | undefined>;
   /** How recent the last successful poll must be (STORE_MAX_LAG_MS, default 15 s). */
   maxLagMs: number;
+  /**
+   * Polls saved before this instant (the container's start) prove nothing: after a restart (or a crash of the whole
+   * stack) the store may miss what the site logged since; reads pass until a poller has polled again.
+   */
+  since?: number;
   cacheMs?: number;
   now?: () => number;
 }
@@ -41,6 +47,7 @@ export class StoreFreshness {
     const age = lease.cursorAt === null ? null : Math.max(0, t - lease.cursorAt);
     if (age === null) return { fresh: false, reason: 'store-stale:never-polled', lastPollAgeMs: null };
     if (age > this.o.maxLagMs) return { fresh: false, reason: 'store-stale:last-poll', lastPollAgeMs: age };
+    if (this.o.since !== undefined && lease.cursorAt! < this.o.since) return { fresh: false, reason: 'store-stale:not-polled-since-start', lastPollAgeMs: age };
     if (!lease.caughtUp) return { fresh: false, reason: 'store-stale:catching-up', lastPollAgeMs: age };
     const keys = [...new Set([...types, ANY_TYPE])];
     const flags = await Promise.all(keys.map((k) => this.isPending(k, t)));

@@ -21,7 +21,8 @@ export interface EventSource {
 
 /** Where events go: resolves only once every event is durably queued (SQS FIFO in AWS and locally). */
 export interface EventSink {
-  send(events: EventRow[]): Promise<void>;
+  /** `run` names the poller invocation (the dedup id carries it: shared/sync/event-log.ts deduplicationId). */
+  send(events: EventRow[], run?: string): Promise<void>;
 }
 
 export interface PollerMetrics {
@@ -150,7 +151,7 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
         const step = advance(c, [...fresh, ...late], now(), backlogTimeoutMs);
         const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
         if (relevant.length && o.markPending) await o.markPending(relevant);
-        if (relevant.length) await o.sink.send(relevant);
+        if (relevant.length) await o.sink.send(relevant, owner);
         if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
         const keptTypes = o.keep && new Set(o.keep.types);
         const kept = keptTypes ? step.forward.filter((ev) => keptTypes.has(ev.event_type)) : [];

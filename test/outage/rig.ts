@@ -13,7 +13,7 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { MemoryApiMetrics } from '../../shared/reads/index.js';
-import { authParams, readParams, rpcPayload, ShotgunClient, type AuthParams } from '../../shared/site/index.js';
+import { authParams, deleteParams, readParams, reviveParams, rpcPayload, ShotgunClient, updateParams, type AuthParams } from '../../shared/site/index.js';
 import { MemorySyncMetrics, Validator } from '../../shared/sync/index.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
 import { importAll, schema, startRig, waitUntil, type Rig } from '../sync/helpers.js';
@@ -25,6 +25,7 @@ const quiet = new Logger({ serviceName: 'outage-test', logLevel: (process.env.AP
 export interface CacheProcesses {
   apiUrl: string;
   metrics: MemoryApiMetrics;
+  sync: MemorySyncMetrics;
   events: SqsEventSource;
   stop(): Promise<void>;
   kill(): Promise<void>;
@@ -42,6 +43,35 @@ export interface OutageRig {
   /** The same payload straight to the site. */
   direct(payload: unknown): Promise<RawResponse>;
   close(): Promise<void>;
+}
+
+/**
+ * Kills the cache as a crash would: no grace, and the poller's lease left held by its dead owner with a recent
+ * heartbeat (a killed process never releases it); the next poller must take it over once the heartbeat is stale.
+ */
+export async function killCache(o: OutageRig): Promise<void> {
+  await o.cache.kill();
+  // The abandoned invocation notices the shutdown at its next poll; then its lease is left as a dead process leaves it.
+  await waitUntil('the lease as a dead owner left it', async () => (await o.rig.ctx.lease.acquire(`dead-${Date.now()}`, Date.now())) !== null);
+}
+
+/** Changes on the site as a studio makes them: updates, relinks, retirements and revivals (as the cache's script, events on). */
+export async function changeSite(o: OutageRig, n: number, seed: number): Promise<void> {
+  let x = seed;
+  const random = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const read = async (type: string, fields: string[], retired = false) => (await o.site.call<{ entities: Array<Record<string, any>> }>('read', readParams(type, [], fields, { return_only: retired ? 'retired' : 'active' }))).entities;
+  const [shots, sequences] = await Promise.all([read('Shot', ['code']), read('Sequence', ['code'])]);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+  for (let i = 0; i < n; i++) {
+    const op = i % 4;
+    if (op === 0) await o.site.call('update', updateParams('Shot', pick(shots).id, { description: `change ${seed}/${i}`, sg_cut_in: i }));
+    else if (op === 1) await o.site.call('update', updateParams('Shot', pick(shots).id, { sg_sequence: { type: 'Sequence', id: pick(sequences).id } }));
+    else if (op === 2) await o.site.call('delete', deleteParams('Shot', shots.splice(Math.floor(random() * shots.length), 1)[0].id));
+    else {
+      const retired = await read('Shot', ['code'], true);
+      if (retired.length) await o.site.call('revive', reviveParams('Shot', pick(retired).id));
+    }
+  }
 }
 
 export async function startOutageRig(label: string, extraEnv: Record<string, string> = {}, entities = 60): Promise<OutageRig> {
@@ -84,14 +114,14 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
   const handler = createApiHandler(apiDepsFromEnv(env, quiet, metrics));
   const gw: LocalApiGateway = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
   return {
-    apiUrl: gw.url, metrics, events,
+    apiUrl: gw.url, metrics, sync, events,
     async stop() {
       await scheduler.stop();
       await events.stop();
       await gw.close();
     },
     async kill() {
-      // No grace: whatever runs is abandoned where it is (its lease and its in-flight messages stay behind).
+      // No grace: whatever runs is abandoned where it is.
       await Promise.all([scheduler.stop(0), events.stop(), gw.close()]);
     },
   };
@@ -135,6 +165,7 @@ export async function expectConverged(o: OutageRig): Promise<void> {
   expect(await depth(o, o.sqs.dlqUrl)).toBe(0);
   const validator = new Validator({ schema, store: o.rig.ctx.store, readiness: o.rig.ctx.readiness, fetcher: o.rig.ctx.fetcher, client: o.site });
   const report = await validator.run({ data: 'all', recheckMs: 1000 });
+  if (process.env.DEBUG_OUTAGE) console.log(JSON.stringify(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => ({ type: t.type, site: t.site, cache: t.cache, differing: t.differing.slice(0, 5) }))));
   expect(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => t.type)).toEqual([]);
   expect(report.drift).toBe(0);
   await waitUntil('every probe read to be a hit', async () => (await compareWithSite(o)).hits === probeReads().length, 30_000);
