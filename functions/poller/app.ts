@@ -82,6 +82,8 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       onEvents: generationBumper(ctx.ddb, ctx.tables.state),
       onRetentionExceeded: async () => {
         await ctx.importState.requestFull('event-log cursor older than the site\'s event retention');
+        // Out of service at once, before the cursor restarts: nothing the gap may have changed is served until rebuilt.
+        for (const type of ctx.schema.site.typeNames) await ctx.readiness.markTypeNotReady(type);
         if (d.triggerImport) { await d.triggerImport(); importTriggered = true; }
       },
       onPoll: (cursor) => {

@@ -15,7 +15,7 @@ export type Freshness =
   | { fresh: false; reason: string; lastPollAgeMs: number | null };
 
 export interface StoreFreshnessOptions {
-  lease: () => Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince'>>;
+  lease: () => Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince' | 'gapAt'>>;
   /** The first of these keys with queued, unapplied events (PendingEvents.firstPending). */
   firstPending: (keys: readonly string[]) => Promise<string | undefined>;
   /** How recent the last successful poll must be (STORE_MAX_LAG_MS, default 15 s). */
@@ -32,7 +32,7 @@ export interface StoreFreshnessOptions {
 export const DEFAULT_STORE_MAX_LAG_MS = 15_000;
 
 export class StoreFreshness {
-  private lease?: { at: number; value: Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince'>> };
+  private lease?: { at: number; value: Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince' | 'gapAt'>> };
   private readonly pending = new Map<string, { at: number; value: Promise<boolean> }>();
   private readonly now: () => number;
 
@@ -49,6 +49,8 @@ export class StoreFreshness {
     if (age > this.o.maxLagMs) return { fresh: false, reason: 'store-stale:last-poll', lastPollAgeMs: age };
     if (this.o.since !== undefined && lease.cursorAt! < this.o.since) return { fresh: false, reason: 'store-stale:not-polled-since-start', lastPollAgeMs: age };
     if (!lease.caughtUp) return { fresh: false, reason: 'store-stale:catching-up', lastPollAgeMs: age };
+    // The types were taken out of service when the gap was found; a readiness snapshot taken before may not show it yet.
+    if (lease.gapAt !== null && t - lease.gapAt < this.o.maxLagMs) return { fresh: false, reason: 'store-stale:rebuilding', lastPollAgeMs: age };
     const keys = [...new Set([...types, ANY_TYPE])];
     const flags = await Promise.all(keys.map((k) => this.isPending(k, t)));
     const waiting = keys.find((_, i) => flags[i]);
@@ -62,7 +64,7 @@ export class StoreFreshness {
     return { lastPollAgeMs: lease.cursorAt === null ? null : Math.max(0, this.now() - lease.cursorAt), siteDownSince: lease.siteDownSince };
   }
 
-  private leaseRecord(): Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince'>> {
+  private leaseRecord(): Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince' | 'gapAt'>> {
     const t = this.now();
     const c = this.lease;
     if (c && t - c.at < (this.o.cacheMs ?? 250)) return c.value;

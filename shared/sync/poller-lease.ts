@@ -24,6 +24,8 @@ export interface LeaseRecord {
   caughtUp: boolean;
   /** When the poller found the site down (epoch ms), or null while it polls. */
   siteDownSince: number | null;
+  /** When the cursor was last found older than the site's retention (the types were taken out of service then). */
+  gapAt: number | null;
 }
 
 export class LeaseLostError extends Error {
@@ -34,7 +36,7 @@ export class LeaseLostError extends Error {
 }
 
 /** What a save records beside the cursor: whether the poll read the log to its end, and since when the site is down (null: up). */
-export interface PollMarks { caughtUp?: boolean; siteDownSince?: number | null }
+export interface PollMarks { caughtUp?: boolean; siteDownSince?: number | null; gapAt?: number }
 
 /**
  * One item holds owner, leaseUntil, seq, the cursor and the owner's heartbeat (`beatAt`, every save). Acquire takes
@@ -77,6 +79,10 @@ export class PollerLease {
     if (marks.caughtUp !== undefined) {
       set += ', caughtUp = :caught';
       values[':caught'] = marks.caughtUp;
+    }
+    if (marks.gapAt !== undefined) {
+      set += ', gapAt = :gap';
+      values[':gap'] = marks.gapAt;
     }
     if (marks.siteDownSince !== undefined) {
       set += ', siteDownSince = :down';
@@ -129,6 +135,7 @@ export class PollerLease {
       caughtUp: item?.caughtUp !== false,
       siteDownSince: typeof item?.siteDownSince === 'number' ? item.siteDownSince : null,
       beatAt: typeof item?.beatAt === 'number' ? item.beatAt : null,
+      gapAt: typeof item?.gapAt === 'number' ? item.gapAt : null,
       cursor: item?.cursor ? CursorStateSchema.parse(item.cursor) : null,
       cursorAt: typeof item?.cursorAt === 'number' ? item.cursorAt : null,
       owner: typeof item?.owner === 'string' ? item.owner : null,

@@ -205,6 +205,6 @@ async function startingCursor(o: PollerOptions, holder: LeaseHolder, now: () => 
     await o.onRetentionExceeded?.();
   }
   const cursor = initialCursor(await o.source.latestId());
-  await o.lease.save(holder, now(), cursor);
+  await o.lease.save(holder, now(), cursor, saved ? { gapAt: now() } : {});
   return cursor;
 }

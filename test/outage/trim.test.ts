@@ -11,6 +11,9 @@ afterAll(() => o?.close());
 describe('a cursor older than the site\'s event-log retention', () => {
   it('is detected; types pass until rebuilt; the cache converges', async () => {
     await waitUntil('every read to be a hit', async () => (await compareWithSite(o)).hits === probeReads().length);
+    // The cursor has seen an event (a site's log is never empty; the seeded one is until the first write).
+    await changeSite(o, 1, 50);
+    await waitUntil('the cursor to see it', async () => ((await o.rig.ctx.lease.read()).cursor?.maxSeen ?? 0) > 0);
     await o.cache.stop();
     await changeSite(o, 16, 51);
     // Retention: the oldest readable event is now newer than anything the cache's cursor has seen.
@@ -18,6 +21,7 @@ describe('a cursor older than the site\'s event-log retention', () => {
     const cursor = (await o.rig.ctx.lease.read()).cursor!;
     expect(cursor.maxSeen).toBeLessThan(last);
     o.rig.site.chaos.apply({ trimBelow: last });
+    expect(await o.rig.ctx.events.exists(cursor.maxSeen)).toBe(false);
     await o.start();
     // Until the rebuild is done, every answer is the site's (passed), never the store's pre-gap state.
     await waitUntil('the gap to be detected', () => o.cache.sync.total('CursorBeyondRetention') > 0);
