@@ -97,6 +97,13 @@ describe('sync alarms on events and schema drift', () => {
     });
   });
 
+  it('site outage: failed polls two minutes running alarm (the site or its event log is down)', () => {
+    expect(alarm('site-outage')).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.PollFailures, Dimensions: SERVICE, Statistic: 'Sum', Period: 60,
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('schema drift: any drifted field alarms, and the alarm holds its state between the sporadic diffs', () => {
     const a = alarm('schema-drift');
     expect(a).toMatchObject({
