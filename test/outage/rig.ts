@@ -1,6 +1,7 @@
 // Test rig for outages: the simulated site, fresh tables, the local SQS, and the cache's processes (API behind the local gateway, poller, importer, consumer) that can be stopped cleanly or killed and started again.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
 import { apiDepsFromEnv, createApiHandler } from '../../functions/api/app.js';
 import { createConsumerHandler } from '../../functions/consumer/app.js';
@@ -17,6 +18,9 @@ import { authParams, deleteParams, readParams, reviveParams, rpcPayload, Shotgun
 import { MemorySyncMetrics, Validator } from '../../shared/sync/index.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
 import { importAll, schema, startRig, waitUntil, type Rig } from '../sync/helpers.js';
+
+/** Throttles every DynamoDB call of the API containers started from now on while `on`. */
+export const throttle = { on: false };
 
 export const SCRIPT: AuthParams = authParams({ scriptName: DEFAULT_SCRIPT.name, apiKey: DEFAULT_SCRIPT.key }) as AuthParams;
 const quiet = new Logger({ serviceName: 'outage-test', logLevel: (process.env.API_TEST_LOG ?? 'CRITICAL') as 'CRITICAL' });
@@ -111,7 +115,14 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
     { fn: { name: 'poller', timeoutMs: 10_000 }, handler: poller, everyMs: 100 },
     { fn: { name: 'importer', timeoutMs: 60_000 }, handler: importer, everyMs: 500 },
   ]);
-  const handler = createApiHandler(apiDepsFromEnv(env, quiet, metrics));
+  const deps = apiDepsFromEnv(env, quiet, metrics);
+  // DynamoDB as the API sees it, throttled on demand (the read path must pass, never fail).
+  const ddb = deps.cache!.ddb;
+  const send = ddb.send.bind(ddb) as (...args: unknown[]) => Promise<unknown>;
+  (ddb as { send: unknown }).send = (...args: unknown[]) => (throttle.on
+    ? Promise.reject(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: {} }))
+    : send(...args));
+  const handler = createApiHandler(deps);
   const gw: LocalApiGateway = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
   return {
     apiUrl: gw.url, metrics, sync, events,
