@@ -18,7 +18,7 @@ export interface OutageMode {
  */
 export async function outageMode(ctx: ApiContext, siteFailed = false): Promise<OutageMode | undefined> {
   const cache = ctx.cache;
-  const graceMs = (cache?.outage?.graceMs ?? 0);
+  const graceMs = cache?.outage?.graceMs ?? 0;
   if (!cache || graceMs <= 0) return undefined;
   let state;
   try {

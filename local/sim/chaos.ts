@@ -12,20 +12,27 @@ import type { SiteStore } from './store.js';
 export const DOWN_MODES = ['maintenance', 'reset', 'hang'] as const;
 export type DownMode = (typeof DOWN_MODES)[number];
 
-export const ChaosPatchSchema = z.object({
-  /** The whole API down: `maintenance` (HTTP 503 and the site's maintenance page), `reset` (connections dropped), `hang` (never answers); null: up. */
-  down: z.enum(DOWN_MODES).nullable().optional(),
-  /** Alternates up and down (`mode`, default maintenance) from now on; null stops flapping. */
-  flap: z.object({ upMs: z.number().int().min(1), downMs: z.number().int().min(1), mode: z.enum(DOWN_MODES).optional() }).strict().nullable().optional(),
-  /** Only reads of EventLogEntry fail: `fault` (the site's generic API fault), `hang`; null: they work. */
-  eventLog: z.enum(['fault', 'hang']).nullable().optional(),
-  /** Retention: every EventLogEntry row with a lower id is gone for good (the oldest readable id moves up). */
-  trimBelow: z.number().int().min(1).optional(),
-}).strict();
+export const ChaosPatchSchema = z
+  .object({
+    /** The whole API down: `maintenance` (HTTP 503 and the site's maintenance page), `reset` (connections dropped), `hang` (never answers); null: up. */
+    down: z.enum(DOWN_MODES).nullable().optional(),
+    /** Alternates up and down (`mode`, default maintenance) from now on; null stops flapping. */
+    flap: z
+      .object({ upMs: z.number().int().min(1), downMs: z.number().int().min(1), mode: z.enum(DOWN_MODES).optional() })
+      .strict()
+      .nullable()
+      .optional(),
+    /** Only reads of EventLogEntry fail: `fault` (the site's generic API fault), `hang`; null: they work. */
+    eventLog: z.enum(['fault', 'hang']).nullable().optional(),
+    /** Retention: every EventLogEntry row with a lower id is gone for good (the oldest readable id moves up). */
+    trimBelow: z.number().int().min(1).optional(),
+  })
+  .strict();
 export type ChaosPatch = z.input<typeof ChaosPatchSchema>;
 
-const MAINTENANCE_PAGE = '<!DOCTYPE html><html><head><title>Down for maintenance</title></head>'
-  + '<body><h1>Flow Production Tracking is down for scheduled maintenance</h1><p>We will be back shortly.</p></body></html>';
+const MAINTENANCE_PAGE =
+  '<!DOCTYPE html><html><head><title>Down for maintenance</title></head>' +
+  '<body><h1>Flow Production Tracking is down for scheduled maintenance</h1><p>We will be back shortly.</p></body></html>';
 
 export class SiteChaos {
   private down: DownMode | null = null;
@@ -34,7 +41,10 @@ export class SiteChaos {
   private readonly hung = new Set<ServerResponse>();
   readonly counts = { refused: 0, eventLogFailed: 0, trimmed: 0 };
 
-  constructor(private readonly store: SiteStore, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly store: SiteStore,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   apply(patch: ChaosPatch): Record<string, unknown> {
     const p = ChaosPatchSchema.parse(patch);
@@ -57,7 +67,12 @@ export class SiteChaos {
   }
 
   describe(): Record<string, unknown> {
-    return { down: this.currentDown(), flap: this.flap && { upMs: this.flap.upMs, downMs: this.flap.downMs, mode: this.flap.mode }, eventLog: this.eventLog, ...this.counts };
+    return {
+      down: this.currentDown(),
+      flap: this.flap && { upMs: this.flap.upMs, downMs: this.flap.downMs, mode: this.flap.mode },
+      eventLog: this.eventLog,
+      ...this.counts,
+    };
   }
 
   /** Whether a new connection is dropped at once (down with `reset`). */

@@ -10,9 +10,7 @@
 import { ANY_TYPE } from '../store/index.js';
 import type { LeaseRecord } from '../sync/index.js';
 
-export type Freshness =
-  | { fresh: true; lastPollAgeMs: number }
-  | { fresh: false; reason: string; lastPollAgeMs: number | null };
+export type Freshness = { fresh: true; lastPollAgeMs: number } | { fresh: false; reason: string; lastPollAgeMs: number | null };
 
 export interface StoreFreshnessOptions {
   lease: () => Promise<Pick<LeaseRecord, 'cursorAt' | 'caughtUp' | 'siteDownSince' | 'gapAt'>>;
@@ -71,7 +69,9 @@ export class StoreFreshness {
     const value = this.o.lease();
     const entry = { at: t, value };
     this.lease = entry;
-    value.catch(() => { if (this.lease === entry) this.lease = undefined; });
+    value.catch(() => {
+      if (this.lease === entry) this.lease = undefined;
+    });
     return value;
   }
 
@@ -81,7 +81,9 @@ export class StoreFreshness {
     const value = this.o.firstPending([key]).then((k) => k !== undefined);
     const entry = { at: t, value };
     this.pending.set(key, entry);
-    value.catch(() => { if (this.pending.get(key) === entry) this.pending.delete(key); });
+    value.catch(() => {
+      if (this.pending.get(key) === entry) this.pending.delete(key);
+    });
     return value;
   }
 }

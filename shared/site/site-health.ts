@@ -116,7 +116,13 @@ export class SiteHealth {
 
   report(): HealthReport {
     const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
-    return { state: this.isUp() ? 'up' : 'down', downSince: iso(this.downSince), lastUpAt: iso(this.lastUpAt), consecutiveFailures: this.failures, ...this.stats };
+    return {
+      state: this.isUp() ? 'up' : 'down',
+      downSince: iso(this.downSince),
+      lastUpAt: iso(this.lastUpAt),
+      consecutiveFailures: this.failures,
+      ...this.stats,
+    };
   }
 }
 
@@ -137,6 +143,6 @@ const registry = new Map<string, SiteHealth>();
 export function siteHealthFor(url: string, options?: SiteHealthOptions): SiteHealth {
   const origin = new URL(url).origin;
   let h = registry.get(origin);
-  if (!h) registry.set(origin, h = new SiteHealth(options));
+  if (!h) registry.set(origin, (h = new SiteHealth(options)));
   return h;
 }

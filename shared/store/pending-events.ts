@@ -15,17 +15,31 @@ export const ANY_TYPE = '*';
 export const PENDING_MARK_MS = 10 * 60_000;
 const padId = (id: number) => String(Math.max(0, id)).padStart(15, '0');
 
-export interface PendingEvent { key: string; id: number }
+export interface PendingEvent {
+  key: string;
+  id: number;
+}
 
 export class PendingEvents {
-  constructor(private readonly ddb: DynamoDBClient, private readonly table: string, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    private readonly table: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Marks events as queued (before they are sent); resolves once every marker is written. */
   async mark(events: readonly PendingEvent[]): Promise<void> {
     const expiresAt = this.now() + PENDING_MARK_MS;
-    let requests: WriteRequest[] = [...new Map(events.map((e) => [`${e.key}#${e.id}`, e])).values()].map((e) => ({ PutRequest: { Item: {
-      pk: { S: `${PENDING_PK}#${e.key}` }, sk: { S: padId(e.id) }, expiresAt: { N: String(expiresAt) }, ttl: { N: String(Math.ceil(expiresAt / 1000) + 3600) },
-    } } }));
+    let requests: WriteRequest[] = [...new Map(events.map((e) => [`${e.key}#${e.id}`, e])).values()].map((e) => ({
+      PutRequest: {
+        Item: {
+          pk: { S: `${PENDING_PK}#${e.key}` },
+          sk: { S: padId(e.id) },
+          expiresAt: { N: String(expiresAt) },
+          ttl: { N: String(Math.ceil(expiresAt / 1000) + 3600) },
+        },
+      },
+    }));
     for (let round = 0; requests.length; round++) {
       const chunks: WriteRequest[][] = [];
       for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
@@ -44,14 +58,22 @@ export class PendingEvents {
   /** The first of `keys` with a live marker (an event queued and not applied), or undefined when none has one. */
   async firstPending(keys: readonly string[]): Promise<string | undefined> {
     const now = this.now();
-    const found = await Promise.all(keys.map(async (key) => {
-      const r = await this.ddb.send(new QueryCommand({
-        TableName: this.table, KeyConditionExpression: 'pk = :pk', FilterExpression: 'expiresAt > :now', Limit: 25, ConsistentRead: true,
-        ExpressionAttributeValues: { ':pk': { S: `${PENDING_PK}#${key}` }, ':now': { N: String(now) } },
-      }));
-      // More markers than one page looked at, all expired so far: counted as pending (the safe side).
-      return (r.Items?.length ?? 0) > 0 || r.LastEvaluatedKey !== undefined;
-    }));
+    const found = await Promise.all(
+      keys.map(async (key) => {
+        const r = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            FilterExpression: 'expiresAt > :now',
+            Limit: 25,
+            ConsistentRead: true,
+            ExpressionAttributeValues: { ':pk': { S: `${PENDING_PK}#${key}` }, ':now': { N: String(now) } },
+          }),
+        );
+        // More markers than one page looked at, all expired so far: counted as pending (the safe side).
+        return (r.Items?.length ?? 0) > 0 || r.LastEvaluatedKey !== undefined;
+      }),
+    );
     return keys.find((_, i) => found[i]);
   }
 }

@@ -5,11 +5,16 @@ import { waitUntil } from '../sync/helpers.js';
 import { compareWithSite, expectConverged, probeReads, SCRIPT, startOutageRig, throttle, type OutageRig } from './rig.js';
 
 let o: OutageRig;
-beforeAll(async () => { o = await startOutageRig('dynamodb'); }, 120_000);
-afterAll(async () => { throttle.on = false; await o?.close(); });
+beforeAll(async () => {
+  o = await startOutageRig('dynamodb');
+}, 120_000);
+afterAll(async () => {
+  throttle.on = false;
+  await o?.close();
+});
 
 describe('DynamoDB throttling the read path', () => {
-  it('passes reads through with the site\'s answer and recovers', async () => {
+  it("passes reads through with the site's answer and recovers", async () => {
     await waitUntil('every read to be a hit', async () => (await compareWithSite(o)).hits === probeReads().length);
     throttle.on = true;
     try {
@@ -20,7 +25,8 @@ describe('DynamoDB throttling the read path', () => {
         expect(viaCache.headers['x-fpt-cache-reason']).toBe('cache-error');
         expect(JSON.stringify(viaCache.json())).toBe(JSON.stringify(direct.json()));
       }
-      const shot = (await o.site.call<{ entities: Array<{ id: number }> }>('read', { ...(probeReads()[0] as { params: unknown[] }).params[1] as object })).entities[0];
+      const shot = (await o.site.call<{ entities: Array<{ id: number }> }>('read', { ...((probeReads()[0] as { params: unknown[] }).params[1] as object) }))
+        .entities[0];
       const written = await o.rpc(rpcPayload('update', SCRIPT, updateParams('Shot', shot.id, { description: 'written while throttled' })));
       expect(written.status).toBe(200);
       expect(written.json()).toMatchObject({ results: { id: shot.id } });

@@ -4,7 +4,9 @@ import { waitUntil } from '../sync/helpers.js';
 import { changeSite, compareWithSite, expectConverged, probeReads, startOutageRig, type OutageRig } from './rig.js';
 
 let o: OutageRig;
-beforeAll(async () => { o = await startOutageRig('event-log'); }, 120_000);
+beforeAll(async () => {
+  o = await startOutageRig('event-log');
+}, 120_000);
 afterAll(() => o?.close());
 
 describe('only the event log failing', () => {
@@ -13,7 +15,10 @@ describe('only the event log failing', () => {
     o.rig.site.chaos.apply({ eventLog: 'fault' });
     await changeSite(o, 12, 31);
     // Once the last poll is older than STORE_MAX_LAG_MS, reads pass; every answer is the site's.
-    await waitUntil('reads to pass as not provably fresh', async () => (await o.rpc(probeReads()[0])).headers['x-fpt-cache-reason'] === 'store-stale:last-poll');
+    await waitUntil(
+      'reads to pass as not provably fresh',
+      async () => (await o.rpc(probeReads()[0])).headers['x-fpt-cache-reason'] === 'store-stale:last-poll',
+    );
     for (let i = 0; i < 3; i++) {
       const { hits, differing } = await compareWithSite(o);
       expect(differing).toEqual([]);

@@ -4,7 +4,9 @@ import { waitUntil } from '../sync/helpers.js';
 import { changeSite, compareWithSite, expectConverged, probeReads, startOutageRig, type OutageRig } from './rig.js';
 
 let o: OutageRig;
-beforeAll(async () => { o = await startOutageRig('flap'); }, 120_000);
+beforeAll(async () => {
+  o = await startOutageRig('flap');
+}, 120_000);
 afterAll(() => o?.close());
 
 describe('a flapping site', () => {

@@ -5,7 +5,9 @@ import { waitUntil } from '../sync/helpers.js';
 import { changeSite, compareWithSite, expectConverged, probeReads, startOutageRig, SCRIPT, type OutageRig } from './rig.js';
 
 let o: OutageRig;
-beforeAll(async () => { o = await startOutageRig('hang'); }, 120_000);
+beforeAll(async () => {
+  o = await startOutageRig('hang');
+}, 120_000);
 afterAll(() => o?.close());
 
 const uncachedRead = rpcPayload('read', SCRIPT, readParams('ApiUser', [], ['firstname']));

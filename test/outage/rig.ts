@@ -62,8 +62,10 @@ export async function killCache(o: OutageRig): Promise<void> {
 /** Changes on the site as a studio makes them: updates, relinks, retirements and revivals (as the cache's script, events on). */
 export async function changeSite(o: OutageRig, n: number, seed: number): Promise<void> {
   let x = seed;
-  const random = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const read = async (type: string, fields: string[], retired = false) => (await o.site.call<{ entities: Array<Record<string, any>> }>('read', readParams(type, [], fields, { return_only: retired ? 'retired' : 'active' }))).entities;
+  const random = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const read = async (type: string, fields: string[], retired = false) =>
+    (await o.site.call<{ entities: Array<Record<string, any>> }>('read', readParams(type, [], fields, { return_only: retired ? 'retired' : 'active' })))
+      .entities;
   const [shots, sequences] = await Promise.all([read('Shot', ['code']), read('Sequence', ['code'])]);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
   for (let i = 0; i < n; i++) {
@@ -80,17 +82,36 @@ export async function changeSite(o: OutageRig, n: number, seed: number): Promise
 
 export async function startOutageRig(label: string, extraEnv: Record<string, string> = {}, entities = 60): Promise<OutageRig> {
   const sqs = await startLocalSqs({ port: 0 });
-  const rig = await startRig(label, { entities, seed: 17 }, {
-    EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    POLL_INTERVAL_MS: '100', POLL_LOOP_MS: '4000', POLLER_LEASE_MS: '60000', POLLER_STALE_MS: '1500',
-    SHOTGUN_TIMEOUT_MS: '1500', SHOTGUN_MAX_ATTEMPTS: '2', STORE_MAX_LAG_MS: '3000', OUTAGE_GRACE_S: '600',
-    RESPONSE_CACHE: 'off', REPLY_MEMO: 'off', EVENT_LOG_READS: 'off', POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    ...extraEnv,
-  });
+  const rig = await startRig(
+    label,
+    { entities, seed: 17 },
+    {
+      EVENTS_QUEUE_URL: sqs.queueUrl,
+      EVENTS_DLQ_URL: sqs.dlqUrl,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      POLL_INTERVAL_MS: '100',
+      POLL_LOOP_MS: '4000',
+      POLLER_LEASE_MS: '60000',
+      POLLER_STALE_MS: '1500',
+      SHOTGUN_TIMEOUT_MS: '1500',
+      SHOTGUN_MAX_ATTEMPTS: '2',
+      STORE_MAX_LAG_MS: '3000',
+      OUTAGE_GRACE_S: '600',
+      RESPONSE_CACHE: 'off',
+      REPLY_MEMO: 'off',
+      EVENT_LOG_READS: 'off',
+      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      ...extraEnv,
+    },
+  );
   expect((await importAll(rig)).complete).toBe(true);
   const site = new ShotgunClient({ url: rig.site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });
   const out: OutageRig = {
-    rig, sqs, site, env: rig.env, cache: undefined as unknown as CacheProcesses,
+    rig,
+    sqs,
+    site,
+    env: rig.env,
+    cache: undefined as unknown as CacheProcesses,
     start: async () => (out.cache = await startCache(rig.env, sqs)),
     rpc: (payload) => postRpc(`${out.cache.apiUrl}/api3/json`, payload),
     direct: (payload) => postRpc(`${rig.site.url}/api3/json`, payload),
@@ -108,7 +129,14 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
   const metrics = new MemoryApiMetrics();
   const sync = new MemorySyncMetrics();
   const consumer = await createConsumerHandler(env, { metrics: sync, logger: quiet });
-  const events = startSqsEventSource({ endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: { name: 'consumer', timeoutMs: 30_000 }, handler: consumer, retryDelayMs: 200 });
+  const events = startSqsEventSource({
+    endpoint: sqs.endpoint,
+    queueUrl: sqs.queueUrl,
+    dlqUrl: sqs.dlqUrl,
+    fn: { name: 'consumer', timeoutMs: 30_000 },
+    handler: consumer,
+    retryDelayMs: 200,
+  });
   const poller = await createPollerHandler(env, { metrics: sync, logger: quiet, triggerImport: async () => {} });
   const importer = await createImporterHandler({ IMPORT_PAGE_SIZE: '100', ...env }, { metrics: sync, logger: quiet });
   const scheduler: Scheduler = startScheduler([
@@ -119,13 +147,17 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
   // DynamoDB as the API sees it, throttled on demand (the read path must pass, never fail).
   const ddb = deps.cache!.ddb;
   const send = ddb.send.bind(ddb) as (...args: unknown[]) => Promise<unknown>;
-  (ddb as { send: unknown }).send = (...args: unknown[]) => (throttle.on
-    ? Promise.reject(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: {} }))
-    : send(...args));
+  (ddb as { send: unknown }).send = (...args: unknown[]) =>
+    throttle.on
+      ? Promise.reject(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: {} }))
+      : send(...args);
   const handler = createApiHandler(deps);
   const gw: LocalApiGateway = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
   return {
-    apiUrl: gw.url, metrics, sync, events,
+    apiUrl: gw.url,
+    metrics,
+    sync,
+    events,
     async stop() {
       await scheduler.stop();
       await events.stop();
@@ -142,8 +174,16 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
 export function probeReads(auth: AuthParams = SCRIPT): unknown[] {
   const page = { entities_per_page: 500, current_page: 1 };
   return [
-    rpcPayload('read', auth, readParams('Shot', [], ['code', 'description', 'sg_cut_in', 'sg_sequence', 'project'], { paging: page, sorts: [{ field_name: 'id', direction: 'asc' }] })),
-    rpcPayload('read', auth, readParams('Task', [], ['content', 'sg_status_list', 'entity', 'task_assignees'], { paging: page, sorts: [{ field_name: 'id', direction: 'asc' }] })),
+    rpcPayload(
+      'read',
+      auth,
+      readParams('Shot', [], ['code', 'description', 'sg_cut_in', 'sg_sequence', 'project'], { paging: page, sorts: [{ field_name: 'id', direction: 'asc' }] }),
+    ),
+    rpcPayload(
+      'read',
+      auth,
+      readParams('Task', [], ['content', 'sg_status_list', 'entity', 'task_assignees'], { paging: page, sorts: [{ field_name: 'id', direction: 'asc' }] }),
+    ),
     rpcPayload('read', auth, readParams('Sequence', [], ['code', 'shots'], { paging: page, sorts: [{ field_name: 'id', direction: 'asc' }] })),
     rpcPayload('read', auth, readParams('Shot', [], ['code'], { return_only: 'retired', paging: page, sorts: [{ field_name: 'id', direction: 'asc' }] })),
   ];
@@ -158,26 +198,50 @@ export async function compareWithSite(o: OutageRig, payloads: unknown[] = probeR
     const direct = await o.direct(p);
     expect(viaCache.status).toBe(200);
     if (viaCache.headers['x-fpt-cache'] === 'hit') hits++;
-    if (JSON.stringify(viaCache.json()) !== JSON.stringify(direct.json())) differing.push(`${JSON.stringify((p as { params: unknown[] }).params[1]).slice(0, 80)} (${String(viaCache.headers['x-fpt-cache-reason'])})`);
+    if (JSON.stringify(viaCache.json()) !== JSON.stringify(direct.json()))
+      differing.push(`${JSON.stringify((p as { params: unknown[] }).params[1]).slice(0, 80)} (${String(viaCache.headers['x-fpt-cache-reason'])})`);
   }
   return { hits, differing };
 }
 
 /** The end of every scenario: the poller caught up, the queue drained, the DLQ empty, the store identical to the site, and every probe read a hit equal to it. */
 export async function expectConverged(o: OutageRig): Promise<void> {
-  const latest = await o.site.call<{ entities: Array<{ id: number }> }>('read', readParams('EventLogEntry', [], ['id'], { sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 } }));
+  const latest = await o.site.call<{ entities: Array<{ id: number }> }>(
+    'read',
+    readParams('EventLogEntry', [], ['id'], { sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 } }),
+  );
   const last = latest.entities[0]?.id ?? 0;
-  await waitUntil('the cursor to reach the last event', async () => {
-    const c = (await o.rig.ctx.lease.read()).cursor;
-    return c !== null && c.maxSeen >= last && Object.keys(c.backlog).length === 0;
-  }, 60_000);
-  await waitUntil('the queue to drain', () => { const st = o.cache.events.stats(); return st.buffered === 0 && st.inFlightBatches === 0; }, 60_000);
+  await waitUntil(
+    'the cursor to reach the last event',
+    async () => {
+      const c = (await o.rig.ctx.lease.read()).cursor;
+      return c !== null && c.maxSeen >= last && Object.keys(c.backlog).length === 0;
+    },
+    60_000,
+  );
+  await waitUntil(
+    'the queue to drain',
+    () => {
+      const st = o.cache.events.stats();
+      return st.buffered === 0 && st.inFlightBatches === 0;
+    },
+    60_000,
+  );
   expect(o.cache.events.stats().movedToDlq).toBe(0);
   expect(await depth(o, o.sqs.dlqUrl)).toBe(0);
   const validator = new Validator({ schema, store: o.rig.ctx.store, readiness: o.rig.ctx.readiness, fetcher: o.rig.ctx.fetcher, client: o.site });
   const report = await validator.run({ data: 'all', recheckMs: 1000 });
-  if (process.env.DEBUG_OUTAGE) console.log(JSON.stringify(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => ({ type: t.type, site: t.site, cache: t.cache, differing: t.differing.slice(0, 5) }))));
-  expect(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => t.type)).toEqual([]);
+  if (process.env.DEBUG_OUTAGE)
+    console.log(
+      JSON.stringify(
+        report.types
+          .filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired)
+          .map((t) => ({ type: t.type, site: t.site, cache: t.cache, differing: t.differing.slice(0, 5) })),
+      ),
+    );
+  expect(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => t.type)).toEqual(
+    [],
+  );
   expect(report.drift).toBe(0);
   await waitUntil('every probe read to be a hit', async () => (await compareWithSite(o)).hits === probeReads().length, 30_000);
   expect((await compareWithSite(o)).differing).toEqual([]);

@@ -6,10 +6,12 @@ import { waitUntil } from '../sync/helpers.js';
 import { compareWithSite, expectConverged, probeReads, startOutageRig, SCRIPT, type OutageRig } from './rig.js';
 
 let o: OutageRig;
-beforeAll(async () => { o = await startOutageRig('site-down'); }, 120_000);
+beforeAll(async () => {
+  o = await startOutageRig('site-down');
+}, 120_000);
 afterAll(() => o?.close());
 
-const user = (login: string): AuthParams => ({ user_login: login, user_password: DEFAULT_USER_PASSWORD } as AuthParams);
+const user = (login: string): AuthParams => ({ user_login: login, user_password: DEFAULT_USER_PASSWORD }) as AuthParams;
 const page = { entities_per_page: 500, current_page: 1 };
 const order = [{ field_name: 'id', direction: 'asc' }];
 /** An artist's read (credentials verified, view probed before the outage). */
@@ -20,11 +22,11 @@ const strangerRead = rpcPayload('read', user(SEEDED_LOGINS.admin), readParams('S
 const uncachedRead = rpcPayload('read', SCRIPT, readParams('ApiUser', [], ['firstname'], { paging: page }));
 
 describe('the site down for maintenance', () => {
-  it('serves what was verified, marked stale; everything else gets the site\'s 503 fast; then converges', async () => {
+  it("serves what was verified, marked stale; everything else gets the site's 503 fast; then converges", async () => {
     const reads = [...probeReads(), artistRead];
     await waitUntil('every read to be a hit before the outage', async () => {
       let hits = 0;
-      for (const p of reads) if ((await o.rpc(p)).headers["x-fpt-cache"] === "hit") hits++;
+      for (const p of reads) if ((await o.rpc(p)).headers['x-fpt-cache'] === 'hit') hits++;
       return hits === reads.length;
     });
     const before = await Promise.all(reads.map(async (p) => JSON.stringify((await o.direct(p)).json())));

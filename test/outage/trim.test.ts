@@ -5,10 +5,12 @@ import { waitUntil } from '../sync/helpers.js';
 import { changeSite, compareWithSite, expectConverged, probeReads, startOutageRig, type OutageRig } from './rig.js';
 
 let o: OutageRig;
-beforeAll(async () => { o = await startOutageRig('trim'); }, 120_000);
+beforeAll(async () => {
+  o = await startOutageRig('trim');
+}, 120_000);
 afterAll(() => o?.close());
 
-describe('a cursor older than the site\'s event-log retention', () => {
+describe("a cursor older than the site's event-log retention", () => {
   it('is detected; types pass until rebuilt; the cache converges', async () => {
     await waitUntil('every read to be a hit', async () => (await compareWithSite(o)).hits === probeReads().length);
     // The cursor has seen an event (a site's log is never empty; the seeded one is until the first write).
@@ -17,7 +19,12 @@ describe('a cursor older than the site\'s event-log retention', () => {
     await o.cache.stop();
     await changeSite(o, 16, 51);
     // Retention: the oldest readable event is now newer than anything the cache's cursor has seen.
-    const last = (await o.site.call<{ entities: Array<{ id: number }> }>('read', readParams('EventLogEntry', [], ['id'], { sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 } }))).entities[0].id;
+    const last = (
+      await o.site.call<{ entities: Array<{ id: number }> }>(
+        'read',
+        readParams('EventLogEntry', [], ['id'], { sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 } }),
+      )
+    ).entities[0].id;
     const cursor = (await o.rig.ctx.lease.read()).cursor!;
     expect(cursor.maxSeen).toBeLessThan(last);
     o.rig.site.chaos.apply({ trimBelow: last });
