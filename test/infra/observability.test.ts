@@ -17,7 +17,7 @@ const alarm = (suffix: string): Json => {
 };
 const SERVICE = [{ Name: 'service', Value: stack.stackName }];
 const ALARMS = ['sync-lag', 'poller-heartbeat', 'dead-letters', 'queue-age', 'consumer-errors', 'sync-errors', 'api-errors',
-  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift', 'cursor-beyond-retention', 'schema-drift', 'shadow-mismatch'];
+  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift', 'cursor-beyond-retention', 'site-outage', 'schema-drift', 'shadow-mismatch'];
 
 describe('alarms', () => {
   it('exist, one per condition, none of them paging on its own', () => {

@@ -5,7 +5,7 @@ import { changeSite, compareWithSite, expectConverged, killCache, probeReads, st
 
 let o: OutageRig;
 beforeAll(async () => {
-  o = await startOutageRig('restart');
+  o = await startOutageRig('restart', {}, 60, 8);
 }, 120_000);
 afterAll(() => o?.close());
 

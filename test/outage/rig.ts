@@ -1,6 +1,6 @@
 // Test rig for outages: the simulated site, fresh tables, the local SQS, and the cache's processes (API behind the local gateway, poller, importer, consumer) that can be stopped cleanly or killed and started again.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
 import { apiDepsFromEnv, createApiHandler } from '../../functions/api/app.js';
@@ -80,7 +80,7 @@ export async function changeSite(o: OutageRig, n: number, seed: number): Promise
   }
 }
 
-export async function startOutageRig(label: string, extraEnv: Record<string, string> = {}, entities = 60): Promise<OutageRig> {
+export async function startOutageRig(label: string, extraEnv: Record<string, string> = {}, entities = 60, visibilityS?: number): Promise<OutageRig> {
   const sqs = await startLocalSqs({ port: 0 });
   const rig = await startRig(
     label,
@@ -105,6 +105,10 @@ export async function startOutageRig(label: string, extraEnv: Record<string, str
     },
   );
   expect((await importAll(rig)).complete).toBe(true);
+  // A message a killed consumer had received comes back after the queue's visibility timeout, as SQS redelivers it.
+  if (visibilityS !== undefined) {
+    await rig.ctx.sqs.send(new SetQueueAttributesCommand({ QueueUrl: sqs.queueUrl, Attributes: { VisibilityTimeout: String(visibilityS) } }));
+  }
   const site = new ShotgunClient({ url: rig.site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });
   const out: OutageRig = {
     rig,
