@@ -1,6 +1,6 @@
 // Test rig for outages: the simulated site, fresh tables, the local SQS, and the cache's processes (API behind the local gateway, poller, importer, consumer) that can be stopped cleanly or killed and started again.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type QueueAttributeName, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
 import { apiDepsFromEnv, createApiHandler } from '../../functions/api/app.js';
@@ -231,6 +231,16 @@ export async function expectConverged(o: OutageRig): Promise<void> {
     },
     60_000,
   );
+  // Messages a killed consumer had received come back after the visibility timeout: nothing left in the queue at all.
+  await waitUntil('no message left in the queue', async () => (await depth(o, o.sqs.queueUrl, true)) === 0, 60_000);
+  await waitUntil(
+    'the queue to drain',
+    () => {
+      const st = o.cache.events.stats();
+      return st.buffered === 0 && st.inFlightBatches === 0;
+    },
+    60_000,
+  );
   expect(o.cache.events.stats().movedToDlq).toBe(0);
   expect(await depth(o, o.sqs.dlqUrl)).toBe(0);
   const validator = new Validator({ schema, store: o.rig.ctx.store, readiness: o.rig.ctx.readiness, fetcher: o.rig.ctx.fetcher, client: o.site });
@@ -251,7 +261,8 @@ export async function expectConverged(o: OutageRig): Promise<void> {
   expect((await compareWithSite(o)).differing).toEqual([]);
 }
 
-async function depth(o: OutageRig, url: string): Promise<number> {
-  const r = await o.rig.ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
-  return Number(r.Attributes?.ApproximateNumberOfMessages ?? 0);
+async function depth(o: OutageRig, url: string, inFlight = false): Promise<number> {
+  const names: QueueAttributeName[] = ['ApproximateNumberOfMessages', ...(inFlight ? (['ApproximateNumberOfMessagesNotVisible'] as const) : [])];
+  const r = await o.rig.ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...names] }));
+  return names.reduce((n, k) => n + Number(r.Attributes?.[k] ?? 0), 0);
 }
