@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark section in turn and writes the figures to docs/benchmarks.md.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 type Section = { name: string; run: () => Promise<string> };
@@ -19,8 +19,21 @@ const SECTIONS: Section[] = [
   { name: 'bundles', run: async () => (await import('./bundles.js' as string)).benchBundles() },
 ];
 
+/** `--scale [sizes]`: the Scale section alone (long), spliced into docs/benchmarks.md in place of the previous one. */
+async function scale(sizes: string | undefined): Promise<void> {
+  const { benchScale } = await import('./scale.js');
+  const section = await benchScale(sizes ? sizes.split(',').map(Number) : undefined);
+  const doc = readFileSync('docs/benchmarks.md', 'utf8');
+  const at = doc.indexOf('\n## Scale');
+  const end = at < 0 ? -1 : doc.indexOf('\n## ', at + 1);
+  writeFileSync('docs/benchmarks.md', at < 0 ? `${doc.trimEnd()}\n\n${section}` : `${doc.slice(0, at + 1)}${section}${end < 0 ? '' : doc.slice(end)}`);
+  process.stdout.write(section + '\n');
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
+  if (only[0] === '--scale') return scale(only[1]);
   const parts: string[] = [
     '# Benchmarks',
     '',

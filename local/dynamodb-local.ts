@@ -34,7 +34,7 @@ export async function startDynamoDbLocal(opts: { port: number; dataDir?: string;
   const dir = jarDir();
   const fastStart = opts.fastStart ?? process.env.DYNAMODB_FAST_START === '1';
   const jit = fastStart ? ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto'] : [];
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xms64m', '-Xmx1g', ...jit, '-jar', join(dir, 'DynamoDBLocal.jar'), '-sharedDb', '-port', String(opts.port)];
+  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xms64m', `-Xmx${process.env.DYNAMODB_HEAP ?? '1g'}`, ...jit, '-jar', join(dir, 'DynamoDBLocal.jar'), '-sharedDb', '-port', String(opts.port)];
   if (opts.dataDir) {
     const p = resolve(opts.dataDir);
     mkdirSync(p, { recursive: true });

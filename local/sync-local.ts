@@ -43,6 +43,8 @@ export interface SyncStatus {
   ready: boolean;
   types: Record<string, TypeStatus>;
   importing: boolean;
+  /** The running import: entities done of the site's counts, the rate since the run started, the time left at that rate. */
+  import: { done: number; total: number; percent: number; perSecond: number; etaSeconds: number | null } | null;
   cursor: { maxSeen: number; backlog: number; savedSecondsAgo: number | null } | null;
   following: boolean;
   /** now - created_at of the last applied event, when one was applied. */
@@ -71,6 +73,22 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
     allReady &&= ready;
     types[t] = { ready, entities: cp ? cp.active + cp.retired : 0, ...(cp && cp.pass !== 'done' ? { pass: cp.pass, total: cp.total } : {}) };
   }
+  let progress: SyncStatus['import'] = null;
+  if (run) {
+    let done = 0;
+    let total = 0;
+    for (const t of run.types) {
+      const cp = checkpoints.get(t);
+      const n = cp ? cp.active + cp.retired : 0;
+      done += n;
+      total += Math.max(cp?.total ?? 0, n);
+    }
+    const perSecond = done / Math.max(1, (now - run.startedAt) / 1000);
+    progress = {
+      done, total, percent: total ? Math.floor((done / total) * 1000) / 10 : 100, perSecond: Math.round(perSecond),
+      etaSeconds: perSecond > 0 ? Math.round((total - done) / perSecond) : null,
+    };
+  }
   const pollEvery = Number(env.POLL_INTERVAL_MS) > 0 ? Number(env.POLL_INTERVAL_MS) : 1000;
   const savedAgo = lease.cursorAt === null ? null : (now - lease.cursorAt) / 1000;
   const following = savedAgo !== null && savedAgo * 1000 < Math.max(10_000, pollEvery * 5);
@@ -80,6 +98,7 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
     ready: allReady && following && !run && !request,
     types,
     importing: Boolean(run || request),
+    import: progress,
     cursor: lease.cursor ? { maxSeen: lease.cursor.maxSeen, backlog: Object.keys(lease.cursor.backlog).length, savedSecondsAgo: savedAgo } : null,
     following,
     lagSeconds: lag ? lag.value : null,

@@ -1,11 +1,10 @@
 // The consumer function built from its environment: FIFO batches of events applied in order, a failure stopping its entity's group.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   EventApplier, type ApplyOutcome, EventRowSchema, pendingKeyOf, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, countersOfChange, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, deferBumps, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
 import { ShotgunTransportError } from '../../shared/site/index.js';
 
@@ -26,6 +25,8 @@ export interface ConsumerDeps {
   backoffMs?: (round: number) => number;
   /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
   afterApply?: (ev: EventRow) => Promise<void>;
+  /** Runs a batch's applies with their change-counter bumps gathered and made once at the end (shared/store deferBumps). */
+  deferBumps?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -43,10 +44,10 @@ export const SITE_WAIT_MARGIN_MS = 5_000;
  * site is down (shared/site/site-health.ts refuses at once, a probe at a time), so the apply is retried after a jittered
  * backoff instead of burning one of the event's deliveries per attempt (they lead to the DLQ).
  */
-async function applyWaitingForSite(d: ConsumerDeps, ev: EventRow, remainingMs: () => number): Promise<ApplyOutcome> {
+async function applyWaitingForSite(d: ConsumerDeps, applier: EventApplier, ev: EventRow, remainingMs: () => number): Promise<ApplyOutcome> {
   for (let round = 0; ; round++) {
     try {
-      return await d.applier.apply(ev);
+      return await applier.apply(ev);
     } catch (e) {
       if (!(e instanceof ShotgunTransportError) || remainingMs() < SITE_WAIT_MARGIN_MS) throw e;
       await new Promise((r) => setTimeout(r, d.backoffMs?.(round) ?? 500));
@@ -56,11 +57,11 @@ async function applyWaitingForSite(d: ConsumerDeps, ev: EventRow, remainingMs: (
 
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
-  const recordHandlerFor = (context: Context) => async (record: SQSRecord): Promise<void> => {
+  const recordHandler = (applier: EventApplier, remainingMs: () => number) => async (record: SQSRecord): Promise<void> => {
     let ev: EventRow | undefined;
     try {
       ev = parseEventBody(record.body);
-      const outcome = await applyWaitingForSite(d, ev, () => context.getRemainingTimeInMillis?.() ?? 0);
+      const outcome = await applyWaitingForSite(d, applier, ev, remainingMs);
       await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
@@ -83,14 +84,48 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       throw e;
     }
   };
-  return async (event, context) => {
-    // One processor per invocation: the local event source runs several batches at once in one process.
-    const processor = new SqsFifoPartialProcessorAsync();
+  /**
+   * The batch's site reads made once, up front (one `id in [...]` read per type; docs/sync.md "Event bursts"). If they
+   * fail, each event reads for itself and fails or succeeds on its own, as without them.
+   */
+  const batchApplier = async (records: readonly SQSRecord[]): Promise<EventApplier> => {
+    const events = records.flatMap((r) => { try { return [parseEventBody(r.body)]; } catch { return []; } });
     try {
-      // A failure stops its message group (it and every later record of the group are reported failed, so each
-      // entity's events stay in order); other groups in the batch go on. Failing the whole rest of the batch would
-      // count receives against unrelated events and send them to the DLQ together with one poison event.
-      return await processPartialResponse(event, recordHandlerFor(context), processor, { context, throwOnFullBatchFailure: false, skipGroupOnError: true });
+      return await d.applier.forBatch(events);
+    } catch (e) {
+      d.logger.warn("the batch's site reads failed; each event reads for itself", { error: e instanceof Error ? e.message : String(e) });
+      return d.applier;
+    }
+  };
+  return async (event, context) => {
+    const applier = await batchApplier(event.Records);
+    // Each message group (one entity) in order, the groups of the batch at once. A failure stops its group (it and
+    // every later record of the group are reported failed, so each entity's events stay in order); other groups go
+    // on. Failing the whole rest of the batch would count receives against unrelated events and send them to the DLQ
+    // together with one poison event.
+    const groups = new Map<string, SQSRecord[]>();
+    for (const r of event.Records) {
+      const g = r.attributes.MessageGroupId ?? r.messageId;
+      groups.set(g, [...(groups.get(g) ?? []), r]);
+    }
+    const failed: string[] = [];
+    const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0);
+    const applyGroups = () => Promise.all([...groups.values()].map(async (records) => {
+      for (let i = 0; i < records.length; i++) {
+        try {
+          await handle(records[i]);
+        } catch {
+          failed.push(...records.slice(i).map((r) => r.messageId));
+          return;
+        }
+      }
+      }));
+    try {
+      // The change counters every write of the batch bumps, bumped once each when the batch is applied, before any
+      // record is acknowledged (a failed bump fails the batch; redelivered events bump again).
+      await (d.deferBumps ? d.deferBumps(applyGroups) : applyGroups());
+      const order = new Map(event.Records.map((r, i) => [r.messageId, i]));
+      return { batchItemFailures: failed.sort((a, b) => order.get(a)! - order.get(b)!).map((itemIdentifier) => ({ itemIdentifier })) };
     } finally {
       d.metrics.flush();
     }
@@ -121,6 +156,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
     backoffMs: ctx.client.health && ((round) => ctx.client.health!.backoffMs(round)),
+    deferBumps: (fn) => deferBumps(ctx.ddb, fn),
     // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
     // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
     // change (DisplayColumn) bumps `*schema`.

@@ -8,9 +8,11 @@ import { CommandUsageError } from './sync.js';
 export const CALIBRATE_USAGE = `usage: fpt-cache calibrate [--show]
 
 Runs read-only probes, as the cache's script, that establish how the site sorts NULLs and text, how it sorts entity
-fields, what an empty "or" group matches, whether negations match NULL rows and what a missing return field gives;
-stores the rules the read path follows and shows each one as measured (with its probe) or assumed (the documented
-default, when the data cannot decide). --show prints the stored rules without probing.`;
+fields, what an empty "or" group matches, whether negations match NULL rows, what a negation through a multi-entity
+path means, what an empty "contains" operand and a None among "in" values match, and what a missing return field
+gives; stores the rules the read path follows and shows each one as measured (with its probe) or assumed (the
+documented default, when the data cannot decide; reads decided by the operand rules pass until those are measured).
+--show prints the stored rules without probing.`;
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -38,8 +40,11 @@ export async function calibrateCommand(argv: string[], env: FunctionEnv): Promis
     out(`fpt-cache calibrate: probing ${ctx.client.endpoint}`);
     const { rules } = await calibrationFor(ctx)();
     for (const l of ruleLines(rules.report())) out(l);
-    const unmatched = Object.entries(rules.report()).filter(([, r]) => r.status === 'unmatched').map(([n]) => n);
-    if (unmatched.length) out(`fpt-cache calibrate: the site behaves unlike any modelled rule for ${unmatched.join(', ')}: reads that depend on them pass through`);
+    const unmatched = Object.entries(rules.report())
+      .filter(([, r]) => r.status === 'unmatched')
+      .map(([n]) => n);
+    if (unmatched.length)
+      out(`fpt-cache calibrate: the site behaves unlike any modelled rule for ${unmatched.join(', ')}: reads that depend on them pass through`);
     return 0;
   } finally {
     ctx.destroy();

@@ -1,7 +1,18 @@
 // The sim's JSON-RPC methods: parses each request, authenticates it, and runs info / read / writes / schema_* / summarize / get_session_token.
 import { z } from 'zod';
 import {
-  BatchParamsSchema, CreateParamsSchema, EntityRefParamsSchema, ReadParamsSchema, RpcRequestSchema, SummaryParamsSchema, UpdateParamsSchema, isGroup, type ReadParams, ErrorCode, ShotgunFault, type FaultBody,
+  BatchParamsSchema,
+  CreateParamsSchema,
+  EntityRefParamsSchema,
+  ReadParamsSchema,
+  RpcRequestSchema,
+  SummaryParamsSchema,
+  UpdateParamsSchema,
+  isGroup,
+  type ReadParams,
+  ErrorCode,
+  ShotgunFault,
+  type FaultBody,
 } from '../../shared/site/index.js';
 import type { SiteSchema } from '../../shared/schema/index.js';
 import { type EntityRecord, validateRead, validateSummarize, type ReadContext } from '../../shared/semantics/index.js';
@@ -106,33 +117,48 @@ export class Api3Methods {
         validateRead(schema, rp);
         const candidates = this.candidates(rp);
         const rows = this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, candidates) : candidates);
-        return simRead(this.readContext(view, actor.user), this.d.semantics(), rp, rows);
+        return simRead(this.readContext(view, actor.user), this.d.semantics(), rp, rows, (t) =>
+          this.d.callerFields.rows(actor.user, view ? view.rows(t, store.all(t)) : store.all(t)),
+        );
       }
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
         const rows = this.d.callerFields.rows(actor.user, view ? view.rows(sp.type, store.all(sp.type)) : store.all(sp.type));
-        return simSummarize(this.readContext(view, actor.user), this.d.semantics(), sp, rows);
+        return simSummarize(this.readContext(view, actor.user), this.d.semantics(), sp, rows, (t) =>
+          this.d.callerFields.rows(actor.user, view ? view.rows(t, store.all(t)) : store.all(t)),
+        );
       }
-      case 'create': return writes.create(actor, parseWith('create', CreateParamsSchema, p));
-      case 'update': return writes.update(actor, parseWith('update', UpdateParamsSchema, p));
-      case 'delete': return writes.delete(actor, parseWith('delete', EntityRefParamsSchema, p));
-      case 'revive': return writes.revive(actor, parseWith('revive', EntityRefParamsSchema, p));
+      case 'create':
+        return writes.create(actor, parseWith('create', CreateParamsSchema, p));
+      case 'update':
+        return writes.update(actor, parseWith('update', UpdateParamsSchema, p));
+      case 'delete':
+        return writes.delete(actor, parseWith('delete', EntityRefParamsSchema, p));
+      case 'revive':
+        return writes.revive(actor, parseWith('revive', EntityRefParamsSchema, p));
       case 'batch': {
         if (!Array.isArray(p)) throw new ShotgunFault('API batch() expects params[1] to be a list of requests', ErrorCode.API);
         return writes.batch(actor, parseWith('batch', BatchParamsSchema, p));
       }
-      case 'schema_read': return schemaRead(schema, this.shownIn(hidden, p));
-      case 'schema_entity_read': return schemaEntityRead(schema);
+      case 'schema_read':
+        return schemaRead(schema, this.shownIn(hidden, p));
+      case 'schema_entity_read':
+        return schemaEntityRead(schema);
       case 'schema_field_read': {
         const fp = parseWith('schema_field_read', z.looseObject({ type: z.string(), field_name: z.string().optional() }), p);
         return schemaFieldRead(schema, fp.type, fp.field_name, this.shownIn(hidden, p));
       }
-      case 'schema_field_create': return this.d.schemaWrites.create(actor, p);
-      case 'schema_field_update': return this.d.schemaWrites.update(actor, p);
-      case 'schema_field_delete': return this.d.schemaWrites.delete(actor, p);
-      case 'get_session_token': return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
-      default: throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
+      case 'schema_field_create':
+        return this.d.schemaWrites.create(actor, p);
+      case 'schema_field_update':
+        return this.d.schemaWrites.update(actor, p);
+      case 'schema_field_delete':
+        return this.d.schemaWrites.delete(actor, p);
+      case 'get_session_token':
+        return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
+      default:
+        throw new ShotgunFault(`Unknown method '${method}'`, ErrorCode.API);
     }
   }
 
@@ -169,6 +195,18 @@ export class Api3Methods {
 }
 
 const KNOWN_METHODS = new Set([
-  'read', 'summarize', 'create', 'update', 'delete', 'revive', 'batch', 'schema_read', 'schema_entity_read',
-  'schema_field_read', 'schema_field_create', 'schema_field_update', 'schema_field_delete', 'get_session_token',
+  'read',
+  'summarize',
+  'create',
+  'update',
+  'delete',
+  'revive',
+  'batch',
+  'schema_read',
+  'schema_entity_read',
+  'schema_field_read',
+  'schema_field_create',
+  'schema_field_update',
+  'schema_field_delete',
+  'get_session_token',
 ]);

@@ -15,7 +15,20 @@ export interface SeedOptions {
   scripts: readonly ScriptCredential[];
   /** The "present" of the seeded history: every timestamp is before it (default 2025-06-02T09:00:00Z). */
   epoch?: string;
+  /** How the entities divide among the types (default `production`; see MIXES). */
+  mix?: SeedMix;
 }
+
+/**
+ * Shares of the production types. `production`: a show in progress, Tasks first (the tests' sites). `studio`: a
+ * studio's site after years of work, where Versions, PublishedFiles, Notes and Tasks dominate (Autodesk calls
+ * Versions "the fastest growing table").
+ */
+export const MIXES = {
+  production: { seq: 0.02, shot: 0.16, asset: 0.07, task: 0.42, version: 0.18, pf: 0.10, note: 0.04, playlist: 0.01 },
+  studio: { seq: 0.004, shot: 0.05, asset: 0.03, task: 0.24, version: 0.28, pf: 0.25, note: 0.13, playlist: 0.006 },
+} as const;
+export type SeedMix = keyof typeof MIXES;
 
 export const DEFAULT_SEED_ENTITIES = 400;
 export const DEFAULT_EPOCH = '2025-06-02T09:00:00Z';
@@ -147,14 +160,15 @@ export function seedSite(schema: SiteSchema, store: SiteStore, connections: Conn
   const nProjects = Math.min(25, Math.max(2, Math.round(N / 4000)));
   const rest = Math.max(40, N - fixed - nProjects);
   const share = (w: number, min: number) => Math.max(min, Math.round(rest * w));
-  const nSeq = share(0.02, nProjects * 2);
-  const nShot = share(0.16, nSeq * 2);
-  const nAsset = share(0.07, nProjects * 3);
-  const nTask = share(0.42, 10);
-  const nVersion = share(0.18, 6);
-  const nPf = share(0.10, 4);
-  const nNote = share(0.04, 3);
-  const nPlaylist = share(0.01, nProjects);
+  const w = MIXES[opts.mix ?? 'production'];
+  const nSeq = share(w.seq, nProjects * 2);
+  const nShot = share(w.shot, nSeq * 2);
+  const nAsset = share(w.asset, nProjects * 3);
+  const nTask = share(w.task, 10);
+  const nVersion = share(w.version, 6);
+  const nPf = share(w.pf, 4);
+  const nNote = share(w.note, 3);
+  const nPlaylist = share(w.playlist, nProjects);
 
   // --- projects, sequences, shots, assets ------------------------------------------------------------------------
   const projects: StoredEntity[] = [];

@@ -19,7 +19,7 @@ import { SimControl } from './control.js';
 import { SiteChaos } from './chaos.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
-import { seedSite, DEFAULT_EPOCH, DEFAULT_SEED_ENTITIES } from './seed.js';
+import { seedSite, DEFAULT_EPOCH, DEFAULT_SEED_ENTITIES, MIXES, type SeedMix } from './seed.js';
 import { CallerFields } from './caller-fields.js';
 import { MediaSettingsSchema, MediaUrls, type MediaSettingsInput } from './media-urls.js';
 import { DEFAULT_PROFILES, SitePermissions, type PermissionProfilesInput } from './permissions.js';
@@ -38,6 +38,8 @@ export interface SimSiteOptions {
   dataDir?: string;
   /** Approximate number of seeded entities (default 400). */
   entities?: number;
+  /** How they divide among the types (SIM_MIX: `production`, the default, or `studio`; local/sim/seed.ts MIXES). */
+  mix?: SeedMix;
   /** Seed for the data and for the knobs' random draws (default 1). */
   seed?: number;
   latencyMs?: number;
@@ -125,7 +127,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   let seedMs = 0;
   const reseed = () => {
     store.loadSnapshot({ nextIds: {}, nextEventId: 1, entities: {} });
-    seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch }).ms;
+    seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch, mix: options.mix }).ms;
     ensureScriptUsers(store, scripts, now);
     store.touch();
   };
@@ -325,6 +327,10 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
   if (entities !== undefined) opts.entities = entities;
   const seed = num('SIM_SEED', 0);
   if (seed !== undefined) opts.seed = seed;
+  if (env.SIM_MIX) {
+    if (!Object.hasOwn(MIXES, env.SIM_MIX)) throw new Error(`SIM_MIX must be one of ${Object.keys(MIXES).join(', ')} (got '${env.SIM_MIX}')`);
+    opts.mix = env.SIM_MIX as SeedMix;
+  }
   if (env.DATA_DIR) opts.dataDir = join(env.DATA_DIR, 'sim');
   if (env.SIM_LEGACY_VERSION === '1' || env.SIM_LEGACY_VERSION === 'true') opts.legacyVersion = true;
   const delayMs = num('SIM_EVENT_DELAY_MS', 0);

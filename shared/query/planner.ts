@@ -10,13 +10,23 @@ import { isGroup, READ_KEYS, ReadParamsSchema, type Condition, type ReadParams }
  * site's clock and timezone (docs/semantics.md "Dates and relative dates"), which the cache cannot match exactly.
  */
 export const CLOCK_OPERATORS: ReadonlySet<string> = new Set([
-  'in_last', 'not_in_last', 'in_next', 'not_in_next', 'in_calendar_day', 'in_calendar_week', 'in_calendar_month', 'in_calendar_year',
+  'in_last',
+  'not_in_last',
+  'in_next',
+  'not_in_next',
+  'in_calendar_day',
+  'in_calendar_week',
+  'in_calendar_month',
+  'in_calendar_year',
 ]);
 
 /** At most this many index queries for one `in` condition (more: read the type instead). */
 export const MAX_FANOUT = 25;
 
-export interface Target { type: string; id: number }
+export interface Target {
+  type: string;
+  id: number;
+}
 
 /** How the candidates are read; every access returns a superset of the matches (the semantics model filters). */
 export type Access =
@@ -33,7 +43,10 @@ export type Access =
   | { kind: 'semi'; field: string; targetType: string; inner: Access; fallback: Access };
 
 /** One deep path to prefetch: each hop's field and target type, from the root. */
-export interface DeepPath { text: string; hops: Array<{ field: string; targetType: string }> }
+export interface DeepPath {
+  text: string;
+  hops: Array<{ field: string; targetType: string }>;
+}
 
 export interface ReadPlan {
   params: ReadParams;
@@ -118,7 +131,8 @@ export function answersMissing(ready: Readiness): boolean {
  * Pass reasons: `unknown-key:K`, `malformed-params`, `additional-filter-presets`,
  * `uncached-type:T`, `type-not-ready:T`, `uncached-field:T.f` (a field not cached, or one the site lacks when the
  * cache does not know that now or the site's `missingReturnField` rule is not measured omit / null), `field-not-ready:T.f`, `unknown-field:T.path`,
- * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer).
+ * `operator:OP`, `tag-link-value`, `caller-dependent:T.f` (the site computes it for the caller), `invalid-request` (the site's own fault is the answer),
+ * `site-rule:<rule>`, `deep-multi-negation`, `deep-multi-operand:<rule>` (ruleReason).
  */
 export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, opts: PlanOptions = {}): PlanResult {
   if (!isObj(raw)) return pass('malformed-params');
@@ -143,7 +157,8 @@ export function planRead(schema: CachedSchema, ready: Readiness, raw: unknown, o
     // `type` in return_fields is answered by the projection (never repeated); as a filter or sort it is the site's call.
     if (p === 'type' && !used.filters.includes(p) && !used.sorts.includes(p)) continue;
     // include_archived_projects false on a type without a `project` link leaves every row in (as the semantics model does).
-    if (p === ARCHIVED_PATH && params.include_archived_projects === false && schema.site.dataType(type, 'project') !== 'entity' && !explicitlyUsed(params, p)) continue;
+    if (p === ARCHIVED_PATH && params.include_archived_projects === false && schema.site.dataType(type, 'project') !== 'entity' && !explicitlyUsed(params, p))
+      continue;
     const returnOnly = missingOk && !used.filters.includes(p) && !used.sorts.includes(p);
     const c = coverPath(schema, ready, type, p, returnOnly);
     if ('reason' in c) return pass(c.reason);
@@ -174,8 +189,7 @@ const ORDERED_NOT_TEXT = new Set(['number', 'float', 'duration', 'percent', 'cur
 
 /**
  * `site-rule:<rule>` when the read depends on a rule the cache cannot follow exactly: one the site behaved unlike any
- * modelled value for (unmatched), or negations excluding NULL through a multi-entity hop (an EXISTS the rewrite does
- * not model).
+ * modelled value for (unmatched), or one of the rules measured first (MEASURE_FIRST) not yet measured.
  */
 function ruleReason(site: SiteSchema, type: string, params: ReadParams, rules: SiteRules): string | undefined {
   const r = (name: Parameters<SiteRules['unmatched']>[0]) => `site-rule:${name}`;
@@ -196,15 +210,54 @@ function ruleReason(site: SiteSchema, type: string, params: ReadParams, rules: S
       if (rules.unmatched(name)) reason ??= r(name);
     }
     for (const c of g.conditions) {
-      if (isGroup(c)) { walk(c, depth + 1); continue; }
-      if (!isOperator(c.relation) || NEGATIONS[c.relation] === undefined) continue;
-      if (rules.unmatched('negationNulls')) reason ??= r('negationNulls');
-      const parsed = parseFieldPath(site, type, c.path);
-      if (rules.values.negationNulls === 'exclude' && parsed.ok && parsed.path.throughMulti) reason ??= r('negationNulls');
+      if (isGroup(c)) {
+        walk(c, depth + 1);
+        continue;
+      }
+      reason ??= conditionRule(site, type, c, rules);
     }
   };
   walk(params.filters, 0);
   return reason;
+}
+
+const TEXT_OPERAND_OPS = new Set(['contains', 'not_contains', 'starts_with', 'ends_with']);
+const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
+
+/**
+ * The rule one condition depends on when the cache cannot follow it: `site-rule:<rule>` (unmatched, or not yet
+ * measured for the rules measured first), `deep-multi-negation` (a negation through a multi-entity hop on a path of
+ * more than one hop: the probe measures `multi.Type.field` only), `deep-multi-operand:<rule>` (an empty operand or a
+ * None among `in` values through a multi-entity hop, with that rule measured away from its default).
+ */
+function conditionRule(site: SiteSchema, type: string, c: Condition, rules: SiteRules): string | undefined {
+  const r = (name: Parameters<SiteRules['followed']>[0]) => (rules.followed(name) ? undefined : `site-rule:${name}`);
+  const parsed = parseFieldPath(site, type, c.path);
+  if (!parsed.ok) return undefined;
+  const { path } = parsed;
+  const dt = path.leaf.data_type;
+  const negated = isOperator(c.relation) && NEGATIONS[c.relation] !== undefined;
+  if (negated) {
+    const nulls = r('negationNulls');
+    if (nulls) return nulls;
+    if (path.throughMulti) {
+      const multi = r('multiNegation');
+      if (multi) return multi;
+      if (path.hops.length > 1) return 'deep-multi-negation';
+    }
+  }
+  // Through a multi-entity hop only an operand rule at its default composes with the EXISTS as the probes saw it: a
+  // site whose `not_in [a, None]` matches nothing may still match rows through NOT EXISTS (… IN (a, NULL)).
+  if (dt === 'text' && TEXT_OPERAND_OPS.has(c.relation) && c.values.length === 1 && c.values[0] === '') {
+    const operand = r('emptyOperand') ?? (path.throughMulti && rules.values.emptyOperand !== 'set' ? 'deep-multi-operand:emptyOperand' : undefined);
+    if (operand) return operand;
+  }
+  if ((c.relation === 'in' || c.relation === 'not_in') && c.values.includes(null)) {
+    const name = LINK_TYPES.has(dt) ? 'inNullLink' : 'inNullScalar';
+    const inNull = r(name) ?? (path.throughMulti && rules.values[name] !== 'unset' ? `deep-multi-operand:${name}` : undefined);
+    if (inNull) return inNull;
+  }
+  return undefined;
 }
 
 /**
@@ -234,7 +287,12 @@ function chooseSemi(schema: CachedSchema, params: ReadParams, fallback: Access):
     const [field, targetType, inner] = parts;
     if (schema.site.dataType(params.type, field) !== 'entity' || schema.linkSlot(params.type, field) === undefined) continue;
     if (!schema.site.hasType(targetType)) continue;
-    const innerAccess = chooseDirect(schema, { ...params, type: targetType, sorts: undefined, filters: { logical_operator: 'and', conditions: [{ path: inner, relation: c.relation, values: c.values }] } });
+    const innerAccess = chooseDirect(schema, {
+      ...params,
+      type: targetType,
+      sorts: undefined,
+      filters: { logical_operator: 'and', conditions: [{ path: inner, relation: c.relation, values: c.values }] },
+    });
     if (innerAccess.kind === 'type') continue;
     return { kind: 'semi', field, targetType, inner: innerAccess, fallback };
   }
@@ -245,9 +303,11 @@ function chooseDirect(schema: CachedSchema, params: ReadParams): Access {
   const top = topConditions(params);
   const type = params.type;
   let best: { rank: number; access: Access } | undefined;
-  const offer = (rank: number, access: Access) => { if (!best || rank < best.rank) best = { rank, access }; };
+  const offer = (rank: number, access: Access) => {
+    if (!best || rank < best.rank) best = { rank, access };
+  };
   for (const c of top) {
-    const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? c.values[0] as unknown[] : c.values;
+    const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? (c.values[0] as unknown[]) : c.values;
     if (c.relation !== 'is' && c.relation !== 'in') continue;
     if (c.path === 'id') {
       if (values.every((v) => typeof v === 'number' && Number.isInteger(v))) offer(0, { kind: 'ids', ids: [...new Set(values as number[])] });

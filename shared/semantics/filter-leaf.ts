@@ -4,6 +4,7 @@ import type { FieldPath } from './field-paths.js';
 import type { Operator } from './operators.js';
 import type { EntityLookup } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
+import type { RuleValues } from './site-rules.js';
 
 export interface FilterEnv {
   schema: SiteSchema;
@@ -12,6 +13,8 @@ export interface FilterEnv {
   now: Date;
   /** The RPC method named in fault messages: "read", "summarize". */
   method: string;
+  /** The site's rules for negations through a multi-entity hop (default: docs/semantics.md's). */
+  rules?: Pick<RuleValues, 'multiNegation' | 'negationNulls'>;
 }
 
 export type ValuePredicate = (v: unknown) => boolean;

@@ -1,6 +1,6 @@
 // Filters: compiling a wire filter group into one record predicate (validated once, closures per row).
 import { type DataType, ErrorCode, ShotgunFault, isGroup, type Condition, type FilterGroup } from '../site/index.js';
-import { existsLeaf, parseFieldPath, resolveSingle } from './field-paths.js';
+import { existsLeaf, type FieldPath, parseFieldPath, resolveSingle } from './field-paths.js';
 import { identifierValue, isStoredLink, visibleLink, visibleLinks, type StoredLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
 import { calendarWindow, DATE_UNITS, relativeWindow, type CalendarUnit, type DateUnit } from './relative-dates.js';
@@ -42,11 +42,23 @@ function compileGroup(env: FilterEnv, rootType: string, group: FilterGroup, dept
   if (parts.length === 0) return MATCH_ALL;
   if (parts.length === 1) return parts[0];
   if (op === 'and') {
-    if (parts.length === 2) { const [a, b] = parts; return (r) => a(r) && b(r); }
-    return (r) => { for (let i = 0; i < parts.length; i++) if (!parts[i](r)) return false; return true; };
+    if (parts.length === 2) {
+      const [a, b] = parts;
+      return (r) => a(r) && b(r);
+    }
+    return (r) => {
+      for (let i = 0; i < parts.length; i++) if (!parts[i](r)) return false;
+      return true;
+    };
   }
-  if (parts.length === 2) { const [a, b] = parts; return (r) => a(r) || b(r); }
-  return (r) => { for (let i = 0; i < parts.length; i++) if (parts[i](r)) return true; return false; };
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    return (r) => a(r) || b(r);
+  }
+  return (r) => {
+    for (let i = 0; i < parts.length; i++) if (parts[i](r)) return true;
+    return false;
+  };
 }
 
 function compileCondition(env: FilterEnv, rootType: string, c: Condition): RecordPredicate {
@@ -70,15 +82,42 @@ function compileCondition(env: FilterEnv, rootType: string, c: Condition): Recor
   let pred: RecordPredicate;
   if (path.hops.length === 0) {
     const f = path.leafField;
-    pred = f === 'id' ? (r) => vp(r.id) : (r) => { const v = r.values[f]; return vp(v === undefined ? null : v); };
+    pred =
+      f === 'id'
+        ? (r) => vp(r.id)
+        : (r) => {
+            const v = r.values[f];
+            return vp(v === undefined ? null : v);
+          };
   } else if (!path.throughMulti) {
     const lookup = env.lookup;
     pred = (r) => vp(resolveSingle(r, path, lookup));
   } else {
     const lookup = env.lookup;
+    if (negate) return multiNegation(env, path, vp, () => compileValuePredicate(env, { label, dataType, op: 'is', shownOp: 'is', values: [null], path }));
     pred = (r) => existsLeaf(r, path, lookup, vp);
   }
   return negate ? (r) => !pred(r) : pred;
+}
+
+const ANY: ValuePredicate = () => true;
+
+/**
+ * A negated condition through a multi-entity hop, by the site's `multiNegation` rule (docs/semantics.md "Deep fields"):
+ * over the entities the path reaches, no one satisfies the positive form `vp` (NOT EXISTS), or some one satisfies the
+ * negated form (a NULL leaf counting as the plain field's negation does, by `negationNulls`), and what a row reaching
+ * none matches. `isNull` compiles the leaf's `is None` (not for checkboxes, never NULL).
+ */
+function multiNegation(env: FilterEnv, path: FieldPath, vp: ValuePredicate, isNull: () => ValuePredicate): RecordPredicate {
+  const { lookup } = env;
+  const mode = env.rules?.multiNegation ?? 'none';
+  const emptyMatches = mode === 'none' || mode === 'some-or-empty';
+  if (mode === 'none' || mode === 'none-nonempty') {
+    return (r) => (existsLeaf(r, path, lookup, ANY) ? !existsLeaf(r, path, lookup, vp) : emptyMatches);
+  }
+  const nul = env.rules?.negationNulls === 'exclude' && path.leaf.data_type !== 'checkbox' ? isNull() : undefined;
+  const negated: ValuePredicate = nul ? (v) => !vp(v) && !nul(v) : (v) => !vp(v);
+  return (r) => (existsLeaf(r, path, lookup, ANY) ? existsLeaf(r, path, lookup, negated) : emptyMatches);
 }
 
 type Category = 'string' | 'number' | 'date' | 'date_time' | 'checkbox' | 'image' | 'entity' | 'multi' | 'tag_list';
@@ -86,27 +125,48 @@ type Category = 'string' | 'number' | 'date' | 'date_time' | 'checkbox' | 'image
 function categoryOf(dt: DataType): Category {
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every data type not listed filters as a string
   switch (dt) {
-    case 'number': case 'float': case 'duration': case 'percent': case 'currency': case 'timecode': return 'number';
-    case 'date': return 'date';
-    case 'date_time': return 'date_time';
-    case 'checkbox': return 'checkbox';
-    case 'image': return 'image';
-    case 'entity': return 'entity';
-    case 'multi_entity': case 'addressing': return 'multi';
-    case 'tag_list': return 'tag_list';
-    default: return 'string';
+    case 'number':
+    case 'float':
+    case 'duration':
+    case 'percent':
+    case 'currency':
+    case 'timecode':
+      return 'number';
+    case 'date':
+      return 'date';
+    case 'date_time':
+      return 'date_time';
+    case 'checkbox':
+      return 'checkbox';
+    case 'image':
+      return 'image';
+    case 'entity':
+      return 'entity';
+    case 'multi_entity':
+    case 'addressing':
+      return 'multi';
+    case 'tag_list':
+      return 'tag_list';
+    default:
+      return 'string';
   }
 }
 
 function compileValuePredicate(env: FilterEnv, s: LeafSpec): ValuePredicate {
-  const fail = (msg: string): never => { throw apiFault(env.method, `${s.label}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw apiFault(env.method, `${s.label}: ${msg}`);
+  };
   const arity = (n: number): void => {
     if (s.values.length !== n) fail(`'${s.shownOp}' expects ${n} value${n === 1 ? '' : 's'}, got ${s.values.length}`);
   };
   switch (categoryOf(s.dataType)) {
-    case 'string': return stringPredicate(s, fail, arity);
-    case 'number': return numberPredicate(s, fail, arity);
-    case 'date': case 'date_time': return datePredicate(env, s, fail, arity);
+    case 'string':
+      return stringPredicate(s, fail, arity);
+    case 'number':
+      return numberPredicate(s, fail, arity);
+    case 'date':
+    case 'date_time':
+      return datePredicate(env, s, fail, arity);
     case 'checkbox': {
       arity(1);
       const v = s.values[0];
@@ -120,9 +180,11 @@ function compileValuePredicate(env: FilterEnv, s: LeafSpec): ValuePredicate {
       if (s.values[0] !== null) fail(`image fields can only be filtered with '${s.shownOp}' None`);
       return isNull;
     }
-    case 'entity': return entityPredicate(env, s, fail, arity);
-    case 'multi': return multiPredicate(env, s, fail, arity);
-    case 'tag_list': return tagListPredicate(env, s, fail, arity);
+    case 'entity':
+      return entityPredicate(env, s, fail, arity);
+    case 'multi':
+      return multiPredicate(env, s, fail, arity);
+    case 'tag_list':
+      return tagListPredicate(env, s, fail, arity);
   }
 }
-

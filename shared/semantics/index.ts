@@ -11,4 +11,14 @@ export { canonical, canonicalDigest } from './canonical-json.js';
 export { readTypes } from './read-types.js';
 export { pageBounds, pagingInfo } from './paging.js';
 export { cmpCodePoint } from './ordering.js';
-export { DEFAULT_RULES, RULE_NAMES, type RuleName, type RuleRecord, type RuleStatus, type RuleValues, RuleValuesSchema, SiteRules } from './site-rules.js';
+export {
+  DEFAULT_RULES,
+  MEASURE_FIRST,
+  RULE_NAMES,
+  type RuleName,
+  type RuleRecord,
+  type RuleStatus,
+  type RuleValues,
+  RuleValuesSchema,
+  SiteRules,
+} from './site-rules.js';

@@ -76,7 +76,11 @@ export function executeRead(ctx: ReadContext, params: ReadParams, candidates: It
   const rules = ctx.rules ?? DEFAULT_RULES;
   const filter = both(
     archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read' }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules)),
+    compileFilters(
+      { schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read', rules },
+      type,
+      applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules),
+    ),
   );
   const sorts = compileSorts(ctx.schema, ctx.lookup, type, params.sorts, 'read', rules);
   const wantRetired = params.return_only === 'retired';
@@ -107,7 +111,10 @@ function dropDuplicateIds(recs: EntityRecord[]): EntityRecord[] {
   return recs;
 }
 
-export interface SummarizeResult { summaries: Record<string, unknown>; groups: SummaryGroup[] }
+export interface SummarizeResult {
+  summaries: Record<string, unknown>;
+  groups: SummaryGroup[];
+}
 
 /** Throws ShotgunFault when a summarize request is invalid or asks for an unsupported summary or grouping type. */
 export function validateSummarize(schema: SiteSchema, params: SummaryParams): void {
@@ -121,7 +128,11 @@ export function executeSummarize(ctx: ReadContext, params: SummaryParams, candid
   const type = requireType(ctx.schema, params.type, 'summarize');
   const filter = both(
     archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters({ schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'summarize' }, type, applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, ctx.rules)),
+    compileFilters(
+      { schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'summarize', rules: ctx.rules },
+      type,
+      applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, ctx.rules),
+    ),
   );
   const compiled = compileSummaries(ctx.schema, ctx.lookup, params);
   const matched: EntityRecord[] = [];

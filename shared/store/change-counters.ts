@@ -1,4 +1,5 @@
 // Change counters: one per entity type and one per type and project, bumped after every write of a cached entity, read strongly consistently by the reply memo.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { BatchGetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /** State-table partition of the counters (sk = a type, `<Type>@<projectId>`, or a pseudo-type such as `*schema`). */
@@ -24,8 +25,35 @@ export function countersOfChange(type: string, ...projects: Array<number | undef
   return [...out];
 }
 
-/** Increments (UpdateItem ADD) each counter: the store after its writes, the poller, write-through. */
-export async function bumpGenerations(ddb: DynamoDBClient, table: string, keys: Iterable<string>): Promise<void> {
+/** Counters to bump, per table, gathered while bumps are deferred (see deferBumps). */
+type Deferred = { ddb: DynamoDBClient; keys: Map<string, Set<string>> };
+const deferred = new AsyncLocalStorage<Deferred>();
+
+/**
+ * Runs `fn` with every bump it makes (the store's and its caller's) gathered, then bumps each counter once: a batch
+ * of writes pays one UpdateItem per counter, not one per write per counter (the consumer's batches). A bump only ever
+ * comes after its write, as without deferral: a reply computed before the write is invalidated once the bump lands, and
+ * one computed after it is already new. The bumps run even when `fn` fails (for the writes it did make), before the
+ * error is passed on.
+ */
+export async function deferBumps<T>(ddb: DynamoDBClient, fn: () => Promise<T>): Promise<T> {
+  const d: Deferred = { ddb, keys: new Map() };
+  try {
+    return await deferred.run(d, fn);
+  } finally {
+    await Promise.all([...d.keys].map(([table, keys]) => bumpGenerations(ddb, table, keys, { now: true })));
+  }
+}
+
+/** Increments (UpdateItem ADD) each counter: the store after its writes, the poller, write-through; inside deferBumps, at its end. */
+export async function bumpGenerations(ddb: DynamoDBClient, table: string, keys: Iterable<string>, opts: { now?: boolean } = {}): Promise<void> {
+  const d = opts.now ? undefined : deferred.getStore();
+  if (d?.ddb === ddb) {
+    const set = d.keys.get(table) ?? new Set<string>();
+    for (const k of keys) set.add(k);
+    d.keys.set(table, set);
+    return;
+  }
   await Promise.all([...new Set(keys)].map((t) => ddb.send(new UpdateItemCommand({
     TableName: table, Key: { pk: { S: GENERATION_PK }, sk: { S: t } },
     UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } },

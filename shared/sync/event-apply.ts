@@ -11,6 +11,7 @@ import { owningEntity, type EventRow } from './event-log.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { displayColumnEntityType, type SchemaDrift } from './schema-drift.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';
+import { BatchReads, plannedRead, type ReadPlanRules } from './batch-reads.js';
 
 const ENTITY_EVENT = /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/;
 /** "2015-07-13 21:54:01 UTC", the form event meta uses for date-times (protocol.md §6). */
@@ -91,10 +92,31 @@ function writeKey(ev: EventRow): string {
 const AUDIT_FIELDS = ['updated_at', 'updated_by'];
 
 export class EventApplier {
-  /** updated_at / updated_by per write ("Type#id@created_at"), so one write's Change events read them once. */
-  private readonly audit = new Map<string, Record<string, unknown>>();
+  /**
+   * `audit`: updated_at / updated_by per write ("Type#id@created_at"), so one write's Change events read them once
+   * (shared with the appliers of single batches). `site`: where entities are read (the batch's reads, or the site).
+   */
+  constructor(
+    private readonly d: EventApplierDeps,
+    private readonly audit = new Map<string, Record<string, unknown>>(),
+    private readonly site: Pick<SiteFetcher, 'one' | 'linking'> = d.fetcher,
+  ) {}
 
-  constructor(private readonly d: EventApplierDeps) {}
+  /**
+   * An applier for one consumer batch whose site reads are made up front, one `id in [...]` read per type for all
+   * its events (shared/sync/batch-reads.ts); `this` when none of them reads the site.
+   */
+  async forBatch(events: readonly EventRow[]): Promise<EventApplier> {
+    const view = await this.driftView();
+    const rules: ReadPlanRules = {
+      schema: this.d.schema, auditFields: AUDIT_FIELDS,
+      trusted: (dataType, meta) => dataType !== 'multi_entity' && 'new_value' in meta && eventValue(dataType, meta.new_value) !== undefined,
+    };
+    const plans = events.flatMap((ev) => plannedRead(ev, rules, view) ?? []);
+    if (!plans.length) return this;
+    const fetchable = (type: string) => cachedFields(this.d.schema, type).filter((f) => !view?.isDrifted(type, f));
+    return new EventApplier(this.d, this.audit, await BatchReads.gather(this.d.fetcher, this.d.schema, plans, fetchable));
+  }
 
   async apply(ev: EventRow): Promise<ApplyOutcome> {
     if (ev.event_type.startsWith('Shotgun_DisplayColumn_')) return this.schemaChange(ev);
@@ -186,7 +208,7 @@ export class EventApplier {
     if (!fields.length) return {};
     let values = this.audit.get(`${type}#${id}@${writeKey(ev)}`);
     if (!values) {
-      const rec = await this.d.fetcher.one(type, id, fields);
+      const rec = await this.site.one(type, id, fields);
       if (!rec) return {};
       values = Object.fromEntries(fields.map((f) => [f, Object.hasOwn(rec.values, f) ? rec.values[f] : null]));
       this.remember(type, id, writeKey(ev), values);
@@ -204,7 +226,7 @@ export class EventApplier {
 
   /** Re-reads fields from the site (multi-entity lists keep the site's order; odd event values) and applies them at the event's version. */
   private async refetchFields(type: string, id: number, fields: string[], version: number): Promise<ApplyOutcome & { values?: Record<string, unknown> }> {
-    const rec = await this.d.fetcher.one(type, id, fields);
+    const rec = await this.site.one(type, id, fields);
     if (!rec) return { action: 'gone' };
     const values = Object.fromEntries(fields.map((f) => [f, Object.hasOwn(rec.values, f) ? rec.values[f] : null]));
     const r = await this.d.store.applyChange(type, id, values, version);
@@ -283,7 +305,7 @@ export class EventApplier {
 
   /** Re-fetches the whole entity (active or retired) and writes it at `version`. */
   private async refetch(type: string, id: number, version: number): Promise<ApplyOutcome> {
-    const rec = await this.d.fetcher.one(type, id, await this.fetchable(type));
+    const rec = await this.site.one(type, id, await this.fetchable(type));
     if (!rec) return { action: 'gone' };
     const r = await this.d.store.putEntity(rec, version);
     let propagated = r.propagate ? await this.propagateStored(type, id) : 0;
@@ -294,7 +316,7 @@ export class EventApplier {
   private async setRetired(type: string, id: number, retired: boolean, version: number): Promise<ApplyOutcome> {
     let r = await this.d.store.setRetired(type, id, retired, version);
     if (r.status === 'missing') {
-      const rec = await this.d.fetcher.one(type, id, await this.fetchable(type));
+      const rec = await this.site.one(type, id, await this.fetchable(type));
       if (!rec) return { action: 'gone' };
       r = await this.d.store.putEntity(rec, version);
       if (r.status === 'applied') await this.verifyLinks(type, id);
@@ -329,7 +351,7 @@ export class EventApplier {
       for (const [field, def] of Object.entries(this.d.schema.site.type(type)!.fields)) {
         if ((def.data_type !== 'entity' && def.data_type !== 'multi_entity') || !def.valid_types?.includes(target.type)) continue;
         if (view?.isDrifted(type, field)) continue;
-        const sources: EntityRecord[] = await this.d.fetcher.linking(type, field, target);
+        const sources: EntityRecord[] = await this.site.linking(type, field, target);
         const fields = await this.fetchable(type);
         // Drifted fields are left out of what is written (the read itself still names them: site-fetch.ts linking()).
         const keep = fields ? new Set(fields) : undefined;

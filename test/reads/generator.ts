@@ -4,6 +4,7 @@ import { operatorsFor } from '../../shared/semantics/index.js';
 import type { DataType } from '../../shared/site/index.js';
 
 export type Samples = Map<string, Array<Record<string, unknown>>>;
+type Operator = ReturnType<typeof operatorsFor>[number];
 
 export interface GeneratorOptions {
   /**
@@ -11,6 +12,12 @@ export interface GeneratorOptions {
    * and nested, sorts on nullable fields, and return fields the site lacks. Off keeps the original stream.
    */
   ruleShapes?: boolean;
+  /**
+   * Conditions mostly of the shapes the operand rules decide (shared/semantics/site-rules.ts): negations through a
+   * multi-entity hop (one hop, sometimes two), `contains` / `not_contains` "" on text, a None among `in` / `not_in`
+   * values on scalar and link fields; the rest as usual. Off keeps the original stream.
+   */
+  negationShapes?: boolean;
 }
 
 /** A generator of read params over `site$` and sample rows per type. */
@@ -33,6 +40,11 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
 
   /** One condition on `type.field` (or a deep path through an entity link) with an operator valid for its data type most of the time. */
   function condition(rng: Rng, type: string): Record<string, unknown> {
+    if (opts.negationShapes && chance(rng, 0.8)) return negationCondition(rng, type) ?? plainCondition(rng, type);
+    return plainCondition(rng, type);
+  }
+
+  function plainCondition(rng: Rng, type: string): Record<string, unknown> {
     const fields = Object.keys(site$.type(type)!.fields);
     const field = pick(rng, fields);
     let dt = site$.dataType(type, field)! as DataType;
@@ -42,7 +54,10 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
     if (dt === 'entity' && chance(rng, 0.25)) {
       const target = pick(rng, site$.field(type, field)!.valid_types ?? []);
       if (target && site$.hasType(target)) {
-        const tf = pick(rng, Object.keys(site$.type(target)!.fields).filter((f) => site$.dataType(target, f) !== 'multi_entity'));
+        const tf = pick(
+          rng,
+          Object.keys(site$.type(target)!.fields).filter((f) => site$.dataType(target, f) !== 'multi_entity'),
+        );
         path = `${field}.${target}.${tf}`;
         dt = site$.dataType(target, tf)! as DataType;
         valueType = target;
@@ -52,29 +67,121 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
     const ops = operatorsFor(dt).filter((o) => !['in_last', 'not_in_last', 'in_next', 'not_in_next'].includes(o) || chance(rng, 0.2));
     if (!ops.length) return { path, relation: 'is', values: [null] };
     const relation = chance(rng, 0.03) ? 'bogus_operator' : pick(rng, ops);
+    return { path, relation, values: valuesFor(rng, relation, dt, valueType, valueField) };
+  }
+
+  function valuesFor(rng: Rng, relation: Operator | 'bogus_operator', dt: DataType, valueType: string, valueField: string): unknown[] {
     const v = sampleValue(rng, valueType, valueField);
     const v2 = sampleValue(rng, valueType, valueField);
     const str = (x: unknown) => (typeof x === 'string' ? x : '');
     let values: unknown[];
     switch (relation) {
-      case 'in': case 'not_in': values = [v, v2, ...(chance(rng, 0.2) ? [null] : [])]; break;
-      case 'between': case 'not_between': values = [v, v2]; break;
-      case 'contains': case 'not_contains': { const s = str(v); const i = Math.floor(rng() * s.length); values = [mangleCase(rng, s.slice(i, i + 3))]; break; }
-      case 'starts_with': values = [mangleCase(rng, str(v).slice(0, 3))]; break;
-      case 'ends_with': values = [mangleCase(rng, str(v).slice(-3))]; break;
-      case 'type_is': case 'type_is_not': values = [(v as { type?: string } | null)?.type ?? pick(rng, ['Shot', 'Asset', null])]; break;
-      case 'name_contains': case 'name_not_contains': case 'name_starts_with': case 'name_ends_with': case 'name_is': {
+      case 'in':
+      case 'not_in':
+        values = [v, v2, ...(chance(rng, 0.2) ? [null] : [])];
+        break;
+      case 'between':
+      case 'not_between':
+        values = [v, v2];
+        break;
+      case 'contains':
+      case 'not_contains': {
+        const s = str(v);
+        const i = Math.floor(rng() * s.length);
+        values = [mangleCase(rng, s.slice(i, i + 3))];
+        break;
+      }
+      case 'starts_with':
+        values = [mangleCase(rng, str(v).slice(0, 3))];
+        break;
+      case 'ends_with':
+        values = [mangleCase(rng, str(v).slice(-3))];
+        break;
+      case 'type_is':
+      case 'type_is_not':
+        values = [(v as { type?: string } | null)?.type ?? pick(rng, ['Shot', 'Asset', null])];
+        break;
+      case 'name_contains':
+      case 'name_not_contains':
+      case 'name_starts_with':
+      case 'name_ends_with':
+      case 'name_is': {
         const name = str((v as { name?: unknown } | null)?.name ?? (typeof v === 'string' ? v : ''));
         values = [relation === 'name_is' ? name : mangleCase(rng, name.slice(0, 4))];
         break;
       }
-      case 'in_last': case 'not_in_last': case 'in_next': case 'not_in_next': values = [3, 'DAY']; break;
-      case 'in_calendar_day': case 'in_calendar_week': case 'in_calendar_month': case 'in_calendar_year': values = [pick(rng, [0, -1, 1])]; break;
-      case 'less_than': case 'greater_than': values = [v ?? 0]; break;
-      case 'is': case 'is_not': case 'bogus_operator': values = [v];
+      case 'in_last':
+      case 'not_in_last':
+      case 'in_next':
+      case 'not_in_next':
+        values = [3, 'DAY'];
+        break;
+      case 'in_calendar_day':
+      case 'in_calendar_week':
+      case 'in_calendar_month':
+      case 'in_calendar_year':
+        values = [pick(rng, [0, -1, 1])];
+        break;
+      case 'less_than':
+      case 'greater_than':
+        values = [v ?? 0];
+        break;
+      case 'is':
+      case 'is_not':
+      case 'bogus_operator':
+        values = [v];
     }
     if (dt === 'checkbox' && values[0] === null) values = [chance(rng, 0.5)];
-    return { path, relation, values };
+    return values;
+  }
+
+  const NEGATED = ['is_not', 'not_in', 'not_contains', 'not_between', 'type_is_not', 'name_not_contains'];
+  const linkTargets = (type: string, field: string) => (site$.field(type, field)!.valid_types ?? []).filter((t) => site$.hasType(t));
+  const fieldsOf = (type: string, test: (dt: DataType) => boolean) =>
+    Object.keys(site$.type(type)!.fields).filter((f) => test(site$.dataType(type, f)! as DataType));
+
+  /** A condition of a shape the operand rules decide, or undefined when `type` has none of that shape. */
+  function negationCondition(rng: Rng, type: string): Record<string, unknown> | undefined {
+    const r = rng();
+    if (r < 0.55) {
+      // A negation through a multi-entity hop: `m.T.f`, sometimes `m.T.e.U.f` (two hops).
+      const multis = fieldsOf(type, (dt) => dt === 'multi_entity').filter((f) => linkTargets(type, f).length);
+      if (!multis.length) return undefined;
+      const m = pick(rng, multis);
+      let target = pick(rng, linkTargets(type, m));
+      let path = `${m}.${target}`;
+      const entities = fieldsOf(target, (dt) => dt === 'entity').filter((f) => linkTargets(target, f).length);
+      if (entities.length && chance(rng, 0.15)) {
+        const e = pick(rng, entities);
+        const next = pick(rng, linkTargets(target, e));
+        path = `${path}.${e}.${next}`;
+        target = next;
+      }
+      const leaves = fieldsOf(target, (dt) => operatorsFor(dt).some((o) => NEGATED.includes(o)));
+      if (!leaves.length) return undefined;
+      const leaf = pick(rng, leaves);
+      const dt = site$.dataType(target, leaf)! as DataType;
+      const relation = pick(
+        rng,
+        operatorsFor(dt).filter((o) => NEGATED.includes(o)),
+      );
+      return { path: `${path}.${leaf}`, relation, values: valuesFor(rng, relation, dt, target, leaf) };
+    }
+    if (r < 0.75) {
+      // An empty operand on a text field, plain or through a link.
+      const texts = fieldsOf(type, (dt) => dt === 'text');
+      if (!texts.length) return undefined;
+      const relation = pick(rng, ['contains', 'not_contains', 'not_contains', 'starts_with', 'ends_with'] as const);
+      return { path: pick(rng, texts), relation, values: [''] };
+    }
+    // A None among in / not_in values, on a scalar or a link field.
+    const fields = fieldsOf(type, (dt) => operatorsFor(dt).includes('not_in'));
+    if (!fields.length) return undefined;
+    const field = pick(rng, fields);
+    const relation = pick(rng, ['in', 'not_in', 'not_in'] as const);
+    const values = valuesFor(rng, 'in', site$.dataType(type, field)! as DataType, type, field).slice(0, 2);
+    values.splice(Math.floor(rng() * (values.length + 1)), 0, null);
+    return { path: field, relation, values };
   }
 
   function group(rng: Rng, type: string, depth: number): Record<string, unknown> {
@@ -105,7 +212,9 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
 
   /** Sorts on any sortable field or through an entity link to the target's identifier, one or two keys. */
   function ruleSorts(rng: Rng, type: string): Array<{ field_name: string; direction: string }> {
-    const fields = Object.keys(site$.type(type)!.fields).filter((f) => !['multi_entity', 'tag_list', 'url', 'serializable', 'image', 'addressing'].includes(site$.dataType(type, f)!));
+    const fields = Object.keys(site$.type(type)!.fields).filter(
+      (f) => !['multi_entity', 'tag_list', 'url', 'serializable', 'image', 'addressing'].includes(site$.dataType(type, f)!),
+    );
     const one = () => {
       let f = pick(rng, fields);
       if (site$.dataType(type, f) === 'entity' && chance(rng, 0.3)) {

@@ -56,10 +56,69 @@ describe('site rules in the semantics model', () => {
     expectFault(() => read('Shot', { filters: and(c('code', 'is_not', 5)) }, under({ negationNulls: 'exclude' })), /'is_not' expects a string value/);
   });
 
+  it('a negation through a multi-entity hop, by each multiNegation rule', () => {
+    // Shot assets (active): 1 Tree+rock, 2 rock, 3 none, 4 only a retired one, 5 Tree, 7 Tree (+ a retired one), 8 unset.
+    const notTree = and(c('assets.Asset.code', 'is_not', 'tree'));
+    expect(matching(notTree)).toEqual([2, 3, 4, 8]);
+    expect(matching(notTree, { multiNegation: 'none-nonempty' })).toEqual([2]);
+    expect(matching(notTree, { multiNegation: 'some' })).toEqual([1, 2]);
+    expect(matching(notTree, { multiNegation: 'some-or-empty' })).toEqual([1, 2, 3, 4, 8]);
+    expect(matching(and(c('assets.Asset.id', 'not_between', 1, 1)), { multiNegation: 'some' })).toEqual([1, 2]);
+    // A linked row whose leaf is NULL counts for `some` as the plain field's negation does. Sequence shots: 1 sh001
+    // ("The first shot") + SH002 ("second"), 2 sh003 (no description).
+    const notFirst = and(c('shots.Shot.description', 'not_contains', 'first'));
+    expect(matching(notFirst, {}, 'Sequence')).toEqual([2]);
+    expect(matching(notFirst, { multiNegation: 'some' }, 'Sequence')).toEqual([1, 2]);
+    expect(matching(notFirst, { multiNegation: 'some', negationNulls: 'exclude' }, 'Sequence')).toEqual([1]);
+    expect(matching(notFirst, { negationNulls: 'exclude' }, 'Sequence')).toEqual([2]);
+  });
+
+  it('an empty text operand: every set value, no condition, or nothing (its negation by the negation rules)', () => {
+    // code: 5 unset, the others set.
+    expect(matching(and(c('code', 'contains', '')))).toEqual([1, 2, 3, 4, 7, 8]);
+    expect(matching(and(c('code', 'not_contains', '')))).toEqual([5]);
+    expect(matching(and(c('code', 'starts_with', '')), { emptyOperand: 'ignored' })).toEqual([1, 2, 3, 4, 5, 7, 8]);
+    expect(matching(and(c('code', 'not_contains', '')), { emptyOperand: 'ignored' })).toEqual([1, 2, 3, 4, 5, 7, 8]);
+    expect(matching(and(c('code', 'ends_with', '')), { emptyOperand: 'none' })).toEqual([]);
+    expect(matching(and(c('code', 'not_contains', '')), { emptyOperand: 'none' })).toEqual([1, 2, 3, 4, 5, 7, 8]);
+    expect(matching(and(c('code', 'not_contains', '')), { emptyOperand: 'none', negationNulls: 'exclude' })).toEqual([1, 2, 3, 4, 7, 8]);
+  });
+
+  it('a None among in / not_in values, on scalar and link fields', () => {
+    // sg_cut_in: 1 10, 2 20, 3 unset, 4 0, 5 -5, 7 30, 8 10. sg_lead: 1 HumanUser 1, 2 Group 1, 5 HumanUser 2, 4 a retired user, others unset.
+    const scalar = (relation: string, rules: Partial<RuleValues> = {}) => matching(and(c('sg_cut_in', relation, 10, null)), rules);
+    expect([scalar('in'), scalar('not_in')]).toEqual([
+      [1, 3, 8],
+      [2, 4, 5, 7],
+    ]);
+    expect([scalar('in', { inNullScalar: 'ignored' }), scalar('not_in', { inNullScalar: 'ignored' })]).toEqual([
+      [1, 8],
+      [2, 3, 4, 5, 7],
+    ]);
+    expect(scalar('not_in', { inNullScalar: 'ignored', negationNulls: 'exclude' })).toEqual([2, 4, 5, 7]);
+    expect([scalar('in', { inNullScalar: 'sql' }), scalar('not_in', { inNullScalar: 'sql' })]).toEqual([[1, 8], []]);
+    // The link rule is its own: the scalar one does not move link fields.
+    const link = (relation: string, rules: Partial<RuleValues> = {}) => matching(and(c('sg_lead', relation, { type: 'HumanUser', id: 1 }, null)), rules);
+    expect([link('in', { inNullScalar: 'sql' }), link('not_in', { inNullScalar: 'sql' })]).toEqual([
+      [1, 3, 4, 7, 8],
+      [2, 5],
+    ]);
+    expect([link('in', { inNullLink: 'ignored' }), link('not_in', { inNullLink: 'ignored' })]).toEqual([[1], [2, 3, 4, 5, 7, 8]]);
+    expect(link('not_in', { inNullLink: 'sql' })).toEqual([]);
+    // The values are still checked: a bad one faults under every rule.
+    expectFault(() => read('Shot', { filters: and(c('sg_cut_in', 'not_in', 'ten', null)) }, under({ inNullScalar: 'sql' })), /expects a number/);
+  });
+
   it('a missing return field: left out, a null column in request order, or the fault', () => {
     const fields = ['code', 'sg_nope', 'description'];
     expect(Object.keys(read('Shot', { return_fields: fields }, under({})).entities[0])).toEqual(['type', 'id', 'code', 'description']);
-    expect(Object.keys(read('Shot', { return_fields: fields }, under({ missingReturnField: 'null' })).entities[0])).toEqual(['type', 'id', 'code', 'sg_nope', 'description']);
+    expect(Object.keys(read('Shot', { return_fields: fields }, under({ missingReturnField: 'null' })).entities[0])).toEqual([
+      'type',
+      'id',
+      'code',
+      'sg_nope',
+      'description',
+    ]);
     expect(read('Shot', { return_fields: fields }, under({ missingReturnField: 'null' })).entities[0].sg_nope).toBeNull();
     expectFault(() => read('Shot', { return_fields: fields }, under({ missingReturnField: 'fault' })), /Shot\.sg_nope doesn't exist/);
   });
@@ -69,10 +128,16 @@ describe('site rules: status and the planner', () => {
   const schema = loadCachedSchema('schema/default.yml');
   const ready = Readiness.all(Object.fromEntries(schema.site.typeNames.map((t) => [t, Object.keys(schema.site.type(t)!.fields)])));
   const reason = (rules: SiteRules, params: Record<string, unknown>) => {
-    const r = planRead(schema, ready.withRules(rules), { type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [] }, ...params });
+    const r = planRead(schema, ready.withRules(rules), {
+      type: 'Shot',
+      return_fields: ['code'],
+      filters: { logical_operator: 'and', conditions: [] },
+      ...params,
+    });
     return r.ok ? 'served' : r.reason;
   };
-  const unmatched = (name: string) => SiteRules.fromRecords({ [name]: { status: 'unmatched', value: (DEFAULT_RULES as Record<string, string>)[name], probe: 'p', evidence: 'e' } });
+  const unmatched = (name: string) =>
+    SiteRules.fromRecords({ [name]: { status: 'unmatched', value: (DEFAULT_RULES as Record<string, string>)[name], probe: 'p', evidence: 'e' } });
 
   it('a rule the site matched no model for makes the shapes it decides pass through, with the reason', () => {
     const bySort = (field_name: string, direction = 'asc') => ({ sorts: [{ field_name, direction }] });
@@ -91,10 +156,36 @@ describe('site rules: status and the planner', () => {
     expect(reason(SiteRules.assumed(), negation)).toBe('served');
   });
 
-  it('negations through a multi-entity hop pass through while negations exclude NULL', () => {
-    const deep = { filters: { logical_operator: 'and', conditions: [{ path: 'assets.Asset.code', relation: 'is_not', values: ['x'] }] } };
-    expect(reason(SiteRules.measured({ negationNulls: 'exclude' }), deep)).toBe('site-rule:negationNulls');
-    expect(reason(SiteRules.measured({ negationNulls: 'include' }), deep)).toBe('served');
+  it('reads an operand rule decides pass until it is measured, then are served (through a multi-entity hop: one hop, default operands)', () => {
+    const where = (...conditions: unknown[]) => ({ filters: { logical_operator: 'and', conditions } });
+    const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
+    const all = SiteRules.measured({ multiNegation: 'none', emptyOperand: 'set', inNullScalar: 'unset', inNullLink: 'unset' });
+    const deep = where(cond('assets.Asset.code', 'is_not', 'x'));
+    expect(reason(SiteRules.assumed(), deep)).toBe('site-rule:multiNegation');
+    expect(reason(all, deep)).toBe('served');
+    expect(reason(SiteRules.measured({ multiNegation: 'some', negationNulls: 'exclude' }), deep)).toBe('served');
+    expect(reason(unmatched('multiNegation'), deep)).toBe('site-rule:multiNegation');
+    expect(reason(all, where(cond('sg_sequence.Sequence.shots.Shot.code', 'is_not', 'x')))).toBe('deep-multi-negation');
+    // Positive conditions through the hop, and negations on the multi-entity field itself, are not this rule's.
+    expect(reason(SiteRules.assumed(), where(cond('assets.Asset.code', 'is', 'x')))).toBe('served');
+    expect(reason(SiteRules.assumed(), where(cond('assets', 'not_in', { type: 'Asset', id: 1 })))).toBe('served');
+    const empty = where(cond('code', 'not_contains', ''));
+    expect(reason(SiteRules.assumed(), empty)).toBe('site-rule:emptyOperand');
+    expect(reason(all, empty)).toBe('served');
+    expect(reason(SiteRules.assumed(), where(cond('code', 'not_contains', 'a')))).toBe('served');
+    expect(reason(SiteRules.measured({ ...all.values, emptyOperand: 'ignored' }), where(cond('assets.Asset.code', 'contains', '')))).toBe(
+      'deep-multi-operand:emptyOperand',
+    );
+    const scalar = where(cond('sg_cut_in', 'not_in', 1, null));
+    const link = where(cond('sg_sequence', 'in', { type: 'Sequence', id: 1 }, null));
+    expect(reason(SiteRules.assumed(), scalar)).toBe('site-rule:inNullScalar');
+    expect(reason(SiteRules.assumed(), link)).toBe('site-rule:inNullLink');
+    expect(reason(SiteRules.measured({ inNullScalar: 'sql' }), scalar)).toBe('served');
+    expect(reason(SiteRules.measured({ inNullLink: 'ignored' }), link)).toBe('served');
+    expect(reason(SiteRules.assumed(), where(cond('sg_cut_in', 'not_in', 1, 2)))).toBe('served');
+    expect(reason(SiteRules.measured({ ...all.values, inNullScalar: 'sql' }), where(cond('assets.Asset.code', 'not_in', 'a', null)))).toBe(
+      'deep-multi-operand:inNullScalar',
+    );
   });
 
   it('reports every rule, measured or assumed; stored records that are not a rule value are ignored', () => {

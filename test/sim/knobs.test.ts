@@ -11,18 +11,30 @@ beforeAll(async () => {
   site = await startTestSite();
   sg = await scriptClient(site);
 });
-afterAll(async () => { await site.close(); });
-beforeEach(() => { site.control.reset(); });
+afterAll(async () => {
+  await site.close();
+});
+beforeEach(() => {
+  site.control.reset();
+});
 
 async function status(p: Promise<unknown>): Promise<number | string> {
-  try { await p; return 'ok'; } catch (e) {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
     if (e instanceof HttpStatusError) return e.status;
     return (e as Error).name;
   }
 }
 
 describe('transport faults', () => {
-  it.each([['http502', 502], ['http503', 503], ['http504', 504], ['http429', 429]] as const)('failNext %s answers HTTP %i once', async (kind, code) => {
+  it.each([
+    ['http502', 502],
+    ['http503', 503],
+    ['http504', 504],
+    ['http429', 429],
+  ] as const)('failNext %s answers HTTP %i once', async (kind, code) => {
     site.control.failNext({ kind });
     expect(await status(sg.find('Step', [], ['code']))).toBe(code);
     expect(await status(sg.find('Step', [], ['code']))).toBe('ok');
@@ -83,9 +95,17 @@ describe('the HTTP control endpoints', () => {
   it('POST /__sim/control sets knobs, GET /__sim/stats counts requests per method, POST /__sim/reset clears', async () => {
     const r = await post('/__sim/control', { latencyMs: 5, failNext: { kind: 'http503', method: 'read' }, legacyVersion: true });
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { stats: { knobs: unknown } }).stats.knobs).toMatchObject({ latencyMs: 5, legacyVersion: true, queuedFaults: [{ kind: 'http503', method: 'read', count: 1 }] });
+    expect(((await r.json()) as { stats: { knobs: unknown } }).stats.knobs).toMatchObject({
+      latencyMs: 5,
+      legacyVersion: true,
+      queuedFaults: [{ kind: 'http503', method: 'read', count: 1 }],
+    });
     expect(await status(sg.find('Step'))).toBe(503);
-    const stats = (await (await fetch(`${site.url}/__sim/stats`)).json()) as { byMethod: Record<string, number>; requests: number; faults: Record<string, number> };
+    const stats = (await (await fetch(`${site.url}/__sim/stats`)).json()) as {
+      byMethod: Record<string, number>;
+      requests: number;
+      faults: Record<string, number>;
+    };
     expect(stats.byMethod.read).toBe(1);
     expect(stats.faults.http503).toBe(1);
     expect((await post('/__sim/reset', {})).status).toBe(200);
@@ -107,7 +127,11 @@ describe('the HTTP control endpoints', () => {
     const before = await codes();
     const r = await post('/__sim/control', { semantics: { nullsAsc: 'first', textOrder: 'code-point' } });
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { stats: { knobs: { semantics: unknown } } }).stats.knobs.semantics).toMatchObject({ nullsAsc: 'first', nullsDesc: 'first', textOrder: 'code-point' });
+    expect(((await r.json()) as { stats: { knobs: { semantics: unknown } } }).stats.knobs.semantics).toMatchObject({
+      nullsAsc: 'first',
+      nullsDesc: 'first',
+      textOrder: 'code-point',
+    });
     const after = await codes();
     expect(after).not.toEqual(before);
     expect([...after].sort()).toEqual([...before].sort());
@@ -115,6 +139,70 @@ describe('the HTTP control endpoints', () => {
     expect((await post('/__sim/control', { semantics: { bogus: 'x' } })).status).toBe(400);
     site.control.reset();
     expect(await codes()).toEqual(before);
+  });
+
+  it("the operand knobs answer as docs/sim.md defines each value, on the site's own data", async () => {
+    type Rec = Record<string, unknown> & { id: number };
+    const all = async (filters: unknown[], fields: string[] = ['id']) => (await sg.find('Shot', filters as never, fields, null, { limit: 5000 })) as Rec[];
+    const ids = async (filters: unknown[]) => (await all(filters)).map((e) => e.id).sort((a, b) => a - b);
+    const where = (rows: Rec[], test: (r: Rec) => boolean) =>
+      rows
+        .filter(test)
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+    const set = (semantics: Record<string, string>) => post('/__sim/control', { semantics });
+    // A Shot with no sequence, description or assets (the seed puts every Shot in a sequence).
+    await sg.create('Shot', { code: 'KNOB_OPERAND' });
+    const shots = await all([], ['assets', 'description', 'sg_sequence']);
+    const assets = (r: Rec) => (r.assets as Array<{ id: number }>).map((a) => a.id);
+    // An Asset some Shot links together with others: Shots linking none, only it, it and others, and others only all exist.
+    const x = shots.map(assets).find((l) => l.length > 1)![0];
+    const negations: Record<string, (l: number[]) => boolean> = {
+      none: (l) => !l.includes(x),
+      some: (l) => l.some((a) => a !== x),
+      'none-nonempty': (l) => l.length > 0 && !l.includes(x),
+      'some-or-empty': (l) => l.length === 0 || l.some((a) => a !== x),
+    };
+    // The data tells the four apart, and has NULL and set descriptions, cut ins and sequences (else a case proves nothing).
+    expect(new Set(Object.values(negations).map((t) => JSON.stringify(where(shots, (r) => t(assets(r)))))).size).toBe(4);
+    for (const f of ['description', 'sg_sequence']) expect(new Set(shots.map((r) => r[f] === null)).size, f).toBe(2);
+    for (const [value, test] of Object.entries(negations)) {
+      await set({ multiNegation: value });
+      expect(await ids([['assets.Asset.id', 'is_not', x]]), value).toEqual(where(shots, (r) => test(assets(r))));
+    }
+    const described = (r: Rec) => r.description !== null;
+    const everyShot = where(shots, () => true);
+    await set({ multiNegation: 'none', emptyOperand: 'set' });
+    expect([await ids([['description', 'contains', '']]), await ids([['description', 'not_contains', '']])]).toEqual([
+      where(shots, described),
+      where(shots, (r) => !described(r)),
+    ]);
+    await set({ emptyOperand: 'ignored' });
+    expect([await ids([['description', 'starts_with', '']]), await ids([['description', 'not_contains', '']])]).toEqual([everyShot, everyShot]);
+    await set({ emptyOperand: 'none', negationNulls: 'exclude' });
+    expect([await ids([['description', 'ends_with', '']]), await ids([['description', 'not_contains', '']])]).toEqual([[], where(shots, described)]);
+    const cut = shots.find(described)!.description;
+    const seq = shots.find((r) => r.sg_sequence !== null)!.sg_sequence as { type: string; id: number };
+    const isCut = (r: Rec) => r.description === cut;
+    const isSeq = (r: Rec) => (r.sg_sequence as { id: number } | null)?.id === seq.id;
+    const inNull = async () => [
+      await ids([['description', 'in', [cut, null]]]),
+      await ids([['description', 'not_in', [cut, null]]]),
+      await ids([['sg_sequence', 'in', [{ type: seq.type, id: seq.id }, null]]]),
+      await ids([['sg_sequence', 'not_in', [{ type: seq.type, id: seq.id }, null]]]),
+    ];
+    await set({ emptyOperand: 'set', negationNulls: 'include', inNullScalar: 'unset', inNullLink: 'unset' });
+    expect(await inNull()).toEqual([
+      where(shots, (r) => isCut(r) || !described(r)),
+      where(shots, (r) => !isCut(r) && described(r)),
+      where(shots, (r) => isSeq(r) || r.sg_sequence === null),
+      where(shots, (r) => !isSeq(r) && r.sg_sequence !== null),
+    ]);
+    await set({ inNullScalar: 'ignored', inNullLink: 'sql' });
+    expect(await inNull()).toEqual([where(shots, isCut), where(shots, (r) => !isCut(r)), where(shots, isSeq), []]);
+    await set({ inNullScalar: 'sql', inNullLink: 'ignored', negationNulls: 'exclude' });
+    expect(await inNull()).toEqual([where(shots, isCut), [], where(shots, isSeq), where(shots, (r) => !isSeq(r) && r.sg_sequence !== null)]);
+    expect((await set({ multiNegation: 'every' })).status).toBe(400);
   });
 
   it('rejects a bad control body with 400', async () => {

@@ -1,6 +1,6 @@
 // The sim's seed: deterministic for a seed, realistic (every type, the field types real sites use, both sides of connections), and scalable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimSite } from '../../local/sim/server.js';
+import { simOptionsFromEnv, type SimSite } from '../../local/sim/server.js';
 import type { TestShotgun } from '../support/api3-client.js';
 import { scriptClient, startTestSite } from '../support/sim-site.js';
 
@@ -93,5 +93,24 @@ describe('seed', () => {
       const active = await bsg.find('Project', [], ['name'], null, { includeArchivedProjects: false });
       expect(active.length).toBe(c.Project - 1);
     } finally { await big.close(); }
+  });
+
+  it("a studio's mix (SIM_MIX=studio): Versions, PublishedFiles, Notes and Tasks dominate; the default mix is unchanged by it", async () => {
+    const [studio, production] = await Promise.all([startTestSite({ entities: 20_000, mix: 'studio' }), startTestSite({ entities: 20_000 })]);
+    try {
+      const s = studio.control.stats().entities as Record<string, number>;
+      const p = production.control.stats().entities as Record<string, number>;
+      const work = (c: Record<string, number>) => c.Version + c.PublishedFile + c.Note + c.Task;
+      const seeded = (c: Record<string, number>) => ['Sequence', 'Shot', 'Asset', 'Task', 'Version', 'PublishedFile', 'Note', 'Playlist'].reduce((n, t) => n + c[t], 0);
+      expect(work(s) / seeded(s)).toBeGreaterThan(0.85);
+      expect(s.Version).toBeGreaterThan(s.Task);
+      expect(s.PublishedFile).toBeGreaterThan(s.Shot * 3);
+      expect(s.Note).toBeGreaterThan(s.Shot);
+      // The tests' sites keep their production mix: Tasks first, Notes a few percent.
+      expect(p.Task).toBeGreaterThan(p.Version);
+      expect(p.Note).toBeLessThan(p.Shot);
+      expect(() => simOptionsFromEnv({ SIM_MIX: 'huge' })).toThrow(/SIM_MIX/);
+      expect(simOptionsFromEnv({ SIM_MIX: 'studio' }).mix).toBe('studio');
+    } finally { await Promise.all([studio.close(), production.close()]); }
   });
 });

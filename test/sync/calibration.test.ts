@@ -8,14 +8,25 @@ import { both, cond, engine, readParams, schema, startRig, type Rig } from './he
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig('calibrate', { entities: 150, seed: 5, semantics: { nullsAsc: 'first', nullsDesc: 'last', negationNulls: 'exclude' } });
+  rig = await startRig('calibrate', {
+    entities: 150,
+    seed: 5,
+    semantics: { nullsAsc: 'first', nullsDesc: 'last', negationNulls: 'exclude', multiNegation: 'some', inNullScalar: 'sql' },
+  });
 }, 120_000);
 afterAll(() => rig?.close());
 
 async function capture(run: () => Promise<number>): Promise<{ code: number; text: string }> {
   let text = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { text += String(s); return true; });
-  try { return { code: await run(), text }; } finally { spy.mockRestore(); }
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    text += String(s);
+    return true;
+  });
+  try {
+    return { code: await run(), text };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe('calibration in the sync pipeline', () => {
@@ -27,11 +38,16 @@ describe('calibration in the sync pipeline', () => {
     expect(rules.report().nullsDesc).toMatchObject({ status: 'measured', value: 'last' });
     expect(rules.report().negationNulls).toMatchObject({ status: 'measured', value: 'exclude' });
     expect(rules.report().nullsAsc.probe).toMatch(/sorted by .* asc/);
-    // A sort on a nullable field and a negation over NULL rows: served, and identical to the site.
+    expect(rules.report().multiNegation).toMatchObject({ status: 'measured', value: 'some' });
+    expect(rules.report().inNullScalar).toMatchObject({ status: 'measured', value: 'sql' });
+    // A sort on a nullable field, a negation over NULL rows, one through a multi-entity path, a None among not_in
+    // values: served, and identical to the site.
     for (const params of [
       readParams('Shot', [], ['code', 'description'], { sorts: [{ field_name: 'description', direction: 'asc' }] }),
       readParams('Shot', [], ['code', 'description'], { sorts: [{ field_name: 'description', direction: 'desc' }] }),
       readParams('Task', [cond('due_date', 'is_not', '2025-01-01')], ['content', 'due_date']),
+      readParams('Task', [cond('task_assignees.HumanUser.login', 'is_not', 'artist1')], ['content']),
+      readParams('Task', [cond('due_date', 'not_in', '2025-01-01', null)], ['content']),
     ]) {
       const out = await engine(rig).read(params);
       expect(out.served).toBe(true);
@@ -42,8 +58,15 @@ describe('calibration in the sync pipeline', () => {
 
   it('the reconciler re-measures on its schedule: a site whose behaviour changed is followed on the next due pass', async () => {
     const reconciler = new Reconciler({
-      schema, store: rig.ctx.store, readiness: rig.ctx.readiness, fetcher: rig.ctx.fetcher, events: rig.ctx.events, lease: rig.ctx.lease,
-      doc: rig.ctx.doc, stateTable: rig.ctx.tables.state, calibrate: calibrationFor(rig.ctx),
+      schema,
+      store: rig.ctx.store,
+      readiness: rig.ctx.readiness,
+      fetcher: rig.ctx.fetcher,
+      events: rig.ctx.events,
+      lease: rig.ctx.lease,
+      doc: rig.ctx.doc,
+      stateTable: rig.ctx.tables.state,
+      calibrate: calibrationFor(rig.ctx),
     });
     rig.site.control.setSemantics({ nullsAsc: 'last', nullsDesc: 'first' });
     const first = await reconciler.run({ sweep: 'never' });
@@ -62,6 +85,7 @@ describe('calibration in the sync pipeline', () => {
     expect(probed.text).toMatch(/probe: read .* return_fields \[id, fpt_cache_calibration_no_such_field, \w+\.\w+\.fpt_cache_calibration_no_such_field\]/);
     const shown = await capture(() => calibrateCommand(['--show'], rig.env));
     expect(shown.text).toMatch(/negationNulls +exclude +measured/);
+    expect(shown.text).toMatch(/multiNegation +some +measured.*\n +probe: read \w+ id in \[E \d+ \(no \w+\), A \d+/);
     await expect(calibrateCommand(['--bogus'], rig.env)).rejects.toThrow(/unknown argument --bogus/);
   }, 120_000);
 });

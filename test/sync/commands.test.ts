@@ -49,8 +49,18 @@ describe('the local /status sync report', () => {
     const before = await syncStatus(rig.env);
     expect(before.ready).toBe(false);
     expect(Object.values(before.types).every((t) => !t.ready)).toBe(true);
-    await importAll(rig);
+    // Interrupted part-way (a crash or the Lambda timeout): the run's progress is reported, then resumed to the end.
+    expect((await importAll(rig, { pageSize: 5, maxPages: 3, typeConcurrency: 1 })).complete).toBe(false);
+    const partway = await syncStatus(rig.env);
+    expect(partway.importing).toBe(true);
+    const checkpointed = [...(await rig.ctx.importState.checkpoints()).values()].reduce((n, c) => n + c.active + c.retired, 0);
+    expect(checkpointed).toBeGreaterThan(0);
+    expect(partway.import!.done).toBe(checkpointed);
+    expect(partway.import!.total).toBeGreaterThan(checkpointed);
+    expect(partway.import!.percent).toBe(Math.floor((checkpointed / partway.import!.total) * 1000) / 10);
+    expect((await importAll(rig)).complete).toBe(true);
     const imported = await syncStatus(rig.env);
+    expect(imported.import).toBeNull();
     expect(Object.values(imported.types).every((t) => t.ready)).toBe(true);
     expect(imported.types.Shot.entities).toBeGreaterThan(0);
     // The import took the cursor, but no poller has saved it recently: not following yet.
