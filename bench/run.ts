@@ -15,6 +15,7 @@ const SECTIONS: Section[] = [
   { name: 'toolkit', run: async () => (await import('./toolkit.js' as string)).benchToolkit() },
   { name: 'event-log', run: async () => (await import('./event-log.js' as string)).benchEventLog() },
   { name: 'permissions', run: async () => (await import('./permissions.js' as string)).benchPermissions() },
+  { name: 'outage', run: async () => (await import('./outage.js' as string)).benchOutage() },
   { name: 'bundles', run: async () => (await import('./bundles.js' as string)).benchBundles() },
 ];
 

@@ -35,6 +35,8 @@ export const CUSTOM_METRICS = {
   PermissionProbes: 'PermissionProbes',
   PermissionViewsVerified: 'PermissionViewsVerified',
   PermissionRevocations: 'PermissionRevocations',
+  /** api: reads (and `info`) served marked stale because the site is down (outage mode; also counted in CacheHit). */
+  OutageHits: 'OutageHits',
 } as const;
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;
 

@@ -6,13 +6,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, EventLogReads, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, DEFAULT_STORE_MAX_LAG_MS, StoreFreshness, EventLogReads, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S, ShotgunClient, SiteInfo } from '../../shared/site/index.js';
-import { EntityStore, KeptEvents, ReadinessStore, ReconcilePace, RecentVolatileReads, type TableNames } from '../../shared/store/index.js';
+import { EntityStore, KeptEvents, PendingEvents, ReadinessStore, ReconcilePace, RecentVolatileReads, type TableNames } from '../../shared/store/index.js';
 import { PollerLease } from '../../shared/sync/index.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
 
@@ -38,6 +38,10 @@ export interface CacheDeps {
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
   /** The clock signed URLs are judged by (tests: a virtual one; default the real clock). */
   clock?: () => number;
+  /** Reads served only while the store is provably fresh (shared/reads/store-freshness.ts): on when given (STORE_FRESHNESS, STORE_MAX_LAG_MS). */
+  freshness?: { enabled?: boolean; maxLagMs?: number };
+  /** Outage mode (functions/api/outage.ts): while the site is down, verified reads served marked stale for `graceMs` after the last poll; omitted or 0: off. */
+  outage?: { graceMs: number };
 }
 
 export interface ApiDeps {
@@ -82,6 +86,8 @@ export function buildContext(deps: ApiDeps): ApiContext {
   const client = new ShotgunClient({
     url: deps.shotgun.url,
     timeoutMs: deps.shotgun.timeoutMs,
+    // Every call of a request, retries included, within API Gateway's 30 s: a hung site is answered, never waited out.
+    totalTimeoutMs: Math.min(deps.shotgun.timeoutMs, 25_000),
     retry: { maxAttempts: deps.shotgun.maxAttempts },
     userAgent: 'fpt-cache',
     onRetry: (r) => logger.warn('retrying the site', { ...r }),
@@ -118,7 +124,13 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     schema: c.schema, kept: new KeptEvents(c.ddb, c.tables.state), cursor: () => lease.read(), readiness, maxLagMs: c.eventLog?.maxLagMs,
     projects: async (ids) => (await store.getMany('Project', ids)).entities.map((e) => e.record),
   });
+  // How fresh the store is: the poller's lease item and the pending-event markers (also what outage mode reports).
+  const freshness = new StoreFreshness({
+    lease: () => lease.read(), firstPending: (keys) => pending.firstPending(keys), maxLagMs: c.freshness?.maxLagMs ?? DEFAULT_STORE_MAX_LAG_MS, since: Date.now(),
+  });
+  const pending = new PendingEvents(c.ddb, c.tables.state);
   const reads = new CachedReads({
+    freshness: c.freshness && c.freshness.enabled !== false ? freshness : undefined,
     schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
     views, linkProjects: storeLinkProjects(store), eventLog,
     eventLogViews: eventLog && new EventLogViews({ client, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), ttlMs: views.ttlMs, onProbe: () => metrics.permission?.('probe', 1) }),
@@ -151,5 +163,5 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const renewal = new SignatureRenewal({ schema: c.schema, store, log: log('warn') });
   const recent = new RecentVolatileReads({ ddb: c.ddb, table: c.tables.state, now: volatile.now });
   const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: (cred) => auth.identity(cred) });
-  return { ...c, readiness, auth, views, reads, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  return { ...c, readiness, auth, views, reads, freshness, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

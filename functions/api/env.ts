@@ -8,6 +8,7 @@ import { loadCachedSchema, schemaFileFromEnv } from '../../shared/schema/index.j
 import { SqsShadowSink, shadowRateFromEnv } from '../../shared/shadow/index.js';
 import { getScriptKey } from '../../shared/site/index.js';
 import type { ApiDeps, CacheDeps } from './context.js';
+import { DEFAULT_OUTAGE_GRACE_S } from './outage.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -44,6 +45,8 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       replyMemo: replyMemoFromEnv(env),
       shadow: shadowFromEnv(env),
       eventLog: eventLogFromEnv(env),
+      freshness: freshnessFromEnv(env),
+      outage: outageFromEnv(env),
     },
   };
 }
@@ -83,4 +86,19 @@ export function eventLogFromEnv(env: Env): { enabled: boolean; maxLagMs?: number
 export function replyMemoFromEnv(env: Env): { enabled: boolean; share?: number } {
   const { enabled, value } = switchWithNumber(env, 'REPLY_MEMO', 'REPLY_MEMO_SHARE', (n) => n > 0 && n < 1, "a share of the function's memory between 0 and 1");
   return value === undefined ? { enabled } : { enabled, share: value };
+}
+
+/** STORE_FRESHNESS (`off`: reads served without the freshness proof) and STORE_MAX_LAG_MS (how recent the last poll must be). */
+export function freshnessFromEnv(env: Env): { enabled: boolean; maxLagMs?: number } {
+  const { enabled, value } = switchWithNumber(env, 'STORE_FRESHNESS', 'STORE_MAX_LAG_MS', positiveInteger, 'a positive number of milliseconds');
+  return value === undefined ? { enabled } : { enabled, maxLagMs: value };
+}
+
+/** OUTAGE_GRACE_S: how long after the last poll reads are served marked stale while the site is down (default 4 h; 0 turns outage mode off). */
+export function outageFromEnv(env: Env): { graceMs: number } {
+  const raw = env.OUTAGE_GRACE_S?.trim();
+  if (!raw) return { graceMs: DEFAULT_OUTAGE_GRACE_S * 1000 };
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`OUTAGE_GRACE_S must be a whole number of seconds (0 turns outage mode off), not "${raw}"`);
+  return { graceMs: n * 1000 };
 }

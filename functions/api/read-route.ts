@@ -8,22 +8,56 @@ import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
 import { checkReadReplySize, faultReply, httpReply, isResultsBody, tags } from './reply.js';
 import { forward } from './site-routes.js';
+import { isOutageStatus, outageMode, staleHeaders } from './outage.js';
+import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
   const [auth, params] = req.rpc.params;
   const outcome = ctx.cache ? await ctx.cache.reads.answer(auth, params, method) : { kind: 'pass' as const, reason: 'read-engine-not-ready' };
+  // The site known down: what the cache can answer for a caller verified before is served, marked stale.
+  if (outcome.kind === 'pass') {
+    const stale = await outageAnswer(ctx, req, acceptEncoding, method, false);
+    if (stale) return stale;
+  }
   // Entities read with signed URLs (or placeholders) are recorded for the reconciler meanwhile (awaited before returning: Lambda freezes after).
   const recorded = (outcome.kind === 'pass' || outcome.kind === 'hit') && outcome.volatile ? recordVolatile(ctx, outcome.volatile) : undefined;
   try {
-    return await respond(ctx, req, outcome, acceptEncoding, requireHit, method);
+    const result = await respond(ctx, req, outcome, acceptEncoding, requireHit, method);
+    // A hit while the site is known down is still within the freshness bound; it is marked all the same.
+    if (outcome.kind !== 'pass' && ctx.client.health?.isUp() === false) {
+      const mode = await outageMode(ctx);
+      if (mode) return { ...result, headers: { ...result.headers, ...staleHeaders(mode.ageS) } };
+    }
+    // The pass found the site down (its 502/503/504): outage mode may answer instead of relaying it.
+    if (outcome.kind === 'pass' && isOutageStatus(result.statusCode)) return await outageAnswer(ctx, req, acceptEncoding, method, true) ?? result;
+    return result;
+  } catch (e) {
+    if (outcome.kind === 'pass' && e instanceof ShotgunFault && e.errorCode === ErrorCode.UPSTREAM_UNAVAILABLE) {
+      const stale = await outageAnswer(ctx, req, acceptEncoding, method, true);
+      if (stale) return stale;
+    }
+    throw e;
   } finally {
     await recorded;
   }
 }
 
-async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadOutcome, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
+/** The read answered in outage mode (marked stale, not shadow-checked: the site cannot be asked), or undefined. */
+async function outageAnswer(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined, method: CachedMethod, siteFailed: boolean): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  const mode = ctx.cache && await outageMode(ctx, siteFailed);
+  if (!mode) return undefined;
+  const [auth, params] = req.rpc.params;
+  const outcome = await ctx.cache!.reads.answer(auth, params, method, { outage: { after: mode.after } });
+  if (outcome.kind !== 'hit' && outcome.kind !== 'memo') return undefined;
+  const result = await respond(ctx, req, outcome.kind === 'hit' ? { ...outcome, unshadowed: true } : outcome, acceptEncoding, false, method, false);
+  ctx.metrics.outageHit?.();
+  ctx.logger.info('served during a site outage', { method, lastPollSecondsAgo: mode.ageS });
+  return { ...result, headers: { ...result.headers, ...staleHeaders(mode.ageS) } };
+}
+
+async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadOutcome, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod, shadow = true): Promise<APIGatewayProxyStructuredResultV2> {
   const { cache, logger, metrics } = ctx;
   const params = req.rpc.params[1];
   if (outcome.kind === 'denied') {
@@ -43,7 +77,7 @@ async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadO
     metrics.hit();
     metrics.memoHit?.();
     const reply = httpReply(200, tags('hit', `memo;access:${outcome.access}`), outcome.body, acceptEncoding, outcome.gzipped);
-    await shadowCheck(ctx, req, method, () => (JSON.parse(outcome.body.toString('utf8')) as { results: unknown }).results, outcome.access);
+    if (shadow) await shadowCheck(ctx, req, method, () => (JSON.parse(outcome.body.toString('utf8')) as { results: unknown }).results, outcome.access);
     return reply;
   }
   const reason = `access:${outcome.access}`;

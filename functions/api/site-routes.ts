@@ -6,6 +6,7 @@ import { FPT_CACHE_VERSION } from '../../shared/version.js';
 import type { ApiContext } from './context.js';
 import type { ParsedRequest } from './request.js';
 import { MAX_RESULT_BODY_BYTES, httpReply, isResultsBody, tags } from './reply.js';
+import { staleHeaders } from './outage.js';
 
 /** Sends the request to the site unchanged; a successful reply also teaches the auth cache its credentials. */
 export async function forward(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, extra: Record<string, string> = {}): Promise<{ reply: RawReply; result: APIGatewayProxyStructuredResultV2 }> {
@@ -71,6 +72,13 @@ export async function info(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
   try {
     const r = await siteInfo.reply();
     const named = { 'x-fpt-cache-version': FPT_CACHE_VERSION };
+    const since = r.staleSince ?? (ctx.client.health?.isUp() === false ? r.at : undefined);
+    if (since !== undefined) {
+      // The site is down: its last `info` reply, from memory, marked stale (clients connect with it), unless outage mode is off.
+      if (r.staleSince !== undefined && !((ctx.cache?.outage?.graceMs ?? 0) > 0)) return (await forward(ctx, req, 'method:info', acceptEncoding)).result;
+      ctx.metrics.outageHit?.();
+      return httpReply(200, { ...named, ...tags('hit', 'info:memory'), ...staleHeaders(Math.floor((Date.now() - since) / 1000)) }, r.body, acceptEncoding);
+    }
     return httpReply(200, { ...named, ...(r.fromMemory ? tags('hit', 'info:memory') : tags('pass', 'method:info')) }, r.body, acceptEncoding);
   } catch (e) {
     // The site's own answer (a fault, an HTTP error) or the unreachable-site fault, as for any other method.

@@ -2,10 +2,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
-  EventApplier, type ApplyOutcome, EventRowSchema, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  EventApplier, type ApplyOutcome, EventRowSchema, pendingKeyOf, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, countersOfChange, deferBumps, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, deferBumps, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
+import { ShotgunTransportError } from '../../shared/site/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,6 +21,8 @@ export interface ConsumerDeps {
   now?: () => number;
   /** Told about each applied event (the local stack's /status). */
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
+  /** The wait before trying an apply again while the site is down (SiteHealth.backoffMs); default 500 ms. */
+  backoffMs?: (round: number) => number;
   /** Runs after an event is applied and before it is acknowledged (schema changes bump the schema counter). */
   afterApply?: (ev: EventRow) => Promise<void>;
   /** Runs a batch's applies with their change-counter bumps gathered and made once at the end (shared/store deferBumps). */
@@ -33,13 +36,32 @@ export function parseEventBody(body: string): EventRow {
   return EventRowSchema.parse(JSON.parse(body));
 }
 
+/** While the site is down, an event's apply is tried again (about every `backoffMs`) until this little time is left in the invocation. */
+export const SITE_WAIT_MARGIN_MS = 5_000;
+
+/**
+ * Applies an event, waiting out a site outage within the invocation: its re-read of the entity cannot be made while the
+ * site is down (shared/site/site-health.ts refuses at once, a probe at a time), so the apply is retried after a jittered
+ * backoff instead of burning one of the event's deliveries per attempt (they lead to the DLQ).
+ */
+async function applyWaitingForSite(d: ConsumerDeps, applier: EventApplier, ev: EventRow, remainingMs: () => number): Promise<ApplyOutcome> {
+  for (let round = 0; ; round++) {
+    try {
+      return await applier.apply(ev);
+    } catch (e) {
+      if (!(e instanceof ShotgunTransportError) || remainingMs() < SITE_WAIT_MARGIN_MS) throw e;
+      await new Promise((r) => setTimeout(r, d.backoffMs?.(round) ?? 500));
+    }
+  }
+}
+
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
-  const recordHandler = (applier: EventApplier) => async (record: SQSRecord): Promise<void> => {
+  const recordHandler = (applier: EventApplier, remainingMs: () => number) => async (record: SQSRecord): Promise<void> => {
     let ev: EventRow | undefined;
     try {
       ev = parseEventBody(record.body);
-      const outcome = await applier.apply(ev);
+      const outcome = await applyWaitingForSite(d, applier, ev, remainingMs);
       await d.afterApply?.(ev);
       const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
       const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
@@ -75,7 +97,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       return d.applier;
     }
   };
-  return async (event) => {
+  return async (event, context) => {
     const applier = await batchApplier(event.Records);
     // Each message group (one entity) in order, the groups of the batch at once. A failure stops its group (it and
     // every later record of the group are reported failed, so each entity's events stay in order); other groups go
@@ -87,7 +109,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       groups.set(g, [...(groups.get(g) ?? []), r]);
     }
     const failed: string[] = [];
-    const handle = recordHandler(applier);
+    const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0);
     const applyGroups = () => Promise.all([...groups.values()].map(async (records) => {
       for (let i = 0; i < records.length; i++) {
         try {
@@ -127,11 +149,13 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics, log: (m, x) => logger.warn(m, x ?? {}) }),
   });
   const max = Number(env.MAX_RECEIVE_COUNT);
+  const pending = new PendingEvents(ctx.ddb, ctx.tables.state);
   return createConsumer({
     applier, logger,
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    backoffMs: ctx.client.health && ((round) => ctx.client.health!.backoffMs(round)),
     deferBumps: (fn) => deferBumps(ctx.ddb, fn),
     // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
     // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
@@ -140,6 +164,8 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
       const project = (ev.project as { id?: unknown } | null | undefined)?.id;
       const keys = eventTypes([ev]).flatMap((t) => (t === SCHEMA_GENERATION ? [t] : countersOfChange(t, typeof project === 'number' ? project : undefined)));
       await bumpGenerations(ctx.ddb, ctx.tables.state, keys);
+      // Applied: reads of its type no longer wait for it (shared/store/pending-events.ts).
+      await pending.clear({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id });
     },
   });
 }

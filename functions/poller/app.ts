@@ -4,10 +4,10 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { ConfigError } from '../../shared/config.js';
 import {
-  type CursorState, importPending, keptLogSettingsFromEnv, keptUntilS, type KeptLogSettings, runPoller, type PollerMetrics, type PollerRun, SqsEventSink, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  type CursorState, importPending, pendingKeyOf, keptLogSettingsFromEnv, keptUntilS, type KeptLogSettings, runPoller, type PollerMetrics, type PollerRun, SqsEventSink, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
 } from '../../shared/sync/index.js';
 import { generationBumper } from '../../shared/reads/index.js';
-import { KeptEvents } from '../../shared/store/index.js';
+import { KeptEvents, PendingEvents } from '../../shared/store/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -39,12 +39,13 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
   const { ctx, metrics, logger } = d;
   const sink = new SqsEventSink(ctx.sqs, ctx.queueUrl!);
   const keptLog = new KeptEvents(ctx.ddb, ctx.tables.state);
+  const pending = new PendingEvents(ctx.ddb, ctx.tables.state);
   const keep = d.keep && { ...d.keep, write: (rows: Parameters<KeptEvents['write']>[0], nowMs: number) => keptLog.write(rows, keptUntilS(nowMs, d.keep!.retentionMs)) };
   return async (_event, context) => {
     const started = Date.now();
     const deadline = started + Math.min(d.loopMs, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
     let importTriggered = false;
-    if (d.triggerImport && !(await ctx.importState.leaseHeld()) && await importPending({ schema: ctx.schema, readiness: ctx.readiness, state: ctx.importState, store: ctx.store })) {
+    if (d.triggerImport && ctx.client.health?.isUp() !== false && !(await ctx.importState.leaseHeld()) && await importPending({ schema: ctx.schema, readiness: ctx.readiness, state: ctx.importState, store: ctx.store })) {
       await d.triggerImport();
       importTriggered = true;
     }
@@ -69,11 +70,20 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
     const run = await runPoller({
       lease: ctx.lease, source: ctx.events, sink, schema: ctx.schema.site, metrics: pm,
       pollIntervalMs: d.pollIntervalMs, deadline, keep,
+      markPending: (events) => pending.mark(events.map((ev) => ({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id }))),
+      onSiteTrouble: (e) => {
+        if (e) {
+          metrics.add('PollFailures', 1);
+          logger.warn('poll failed (the site or its event log); retrying after one interval', { error: e.message, site: ctx.client.health?.report() });
+        } else logger.info('polling again after the site came back');
+      },
       shouldStop: () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS / 2,
       // Every entity type seen (cached or not) invalidates the response cache's replies that read it.
       onEvents: generationBumper(ctx.ddb, ctx.tables.state),
       onRetentionExceeded: async () => {
         await ctx.importState.requestFull('event-log cursor older than the site\'s event retention');
+        // Out of service at once, before the cursor restarts: nothing the gap may have changed is served until rebuilt.
+        for (const type of ctx.schema.site.typeNames) await ctx.readiness.markTypeNotReady(type);
         if (d.triggerImport) { await d.triggerImport(); importTriggered = true; }
       },
       onPoll: (cursor) => {

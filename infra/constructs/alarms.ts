@@ -1,4 +1,4 @@
-// The alarms: sync lag, poller heartbeat, DLQ, queue age, cursor beyond retention, schema drift, function errors and throttles, API 5xx and latency, drift; one composite pages.
+// The alarms: sync lag, poller heartbeat, DLQ, queue age, cursor beyond retention, site outage, schema drift, function errors and throttles, API 5xx and latency, drift; one composite pages.
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -63,6 +63,7 @@ export class Alarms extends Construct {
   readonly throttles: cloudwatch.Alarm;
   readonly drift: cloudwatch.Alarm;
   readonly cursorBeyondRetention: cloudwatch.Alarm;
+  readonly siteOutage: cloudwatch.Alarm;
   readonly schemaDrift: cloudwatch.Alarm;
   readonly shadowMismatch?: cloudwatch.Alarm;
   readonly any: cloudwatch.CompositeAlarm;
@@ -194,6 +195,18 @@ export class Alarms extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // The site is down (or only its event log fails): polls fail; reads are served marked stale within OUTAGE_GRACE_S
+    // (OutageHits) or pass (docs/operations.md). Two failing minutes in a row alarm; recovery clears it.
+    this.siteOutage = new cloudwatch.Alarm(this, 'SiteOutage', {
+      alarmName: name('site-outage'),
+      alarmDescription: 'The poller cannot read the site\'s event log (the site is down, or its event log fails): the cache serves what it verified marked stale, for at most OUTAGE_GRACE_S, and passes the rest (docs/operations.md).',
+      metric: customMetric(svc, 'PollFailures', 'Sum', Duration.minutes(1)),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     // A gauge emitted after each schema diff (DisplayColumn events, the reconciler's periodic diff, every reconciler
     // run while drift is recorded): missing data keeps the state, so the alarm stays up until a diff reports 0.
     this.schemaDrift = new cloudwatch.Alarm(this, 'SchemaDrift', {
@@ -231,7 +244,7 @@ export class Alarms extends Construct {
 
   get all(): cloudwatch.Alarm[] {
     return [this.syncLag, this.pollerHeartbeat, this.deadLetters, this.queueAge, this.consumerErrors, this.syncErrors,
-      this.apiErrors, this.api5xxRate, this.apiLatency, this.throttles, this.drift, this.cursorBeyondRetention, this.schemaDrift,
+      this.apiErrors, this.api5xxRate, this.apiLatency, this.throttles, this.drift, this.cursorBeyondRetention, this.siteOutage, this.schemaDrift,
       ...(this.shadowMismatch ? [this.shadowMismatch] : [])];
   }
 }

@@ -80,7 +80,7 @@ export class CacheDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Poller: events forwarded, dropped, expired',
         left: [m('EventsForwarded', 'Sum', MINUTE, 'forwarded to the consumer'), m('EventsDropped', 'Sum', MINUTE, 'not needed by the cache')],
-        right: [m('EventsExpired', 'Sum', MINUTE, 'awaited ids expired'), m('CursorBeyondRetention', 'Sum', MINUTE, 'cursor beyond retention')],
+        right: [m('EventsExpired', 'Sum', MINUTE, 'awaited ids expired'), m('CursorBeyondRetention', 'Sum', MINUTE, 'cursor beyond retention'), m('PollFailures', 'Sum', MINUTE, 'failed polls (site down)')],
         width: 6,
       }),
       new cloudwatch.GraphWidget({

@@ -16,6 +16,7 @@ import { SiteWrites } from './writes.js';
 import { Api3Methods, type RpcReply } from './methods.js';
 import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
 import { SimControl } from './control.js';
+import { SiteChaos } from './chaos.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_EPOCH, DEFAULT_SEED_ENTITIES, MIXES, type SeedMix } from './seed.js';
@@ -85,6 +86,8 @@ export interface SimSite {
   url: string;
   port: number;
   control: SimControl;
+  /** Outages, flapping, a failing or trimmed event log (local/sim/chaos.ts). */
+  chaos: SiteChaos;
   schema: SiteSchema;
   /** Seeding time of this start (0 when a snapshot was loaded). */
   seedMs: number;
@@ -160,6 +163,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const controlOn = options.control ?? true;
   const uploads = new SimUploads({ schema, auth, writes, media, origin: () => origin });
   const s3 = new S3Uploads(options.s3Uploads ?? { enabled: false }, auth, uploads, () => origin);
+  const chaos = new SiteChaos(store);
 
   const hung = new Set<ServerResponse>();
   let closing = false;
@@ -177,6 +181,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const path = new URL(req.url ?? '/', 'http://sim').pathname;
     const body = await readBody(req);
     if (body === undefined) { res.writeHead(413, { 'content-type': 'text/plain' }); res.end('Request Entity Too Large'); return; }
+    if (controlOn && path === '/__sim/chaos') return chaos.handleHttp(req, res, body);
     if (controlOn && path.startsWith('/__sim/')) return control.handleHttp(req, res, path, body);
     if (s3.handles(path)) return s3.handleHttp(req, res, path, body);
     if (uploads.handles(path)) return uploads.handleHttp(req, res, path, body);
@@ -189,6 +194,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const methodName = !badJson && typeof parsed === 'object' && parsed !== null && typeof (parsed as { method_name?: unknown }).method_name === 'string'
       ? (parsed as { method_name: string }).method_name : '(invalid)';
     stats.count(methodName);
+    if (chaos.intercept(req, res, parsed)) return;
     const fault = knobs.nextFault(methodName);
     const delay = knobs.latency();
     stats.latency(delay);
@@ -221,7 +227,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   }
 
   const sockets = new Set<Socket>();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => { if (chaos.dropsConnection(s)) return; sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', rej); res(); });
@@ -231,13 +237,14 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   origin = `http://${host}:${port}`;
 
   return {
-    url: `http://${host}:${port}`, port, control, schema, seedMs,
+    url: `http://${host}:${port}`, port, control, chaos, schema, seedMs,
     credentials: { scriptName: scripts[0]?.name ?? '', scriptKey: scripts[0]?.key ?? '' },
     async close() {
       if (closing) return;
       closing = true;
       const done = new Promise<void>((r) => server.close(() => r()));
       for (const res of hung) res.destroy();
+      chaos.release();
       server.closeIdleConnections();
       setTimeout(() => { for (const s of sockets) s.destroy(); }, 200).unref();
       await done;

@@ -138,6 +138,16 @@ export class SiteStore implements EntityLookup {
     }
   }
 
+  /** Removes every row of `type` with an id below `id` for good (the event log's retention: local/sim/chaos.ts); returns how many. */
+  dropBelow(type: string, id: number): number {
+    const tab = this.table(type);
+    const gone = tab.list.filter((e) => e.id < id);
+    for (const e of gone) tab.byId.delete(e.id);
+    tab.list.splice(0, gone.length);
+    if (gone.length) this.onChange();
+    return gone.length;
+  }
+
   /** Marks the store changed outside a transaction (e.g. event rows becoming visible). */
   touch(): void { this.onChange(); }
 

@@ -6,7 +6,7 @@ import { METRICS_NAMESPACE } from '../config.js';
 export const PASS_REASON_DIMENSION = 'reason';
 
 export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit' | 'MemoHit' | 'MemoEvictions'
-  | 'PermissionProbes' | 'PermissionViewsVerified' | 'PermissionRevocations';
+  | 'PermissionProbes' | 'PermissionViewsVerified' | 'PermissionRevocations' | 'OutageHits';
 
 /** Permission-view events (shared/reads/principal-views.ts): a probe sent, a view verified, a view revoked. */
 export type PermissionEvent = 'probe' | 'verified' | 'revoked';
@@ -29,6 +29,8 @@ export interface ApiMetrics {
   memoEvicted?(n: number): void;
   /** Permission views: `n` probes sent, views verified or revoked since the last call. */
   permission?(event: PermissionEvent, n: number): void;
+  /** A read (or `info`) served from the cache marked stale while the site is down (outage mode); also counted as a hit. */
+  outageHit?(): void;
   /** Publishes what was recorded (once per invocation). */
   flush(): void;
 }
@@ -60,6 +62,7 @@ export class EmfApiMetrics implements ApiMetrics {
   responseCacheHit(): void { this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1); }
   memoHit(): void { this.metrics.addMetric('MemoHit', MetricUnit.Count, 1); }
   memoEvicted(n: number): void { this.metrics.addMetric('MemoEvictions', MetricUnit.Count, n); }
+  outageHit(): void { this.metrics.addMetric('OutageHits', MetricUnit.Count, 1); }
   permission(event: PermissionEvent, n: number): void { if (n > 0) this.metrics.addMetric(PERMISSION_METRIC[event], MetricUnit.Count, n); }
   /** Publishes only when something was recorded (an empty flush makes Powertools log a warning per request). */
   flush(): void { if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics(); }
@@ -69,7 +72,7 @@ export class EmfApiMetrics implements ApiMetrics {
 export class MemoryApiMetrics implements ApiMetrics {
   readonly counts: Record<ApiMetricName, number> = {
     CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0, MemoHit: 0, MemoEvictions: 0,
-    PermissionProbes: 0, PermissionViewsVerified: 0, PermissionRevocations: 0,
+    PermissionProbes: 0, PermissionViewsVerified: 0, PermissionRevocations: 0, OutageHits: 0,
   };
   readonly passReasons: Record<string, number> = {};
   readonly faultKinds: Record<string, number> = {};
@@ -87,6 +90,7 @@ export class MemoryApiMetrics implements ApiMetrics {
   responseCacheHit(): void { this.counts.ResponseCacheHit++; }
   memoHit(): void { this.counts.MemoHit++; }
   memoEvicted(n: number): void { this.counts.MemoEvictions += n; }
+  outageHit(): void { this.counts.OutageHits++; }
   permission(event: PermissionEvent, n: number): void { this.counts[PERMISSION_METRIC[event]] += n; }
   flush(): void {}
 }

@@ -9,9 +9,16 @@ import type { Readiness } from '../store/index.js';
 import { involvedTypes, linksVisible, permissionScope, withRestriction } from './permission-scope.js';
 import type { PrincipalViews } from './principal-views.js';
 import type { CallerCredential } from './caller-auth.js';
-import type { MemoLookup, ReplyMemo } from './reply-memo.js';
+import { linkTypesOf, type MemoLookup, type ReplyMemo } from './reply-memo.js';
 import type { EventLogReads } from './event-log-reads.js';
 import type { EventLogViews } from './event-log-views.js';
+import type { StoreFreshness } from './store-freshness.js';
+
+/**
+ * How a read is answered: normally (the store must be provably fresh), or in outage mode: the site is down, the read is
+ * answered from the store as of the last poll, to callers whose credentials and views were valid after `after`.
+ */
+export interface ReadMode { outage?: { after: number } }
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
@@ -52,6 +59,8 @@ export interface CachedReadsDeps {
   eventLog?: EventLogReads;
   /** Callers' views of the kept event log per project (shared/reads/event-log-views.ts); omitted: only trusted callers are answered from it. */
   eventLogViews?: EventLogViews;
+  /** Whether the store is provably fresh for a read's types (shared/reads/store-freshness.ts); omitted: always taken as fresh. */
+  freshness?: StoreFreshness;
 }
 
 /** The entities with signed values a served read carried (for the record the reconciler renews from). */
@@ -61,9 +70,9 @@ export class CachedReads {
   constructor(private readonly d: CachedReadsDeps) {}
 
   /** `auth` is the request's params[0], `params` its params[1]; `method` is `read` or `summarize`. */
-  async answer(auth: unknown, params: unknown, method: CachedMethod = 'read'): Promise<CachedReadOutcome> {
+  async answer(auth: unknown, params: unknown, method: CachedMethod = 'read', mode: ReadMode = {}): Promise<CachedReadOutcome> {
     try {
-      return await this.decide(auth, params, method);
+      return await this.decide(auth, params, method, mode.outage);
     } catch (e) {
       // The cache failing (DynamoDB unreachable, throttled, ...) never fails the request: the site answers it.
       this.d.log?.('cached read failed; passing it through', { error: (e as Error).message });
@@ -71,16 +80,22 @@ export class CachedReads {
     }
   }
 
-  private async decide(auth: unknown, params: unknown, method: CachedMethod): Promise<CachedReadOutcome> {
+  private async decide(auth: unknown, params: unknown, method: CachedMethod, outage: { after: number } | undefined): Promise<CachedReadOutcome> {
     let asRead = params;
     if (method === 'summarize') {
       const sp = SummaryParamsSchema.safeParse(params);
       if (!sp.success) return { kind: 'pass', reason: 'malformed-params' };
       asRead = summarizeAsRead(sp.data);
     }
-    if (method === 'read' && this.d.eventLog && (params as { type?: unknown } | null)?.type === 'EventLogEntry') return this.eventLogRead(auth, params, this.d.eventLog);
+    if (method === 'read' && this.d.eventLog && (params as { type?: unknown } | null)?.type === 'EventLogEntry') {
+      return outage ? { kind: 'pass', reason: 'event-log-stale' } : this.eventLogRead(auth, params, this.d.eventLog);
+    }
     const planned = planRead(this.d.schema, await this.d.readiness(), asRead, { missingReturnFields: method === 'read' });
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
+    if (this.d.freshness && !outage) {
+      const fresh = await this.d.freshness.check(readTypes(planned.plan.params));
+      if (!fresh.fresh) return { kind: 'pass', reason: fresh.reason };
+    }
     if (this.d.quarantine) {
       const quarantined = await this.d.quarantine();
       if (quarantined.size && readTypes(planned.plan.params).some((t) => quarantined.has(t))) return { kind: 'pass', reason: 'shadow-mismatch' };
@@ -97,29 +112,33 @@ export class CachedReads {
       // The memo's counters are read before the engine reads the entities, so a reply kept under them is never newer
       // than they say. Only callers answered in the trusted view are memoized (their replies are the script's view).
       const memoKey = this.d.memo ? this.d.memo.key(method, params, await this.viewKey(cred)) : undefined;
-      const [verdict, built] = await Promise.all([this.d.auth.verify(auth, cred), this.memoLookup(memoKey, planned.plan.params).then(async (found) => (
+      const [verdict, built] = await Promise.all([this.d.auth.verify(auth, cred, outage), this.memoLookup(memoKey, planned.plan.params).then(async (found) => (
         found?.kind === 'hit' ? { found, outcome: undefined } : { found, outcome: await run(params) }))]);
       if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
       if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
       const { found, outcome } = built;
       if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
       if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason, ...volatileOf(outcome!) };
+      const linked = await this.staleLinks(outcome!.result, outage);
+      if (linked) return { kind: 'pass', reason: linked };
       const used = outcome!.access;
       const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
       return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep, ...volatileOf(outcome!) };
     }
     // Any other caller: credentials first (probes are made with them), then its view of every type the read touches.
-    const verdict = await this.d.auth.verify(auth, cred);
+    const verdict = await this.d.auth.verify(auth, cred, outage);
     if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
     if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
     const types = involvedTypes(this.d.schema, planned.plan.params);
     if (!types) return { kind: 'pass', reason: 'permission-unverified' };
-    const view = await views.viewOf(auth, cred, types);
+    const view = await views.viewOf(auth, cred, types, outage);
     if (view.kind === 'unverified') return { kind: 'pass', reason: view.reason };
     const scope = view.kind === 'trusted' ? { ok: true as const } : permissionScope(this.d.schema, planned.plan.params, view.types);
     if (!scope.ok) return { kind: 'pass', reason: scope.reason };
     const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
     if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
+    const linked = await this.staleLinks(outcome.result, outage);
+    if (linked) return { kind: 'pass', reason: linked };
     if (scope.linkCheck) {
       // The answer's links, and those its filters compare with (else the site matches nothing through them), must be ones the caller sees.
       const failed = await linksVisible(scope.filterLinks ? [outcome.result, scope.filterLinks] : outcome.result, scope.linkCheck, this.d.linkProjects);
@@ -157,6 +176,15 @@ export class CachedReads {
       view = 'full';
     }
     return { kind: 'hit', result: outcome.result, access: 'event-log', view, unshadowed: true };
+  }
+
+  /** The pass reason when a type the answer links to has events waiting to be applied (a retirement, a rename, a relink changes how links read). */
+  private async staleLinks(result: unknown, outage: { after: number } | undefined): Promise<string | undefined> {
+    if (!this.d.freshness || outage) return undefined;
+    const types = linkTypesOf(result).filter((t) => this.d.schema.site.hasType(t));
+    if (!types.length) return undefined;
+    const fresh = await this.d.freshness.check(types);
+    return fresh.fresh ? undefined : fresh.reason;
   }
 
   /**

@@ -73,7 +73,7 @@ export function checkReadParams(c: CallerCredential): Record<string, unknown> {
 }
 
 export type Verdict =
-  | { status: 'valid'; source: 'memory' | 'table' | 'site' }
+  | { status: 'valid'; source: 'memory' | 'table' | 'site' | 'outage' }
   | { status: 'invalid'; fault: ShotgunFault }
   /** The site could not be asked (unreachable): the read passes through instead of being served unauthenticated. */
   | { status: 'unverified'; reason: string };
@@ -105,8 +105,12 @@ export class CallerAuth {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Whether `auth` (params[0]) authenticates: from memory, the state table, or one call to the site. */
-  async verify(auth: unknown, cred: CallerCredential): Promise<Verdict> {
+  /**
+   * Whether `auth` (params[0]) authenticates: from memory, the state table, or one call to the site. During a site
+   * outage (`outage`), a verdict that was still valid after `outage.after` counts (source `outage`): the site cannot be
+   * asked, and the caller was verified before it went down (functions/api/read-route.ts serves such reads marked stale).
+   */
+  async verify(auth: unknown, cred: CallerCredential, outage?: { after: number }): Promise<Verdict> {
     const { key, shared } = await this.key();
     const hash = this.hash(key, cred);
     const until = this.memory.get(hash);
@@ -114,6 +118,8 @@ export class CallerAuth {
       this.stats.memoryHits++;
       return { status: 'valid', source: 'memory' };
     }
+    if (outage && until !== undefined && until > outage.after) return { status: 'valid', source: 'outage' };
+    if (outage) return this.lookup(auth, cred, hash, shared, outage);
     const pending = this.inflight.get(hash);
     if (pending) return pending;
     const p = this.lookup(auth, cred, hash, shared).finally(() => this.inflight.delete(hash));
@@ -138,7 +144,7 @@ export class CallerAuth {
     await this.remember(hash, shared);
   }
 
-  private async lookup(auth: unknown, cred: CallerCredential, hash: string, shared: boolean): Promise<Verdict> {
+  private async lookup(auth: unknown, cred: CallerCredential, hash: string, shared: boolean, outage?: { after: number }): Promise<Verdict> {
     if (shared && this.opts.table) {
       try {
         const r = await this.opts.table.ddb.send(new GetItemCommand({
@@ -150,6 +156,7 @@ export class CallerAuth {
           this.keep(hash, expiresAt);
           return { status: 'valid', source: 'table' };
         }
+        if (outage && expiresAt > outage.after) return { status: 'valid', source: 'outage' };
       } catch (e) {
         this.opts.log?.('auth verdict lookup failed; asking the site', { error: (e as Error).message });
       }

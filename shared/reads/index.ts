@@ -1,6 +1,7 @@
 // shared/reads: the API's read path and writes: cached reads, EventLogEntry reads from the kept event log, caller auth, access rules, request routing, the response cache, schema replies, site field learning, write-through, cache status, API metrics.
 // May import: every other package (it is the top). This index is the package's only public face: other packages import it, never a file inside.
-export { type CachedMethod, type CachedReadOutcome, CachedReads } from './cached-reads.js';
+export { type CachedMethod, type CachedReadOutcome, CachedReads, type ReadMode } from './cached-reads.js';
+export { DEFAULT_STORE_MAX_LAG_MS, type Freshness, StoreFreshness } from './store-freshness.js';
 export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, eventTypes, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
 export { refusedPass, requiresHit, routeOf } from './request-routing.js';
 export { type AccessRules, parseAccessRules } from './access-rules.js';

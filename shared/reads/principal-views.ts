@@ -91,14 +91,17 @@ export class PrincipalViews {
     return own !== undefined && p === `script:${own}`;
   }
 
-  /** The caller's view of `types`: trusted, verified (probing what is not known yet), or unverified with a reason. */
-  async viewOf(auth: unknown, c: CallerCredential, types: readonly string[]): Promise<ViewOutcome> {
+  /**
+   * The caller's view of `types`: trusted, verified (probing what is not known yet), or unverified with a reason.
+   * During a site outage (`outage`), a view that was still valid after `outage.after` counts: probes cannot be made.
+   */
+  async viewOf(auth: unknown, c: CallerCredential, types: readonly string[], outage?: { after: number }): Promise<ViewOutcome> {
     if (await this.isTrusted(c)) {
       this.stats.trustedReads++;
       return { kind: 'trusted' };
     }
     const hash = await this.o.identity(c);
-    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t)));
+    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t, outage)));
     const out = new Map<string, TypeView>();
     for (let i = 0; i < types.length; i++) {
       const v = found[i];
@@ -198,11 +201,12 @@ export class PrincipalViews {
     return { views, restrictedViews };
   }
 
-  private async typeView(auth: unknown, hash: string, type: string): Promise<TypeView | string> {
+  private async typeView(auth: unknown, hash: string, type: string, outage?: { after: number }): Promise<TypeView | string> {
     const key = `${hash}#${type}`;
     const kept = this.memory.get(key);
     const t = this.now();
     if (kept && kept.until > t && t - kept.checkedAt < (this.o.recheckMs ?? 30_000)) return kept.view;
+    if (outage) return kept && kept.until > outage.after ? kept.view : this.outageView(hash, type, outage.after);
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const p = this.load(auth, hash, type, kept !== undefined && kept.until > t).finally(() => this.inflight.delete(key));
@@ -242,6 +246,18 @@ export class PrincipalViews {
       } })).catch((e) => this.o.log?.('verified view not stored (kept in memory)', { error: (e as Error).message }));
     }
     return probed;
+  }
+
+  /** During an outage: the stored view if it was still valid after `after` (no probe: the site is down). */
+  private async outageView(hash: string, type: string, after: number): Promise<TypeView | string> {
+    const table = this.o.table;
+    if (!table) return 'permission-unverified';
+    try {
+      const r = await table.ddb.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) } } }));
+      return Number(r.Item?.expiresAt?.N ?? 0) > after && r.Item?.view?.S ? JSON.parse(r.Item.view.S) as TypeView : 'permission-unverified';
+    } catch {
+      return 'permission-unverified';
+    }
   }
 
   /** Both sides of the probe; a string is why nothing could be verified. */

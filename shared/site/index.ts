@@ -10,4 +10,5 @@ export { SiteInfo } from './site-info.js';
 export { isFileTransferPath, relayTransfer } from './file-transfer.js';
 export { uploadTargets } from './upload-target.js';
 export { passThrough } from './pass-through.js';
+export { type Admission, type HealthReport, isOutageReply, SiteHealth, siteHealthFor, type SiteHealthOptions } from './site-health.js';
 export { DEFAULT_SIGNED_URL_MARGIN_S, expiresAt, isPlaceholder, isSignedUrl, mayBeVolatile, objectOf, renews, sameObjects, servableUntil, TRANSIENT_IMAGE_PATH, volatileVerdict, volatility, type Volatility, withoutSignatures } from './signed-urls.js';

@@ -14,6 +14,7 @@ import {
   DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, backoffDelayMs, isIdempotentMethod, mayRetry, parseRetryAfter,
   type FailureKind, type RetryPolicy,
 } from './retry-policy.js';
+import { isOutageReply, siteHealthFor, type SiteHealth } from './site-health.js';
 import { authParams, findPlan, recordsPerPageOf, rpcPayload, serverVersionOf, type FindArgs } from './api3-payloads.js';
 import type { AuthParams } from './wire.js';
 
@@ -30,6 +31,8 @@ export class ShotgunTransportError extends Error {
       attempts: number;
       /** False only when no attempt could have reached the site (so nothing can have been applied). */
       mayHaveReachedSite: boolean;
+      /** Not sent because the site is known to be down (shared/site/site-health.ts). */
+      circuitOpen?: boolean;
       status?: number;
       cause?: unknown;
     },
@@ -48,6 +51,10 @@ export interface ShotgunClientOptions {
   auth?: AuthParams;
   /** Per-attempt timeout; default 30 s. */
   timeoutMs?: number;
+  /** All attempts of one call, retry waits included, end within this (the API: under API Gateway's 30 s); default unbounded. */
+  totalTimeoutMs?: number;
+  /** The site's health (shared/site/site-health.ts): default the one shared by every client of this site in the process; false: none. */
+  health?: SiteHealth | false;
   retry?: Partial<RetryPolicy>;
   userAgent?: string;
   /** Told about each retry (for logs). */
@@ -121,10 +128,13 @@ export class ShotgunClient {
   private readonly policy: RetryPolicy;
   private readonly defaultAuth?: AuthParams;
   private infoPromise?: Promise<ServerInfo>;
+  /** The site's health this client reports to and asks before every attempt. */
+  readonly health?: SiteHealth;
 
   constructor(private readonly opts: ShotgunClientOptions) {
     const ep = apiEndpoint(opts.url);
     this.endpoint = ep.url;
+    this.health = opts.health === false ? undefined : opts.health ?? siteHealthFor(opts.url);
     this.authorization = ep.authorization;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.defaultAuth = opts.auth ?? (opts.scriptName && opts.scriptKey
@@ -253,31 +263,47 @@ export class ShotgunClient {
     };
     if (this.authorization) headers.authorization = this.authorization;
     let reached = false;
+    const budgetEnd = Date.now() + (this.opts.totalTimeoutMs ?? Number.POSITIVE_INFINITY);
+    let lastReply: RawReply | undefined;
     for (let attempt = 1; ; attempt++) {
       let kind: FailureKind;
       let status: number | undefined;
       let retryAfter: number | undefined;
+      const admitted = this.health?.admit() ?? { go: true as const, probe: false };
+      if (!admitted.go) {
+        // The site is down: no call is made. Its own last outage answer (a 503 page) is the reply, else a transport error.
+        const reply = lastReply ?? admitted.reply;
+        if (reply) return { reply, attempts: Math.max(1, attempt - 1) };
+        throw new ShotgunTransportError(`Shotgun site ${this.endpoint} is unavailable since ${new Date(admitted.downSinceMs).toISOString()}; ${method} not sent`,
+          'not-sent', { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: reached, circuitOpen: true });
+      }
+      const attemptMs = Math.min(timeoutMs, budgetEnd - Date.now());
       try {
-        const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+        const limit = AbortSignal.timeout(Math.max(1, attemptMs));
+        const signal = options.signal ? AbortSignal.any([options.signal, limit]) : limit;
         const res = await fetch(this.endpoint, { method: 'POST', headers, body, signal });
         const replyBody = Buffer.from(await res.arrayBuffer());
         const reply: RawReply = { status: res.status, headers: {}, body: replyBody };
         res.headers.forEach((v, k) => { if (!HOP_HEADERS.has(k)) reply.headers[k] = v; });
+        if (isOutageReply(reply)) this.health?.failed(reply);
+        else this.health?.succeeded();
         if (!RETRYABLE_STATUSES.has(res.status)) return { reply, attempts: attempt };
+        lastReply = reply;
         kind = res.status === 429 ? 'refused' : 'gateway';
         status = res.status;
         retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         if (kind === 'gateway') reached = true;
-        if (attempt >= this.policy.maxAttempts || !mayRetry(kind, idempotent)) return { reply, attempts: attempt };
+        if (attempt >= this.policy.maxAttempts || !mayRetry(kind, idempotent) || budgetEnd - Date.now() < 100) return { reply, attempts: attempt };
       } catch (e) {
         if (options.signal?.aborted) {
           throw new ShotgunTransportError(`${method} aborted by the caller`, 'aborted',
             { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: true, cause: e });
         }
         kind = classifyThrown(e);
+        this.health?.failed();
         if (kind !== 'not-sent') reached = true;
-        if (attempt >= this.policy.maxAttempts || !mayRetry(kind, idempotent)) {
-          const what = kind === 'timeout' ? `no reply within ${timeoutMs} ms` : kind === 'not-sent' ? 'could not connect' : 'connection lost';
+        if (attempt >= this.policy.maxAttempts || !mayRetry(kind, idempotent) || budgetEnd - Date.now() < 100) {
+          const what = kind === 'timeout' ? `no reply within ${attemptMs} ms` : kind === 'not-sent' ? 'could not connect' : 'connection lost';
           throw new ShotgunTransportError(
             `Shotgun site ${this.endpoint}: ${what} (${errorCode(e) ?? (e as Error).message}) on ${method} after ${attempt} attempt(s)`
             + (kind !== 'not-sent' && !idempotent ? '; not retried because the call may have been applied' : ''),
@@ -285,7 +311,7 @@ export class ShotgunClient {
           );
         }
       }
-      const delayMs = backoffDelayMs(this.policy, attempt - 1, retryAfter);
+      const delayMs = Math.min(backoffDelayMs(this.policy, attempt - 1, retryAfter), Math.max(0, budgetEnd - Date.now() - 100));
       this.opts.onRetry?.({ method, attempt, kind, status, delayMs });
       await sleep(delayMs);
     }

@@ -6,21 +6,41 @@
 // tell it is talking to the cache. `info` carries no credentials and reveals nothing a cached answer could leak.
 import { isFaultBody } from './faults.js';
 import { rpcPayload } from './api3-payloads.js';
-import type { ShotgunClient } from './shotgun-client.js';
+import { ShotgunTransportError, type ShotgunClient } from './shotgun-client.js';
+import { isOutageReply } from './site-health.js';
+
+/** The site could not answer `info` (down, unreachable): the last reply it gave is served from memory, marked stale. */
+class InfoOutage extends Error {}
 
 /** The request body shotgun_api3 sends for `info` (no auth params). */
 const INFO_BODY = Buffer.from(JSON.stringify(rpcPayload('info', undefined)), 'utf8');
 
 export class SiteInfo {
   private cached?: { at: number; body: Promise<Buffer> };
+  /** The last reply the site gave, kept for as long as the container lives: what `info` is answered with while the site is down. */
+  private last?: { at: number; body: Buffer };
 
   constructor(private readonly client: ShotgunClient, private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
 
-  /** The site's reply body, unchanged; fromMemory when no call to the site was made. Throws unless it is a results reply. */
-  async reply(): Promise<{ body: Buffer; fromMemory: boolean }> {
+  /**
+   * The site's reply body, unchanged; fromMemory when no call to the site was made; `staleSince` (epoch ms of the
+   * reply served) when the site is down and the last reply it gave is served instead. Throws unless it is a results reply.
+   */
+  async reply(): Promise<{ body: Buffer; fromMemory: boolean; staleSince?: number; at?: number }> {
     const c = this.cached;
-    if (c && this.now() - c.at < this.ttlMs) return { body: await c.body, fromMemory: true };
+    if (c && this.now() - c.at < this.ttlMs) return { body: await c.body, fromMemory: true, at: c.at };
+    try {
+      return await this.fetch();
+    } catch (e) {
+      const last = this.last;
+      if (last && (e instanceof InfoOutage || e instanceof ShotgunTransportError)) return { body: last.body, fromMemory: true, staleSince: last.at };
+      throw e;
+    }
+  }
+
+  private async fetch(): Promise<{ body: Buffer; fromMemory: boolean }> {
     const body = this.client.forward(INFO_BODY, { 'content-type': 'application/json' }, { method: 'info' }).then((r) => {
+      if (isOutageReply(r)) throw new InfoOutage(`the site is unavailable (HTTP ${r.status})`);
       let decoded: unknown;
       try { decoded = JSON.parse(r.body.toString('utf8')); } catch { decoded = undefined; }
       const ok = r.status === 200 && typeof decoded === 'object' && decoded !== null && !isFaultBody(decoded) && 'results' in decoded;
@@ -31,6 +51,8 @@ export class SiteInfo {
     const entry = { at: this.now(), body };
     this.cached = entry;
     body.catch(() => { if (this.cached === entry) this.cached = undefined; });
-    return { body: await body, fromMemory: false };
+    const got = await body;
+    this.last = { at: entry.at, body: got };
+    return { body: got, fromMemory: false };
   }
 }

@@ -13,3 +13,4 @@ export { SiteFieldKnowledge } from './site-fields.js';
 export { bumpGenerations, countersOfChange, deferBumps, GENERATION_PK, MAX_COUNTER_KEYS, projectCounter, projectOf, readGenerations, SCHEMA_GENERATION } from './change-counters.js';
 export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';
 export { DEFAULT_RECENT_TTL_S, RECENT_VOLATILE_PK, type RecentVolatile, RecentVolatileReads } from './recent-volatile.js';
+export { ANY_TYPE, PENDING_MARK_MS, PENDING_PK, type PendingEvent, PendingEvents } from './pending-events.js';

@@ -137,6 +137,11 @@ export function messageGroupId(ev: EventRow): string {
   return owner ? `${owner.type}#${owner.id}` : `event#${ev.event_type}`;
 }
 
-export function deduplicationId(ev: EventRow): string {
-  return `evt-${ev.id}`;
+/**
+ * `evt-<id>`, and with `run` (the poller invocation) `evt-<id>-<run>`: a later invocation that sends an event again (its
+ * predecessor died before saving the cursor) has it delivered again, so the apply (a no-op by version) clears the
+ * pending marker it wrote again (shared/store/pending-events.ts) instead of SQS dropping it as a duplicate.
+ */
+export function deduplicationId(ev: EventRow, run?: string): string {
+  return run ? `evt-${ev.id}-${run.slice(0, 8)}` : `evt-${ev.id}`;
 }

@@ -4,8 +4,8 @@ export { advance, backlogIds, type CursorState, type EventRow, EventRowSchema, i
 export { ShotgunEventSource } from './event-source.js';
 export { DEFAULT_KEPT_TYPES, knownIds, type KnownIds, keptLogSettingsFromEnv, type KeptLogSettings, keptUntilS, nextKept } from './kept-window.js';
 export { SqsEventSink } from './sqs-event-sink.js';
-export { type PollerMetrics, type PollerRun, runPoller } from './poller.js';
-export { LeaseLostError, PollerLease } from './poller-lease.js';
+export { pendingKeyOf, type PollerMetrics, type PollerRun, runPoller } from './poller.js';
+export { type LeaseRecord, LeaseLostError, PollerLease, type PollMarks } from './poller-lease.js';
 export { type ApplyOutcome, EventApplier } from './event-apply.js';
 export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
 export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type TypeReconcile } from './reconciler.js';

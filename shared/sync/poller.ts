@@ -1,9 +1,11 @@
 // The poll loop: within one invocation, read new EventLogEntry rows about every second and queue them before the cursor moves.
 import { randomUUID } from 'node:crypto';
 import { advance, backlogIds, initialCursor, type CursorState, type EventRow } from './event-log.js';
-import { LeaseLostError, type PollerLease } from './poller-lease.js';
+import { LeaseLostError, type LeaseHolder, type PollerLease } from './poller-lease.js';
 import { nextKept, type KeptLogSettings } from './kept-window.js';
 import type { SiteSchema } from '../schema/index.js';
+import { ShotgunFault, ShotgunTransportError } from '../site/index.js';
+import { ANY_TYPE } from '../store/index.js';
 
 /** Where events come from: the site's EventLogEntry, read as the shotgunEvents daemon reads it. */
 export interface EventSource {
@@ -19,7 +21,8 @@ export interface EventSource {
 
 /** Where events go: resolves only once every event is durably queued (SQS FIFO in AWS and locally). */
 export interface EventSink {
-  send(events: EventRow[]): Promise<void>;
+  /** `run` names the poller invocation (the dedup id carries it: shared/sync/event-log.ts deduplicationId). */
+  send(events: EventRow[], run?: string): Promise<void>;
 }
 
 export interface PollerMetrics {
@@ -69,6 +72,15 @@ export interface PollerOptions {
    * (too large for an item): the window moves past them, as past ids never seen.
    */
   keep?: KeptLogSettings & { write: (rows: EventRow[], nowMs: number) => Promise<number[]> };
+  /**
+   * Marks relevant events as queued and not yet applied (shared/store/pending-events.ts), before they are sent: reads of
+   * their types are not provably fresh until the consumer has applied them. A failure stops the poll.
+   */
+  markPending?: (events: EventRow[]) => Promise<void>;
+  /** Told when a poll failed because of the site (down, or its event log failing) and when polling works again. */
+  onSiteTrouble?: (e: Error | undefined) => void;
+  /** Jitter for the wait after a failed poll (default Math.random). */
+  random?: () => number;
 }
 
 export interface PollerRun {
@@ -103,9 +115,16 @@ export function isRelevant(schema: SiteSchema, ev: EventRow): boolean {
   return m[2] === 'Change' ? attr !== null && identifier === attr : m[2] === 'Retirement' || m[2] === 'Revival';
 }
 
+/** The pending-event key of a relevant event (shared/store/pending-events.ts): its cached type, or `*` when it changes how every type reads. */
+export function pendingKeyOf(schema: SiteSchema, ev: EventRow): string {
+  const m = ENTITY_EVENT.exec(ev.event_type);
+  return m && schema.hasType(m[1]) ? m[1] : ANY_TYPE;
+}
+
 export async function runPoller(o: PollerOptions): Promise<PollerRun> {
   const now = o.now ?? Date.now;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = o.random ?? Math.random;
   const pageSize = o.pageSize ?? 500;
   const backlogTimeoutMs = o.backlogTimeoutMs ?? 5 * 60_000;
   const owner = randomUUID();
@@ -114,45 +133,59 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
   if (!holder) return { ...run, status: 'lease-held' };
   try {
     let cursor = holder.cursor;
-    if (!cursor) {
-      cursor = initialCursor(await o.source.latestId());
-      await o.lease.save(holder, now(), cursor);
-    } else if (cursor.maxSeen > 0 && !(await o.source.exists(cursor.maxSeen))) {
-      o.metrics.cursorBeyondRetention();
-      await o.onRetentionExceeded?.();
-      cursor = initialCursor(await o.source.latestId());
-      await o.lease.save(holder, now(), cursor);
-    }
+    let started = false;
+    let downSince: number | null = null;
+    let troubled = false;
     while (now() + o.pollIntervalMs < o.deadline && !o.shouldStop?.()) {
-      const missing = backlogIds(cursor);
-      const [fresh, late] = await Promise.all([
-        o.source.readAfter(cursor.maxSeen, pageSize),
-        missing.length ? o.source.readIds(missing) : Promise.resolve([]),
-      ]);
-      const step = advance(cursor, [...fresh, ...late], now(), backlogTimeoutMs);
-      const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
-      if (relevant.length) await o.sink.send(relevant);
-      if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
-      const keptTypes = o.keep && new Set(o.keep.types);
-      const kept = keptTypes ? step.forward.filter((ev) => keptTypes.has(ev.event_type)) : [];
-      const unkept = kept.length ? await o.keep!.write(kept, now()) : [];
-      const next = nextKept(cursor, step.next, Math.max(step.unseen, ...unkept), now(), o.keep);
-      await o.lease.save(holder, now(), next);
-      cursor = next;
-      run.polls += 1;
-      run.forwarded += relevant.length;
-      run.dropped += step.forward.length - relevant.length;
-      o.metrics.heartbeat();
-      o.metrics.forwarded(relevant.length);
-      o.metrics.dropped(step.forward.length - relevant.length);
-      o.metrics.backlog(backlogIds(cursor).length);
-      o.metrics.behind(fresh.length === pageSize ? Math.max(0, (await o.source.latestId()) - cursor.maxSeen) : 0);
-      o.onPoll?.(cursor);
-      if (step.expired.length) o.metrics.expired(step.expired);
-      const last = step.forward.at(-1);
-      const lastAt = last?.created_at ? Date.parse(last.created_at) : NaN;
-      o.metrics.lagSeconds(Number.isFinite(lastAt) && fresh.length === pageSize ? Math.max(0, (now() - lastAt) / 1000) : 0);
-      if (fresh.length < pageSize) await sleep(o.pollIntervalMs);
+      try {
+        if (!started) {
+          cursor = await startingCursor(o, holder, now);
+          started = true;
+        }
+        const c = cursor!;
+        const missing = backlogIds(c);
+        const [fresh, late] = await Promise.all([
+          o.source.readAfter(c.maxSeen, pageSize),
+          missing.length ? o.source.readIds(missing) : Promise.resolve([]),
+        ]);
+        const step = advance(c, [...fresh, ...late], now(), backlogTimeoutMs);
+        const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
+        if (relevant.length && o.markPending) await o.markPending(relevant);
+        if (relevant.length) await o.sink.send(relevant, owner);
+        if (step.forward.length && o.onEvents) await o.onEvents(step.forward);
+        const keptTypes = o.keep && new Set(o.keep.types);
+        const kept = keptTypes ? step.forward.filter((ev) => keptTypes.has(ev.event_type)) : [];
+        const unkept = kept.length ? await o.keep!.write(kept, now()) : [];
+        const next = nextKept(c, step.next, Math.max(step.unseen, ...unkept), now(), o.keep);
+        await o.lease.save(holder, now(), next, { caughtUp: fresh.length < pageSize, ...(downSince !== null || run.polls === 0 ? { siteDownSince: null } : {}) });
+        cursor = next;
+        downSince = null;
+        if (troubled) o.onSiteTrouble?.(undefined);
+        troubled = false;
+        run.polls += 1;
+        run.forwarded += relevant.length;
+        run.dropped += step.forward.length - relevant.length;
+        o.metrics.heartbeat();
+        o.metrics.forwarded(relevant.length);
+        o.metrics.dropped(step.forward.length - relevant.length);
+        o.metrics.backlog(backlogIds(cursor).length);
+        o.metrics.behind(fresh.length === pageSize ? Math.max(0, (await o.source.latestId()) - cursor.maxSeen) : 0);
+        o.onPoll?.(cursor);
+        if (step.expired.length) o.metrics.expired(step.expired);
+        const last = step.forward.at(-1);
+        const lastAt = last?.created_at ? Date.parse(last.created_at) : NaN;
+        o.metrics.lagSeconds(Number.isFinite(lastAt) && fresh.length === pageSize ? Math.max(0, (now() - lastAt) / 1000) : 0);
+        if (fresh.length < pageSize) await sleep(o.pollIntervalMs);
+      } catch (e) {
+        // The site down (or only its event log failing): nothing moved; the lease is kept alive and the poll tried again
+        // after about one interval (the site's circuit breaker decides whether a call is made: shared/site/site-health.ts).
+        if (!(e instanceof ShotgunTransportError || e instanceof ShotgunFault)) throw e;
+        troubled = true;
+        o.onSiteTrouble?.(e);
+        if (e instanceof ShotgunTransportError && downSince === null) downSince = now();
+        await o.lease.save(holder, now(), undefined, { siteDownSince: downSince });
+        await sleep(Math.floor(o.pollIntervalMs * (0.5 + random() / 2)));
+      }
     }
     run.cursor = cursor;
     await o.lease.release(holder);
@@ -161,4 +194,17 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
     if (e instanceof LeaseLostError) return { ...run, status: 'lease-lost' };
     throw e;
   }
+}
+
+/** The cursor to poll from: the saved one, a new one at the site's latest event, or (beyond the site's retention) a restart there after requesting a rebuild. */
+async function startingCursor(o: PollerOptions, holder: LeaseHolder, now: () => number): Promise<CursorState> {
+  const saved = holder.cursor;
+  if (saved && !(saved.maxSeen > 0 && !(await o.source.exists(saved.maxSeen)))) return saved;
+  if (saved) {
+    o.metrics.cursorBeyondRetention();
+    await o.onRetentionExceeded?.();
+  }
+  const cursor = initialCursor(await o.source.latestId());
+  await o.lease.save(holder, now(), cursor, saved ? { gapAt: now() } : {});
+  return cursor;
 }

@@ -9,13 +9,13 @@ export class SqsEventSink implements EventSink {
   constructor(private readonly sqs: SQSClient, private readonly queueUrl: string, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {}
 
   /** Sends in id order, ten at a time; a batch's failed entries are retried before the next batch goes, so a group keeps its order. */
-  async send(events: EventRow[]): Promise<void> {
+  async send(events: EventRow[], run?: string): Promise<void> {
     for (let i = 0; i < events.length; i += 10) {
       let pending = events.slice(i, i + 10).map((ev, j) => ({
         Id: String(j),
         MessageBody: JSON.stringify(ev),
         MessageGroupId: messageGroupId(ev),
-        MessageDeduplicationId: deduplicationId(ev),
+        MessageDeduplicationId: deduplicationId(ev, run),
       }));
       for (let attempt = 1; pending.length; attempt++) {
         const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));

@@ -43,6 +43,9 @@ export interface SyncContextOptions {
   entities?: boolean;
 }
 
+/** A poller heartbeat older than this proves its owner dead or stalled (it saves after every poll, about every second). */
+export const DEFAULT_POLLER_STALE_MS = 10_000;
+
 export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}): Promise<SyncContext> {
   const stateTable = env.STATE_TABLE?.trim();
   const entitiesTable = env.ENTITIES_TABLE?.trim();
@@ -66,7 +69,8 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
     env, schema, tables, ddb, doc, sqs, client,
     store: new EntityStore(ddb, tables, schema),
     readiness: new ReadinessStore(ddb, tables, schema),
-    lease: new PollerLease(doc, tables.state, leaseMs),
+    // A heartbeat older than POLLER_STALE_MS (default 10 s; the owner saves every poll) is a dead owner's: taken over at once.
+    lease: new PollerLease(doc, tables.state, leaseMs, Number(env.POLLER_STALE_MS) > 0 ? Number(env.POLLER_STALE_MS) : Math.min(leaseMs, DEFAULT_POLLER_STALE_MS)),
     importState: new ImportState(doc, tables.state),
     fetcher: new SiteFetcher(client, schema),
     events: new ShotgunEventSource(client, (row, error) => opts.log?.('unreadable EventLogEntry row skipped', { row, error })),

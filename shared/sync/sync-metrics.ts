@@ -19,6 +19,8 @@ export const SYNC_METRICS = {
   EventsExpired: 'EventsExpired',
   /** poller: the cursor is older than the site's event retention; a full re-import was requested. */
   CursorBeyondRetention: 'CursorBeyondRetention',
+  /** poller: a poll that failed because of the site (down, or its event log failing); retried after one interval (alarmed). */
+  PollFailures: 'PollFailures',
   /** consumer: events applied to the entities table. */
   EventsApplied: 'EventsApplied',
   /** consumer: seconds between an applied event's created_at and now. */

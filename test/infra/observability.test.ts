@@ -17,7 +17,7 @@ const alarm = (suffix: string): Json => {
 };
 const SERVICE = [{ Name: 'service', Value: stack.stackName }];
 const ALARMS = ['sync-lag', 'poller-heartbeat', 'dead-letters', 'queue-age', 'consumer-errors', 'sync-errors', 'api-errors',
-  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift', 'cursor-beyond-retention', 'schema-drift', 'shadow-mismatch'];
+  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift', 'cursor-beyond-retention', 'site-outage', 'schema-drift', 'shadow-mismatch'];
 
 describe('alarms', () => {
   it('exist, one per condition, none of them paging on its own', () => {
@@ -94,6 +94,13 @@ describe('sync alarms on events and schema drift', () => {
     expect(alarm('cursor-beyond-retention')).toMatchObject({
       Namespace: 'FptCache', MetricName: CUSTOM_METRICS.CursorBeyondRetention, Dimensions: SERVICE, Statistic: 'Sum', Period: 300,
       Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('site outage: failed polls two minutes running alarm (the site or its event log is down)', () => {
+    expect(alarm('site-outage')).toMatchObject({
+      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.PollFailures, Dimensions: SERVICE, Statistic: 'Sum', Period: 60,
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
     });
   });
 

@@ -47,7 +47,8 @@ export async function startRig(label: string, siteOptions: SimSiteOptions = {}, 
     schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher, metrics,
   });
   const applier = new EventApplier({ schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events });
-  const sg = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
+  // The test's own view of the site: not subject to the cache's circuit breaker (shared/site/site-health.ts).
+  const sg = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });
   return {
     site, env, ctx, metrics, sg, importer, applier,
     async close() {
