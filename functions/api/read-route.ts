@@ -151,7 +151,7 @@ export async function keptReply(ctx: ApiContext, req: ParsedRequest, body: Buffe
   const auth = req.rpc.params[0];
   const cred = credentialOf(auth);
   if (!ctx.cache || !cred) return undefined;
-  const verdict = await ctx.cache.auth.verify(auth, cred);
+  const verdict = await ctx.cache.auth.verify(cred);
   if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
   if (verdict.status !== 'valid') return undefined;
   ctx.metrics.hit();

@@ -11,8 +11,9 @@
 import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { canonicalDigest } from '../semantics/index.js';
-import type { ShotgunClient } from '../site/index.js';
-import type { CallerCredential } from './caller-auth.js';
+import { timingSafeEqual } from 'node:crypto';
+import type { AuthParams, ShotgunClient } from '../site/index.js';
+import { authParamsOf, type CallerCredential } from './caller-auth.js';
 import type { PermissionEvent } from './api-metrics.js';
 import type { PermissionCounts } from './cache-status.js';
 import { askBoth, compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
@@ -43,6 +44,13 @@ export function parseTrustedPrincipals(text: string | undefined): string[] {
   const bad = out.find((p) => !/^(script|user):.+$/.test(p));
   if (bad) throw new Error(`TRUSTED_PRINCIPALS: "${bad}" is not script:<name> or user:<login>`);
   return out;
+}
+
+/** Whether two secrets are equal, in constant time. */
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export interface PrincipalViewsOptions {
@@ -82,22 +90,27 @@ export class PrincipalViews {
     this.ttlMs = Math.min(o.ttlMs ?? DEFAULT_VIEW_TTL_MS, MAX_VIEW_TTL_MS);
   }
 
-  /** Whether the caller's view is the script's by configuration (the cache's own script without sudo, or TRUSTED_PRINCIPALS). */
+  /**
+   * Whether the caller's view is the script's, proven rather than named (asked only once the site verified this one
+   * credential, shared/reads/caller-auth.ts): the cache's own script key itself, or a principal of TRUSTED_PRINCIPALS
+   * whose credential kind and name are what the site verified (a user login and password, a script name and key).
+   * Never under sudo_as_login (the sudo target's view is probed) and never a session token (it names no one).
+   */
   async isTrusted(c: CallerCredential): Promise<boolean> {
-    const p = effectivePrincipal(c);
-    if (p === undefined) return false;
-    if (this.trusted.has(p)) return true;
-    const own = (await this.o.scriptAuth().catch(() => undefined))?.script_name;
-    return own !== undefined && p === `script:${own}`;
+    if (c.sudo !== undefined || c.kind === 'session') return false;
+    if (this.trusted.has(`${c.kind}:${c.name}`)) return true;
+    const own = await this.o.scriptAuth().catch(() => undefined);
+    return own !== undefined && c.kind === 'script' && c.name === own.script_name && sameSecret(c.secret, own.script_key);
   }
 
   /** The caller's view of `types`: trusted, verified (probing what is not known yet), or unverified with a reason. */
-  async viewOf(auth: unknown, c: CallerCredential, types: readonly string[]): Promise<ViewOutcome> {
+  async viewOf(c: CallerCredential, types: readonly string[]): Promise<ViewOutcome> {
     if (await this.isTrusted(c)) {
       this.stats.trustedReads++;
       return { kind: 'trusted' };
     }
     const hash = await this.o.identity(c);
+    const auth = authParamsOf(c);
     const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t)));
     const out = new Map<string, TypeView>();
     for (let i = 0; i < types.length; i++) {
@@ -198,7 +211,7 @@ export class PrincipalViews {
     return { views, restrictedViews };
   }
 
-  private async typeView(auth: unknown, hash: string, type: string): Promise<TypeView | string> {
+  private async typeView(auth: AuthParams, hash: string, type: string): Promise<TypeView | string> {
     const key = `${hash}#${type}`;
     const kept = this.memory.get(key);
     const t = this.now();
@@ -210,7 +223,7 @@ export class PrincipalViews {
     return p;
   }
 
-  private async load(auth: unknown, hash: string, type: string, hadMemory: boolean): Promise<TypeView | string> {
+  private async load(auth: AuthParams, hash: string, type: string, hadMemory: boolean): Promise<TypeView | string> {
     const table = this.o.table;
     if (table) {
       try {
@@ -245,7 +258,7 @@ export class PrincipalViews {
   }
 
   /** Both sides of the probe; a string is why nothing could be verified. */
-  private async probe(auth: unknown, type: string): Promise<TypeView | string> {
+  private async probe(auth: AuthParams, type: string): Promise<TypeView | string> {
     const script = await this.o.scriptAuth().catch(() => undefined);
     if (!script) return 'permission-unverified';
     const req = probeRequest(this.o.schema, type);

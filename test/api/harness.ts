@@ -49,6 +49,8 @@ export interface HarnessOptions {
   clock?: () => number;
   /** EventLogEntry reads from the kept event log (default: on, as deployed). */
   eventLog?: CacheDeps['eventLog'];
+  /** TRUSTED_PRINCIPALS (default: none). */
+  trustedPrincipals?: string[];
 }
 
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -66,6 +68,7 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     replyMemo: opts.replyMemo ?? { enabled: false },
     clock: opts.clock,
     eventLog: opts.eventLog,
+    trustedPrincipals: opts.trustedPrincipals,
   };
   const gateways: LocalApiGateway[] = [];
   const startApi = async (deployed?: CachedSchema) => {

@@ -1,0 +1,128 @@
+// Attacks on the cache's permission faithfulness over HTTP (issue 23, docs/security.md): each one a caller or the site doing what the probes did not foresee; the cache must answer exactly what the site answers that caller, or pass.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCRIPT, DEFAULT_USER_PASSWORD } from '../../local/sim/credentials.js';
+import { SEEDED_PROFILE_LOGINS as P } from '../../local/sim/permissions.js';
+import { createParams, type AuthParams } from '../../shared/site/index.js';
+import type { RawResponse } from '../stack/http.js';
+import { SCRIPT_AUTH, cond, fault, readPayload, results, siteReads, startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+let projectIds: number[];
+const user = (login: string): AuthParams => ({ user_login: login, user_password: DEFAULT_USER_PASSWORD });
+const ARTIST = user(P.restrictedArtist);
+const GUESSED = { script_name: DEFAULT_SCRIPT.name, script_key: 'a-guessed-key' };
+const tag = (r: RawResponse) => `${r.headers['x-fpt-cache']} ${r.headers['x-fpt-cache-reason']}`;
+const shots = (auth: unknown, fields = ['code', 'description', 'project']) => ({ method_name: 'read', params: [auth, readPayload(undefined, 'Shot', [], fields).params[0]] });
+const session = async (auth: AuthParams) => results<{ session_id: string }>(await h.direct({ method_name: 'get_session_token', params: [auth] })).session_id;
+
+/** The same payload through the cache and straight to the site: the bodies must be identical. Returns the cache's tag. */
+async function same(payload: { method_name: string; params: unknown[] }): Promise<string> {
+  const viaCache = await h.rpc(payload);
+  const site = await h.direct(payload);
+  expect(viaCache.status).toBe(200);
+  expect(viaCache.body.toString('utf8'), tag(viaCache)).toBe(site.body.toString('utf8'));
+  return tag(viaCache);
+}
+
+beforeAll(async () => {
+  h = await startHarness('attacks', { api: { permissionViewTtlMs: 60_000 }, trustedPrincipals: [`user:${P.lead}`] });
+  projectIds = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['id']))).entities.map((p) => p.id);
+}, 240_000);
+afterAll(async () => { await h?.close(); });
+
+describe('one credential, verified by the site, for this request', () => {
+  it('mixed credentials (the cache\'s script name with a wrong key, plus an artist\'s session token) pass: the site\'s answer for the artist', async () => {
+    h.sim.control.setAuthPolicy({ order: 'session-first' });
+    try {
+      const token = await session(ARTIST);
+      const mixed = { ...GUESSED, session_token: token };
+      const r = await h.rpc(shots(mixed));
+      expect(tag(r)).toMatch(/^pass /);
+      expect(await same(shots(mixed))).toMatch(/^pass /);
+      // The site showed the artist fewer Shots than the script sees, none of them with a description.
+      const theirs = results<{ entities: Array<{ description: unknown }> }>(r).entities;
+      const all = results<{ entities: unknown[] }>(await h.direct(shots(SCRIPT_AUTH))).entities;
+      expect(theirs.length).toBeLessThan(all.length);
+      expect(theirs.every((e) => e.description === null)).toBe(true);
+
+      // Verdict poisoning: the guessed key alone, afterwards, is the site's 102, never the script's view.
+      const alone = await h.rpc(shots(GUESSED));
+      expect(alone.status).toBe(200);
+      expect(fault(alone)).toEqual({ exception: true, error_code: 102, message: `Can't authenticate script '${DEFAULT_SCRIPT.name}'` });
+      expect(alone.body.toString()).not.toContain('"results"');
+    } finally {
+      h.sim.control.setAuthPolicy({});
+    }
+  });
+
+  it('a relayed `info` (the cache\'s own info failing) records no verdict for the credentials it carried', async () => {
+    const key = { script_name: DEFAULT_SCRIPT.name, script_key: 'guessed-through-info' };
+    // The cache's own info call fails (both attempts); the caller's own info is relayed and answered by the site, which does not check its params.
+    h.sim.control.failNext({ kind: 'http502', method: 'info', count: 2 });
+    const info = await h.rpc({ method_name: 'info', params: [key] });
+    expect(info.status).toBe(200);
+    expect(results<{ version: unknown }>(info).version).toBeDefined();
+    const r = await h.rpc(shots(key));
+    expect(fault(r).error_code).toBe(102);
+    expect(tag(r)).toBe('error auth-rejected');
+  });
+
+  it('a sudo_as_login the site refuses with a non-auth fault is never trusted: the site\'s fault, not the trusted user\'s view', async () => {
+    h.sim.control.setAuthPolicy({ userSudo: 105 });
+    try {
+      const sudo = { ...ARTIST, sudo_as_login: P.lead };
+      const r = await h.rpc(shots(sudo));
+      expect(tag(r)).toMatch(/^pass /);
+      expect(fault(r)).toMatchObject({ exception: true, error_code: 105 });
+      expect(await same(shots(sudo))).toMatch(/^pass /);
+    } finally {
+      h.sim.control.setAuthPolicy({});
+    }
+  });
+});
+
+describe('verify before work; bounded work', () => {
+  const huge = (auth: unknown, n: number) => ({
+    method_name: 'read',
+    params: [auth, readPayload(undefined, 'Shot', [cond('id', 'in', ...Array.from({ length: n }, (_, i) => i + 1))], ['code']).params[0]],
+  });
+
+  it('a wrong key with 100,000 ids in an `in` list: the site\'s 102 in Shotgun\'s fault shape, no cache work', async () => {
+    const r = await h.rpc(huge(GUESSED, 100_000));
+    expect(r.status).toBe(200);
+    expect(fault(r)).toMatchObject({ exception: true, error_code: 102 });
+  });
+
+  it('a valid caller with 100,000 ids passes with a reason, and gets the site\'s own answer', async () => {
+    const payload = huge(SCRIPT_AUTH, 100_000);
+    const r = await h.rpc(payload);
+    expect(r.status).toBe(200);
+    expect(tag(r)).toBe('pass limit:in-list');
+    const site = await h.direct(payload);
+    expect(r.body.toString('utf8')).toBe(site.body.toString('utf8'));
+  });
+});
+
+describe('views follow the site', () => {
+  it('a new project after a probe: a user on every project that existed sees none of its Shots through the cache', async () => {
+    const login = 'artist3';
+    h.sim.control.setPermissions({ [`user:${login}`]: { projects: projectIds } });
+    try {
+      const caller = user(login);
+      const before = await same(shots(caller, ['code', 'project']));
+      expect(before).toMatch(/^hit /);
+      // A new show with 3 Shots, written through the cache (so its store holds them at once).
+      const project = results<{ id: number }>(await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Project', { name: 'A new show' })] })).id;
+      for (let i = 0; i < 3; i++) await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Shot', { code: `NEW_${i}`, project: { type: 'Project', id: project } })] });
+      for (let i = 0; i < 3; i++) {
+        const r = await h.rpc(shots(caller, ['code', 'project']));
+        expect(results<{ entities: Array<{ code: string }> }>(r).entities.map((e) => e.code)).not.toContain('NEW_0');
+        await same(shots(caller, ['code', 'project']));
+      }
+      // Nor the new Project itself.
+      await same({ method_name: 'read', params: [caller, readPayload(undefined, 'Project', [], ['name']).params[0]] });
+    } finally {
+      h.sim.control.setPermissions({ [`user:${login}`]: null });
+    }
+  });
+});
