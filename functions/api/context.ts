@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, EventLogReads, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, EventLogReads, PermissionEpoch, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
@@ -108,10 +108,13 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const memo = m?.enabled === false ? undefined : new ReplyMemo({
     ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, volatile, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
   });
+  // Changes the event log carries that move permissions end every view verified before them (shared/reads/view-coverage.ts).
+  const epoch = new PermissionEpoch({ ddb: c.ddb, table: c.tables.state });
   // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
   const views = new PrincipalViews({
     client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
     ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
+    epoch: () => epoch.current(),
   });
   const lease = new PollerLease(DynamoDBDocumentClient.from(c.ddb), c.tables.state, 0);
   const eventLog = c.eventLog?.enabled === false ? undefined : new EventLogReads({
@@ -150,6 +153,11 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   // Signed URLs: renewed from relayed replies; entities served with them recorded for the reconciler (docs/semantics.md "Volatile values").
   const renewal = new SignatureRenewal({ schema: c.schema, store, log: log('warn') });
   const recent = new RecentVolatileReads({ ddb: c.ddb, table: c.tables.state, now: volatile.now });
-  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: (cred) => auth.identity(cred) });
+  // Schema replies are kept per caller and per binding (its permission epoch and view period): they die with its views.
+  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: async (cred) => {
+    const binding = await views.binding(cred, []);
+    if (binding === undefined) throw new Error('permission epoch unavailable');
+    return `${await auth.identity(cred)}#${binding}`;
+  } });
   return { ...c, readiness, auth, views, reads, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

@@ -125,7 +125,10 @@ export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, rea
   if (!cred || !types) return undefined;
   let found;
   try {
-    found = await responses.lookup(responseKey(method, params, await cache!.auth.identity(cred)), types);
+    // Bound to the caller's verified views of the types read (and the permission epoch): a reply kept under them dies with them.
+    const binding = await cache!.views.binding(cred, types);
+    if (binding === undefined) return undefined;
+    found = await responses.lookup(responseKey(method, params, `${await cache!.auth.identity(cred)}#${binding}`), types);
   } catch (e) {
     logger.warn('response cache unavailable', { error: (e as Error).message });
     return undefined;

@@ -3,7 +3,9 @@ import { checkAccess, rulesFor, type AccessRules } from './access-rules.js';
 import type { CachedSchema } from '../schema/index.js';
 import { readCredential, principalOf, type CallerAuth } from './caller-auth.js';
 import { workLimitReason } from './work-limits.js';
-import { ReadParamsSchema, type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
+import { outsideCoverage } from './view-coverage.js';
+import type { TypeView } from './permission-probe.js';
+import { ReadParamsSchema, type ReadParams, type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
 import { planRead, summarizeAsRead, type ReadEngine, type VolatileRef } from '../query/index.js';
 import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
@@ -119,6 +121,10 @@ export class CachedReads {
     if (view.kind === 'unverified') return { kind: 'pass', reason: view.reason };
     const scope = view.kind === 'trusted' ? { ok: true as const } : permissionScope(this.d.schema, planned.plan.params, view.types);
     if (!scope.ok) return { kind: 'pass', reason: scope.reason };
+    if (view.kind === 'verified') {
+      const uncovered = await this.uncovered(cred, planned.plan.params, view.types.get(planned.plan.params.type)!);
+      if (uncovered) return { kind: 'pass', reason: uncovered };
+    }
     const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
     if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
     if (scope.linkCheck) {
@@ -160,6 +166,23 @@ export class CachedReads {
       view = 'full';
     }
     return { kind: 'hit', result: outcome.result, access: 'event-log', view, unshadowed: true };
+  }
+
+  /**
+   * Whether the read reaches rows of a project the caller's view of its type was not verified for (a new Project, one
+   * with no rows of the type at the probe): the pass reason, the view dropped so the next read probes again.
+   */
+  private async uncovered(cred: CallerCredential, params: ReadParams, view: TypeView): Promise<string | undefined> {
+    const check = outsideCoverage(this.d.schema, params, view);
+    if (check === undefined) return undefined;
+    const reason = `permission-new-project:${params.type}`;
+    if (check !== null) {
+      const found = await this.d.engine.read(check);
+      if (found.served && 'entities' in found.result && found.result.entities.length === 0) return undefined;
+      if (!found.served) return `permission-unverified:${found.reason}`;
+    }
+    await this.d.views!.revoke(cred, 'rows of a project the view was not verified for');
+    return reason;
   }
 
   /**

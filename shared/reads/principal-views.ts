@@ -70,9 +70,11 @@ export interface PrincipalViewsOptions {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** Each probe, verified view and revocation (metrics). */
   onEvent?: (e: PermissionEvent) => void;
+  /** The permission epoch (shared/reads/view-coverage.ts): a view holds only under the one it was probed under. Omitted: views end by TTL only. */
+  epoch?: () => Promise<string>;
 }
 
-interface Kept { view: TypeView; until: number; checkedAt: number }
+interface Kept { view: TypeView; until: number; checkedAt: number; epoch: string }
 
 export class PrincipalViews {
   private readonly memory: RecentMap<string, Kept>;
@@ -111,7 +113,9 @@ export class PrincipalViews {
     }
     const hash = await this.o.identity(c);
     const auth = authParamsOf(c);
-    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t)));
+    const epoch = await this.epoch();
+    if (epoch === undefined) return { kind: 'unverified', reason: 'permission-unverified' };
+    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t, epoch)));
     const out = new Map<string, TypeView>();
     for (let i = 0; i < types.length; i++) {
       const v = found[i];
@@ -135,6 +139,30 @@ export class PrincipalViews {
       views.push([t, k.view]);
     }
     return views.every(([, v]) => isFullView(v)) ? 'full' : `view:${canonicalDigest(views)}`;
+  }
+
+  /**
+   * What everything kept for this caller (response cache, schema replies) is bound to: `trusted`, or the epoch and
+   * the stamps of its live views of `types` (a new probe, a revocation, an expiry or a permission change gives another
+   * binding, so what was kept under the old one is never served again). With no types (schema replies): the epoch and
+   * the view TTL's period. Undefined: no live view of some type (nothing is kept or served for it).
+   */
+  async binding(c: CallerCredential, types: readonly string[]): Promise<string | undefined> {
+    if (await this.isTrusted(c)) return 'trusted';
+    const epoch = await this.epoch();
+    if (epoch === undefined) return undefined;
+    types = types.filter((t) => this.o.schema.site.type(t) !== undefined);
+    if (!types.length) return canonicalDigest([epoch, Math.floor(this.now() / this.ttlMs)]);
+    // The caller's views of those types, probed now when not held (a kept reply is only ever served under them).
+    if ((await this.viewOf(c, types)).kind === 'unverified') return undefined;
+    const hash = await this.o.identity(c);
+    const stamps: Array<[string, number]> = [];
+    for (const t of [...new Set(types)].sort()) {
+      const k = this.memory.get(`${hash}#${t}`);
+      if (!k || k.until <= this.now() || k.epoch !== epoch) return undefined;
+      stamps.push([t, k.until]);
+    }
+    return canonicalDigest([epoch, stamps]);
   }
 
   /** Forgets every view of this caller, here and in the table: the next read probes again. */
@@ -211,28 +239,45 @@ export class PrincipalViews {
     return { views, restrictedViews };
   }
 
-  private async typeView(auth: AuthParams, hash: string, type: string): Promise<TypeView | string> {
+  /** The current permission epoch ('' without one); undefined when it cannot be read (nothing can be verified then). */
+  private async epoch(): Promise<string | undefined> {
+    if (!this.o.epoch) return '';
+    try {
+      return await this.o.epoch();
+    } catch (e) {
+      this.o.log?.('permission epoch unavailable; views unverified', { error: (e as Error).message });
+      return undefined;
+    }
+  }
+
+  private async typeView(auth: AuthParams, hash: string, type: string, epoch: string): Promise<TypeView | string> {
     const key = `${hash}#${type}`;
-    const kept = this.memory.get(key);
+    let kept = this.memory.get(key);
+    if (kept && kept.epoch !== epoch) {
+      // A permission change since the probe: the view ends at once (here; the table copy is ignored for the same reason).
+      this.memory.delete(key);
+      kept = undefined;
+    }
     const t = this.now();
     if (kept && kept.until > t && t - kept.checkedAt < (this.o.recheckMs ?? 30_000)) return kept.view;
-    const pending = this.inflight.get(key);
+    const inflightKey = `${key}#${epoch}`;
+    const pending = this.inflight.get(inflightKey);
     if (pending) return pending;
-    const p = this.load(auth, hash, type, kept !== undefined && kept.until > t).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
+    const p = this.load(auth, hash, type, kept !== undefined && kept.until > t, epoch).finally(() => this.inflight.delete(inflightKey));
+    this.inflight.set(inflightKey, p);
     return p;
   }
 
-  private async load(auth: AuthParams, hash: string, type: string, hadMemory: boolean): Promise<TypeView | string> {
+  private async load(auth: AuthParams, hash: string, type: string, hadMemory: boolean, epoch: string): Promise<TypeView | string> {
     const table = this.o.table;
     if (table) {
       try {
         const r = await table.ddb.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) } } }));
         const until = Number(r.Item?.expiresAt?.N ?? 0);
-        if (until > this.now() && r.Item?.view?.S) {
+        if (until > this.now() && r.Item?.view?.S && (r.Item.epoch?.S ?? '') === epoch) {
           this.stats.tableHits++;
           const view = JSON.parse(r.Item.view.S) as TypeView;
-          this.keep(`${hash}#${type}`, view, until);
+          this.keep(`${hash}#${type}`, view, until, epoch);
           return view;
         }
         // Memory said valid but the table no longer has it: revoked elsewhere.
@@ -247,10 +292,10 @@ export class PrincipalViews {
     this.o.onEvent?.('verified');
     if (!isFullView(probed)) this.stats.restricted++;
     const until = this.now() + this.ttlMs;
-    this.keep(`${hash}#${type}`, probed, until);
+    this.keep(`${hash}#${type}`, probed, until, epoch);
     if (table) {
       await table.ddb.send(new PutItemCommand({ TableName: table.name, Item: {
-        pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) }, view: { S: JSON.stringify(probed) },
+        pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) }, view: { S: JSON.stringify(probed) }, epoch: { S: epoch },
         expiresAt: { N: String(until) }, ttl: { N: String(Math.ceil(until / 1000)) },
       } })).catch((e) => this.o.log?.('verified view not stored (kept in memory)', { error: (e as Error).message }));
     }
@@ -279,7 +324,7 @@ export class PrincipalViews {
     return view;
   }
 
-  private keep(key: string, view: TypeView, until: number): void {
-    this.memory.keep(key, { view, until, checkedAt: this.now() });
+  private keep(key: string, view: TypeView, until: number, epoch: string): void {
+    this.memory.keep(key, { view, until, checkedAt: this.now(), epoch });
   }
 }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCRIPT, DEFAULT_USER_PASSWORD } from '../../local/sim/credentials.js';
 import { SEEDED_PROFILE_LOGINS as P } from '../../local/sim/permissions.js';
-import { createParams, type AuthParams } from '../../shared/site/index.js';
+import { createParams, updateParams, type AuthParams } from '../../shared/site/index.js';
 import type { RawResponse } from '../stack/http.js';
 import { SCRIPT_AUTH, cond, fault, readPayload, results, siteReads, startHarness, type Harness } from './harness.js';
 
@@ -25,7 +25,7 @@ async function same(payload: { method_name: string; params: unknown[] }): Promis
 }
 
 beforeAll(async () => {
-  h = await startHarness('attacks', { api: { permissionViewTtlMs: 60_000 }, trustedPrincipals: [`user:${P.lead}`] });
+  h = await startHarness('attacks', { api: { permissionViewTtlMs: 60_000 }, trustedPrincipals: [`user:${P.lead}`], responseCache: { enabled: true } });
   projectIds = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['id']))).entities.map((p) => p.id);
 }, 240_000);
 afterAll(async () => { await h?.close(); });
@@ -123,6 +123,27 @@ describe('views follow the site', () => {
       await same({ method_name: 'read', params: [caller, readPayload(undefined, 'Project', [], ['name']).params[0]] });
     } finally {
       h.sim.control.setPermissions({ [`user:${login}`]: null });
+    }
+  });
+
+  it('a membership change the event log carries ends the views (and the replies kept under them) at once, not at the TTL', async () => {
+    const withArtist = results<{ entities: Array<{ id: number; users: Array<{ type: string; id: number }> }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['users']))).entities;
+    const artistId = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', P.restrictedArtist)], ['id']))).entities[0].id;
+    const project = withArtist.find((p) => p.users.some((u) => u.type === 'HumanUser' && u.id === artistId))!;
+    const inProject = (fields: string[]) => ({ method_name: 'read', params: [ARTIST, readPayload(undefined, 'Shot', [cond('project', 'is', { type: 'Project', id: project.id })], fields).params[0]] });
+    const setUsers = (users: unknown[]) => h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, updateParams('Project', project.id, { users })] });
+    try {
+      expect(await same(inProject(['code']))).toMatch(/^hit /);
+      // An unplannable read of the same Shots, kept by the response cache for this caller.
+      expect(await same(inProject(['code', 'sg_editorial_data']))).toBe('pass uncached-field:Shot.sg_editorial_data');
+      expect(await same(inProject(['code', 'sg_editorial_data']))).toBe('hit response-cache');
+      // The artist leaves the project (written through the cache: its Project counter moves, as the poller's would).
+      expect((await setUsers(project.users.filter((u) => u.id !== artistId))).status).toBe(200);
+      expect(await same(inProject(['code']))).toMatch(/^pass /);
+      expect(await same(inProject(['code', 'sg_editorial_data']))).toMatch(/^pass /);
+      expect(results<{ entities: unknown[] }>(await h.rpc(inProject(['code']))).entities).toEqual([]);
+    } finally {
+      await setUsers(project.users);
     }
   });
 });
