@@ -21,9 +21,11 @@ export interface CacheDeps {
   schema: CachedSchema;
   ddb: DynamoDBClient;
   tables: TableNames;
-  /** The cache's own script credentials: write-through read-backs, and the HMAC key of auth verdicts. */
+  /** The cache's own script credentials: write-through read-backs, probes, schema learning. */
   scriptAuth: () => Promise<{ script_name: string; script_key: string } | undefined>;
   accessRules: AccessRules;
+  /** The HMAC key of auth verdicts and verified views (its own secret, never the script key); none: a random key per container, verdicts in memory only. */
+  verdictKey?: () => Promise<string | undefined>;
   /** Principals served the script's view without probes (TRUSTED_PRINCIPALS; the cache's own script always is). */
   trustedPrincipals?: string[];
   /** Write-through versions (default: from the event-log cursor in the state table). */
@@ -101,7 +103,7 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now: c.clock ?? Date.now };
   const auth = new CallerAuth({
     client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
-    hmacKey: async () => (await c.scriptAuth())?.script_key,
+    hmacKey: c.verdictKey ?? (async () => undefined),
   });
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
   const m = c.replyMemo;

@@ -1,10 +1,15 @@
 // Attacks on the cache's permission faithfulness over HTTP (issue 23, docs/security.md): each one a caller or the site doing what the probes did not foresee; the cache must answer exactly what the site answers that caller, or pass.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createApiHandler } from '../../functions/api/app.js';
+import { startLocalApiGateway } from '../../local/api-gateway.js';
+import { API_FUNCTION } from '../../local/functions.js';
+import { postRpc } from '../stack/http.js';
 import { DEFAULT_SCRIPT, DEFAULT_USER_PASSWORD } from '../../local/sim/credentials.js';
 import { SEEDED_PROFILE_LOGINS as P } from '../../local/sim/permissions.js';
 import { createParams, updateParams, type AuthParams } from '../../shared/site/index.js';
 import type { RawResponse } from '../stack/http.js';
-import { SCRIPT_AUTH, cond, fault, readPayload, results, siteReads, startHarness, type Harness } from './harness.js';
+import { SCRIPT_AUTH, TEST_VERDICT_KEY, cond, fault, readPayload, results, schema, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let projectIds: number[];
@@ -145,5 +150,45 @@ describe('views follow the site', () => {
     } finally {
       await setUsers(project.users);
     }
+  });
+});
+
+describe('secrets', () => {
+  it('logs carry no credential, token or row data, at the most verbose level', async () => {
+    const lines: string[] = [];
+    const capture = (chunk: unknown) => { lines.push(String(chunk)); return true; };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture as never);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture as never);
+    const handler = createApiHandler({
+      shotgun: { url: h.sim.url, timeoutMs: 10_000, maxAttempts: 1 },
+      logger: new Logger({ serviceName: 'fpt-cache-api-logs', logLevel: 'DEBUG' }),
+      cache: { schema, ddb: h.store.ddb, tables: h.tables, accessRules: {}, verdictKey: async () => TEST_VERDICT_KEY, scriptAuth: async () => SCRIPT_AUTH as { script_name: string; script_key: string }, responseCache: { enabled: true } },
+    });
+    const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
+    const secrets = ['password', DEFAULT_SCRIPT.key, GUESSED.script_key, TEST_VERDICT_KEY];
+    let rows: Array<{ code: string }> = [];
+    try {
+      const token = await session(user('artist4'));
+      secrets.push(token);
+      const rpc = (payload: unknown) => postRpc(`${gw.url}/api3/json`, payload);
+      rows = results<{ entities: Array<{ code: string }> }>(await rpc(shots(SCRIPT_AUTH, ['code']))).entities;
+      await rpc(shots(user('artist4')));
+      await rpc(shots({ session_token: token }));
+      await rpc(shots({ ...GUESSED, session_token: token }));
+      await rpc(shots(GUESSED));
+      await rpc(shots(user('artist4'), ['code', 'sg_editorial_data']));
+      await rpc({ method_name: 'update', params: [user('artist4'), { type: 'Shot', id: 1, fields: [{ field_name: 'description', value: 'a logged secret?' }] }] });
+      await rpc({ method_name: 'info', params: [GUESSED] });
+      await rpc({ method_name: 'read', params: [GUESSED, 'not params'] });
+    } finally {
+      await gw.close();
+      out.mockRestore();
+      err.mockRestore();
+    }
+    const text = lines.join('');
+    expect(text.length).toBeGreaterThan(0);
+    for (const s of secrets) expect(text, s).not.toContain(s);
+    expect(text).not.toContain('a logged secret?');
+    for (const r of rows.slice(0, 20)) expect(text).not.toContain(`"${r.code}"`);
   });
 });
