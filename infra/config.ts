@@ -32,7 +32,7 @@ const ConfigShape = z.object({
   /** CloudFormation stack name (also prefixes alarm and dashboard names). */
   stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and - only, starting with a letter').default('FptCache'),
   /** The FPT site the cache fronts, e.g. https://studio.shotgrid.autodesk.com (no path). */
-  siteUrl: z.url({ protocol: /^https?$/ }).refine(isSecureSiteUrl, 'must be https (credentials travel to it)').transform((u) => u.replace(/\/+$/, '')).default(PLACEHOLDER_SITE_URL),
+  siteUrl: z.url({ protocol: /^https?$/ }).refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), 'must be https (callers\' credentials travel to it; plain http only to 127.0.0.1, localhost, ::1)').transform((u) => u.replace(/\/+$/, '')).default(PLACEHOLDER_SITE_URL),
   /** The script (ApiUser) name whose key the sync pipeline uses. */
   scriptName: z.string().trim().min(1).default(PLACEHOLDER_SCRIPT_NAME),
   /** An existing secret holding the script key (complete ARN); otherwise the stack creates one for you to fill. */

@@ -32,7 +32,7 @@ export function isSecureSiteUrl(url: string): boolean {
 
 const ShotgunEnvSchema = z.object({
   SHOTGUN_URL: z.url({ protocol: /^https?$/, error: 'SHOTGUN_URL must be an http(s) URL of the Shotgun site' })
-    .refine(isSecureSiteUrl, 'SHOTGUN_URL must be https (plain http only to this machine: 127.0.0.1, localhost, ::1)'),
+    .refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), 'SHOTGUN_URL must be https (plain http only to this machine: 127.0.0.1, localhost, ::1)'),
   SHOTGUN_SCRIPT_NAME: optionalText,
   SHOTGUN_SCRIPT_KEY: optionalText,
   /** Per-attempt timeout of calls to the site. */
