@@ -1,10 +1,11 @@
 // Authentication of callers before cached reads: each credential checked once against the site with its own auth, the verdict cached under an HMAC.
 //
-// A cached read never skips authentication: the caller's params[0] must have been accepted by the site. The first
-// time a credential is seen, one cheap authenticated call is made with exactly those auth params (a `read` of the
-// caller's own ApiUser / HumanUser, one entity per page). An accepted credential is remembered for `ttlMs`, in memory
+// A cached read never skips authentication: params[0] must hold exactly one credential (more than one kind passes:
+// which the site reads first is its business), and the site must have accepted exactly that one. The first time a
+// credential is seen, one cheap call is made with it rebuilt alone (a `read` of the caller's own ApiUser / HumanUser,
+// one entity per page); only a clean success is a verdict, never a relayed reply. An accepted credential is remembered for `ttlMs`, in memory
 // (per container) and in the state table (item pk "auth", sk "verdict#<hash>", TTL attribute `ttl`), keyed by
-// HMAC-SHA256(key, kind + name + secret + sudo_as_login): the secret itself is never stored, a changed key or password
+// HMAC-SHA256(verdict key, kind + name + secret + sudo_as_login): the secret itself is never stored, a changed key or password
 // gives another hash (so it is checked again), and without the HMAC key the stored hashes are useless. Rejections are
 // not remembered: the site's own fault (102) goes back to the caller and the next attempt asks the site again.
 import { createHmac, randomBytes } from 'node:crypto';
