@@ -195,7 +195,8 @@ function write(res: ServerResponse, r: HttpResult): void {
 /** Serves the CDK app's routes through the handler (GET /status from `status` when given), 404 otherwise (as API Gateway words it). */
 export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promise<LocalApiGateway> {
   const fn = { ...opts.fn, timeoutMs: Math.min(opts.fn.timeoutMs ?? INTEGRATION_TIMEOUT_MS, INTEGRATION_TIMEOUT_MS) };
-  const server: Server = createServer(async (req, res) => {
+  // handle answers its own failures (a 500, or the socket destroyed after headers), so the server only starts it.
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/status' && opts.status) {
@@ -229,7 +230,8 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       if (!res.headersSent) write(res, message(500, 'Internal Server Error'));
       else res.destroy();
     }
-  });
+  };
+  const server: Server = createServer((req, res) => { void handle(req, res); });
   // shotgun_api3 (httplib2) does not retry a call on a kept-alive socket the server closed while idle, so keep them open long.
   server.keepAliveTimeout = 10 * 60_000;
   server.headersTimeout = 60_000;

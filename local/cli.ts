@@ -30,22 +30,27 @@ const err = (line: string) => process.stderr.write(`${line}\n`);
 /** Runs `stop` once on Ctrl-C, SIGTERM, SIGHUP or when its launcher exits, then exits 0; a second signal exits at once. */
 function stopOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
+  /** Stops, then exits with `code`; a failed stop is reported and exits with `failedCode`. */
+  const stopThenExit = (code: number, failedCode: number) => stop().then(() => process.exit(code), (e) => {
+    err(`fpt-cache: error while stopping: ${(e as Error).message}`);
+    process.exit(failedCode);
+  });
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
     out(`\nfpt-cache: ${signal}, stopping...`);
-    stop().then(() => process.exit(0), (e) => { err(`fpt-cache: error while stopping: ${(e as Error).message}`); process.exit(1); });
+    void stopThenExit(0, 1);
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   watchLaunchers((pid) => {
     if (stopping) return;
     stopping = true;
     out(`fpt-cache: the process that started it (pid ${pid}) is gone or detached, stopping...`);
-    stop().finally(() => process.exit(0));
+    void stopThenExit(0, 0);
   }, launchers);
   const crash = (e: unknown) => {
     err(`fpt-cache: crashed: ${(e as Error)?.message ?? String(e)}`);
-    stop().finally(() => process.exit(1));
+    void stopThenExit(1, 1);
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);

@@ -300,7 +300,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     if (ticking) { rerun = true; return; }
     ticking = true;
     let received = false;
-    let next = Infinity;
+    let next: number;
     try {
       const before = buffered;
       await receive();

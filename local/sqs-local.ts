@@ -38,7 +38,14 @@ export async function startLocalSqs(opts: { port: number; host?: string }): Prom
       { QueueName: SHADOW_QUEUE_NAME, Attributes: { VisibilityTimeout: '120' } },
     ],
   });
-  const server: Server = createServer(requestHandler);
+  // local-aws-sqs answers SQS errors itself; only a request it cannot even parse rejects: a 500 for that one request
+  // (was an unhandled rejection, which stopped the whole local stack).
+  const server: Server = createServer((req, res) => {
+    requestHandler(req, res).catch((e: unknown) => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'text/plain' }).end(e instanceof Error ? e.message : String(e));
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, host, () => { server.off('error', reject); resolve(); });

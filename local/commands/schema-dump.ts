@@ -1,6 +1,6 @@
 // `fpt-cache schema dump`: reads the site's schema and writes the cached subset as a SchemaFile YAML (schema/*.yml).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parse as parseYaml, stringify } from 'yaml';
+import { Document, parse as parseYaml, type Scalar, type YAMLMap } from 'yaml';
 import {
   parseCachedSchema, buildSchemaFile, parseRules, SchemaEntityReadSchema, SchemaReadSchema, schemaReadFromFile, type Rule, type SchemaEntityRead, type SchemaRead, SiteSchema, type SchemaFile,
 } from '../../shared/schema/index.js';
@@ -38,31 +38,31 @@ function parseArgs(argv: string[]): DumpArgs {
   return a as DumpArgs;
 }
 
-/** Renders a SchemaFile the way schema/*.yml are written: one flow-style line per field. */
+/**
+ * Renders a SchemaFile the way schema/*.yml are written: the header as comment lines above the first key, one
+ * flow-style line per field, a blank line between types. One YAML document built by the library (Document API), so
+ * every value (long paths, colons, `#`, quotes, newlines, non-ASCII) is quoted or blocked as YAML needs and parses
+ * back to the same SchemaFile; nothing is pasted into the text by hand.
+ */
 export function renderSchemaYaml(file: SchemaFile, header: string[]): string {
-  const lines = header.map((h) => `# ${h}`);
-  if (file.source !== undefined) lines.push(`source: ${stringify(file.source).trimEnd()}`);
-  lines.push('types:');
-  for (const [typeName, t] of Object.entries(file.types)) {
-    lines.push(`  ${typeName}:`);
-    if (t.display_name !== undefined) lines.push(`    display_name: ${stringify(t.display_name).trimEnd()}`);
-    lines.push(`    identifier: ${t.identifier}`);
-    lines.push('    fields:');
-    for (const [name, f] of Object.entries(t.fields)) {
-      lines.push(`      ${name}: ${stringify(f, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()}`);
-    }
-    if (t.skipped && Object.keys(t.skipped).length) {
-      lines.push('    skipped:');
-      for (const [name, why] of Object.entries(t.skipped)) lines.push(`      ${name}: ${stringify(why, { lineWidth: 0 }).trimEnd()}`);
-    }
-    lines.push('');
+  const doc = new Document(file);
+  const top = doc.contents as YAMLMap<Scalar<string>, unknown>;
+  const types = doc.get('types') as YAMLMap<Scalar<string>, YAMLMap>;
+  types.items.forEach((pair, i) => {
+    if (i > 0) pair.key.spaceBefore = true;
+    const fields = pair.value?.get('fields') as YAMLMap<Scalar<string>, YAMLMap>;
+    for (const field of fields.items) if (field.value) field.value.flow = true;
+  });
+  const linkTargets = top.items.find((p) => p.key.value === 'link_targets');
+  if (linkTargets) {
+    linkTargets.key.spaceBefore = true;
+    linkTargets.key.commentBefore = ' Identifier fields of link-target types that are not cached (for link names).';
   }
-  if (file.link_targets && Object.keys(file.link_targets).length) {
-    lines.push('# Identifier fields of link-target types that are not cached (for link names).');
-    lines.push('link_targets:');
-    for (const [t, idf] of Object.entries(file.link_targets)) lines.push(`  ${t}: ${idf}`);
-  }
-  return lines.join('\n').replace(/\n+$/, '') + '\n';
+  const first = top.items[0].key;
+  // A value with a newline in it (a --from path can hold one) goes on as further comment lines.
+  first.commentBefore = header.flatMap((h) => h.split('\n')).map((line) => ` ${line}`).join('\n');
+  // lineWidth 0: no folding, so a field stays on its one line however long its valid_values are.
+  return doc.toString({ lineWidth: 0 });
 }
 
 /**

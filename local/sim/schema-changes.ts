@@ -26,6 +26,7 @@ const isLink = (v: unknown): v is { type: string; id: number } =>
 /** A stored value carried over to `to`, or undefined (unset) when it has no meaning there. */
 export function convertValue(v: unknown, to: DataType): unknown {
   if (v === null || v === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- a value converted to a data type not listed keeps a string and drops anything else
   switch (to) {
     case 'text':
       return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;

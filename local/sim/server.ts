@@ -194,7 +194,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
         hung.add(res);
         res.on('close', () => hung.delete(res));
         return;
-      default: {
+      case 'http429': case 'http502': case 'http503': case 'http504': {
         const status = Number(kind.slice(4));
         const text = status === 429 ? 'Too Many Requests' : status === 503 ? 'Service Unavailable' : status === 502 ? 'Bad Gateway' : 'Gateway Timeout';
         const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8' };

@@ -155,7 +155,7 @@ function textCompare(sem: SimSemantics, a: string, b: string): number {
     // UTF-8 byte order is code-point order (PostgreSQL's "C" collation).
     case 'code-point': return Buffer.compare(utf8(a), utf8(b));
     case 'locale': return localeCollator.compare(a, b);
-    default: { const x = a.toLowerCase(); const y = b.toLowerCase(); return x < y ? -1 : x > y ? 1 : 0; }
+    case 'case-insensitive': { const x = a.toLowerCase(); const y = b.toLowerCase(); return x < y ? -1 : x > y ? 1 : 0; }
   }
 }
 

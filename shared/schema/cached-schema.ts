@@ -117,7 +117,7 @@ export function loadCachedSchema(file: string): CachedSchema {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read the schema file: ${(e as Error).message}`);
+    throw new Error(`${file}: cannot read the schema file: ${(e as Error).message}`, { cause: e });
   }
   return parseCachedSchema(text, file);
 }

@@ -32,6 +32,7 @@ function nameValue(s: LeafSpec, fail: Fail, v: unknown): string {
 }
 
 function nameTest(op: Operator, want: string): (name: string) => boolean {
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- called with the name_* operators only; the default is name_is
   switch (op) {
     case 'name_contains': return (n) => n.includes(want);
     case 'name_starts_with': return (n) => n.startsWith(want);
@@ -50,6 +51,7 @@ function lowerName(schema: SiteSchema, lookup: EntityLookup, l: StoredLink): str
 
 export function entityPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: Arity): ValuePredicate {
   const { lookup, schema } = env;
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the operators not listed are not valid for this data type: the default raises the site's fault for them
   switch (s.op) {
     case 'is': {
       arity(1);
@@ -89,6 +91,7 @@ function linkSet(s: LeafSpec, fail: Fail): { keys: Set<string>; withNull: boolea
 /** multi_entity (and addressing): `is` = contains, None = empty list, `in` = contains any (+ empty with None). */
 export function multiPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: Arity): ValuePredicate {
   const { lookup, schema } = env;
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the operators not listed are not valid for this data type: the default raises the site's fault for them
   switch (s.op) {
     case 'is': case 'contains': {
       arity(1);
@@ -148,6 +151,7 @@ export function tagListPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity:
     for (const e of x) { const n = tagName(e); if (n !== null && test(n)) return true; }
     return false;
   };
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the operators not listed are not valid for this data type: the default raises the site's fault for them
   switch (s.op) {
     case 'is': {
       arity(1);

@@ -65,6 +65,7 @@ export function keyerFor(dataType: DataType, schema: SiteSchema, lookup: EntityL
   const codePoint = rules.textOrder === 'code-point';
   const text = codePoint ? (s: string) => s : (s: string) => s.toLowerCase();
   const textCmp = codePoint ? cmpString : cmpPrimitive;
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every data type not listed sorts as text
   switch (dataType) {
     case 'number': case 'float': case 'duration': case 'percent': case 'currency': case 'timecode':
       return { toKey: (v) => (typeof v === 'number' ? v : null), cmp: cmpPrimitive };

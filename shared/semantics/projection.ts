@@ -18,6 +18,7 @@ export interface CompiledProjection {
  * everything else as stored (date/date_time strings, image, numbers), unset -> null.
  */
 export function wireValue(schema: SiteSchema, lookup: EntityLookup, def: FieldDef, v: unknown): unknown {
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every data type not listed is returned as stored
   switch (def.data_type) {
     case 'entity': {
       const l = visibleLink(v, lookup);

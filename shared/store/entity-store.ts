@@ -313,7 +313,7 @@ export class EntityStore extends EdgeItems {
    */
   private async mutate(type: string, id: number, fn: (cur: EntityState | undefined) => EntityState | Exclude<WriteStatus, 'applied'>, bumps?: Set<string>): Promise<WriteResult> {
     /** Edges this call put in attempts that lost the race: removed again unless some state still needs them. */
-    let leftovers = new Map<string, Item>();
+    const leftovers = new Map<string, Item>();
     let journaled = false;
     for (let attempt = 0; attempt < this.maxWriteAttempts; attempt++) {
       const cur = await this.readState(type, id);

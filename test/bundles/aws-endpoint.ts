@@ -159,7 +159,7 @@ export async function startAwsEndpoint(o: AwsEndpointOptions): Promise<AwsEndpoi
         unknown.push(`${identity.fn}: synchronous Lambda invoke of ${auths[0][1]} (only asynchronous invokes are stood in for)`);
         return json(res, 400, { Type: 'User', message: 'only InvocationType Event is supported here' }, 'application/json');
       }
-      let payload: unknown = null;
+      let payload: unknown;
       try { payload = JSON.parse(body.toString('utf8') || 'null'); } catch { payload = body.toString('utf8'); }
       invocations.push({ caller: identity.fn, functionArn: auths[0][1], payload });
       res.writeHead(202, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${invocations.length}`, 'content-length': '0' });

@@ -34,7 +34,7 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
   /** One condition on `type.field` (or a deep path through an entity link) with an operator valid for its data type most of the time. */
   function condition(rng: Rng, type: string): Record<string, unknown> {
     const fields = Object.keys(site$.type(type)!.fields);
-    let field = pick(rng, fields);
+    const field = pick(rng, fields);
     let dt = site$.dataType(type, field)! as DataType;
     let path = field;
     let valueType = type;
@@ -47,7 +47,6 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
         dt = site$.dataType(target, tf)! as DataType;
         valueType = target;
         valueField = tf;
-        field = tf;
       }
     }
     const ops = operatorsFor(dt).filter((o) => !['in_last', 'not_in_last', 'in_next', 'not_in_next'].includes(o) || chance(rng, 0.2));
@@ -72,7 +71,7 @@ export function readGenerator(site$: SiteSchema, samples: Samples, opts: Generat
       case 'in_last': case 'not_in_last': case 'in_next': case 'not_in_next': values = [3, 'DAY']; break;
       case 'in_calendar_day': case 'in_calendar_week': case 'in_calendar_month': case 'in_calendar_year': values = [pick(rng, [0, -1, 1])]; break;
       case 'less_than': case 'greater_than': values = [v ?? 0]; break;
-      default: values = [v];
+      case 'is': case 'is_not': case 'bogus_operator': values = [v];
     }
     if (dt === 'checkbox' && values[0] === null) values = [chance(rng, 0.5)];
     return { path, relation, values };

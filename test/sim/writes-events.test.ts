@@ -245,7 +245,7 @@ describe('batch', () => {
       { request_type: 'update', entity_type: 'Shot', entity_id: keep.id, data: { sg_cut_in: 'nope' } },
     ]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcFault);
-    expect((err as Error).message).toMatch(/^API batch\(\) request with index 2 failed\.  All requests rolled back\.\nAPI update\(\)/);
+    expect((err as Error).message).toMatch(/^API batch\(\) request with index 2 failed\. {2}All requests rolled back\.\nAPI update\(\)/);
     expect(await sg.find('Shot', [['code', 'is', 'EV_311']])).toEqual([]);
     expect((await sg.findOne('Shot', [['id', 'is', keep.id]], ['code']))!.code).toBe('EV_310');
     expect(await eventsAfter(sg, after)).toEqual([]);

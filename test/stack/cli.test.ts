@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseCachedSchema } from '../../shared/schema/index.js';
 import { httpRequest } from './http.js';
 import { waitFor } from './wait.js';
 
@@ -33,8 +34,8 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cliEnv({ DATA_DIR: tempDir(), ...env }) });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -58,8 +59,10 @@ describe('fpt-cache command line', () => {
 
   it('writes the cached-schema YAML with schema dump, and gives usage for a bad subcommand', async () => {
     const outFile = join(tempDir(), 'dump.yml');
+    // An absolute --from: as long as the checkout's own path, which the written file must carry whatever its length.
+    const from = join(root, 'local', 'sim', 'site-schema.yml');
     const [dump, bad] = await Promise.all([
-      run(['schema', 'dump', '--from', join(root, 'local', 'sim', 'site-schema.yml'), '--types', 'Shot,Task', '--out', outFile]),
+      run(['schema', 'dump', '--from', from, '--types', 'Shot,Task', '--out', outFile]),
       run(['schema', 'frob']),
     ]);
     expect(dump.code).toBe(0);
@@ -67,6 +70,7 @@ describe('fpt-cache command line', () => {
     expect(written).toMatch(/^ {2}Shot:$/m);
     expect(written).toMatch(/^ {2}Task:$/m);
     expect(written).not.toMatch(/^ {2}Asset:$/m);
+    expect(parseCachedSchema(written, outFile).site.file.source).toBe(`fpt-cache schema dump of ${from}`);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/usage: fpt-cache schema dump/);
   });
@@ -93,7 +97,7 @@ describe('fpt-cache command line', () => {
   it('starts the stack, tells where to point shotgun_api3, and stops everything on SIGTERM', async () => {
     const child = spawn(process.execPath, [bin, 'start'], { cwd: root, env: cliEnv({ DATA_DIR: tempDir() }) });
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.resume();
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     try {
