@@ -18,13 +18,22 @@ async function mayDetail(ctx: ApiContext, given: string | undefined): Promise<bo
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function status(ctx: ApiContext, acceptEncoding: string | undefined, headers: Record<string, string | undefined> = {}): Promise<APIGatewayProxyStructuredResultV2> {
+export async function status(
+  ctx: ApiContext,
+  acceptEncoding: string | undefined,
+  headers: Record<string, string | undefined> = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
   const { cache, logger, upstream } = ctx;
   const reply = (body: unknown) => httpReply(200, {}, Buffer.from(JSON.stringify(body)), acceptEncoding);
   if (!cache) return reply({ ready: true, mode: 'pass-through' });
   const detailed = await mayDetail(ctx, headers[STATUS_KEY_HEADER]);
   try {
-    if (!detailed) return reply({ ready: cacheStatus(cache.schema, await cache.readiness(), { version: FPT_CACHE_VERSION, upstream }).ready, mode: 'cache', version: FPT_CACHE_VERSION });
+    if (!detailed)
+      return reply({
+        ready: cacheStatus(cache.schema, await cache.readiness(), { version: FPT_CACHE_VERSION, upstream }).ready,
+        mode: 'cache',
+        version: FPT_CACHE_VERSION,
+      });
     const [ready, shadow, syncWindow, eventLog] = await Promise.all([cache.readiness(), cache.ledger.report(), cache.pace.report(), cache.eventLog?.status()]);
     return reply(cacheStatus(cache.schema, ready, { version: FPT_CACHE_VERSION, upstream, shadow, permissions: cache.views.report(), syncWindow, eventLog }));
   } catch (e) {

@@ -16,8 +16,9 @@ export class VerdictSecret extends Construct {
     });
     Validations.of(this.secret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'A random HMAC key with no holder outside the stack: rotating it (a new secret value) only makes every container '
-        + 'verify its callers again; functions re-read it within 5 minutes. No rotation Lambda is needed.',
+      reason:
+        'A random HMAC key with no holder outside the stack: rotating it (a new secret value) only makes every container ' +
+        'verify its callers again; functions re-read it within 5 minutes. No rotation Lambda is needed.',
     });
   }
 

@@ -29,7 +29,14 @@ export class PermissionEpoch {
     const value = readGenerations(this.o.ddb, this.o.table, [...PERMISSION_TYPES]).then((g) => canonicalDigest(g));
     const entry = { at: now, value, pending: true };
     this.last = entry;
-    value.then(() => { entry.pending = false; }, () => { if (this.last === entry) this.last = undefined; });
+    value.then(
+      () => {
+        entry.pending = false;
+      },
+      () => {
+        if (this.last === entry) this.last = undefined;
+      },
+    );
     return value;
   }
 }
@@ -49,9 +56,13 @@ export function outsideCoverage(schema: CachedSchema, params: ReadParams, view: 
   if (confined && confined.every((p) => verified.has(p))) return undefined;
   const outside = isProject
     ? [{ path: 'id', relation: 'not_in', values: [...verified] }]
-    : [{ path: 'project', relation: 'is_not', values: [null] }, { path: 'project', relation: 'not_in', values: [...verified].map((id) => ({ type: 'Project', id })) }];
+    : [
+        { path: 'project', relation: 'is_not', values: [null] },
+        { path: 'project', relation: 'not_in', values: [...verified].map((id) => ({ type: 'Project', id })) },
+      ];
   return {
-    type, return_fields: ['id'],
+    type,
+    return_fields: ['id'],
     filters: { logical_operator: 'and', conditions: [params.filters, ...outside] },
     return_only: params.return_only,
     ...(params.include_archived_projects !== undefined ? { include_archived_projects: params.include_archived_projects } : {}),

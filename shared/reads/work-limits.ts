@@ -20,7 +20,10 @@ export function workLimitReason(params: unknown): string | undefined {
   const stack: unknown[] = [params.filters];
   while (stack.length) {
     const f = stack.pop();
-    if (Array.isArray(f)) { for (const c of f) stack.push(c); continue; }
+    if (Array.isArray(f)) {
+      for (const c of f) stack.push(c);
+      continue;
+    }
     if (!isObj(f)) continue;
     conditions++;
     if (conditions > MAX_FILTER_CONDITIONS) return 'limit:filters';

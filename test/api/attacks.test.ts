@@ -17,7 +17,10 @@ const user = (login: string): AuthParams => ({ user_login: login, user_password:
 const ARTIST = user(P.restrictedArtist);
 const GUESSED = { script_name: DEFAULT_SCRIPT.name, script_key: 'a-guessed-key' };
 const tag = (r: RawResponse) => `${r.headers['x-fpt-cache']} ${r.headers['x-fpt-cache-reason']}`;
-const shots = (auth: unknown, fields = ['code', 'description', 'project']) => ({ method_name: 'read', params: [auth, readPayload(undefined, 'Shot', [], fields).params[0]] });
+const shots = (auth: unknown, fields = ['code', 'description', 'project']) => ({
+  method_name: 'read',
+  params: [auth, readPayload(undefined, 'Shot', [], fields).params[0]],
+});
 const session = async (auth: AuthParams) => results<{ session_id: string }>(await h.direct({ method_name: 'get_session_token', params: [auth] })).session_id;
 
 /** The same payload through the cache and straight to the site: the bodies must be identical. Returns the cache's tag. */
@@ -33,10 +36,12 @@ beforeAll(async () => {
   h = await startHarness('attacks', { api: { permissionViewTtlMs: 60_000 }, trustedPrincipals: [`user:${P.lead}`], responseCache: { enabled: true } });
   projectIds = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['id']))).entities.map((p) => p.id);
 }, 240_000);
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 describe('one credential, verified by the site, for this request', () => {
-  it('mixed credentials (the cache\'s script name with a wrong key, plus an artist\'s session token) pass: the site\'s answer for the artist', async () => {
+  it("mixed credentials (the cache's script name with a wrong key, plus an artist's session token) pass: the site's answer for the artist", async () => {
     h.sim.control.setAuthPolicy({ order: 'session-first' });
     try {
       const token = await session(ARTIST);
@@ -60,7 +65,7 @@ describe('one credential, verified by the site, for this request', () => {
     }
   });
 
-  it('a relayed `info` (the cache\'s own info failing) records no verdict for the credentials it carried', async () => {
+  it("a relayed `info` (the cache's own info failing) records no verdict for the credentials it carried", async () => {
     const key = { script_name: DEFAULT_SCRIPT.name, script_key: 'guessed-through-info' };
     // The cache's own info call fails (both attempts); the caller's own info is relayed and answered by the site, which does not check its params.
     h.sim.control.failNext({ kind: 'http502', method: 'info', count: 2 });
@@ -72,7 +77,7 @@ describe('one credential, verified by the site, for this request', () => {
     expect(tag(r)).toBe('error auth-rejected');
   });
 
-  it('a sudo_as_login the site refuses with a non-auth fault is never trusted: the site\'s fault, not the trusted user\'s view', async () => {
+  it("a sudo_as_login the site refuses with a non-auth fault is never trusted: the site's fault, not the trusted user's view", async () => {
     h.sim.control.setAuthPolicy({ userSudo: 105 });
     try {
       const sudo = { ...ARTIST, sudo_as_login: P.lead };
@@ -92,13 +97,13 @@ describe('verify before work; bounded work', () => {
     params: [auth, readPayload(undefined, 'Shot', [cond('id', 'in', ...Array.from({ length: n }, (_, i) => i + 1))], ['code']).params[0]],
   });
 
-  it('a wrong key with 100,000 ids in an `in` list: the site\'s 102 in Shotgun\'s fault shape, no cache work', async () => {
+  it("a wrong key with 100,000 ids in an `in` list: the site's 102 in Shotgun's fault shape, no cache work", async () => {
     const r = await h.rpc(huge(GUESSED, 100_000));
     expect(r.status).toBe(200);
     expect(fault(r)).toMatchObject({ exception: true, error_code: 102 });
   });
 
-  it('a valid caller with 100,000 ids passes with a reason, and gets the site\'s own answer', async () => {
+  it("a valid caller with 100,000 ids passes with a reason, and gets the site's own answer", async () => {
     const payload = huge(SCRIPT_AUTH, 100_000);
     const r = await h.rpc(payload);
     expect(r.status).toBe(200);
@@ -117,8 +122,11 @@ describe('views follow the site', () => {
       const before = await same(shots(caller, ['code', 'project']));
       expect(before).toMatch(/^hit /);
       // A new show with 3 Shots, written through the cache (so its store holds them at once).
-      const project = results<{ id: number }>(await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Project', { name: 'A new show' })] })).id;
-      for (let i = 0; i < 3; i++) await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Shot', { code: `NEW_${i}`, project: { type: 'Project', id: project } })] });
+      const project = results<{ id: number }>(
+        await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Project', { name: 'A new show' })] }),
+      ).id;
+      for (let i = 0; i < 3; i++)
+        await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Shot', { code: `NEW_${i}`, project: { type: 'Project', id: project } })] });
       for (let i = 0; i < 3; i++) {
         const r = await h.rpc(shots(caller, ['code', 'project']));
         expect(results<{ entities: Array<{ code: string }> }>(r).entities.map((e) => e.code)).not.toContain('NEW_0');
@@ -132,10 +140,17 @@ describe('views follow the site', () => {
   });
 
   it('a membership change the event log carries ends the views (and the replies kept under them) at once, not at the TTL', async () => {
-    const withArtist = results<{ entities: Array<{ id: number; users: Array<{ type: string; id: number }> }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['users']))).entities;
-    const artistId = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', P.restrictedArtist)], ['id']))).entities[0].id;
+    const withArtist = results<{ entities: Array<{ id: number; users: Array<{ type: string; id: number }> }> }>(
+      await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['users'])),
+    ).entities;
+    const artistId = results<{ entities: Array<{ id: number }> }>(
+      await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', P.restrictedArtist)], ['id'])),
+    ).entities[0].id;
     const project = withArtist.find((p) => p.users.some((u) => u.type === 'HumanUser' && u.id === artistId))!;
-    const inProject = (fields: string[]) => ({ method_name: 'read', params: [ARTIST, readPayload(undefined, 'Shot', [cond('project', 'is', { type: 'Project', id: project.id })], fields).params[0]] });
+    const inProject = (fields: string[]) => ({
+      method_name: 'read',
+      params: [ARTIST, readPayload(undefined, 'Shot', [cond('project', 'is', { type: 'Project', id: project.id })], fields).params[0]],
+    });
     const setUsers = (users: unknown[]) => h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, updateParams('Project', project.id, { users })] });
     try {
       expect(await same(inProject(['code']))).toMatch(/^hit /);
@@ -156,28 +171,42 @@ describe('views follow the site', () => {
 describe('secrets', () => {
   it('logs carry no credential, token or row data, at the most verbose level', async () => {
     const lines: string[] = [];
-    const capture = (chunk: unknown) => { lines.push(String(chunk)); return true; };
+    const capture = (chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    };
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture as never);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture as never);
     const handler = createApiHandler({
       shotgun: { url: h.sim.url, timeoutMs: 10_000, maxAttempts: 1 },
       logger: new Logger({ serviceName: 'fpt-cache-api-logs', logLevel: 'DEBUG' }),
-      cache: { schema, ddb: h.store.ddb, tables: h.tables, accessRules: {}, verdictKey: async () => TEST_VERDICT_KEY, scriptAuth: async () => SCRIPT_AUTH as { script_name: string; script_key: string }, responseCache: { enabled: true } },
+      cache: {
+        schema,
+        ddb: h.store.ddb,
+        tables: h.tables,
+        accessRules: {},
+        verdictKey: async () => TEST_VERDICT_KEY,
+        scriptAuth: async () => SCRIPT_AUTH as { script_name: string; script_key: string },
+        responseCache: { enabled: true },
+      },
     });
     const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
     const secrets = ['password', DEFAULT_SCRIPT.key, GUESSED.script_key, TEST_VERDICT_KEY];
-    let rows: Array<{ code: string }> = [];
+    const rows: Array<{ code: string }> = [];
     try {
       const token = await session(user('artist4'));
       secrets.push(token);
       const rpc = (payload: unknown) => postRpc(`${gw.url}/api3/json`, payload);
-      rows = results<{ entities: Array<{ code: string }> }>(await rpc(shots(SCRIPT_AUTH, ['code']))).entities;
+      rows.push(...results<{ entities: Array<{ code: string }> }>(await rpc(shots(SCRIPT_AUTH, ['code']))).entities);
       await rpc(shots(user('artist4')));
       await rpc(shots({ session_token: token }));
       await rpc(shots({ ...GUESSED, session_token: token }));
       await rpc(shots(GUESSED));
       await rpc(shots(user('artist4'), ['code', 'sg_editorial_data']));
-      await rpc({ method_name: 'update', params: [user('artist4'), { type: 'Shot', id: 1, fields: [{ field_name: 'description', value: 'a logged secret?' }] }] });
+      await rpc({
+        method_name: 'update',
+        params: [user('artist4'), { type: 'Shot', id: 1, fields: [{ field_name: 'description', value: 'a logged secret?' }] }],
+      });
       await rpc({ method_name: 'info', params: [GUESSED] });
       await rpc({ method_name: 'read', params: [GUESSED, 'not params'] });
     } finally {
