@@ -6,6 +6,7 @@ import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { DEFAULT_SCHEMA_FILE } from '../shared/schema/index.js';
+import { isSecureSiteUrl } from '../shared/config.js';
 
 /** The repository root (infra/ lives directly under it): function entries, the lockfile and schema files resolve from here. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,7 +32,7 @@ const ConfigShape = z.object({
   /** CloudFormation stack name (also prefixes alarm and dashboard names). */
   stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and - only, starting with a letter').default('FptCache'),
   /** The FPT site the cache fronts, e.g. https://studio.shotgrid.autodesk.com (no path). */
-  siteUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).default(PLACEHOLDER_SITE_URL),
+  siteUrl: z.url({ protocol: /^https?$/ }).refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), 'must be https (callers\' credentials travel to it; plain http only to 127.0.0.1, localhost, ::1)').transform((u) => u.replace(/\/+$/, '')).default(PLACEHOLDER_SITE_URL),
   /** The script (ApiUser) name whose key the sync pipeline uses. */
   scriptName: z.string().trim().min(1).default(PLACEHOLDER_SCRIPT_NAME),
   /** An existing secret holding the script key (complete ARN); otherwise the stack creates one for you to fill. */
@@ -56,6 +57,8 @@ const ConfigShape = z.object({
   /** HTTP API stage throttling: burst (requests) and steady rate (requests per second). */
   apiThrottleBurst: int(1, 5000).default(200),
   apiThrottleRate: num(1, 10_000).default(100),
+  /** Reserved concurrency of the API function (0: none; the account's quota must leave 10 unreserved besides it and the poller's 1). */
+  apiReservedConcurrency: int(0, 10_000).default(20),
   apiMemoryMb: int(128, 10_240).default(1024),
   /** Share of cache hits the verifier replays against the site (0 turns shadow checks off). */
   shadowSampleRate: num(0, 1).default(0.01),
@@ -82,9 +85,9 @@ const ConfigShape = z.object({
   functionErrorsThreshold: int(1, 100_000).default(3),
   queueAgeThresholdSeconds: int(30, 1_209_600).default(600),
   logRetentionDays: int(1, 3653).refine((d) => RETENTION_DAYS.has(d), 'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)').default(30),
-  /** The state table holds the cursor: keep it by default. The entities table is a cache the importer can rebuild. */
+  /** Every table is kept by default (and deletion-protected whatever this says): the state table holds the cursor; the others a rebuild costs a full import. */
   stateRemovalPolicy: removal.default('retain'),
-  entitiesRemovalPolicy: removal.default('destroy'),
+  entitiesRemovalPolicy: removal.default('retain'),
   /** CloudWatch `service` dimension of the custom metrics (Powertools POWERTOOLS_SERVICE_NAME); defaults to the stack name. */
   serviceName: optionalString.pipe(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only').optional()),
 });

@@ -69,6 +69,7 @@ export class FptCacheStack extends Stack {
       scriptName: c.scriptName,
       memoryMb: c.apiMemoryMb,
       throttle: { burstLimit: c.apiThrottleBurst, rateLimit: c.apiThrottleRate },
+      reservedConcurrency: c.apiReservedConcurrency,
       domainName: c.domainName,
       certificateArn: c.certificateArn,
       permissions: { trustedPrincipals: c.trustedPrincipals, viewTtlSeconds: c.permissionViewTtlSeconds },

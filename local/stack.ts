@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../shared/config.js';
 import { ensureTables, tableNames, type TableNames } from '../shared/store/index.js';
+import { ensureVerdictKeyFile } from '../shared/site/index.js';
+import { STATUS_KEY_HEADER } from '../functions/api/app.js';
 import { fromLambdaResult, startLocalApiGateway, toApiGatewayEvent, type LocalApiGateway } from './api-gateway.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, SHADOW_VERIFIER, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';
@@ -195,6 +197,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       SHOTGUN_URL: upstream,
       SHOTGUN_SCRIPT_NAME: options.scriptName ?? sim?.credentials.scriptName,
       SHOTGUN_SCRIPT_KEY: options.scriptKey ?? sim?.credentials.scriptKey,
+      // The auth verdicts' own HMAC key, generated once into DATA_DIR (AWS: a generated Secrets Manager secret).
+      VERDICT_KEY_FILE: env.VERDICT_KEY_FILE || ensureVerdictKeyFile(join(dataDir, 'verdict-key')),
       ENTITIES_TABLE: tables.entities,
       STATE_TABLE: tables.state,
       REFS_TABLE: tables.refs,
@@ -246,9 +250,10 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       sqs: { endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
       site: { url: upstream },
       api: () => api,
-      // The API function's own GET /status (what AWS answers): the cache's readiness per type.
+      // The API function's own GET /status (what AWS answers), with the details its script key unlocks: the cache's readiness per type.
       cache: async () => {
-        const event = toApiGatewayEvent({ method: 'GET', url: '/status', httpVersion: '1.1', rawHeaders: [], sourceIp: '127.0.0.1', localPort: 0 }, Buffer.alloc(0));
+        const key = functionEnv.SHOTGUN_SCRIPT_KEY;
+        const event = toApiGatewayEvent({ method: 'GET', url: '/status', httpVersion: '1.1', rawHeaders: key ? [STATUS_KEY_HEADER, key] : [], sourceIp: '127.0.0.1', localPort: 0 }, Buffer.alloc(0));
         return JSON.parse(fromLambdaResult(await invokeLocal(API_FUNCTION.fn, apiHandler, event)).body.toString('utf8')) as Record<string, unknown>;
       },
       // The sync pipeline, when the poller is among the scheduled functions: ready once imported and following the log.

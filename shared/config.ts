@@ -17,8 +17,22 @@ const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ?
 const optionalText = z.preprocess(unsetIfEmpty, z.string().trim().optional());
 const positiveInt = (fallback: number) => z.preprocess(unsetIfEmpty, z.coerce.number().int().positive().default(fallback));
 
+/**
+ * Whether a site URL may carry credentials: https, or plain http only to this machine (the simulated site, a local
+ * tunnel). Callers' passwords, keys and tokens go to the site with every request the cache relays or verifies.
+ */
+export function isSecureSiteUrl(url: string): boolean {
+  let u: URL;
+  try { u = new URL(url); } catch { return false; }
+  if (u.protocol === 'https:') return true;
+  if (u.protocol !== 'http:') return false;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 const ShotgunEnvSchema = z.object({
-  SHOTGUN_URL: z.url({ protocol: /^https?$/, error: 'SHOTGUN_URL must be an http(s) URL of the Shotgun site' }),
+  SHOTGUN_URL: z.url({ protocol: /^https?$/, error: 'SHOTGUN_URL must be an http(s) URL of the Shotgun site' })
+    .refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), 'SHOTGUN_URL must be https (plain http only to this machine: 127.0.0.1, localhost, ::1)'),
   SHOTGUN_SCRIPT_NAME: optionalText,
   SHOTGUN_SCRIPT_KEY: optionalText,
   /** Per-attempt timeout of calls to the site. */

@@ -14,6 +14,10 @@ import { status } from './status.js';
 
 export type { ApiDeps, ApiHandler, CacheDeps } from './context.js';
 export { apiDepsFromEnv, responseCacheFromEnv, shadowFromEnv } from './env.js';
+export { STATUS_KEY_HEADER } from './status.js';
+
+const lowerHeaders = (h: Record<string, string | undefined> | undefined): Record<string, string | undefined> =>
+  Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** The handler with its clients created once (per container in AWS, per stack locally). */
 export function createApiHandler(deps: ApiDeps): ApiHandler {
@@ -25,7 +29,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const httpMethod = event.requestContext?.http?.method ?? 'POST';
     const path = event.rawPath ?? '/api3/json';
     // GET /status: the cache's readiness (or the pass-through mode). Reveals no data.
-    if (httpMethod === 'GET' && path === '/status') return status(ctx, acceptEncoding);
+    if (httpMethod === 'GET' && path === '/status') return status(ctx, acceptEncoding, lowerHeaders(event.headers));
     if (isFileTransferPath(path)) return transfer(ctx, event, path);
     let method: string | undefined;
     try {

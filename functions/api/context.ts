@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, DEFAULT_STORE_MAX_LAG_MS, StoreFreshness, EventLogReads, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
+  CachedReads, CallerAuth, DEFAULT_STORE_MAX_LAG_MS, StoreFreshness, EventLogReads, PermissionEpoch, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
   type AccessRules, type ApiMetrics, type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
@@ -21,9 +21,11 @@ export interface CacheDeps {
   schema: CachedSchema;
   ddb: DynamoDBClient;
   tables: TableNames;
-  /** The cache's own script credentials: write-through read-backs, and the HMAC key of auth verdicts. */
+  /** The cache's own script credentials: write-through read-backs, probes, schema learning. */
   scriptAuth: () => Promise<{ script_name: string; script_key: string } | undefined>;
   accessRules: AccessRules;
+  /** The HMAC key of auth verdicts and verified views (its own secret, never the script key); none: a random key per container, verdicts in memory only. */
+  verdictKey?: () => Promise<string | undefined>;
   /** Principals served the script's view without probes (TRUSTED_PRINCIPALS; the cache's own script always is). */
   trustedPrincipals?: string[];
   /** Write-through versions (default: from the event-log cursor in the state table). */
@@ -107,17 +109,20 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now: c.clock ?? Date.now };
   const auth = new CallerAuth({
     client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
-    hmacKey: async () => (await c.scriptAuth())?.script_key,
+    hmacKey: c.verdictKey ?? (async () => undefined),
   });
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
   const m = c.replyMemo;
   const memo = m?.enabled === false ? undefined : new ReplyMemo({
     ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, volatile, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
   });
+  // Changes the event log carries that move permissions end every view verified before them (shared/reads/view-coverage.ts).
+  const epoch = new PermissionEpoch({ ddb: c.ddb, table: c.tables.state });
   // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
   const views = new PrincipalViews({
     client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
     ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
+    epoch: () => epoch.current(),
   });
   const lease = new PollerLease(DynamoDBDocumentClient.from(c.ddb), c.tables.state, 0);
   const eventLog = c.eventLog?.enabled === false ? undefined : new EventLogReads({
@@ -162,6 +167,11 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   // Signed URLs: renewed from relayed replies; entities served with them recorded for the reconciler (docs/semantics.md "Volatile values").
   const renewal = new SignatureRenewal({ schema: c.schema, store, log: log('warn') });
   const recent = new RecentVolatileReads({ ddb: c.ddb, table: c.tables.state, now: volatile.now });
-  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: (cred) => auth.identity(cred) });
+  // Schema replies are kept per caller and per binding (its permission epoch and view period): they die with its views.
+  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: async (cred) => {
+    const binding = await views.binding(cred, []);
+    if (binding === undefined) throw new Error('permission epoch unavailable');
+    return `${await auth.identity(cred)}#${binding}`;
+  } });
   return { ...c, readiness, auth, views, reads, freshness, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
 }

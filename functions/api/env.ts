@@ -6,7 +6,7 @@ import { ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, s
 import { DEFAULT_RESPONSE_CACHE_TTL_S, parseAccessRules, parseTrustedPrincipals, type AccessRules, type ApiMetrics } from '../../shared/reads/index.js';
 import { loadCachedSchema, schemaFileFromEnv } from '../../shared/schema/index.js';
 import { SqsShadowSink, shadowRateFromEnv } from '../../shared/shadow/index.js';
-import { getScriptKey } from '../../shared/site/index.js';
+import { getScriptKey, getVerdictKey } from '../../shared/site/index.js';
 import type { ApiDeps, CacheDeps } from './context.js';
 import { DEFAULT_OUTAGE_GRACE_S } from './outage.js';
 
@@ -39,6 +39,7 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
       ddb: new DynamoDBClient(awsClientConfig(env, 'DYNAMODB')),
       tables: { entities: tables.entitiesTable, state: tables.stateTable, refs: tables.refsTable },
       scriptAuth,
+      verdictKey: () => getVerdictKey(env),
       accessRules,
       trustedPrincipals,
       responseCache: responseCacheFromEnv(env),

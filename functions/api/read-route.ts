@@ -159,7 +159,10 @@ export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, rea
   if (!cred || !types) return undefined;
   let found;
   try {
-    found = await responses.lookup(responseKey(method, params, await cache!.auth.identity(cred)), types);
+    // Bound to the caller's verified views of the types read (and the permission epoch): a reply kept under them dies with them.
+    const binding = await cache!.views.binding(cred, types);
+    if (binding === undefined) return undefined;
+    found = await responses.lookup(responseKey(method, params, `${await cache!.auth.identity(cred)}#${binding}`), types);
   } catch (e) {
     logger.warn('response cache unavailable', { error: (e as Error).message });
     return undefined;
@@ -185,7 +188,7 @@ export async function keptReply(ctx: ApiContext, req: ParsedRequest, body: Buffe
   const auth = req.rpc.params[0];
   const cred = credentialOf(auth);
   if (!ctx.cache || !cred) return undefined;
-  const verdict = await ctx.cache.auth.verify(auth, cred);
+  const verdict = await ctx.cache.auth.verify(cred);
   if (verdict.status === 'invalid') return faultReply(verdict.fault, tags('error', 'auth-rejected'), acceptEncoding);
   if (verdict.status !== 'valid') return undefined;
   ctx.metrics.hit();

@@ -8,14 +8,11 @@ import type { ParsedRequest } from './request.js';
 import { MAX_RESULT_BODY_BYTES, httpReply, isResultsBody, tags } from './reply.js';
 import { staleHeaders } from './outage.js';
 
-/** Sends the request to the site unchanged; a successful reply also teaches the auth cache its credentials. */
+/** Sends the request to the site unchanged. Its reply is never taken as a verdict on the caller's credentials (the site answers some methods, `info` first, without checking them). */
 export async function forward(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, extra: Record<string, string> = {}): Promise<{ reply: RawReply; result: APIGatewayProxyStructuredResultV2 }> {
   const { cache, logger, client } = ctx;
   const method = req.rpc.method_name;
   const reply = await passThrough(client, { body: req.body, headers: req.headers, method });
-  if (cache && req.rpc.params.length > 0 && isResultsBody(reply)) {
-    await cache.auth.learn(req.rpc.params[0]).catch((e) => logger.warn('auth verdict not recorded', { error: (e as Error).message }));
-  }
   logger.info('passed through', { method, reason, status: reply.status });
   const result = httpReply(reply.status, { ...reply.headers, ...tags('pass', reason), ...extra }, reply.body, acceptEncoding);
   // Signed URLs in the site's reply renew the stored ones of the same objects (after the reply is built; never fails it).
@@ -49,7 +46,6 @@ export async function write(ctx: ApiContext, req: ParsedRequest, reason: string,
     state = 'failed';
     try {
       const results = (JSON.parse(reply.body.toString('utf8')) as { results: unknown }).results;
-      await cache.auth.learn(req.rpc.params[0]).catch(() => {});
       await cache.eventLog?.noteWrites(method, req.rpc.params[1], results)
         .catch((e) => logger.error('event created through the cache not noted (kept-log reads of its range may miss it until the next poll)', { error: e as Error }));
       const out = await cache.writeThrough.apply(method, req.rpc.params[1], results, await version);

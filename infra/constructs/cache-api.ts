@@ -7,10 +7,13 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CacheFunction, type CacheScope } from './cache-function.js';
+import { VerdictSecret } from './verdict-secret.js';
 
-/** The cache's own script (CacheScope): the API reads written entities back with it (write-through) and keys auth verdicts with it. */
+/** The cache's own script (CacheScope): the API reads written entities back with it (write-through) and probes with it. */
 export interface CacheApiProps extends CacheScope {
   readonly memoryMb: number;
+  /** Reserved concurrency of the API function (0: none): a flood of requests cannot take the concurrency the poller and consumer need. */
+  readonly reservedConcurrency: number;
   readonly throttle: { readonly burstLimit: number; readonly rateLimit: number };
   /** Custom domain (both or neither). */
   readonly domainName?: string;
@@ -48,6 +51,8 @@ const ACCESS_LOG_FIELDS = {
 
 export class CacheApi extends Construct {
   readonly handler: CacheFunction;
+  /** The HMAC key of auth verdicts and verified views (its own random secret). */
+  readonly verdictSecret: VerdictSecret;
   readonly httpApi: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogs: logs.LogGroup;
@@ -58,6 +63,7 @@ export class CacheApi extends Construct {
   constructor(scope: Construct, id: string, props: CacheApiProps) {
     super(scope, id);
     const { tables } = props;
+    this.verdictSecret = new VerdictSecret(this, 'VerdictKey');
     this.handler = new CacheFunction(this, 'Handler', {
       defaults: props.defaults,
       name: 'api',
@@ -65,8 +71,9 @@ export class CacheApi extends Construct {
       description: 'fpt-cache API: Shotgun JSON-RPC (/api3/json) answered from the cache or passed through',
       memorySize: props.memoryMb,
       timeout: API_TIMEOUT,
+      ...(props.reservedConcurrency > 0 ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       environment: {
-        ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName),
+        ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName), ...this.verdictSecret.environment(),
         ...(props.permissions ? { PERMISSION_VIEW_TTL_SECONDS: String(props.permissions.viewTtlSeconds) } : {}),
         ...(props.permissions?.trustedPrincipals ? { TRUSTED_PRINCIPALS: props.permissions.trustedPrincipals } : {}),
         ...(props.signedUrlMarginS ? { SIGNED_URL_MARGIN_S: String(props.signedUrlMarginS) } : {}),
@@ -79,6 +86,7 @@ export class CacheApi extends Construct {
     tables.state.grantReadWrite(this.handler.role);
     tables.refs.grantReadWrite(this.handler.role);
     props.siteSecret.grantRead(this.handler.role);
+    this.verdictSecret.grantRead(this.handler.role);
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'fpt-cache: Shotgun JSON-RPC caching intermediary',

@@ -40,7 +40,8 @@ export class CacheTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: spec.ttlAttribute,
       removalPolicy,
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      // Always on: a table is deleted only after an operator turns this off (docs/deploy.md), whatever the removal policy.
+      deletionProtection: true,
     });
   }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AuthParamsSchema, ErrorCode, ShotgunFault, type Link } from '../../shared/site/index.js';
 import type { SiteStore, StoredEntity } from './store.js';
 import type { ScriptCredential } from './credentials.js';
+import { DEFAULT_AUTH_POLICY, credentialBranch, type AuthPolicy } from './auth-policy.js';
 
 /** Who a request acts as, and what its writes log. */
 export interface Actor {
@@ -26,6 +27,8 @@ export interface AuthOptions {
 
 export class SiteAuth {
   private readonly sessions = new Map<string, SessionSnapshot>();
+  /** Which credential wins in a mixed params[0], how a user's sudo is refused (local/sim/auth-policy.ts; the control knob `authPolicy`). */
+  policy: AuthPolicy = DEFAULT_AUTH_POLICY;
 
   constructor(private readonly store: SiteStore, private readonly opts: AuthOptions) {}
 
@@ -40,13 +43,14 @@ export class SiteAuth {
     const p = parsed.data;
     let user: Link;
     let generateEvents = true;
-    if (p.user_login !== undefined || p.user_password !== undefined) {
+    const branch = credentialBranch(p, this.policy);
+    if (branch === 'user') {
       const u = this.activeUserByLogin(p.user_login ?? '');
       if (!u || p.user_password !== (u.values.password_proxy ?? this.opts.userPassword)) {
         throw new ShotgunFault(`Can't authenticate user '${p.user_login ?? ''}'`, ErrorCode.AUTHENTICATION);
       }
       user = { type: 'HumanUser', id: u.id };
-    } else if (p.script_name !== undefined || p.script_key !== undefined) {
+    } else if (branch === 'script') {
       const s = this.opts.scripts.find((c) => c.name === p.script_name);
       const api = s && this.apiUserFor(s.name);
       if (!s || !api || s.key !== p.script_key) {
@@ -54,7 +58,7 @@ export class SiteAuth {
       }
       user = { type: 'ApiUser', id: api.id };
       generateEvents = s.generateEvents;
-    } else if (p.session_token !== undefined) {
+    } else if (branch === 'session' && p.session_token !== undefined) {
       const s = this.sessions.get(p.session_token);
       if (!s) throw new ShotgunFault("Can't authenticate session token: unknown or signed out.", ErrorCode.AUTHENTICATION);
       if (s.expiresAt <= this.opts.now().getTime()) {
@@ -69,8 +73,10 @@ export class SiteAuth {
     }
     const actor: Actor = { user, generateEvents, sessionUuid: p.session_uuid ?? null };
     if (p.sudo_as_login !== undefined) {
-      // Scripts may sudo; people may not (a hosted site grants it to a permission role the sim does not model).
-      if (user.type === 'HumanUser') throw new ShotgunFault(`The user does not have permission to 'sudo': ${p.sudo_as_login}`, ErrorCode.PERMISSION);
+      // People are refused sudo by default, as hosted sites answer Autodesk's own tests (a permission role may grant it: knob userSudo 'allowed').
+      if (user.type === 'HumanUser' && this.policy.userSudo !== 'allowed') {
+        throw new ShotgunFault(`The user does not have permission to 'sudo': ${p.sudo_as_login}`, this.policy.userSudo);
+      }
       const su = this.activeUserByLogin(p.sudo_as_login);
       if (!su) throw new ShotgunFault(`Can't sudo as user '${p.sudo_as_login}': no active HumanUser with that login.`, ErrorCode.AUTHENTICATION);
       actor.actual = user;

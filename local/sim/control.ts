@@ -11,6 +11,7 @@ import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissi
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
 import { CallerFieldsChangeSchema, type CallerFields, type CallerFieldsChange } from './caller-fields.js';
 import { MediaPatchSchema, type MediaPatch, type MediaUrls } from './media-urls.js';
+import { AuthPolicySchema, DEFAULT_AUTH_POLICY, type AuthPolicyInput } from './auth-policy.js';
 
 export const ControlPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
@@ -35,6 +36,8 @@ export const ControlPatchSchema = z.object({
   callerFields: CallerFieldsChangeSchema.optional(),
   /** Signed media URLs: the virtual signing clock (`advanceS`, `at`), expiry, re-sign window, pending thumbnails: local/sim/media-urls.ts. */
   media: MediaPatchSchema.optional(),
+  /** Which credential of a mixed params[0] wins, how a user's sudo is refused: local/sim/auth-policy.ts. */
+  authPolicy: AuthPolicySchema.optional(),
 }).strict();
 export type ControlPatch = z.input<typeof ControlPatchSchema>;
 
@@ -92,6 +95,9 @@ export class SimControl {
   /** A user's favourite flag or last visit of a project changes, as in the web UI (no event); back to the seeded values on reset. */
   setCallerFields(change: CallerFieldsChange): void { this.d.callerFields.set(change); }
 
+  /** Which credential of a mixed params[0] wins and how a user's sudo_as_login is refused; back to the defaults on reset. */
+  setAuthPolicy(policy: AuthPolicyInput): void { this.d.auth.policy = AuthPolicySchema.parse(policy); }
+
   /** Signed media URLs: moves or sets the signing clock, changes expiry, window or pending thumbnails. */
   setMedia(patch: MediaPatch): void { this.d.media.apply(patch); }
 
@@ -104,6 +110,7 @@ export class SimControl {
     this.d.permissions.reset();
     this.d.media.reset();
     this.d.callerFields.reset();
+    this.d.auth.policy = DEFAULT_AUTH_POLICY;
     if (opts.data) this.d.reseed();
   }
 
@@ -140,6 +147,7 @@ export class SimControl {
     if (p.permissions !== undefined) this.setPermissions(p.permissions);
     if (p.callerFields !== undefined) this.setCallerFields(p.callerFields);
     if (p.media !== undefined) this.setMedia(p.media);
+    if (p.authPolicy !== undefined) this.setAuthPolicy(p.authPolicy);
     const eventId = p.changeField !== undefined ? this.changeField(p.changeField) : undefined;
     return { ok: true, ...(released !== undefined ? { released } : {}), ...(expired !== undefined ? { expired } : {}), ...(eventId !== undefined ? { eventId } : {}), stats: this.stats() };
   }

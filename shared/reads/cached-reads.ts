@@ -1,8 +1,11 @@
 // Answering one `read` (or `summarize`) from the cache: the plan, the caller's access rules, the caller's verified credentials, then the read engine.
 import { checkAccess, rulesFor, type AccessRules } from './access-rules.js';
 import type { CachedSchema } from '../schema/index.js';
-import { credentialOf, principalOf, type CallerAuth } from './caller-auth.js';
-import { ReadParamsSchema, type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
+import { readCredential, principalOf, type CallerAuth } from './caller-auth.js';
+import { workLimitReason } from './work-limits.js';
+import { outsideCoverage } from './view-coverage.js';
+import type { TypeView } from './permission-probe.js';
+import { ReadParamsSchema, type ReadParams, type ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
 import { planRead, summarizeAsRead, type ReadEngine, type VolatileRef } from '../query/index.js';
 import { type SummarizeResult, readTypes } from '../semantics/index.js';
 import type { Readiness } from '../store/index.js';
@@ -25,7 +28,7 @@ export type CachedReadOutcome =
   | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void; volatile?: VolatileRef[]; unshadowed?: true }
   /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
   | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
-  /** Must go to the site; `reason` is machine-readable (planner reasons, `no-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
+  /** Must go to the site; `reason` is machine-readable (planner reasons, `limit:*`, `no-credentials`, `mixed-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
   | { kind: 'pass'; reason: string; volatile?: VolatileRef[] }
   /** The site rejected the caller's credentials: its own fault is the answer. */
   | { kind: 'denied'; fault: ShotgunFault };
@@ -81,6 +84,9 @@ export class CachedReads {
   }
 
   private async decide(auth: unknown, params: unknown, method: CachedMethod, outage: { after: number } | undefined): Promise<CachedReadOutcome> {
+    // Bounded work first: a read of any size costs one walk over its filters, then it is the site's.
+    const limit = workLimitReason(params);
+    if (limit) return { kind: 'pass', reason: limit };
     let asRead = params;
     if (method === 'summarize') {
       const sp = SummaryParamsSchema.safeParse(params);
@@ -100,41 +106,42 @@ export class CachedReads {
       const quarantined = await this.d.quarantine();
       if (quarantined.size && readTypes(planned.plan.params).some((t) => quarantined.has(t))) return { kind: 'pass', reason: 'shadow-mismatch' };
     }
-    const cred = credentialOf(auth);
-    if (!cred) return { kind: 'pass', reason: 'no-credentials' };
+    const reading = readCredential(auth);
+    if (!reading.ok) return { kind: 'pass', reason: reading.reason };
+    const cred = reading.credential;
     const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), planned.plan.params);
     if (!access.ok) return { kind: 'pass', reason: access.reason };
+    // Verified before any work for it: no store read, no engine work, no site call but the verification itself.
+    const verdict = await this.d.auth.verify(cred, outage);
+    if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
+    if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
     const run = (p: unknown) => (method === 'summarize' ? this.d.engine.summarize(p) : this.d.engine.read(p));
     const views = this.d.views;
     if (!views || await views.isTrusted(cred)) {
-      // The verdict is usually in memory; when the site must be asked, the cache read runs meanwhile. Nothing of the
-      // cache's answer leaves this function unless the site accepted the credentials.
       // The memo's counters are read before the engine reads the entities, so a reply kept under them is never newer
       // than they say. Only callers answered in the trusted view are memoized (their replies are the script's view).
       const memoKey = this.d.memo ? this.d.memo.key(method, params, await this.viewKey(cred)) : undefined;
-      const [verdict, built] = await Promise.all([this.d.auth.verify(auth, cred, outage), this.memoLookup(memoKey, planned.plan.params).then(async (found) => (
-        found?.kind === 'hit' ? { found, outcome: undefined } : { found, outcome: await run(params) }))]);
-      if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
-      if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
-      const { found, outcome } = built;
+      const found = await this.memoLookup(memoKey, planned.plan.params);
       if (found?.kind === 'hit') return { kind: 'memo', body: found.body, access: found.access, gzipped: found.gzipped };
-      if (!outcome!.served) return { kind: 'pass', reason: outcome!.reason, ...volatileOf(outcome!) };
-      const linked = await this.staleLinks(outcome!.result, outage);
+      const outcome = await run(params);
+      if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
+      const linked = await this.staleLinks(outcome.result, outage);
       if (linked) return { kind: 'pass', reason: linked };
-      const used = outcome!.access;
-      const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome!.result, used) : undefined;
-      return { kind: 'hit', result: outcome!.result, access: used, view: 'trusted', keep, ...volatileOf(outcome!) };
+      const used = outcome.access;
+      const keep = found?.kind === 'miss' ? (body: Buffer) => this.d.memo!.keep(found, body, outcome.result, used) : undefined;
+      return { kind: 'hit', result: outcome.result, access: used, view: 'trusted', keep, ...volatileOf(outcome) };
     }
-    // Any other caller: credentials first (probes are made with them), then its view of every type the read touches.
-    const verdict = await this.d.auth.verify(auth, cred, outage);
-    if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
-    if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
+    // Any other caller: its view of every type the read touches, probed with its own (verified) credential.
     const types = involvedTypes(this.d.schema, planned.plan.params);
     if (!types) return { kind: 'pass', reason: 'permission-unverified' };
-    const view = await views.viewOf(auth, cred, types, outage);
+    const view = await views.viewOf(cred, types, outage);
     if (view.kind === 'unverified') return { kind: 'pass', reason: view.reason };
     const scope = view.kind === 'trusted' ? { ok: true as const } : permissionScope(this.d.schema, planned.plan.params, view.types);
     if (!scope.ok) return { kind: 'pass', reason: scope.reason };
+    if (view.kind === 'verified') {
+      const uncovered = await this.uncovered(cred, planned.plan.params, view.types.get(planned.plan.params.type)!);
+      if (uncovered) return { kind: 'pass', reason: uncovered };
+    }
     const outcome = await run(scope.restrict ? withRestriction(params, scope.restrict) : params);
     if (!outcome.served) return { kind: 'pass', reason: outcome.reason, ...volatileOf(outcome) };
     const linked = await this.staleLinks(outcome.result, outage);
@@ -155,29 +162,6 @@ export class CachedReads {
    * the events of projects a caller may not see.
    * Not shadow-checked: the verifier's replay would see events committed since the last poll (the answer is as of it).
    */
-  private async eventLogRead(auth: unknown, params: unknown, eventLog: EventLogReads): Promise<CachedReadOutcome> {
-    const parsed = ReadParamsSchema.safeParse(params);
-    if (!parsed.success) return { kind: 'pass', reason: 'malformed-params' };
-    if ((await this.d.quarantine?.())?.has('EventLogEntry')) return { kind: 'pass', reason: 'shadow-mismatch' };
-    const cred = credentialOf(auth);
-    if (!cred) return { kind: 'pass', reason: 'no-credentials' };
-    const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), parsed.data);
-    if (!access.ok) return { kind: 'pass', reason: access.reason };
-    const [verdict, outcome] = await Promise.all([this.d.auth.verify(auth, cred), eventLog.read(params)]);
-    if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
-    if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
-    if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
-    let view: HitView = 'trusted';
-    if (this.d.views && !(await this.d.views.isTrusted(cred))) {
-      // Probed only for a read the kept log would answer: the caller must see those projects' events as the script does.
-      if (!this.d.eventLogViews) return { kind: 'pass', reason: 'permission-event-log' };
-      const why = await this.d.eventLogViews.sees(auth, cred, outcome.shape.types, outcome.shape.projects);
-      if (why) return { kind: 'pass', reason: why };
-      view = 'full';
-    }
-    return { kind: 'hit', result: outcome.result, access: 'event-log', view, unshadowed: true };
-  }
-
   /** The pass reason when a type the answer links to has events waiting to be applied (a retirement, a rename, a relink changes how links read). */
   private async staleLinks(result: unknown, outage: { after: number } | undefined): Promise<string | undefined> {
     if (!this.d.freshness || outage) return undefined;
@@ -185,6 +169,48 @@ export class CachedReads {
     if (!types.length) return undefined;
     const fresh = await this.d.freshness.check(types);
     return fresh.fresh ? undefined : fresh.reason;
+  }
+
+  private async eventLogRead(auth: unknown, params: unknown, eventLog: EventLogReads): Promise<CachedReadOutcome> {
+    const parsed = ReadParamsSchema.safeParse(params);
+    if (!parsed.success) return { kind: 'pass', reason: 'malformed-params' };
+    if ((await this.d.quarantine?.())?.has('EventLogEntry')) return { kind: 'pass', reason: 'shadow-mismatch' };
+    const reading = readCredential(auth);
+    if (!reading.ok) return { kind: 'pass', reason: reading.reason };
+    const cred = reading.credential;
+    const access = checkAccess(rulesFor(this.d.rules, principalOf(cred), cred.sudo), parsed.data);
+    if (!access.ok) return { kind: 'pass', reason: access.reason };
+    const verdict = await this.d.auth.verify(cred);
+    if (verdict.status === 'invalid') return { kind: 'denied', fault: verdict.fault };
+    if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
+    const outcome = await eventLog.read(params);
+    if (!outcome.served) return { kind: 'pass', reason: outcome.reason };
+    let view: HitView = 'trusted';
+    if (this.d.views && !(await this.d.views.isTrusted(cred))) {
+      // Probed only for a read the kept log would answer: the caller must see those projects' events as the script does.
+      if (!this.d.eventLogViews) return { kind: 'pass', reason: 'permission-event-log' };
+      const why = await this.d.eventLogViews.sees(cred, outcome.shape.types, outcome.shape.projects);
+      if (why) return { kind: 'pass', reason: why };
+      view = 'full';
+    }
+    return { kind: 'hit', result: outcome.result, access: 'event-log', view, unshadowed: true };
+  }
+
+  /**
+   * Whether the read reaches rows of a project the caller's view of its type was not verified for (a new Project, one
+   * with no rows of the type at the probe): the pass reason, the view dropped so the next read probes again.
+   */
+  private async uncovered(cred: CallerCredential, params: ReadParams, view: TypeView): Promise<string | undefined> {
+    const check = outsideCoverage(this.d.schema, params, view);
+    if (check === undefined) return undefined;
+    const reason = `permission-new-project:${params.type}`;
+    if (check !== null) {
+      const found = await this.d.engine.read(check);
+      if (found.served && 'entities' in found.result && found.result.entities.length === 0) return undefined;
+      if (!found.served) return `permission-unverified:${found.reason}`;
+    }
+    await this.d.views!.revoke(cred, 'rows of a project the view was not verified for');
+    return reason;
   }
 
   /**

@@ -1,10 +1,11 @@
 // Authentication of callers before cached reads: each credential checked once against the site with its own auth, the verdict cached under an HMAC.
 //
-// A cached read never skips authentication: the caller's params[0] must have been accepted by the site. The first
-// time a credential is seen, one cheap authenticated call is made with exactly those auth params (a `read` of the
-// caller's own ApiUser / HumanUser, one entity per page). An accepted credential is remembered for `ttlMs`, in memory
+// A cached read never skips authentication: params[0] must hold exactly one credential (more than one kind passes:
+// which the site reads first is its business), and the site must have accepted exactly that one. The first time a
+// credential is seen, one cheap call is made with it rebuilt alone (a `read` of the caller's own ApiUser / HumanUser,
+// one entity per page); only a clean success is a verdict, never a relayed reply. An accepted credential is remembered for `ttlMs`, in memory
 // (per container) and in the state table (item pk "auth", sk "verdict#<hash>", TTL attribute `ttl`), keyed by
-// HMAC-SHA256(key, kind + name + secret + sudo_as_login): the secret itself is never stored, a changed key or password
+// HMAC-SHA256(verdict key, kind + name + secret + sudo_as_login): the secret itself is never stored, a changed key or password
 // gives another hash (so it is checked again), and without the HMAC key the stored hashes are useless. Rejections are
 // not remembered: the site's own fault (102) goes back to the caller and the next attempt asks the site again.
 import { createHmac, randomBytes } from 'node:crypto';
@@ -30,28 +31,53 @@ export interface CallerCredential {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** params[0] read as one credential, or why the cache cannot take it as one (the request then passes: the site judges it). */
+export type CredentialReading = { ok: true; credential: CallerCredential } | { ok: false; reason: 'no-credentials' | 'mixed-credentials' | 'two-factor-credentials' };
+
 /**
- * The credential in params[0], or undefined when there is none the cache can check (no auth at all, or a 2FA
- * `auth_token`, which is single-use): such requests pass through and the site answers them.
+ * The one credential in params[0]. More than one credential kind (user, script, session token) passes: which one the
+ * site reads first is the site's business (shotgun_api3 sends one; some sites read a session token before the
+ * others), so the cache must not guess. A 2FA `auth_token` is single-use: such requests pass too.
  */
-export function credentialOf(auth: unknown): CallerCredential | undefined {
-  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return undefined;
+export function readCredential(auth: unknown): CredentialReading {
+  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return { ok: false, reason: 'no-credentials' };
   const a = auth as Record<string, unknown>;
-  if (a.auth_token !== undefined) return undefined;
-  const sudo = str(a.sudo_as_login);
-  const withSudo = (c: CallerCredential): CallerCredential => (sudo !== undefined ? { ...c, sudo } : c);
-  if (a.user_login !== undefined || a.user_password !== undefined) {
+  if (a.auth_token !== undefined) return { ok: false, reason: 'two-factor-credentials' };
+  const user = a.user_login !== undefined || a.user_password !== undefined;
+  const script = a.script_name !== undefined || a.script_key !== undefined;
+  const session = a.session_token !== undefined;
+  if (Number(user) + Number(script) + Number(session) > 1) return { ok: false, reason: 'mixed-credentials' };
+  const sudo = a.sudo_as_login;
+  if (sudo !== undefined && typeof sudo !== 'string') return { ok: false, reason: 'no-credentials' };
+  const withSudo = (c: CallerCredential): CredentialReading => ({ ok: true, credential: sudo !== undefined ? { ...c, sudo } : c });
+  const none = { ok: false, reason: 'no-credentials' } as const;
+  if (user) {
     const login = str(a.user_login);
     const password = str(a.user_password);
-    return login !== undefined && password !== undefined ? withSudo({ kind: 'user', name: login, secret: password }) : undefined;
+    return login !== undefined && password !== undefined ? withSudo({ kind: 'user', name: login, secret: password }) : none;
   }
-  if (a.script_name !== undefined || a.script_key !== undefined) {
+  if (script) {
     const name = str(a.script_name);
     const key = str(a.script_key);
-    return name !== undefined && key !== undefined ? withSudo({ kind: 'script', name, secret: key }) : undefined;
+    return name !== undefined && key !== undefined ? withSudo({ kind: 'script', name, secret: key }) : none;
   }
   const token = str(a.session_token);
-  return token !== undefined ? withSudo({ kind: 'session', name: token, secret: '' }) : undefined;
+  return token !== undefined ? withSudo({ kind: 'session', name: token, secret: '' }) : none;
+}
+
+/** The credential in params[0], or undefined when there is not exactly one the cache can check (see readCredential). */
+export function credentialOf(auth: unknown): CallerCredential | undefined {
+  const r = readCredential(auth);
+  return r.ok ? r.credential : undefined;
+}
+
+/** The auth params of exactly this credential (nothing else of the caller's params[0]): what the site is asked to verify. */
+export function authParamsOf(c: CallerCredential): AuthParams {
+  const base: Record<string, unknown> = c.kind === 'user' ? { user_login: c.name, user_password: c.secret }
+    : c.kind === 'script' ? { script_name: c.name, script_key: c.secret }
+      : { session_token: c.name, reject_if_expired: true };
+  if (c.sudo !== undefined) base.sudo_as_login = c.sudo;
+  return base as AuthParams;
 }
 
 /** The identity access rules are keyed by (shared/reads/access-rules.ts): `script:<name>`, `user:<login>` or `session`. */
@@ -98,7 +124,7 @@ export class CallerAuth {
   private keyAt = 0;
   private readonly now: () => number;
   /** Counters for /status and tests. */
-  readonly stats = { siteChecks: 0, memoryHits: 0, tableHits: 0, rejected: 0, learned: 0 };
+  readonly stats = { siteChecks: 0, memoryHits: 0, tableHits: 0, rejected: 0, unverified: 0 };
 
   constructor(private readonly opts: CallerAuthOptions) {
     this.memory = new RecentMap(opts.maxEntries ?? 10_000);
@@ -106,11 +132,10 @@ export class CallerAuth {
   }
 
   /**
-   * Whether `auth` (params[0]) authenticates: from memory, the state table, or one call to the site. During a site
-   * outage (`outage`), a verdict that was still valid after `outage.after` counts (source `outage`): the site cannot be
-   * asked, and the caller was verified before it went down (functions/api/read-route.ts serves such reads marked stale).
+   * Whether the credential authenticates: from memory, the state table, or one call to the site with exactly that
+   * credential. Only a clean success is a verdict; a rejection is the site's fault; anything else leaves it unverified.
    */
-  async verify(auth: unknown, cred: CallerCredential, outage?: { after: number }): Promise<Verdict> {
+  async verify(cred: CallerCredential, outage?: { after: number }): Promise<Verdict> {
     const { key, shared } = await this.key();
     const hash = this.hash(key, cred);
     const until = this.memory.get(hash);
@@ -118,11 +143,12 @@ export class CallerAuth {
       this.stats.memoryHits++;
       return { status: 'valid', source: 'memory' };
     }
+    // During a site outage, a verdict still valid after `outage.after` counts: the caller was verified before it went down.
     if (outage && until !== undefined && until > outage.after) return { status: 'valid', source: 'outage' };
-    if (outage) return this.lookup(auth, cred, hash, shared, outage);
+    if (outage) return this.lookup(cred, hash, shared, outage);
     const pending = this.inflight.get(hash);
     if (pending) return pending;
-    const p = this.lookup(auth, cred, hash, shared).finally(() => this.inflight.delete(hash));
+    const p = this.lookup(cred, hash, shared).finally(() => this.inflight.delete(hash));
     this.inflight.set(hash, p);
     return p;
   }
@@ -132,19 +158,7 @@ export class CallerAuth {
     return this.hash((await this.key()).key, cred);
   }
 
-  /** Records a credential the site just accepted on a passed-through call (no extra call needed later). */
-  async learn(auth: unknown): Promise<void> {
-    const cred = credentialOf(auth);
-    if (!cred) return;
-    const { key, shared } = await this.key();
-    const hash = this.hash(key, cred);
-    const until = this.memory.get(hash);
-    if (until !== undefined && until > this.now() + this.opts.ttlMs / 2) return;
-    this.stats.learned++;
-    await this.remember(hash, shared);
-  }
-
-  private async lookup(auth: unknown, cred: CallerCredential, hash: string, shared: boolean, outage?: { after: number }): Promise<Verdict> {
+  private async lookup(cred: CallerCredential, hash: string, shared: boolean, outage?: { after: number }): Promise<Verdict> {
     if (shared && this.opts.table) {
       try {
         const r = await this.opts.table.ddb.send(new GetItemCommand({
@@ -163,15 +177,19 @@ export class CallerAuth {
     }
     this.stats.siteChecks++;
     try {
-      await this.opts.client.call('read', checkReadParams(cred), { auth: auth as AuthParams, idempotent: true });
+      // Exactly this one credential (and its sudo_as_login), nothing else the caller's params[0] carried.
+      await this.opts.client.call('read', checkReadParams(cred), { auth: authParamsOf(cred), idempotent: true });
     } catch (e) {
       if (e instanceof ShotgunFault) {
         if (AUTH_FAULT_CODES.has(e.errorCode)) {
           this.stats.rejected++;
           return { status: 'invalid', fault: e };
         }
-        // Any other fault came after the site accepted the credentials (e.g. no permission to read that type).
+        // Any other fault (a sudo the site refuses with a permission fault, a read it does not allow): not a verdict.
+        this.stats.unverified++;
+        return { status: 'unverified', reason: `fault:${e.errorCode}` };
       } else if (e instanceof ShotgunTransportError) {
+        this.stats.unverified++;
         return { status: 'unverified', reason: e.kind };
       } else {
         throw e;

@@ -13,6 +13,8 @@ export type EventLogOutcome = { served: true; result: ReadResult; shape: Pick<Sh
 export const EVENT_LOG_SERVED_FIELDS = ['id', 'event_type', 'attribute_name', 'meta', 'session_uuid', 'created_at', 'project'] as const;
 /** Most kept rows one read may gather. */
 export const MAX_EVENT_LOG_ROWS = 5_000;
+/** Most kept-log partitions (project x event type) one read may fan out to; more: the read passes (`limit:event-log-fan-out`). */
+export const MAX_EVENT_LOG_PARTITIONS = 64;
 /**
  * Default EVENT_LOG_MAX_LAG_MS: an answer "as of the last poll" is given only while that poll is this recent (a few
  * 1 s poll intervals, plus the gap between two poller invocations of the one-minute schedule).
@@ -156,6 +158,7 @@ export class EventLogReads {
     if (params.return_only !== 'active') return { served: false, reason: 'event-log-filter:return_only' };
     const shape = readShape(params);
     if (typeof shape === 'string') return { served: false, reason: shape };
+    if (shape.projects.length * shape.types.length > MAX_EVENT_LOG_PARTITIONS) return { served: false, reason: 'limit:event-log-fan-out' };
 
     // The Project records are needed for any answer: fetched while the cursor is read.
     const [{ cursor, cursorAt }, projects, written] = await Promise.all([this.d.cursor(), this.d.projects(shape.projects), this.d.kept.written()]);

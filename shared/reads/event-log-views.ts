@@ -7,8 +7,8 @@
 // compared (nothing to count): its reads pass until a later probe sees it. As for entity types (principal-views.ts),
 // a permission narrowed on the site is seen at the next probe, at most the view TTL later.
 import { canonical } from '../semantics/index.js';
-import type { ShotgunClient } from '../site/index.js';
-import type { CallerCredential } from './caller-auth.js';
+import type { AuthParams, ShotgunClient } from '../site/index.js';
+import { authParamsOf, type CallerCredential } from './caller-auth.js';
 import { askBoth } from './permission-probe.js';
 import { RecentMap } from './recent-map.js';
 
@@ -73,13 +73,13 @@ export class EventLogViews {
   }
 
   /** Undefined when the caller sees every one of `projects`' kept `types` events as the script does; else the pass reason. */
-  async sees(auth: unknown, c: CallerCredential, types: readonly string[], projects: readonly number[]): Promise<string | undefined> {
+  async sees(c: CallerCredential, types: readonly string[], projects: readonly number[]): Promise<string | undefined> {
     const key = `${await this.o.identity(c)}#${[...new Set(types)].sort().join(',')}`;
     let v: Verdict | string | undefined = this.memory.get(key);
     if (!v || v.until <= this.now()) {
       let p = this.inflight.get(key);
       if (!p) {
-        p = this.probe(auth, types).finally(() => this.inflight.delete(key));
+        p = this.probe(authParamsOf(c), types).finally(() => this.inflight.delete(key));
         this.inflight.set(key, p);
       }
       v = await p;
@@ -90,7 +90,7 @@ export class EventLogViews {
     return projects.every((id) => verdict.same.has(id)) ? undefined : 'permission-restricted:EventLogEntry';
   }
 
-  private async probe(auth: unknown, types: readonly string[]): Promise<Verdict | string> {
+  private async probe(auth: AuthParams, types: readonly string[]): Promise<Verdict | string> {
     const script = await this.o.scriptAuth().catch(() => undefined);
     if (!script) return 'permission-unverified';
     this.stats.probes++;

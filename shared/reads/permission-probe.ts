@@ -21,6 +21,11 @@ export interface TypeView {
   projectless?: boolean;
   /** Hidden fields of which the caller saw no value at all where the script saw some (a value later is evidence of a change). */
   blank?: string[];
+  /**
+   * The projects the view was verified for: those the script saw rows of at the probe (for Project: its ids). Rows
+   * of any other project (created later, or empty then) are not covered (shared/reads/view-coverage.ts).
+   */
+  verified?: number[];
 }
 
 export interface ProbeRequest { method: 'read' | 'summarize'; params: Record<string, unknown> }
@@ -92,7 +97,7 @@ function compareProjects(schema: CachedSchema, mine: unknown, theirs: unknown): 
   const blank = [...hidden].filter((f) => !seen.has(f)).sort();
   return {
     rows: 'same', hidden: [...hidden].sort(), ...(all ? {} : { projects: a.map((e) => e.id as number).sort((x, y) => x - y) }),
-    ...(blank.length ? { blank } : {}),
+    ...(blank.length ? { blank } : {}), verified: b.map((e) => e.id as number).sort((x, y) => x - y),
   };
 }
 
@@ -144,6 +149,7 @@ function compareSummaries(schema: CachedSchema, type: string, mine: unknown, the
     rows, hidden: [...hidden].sort(), ...(blank.length ? { blank } : {}),
     ...(allProjects ? {} : { projects: visible.sort((x, y) => x - y) }),
     ...(projectless ? { projectless: true } : {}),
+    ...(grouped ? { verified: b.flatMap((g) => (g.key === null ? [] : [g.key])).sort((x, y) => x - y) } : {}),
   };
 }
 

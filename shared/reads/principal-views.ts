@@ -11,8 +11,9 @@
 import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { canonicalDigest } from '../semantics/index.js';
-import type { ShotgunClient } from '../site/index.js';
-import type { CallerCredential } from './caller-auth.js';
+import { timingSafeEqual } from 'node:crypto';
+import type { AuthParams, ShotgunClient } from '../site/index.js';
+import { authParamsOf, type CallerCredential } from './caller-auth.js';
 import type { PermissionEvent } from './api-metrics.js';
 import type { PermissionCounts } from './cache-status.js';
 import { askBoth, compareProbe, isEmpty, probeRequest, type TypeView } from './permission-probe.js';
@@ -45,6 +46,13 @@ export function parseTrustedPrincipals(text: string | undefined): string[] {
   return out;
 }
 
+/** Whether two secrets are equal, in constant time. */
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export interface PrincipalViewsOptions {
   client: ShotgunClient;
   schema: CachedSchema;
@@ -62,9 +70,11 @@ export interface PrincipalViewsOptions {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** Each probe, verified view and revocation (metrics). */
   onEvent?: (e: PermissionEvent) => void;
+  /** The permission epoch (shared/reads/view-coverage.ts): a view holds only under the one it was probed under. Omitted: views end by TTL only. */
+  epoch?: () => Promise<string>;
 }
 
-interface Kept { view: TypeView; until: number; checkedAt: number }
+interface Kept { view: TypeView; until: number; checkedAt: number; epoch: string }
 
 export class PrincipalViews {
   private readonly memory: RecentMap<string, Kept>;
@@ -82,26 +92,30 @@ export class PrincipalViews {
     this.ttlMs = Math.min(o.ttlMs ?? DEFAULT_VIEW_TTL_MS, MAX_VIEW_TTL_MS);
   }
 
-  /** Whether the caller's view is the script's by configuration (the cache's own script without sudo, or TRUSTED_PRINCIPALS). */
+  /**
+   * Whether the caller's view is the script's, proven rather than named (asked only once the site verified this one
+   * credential, shared/reads/caller-auth.ts): the cache's own script key itself, or a principal of TRUSTED_PRINCIPALS
+   * whose credential kind and name are what the site verified (a user login and password, a script name and key).
+   * Never under sudo_as_login (the sudo target's view is probed) and never a session token (it names no one).
+   */
   async isTrusted(c: CallerCredential): Promise<boolean> {
-    const p = effectivePrincipal(c);
-    if (p === undefined) return false;
-    if (this.trusted.has(p)) return true;
-    const own = (await this.o.scriptAuth().catch(() => undefined))?.script_name;
-    return own !== undefined && p === `script:${own}`;
+    if (c.sudo !== undefined || c.kind === 'session') return false;
+    if (this.trusted.has(`${c.kind}:${c.name}`)) return true;
+    const own = await this.o.scriptAuth().catch(() => undefined);
+    return own !== undefined && c.kind === 'script' && c.name === own.script_name && sameSecret(c.secret, own.script_key);
   }
 
-  /**
-   * The caller's view of `types`: trusted, verified (probing what is not known yet), or unverified with a reason.
-   * During a site outage (`outage`), a view that was still valid after `outage.after` counts: probes cannot be made.
-   */
-  async viewOf(auth: unknown, c: CallerCredential, types: readonly string[], outage?: { after: number }): Promise<ViewOutcome> {
+  /** The caller's view of `types`: trusted, verified (probing what is not known yet), or unverified with a reason. */
+  async viewOf(c: CallerCredential, types: readonly string[], outage?: { after: number }): Promise<ViewOutcome> {
     if (await this.isTrusted(c)) {
       this.stats.trustedReads++;
       return { kind: 'trusted' };
     }
     const hash = await this.o.identity(c);
-    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t, outage)));
+    const auth = authParamsOf(c);
+    const epoch = await this.epoch();
+    if (epoch === undefined) return { kind: 'unverified', reason: 'permission-unverified' };
+    const found = await Promise.all(types.map((t) => this.typeView(auth, hash, t, epoch, outage)));
     const out = new Map<string, TypeView>();
     for (let i = 0; i < types.length; i++) {
       const v = found[i];
@@ -125,6 +139,30 @@ export class PrincipalViews {
       views.push([t, k.view]);
     }
     return views.every(([, v]) => isFullView(v)) ? 'full' : `view:${canonicalDigest(views)}`;
+  }
+
+  /**
+   * What everything kept for this caller (response cache, schema replies) is bound to: `trusted`, or the epoch and
+   * the stamps of its live views of `types` (a new probe, a revocation, an expiry or a permission change gives another
+   * binding, so what was kept under the old one is never served again). With no types (schema replies): the epoch and
+   * the view TTL's period. Undefined: no live view of some type (nothing is kept or served for it).
+   */
+  async binding(c: CallerCredential, types: readonly string[]): Promise<string | undefined> {
+    if (await this.isTrusted(c)) return 'trusted';
+    const epoch = await this.epoch();
+    if (epoch === undefined) return undefined;
+    types = types.filter((t) => this.o.schema.site.type(t) !== undefined);
+    if (!types.length) return canonicalDigest([epoch, Math.floor(this.now() / this.ttlMs)]);
+    // The caller's views of those types, probed now when not held (a kept reply is only ever served under them).
+    if ((await this.viewOf(c, types)).kind === 'unverified') return undefined;
+    const hash = await this.o.identity(c);
+    const stamps: Array<[string, number]> = [];
+    for (const t of [...new Set(types)].sort()) {
+      const k = this.memory.get(`${hash}#${t}`);
+      if (!k || k.until <= this.now() || k.epoch !== epoch) return undefined;
+      stamps.push([t, k.until]);
+    }
+    return canonicalDigest([epoch, stamps]);
   }
 
   /** Forgets every view of this caller, here and in the table: the next read probes again. */
@@ -201,29 +239,60 @@ export class PrincipalViews {
     return { views, restrictedViews };
   }
 
-  private async typeView(auth: unknown, hash: string, type: string, outage?: { after: number }): Promise<TypeView | string> {
+  /** During an outage: the stored view if it was still valid after `after` under the current epoch (no probe: the site is down). */
+  private async outageView(hash: string, type: string, epoch: string, after: number): Promise<TypeView | string> {
+    const table = this.o.table;
+    if (!table) return 'permission-unverified';
+    try {
+      const r = await table.ddb.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) } } }));
+      const valid = Number(r.Item?.expiresAt?.N ?? 0) > after && (r.Item?.epoch?.S ?? '') === epoch;
+      return valid && r.Item?.view?.S ? (JSON.parse(r.Item.view.S) as TypeView) : 'permission-unverified';
+    } catch {
+      return 'permission-unverified';
+    }
+  }
+
+  /** The current permission epoch ('' without one); undefined when it cannot be read (nothing can be verified then). */
+  private async epoch(): Promise<string | undefined> {
+    if (!this.o.epoch) return '';
+    try {
+      return await this.o.epoch();
+    } catch (e) {
+      this.o.log?.('permission epoch unavailable; views unverified', { error: (e as Error).message });
+      return undefined;
+    }
+  }
+
+  private async typeView(auth: AuthParams, hash: string, type: string, epoch: string, outage?: { after: number }): Promise<TypeView | string> {
     const key = `${hash}#${type}`;
-    const kept = this.memory.get(key);
+    let kept = this.memory.get(key);
+    if (kept && kept.epoch !== epoch) {
+      // A permission change since the probe: the view ends at once (here; the table copy is ignored for the same reason).
+      this.memory.delete(key);
+      kept = undefined;
+    }
     const t = this.now();
     if (kept && kept.until > t && t - kept.checkedAt < (this.o.recheckMs ?? 30_000)) return kept.view;
-    if (outage) return kept && kept.until > outage.after ? kept.view : this.outageView(hash, type, outage.after);
-    const pending = this.inflight.get(key);
+    // During a site outage no probe can be made: a view (of the current epoch) still valid after `outage.after` counts.
+    if (outage) return kept && kept.until > outage.after ? kept.view : this.outageView(hash, type, epoch, outage.after);
+    const inflightKey = `${key}#${epoch}`;
+    const pending = this.inflight.get(inflightKey);
     if (pending) return pending;
-    const p = this.load(auth, hash, type, kept !== undefined && kept.until > t).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
+    const p = this.load(auth, hash, type, kept !== undefined && kept.until > t, epoch).finally(() => this.inflight.delete(inflightKey));
+    this.inflight.set(inflightKey, p);
     return p;
   }
 
-  private async load(auth: unknown, hash: string, type: string, hadMemory: boolean): Promise<TypeView | string> {
+  private async load(auth: AuthParams, hash: string, type: string, hadMemory: boolean, epoch: string): Promise<TypeView | string> {
     const table = this.o.table;
     if (table) {
       try {
         const r = await table.ddb.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) } } }));
         const until = Number(r.Item?.expiresAt?.N ?? 0);
-        if (until > this.now() && r.Item?.view?.S) {
+        if (until > this.now() && r.Item?.view?.S && (r.Item.epoch?.S ?? '') === epoch) {
           this.stats.tableHits++;
           const view = JSON.parse(r.Item.view.S) as TypeView;
-          this.keep(`${hash}#${type}`, view, until);
+          this.keep(`${hash}#${type}`, view, until, epoch);
           return view;
         }
         // Memory said valid but the table no longer has it: revoked elsewhere.
@@ -238,30 +307,18 @@ export class PrincipalViews {
     this.o.onEvent?.('verified');
     if (!isFullView(probed)) this.stats.restricted++;
     const until = this.now() + this.ttlMs;
-    this.keep(`${hash}#${type}`, probed, until);
+    this.keep(`${hash}#${type}`, probed, until, epoch);
     if (table) {
       await table.ddb.send(new PutItemCommand({ TableName: table.name, Item: {
-        pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) }, view: { S: JSON.stringify(probed) },
+        pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) }, view: { S: JSON.stringify(probed) }, epoch: { S: epoch },
         expiresAt: { N: String(until) }, ttl: { N: String(Math.ceil(until / 1000)) },
       } })).catch((e) => this.o.log?.('verified view not stored (kept in memory)', { error: (e as Error).message }));
     }
     return probed;
   }
 
-  /** During an outage: the stored view if it was still valid after `after` (no probe: the site is down). */
-  private async outageView(hash: string, type: string, after: number): Promise<TypeView | string> {
-    const table = this.o.table;
-    if (!table) return 'permission-unverified';
-    try {
-      const r = await table.ddb.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) } } }));
-      return Number(r.Item?.expiresAt?.N ?? 0) > after && r.Item?.view?.S ? JSON.parse(r.Item.view.S) as TypeView : 'permission-unverified';
-    } catch {
-      return 'permission-unverified';
-    }
-  }
-
   /** Both sides of the probe; a string is why nothing could be verified. */
-  private async probe(auth: unknown, type: string): Promise<TypeView | string> {
+  private async probe(auth: AuthParams, type: string): Promise<TypeView | string> {
     const script = await this.o.scriptAuth().catch(() => undefined);
     if (!script) return 'permission-unverified';
     const req = probeRequest(this.o.schema, type);
@@ -282,7 +339,7 @@ export class PrincipalViews {
     return view;
   }
 
-  private keep(key: string, view: TypeView, until: number): void {
-    this.memory.keep(key, { view, until, checkedAt: this.now() });
+  private keep(key: string, view: TypeView, until: number, epoch: string): void {
+    this.memory.keep(key, { view, until, checkedAt: this.now(), epoch });
   }
 }

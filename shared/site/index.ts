@@ -5,6 +5,7 @@ export { type DataType, DataTypeSchema, DATE_RE, DATE_TIME_RE, formatDateTime, t
 export { ErrorCode, type FaultBody, ShotgunFault } from './faults.js';
 export { authParams, batchParams, type BatchRequest, type ClientCredentials, createParams, deleteParams, type EntityData, type FindArgs, findPlan, firstPage, type ListFilter, type OrderItem, PayloadError, readParams, recordsPerPageOf, reviveParams, rpcPayload, schemaFieldReadParams, schemaParams, type ServerVersion, serverVersionOf, summarizeParams, transformOutbound, translateFilters, updateParams, wireCondition } from './api3-payloads.js';
 export { type CallOptions, type RawReply, ShotgunClient, type ShotgunClientOptions, ShotgunTransportError } from './shotgun-client.js';
+export { ensureVerdictKeyFile, getVerdictKey, VERDICT_KEY_FILE_ENV, VERDICT_KEY_SECRET_ARN_ENV } from './verdict-key.js';
 export { getScriptKey, getSiteCredentials, SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError } from './site-credentials.js';
 export { SiteInfo } from './site-info.js';
 export { isFileTransferPath, relayTransfer } from './file-transfer.js';

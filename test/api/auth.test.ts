@@ -1,4 +1,5 @@
 // Authentication before cached reads: every credential kind checked once against the site, verdicts cached (memory, state table), the site's 102 otherwise; access rules.
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -8,7 +9,7 @@ import { API_FUNCTION } from '../../local/functions.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { VERDICT_PK } from '../../shared/reads/index.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
-import { SCRIPT_AUTH, cond, fault, readPayload, results, schema, siteReads, startHarness, type Harness } from './harness.js';
+import { SCRIPT_AUTH, TEST_VERDICT_KEY, cond, fault, readPayload, results, schema, siteReads, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let projectId: number;
@@ -111,7 +112,7 @@ describe('credentials checked against the site, verdicts cached', () => {
     const other = createApiHandler({
       shotgun: { url: h.sim.url, timeoutMs: 10_000, maxAttempts: 1 },
       logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: 'SILENT' }),
-      cache: { schema, ddb: h.store.ddb, tables: h.tables, accessRules: {}, scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }) },
+      cache: { schema, ddb: h.store.ddb, tables: h.tables, accessRules: {}, verdictKey: async () => TEST_VERDICT_KEY, scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }) },
     });
     const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler: other });
     try {
@@ -125,6 +126,11 @@ describe('credentials checked against the site, verdicts cached', () => {
       TableName: h.tables.state, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: VERDICT_PK } },
     }))).Items ?? [];
     expect(items.length).toBeGreaterThan(0);
+    // Keyed by the verdict key, its own secret: not by the script key (which every holder of the script could use to forge one).
+    const under = (key: string) => `verdict#${createHmac('sha256', key).update(JSON.stringify(['user', 'artist4', 'password', null])).digest('base64url')}`;
+    const sks = items.map((it) => it.sk.S);
+    expect(sks).toContain(under(TEST_VERDICT_KEY));
+    expect(sks).not.toContain(under(DEFAULT_SCRIPT.key));
     for (const it of items) {
       expect(Number(it.ttl.N)).toBeGreaterThan(Date.now() / 1000);
       const text = JSON.stringify(it);
@@ -132,11 +138,12 @@ describe('credentials checked against the site, verdicts cached', () => {
     }
   });
 
-  it('a credential the site accepted on a passed-through call needs no extra check later', async () => {
+  it('a passed-through reply is never a verdict: the next cached read verifies that one credential itself', async () => {
     const auth = { user_login: 'artist5', user_password: 'password' };
     // A read the cache cannot answer goes to the site, which accepts the credentials...
     expect(tag(await h.rpc(readPayload(auth as never, 'Shot', [], ['sg_editorial_data'])))).toBe('pass uncached-field:Shot.sg_editorial_data');
-    // ...so the next, cached read asks the site nothing.
+    // ...but only the cache's own verification call makes a verdict (the site answers some methods without checking credentials).
+    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(1);
     expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(0);
   });
 });

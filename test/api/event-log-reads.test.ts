@@ -235,7 +235,7 @@ describe('EventLogEntry reads from the kept log', () => {
     expect((await same(incremental(SCRIPT_AUTH, p1, del - 1))).kind).toBe('hit');
     await new Promise((r) => setTimeout(r, MAX_LAG_MS + 500));
     expect(await same(incremental(SCRIPT_AUTH, p1, del - 1))).toMatchObject({ kind: 'pass', reason: 'event-log-stale' });
-    const status = async () => ((await (await fetch(`${h.api.url}/status`)).json()) as { eventLog: Record<string, any> }).eventLog;
+    const status = async () => ((await (await fetch(`${h.api.url}/status`, { headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } })).json()) as { eventLog: Record<string, any> }).eventLog;
     expect(await status()).toMatchObject({ types: TK_TYPES, serving: false, maxLagSeconds: MAX_LAG_MS / 1000, backlog: 0 });
     await poll();
     expect((await same(incremental(SCRIPT_AUTH, p1, del - 1))).kind).toBe('hit');

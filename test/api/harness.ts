@@ -15,6 +15,8 @@ import { dynamo, freshTables } from '../store/helpers.js';
 import { postRpc, type RawResponse } from '../stack/http.js';
 
 export const schema = loadCachedSchema('schema/default.yml');
+/** The verdict HMAC key of the API under test (its own secret, as deployed: never the script key). */
+export const TEST_VERDICT_KEY = 'test-verdict-key-0123456789abcdef0123456789abcdef';
 export const SCRIPT_AUTH: AuthParams = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
 
 export interface Harness {
@@ -49,6 +51,8 @@ export interface HarnessOptions {
   clock?: () => number;
   /** EventLogEntry reads from the kept event log (default: on, as deployed). */
   eventLog?: CacheDeps['eventLog'];
+  /** TRUSTED_PRINCIPALS (default: none). */
+  trustedPrincipals?: string[];
 }
 
 export async function startHarness(label: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -63,10 +67,12 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     schema, ddb, tables,
     accessRules: parseAccessRules(typeof opts.accessRules === 'function' ? await opts.accessRules(site) : opts.accessRules),
     scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
+    verdictKey: async () => TEST_VERDICT_KEY,
     responseCache: opts.responseCache ?? { enabled: false },
     replyMemo: opts.replyMemo ?? { enabled: false },
     clock: opts.clock,
     eventLog: opts.eventLog,
+    trustedPrincipals: opts.trustedPrincipals,
   };
   const gateways: LocalApiGateway[] = [];
   const startApi = async (deployed?: CachedSchema) => {

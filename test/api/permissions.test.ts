@@ -154,7 +154,7 @@ describe('generated reads per caller', () => {
 
 describe('a permission change on the site', () => {
   it('a wider view is seen at once from the caller\'s own pass-through replies (revocation), a narrower one after the TTL', async () => {
-    const status = async () => ((await fetch(`${h.api.url}/status`).then((r) => r.json())) as { permissions: Record<string, number> }).permissions;
+    const status = async () => ((await fetch(`${h.api.url}/status`, { headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } }).then((r) => r.json())) as { permissions: Record<string, number> }).permissions;
     // Shot.description becomes visible to the artist: its next read of it passes (the view says hidden), the reply shows values.
     expect((await same(read(ARTIST, 'Shot', [], ['code']))).kind).toBe('hit');
     const revokedBefore = (await status()).revocations;

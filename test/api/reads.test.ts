@@ -1,5 +1,6 @@
 // Cached reads through the API over HTTP: hit and pass with their reasons, x-fpt-cache-require, byte-identical hits, gzip, info, /status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { httpRequest, type RawResponse } from '../stack/http.js';
 import { SCRIPT_AUTH, cond, fault, readPayload, results, schema, startHarness, type Harness } from './harness.js';
 
@@ -142,12 +143,20 @@ describe('transport', () => {
 
   it('GET /status reports readiness per cached type, without calling the site', async () => {
     const before = h.sim.control.stats().requests;
-    const r = await httpRequest(`${h.api.url}/status`, { method: 'GET' });
+    const r = await httpRequest(`${h.api.url}/status`, { method: 'GET', headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } });
     const s = r.json() as { ready: boolean; mode: string; version: string; types: Record<string, { ready: boolean; fields: number; of: number }> };
     expect(s.ready).toBe(true);
     expect(s.mode).toBe('cache');
     expect(Object.keys(s.types).sort()).toEqual([...schema.site.typeNames].sort());
     expect(s.types.Shot).toEqual({ ready: true, fields: Object.keys(schema.site.type('Shot')!.fields).length, of: Object.keys(schema.site.type('Shot')!.fields).length });
     expect(h.sim.control.stats().requests).toBe(before);
+  });
+
+  it('GET /status tells anyone readiness only: the upstream, types and quarantines need the cache\'s own script key', async () => {
+    for (const headers of [{} as Record<string, string>, { 'x-fpt-cache-script-key': 'a-guess' }, { 'x-fpt-cache-script-key': `${DEFAULT_SCRIPT.key}x` }]) {
+      const r = await httpRequest(`${h.api.url}/status`, { method: 'GET', headers });
+      expect(r.json()).toEqual({ ready: true, mode: 'cache', version: expect.any(String) });
+      expect(r.body.toString()).not.toContain(new URL(h.sim.url).host);
+    }
   });
 });

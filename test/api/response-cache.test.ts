@@ -30,6 +30,8 @@ beforeAll(async () => {
   h = await startHarness('api-respcache', { responseCache: { enabled: true } });
   ddb = dynamo();
   shot = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [], ['code'], { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] }).entities[0];
+  // The script's credential verified once (a cached read), as any first cached answer does: passes teach no verdict.
+  expect((await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code']))).headers['x-fpt-cache']).toBe('hit');
 });
 afterAll(async () => {
   await h?.close();
@@ -185,6 +187,8 @@ describe('never kept', () => {
       expect(await count(big)).toMatchObject({ reason: 'type-not-ready:Shot', siteCalls: 1 });
       const one = readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code']);
       await count(one);
+      // The first kept reply served costs the cache's own verification of the credential (a pass teaches no verdict); then nothing.
+      expect(await count(one)).toMatchObject({ reason: 'response-cache', siteCalls: 1 });
       expect(await count(one)).toMatchObject({ reason: 'response-cache', siteCalls: 0 });
     } finally {
       await small.close();

@@ -63,7 +63,7 @@ const shotById = (id: number) => readParams('Shot', [wireCondition('id', 'is', i
 type Read = { results: { entities: Array<Record<string, unknown>> } };
 /** The API function's own GET /status. */
 type Status = { ready?: boolean; shadow?: { checked: number; matched: number; mismatched: number } };
-const status = async () => (await httpRequest(`${api.url}/status`, { method: 'GET' })).json() as Status;
+const status = async () => (await httpRequest(`${api.url}/status`, { method: 'GET', headers: { 'x-fpt-cache-script-key': sim.credentials.scriptKey } })).json() as Status;
 
 describe('the deployed bundles, run as Lambda runs them', () => {
   let shot: { id: number; code: string };

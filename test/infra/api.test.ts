@@ -6,7 +6,7 @@ const { stack, template } = synth();
 const resources = template.toJSON().Resources as Record<string, Json>;
 const apiFn = logicalId(stack.api.handler.fn);
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666';
-const custom = synth({ domainName: 'fpt-cache.studio.example', certificateArn: CERT, apiThrottleBurst: '50', apiThrottleRate: '20' });
+const custom = synth({ domainName: 'fpt-cache.studio.example', certificateArn: CERT, apiThrottleBurst: '50', apiThrottleRate: '20', apiReservedConcurrency: '0' });
 
 const routes = () => Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
 const stage = () => Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage')!.Properties as Json;
@@ -42,6 +42,11 @@ describe('HTTP API', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
     expect(stage()).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 } });
     custom.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 } });
+  });
+
+  it('reserves concurrency for the API function (a flood cannot starve the poller and consumer); 0 reserves none', () => {
+    expect(resource(template, apiFn).Properties.ReservedConcurrentExecutions).toBe(20);
+    expect(resource(custom.template, logicalId(custom.stack.api.handler.fn)).Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('writes JSON access logs to a log group with retention', () => {

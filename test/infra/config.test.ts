@@ -19,7 +19,7 @@ describe('configuration', () => {
     const c = parseConfig({});
     expect(c).toMatchObject({
       stackName: 'FptCache', siteUrl: PLACEHOLDER_SITE_URL, pollIntervalMs: 2000, maxConcurrency: 5,
-      apiThrottleBurst: 200, apiThrottleRate: 100, logRetentionDays: 30, stateRemovalPolicy: 'retain', entitiesRemovalPolicy: 'destroy',
+      apiThrottleBurst: 200, apiThrottleRate: 100, logRetentionDays: 30, stateRemovalPolicy: 'retain', entitiesRemovalPolicy: 'retain', apiReservedConcurrency: 20,
     });
     expect(c.alarmEmail).toBeUndefined();
     expect(c.scriptKeySecretArn).toBeUndefined();

@@ -162,14 +162,25 @@ describe('the script key', () => {
     for (const r of Object.values(resources).filter((x) => x.Type === 'AWS::Lambda::Function')) {
       const names = Object.keys(r.Properties.Environment.Variables);
       expect(names).not.toContain('SHOTGUN_SCRIPT_KEY');
-      expect(names.filter((n) => /KEY|SECRET|PASSWORD|TOKEN/.test(n) && n !== 'SHOTGUN_SCRIPT_KEY_SECRET_ARN')).toEqual([]);
+      expect(names.filter((n) => /KEY|SECRET|PASSWORD|TOKEN/.test(n) && n !== 'SHOTGUN_SCRIPT_KEY_SECRET_ARN' && n !== 'VERDICT_KEY_SECRET_ARN')).toEqual([]);
+    }
+  });
+
+  it('keys auth verdicts with their own generated secret, read by the API function only (never the script key)', () => {
+    const verdict = logicalId(stack.api.verdictSecret.secret);
+    expect(resource(template, verdict).Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+    expect(env(stack.api.handler).VERDICT_KEY_SECRET_ARN).toEqual({ Ref: verdict });
+    expect(allows(template, role(stack.api.handler), 'secretsmanager:GetSecretValue', verdict)).toBe(true);
+    for (const f of [p.poller, p.consumer, p.importer, p.reconciler, p.validator]) {
+      expect(allows(template, role(f), 'secretsmanager:GetSecretValue', verdict)).toBe(false);
     }
   });
 
   it('uses an existing secret by exact ARN when configured, creating none', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/fpt-script-AbC123';
     const v = synth({ scriptKeySecretArn: arn });
-    v.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // Only the verdict key's own secret is created.
+    v.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     const poller = resource(v.template, logicalId(v.stack.pipeline.poller.fn)).Properties;
     expect(poller.Environment.Variables.SHOTGUN_SCRIPT_KEY_SECRET_ARN).toBe(arn);
     const stmts = statementsOf(v.template, logicalId(v.stack.pipeline.poller.role)).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));

@@ -69,14 +69,12 @@ describe('DynamoDB tables (from shared/store/table-design.ts)', () => {
     });
   }
 
-  it('retains the state table (with deletion protection) and lets the rebuildable entities table go, by default', () => {
-    const state = resource(template, logicalId(stack.tables.state.table));
-    expect(state.DeletionPolicy).toBe('Retain');
-    expect(state.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
-    const entities = resource(template, logicalId(stack.tables.entities.table));
-    expect(entities.DeletionPolicy).toBe('Delete');
-    // The refs table is derived from the entities (their edges) and follows its policy.
-    expect(resource(template, logicalId(stack.tables.refs.table)).DeletionPolicy).toBe('Delete');
+  it('retains every table and protects each from deletion, by default', () => {
+    for (const t of [stack.tables.state, stack.tables.entities, stack.tables.refs]) {
+      const r = resource(template, logicalId(t.table));
+      expect(r.DeletionPolicy).toBe('Retain');
+      expect(r.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
+    }
   });
 
   it('makes the removal policies configurable', () => {
@@ -84,6 +82,8 @@ describe('DynamoDB tables (from shared/store/table-design.ts)', () => {
     expect(resource(v.template, logicalId(v.stack.tables.state.table)).DeletionPolicy).toBe('Delete');
     expect(resource(v.template, logicalId(v.stack.tables.entities.table)).DeletionPolicy).toBe('Retain');
     expect(resource(v.template, logicalId(v.stack.tables.refs.table)).DeletionPolicy).toBe('Retain');
+    // Deletion protection stays on whatever the policy: an operator turns it off before destroying a table.
+    expect(resource(v.template, logicalId(v.stack.tables.state.table)).Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
   });
 });
 

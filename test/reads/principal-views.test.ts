@@ -39,17 +39,17 @@ describe('PrincipalViews', () => {
     const types = ['Shot', 'Project', 'Task'];
     expect(await views.viewKey(cred(user(P.lead)), types)).toBeUndefined();
     const probes = views.stats.probes;
-    expect((await views.viewOf(user(P.lead), cred(user(P.lead)), types)).kind).toBe('verified');
+    expect((await views.viewOf(cred(user(P.lead)), types)).kind).toBe('verified');
     expect(views.stats.probes).toBe(probes + 3);
-    await views.viewOf(user(P.lead), cred(user(P.lead)), types);
+    await views.viewOf(cred(user(P.lead)), types);
     expect(views.stats.probes).toBe(probes + 3);
     expect(await views.viewKey(cred(user(P.lead)), types)).toBe('full');
 
-    const artist = await views.viewOf(user(P.restrictedArtist), cred(user(P.restrictedArtist)), types);
+    const artist = await views.viewOf(cred(user(P.restrictedArtist)), types);
     expect(artist.kind === 'verified' && artist.types.get('Shot')).toMatchObject({ rows: 'same', projects: [expect.any(Number)], hidden: expect.arrayContaining(['description']) });
     const sudo = { ...SCRIPT, sudo_as_login: P.restrictedArtist };
-    await views.viewOf(sudo, cred(sudo), types);
-    await views.viewOf(user(P.vendor), cred(user(P.vendor)), types);
+    await views.viewOf(cred(sudo), types);
+    await views.viewOf(cred(user(P.vendor)), types);
     const key = await views.viewKey(cred(user(P.restrictedArtist)), types);
     expect(key).toMatch(/^view:/);
     // Another credential with the same view shares the key (a memo may share replies); another view does not.
@@ -66,17 +66,17 @@ describe('PrincipalViews', () => {
     }, { auth: SCRIPT })).entities.map((p) => p.id);
     const key = await views.viewKey(c, ['Shot']);
     expect(await views.evidence(c, 'Shot', () => [{ type: 'Shot', id: 1, project: null }])).toBe(false);
-    const visible = ((await views.viewOf(user(P.restrictedArtist), c, ['Shot'])) as unknown as { types: Map<string, { projects?: number[] }> }).types.get('Shot')!.projects!;
+    const visible = ((await views.viewOf(c, ['Shot'])) as unknown as { types: Map<string, { projects?: number[] }> }).types.get('Shot')!.projects!;
     const hidden = projects.find((p) => !visible.includes(p))!;
     const revocations = views.stats.revocations;
     expect(await views.evidence(c, 'Shot', () => [{ type: 'Shot', id: 1, project: { type: 'Project', id: hidden } }])).toBe(true);
     expect(views.stats.revocations).toBe(revocations + 1);
     expect(await views.viewKey(c, ['Shot'])).toBeUndefined();
-    await views.viewOf(user(P.restrictedArtist), c, ['Shot']);
+    await views.viewOf(c, ['Shot']);
     expect(await views.viewKey(c, ['Shot'])).toBe(key);
     clock += 61_000;
     expect(await views.viewKey(c, ['Shot'])).toBeUndefined();
     const wrong = { user_login: P.lead, user_password: 'nope' };
-    expect(await views.viewOf(wrong, cred(wrong), ['Shot'])).toEqual({ kind: 'unverified', reason: 'permission-unverified' });
+    expect(await views.viewOf(cred(wrong), ['Shot'])).toEqual({ kind: 'unverified', reason: 'permission-unverified' });
   });
 });

@@ -41,7 +41,7 @@ async function startApi(rig: Rig, deployed: CachedSchema): Promise<Api> {
   return {
     gw,
     read: (params) => postRpc(`${gw.url}/api3/json`, { method_name: 'read', params: [SCRIPT, params] }),
-    status: async () => (await httpRequest(`${gw.url}/status`, { method: 'GET' })).json() as Row,
+    status: async () => (await httpRequest(`${gw.url}/status`, { method: 'GET', headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } })).json() as Row,
     close: () => gw.close(),
   };
 }
