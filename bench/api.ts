@@ -26,25 +26,34 @@ type Params = Record<string, unknown>;
 const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
 
 /** A JSON-RPC POST as shotgun_api3 sends it (keep-alive, gzip accepted); resolves with the status, headers and inflated body. */
-export function post(agent: Agent, url: string, body: Buffer, extra: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+export function post(
+  agent: Agent,
+  url: string,
+  body: Buffer,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST', agent,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'accept-encoding': 'gzip, deflate', 'content-length': String(body.length), ...extra },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'accept-encoding': 'gzip, deflate', 'content-length': String(body.length), ...extra },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
-
 
 export async function benchApi(): Promise<string> {
   const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
@@ -64,7 +73,8 @@ export async function benchApi(): Promise<string> {
     const logger = new Logger({ serviceName: 'fpt-cache-bench', logLevel: 'SILENT' });
     const shotgun = { url: site.url, timeoutMs: 25_000, maxAttempts: 3 };
     const cached = await startLocalApiGateway({
-      port: 0, fn: API_FUNCTION.fn,
+      port: 0,
+      fn: API_FUNCTION.fn,
       handler: createApiHandler({ shotgun, logger, cache: { schema, ddb, tables, accessRules: {}, scriptAuth: async () => AUTH } }),
     });
     gateways.push(cached);
@@ -77,8 +87,14 @@ export async function benchApi(): Promise<string> {
     const shapes: Array<{ name: string; params: Params }> = [
       { name: 'find_one Shot by id', params: read('Shot', [cond('id', 'is', busiest.id)], ['code', 'sg_sequence', 'project', 'sg_status_list'], firstPage(1)) },
       { name: "a project's Shots (100)", params: read('Shot', [cond('project', 'is', p100)], ['code', 'sg_status_list', 'sg_sequence', 'description']) },
-      { name: "a Shot's Tasks", params: read('Task', [cond('entity', 'is', { type: 'Shot', id: busiest.id })], ['content', 'step', 'sg_status_list', 'task_assignees', 'due_date']) },
-      { name: 'a 500-entity page (Shots of a project)', params: read('Shot', [cond('project', 'is', p500)], ['code', 'sg_status_list', 'sg_sequence', 'description', 'created_at']) },
+      {
+        name: "a Shot's Tasks",
+        params: read('Task', [cond('entity', 'is', { type: 'Shot', id: busiest.id })], ['content', 'step', 'sg_status_list', 'task_assignees', 'due_date']),
+      },
+      {
+        name: 'a 500-entity page (Shots of a project)',
+        params: read('Shot', [cond('project', 'is', p500)], ['code', 'sg_status_list', 'sg_sequence', 'description', 'created_at']),
+      },
     ];
 
     const rows: Array<Array<string | number>> = [];
@@ -98,37 +114,62 @@ export async function benchApi(): Promise<string> {
       const single: Measurement = await measure(hitCall, { iterations: SINGLE_CALLS, warmup: 20 });
       const hit = await measure(hitCall, { iterations: HIT_CALLS, concurrency: CLIENTS, warmup: 10 });
       site.control.setLatency(SITE_LATENCY_MS);
-      const forwarded = await measure(async () => {
-        const r = await post(agent, `${forwarding.url}/api3/json`, body);
-        if (r.status !== 200 || r.headers['x-fpt-cache'] !== 'pass') throw new Error(`${s.name}: forwarded call failed`);
-      }, { iterations: FORWARDED_CALLS, concurrency: CLIENTS, warmup: 2 });
+      const forwarded = await measure(
+        async () => {
+          const r = await post(agent, `${forwarding.url}/api3/json`, body);
+          if (r.status !== 200 || r.headers['x-fpt-cache'] !== 'pass') throw new Error(`${s.name}: forwarded call failed`);
+        },
+        { iterations: FORWARDED_CALLS, concurrency: CLIENTS, warmup: 2 },
+      );
       site.control.setLatency(0);
       const x = (a: number, b: number) => `${(a / b).toFixed(a / b < 10 ? 1 : 0)}x`;
-      rows.push([s.name, entities, `${(probe.body.length / 1024).toFixed(1)} KB`,
-        `${ms(single.p50)} / ${ms(single.p99)}`, `${ms(hit.p50)} / ${ms(hit.p99)}`, hit.rps.toFixed(0),
-        `${ms(forwarded.p50)} / ${ms(forwarded.p99)}`, forwarded.rps.toFixed(0), x(forwarded.p50, single.p50), x(forwarded.p50, hit.p50)]);
+      rows.push([
+        s.name,
+        entities,
+        `${(probe.body.length / 1024).toFixed(1)} KB`,
+        `${ms(single.p50)} / ${ms(single.p99)}`,
+        `${ms(hit.p50)} / ${ms(hit.p99)}`,
+        hit.rps.toFixed(0),
+        `${ms(forwarded.p50)} / ${ms(forwarded.p99)}`,
+        forwarded.rps.toFixed(0),
+        x(forwarded.p50, single.p50),
+        x(forwarded.p50, hit.p50),
+      ]);
     }
     const imported = Object.values(counts).reduce((a, b) => a + b, 0);
     return [
       '## API over HTTP: cache hits vs forwarded to the site (issue: the /api3/json API)',
       '',
-      `Both columns go through the real API handler behind the local API Gateway (payload v2), over loopback HTTP with `
-      + `keep-alive and \`accept-encoding: gzip\` as shotgun_api3 sends it, ${CLIENTS} concurrent clients. **Hit**: answered `
-      + `from DynamoDB Local (full JIT) over ${imported} imported entities, credentials verified once and then from the verdict `
-      + `cache, \`x-fpt-cache-require: hit\` on every call (${SINGLE_CALLS} sequential calls from one client, then ${HIT_CALLS} from ${CLIENTS} concurrent clients, per shape). `
-      + `**Forwarded**: the same request to the API without a cache, passed through to the simulated site at `
-      + `${SITE_LATENCY_MS} ms latency (${FORWARDED_CALLS} calls from ${CLIENTS} concurrent clients per shape). Every hit was checked `
-      + 'byte-identical to the site\'s reply before timing. Latency (p50 / p99, ms) is to the last byte of the gzip body; req/s over '
-      + 'the whole run. The speed-ups divide the forwarded p50 by the hit p50 of one client and of 8.',
+      `Both columns go through the real API handler behind the local API Gateway (payload v2), over loopback HTTP with ` +
+        `keep-alive and \`accept-encoding: gzip\` as shotgun_api3 sends it, ${CLIENTS} concurrent clients. **Hit**: answered ` +
+        `from DynamoDB Local (full JIT) over ${imported} imported entities, credentials verified once and then from the verdict ` +
+        `cache, \`x-fpt-cache-require: hit\` on every call (${SINGLE_CALLS} sequential calls from one client, then ${HIT_CALLS} from ${CLIENTS} concurrent clients, per shape). ` +
+        `**Forwarded**: the same request to the API without a cache, passed through to the simulated site at ` +
+        `${SITE_LATENCY_MS} ms latency (${FORWARDED_CALLS} calls from ${CLIENTS} concurrent clients per shape). Every hit was checked ` +
+        "byte-identical to the site's reply before timing. Latency (p50 / p99, ms) is to the last byte of the gzip body; req/s over " +
+        'the whole run. The speed-ups divide the forwarded p50 by the hit p50 of one client and of 8.',
       '',
-      table(['shape', 'entities', 'reply', 'hit, 1 client', `hit, ${CLIENTS} clients`, 'hit req/s', `forwarded, ${CLIENTS} clients`, 'forwarded req/s',
-        'speed-up (1)', `speed-up (${CLIENTS})`], rows),
+      table(
+        [
+          'shape',
+          'entities',
+          'reply',
+          'hit, 1 client',
+          `hit, ${CLIENTS} clients`,
+          'hit req/s',
+          `forwarded, ${CLIENTS} clients`,
+          'forwarded req/s',
+          'speed-up (1)',
+          `speed-up (${CLIENTS})`,
+        ],
+        rows,
+      ),
       '',
-      'Everything (client, gateway, handler, DynamoDB Local\'s JVM) shares this machine\'s cores, so the concurrent hit '
-      + 'columns measure this machine\'s CPU, not the API: concurrency adds no throughput here. DynamoDB Local is also far '
-      + 'slower than DynamoDB for large results (a 500-item Query of the byProject index takes ~125 ms in it, a GetItem ~4 ms), '
-      + 'which is what the large shapes measure.',
-      ''
+      "Everything (client, gateway, handler, DynamoDB Local's JVM) shares this machine's cores, so the concurrent hit " +
+        "columns measure this machine's CPU, not the API: concurrency adds no throughput here. DynamoDB Local is also far " +
+        'slower than DynamoDB for large results (a 500-item Query of the byProject index takes ~125 ms in it, a GetItem ~4 ms), ' +
+        'which is what the large shapes measure.',
+      '',
     ].join('\n');
   } finally {
     for (const g of gateways) await g.close();

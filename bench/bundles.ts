@@ -33,20 +33,35 @@ export async function benchBundles(): Promise<string> {
     const fns = templateFunctions(assembly.template, assembly.dir, resources);
     const names = Object.fromEntries(Object.entries(assembly.functionIds).map(([n, id]) => [id, n]));
     const base = (name: string, assetDir: string, environment: Record<string, string>, memoryMb = 512): ContainerSpec => ({
-      name, arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`, assetDir, handler: 'index.handler', runtime: 'nodejs24.x',
-      memoryMb, timeoutS: 30, environment: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '1', ...environment },
+      name,
+      arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+      assetDir,
+      handler: 'index.handler',
+      runtime: 'nodejs24.x',
+      memoryMb,
+      timeoutS: 30,
+      environment: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '1', ...environment },
       credentials: { accessKeyId: 'ASIABENCH', secretAccessKey: 'x', sessionToken: 'x' },
     });
     writeFileSync(join(empty, 'index.mjs'), 'export const handler = async () => null;\n');
     const baseline = await coldStarts(base('empty', empty, {}));
-    const rows: Array<Array<string | number>> = [['empty handler', '0 KB', '0 KB', ms(percentile(baseline.initMs, 50)), ms(percentile(baseline.initMs, 100)), '1.00', baseline.rssMb.toFixed(0)]];
+    const rows: Array<Array<string | number>> = [
+      ['empty handler', '0 KB', '0 KB', ms(percentile(baseline.initMs, 50)), ms(percentile(baseline.initMs, 100)), '1.00', baseline.rssMb.toFixed(0)],
+    ];
     for (const f of fns) {
       const code = readFileSync(join(f.assetDir, 'index.mjs'));
       const env = Object.fromEntries(Object.entries(f.environment).map(([k, v]) => [k, String(resolveValue(v, resources))]));
       const r = await coldStarts(base(f.name, f.assetDir, env, f.memoryMb));
       const p50 = percentile(r.initMs, 50);
-      rows.push([names[f.id] ?? f.id, kb(code.length), kb(gzipSync(code).length), ms(p50), ms(percentile(r.initMs, 100)),
-        (p50 / percentile(baseline.initMs, 50)).toFixed(2), `${r.rssMb.toFixed(0)} of ${f.memoryMb}`]);
+      rows.push([
+        names[f.id] ?? f.id,
+        kb(code.length),
+        kb(gzipSync(code).length),
+        ms(p50),
+        ms(percentile(r.initMs, 100)),
+        (p50 / percentile(baseline.initMs, 50)).toFixed(2),
+        `${r.rssMb.toFixed(0)} of ${f.memoryMb}`,
+      ]);
     }
     return [
       '## Deployed bundles: size and cold start (issue: what is deployed is what is tested)',
@@ -55,7 +70,7 @@ export async function benchBundles(): Promise<string> {
       '',
       table(['function', 'index.mjs', 'gzipped', 'init p50 (ms)', 'init max (ms)', 'vs empty', 'RSS after init (MB)'], rows),
       '',
-      'Before the SDK was bundled (`externalModules: [\'@aws-sdk/*\']`, the SDK taken from the runtime), the same bundles were 664-724 KB (161-180 KB gzipped): bundling adds about 380 KB per function (about 115 KB gzipped), well inside Lambda\'s 250 MB unzipped limit.',
+      "Before the SDK was bundled (`externalModules: ['@aws-sdk/*']`, the SDK taken from the runtime), the same bundles were 664-724 KB (161-180 KB gzipped): bundling adds about 380 KB per function (about 115 KB gzipped), well inside Lambda's 250 MB unzipped limit.",
       '',
     ].join('\n');
   } finally {
@@ -66,5 +81,11 @@ export async function benchBundles(): Promise<string> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  benchBundles().then((s) => process.stdout.write(`${s}\n`), (e: unknown) => { console.error(e); process.exit(1); });
+  benchBundles().then(
+    (s) => process.stdout.write(`${s}\n`),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

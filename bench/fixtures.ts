@@ -14,10 +14,20 @@ import { createPollerHandler } from '../functions/poller/app.js';
 import type { LocalSqs } from '../local/sqs-local.js';
 import { MemorySyncMetrics } from '../shared/sync/index.js';
 
-export interface ImportedCache { site: SimSite; ddb: DynamoDBClient; client: ShotgunClient; schema: CachedSchema; tables: TableNames; endpoint: string }
+export interface ImportedCache {
+  site: SimSite;
+  ddb: DynamoDBClient;
+  client: ShotgunClient;
+  schema: CachedSchema;
+  tables: TableNames;
+  endpoint: string;
+}
 
 /** Runs `fn` over a fresh DynamoDB Local and simulated site, imported and ready; tears both down after. */
-export async function withImportedCache<T>(opts: { entities: number; seed: number; latencyMs: number; tablePrefix: string }, fn: (c: ImportedCache) => Promise<T>): Promise<T> {
+export async function withImportedCache<T>(
+  opts: { entities: number; seed: number; latencyMs: number; tablePrefix: string },
+  fn: (c: ImportedCache) => Promise<T>,
+): Promise<T> {
   const ddbLocal = await startDynamoDbLocal({ port: await freePort() });
   const site = await startSimSite({ port: 0, entities: opts.entities, seed: opts.seed, latencyMs: opts.latencyMs });
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -40,22 +50,44 @@ export async function projectWithShots(client: ShotgunClient, name: string, n: n
   const p = await client.call<{ id: number }>('create', { type: 'Project', fields: [{ field_name: 'name', value: name }], return_fields: ['id'] });
   const project = { type: 'Project', id: p.id };
   for (let i = 0; i < n; i += 100) {
-    await client.call('batch', Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
-      request_type: 'create', type: 'Shot', return_fields: ['id'],
-      fields: [{ field_name: 'code', value: `${name}_${String(i + j).padStart(4, '0')}` }, { field_name: 'project', value: project },
-        { field_name: 'sg_status_list', value: 'ip' }, { field_name: 'description', value: `Shot ${i + j} of ${name}: layout, anim, lighting & comp` }],
-    })));
+    await client.call(
+      'batch',
+      Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
+        request_type: 'create',
+        type: 'Shot',
+        return_fields: ['id'],
+        fields: [
+          { field_name: 'code', value: `${name}_${String(i + j).padStart(4, '0')}` },
+          { field_name: 'project', value: project },
+          { field_name: 'sg_status_list', value: 'ip' },
+          { field_name: 'description', value: `Shot ${i + j} of ${name}: layout, anim, lighting & comp` },
+        ],
+      })),
+    );
   }
   return project;
 }
 
 /** The real poller over an imported cache and a local SQS: one call is one scheduled invocation (a few polls). */
 export async function benchPoller({ site, tables, endpoint }: ImportedCache, sqs: LocalSqs, logger: Logger): Promise<() => Promise<unknown>> {
-  const poller = await createPollerHandler({
-    SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-    EVENTS_QUEUE_URL: sqs.queueUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint, POLL_INTERVAL_MS: '50', POLL_LOOP_MS: '300',
-  }, { metrics: new MemorySyncMetrics(), logger });
+  const poller = await createPollerHandler(
+    {
+      SHOTGUN_URL: site.url,
+      SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+      SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+      ENTITIES_TABLE: tables.entities,
+      STATE_TABLE: tables.state,
+      REFS_TABLE: tables.refs,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      EVENTS_QUEUE_URL: sqs.queueUrl,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      POLL_INTERVAL_MS: '50',
+      POLL_LOOP_MS: '300',
+    },
+    { metrics: new MemorySyncMetrics(), logger },
+  );
   return () => poller({}, { getRemainingTimeInMillis: () => 30_000 } as Context);
 }

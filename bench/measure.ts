@@ -22,17 +22,25 @@ export async function measure(fn: () => Promise<unknown>, opts: { iterations: nu
   const times: number[] = [];
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: conc }, async () => {
-    while (next < opts.iterations) {
-      next++;
-      const s = performance.now();
-      await fn();
-      times.push(performance.now() - s);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next < opts.iterations) {
+        next++;
+        const s = performance.now();
+        await fn();
+        times.push(performance.now() - s);
+      }
+    }),
+  );
   const wall = performance.now() - t0;
   times.sort((a, b) => a - b);
-  return { n: times.length, p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length, rps: (times.length / wall) * 1000 };
+  return {
+    n: times.length,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    rps: (times.length / wall) * 1000,
+  };
 }
 
 export const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));

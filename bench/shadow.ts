@@ -44,19 +44,27 @@ export async function benchShadow(): Promise<string> {
     const samples: ShadowSample[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const shot = { type: 'Shot', id: shots[i % shots.length] };
-      const params = i % 2 === 0
-        ? read('Shot', [cond('id', 'is', shot.id)], ['code', 'sg_status_list', 'sg_sequence', 'description'])
-        : read('Task', [cond('entity', 'is', shot)], ['content', 'sg_status_list', 'task_assignees', 'step']);
+      const params =
+        i % 2 === 0
+          ? read('Shot', [cond('id', 'is', shot.id)], ['code', 'sg_status_list', 'sg_sequence', 'description'])
+          : read('Task', [cond('entity', 'is', shot)], ['content', 'sg_status_list', 'task_assignees', 'step']);
       const out = await engine.read(params);
       if (!out.served) throw new Error(`bench sample not served: ${out.reason}`);
       samples.push(shadowSample('read', params, out.result, out.access, Date.now(), 'script:bench'));
     }
 
     const env = {
-      SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-      ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs,
-      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+      SHOTGUN_URL: site.url,
+      SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+      SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+      ENTITIES_TABLE: tables.entities,
+      STATE_TABLE: tables.state,
+      REFS_TABLE: tables.refs,
+      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
     };
     site.control.setLatency(SITE_LATENCY_MS);
     const rows: Array<Array<string | number>> = [];
@@ -65,22 +73,44 @@ export async function benchShadow(): Promise<string> {
       const verdicts: Array<ShadowVerdict & { at: number }> = [];
       const metrics = new MemoryShadowMetrics();
       const handler = await createVerifierHandler(env, {
-        metrics, logger: new Logger({ serviceName: 'bench', logLevel: 'CRITICAL' }), onVerdict: (v) => { verdicts.push({ ...v, at: performance.now() }); },
+        metrics,
+        logger: new Logger({ serviceName: 'bench', logLevel: 'CRITICAL' }),
+        onVerdict: (v) => {
+          verdicts.push({ ...v, at: performance.now() });
+        },
       });
       const t0 = performance.now();
       for (let i = 0; i < samples.length; i += 10) {
-        await sqsClient.send(new SendMessageBatchCommand({
-          QueueUrl: sqs.shadowQueueUrl, Entries: samples.slice(i, i + 10).map((s, j) => ({ Id: String(j), MessageBody: JSON.stringify(s) })),
-        }));
+        await sqsClient.send(
+          new SendMessageBatchCommand({
+            QueueUrl: sqs.shadowQueueUrl,
+            Entries: samples.slice(i, i + 10).map((s, j) => ({ Id: String(j), MessageBody: JSON.stringify(s) })),
+          }),
+        );
       }
-      const source = startSqsEventSource({ endpoint: sqs.endpoint, queueUrl: sqs.shadowQueueUrl, dlqUrl: sqs.shadowDlqUrl, fn: SHADOW_VERIFIER.fn, handler, batchSize: 10, maxConcurrency: concurrency });
+      const source = startSqsEventSource({
+        endpoint: sqs.endpoint,
+        queueUrl: sqs.shadowQueueUrl,
+        dlqUrl: sqs.shadowDlqUrl,
+        fn: SHADOW_VERIFIER.fn,
+        handler,
+        batchSize: 10,
+        maxConcurrency: concurrency,
+      });
       while (verdicts.length < samples.length) await new Promise((r) => setTimeout(r, 20));
       const wall = performance.now() - t0;
       await source.stop();
       const gaps = verdicts.map((v) => v.at - t0).sort((a, b) => a - b);
       const matched = verdicts.filter((v) => v.outcome === 'matched').length;
       rates.push(samples.length / (wall / 1000));
-      rows.push([concurrency, samples.length, `${(wall / 1000).toFixed(1)} s`, (samples.length / (wall / 1000)).toFixed(1), `${matched}/${samples.length}`, ms(percentile(gaps, 50))]);
+      rows.push([
+        concurrency,
+        samples.length,
+        `${(wall / 1000).toFixed(1)} s`,
+        (samples.length / (wall / 1000)).toFixed(1),
+        `${matched}/${samples.length}`,
+        ms(percentile(gaps, 50)),
+      ]);
     }
     return [
       '## Shadow verifier (issue: trust but verify)',

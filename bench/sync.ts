@@ -37,31 +37,71 @@ export async function benchSync(entities = 10_000, writes = 300): Promise<string
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await ensureTables(ddb, tables);
   const env = {
-    SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs, EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', POLL_INTERVAL_MS: '1000', POLL_LOOP_MS: '55000',
+    SHOTGUN_URL: site.url,
+    SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+    SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+    ENTITIES_TABLE: tables.entities,
+    STATE_TABLE: tables.state,
+    REFS_TABLE: tables.refs,
+    EVENTS_QUEUE_URL: sqs.queueUrl,
+    EVENTS_DLQ_URL: sqs.dlqUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POLL_INTERVAL_MS: '1000',
+    POLL_LOOP_MS: '55000',
   };
   const ctx = await syncContextFromEnv(env, { schema });
 
   // 1. Import.
-  const importer = new Importer({ schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher });
+  const importer = new Importer({
+    schema,
+    store: ctx.store,
+    readiness: ctx.readiness,
+    state: ctx.importState,
+    lease: ctx.lease,
+    events: ctx.events,
+    fetcher: ctx.fetcher,
+  });
   let t0 = Date.now();
   const imported = await importer.run();
   const importMs = Date.now() - t0;
-  lines.push(`import: ${imported.written} entities in ${(importMs / 1000).toFixed(1)} s = ${Math.round(imported.written / (importMs / 1000))} entities/s (${dataDir ? 'file-backed' : 'in-memory'} DynamoDB Local)`);
+  lines.push(
+    `import: ${imported.written} entities in ${(importMs / 1000).toFixed(1)} s = ${Math.round(imported.written / (importMs / 1000))} entities/s (${dataDir ? 'file-backed' : 'in-memory'} DynamoDB Local)`,
+  );
 
   // 2. Events: the poller every second, the consumer behind the FIFO emulation.
   const metrics = new MemorySyncMetrics();
   const lags: number[] = [];
-  const consumer = await createConsumerHandler(env, { metrics, logger: quiet, ctx, onApplied: (_ev, _o, lag) => { lags.push(lag); } });
-  const es = startSqsEventSource({ endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: { name: 'consumer', timeoutMs: 30_000 }, handler: consumer });
+  const consumer = await createConsumerHandler(env, {
+    metrics,
+    logger: quiet,
+    ctx,
+    onApplied: (_ev, _o, lag) => {
+      lags.push(lag);
+    },
+  });
+  const es = startSqsEventSource({
+    endpoint: sqs.endpoint,
+    queueUrl: sqs.queueUrl,
+    dlqUrl: sqs.dlqUrl,
+    fn: { name: 'consumer', timeoutMs: 30_000 },
+    handler: consumer,
+  });
   const poller = await createPollerHandler(env, { metrics, logger: quiet });
   const scheduler = startScheduler([{ fn: { name: 'poller', timeoutMs: 70_000 }, handler: poller, everyMs: 1000 }]);
   const sg = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
-  const shots = (await sg.call<{ entities: Array<{ id: number }> }>('read', {
-    type: 'Shot', return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] }, return_only: 'active', paging: { entities_per_page: 500, current_page: 1 },
-  })).entities;
+  const shots = (
+    await sg.call<{ entities: Array<{ id: number }> }>('read', {
+      type: 'Shot',
+      return_fields: ['id'],
+      filters: { logical_operator: 'and', conditions: [] },
+      return_only: 'active',
+      paging: { entities_per_page: 500, current_page: 1 },
+    })
+  ).entities;
 
   // Steady trickle first (lag at a realistic rate), then a burst (throughput).
   for (let i = 0; i < 20; i++) {
@@ -72,17 +112,23 @@ export async function benchSync(entities = 10_000, writes = 300): Promise<string
   const trickle = [...lags].sort((a, b) => a - b);
   // Nearest-rank percentiles: with 20 writes, p99 is the slowest one.
   const rank = (p: number) => trickle[Math.min(trickle.length - 1, Math.ceil((p / 100) * trickle.length) - 1)];
-  lines.push(`lag (1 s polling, one write every 0.5 s, ${trickle.length} writes): p50 ${rank(50).toFixed(2)} s, p99 ${rank(99).toFixed(2)} s (targets 1.5 s / 3 s; created_at has 1 s resolution)`);
+  lines.push(
+    `lag (1 s polling, one write every 0.5 s, ${trickle.length} writes): p50 ${rank(50).toFixed(2)} s, p99 ${rank(99).toFixed(2)} s (targets 1.5 s / 3 s; created_at has 1 s resolution)`,
+  );
 
   const before = metrics.total('EventsApplied');
   t0 = Date.now();
   for (let i = 0; i < writes; i += 50) {
-    const items = shots.slice(0, Math.min(50, writes - i)).map((s, j) => ({ request_type: 'update' as const, entity_type: 'Shot', entity_id: s.id, data: { sg_cut_out: 3000 + i + j } }));
+    const items = shots
+      .slice(0, Math.min(50, writes - i))
+      .map((s, j) => ({ request_type: 'update' as const, entity_type: 'Shot', entity_id: s.id, data: { sg_cut_out: 3000 + i + j } }));
     await sg.call('batch', batchParams(items));
   }
   while (metrics.total('EventsApplied') - before < writes) await new Promise((r) => setTimeout(r, 100));
   const burstMs = Date.now() - t0;
-  lines.push(`burst: ${writes} Change events applied in ${(burstMs / 1000).toFixed(1)} s = ${Math.round(writes / (burstMs / 1000))} events/s (each reads updated_at/updated_by from the site once per write)`);
+  lines.push(
+    `burst: ${writes} Change events applied in ${(burstMs / 1000).toFixed(1)} s = ${Math.round(writes / (burstMs / 1000))} events/s (each reads updated_at/updated_by from the site once per write)`,
+  );
 
   await scheduler.stop();
   await es.stop();
@@ -93,10 +139,14 @@ export async function benchSync(entities = 10_000, writes = 300): Promise<string
   await ddbLocal.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   return [
-    '## Sync pipeline (issue: sync)', '',
-    `Simulated site of ${entities} entities over HTTP, DynamoDB Local, the local SQS with the FIFO event-source emulation, and the functions' own handlers (poller every 1 s, consumer).`, '',
-    ...lines.map((l) => `- ${l}`), '',
-    'The import target (1,000 entities/s) is out of reach on a 2-core machine: DynamoDB Local writes ~1,300-1,460 items/s into a table with GSIs whatever the item, and every entity is at least one item plus its multi-entity edges (docs/sync.md, "Why 1,000 entities/s is out of reach").', '',
+    '## Sync pipeline (issue: sync)',
+    '',
+    `Simulated site of ${entities} entities over HTTP, DynamoDB Local, the local SQS with the FIFO event-source emulation, and the functions' own handlers (poller every 1 s, consumer).`,
+    '',
+    ...lines.map((l) => `- ${l}`),
+    '',
+    'The import target (1,000 entities/s) is out of reach on a 2-core machine: DynamoDB Local writes ~1,300-1,460 items/s into a table with GSIs whatever the item, and every entity is at least one item plus its multi-entity edges (docs/sync.md, "Why 1,000 entities/s is out of reach").',
+    '',
   ].join('\n');
 }
 

@@ -15,7 +15,10 @@ export function lambdaEntry<E, R>(create: (env: Env, o: { logger: Logger }) => P
   let ready: Promise<Handler<E, R>> | undefined;
   return async (event, context) => {
     logger.addContext(context);
-    ready ??= create(process.env, { logger }).catch((e: unknown) => { ready = undefined; throw e; });
+    ready ??= create(process.env, { logger }).catch((e: unknown) => {
+      ready = undefined;
+      throw e;
+    });
     return (await ready)(event, context);
   };
 }

@@ -21,7 +21,11 @@ const RETENTION_DAYS = new Set<number>(Object.values(RetentionDays).filter((v): 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** An optional string where '' (e.g. `-c alarmEmail=`) means unset. */
-const optionalString = z.string().trim().optional().transform((s) => (s ? s : undefined));
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((s) => (s ? s : undefined));
 const removal = z.enum(['retain', 'destroy']);
 
 /** A complete Secrets Manager ARN (with the 6-character suffix), so IAM grants are exact. */
@@ -30,9 +34,16 @@ const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36
 
 const ConfigShape = z.object({
   /** CloudFormation stack name (also prefixes alarm and dashboard names). */
-  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and - only, starting with a letter').default('FptCache'),
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and - only, starting with a letter')
+    .default('FptCache'),
   /** The FPT site the cache fronts, e.g. https://studio.shotgrid.autodesk.com (no path). */
-  siteUrl: z.url({ protocol: /^https?$/ }).refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), 'must be https (callers\' credentials travel to it; plain http only to 127.0.0.1, localhost, ::1)').transform((u) => u.replace(/\/+$/, '')).default(PLACEHOLDER_SITE_URL),
+  siteUrl: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), "must be https (callers' credentials travel to it; plain http only to 127.0.0.1, localhost, ::1)")
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default(PLACEHOLDER_SITE_URL),
   /** The script (ApiUser) name whose key the sync pipeline uses. */
   scriptName: z.string().trim().min(1).default(PLACEHOLDER_SCRIPT_NAME),
   /** An existing secret holding the script key (complete ARN); otherwise the stack creates one for you to fill. */
@@ -65,7 +76,12 @@ const ConfigShape = z.object({
   /** Confirmed shadow mismatches of a type before it is served from the site until validated or re-imported. */
   shadowMismatchThreshold: int(1, 1000).default(1),
   /** Principals served the cache script's view without permission probes: `script:<name>,user:<login>` (the cache's own script always is). */
-  trustedPrincipals: optionalString.pipe(z.string().regex(/^(script|user):[^,]+(,\s*(script|user):[^,]+)*$/, 'a comma-separated list of script:<name> / user:<login>').optional()),
+  trustedPrincipals: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(script|user):[^,]+(,\s*(script|user):[^,]+)*$/, 'a comma-separated list of script:<name> / user:<login>')
+      .optional(),
+  ),
   /** How long a caller's probed permission view of a type is trusted (seconds, at most 15 minutes). */
   permissionViewTtlSeconds: int(30, 900).default(600),
   /** Signed URLs (image fields, uploads) are served from the cache only while valid at least this long (SIGNED_URL_MARGIN_S). */
@@ -76,7 +92,12 @@ const ConfigShape = z.object({
   /** Email subscribed to the alarm topic (optional: subscribe anything else to the topic yourself). */
   alarmEmail: optionalString.pipe(z.email().optional()),
   /** Custom domain for the API (optional); needs certificateArn (an ACM certificate in the stack's region). */
-  domainName: optionalString.pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a DNS name').optional()),
+  domainName: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a DNS name')
+      .optional(),
+  ),
   certificateArn: optionalString.pipe(z.string().regex(ACM_ARN, 'must be an ACM certificate ARN').optional()),
   /** Alarm thresholds. */
   syncLagThresholdSeconds: int(10, 86_400).default(120),
@@ -84,12 +105,19 @@ const ConfigShape = z.object({
   api5xxRatePercent: num(0.01, 100).default(1),
   functionErrorsThreshold: int(1, 100_000).default(3),
   queueAgeThresholdSeconds: int(30, 1_209_600).default(600),
-  logRetentionDays: int(1, 3653).refine((d) => RETENTION_DAYS.has(d), 'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)').default(30),
+  logRetentionDays: int(1, 3653)
+    .refine((d) => RETENTION_DAYS.has(d), 'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)')
+    .default(30),
   /** Every table is kept by default (and deletion-protected whatever this says): the state table holds the cursor; the others a rebuild costs a full import. */
   stateRemovalPolicy: removal.default('retain'),
   entitiesRemovalPolicy: removal.default('retain'),
   /** CloudWatch `service` dimension of the custom metrics (Powertools POWERTOOLS_SERVICE_NAME); defaults to the stack name. */
-  serviceName: optionalString.pipe(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only').optional()),
+  serviceName: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only')
+      .optional(),
+  ),
 });
 
 export const ConfigSchema = ConfigShape.superRefine((c, ctx) => {

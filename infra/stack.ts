@@ -76,15 +76,18 @@ export class FptCacheStack extends Stack {
       signedUrlMarginS: c.signedUrlMarginSeconds,
     });
     // Shadow checks of a share of the API's hits (docs/shadow.md); shadowSampleRate=0 leaves them out.
-    this.shadow = c.shadowSampleRate > 0 ? new ShadowVerification(this, 'Shadow', {
-      defaults,
-      tables: this.tables,
-      siteSecret: this.siteSecret,
-      scriptName: c.scriptName,
-      api: this.api.handler,
-      sampleRate: c.shadowSampleRate,
-      mismatchThreshold: c.shadowMismatchThreshold,
-    }) : undefined;
+    this.shadow =
+      c.shadowSampleRate > 0
+        ? new ShadowVerification(this, 'Shadow', {
+            defaults,
+            tables: this.tables,
+            siteSecret: this.siteSecret,
+            scriptName: c.scriptName,
+            api: this.api.handler,
+            sampleRate: c.shadowSampleRate,
+            mismatchThreshold: c.shadowMismatchThreshold,
+          })
+        : undefined;
     this.alarms = new Alarms(this, 'Alarms', {
       serviceName,
       thresholds: {

@@ -49,8 +49,15 @@ function isTextual(contentType: string | undefined, contentEncoding: string | un
   if (contentEncoding && contentEncoding.toLowerCase() !== 'identity') return false;
   if (!contentType) return true;
   const t = contentType.split(';')[0].trim().toLowerCase();
-  return t.startsWith('text/') || t === 'application/json' || t.endsWith('+json') || t === 'application/javascript'
-    || t === 'application/xml' || t.endsWith('+xml') || t === 'application/x-www-form-urlencoded';
+  return (
+    t.startsWith('text/') ||
+    t === 'application/json' ||
+    t.endsWith('+json') ||
+    t === 'application/javascript' ||
+    t === 'application/xml' ||
+    t.endsWith('+xml') ||
+    t === 'application/x-www-form-urlencoded'
+  );
 }
 
 export interface EventSource {
@@ -75,7 +82,10 @@ export function toApiGatewayEvent(req: EventSource, body: Buffer, now = new Date
   }
   let cookies: string[] | undefined;
   if (headers.cookie !== undefined) {
-    cookies = headers.cookie.split(/;\s*|,/).map((c) => c.trim()).filter(Boolean);
+    cookies = headers.cookie
+      .split(/;\s*|,/)
+      .map((c) => c.trim())
+      .filter(Boolean);
     delete headers.cookie;
   }
   headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${req.sourceIp}` : req.sourceIp;
@@ -151,7 +161,10 @@ export function fromLambdaResult(result: APIGatewayProxyResultV2 | undefined): H
 }
 
 const message = (status: number, text: string): HttpResult => ({
-  status, headers: { 'content-type': 'application/json' }, cookies: [], body: Buffer.from(JSON.stringify({ message: text })),
+  status,
+  headers: { 'content-type': 'application/json' },
+  cookies: [],
+  body: Buffer.from(JSON.stringify({ message: text })),
 });
 
 export interface LocalApiGatewayOptions {
@@ -203,7 +216,12 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/status' && opts.status) {
         req.resume();
-        return write(res, { status: 200, headers: { 'content-type': 'application/json' }, cookies: [], body: Buffer.from(JSON.stringify(await opts.status())) });
+        return write(res, {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          cookies: [],
+          body: Buffer.from(JSON.stringify(await opts.status())),
+        });
       }
       if (!matchRoute(req.method ?? 'GET', path)) {
         req.resume();
@@ -211,10 +229,17 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       }
       const body = await readBody(req, MAX_REQUEST_BYTES);
       if (!body) return write(res, message(413, 'Request Entity Too Large'));
-      const event = toApiGatewayEvent({
-        method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders,
-        sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', localPort: req.socket.localPort ?? 0,
-      }, body);
+      const event = toApiGatewayEvent(
+        {
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          httpVersion: req.httpVersion,
+          rawHeaders: req.rawHeaders,
+          sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+          localPort: req.socket.localPort ?? 0,
+        },
+        body,
+      );
       // API Gateway answers 413 when the event it would invoke the function with is over Lambda's request limit.
       if (Buffer.byteLength(JSON.stringify(event)) > MAX_LAMBDA_REQUEST_BYTES) return write(res, message(413, 'Request Entity Too Large'));
       let result: APIGatewayProxyResultV2;
@@ -235,22 +260,28 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       else res.destroy();
     }
   };
-  const server: Server = createServer((req, res) => { void handle(req, res); });
+  const server: Server = createServer((req, res) => {
+    void handle(req, res);
+  });
   // shotgun_api3 (httplib2) does not retry a call on a kept-alive socket the server closed while idle, so keep them open long.
   server.keepAliveTimeout = 10 * 60_000;
   server.headersTimeout = 60_000;
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

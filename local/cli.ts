@@ -15,7 +15,10 @@ interface Command {
   run(args: ParsedArgs): Promise<number | 'running'>;
 }
 
-interface ParsedArgs { flags: Set<string>; positional: string[] }
+interface ParsedArgs {
+  flags: Set<string>;
+  positional: string[];
+}
 
 class UsageError extends Error {}
 
@@ -31,10 +34,14 @@ const err = (line: string) => process.stderr.write(`${line}\n`);
 function stopOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
   /** Stops, then exits with `code`; a failed stop is reported and exits with `failedCode`. */
-  const stopThenExit = (code: number, failedCode: number) => stop().then(() => process.exit(code), (e) => {
-    err(`fpt-cache: error while stopping: ${(e as Error).message}`);
-    process.exit(failedCode);
-  });
+  const stopThenExit = (code: number, failedCode: number) =>
+    stop().then(
+      () => process.exit(code),
+      (e) => {
+        err(`fpt-cache: error while stopping: ${(e as Error).message}`);
+        process.exit(failedCode);
+      },
+    );
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
@@ -109,7 +116,8 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   calibrate: {
-    summary: 'measure the site\'s read rules (NULL and text order, entity sort key, empty or, negation and NULL, missing fields) with read-only probes; --show prints the stored ones',
+    summary:
+      "measure the site's read rules (NULL and text order, entity sort key, empty or, negation and NULL, missing fields) with read-only probes; --show prints the stored ones",
     raw: true,
     async run(args) {
       const { calibrateCommand } = await import('./commands/calibrate.js');
@@ -125,7 +133,8 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   schema: {
-    summary: 'schema dump --types Shot,Task,... [--rules FILE] [--out FILE] [--from FILE]: write the cached-schema YAML from the site\'s schema_read (SHOTGUN_URL, SHOTGUN_SCRIPT_NAME, SHOTGUN_SCRIPT_KEY)',
+    summary:
+      "schema dump --types Shot,Task,... [--rules FILE] [--out FILE] [--from FILE]: write the cached-schema YAML from the site's schema_read (SHOTGUN_URL, SHOTGUN_SCRIPT_NAME, SHOTGUN_SCRIPT_KEY)",
     raw: true,
     async run(args) {
       const [sub, ...rest] = args.positional;
@@ -152,8 +161,11 @@ function usage(): string {
     lines.push(`  ${name.padEnd(8)} ${c.summary}`);
     for (const [flag, text] of Object.entries(c.flags ?? {})) lines.push(`  ${''.padEnd(8)}   ${flag}  ${text}`);
   }
-  lines.push('', 'environment: PORT SIM_PORT DYNAMODB_PORT SQS_PORT DATA_DIR SHOTGUN_URL SHOTGUN_SCRIPT_NAME SHOTGUN_SCRIPT_KEY',
-    '             SCHEMA POLL_INTERVAL_MS SIM_LATENCY_MS SIM_ENTITIES SIM_SEED');
+  lines.push(
+    '',
+    'environment: PORT SIM_PORT DYNAMODB_PORT SQS_PORT DATA_DIR SHOTGUN_URL SHOTGUN_SCRIPT_NAME SHOTGUN_SCRIPT_KEY',
+    '             SCHEMA POLL_INTERVAL_MS SIM_LATENCY_MS SIM_ENTITIES SIM_SEED',
+  );
   return lines.join('\n');
 }
 
@@ -198,9 +210,12 @@ export async function main(argv: string[]): Promise<number | 'running'> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
-  if (code !== 'running') process.exit(code);
-}, (e) => {
-  err(`fpt-cache: ${(e as Error)?.message ?? String(e)}`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 'running') process.exit(code);
+  },
+  (e) => {
+    err(`fpt-cache: ${(e as Error)?.message ?? String(e)}`);
+    process.exit(1);
+  },
+);

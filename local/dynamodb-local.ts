@@ -23,7 +23,8 @@ function jarDir(): string {
  * A guardian shell runs the JVM and polls the Node parent every half second: when the parent is gone
  * (exit, SIGKILL, crash) it kills the JVM, so no java process outlives the stack or the test suite.
  */
-const GUARDIAN = 'java "$@" & child=$!; trap \'kill $child 2>/dev/null; wait $child 2>/dev/null; exit 0\' TERM INT HUP; ' +
+const GUARDIAN =
+  'java "$@" & child=$!; trap \'kill $child 2>/dev/null; wait $child 2>/dev/null; exit 0\' TERM INT HUP; ' +
   'while kill -0 $FPT_PARENT_PID 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill $child 2>/dev/null; wait $child 2>/dev/null';
 
 /**
@@ -34,7 +35,17 @@ export async function startDynamoDbLocal(opts: { port: number; dataDir?: string;
   const dir = jarDir();
   const fastStart = opts.fastStart ?? process.env.DYNAMODB_FAST_START === '1';
   const jit = fastStart ? ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto'] : [];
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xms64m', `-Xmx${process.env.DYNAMODB_HEAP ?? '1g'}`, ...jit, '-jar', join(dir, 'DynamoDBLocal.jar'), '-sharedDb', '-port', String(opts.port)];
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    '-Xms64m',
+    `-Xmx${process.env.DYNAMODB_HEAP ?? '1g'}`,
+    ...jit,
+    '-jar',
+    join(dir, 'DynamoDBLocal.jar'),
+    '-sharedDb',
+    '-port',
+    String(opts.port),
+  ];
   if (opts.dataDir) {
     const p = resolve(opts.dataDir);
     mkdirSync(p, { recursive: true });
@@ -47,16 +58,23 @@ export async function startDynamoDbLocal(opts: { port: number; dataDir?: string;
     env: { ...process.env, FPT_PARENT_PID: String(process.pid) },
   });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const endpoint = `http://127.0.0.1:${opts.port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let exited = false;
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
   try {
     for (;;) {
       if (exited) throw new Error(`DynamoDB Local exited during start: ${stderr.trim().split('\n').slice(-3).join(' ')}`);
-      try { await client.send(new ListTablesCommand({})); break; } catch {
+      try {
+        await client.send(new ListTablesCommand({}));
+        break;
+      } catch {
         if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${opts.timeoutMs ?? 30_000} ms`);
         await new Promise((r) => setTimeout(r, 150));
       }
@@ -68,12 +86,20 @@ export async function startDynamoDbLocal(opts: { port: number; dataDir?: string;
     client.destroy();
   }
   return {
-    endpoint, port: opts.port, pid: child.pid,
-    stop: () => new Promise<void>((res) => {
-      if (exited) return res();
-      const t = setTimeout(() => { child.kill('SIGKILL'); }, 5000);
-      child.once('exit', () => { clearTimeout(t); res(); });
-      child.kill('SIGTERM');
-    }),
+    endpoint,
+    port: opts.port,
+    pid: child.pid,
+    stop: () =>
+      new Promise<void>((res) => {
+        if (exited) return res();
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+        }, 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          res();
+        });
+        child.kill('SIGTERM');
+      }),
   };
 }

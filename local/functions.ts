@@ -52,7 +52,7 @@ export const SCHEDULED_FUNCTIONS: ScheduledFunctionSpec[] = [
   // The poller loops inside each invocation (POLL_INTERVAL_MS, default 1 s) and is started again as soon as one ends.
   {
     fn: { name: 'fpt-cache-poller', timeoutMs: 70_000 },
-    everyMs: (env) => Number(env.POLL_INTERVAL_MS) > 0 ? Number(env.POLL_INTERVAL_MS) : 1_000,
+    everyMs: (env) => (Number(env.POLL_INTERVAL_MS) > 0 ? Number(env.POLL_INTERVAL_MS) : 1_000),
     async create(env) {
       const { createPollerHandler } = await import('../functions/poller/app.js');
       const { stackSync, syncLogger } = await import('./sync-local.js');
@@ -81,15 +81,20 @@ export const SCHEDULED_FUNCTIONS: ScheduledFunctionSpec[] = [
       const { stackSync, syncLogger } = await import('./sync-local.js');
       const { baseMs, floorMs } = reconcileRates(env);
       const s = stackSync(env);
-      return createReconcilerHandler({ ...env, RECONCILE_INTERVAL_MS: String(baseMs), RECONCILE_FLOOR_MS: String(floorMs) }, {
-        metrics: s.metrics, shadowMetrics: s.shadowMetrics, logger: syncLogger('fpt-cache-reconciler', env),
-      });
+      return createReconcilerHandler(
+        { ...env, RECONCILE_INTERVAL_MS: String(baseMs), RECONCILE_FLOOR_MS: String(floorMs) },
+        {
+          metrics: s.metrics,
+          shadowMetrics: s.shadowMetrics,
+          logger: syncLogger('fpt-cache-reconciler', env),
+        },
+      );
     },
   },
   // The scheduled validation, on the AWS default schedule (validateIntervalMinutes, 60): a rate rule first fires one period after it is created.
   {
     fn: { name: 'fpt-cache-validator', timeoutMs: 900_000 },
-    everyMs: (env) => Number(env.VALIDATE_INTERVAL_MS) > 0 ? Number(env.VALIDATE_INTERVAL_MS) : 60 * 60_000,
+    everyMs: (env) => (Number(env.VALIDATE_INTERVAL_MS) > 0 ? Number(env.VALIDATE_INTERVAL_MS) : 60 * 60_000),
     runAtStart: false,
     async create(env) {
       const { createValidatorHandler } = await import('../functions/validator/app.js');

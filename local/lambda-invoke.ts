@@ -15,7 +15,9 @@ export interface LocalFunction {
 /** A Context like the runtime's. Once `shutdown` aborts (the local stack stopping), the remaining time reads 0. */
 export function lambdaContext(fn: LocalFunction, shutdown?: AbortSignal, region = process.env.AWS_REGION ?? 'us-east-1'): Context {
   const deadline = Date.now() + (fn.timeoutMs ?? 30_000);
-  const fail = () => { throw new Error('callback-style completion is not supported; return a promise'); };
+  const fail = () => {
+    throw new Error('callback-style completion is not supported; return a promise');
+  };
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: fn.name,

@@ -12,7 +12,11 @@ export interface Launchers {
 
 function parentOf(pid: number): number | undefined {
   try {
-    const p = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)]).toString().trim());
+    const p = Number(
+      execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)])
+        .toString()
+        .trim(),
+    );
     return Number.isInteger(p) ? p : undefined;
   } catch {
     return undefined;
@@ -42,10 +46,13 @@ function alive(pid: number): boolean {
 /** Calls `onGone` once, when our parent or npm exits (or had already). */
 export function watchLaunchers(onGone: (pid: number) => void, chain: Launchers = currentLaunchers(), everyMs = 1000): () => void {
   const timer = setInterval(() => {
-    const gone = chain.orphaned ? chain.parent
-      : process.ppid !== chain.parent ? chain.parent
-      : chain.npm !== undefined && !alive(chain.npm) ? chain.npm
-      : undefined;
+    const gone = chain.orphaned
+      ? chain.parent
+      : process.ppid !== chain.parent
+        ? chain.parent
+        : chain.npm !== undefined && !alive(chain.npm)
+          ? chain.npm
+          : undefined;
     if (gone === undefined) return;
     clearInterval(timer);
     onGone(gone);

@@ -16,7 +16,10 @@ export function freePort(): Promise<number> {
 }
 
 export class PortInUseError extends Error {
-  constructor(readonly port: number, readonly variable: string) {
+  constructor(
+    readonly port: number,
+    readonly variable: string,
+  ) {
     super(`port ${port} is already in use: set ${variable} to another port`);
     this.name = 'PortInUseError';
   }

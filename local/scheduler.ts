@@ -52,19 +52,25 @@ export function startScheduler(functions: ScheduledFunction[], onError: (message
   const stats: SchedulerStats = {};
 
   for (const f of functions) {
-    const s = stats[f.fn.name] = { invocations: 0, failures: 0, running: false } as SchedulerStats[string];
+    const s = (stats[f.fn.name] = { invocations: 0, failures: 0, running: false } as SchedulerStats[string]);
     const fire = () => {
       if (stopped || running.has(f.fn.name)) return;
       s.invocations++;
       s.running = true;
       s.lastRunAt = new Date().toISOString();
       const p = invokeLocal(f.fn, f.handler, scheduledEvent(`${f.fn.name}-schedule`), shutdown.signal)
-        .then(() => undefined, (e) => {
-          s.failures++;
-          s.lastError = (e as Error)?.message ?? String(e);
-          onError(`${f.fn.name} failed`, e);
-        })
-        .finally(() => { s.running = false; running.delete(f.fn.name); });
+        .then(
+          () => undefined,
+          (e) => {
+            s.failures++;
+            s.lastError = (e as Error)?.message ?? String(e);
+            onError(`${f.fn.name} failed`, e);
+          },
+        )
+        .finally(() => {
+          s.running = false;
+          running.delete(f.fn.name);
+        });
       running.set(f.fn.name, p);
     };
     timers.push(setInterval(fire, f.everyMs));
@@ -80,7 +86,9 @@ export function startScheduler(functions: ScheduledFunction[], onError: (message
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...running.values()]),
-        new Promise((r) => { grace = setTimeout(r, graceMs); }),
+        new Promise((r) => {
+          grace = setTimeout(r, graceMs);
+        }),
       ]);
       clearTimeout(grace);
     },

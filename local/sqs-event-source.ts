@@ -15,8 +15,13 @@
 // How: received messages are held under a long visibility timeout in per-group buffers (local-aws-sqs does not lock
 // groups), so only this emulator decides when each group's next batch runs.
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient,
-  type Message, type MessageAttributeValue,
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+  type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { invokeLocal, type LambdaHandler, type LocalFunction } from './lambda-invoke.js';
@@ -121,7 +126,12 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const queueName = opts.queueUrl.split('/').pop() ?? 'queue';
   const fifo = queueName.endsWith('.fifo');
   const queueArn = `arn:aws:sqs:${region}:123456789012:${queueName}`;
-  const sqs = new SQSClient({ endpoint: opts.endpoint, region, credentials: opts.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2 });
+  const sqs = new SQSClient({
+    endpoint: opts.endpoint,
+    region,
+    credentials: opts.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 2,
+  });
   const onError = opts.onError ?? (() => {});
 
   const groups = new Map<string, Group>();
@@ -139,23 +149,25 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   async function receive(): Promise<void> {
     while (!stopped && buffered < maxBuffered) {
-      const out = await sqs.send(new ReceiveMessageCommand({
-        QueueUrl: opts.queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: HOLD_SECONDS,
-        AttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }));
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: opts.queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: HOLD_SECONDS,
+          AttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
       const messages = out.Messages ?? [];
       for (const m of messages) {
         if (!m.MessageId || known.has(m.MessageId)) continue;
         known.add(m.MessageId);
         // A standard queue has no groups: every message is its own (no ordering, full parallelism).
-        const groupId = fifo ? m.Attributes?.MessageGroupId ?? '' : m.MessageId;
+        const groupId = fifo ? (m.Attributes?.MessageGroupId ?? '') : m.MessageId;
         let g = groups.get(groupId);
-        if (!g) groups.set(groupId, g = { id: groupId, messages: [], inFlight: false, availableAt: 0 });
+        if (!g) groups.set(groupId, (g = { id: groupId, messages: [], inFlight: false, availableAt: 0 }));
         // Receive order is queue order (local-aws-sqs's SequenceNumbers are random, so they cannot order anything).
         g.messages.push({ message: m, receiveCount: 0, order: arrival++ });
         buffered++;
@@ -169,11 +181,16 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     let next = Infinity;
     while (!stopped && running.size < maxConcurrency) {
       const now = Date.now();
-      const ready = [...groups.values()].filter((g) => {
-        if (g.inFlight || g.messages.length === 0) return false;
-        if (g.availableAt > now) { next = Math.min(next, g.availableAt); return false; }
-        return true;
-      }).sort((a, b) => a.messages[0].order - b.messages[0].order);
+      const ready = [...groups.values()]
+        .filter((g) => {
+          if (g.inFlight || g.messages.length === 0) return false;
+          if (g.availableAt > now) {
+            next = Math.min(next, g.availableAt);
+            return false;
+          }
+          return true;
+        })
+        .sort((a, b) => a.messages[0].order - b.messages[0].order);
       if (ready.length === 0) break;
       const batch: Array<{ group: Group; held: Held[] }> = [];
       let room = batchSize;
@@ -184,10 +201,12 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
         g.inFlight = true;
         batch.push({ group: g, held });
       }
-      const p = runBatch(batch).catch((e) => onError('event source batch bookkeeping failed', e)).finally(() => {
-        running.delete(p);
-        schedule(0);
-      });
+      const p = runBatch(batch)
+        .catch((e) => onError('event source batch bookkeeping failed', e))
+        .finally(() => {
+          running.delete(p);
+          schedule(0);
+        });
       running.add(p);
     }
     return next;
@@ -225,22 +244,26 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   async function deleteMessages(held: Held[]): Promise<void> {
     for (let i = 0; i < held.length; i += 10) {
       const chunk = held.slice(i, i + 10);
-      const out = await sqs.send(new DeleteMessageBatchCommand({
-        QueueUrl: opts.queueUrl,
-        Entries: chunk.map((h, j) => ({ Id: String(j), ReceiptHandle: h.message.ReceiptHandle! })),
-      }));
+      const out = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: opts.queueUrl,
+          Entries: chunk.map((h, j) => ({ Id: String(j), ReceiptHandle: h.message.ReceiptHandle! })),
+        }),
+      );
       for (const f of out.Failed ?? []) onError(`could not delete message ${chunk[Number(f.Id)].message.MessageId}: ${f.Message}`);
     }
   }
 
   async function moveToDlq(h: Held): Promise<void> {
     const m = h.message;
-    await sqs.send(new SendMessageCommand({
-      QueueUrl: opts.dlqUrl,
-      MessageBody: m.Body ?? '',
-      ...(fifo ? { MessageGroupId: m.Attributes?.MessageGroupId, MessageDeduplicationId: m.Attributes?.MessageDeduplicationId ?? m.MessageId } : {}),
-      MessageAttributes: m.MessageAttributes,
-    }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: opts.dlqUrl,
+        MessageBody: m.Body ?? '',
+        ...(fifo ? { MessageGroupId: m.Attributes?.MessageGroupId, MessageDeduplicationId: m.Attributes?.MessageDeduplicationId ?? m.MessageId } : {}),
+        MessageAttributes: m.MessageAttributes,
+      }),
+    );
     await deleteMessages([h]);
   }
 
@@ -297,7 +320,10 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     timer = undefined;
     wakeAt = Infinity;
     if (stopped) return;
-    if (ticking) { rerun = true; return; }
+    if (ticking) {
+      rerun = true;
+      return;
+    }
     ticking = true;
     let received = false;
     let next: number;
@@ -324,7 +350,9 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     if (timer && at >= wakeAt) return;
     if (timer) clearTimeout(timer);
     wakeAt = at;
-    timer = setTimeout(() => { void tick(); }, delayMs);
+    timer = setTimeout(() => {
+      void tick();
+    }, delayMs);
   }
 
   schedule(0);
@@ -340,10 +368,12 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
       const held = [...groups.values()].flatMap((g) => g.messages);
       try {
         for (let i = 0; i < held.length; i += 10) {
-          await sqs.send(new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: opts.queueUrl,
-            Entries: held.slice(i, i + 10).map((h, j) => ({ Id: String(j), ReceiptHandle: h.message.ReceiptHandle!, VisibilityTimeout: 0 })),
-          }));
+          await sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: opts.queueUrl,
+              Entries: held.slice(i, i + 10).map((h, j) => ({ Id: String(j), ReceiptHandle: h.message.ReceiptHandle!, VisibilityTimeout: 0 })),
+            }),
+          );
         }
       } catch {
         // The queue server may already be gone; its messages go with it.

@@ -48,7 +48,10 @@ export async function startLocalSqs(opts: { port: number; host?: string }): Prom
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, host, () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   service.PORT = port;
@@ -60,9 +63,10 @@ export async function startLocalSqs(opts: { port: number; host?: string }): Prom
     dlqUrl: `${endpoint}/123456789012/${EVENTS_DLQ_NAME}`,
     shadowQueueUrl: `${endpoint}/123456789012/${SHADOW_QUEUE_NAME}`,
     shadowDlqUrl: `${endpoint}/123456789012/${SHADOW_DLQ_NAME}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

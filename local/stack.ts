@@ -8,7 +8,15 @@ import { ensureVerdictKeyFile } from '../shared/site/index.js';
 import { STATUS_KEY_HEADER } from '../functions/api/app.js';
 import { fromLambdaResult, startLocalApiGateway, toApiGatewayEvent, type LocalApiGateway } from './api-gateway.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { API_FUNCTION, QUEUE_CONSUMER, SCHEDULED_FUNCTIONS, SHADOW_VERIFIER, type FunctionEnv, type QueueConsumerSpec, type ScheduledFunctionSpec } from './functions.js';
+import {
+  API_FUNCTION,
+  QUEUE_CONSUMER,
+  SCHEDULED_FUNCTIONS,
+  SHADOW_VERIFIER,
+  type FunctionEnv,
+  type QueueConsumerSpec,
+  type ScheduledFunctionSpec,
+} from './functions.js';
 import { invokeLocal } from './lambda-invoke.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
@@ -112,7 +120,13 @@ function prepareDataDir(dir: string, fresh: boolean): () => void {
   writeFileSync(join(dir, DATA_MARKER), 'fpt-cache local stack data (DynamoDB Local files, simulated site snapshot)\n');
   const lock = join(dir, LOCK_FILE);
   writeFileSync(lock, String(process.pid));
-  return () => { try { if (readFileSync(lock, 'utf8') === String(process.pid)) rmSync(lock); } catch { /* already gone */ } };
+  return () => {
+    try {
+      if (readFileSync(lock, 'utf8') === String(process.pid)) rmSync(lock);
+    } catch {
+      /* already gone */
+    }
+  };
 }
 
 function checkLock(dir: string): void {
@@ -122,7 +136,12 @@ function checkLock(dir: string): void {
   if (!Number.isInteger(pid) || pid <= 0) return;
   let alive = true;
   if (pid === process.pid) alive = liveLocks.has(dir);
-  else try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  else
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
   if (alive) throw new ConfigError(`DATA_DIR ${dir} is in use by another stack (pid ${pid}): stop it or set DATA_DIR to another directory`);
 }
 
@@ -142,50 +161,89 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     throw new ConfigError('SHOTGUN_URL names a real site: set SHOTGUN_SCRIPT_NAME and SHOTGUN_SCRIPT_KEY to its script credentials too');
   }
   if (upstreamUrl) {
-    try { new URL(upstreamUrl); } catch { throw new ConfigError(`SHOTGUN_URL is not a URL: ${upstreamUrl}`); }
+    try {
+      new URL(upstreamUrl);
+    } catch {
+      throw new ConfigError(`SHOTGUN_URL is not a URL: ${upstreamUrl}`);
+    }
   }
 
   const port = options.port ?? DEFAULT_PORTS.PORT;
   const simPort = options.simPort ?? DEFAULT_PORTS.SIM_PORT;
   const sqsPort = options.sqsPort ?? DEFAULT_PORTS.SQS_PORT;
-  const checks: Array<[number, string]> = [[port, 'PORT'], [options.dynamodbPort ?? DEFAULT_PORTS.DYNAMODB_PORT, 'DYNAMODB_PORT'], [sqsPort, 'SQS_PORT']];
+  const checks: Array<[number, string]> = [
+    [port, 'PORT'],
+    [options.dynamodbPort ?? DEFAULT_PORTS.DYNAMODB_PORT, 'DYNAMODB_PORT'],
+    [sqsPort, 'SQS_PORT'],
+  ];
   if (!upstreamUrl) checks.push([simPort, 'SIM_PORT']);
   for (const [p, name] of checks) if (p !== 0) await assertPortFree(p, name);
-  const dynamodbPort = options.dynamodbPort === 0 ? await freePort() : options.dynamodbPort ?? DEFAULT_PORTS.DYNAMODB_PORT;
+  const dynamodbPort = options.dynamodbPort === 0 ? await freePort() : (options.dynamodbPort ?? DEFAULT_PORTS.DYNAMODB_PORT);
 
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const releaseLock = prepareDataDir(dataDir, options.fresh ?? false);
   liveLocks.add(dataDir);
 
-  const stops: Array<() => Promise<void> | void> = [() => { liveLocks.delete(dataDir); releaseLock(); }];
+  const stops: Array<() => Promise<void> | void> = [
+    () => {
+      liveLocks.delete(dataDir);
+      releaseLock();
+    },
+  ];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) {
-      try { await stop(); } catch (e) { log(`fpt-cache: error while stopping: ${(e as Error).message}`); }
+      try {
+        await stop();
+      } catch (e) {
+        log(`fpt-cache: error while stopping: ${(e as Error).message}`);
+      }
     }
   };
   const phasesMs: Record<string, number> = {};
   const timed = <T>(name: string, p: Promise<T>): Promise<T> => {
     const t0 = Date.now();
-    return p.finally(() => { phasesMs[name] = Date.now() - t0; });
+    return p.finally(() => {
+      phasesMs[name] = Date.now() - t0;
+    });
   };
   try {
     const startDdb = timed('dynamodb', startDynamoDbLocal({ port: dynamodbPort, dataDir: join(dataDir, 'dynamodb') }));
-    startDdb.then((d) => stops.push(() => d.stop()), () => {});
+    startDdb.then(
+      (d) => stops.push(() => d.stop()),
+      () => {},
+    );
     const startSqs = timed('sqs', startLocalSqs({ port: sqsPort }));
-    startSqs.then((s) => stops.push(() => s.close()), () => {});
-    const startSim = upstreamUrl ? Promise.resolve(undefined) : timed('site', startSimSite({
-      ...simOptionsFromEnv(env),
-      port: simPort,
-      dataDir: join(dataDir, 'sim'),
-    }));
-    startSim.then((s) => { if (s) stops.push(() => s.close()); }, () => {});
+    startSqs.then(
+      (s) => stops.push(() => s.close()),
+      () => {},
+    );
+    const startSim = upstreamUrl
+      ? Promise.resolve(undefined)
+      : timed(
+          'site',
+          startSimSite({
+            ...simOptionsFromEnv(env),
+            port: simPort,
+            dataDir: join(dataDir, 'sim'),
+          }),
+        );
+    startSim.then(
+      (s) => {
+        if (s) stops.push(() => s.close());
+      },
+      () => {},
+    );
     const settled = await Promise.allSettled([startDdb, startSqs, startSim]);
     for (const r of settled) if (r.status === 'rejected') throw r.reason;
     const [ddb, sqs, sim] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [DynamoDbLocal, LocalSqs, SimSite | undefined];
 
     const tables = tableNames(TABLE_PREFIX);
     const ddbClient = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    try { await timed('tables', ensureTables(ddbClient, tables)); } finally { ddbClient.destroy(); }
+    try {
+      await timed('tables', ensureTables(ddbClient, tables));
+    } finally {
+      ddbClient.destroy();
+    }
 
     const upstream = upstreamUrl ?? sim!.url;
     const functionEnv: FunctionEnv = {
@@ -211,23 +269,35 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     };
     const onError = (message: string, error?: unknown) => log(`fpt-cache: ${message}${error ? `: ${(error as Error)?.message ?? String(error)}` : ''}`);
 
-    const consumer = options.consumer === undefined ? QUEUE_CONSUMER : options.consumer ?? undefined;
+    const consumer = options.consumer === undefined ? QUEUE_CONSUMER : (options.consumer ?? undefined);
     let eventSource: SqsEventSource | undefined;
     if (consumer) {
       eventSource = startSqsEventSource({
-        endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: consumer.fn,
-        handler: await consumer.create(functionEnv), batchSize: consumer.batchSize, maxConcurrency: consumer.maxConcurrency,
-        ...options.eventSource, onError,
+        endpoint: sqs.endpoint,
+        queueUrl: sqs.queueUrl,
+        dlqUrl: sqs.dlqUrl,
+        fn: consumer.fn,
+        handler: await consumer.create(functionEnv),
+        batchSize: consumer.batchSize,
+        maxConcurrency: consumer.maxConcurrency,
+        ...options.eventSource,
+        onError,
       });
       const es = eventSource;
       stops.push(() => es.stop());
     }
-    const verifier = options.verifier === undefined ? SHADOW_VERIFIER : options.verifier ?? undefined;
+    const verifier = options.verifier === undefined ? SHADOW_VERIFIER : (options.verifier ?? undefined);
     let shadowSource: SqsEventSource | undefined;
     if (verifier) {
       shadowSource = startSqsEventSource({
-        endpoint: sqs.endpoint, queueUrl: sqs.shadowQueueUrl, dlqUrl: sqs.shadowDlqUrl, fn: verifier.fn,
-        handler: await verifier.create(functionEnv), batchSize: verifier.batchSize, maxConcurrency: verifier.maxConcurrency, onError,
+        endpoint: sqs.endpoint,
+        queueUrl: sqs.shadowQueueUrl,
+        dlqUrl: sqs.shadowDlqUrl,
+        fn: verifier.fn,
+        handler: await verifier.create(functionEnv),
+        batchSize: verifier.batchSize,
+        maxConcurrency: verifier.maxConcurrency,
+        onError,
       });
       const ss = shadowSource;
       stops.push(() => ss.stop());
@@ -235,7 +305,9 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     const scheduledSpecs = options.scheduled ?? SCHEDULED_FUNCTIONS;
     let scheduler: Scheduler | undefined;
     if (scheduledSpecs.length) {
-      const scheduled = await Promise.all(scheduledSpecs.map(async (s) => ({ fn: s.fn, everyMs: s.everyMs(functionEnv), runAtStart: s.runAtStart, handler: await s.create(functionEnv) })));
+      const scheduled = await Promise.all(
+        scheduledSpecs.map(async (s) => ({ fn: s.fn, everyMs: s.everyMs(functionEnv), runAtStart: s.runAtStart, handler: await s.create(functionEnv) })),
+      );
       scheduler = startScheduler(scheduled, onError);
       const sch = scheduler;
       stops.push(() => sch.stop());
@@ -245,7 +317,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     let api: LocalApiGateway | undefined;
     const apiHandler = await API_FUNCTION.create(functionEnv);
     const probe = statusProbe({
-      upstream, started: () => ready,
+      upstream,
+      started: () => ready,
       dynamodb: { endpoint: ddb.endpoint },
       sqs: { endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
       site: { url: upstream },
@@ -253,11 +326,21 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       // The API function's own GET /status (what AWS answers), with the details its script key unlocks: the cache's readiness per type.
       cache: async () => {
         const key = functionEnv.SHOTGUN_SCRIPT_KEY;
-        const event = toApiGatewayEvent({ method: 'GET', url: '/status', httpVersion: '1.1', rawHeaders: key ? [STATUS_KEY_HEADER, key] : [], sourceIp: '127.0.0.1', localPort: 0 }, Buffer.alloc(0));
+        const event = toApiGatewayEvent(
+          { method: 'GET', url: '/status', httpVersion: '1.1', rawHeaders: key ? [STATUS_KEY_HEADER, key] : [], sourceIp: '127.0.0.1', localPort: 0 },
+          Buffer.alloc(0),
+        );
         return JSON.parse(fromLambdaResult(await invokeLocal(API_FUNCTION.fn, apiHandler, event)).body.toString('utf8')) as Record<string, unknown>;
       },
       // The sync pipeline, when the poller is among the scheduled functions: ready once imported and following the log.
-      ...(scheduledSpecs.some((f) => f.fn.name === 'fpt-cache-poller') ? { sync: async () => { const { syncStatus } = await import('./sync-local.js'); return { ...await syncStatus(functionEnv) }; } } : {}),
+      ...(scheduledSpecs.some((f) => f.fn.name === 'fpt-cache-poller')
+        ? {
+            sync: async () => {
+              const { syncStatus } = await import('./sync-local.js');
+              return { ...(await syncStatus(functionEnv)) };
+            },
+          }
+        : {}),
       extra: () => ({
         ...(eventSource ? { eventSource: { ok: true, ...eventSource.stats() } } : {}),
         ...(shadowSource ? { shadowVerifier: { ok: true, ...shadowSource.stats() } } : {}),
@@ -265,10 +348,15 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       }),
     });
     stops.push(() => probe.close());
-    stops.push(async () => { const { releaseStackSync } = await import('./sync-local.js'); await releaseStackSync(functionEnv); });
+    stops.push(async () => {
+      const { releaseStackSync } = await import('./sync-local.js');
+      await releaseStackSync(functionEnv);
+    });
     const apiStarted = Date.now();
     api = await startLocalApiGateway({
-      port, fn: API_FUNCTION.fn, handler: apiHandler,
+      port,
+      fn: API_FUNCTION.fn,
+      handler: apiHandler,
       status: () => probe.status(),
       onError: (e) => onError(`${API_FUNCTION.fn.name} failed`, e),
     });
@@ -284,7 +372,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       upstream,
       dataDir,
       dynamodb: { endpoint: ddb.endpoint, port: ddb.port },
-      sqs: { endpoint: sqs.endpoint, port: sqs.port, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, shadowQueueUrl: sqs.shadowQueueUrl, shadowDlqUrl: sqs.shadowDlqUrl },
+      sqs: {
+        endpoint: sqs.endpoint,
+        port: sqs.port,
+        queueUrl: sqs.queueUrl,
+        dlqUrl: sqs.dlqUrl,
+        shadowQueueUrl: sqs.shadowQueueUrl,
+        shadowDlqUrl: sqs.shadowDlqUrl,
+      },
       tables,
       functionEnv,
       startupMs: Date.now() - started,

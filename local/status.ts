@@ -49,13 +49,17 @@ export function statusProbe(parts: StatusParts): { status(): Promise<StackStatus
   const site = new ShotgunClient({ url: parts.site.url, timeoutMs: PROBE_TIMEOUT_MS, retry: { maxAttempts: 1 } });
   const signal = () => AbortSignal.timeout(PROBE_TIMEOUT_MS);
   const queueDepth = async (url: string) => {
-    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }), { abortSignal: signal() })).Attributes;
+    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }), { abortSignal: signal() }))
+      .Attributes;
     return Number(a?.ApproximateNumberOfMessages ?? 0);
   };
   return {
     async status() {
       const [dynamodb, queue, upstream, cache, sync] = await Promise.all([
-        probe(async () => ({ endpoint: parts.dynamodb.endpoint, tables: (await ddb.send(new ListTablesCommand({}), { abortSignal: signal() })).TableNames?.length ?? 0 })),
+        probe(async () => ({
+          endpoint: parts.dynamodb.endpoint,
+          tables: (await ddb.send(new ListTablesCommand({}), { abortSignal: signal() })).TableNames?.length ?? 0,
+        })),
         probe(async () => ({ endpoint: parts.sqs.endpoint, messages: await queueDepth(parts.sqs.queueUrl), dlqMessages: await queueDepth(parts.sqs.dlqUrl) })),
         // A fresh `info` each time (not the client's cached one): this is a liveness probe.
         probe(async () => {
@@ -67,7 +71,9 @@ export function statusProbe(parts: StatusParts): { status(): Promise<StackStatus
       ]);
       const api = typeof parts.api === 'function' ? parts.api() : parts.api;
       const components: Record<string, ComponentHealth> = {
-        dynamodb, sqs: queue, site: upstream,
+        dynamodb,
+        sqs: queue,
+        site: upstream,
         api: api ? { ok: true, url: api.url } : { ok: false, error: 'not listening yet' },
         ...(cache ? { cache } : {}),
         ...(sync ? { sync } : {}),

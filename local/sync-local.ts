@@ -24,7 +24,7 @@ const keyOf = (env: FunctionEnv) => `${env.AWS_ENDPOINT_URL_DYNAMODB ?? ''}|${en
 export function stackSync(env: FunctionEnv): StackSync {
   const key = keyOf(env);
   let s = stacks.get(key);
-  if (!s) stacks.set(key, s = { metrics: new MemorySyncMetrics(), shadowMetrics: new MemoryShadowMetrics() });
+  if (!s) stacks.set(key, (s = { metrics: new MemorySyncMetrics(), shadowMetrics: new MemoryShadowMetrics() }));
   return s;
 }
 
@@ -35,7 +35,12 @@ export async function releaseStackSync(env: FunctionEnv): Promise<void> {
   if (s?.ctx) (await s.ctx.catch(() => undefined))?.destroy();
 }
 
-export interface TypeStatus { ready: boolean; entities: number; pass?: string; total?: number }
+export interface TypeStatus {
+  ready: boolean;
+  entities: number;
+  pass?: string;
+  total?: number;
+}
 
 export interface SyncStatus {
   ok: boolean;
@@ -63,7 +68,11 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
   s.ctx ??= syncContextFromEnv(env);
   const ctx = await s.ctx;
   const [readiness, checkpoints, run, request, lease] = await Promise.all([
-    ctx.readiness.load(), ctx.importState.checkpoints(), ctx.importState.run(), ctx.importState.request(), ctx.lease.read(),
+    ctx.readiness.load(),
+    ctx.importState.checkpoints(),
+    ctx.importState.run(),
+    ctx.importState.request(),
+    ctx.lease.read(),
   ]);
   const types: Record<string, TypeStatus> = {};
   let allReady = true;
@@ -85,7 +94,10 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
     }
     const perSecond = done / Math.max(1, (now - run.startedAt) / 1000);
     progress = {
-      done, total, percent: total ? Math.floor((done / total) * 1000) / 10 : 100, perSecond: Math.round(perSecond),
+      done,
+      total,
+      percent: total ? Math.floor((done / total) * 1000) / 10 : 100,
+      perSecond: Math.round(perSecond),
       etaSeconds: perSecond > 0 ? Math.round((total - done) / perSecond) : null,
     };
   }
@@ -118,7 +130,10 @@ export function cliSyncEnv(env: FunctionEnv): FunctionEnv {
   const sqs = `http://127.0.0.1:${env.SQS_PORT || 9324}`;
   const real = Boolean(env.SHOTGUN_URL);
   return {
-    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', POWERTOOLS_LOG_LEVEL: 'WARN',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
     ...env,
     SHOTGUN_URL: env.SHOTGUN_URL || `http://127.0.0.1:${env.SIM_PORT || 8020}`,
     SHOTGUN_SCRIPT_NAME: env.SHOTGUN_SCRIPT_NAME || (real ? undefined : DEFAULT_SCRIPT.name),

@@ -23,7 +23,11 @@ const positiveInt = (fallback: number) => z.preprocess(unsetIfEmpty, z.coerce.nu
  */
 export function isSecureSiteUrl(url: string): boolean {
   let u: URL;
-  try { u = new URL(url); } catch { return false; }
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
   if (u.protocol === 'https:') return true;
   if (u.protocol !== 'http:') return false;
   const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -31,7 +35,8 @@ export function isSecureSiteUrl(url: string): boolean {
 }
 
 const ShotgunEnvSchema = z.object({
-  SHOTGUN_URL: z.url({ protocol: /^https?$/, error: 'SHOTGUN_URL must be an http(s) URL of the Shotgun site' })
+  SHOTGUN_URL: z
+    .url({ protocol: /^https?$/, error: 'SHOTGUN_URL must be an http(s) URL of the Shotgun site' })
     .refine((u) => !URL.canParse(u) || isSecureSiteUrl(u), 'SHOTGUN_URL must be https (plain http only to this machine: 127.0.0.1, localhost, ::1)'),
   SHOTGUN_SCRIPT_NAME: optionalText,
   SHOTGUN_SCRIPT_KEY: optionalText,
@@ -95,7 +100,10 @@ export function storeConfigFromEnv(env: Env): { entitiesTable: string; stateTabl
  * Client config for an AWS service from a function's environment: the endpoint override AWS_ENDPOINT_URL_<SERVICE>
  * (set by the local stack; absent in AWS), the region, and, with an endpoint override, the environment's credentials.
  */
-export function awsClientConfig(env: Env, service: 'DYNAMODB' | 'SQS'): {
+export function awsClientConfig(
+  env: Env,
+  service: 'DYNAMODB' | 'SQS',
+): {
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };

@@ -6,7 +6,9 @@ import { startDynamoDbLocal, type DynamoDbLocal } from '../local/dynamodb-local.
 import { freePort } from '../local/ports.js';
 
 declare module 'vitest' {
-  export interface ProvidedContext { dynamodbEndpoint: string }
+  export interface ProvidedContext {
+    dynamodbEndpoint: string;
+  }
 }
 
 let ddb: DynamoDbLocal | undefined;
@@ -20,7 +22,10 @@ export async function teardown(): Promise<void> {
   if (!ddb) return;
   const port = ddb.port;
   await ddb.stop();
-  const left = execSync('ps -eo pid=,args=').toString().split('\n')
-    .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${port} `)).join('\n');
+  const left = execSync('ps -eo pid=,args=')
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${port} `))
+    .join('\n');
   if (left) throw new Error(`processes left behind after the suite: ${left}`);
 }

@@ -6,8 +6,28 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
-  CachedReads, CallerAuth, DEFAULT_STORE_MAX_LAG_MS, StoreFreshness, EventLogReads, PermissionEpoch, EventLogViews, SignatureRenewal, CursorWriteVersions, memoBudgetBytes, MemoryApiMetrics, ReplyMemo, type CounterGranularity, PrincipalViews, ResponseCache, SchemaReplies, SiteFieldLearner, WriteThrough, storeLinkProjects,
-  type AccessRules, type ApiMetrics, type WriteVersionSource,
+  CachedReads,
+  CallerAuth,
+  DEFAULT_STORE_MAX_LAG_MS,
+  StoreFreshness,
+  EventLogReads,
+  PermissionEpoch,
+  EventLogViews,
+  SignatureRenewal,
+  CursorWriteVersions,
+  memoBudgetBytes,
+  MemoryApiMetrics,
+  ReplyMemo,
+  type CounterGranularity,
+  PrincipalViews,
+  ResponseCache,
+  SchemaReplies,
+  SiteFieldLearner,
+  WriteThrough,
+  storeLinkProjects,
+  type AccessRules,
+  type ApiMetrics,
+  type WriteVersionSource,
 } from '../../shared/reads/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
@@ -57,8 +77,13 @@ export interface ApiDeps {
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const API_DEFAULTS: ApiConfig = {
-  authCacheMs: 300_000, readinessCacheMs: 5_000, infoCacheMs: 300_000, permissionViewTtlMs: 600_000,
-  maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes, maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth, maxScanEntities: MAX_SCAN_ENTITIES,
+  authCacheMs: 300_000,
+  readinessCacheMs: 5_000,
+  infoCacheMs: 300_000,
+  permissionViewTtlMs: 600_000,
+  maxRequestBytes: DEFAULT_REQUEST_LIMITS.maxBytes,
+  maxJsonDepth: DEFAULT_REQUEST_LIMITS.maxDepth,
+  maxScanEntities: MAX_SCAN_ENTITIES,
   signedUrlMarginS: DEFAULT_SIGNED_URL_MARGIN_S,
 };
 
@@ -100,7 +125,13 @@ export function buildContext(deps: ApiDeps): ApiContext {
   return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, cache };
 }
 
-function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void, metrics: ApiMetrics) {
+function buildCache(
+  c: CacheDeps,
+  client: ShotgunClient,
+  cfg: ApiConfig,
+  log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void,
+  metrics: ApiMetrics,
+) {
   const readinessStore = new ReadinessStore(c.ddb, c.tables, c.schema);
   // Reloaded at most every readinessCacheMs, and at once after the site's field names were learnt.
   let snapshot = readinessStore.snapshots(cfg.readinessCacheMs);
@@ -108,41 +139,87 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const store = new EntityStore(c.ddb, c.tables, c.schema);
   const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now: c.clock ?? Date.now };
   const auth = new CallerAuth({
-    client, ttlMs: cfg.authCacheMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'),
+    client,
+    ttlMs: cfg.authCacheMs,
+    table: { ddb: c.ddb, name: c.tables.state },
+    log: log('warn'),
     hmacKey: c.verdictKey ?? (async () => undefined),
   });
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
   const m = c.replyMemo;
-  const memo = m?.enabled === false ? undefined : new ReplyMemo({
-    ddb: c.ddb, table: c.tables.state, granularity: m?.granularity, volatile, maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share), onEvict: (n) => metrics.memoEvicted?.(n),
-  });
+  const memo =
+    m?.enabled === false
+      ? undefined
+      : new ReplyMemo({
+          ddb: c.ddb,
+          table: c.tables.state,
+          granularity: m?.granularity,
+          volatile,
+          maxBytes: m?.maxBytes ?? memoBudgetBytes(process.env, m?.share),
+          onEvict: (n) => metrics.memoEvicted?.(n),
+        });
   // Changes the event log carries that move permissions end every view verified before them (shared/reads/view-coverage.ts).
   const epoch = new PermissionEpoch({ ddb: c.ddb, table: c.tables.state });
   // Each caller's own view, probed with its credentials (shared/reads/principal-views.ts).
   const views = new PrincipalViews({
-    client, schema: c.schema, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), trusted: c.trustedPrincipals,
-    ttlMs: cfg.permissionViewTtlMs, table: { ddb: c.ddb, name: c.tables.state }, log: log('warn'), onEvent: (e) => metrics.permission?.(e, 1),
+    client,
+    schema: c.schema,
+    scriptAuth: c.scriptAuth,
+    identity: (cred) => auth.identity(cred),
+    trusted: c.trustedPrincipals,
+    ttlMs: cfg.permissionViewTtlMs,
+    table: { ddb: c.ddb, name: c.tables.state },
+    log: log('warn'),
+    onEvent: (e) => metrics.permission?.(e, 1),
     epoch: () => epoch.current(),
   });
   const lease = new PollerLease(DynamoDBDocumentClient.from(c.ddb), c.tables.state, 0);
-  const eventLog = c.eventLog?.enabled === false ? undefined : new EventLogReads({
-    schema: c.schema, kept: new KeptEvents(c.ddb, c.tables.state), cursor: () => lease.read(), readiness, maxLagMs: c.eventLog?.maxLagMs,
-    projects: async (ids) => (await store.getMany('Project', ids)).entities.map((e) => e.record),
-  });
+  const eventLog =
+    c.eventLog?.enabled === false
+      ? undefined
+      : new EventLogReads({
+          schema: c.schema,
+          kept: new KeptEvents(c.ddb, c.tables.state),
+          cursor: () => lease.read(),
+          readiness,
+          maxLagMs: c.eventLog?.maxLagMs,
+          projects: async (ids) => (await store.getMany('Project', ids)).entities.map((e) => e.record),
+        });
   // How fresh the store is: the poller's lease item and the pending-event markers (also what outage mode reports).
   const freshness = new StoreFreshness({
-    lease: () => lease.read(), firstPending: (keys) => pending.firstPending(keys), maxLagMs: c.freshness?.maxLagMs ?? DEFAULT_STORE_MAX_LAG_MS, since: Date.now(),
+    lease: () => lease.read(),
+    firstPending: (keys) => pending.firstPending(keys),
+    maxLagMs: c.freshness?.maxLagMs ?? DEFAULT_STORE_MAX_LAG_MS,
+    since: Date.now(),
   });
   const pending = new PendingEvents(c.ddb, c.tables.state);
   const reads = new CachedReads({
     freshness: c.freshness && c.freshness.enabled !== false ? freshness : undefined,
-    schema: c.schema, readiness, auth, rules: c.accessRules, log: log('error'), memo, quarantine: ledger.quarantine(cfg.readinessCacheMs),
-    views, linkProjects: storeLinkProjects(store), eventLog,
-    eventLogViews: eventLog && new EventLogViews({ client, scriptAuth: c.scriptAuth, identity: (cred) => auth.identity(cred), ttlMs: views.ttlMs, onProbe: () => metrics.permission?.('probe', 1) }),
+    schema: c.schema,
+    readiness,
+    auth,
+    rules: c.accessRules,
+    log: log('error'),
+    memo,
+    quarantine: ledger.quarantine(cfg.readinessCacheMs),
+    views,
+    linkProjects: storeLinkProjects(store),
+    eventLog,
+    eventLogViews:
+      eventLog &&
+      new EventLogViews({
+        client,
+        scriptAuth: c.scriptAuth,
+        identity: (cred) => auth.identity(cred),
+        ttlMs: views.ttlMs,
+        onProbe: () => metrics.permission?.('probe', 1),
+      }),
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities, volatile }),
   });
   const writeThrough = new WriteThrough({
-    schema: c.schema, store, log: log('warn'),
+    schema: c.schema,
+    store,
+    log: log('warn'),
     site: {
       async read(params) {
         const script = await c.scriptAuth();
@@ -152,15 +229,30 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
     },
   });
   const versions = c.versions ?? new CursorWriteVersions(c.ddb, DynamoDBDocumentClient.from(c.ddb), c.tables.state);
-  const responses = c.responseCache?.enabled === false ? undefined
-    : new ResponseCache({ ddb: c.ddb, table: c.tables.state, ttlS: c.responseCache?.ttlS, maxStoredBytes: c.responseCache?.maxStoredBytes, marginMs: volatile.marginMs, now: volatile.now });
+  const responses =
+    c.responseCache?.enabled === false
+      ? undefined
+      : new ResponseCache({
+          ddb: c.ddb,
+          table: c.tables.state,
+          ttlS: c.responseCache?.ttlS,
+          maxStoredBytes: c.responseCache?.maxStoredBytes,
+          marginMs: volatile.marginMs,
+          now: volatile.now,
+        });
   // The site's field names, learnt on passes naming uncached fields (shared/reads/site-field-learning.ts).
   const learner = new SiteFieldLearner({
-    schema: c.schema, readiness, store: readinessStore, log: log('warn'), minIntervalMs: cfg.readinessCacheMs,
-    onLearned: () => { snapshot = readinessStore.snapshots(cfg.readinessCacheMs); },
+    schema: c.schema,
+    readiness,
+    store: readinessStore,
+    log: log('warn'),
+    minIntervalMs: cfg.readinessCacheMs,
+    onLearned: () => {
+      snapshot = readinessStore.snapshots(cfg.readinessCacheMs);
+    },
     async fieldsOf(type) {
       const script = await c.scriptAuth();
-      if (!script) throw new Error('no script credentials (SHOTGUN_SCRIPT_NAME) to read the site\'s fields');
+      if (!script) throw new Error("no script credentials (SHOTGUN_SCRIPT_NAME) to read the site's fields");
       return client.call('schema_field_read', { type }, { auth: script, idempotent: true });
     },
   });
@@ -168,10 +260,34 @@ function buildCache(c: CacheDeps, client: ShotgunClient, cfg: ApiConfig, log: (l
   const renewal = new SignatureRenewal({ schema: c.schema, store, log: log('warn') });
   const recent = new RecentVolatileReads({ ddb: c.ddb, table: c.tables.state, now: volatile.now });
   // Schema replies are kept per caller and per binding (its permission epoch and view period): they die with its views.
-  const schemaReplies = responses && new SchemaReplies({ responses, schema: c.schema, identity: async (cred) => {
-    const binding = await views.binding(cred, []);
-    if (binding === undefined) throw new Error('permission epoch unavailable');
-    return `${await auth.identity(cred)}#${binding}`;
-  } });
-  return { ...c, readiness, auth, views, reads, freshness, eventLog, writeThrough, versions, responses, schemaReplies, ledger, memo, learner, renewal, recent, pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state) };
+  const schemaReplies =
+    responses &&
+    new SchemaReplies({
+      responses,
+      schema: c.schema,
+      identity: async (cred) => {
+        const binding = await views.binding(cred, []);
+        if (binding === undefined) throw new Error('permission epoch unavailable');
+        return `${await auth.identity(cred)}#${binding}`;
+      },
+    });
+  return {
+    ...c,
+    readiness,
+    auth,
+    views,
+    reads,
+    freshness,
+    eventLog,
+    writeThrough,
+    versions,
+    responses,
+    schemaReplies,
+    ledger,
+    memo,
+    learner,
+    renewal,
+    recent,
+    pace: new ReconcilePace(DynamoDBDocumentClient.from(c.ddb), c.tables.state),
+  };
 }

@@ -33,7 +33,10 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
   const scriptName = shotgun.scriptName;
   const scriptAuth = async () => (scriptName ? { script_name: scriptName, script_key: await getScriptKey({ env }) } : undefined);
   return {
-    shotgun, logger, metrics, api,
+    shotgun,
+    logger,
+    metrics,
+    api,
     cache: {
       schema: loadCachedSchema(schemaFileFromEnv(env as NodeJS.ProcessEnv)),
       ddb: new DynamoDBClient(awsClientConfig(env, 'DYNAMODB')),

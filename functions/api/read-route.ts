@@ -1,6 +1,15 @@
 // Reads: answered from the cache (and sampled for shadow checks), from the response cache, or passed through with the reason.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { credentialOf, isCacheableReason, principalOf, refusedPass, requestTypes, responseKey, type CachedMethod, type CachedReadOutcome } from '../../shared/reads/index.js';
+import {
+  credentialOf,
+  isCacheableReason,
+  principalOf,
+  refusedPass,
+  requestTypes,
+  responseKey,
+  type CachedMethod,
+  type CachedReadOutcome,
+} from '../../shared/reads/index.js';
 import { sampled, shadowSample } from '../../shared/shadow/index.js';
 import type { VolatileRef } from '../../shared/query/index.js';
 import type { RawReply } from '../../shared/site/index.js';
@@ -13,7 +22,13 @@ import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
+export async function read(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  acceptEncoding: string | undefined,
+  requireHit: boolean,
+  method: CachedMethod,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const [auth, params] = req.rpc.params;
   const outcome = ctx.cache ? await ctx.cache.reads.answer(auth, params, method) : { kind: 'pass' as const, reason: 'read-engine-not-ready' };
   // The site known down: what the cache can answer for a caller verified before is served, marked stale.
@@ -31,7 +46,7 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
       if (mode) return { ...result, headers: { ...result.headers, ...staleHeaders(mode.ageS) } };
     }
     // The pass found the site down (its 502/503/504): outage mode may answer instead of relaying it.
-    if (outcome.kind === 'pass' && isOutageStatus(result.statusCode)) return await outageAnswer(ctx, req, acceptEncoding, method, true) ?? result;
+    if (outcome.kind === 'pass' && isOutageStatus(result.statusCode)) return (await outageAnswer(ctx, req, acceptEncoding, method, true)) ?? result;
     return result;
   } catch (e) {
     if (outcome.kind === 'pass' && e instanceof ShotgunFault && e.errorCode === ErrorCode.UPSTREAM_UNAVAILABLE) {
@@ -45,8 +60,14 @@ export async function read(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
 }
 
 /** The read answered in outage mode (marked stale, not shadow-checked: the site cannot be asked), or undefined. */
-async function outageAnswer(ctx: ApiContext, req: ParsedRequest, acceptEncoding: string | undefined, method: CachedMethod, siteFailed: boolean): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
-  const mode = ctx.cache && await outageMode(ctx, siteFailed);
+async function outageAnswer(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  acceptEncoding: string | undefined,
+  method: CachedMethod,
+  siteFailed: boolean,
+): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  const mode = ctx.cache && (await outageMode(ctx, siteFailed));
   if (!mode) return undefined;
   const [auth, params] = req.rpc.params;
   const outcome = await ctx.cache!.reads.answer(auth, params, method, { outage: { after: mode.after } });
@@ -57,7 +78,15 @@ async function outageAnswer(ctx: ApiContext, req: ParsedRequest, acceptEncoding:
   return { ...result, headers: { ...result.headers, ...staleHeaders(mode.ageS) } };
 }
 
-async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadOutcome, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod, shadow = true): Promise<APIGatewayProxyStructuredResultV2> {
+async function respond(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  outcome: CachedReadOutcome,
+  acceptEncoding: string | undefined,
+  requireHit: boolean,
+  method: CachedMethod,
+  shadow = true,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const { cache, logger, metrics } = ctx;
   const params = req.rpc.params[1];
   if (outcome.kind === 'denied') {
@@ -96,7 +125,14 @@ async function respond(ctx: ApiContext, req: ParsedRequest, outcome: CachedReadO
 }
 
 /** A read the cache does not answer: from the response cache when it may, else the site's reply (refused under `require: hit`). */
-async function passRead(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2> {
+async function passRead(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  reason: string,
+  acceptEncoding: string | undefined,
+  requireHit: boolean,
+  method: CachedMethod,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const { cache, metrics } = ctx;
   if (cache?.responses && isCacheableReason(reason)) {
     const answered = await fromResponseCache(ctx, req, reason, acceptEncoding, requireHit, method);
@@ -139,7 +175,16 @@ export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: C
   if (!shadow || !isObj(params) || !sampled(shadow.rate, shadow.random)) return;
   const cred = credentialOf(auth);
   try {
-    await shadow.sink.submit(shadowSample(method, params, typeof result === 'function' ? (result as () => unknown)() : result, access, Date.now(), cred ? principalOf(cred) : undefined));
+    await shadow.sink.submit(
+      shadowSample(
+        method,
+        params,
+        typeof result === 'function' ? (result as () => unknown)() : result,
+        access,
+        Date.now(),
+        cred ? principalOf(cred) : undefined,
+      ),
+    );
   } catch (e) {
     logger.warn('shadow sample not sent', { error: (e as Error).message });
   }
@@ -150,7 +195,14 @@ export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: C
  * caller's credentials are verified, as for cached reads), else the site's reply, kept for the next time.
  * Undefined: not for the response cache (no credential, an uncacheable read, the cache failing): the normal pass.
  */
-export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, requireHit: boolean, method: CachedMethod): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+export async function fromResponseCache(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  reason: string,
+  acceptEncoding: string | undefined,
+  requireHit: boolean,
+  method: CachedMethod,
+): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
   const { cache, logger, metrics } = ctx;
   const responses = cache!.responses!;
   const [auth, params] = req.rpc.params;
@@ -184,7 +236,13 @@ export async function fromResponseCache(ctx: ApiContext, req: ParsedRequest, rea
  * A reply kept for this caller (the response cache, schema replies): served once the caller's credentials are
  * verified, as for cached reads; the site's fault when it rejects them; undefined when they cannot be verified now.
  */
-export async function keptReply(ctx: ApiContext, req: ParsedRequest, body: Buffer, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+export async function keptReply(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  body: Buffer,
+  reason: string,
+  acceptEncoding: string | undefined,
+): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
   const auth = req.rpc.params[0];
   const cred = credentialOf(auth);
   if (!ctx.cache || !cred) return undefined;

@@ -11,7 +11,11 @@ export const GZIP_MIN_BYTES = 1024;
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   if (!acceptEncoding) return false;
   return acceptEncoding.split(',').some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(';').map((s) => s.trim());
+    const [coding, ...params] = part
+      .trim()
+      .toLowerCase()
+      .split(';')
+      .map((s) => s.trim());
     if (coding !== 'gzip' && coding !== '*') return false;
     const q = params.find((p) => p.startsWith('q='));
     return !q || Number(q.slice(2)) > 0;
@@ -22,7 +26,13 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
  * A reply with `body` encoded for the client: gzip + base64 when accepted and worth it, else text (base64 if not UTF-8).
  * `gzipped` gives the gzip+base64 text of `body` when it is already known (the reply memo keeps it).
  */
-export function httpReply(status: number, headers: Record<string, string>, body: Buffer, acceptEncoding: string | undefined, gzipped?: () => string): APIGatewayProxyStructuredResultV2 {
+export function httpReply(
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer,
+  acceptEncoding: string | undefined,
+  gzipped?: () => string,
+): APIGatewayProxyStructuredResultV2 {
   const out: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...headers, vary: 'accept-encoding' };
   if (body.length >= GZIP_MIN_BYTES && acceptsGzip(acceptEncoding)) {
     out['content-encoding'] = 'gzip';
@@ -68,9 +78,12 @@ export function estimateReadReply(result: { entities: unknown[] }): { raw: numbe
 
 function tooLarge(what: string, bytes: number, entities?: number): ShotgunFault {
   const mb = (b: number) => (b / (1024 * 1024)).toFixed(1);
-  return new ShotgunFault(`fpt-cache: ${what} would be about ${mb(bytes)} MB${entities !== undefined ? ` (${entities} entities)` : ''}, `
-    + `over the ${mb(LAMBDA_RESPONSE_LIMIT)} MB an API reply can carry: ask for fewer fields or fewer entities per page`
-    + `${entities !== undefined ? ' (a smaller limit or a narrower filter)' : ''}`, ErrorCode.REPLY_TOO_LARGE);
+  return new ShotgunFault(
+    `fpt-cache: ${what} would be about ${mb(bytes)} MB${entities !== undefined ? ` (${entities} entities)` : ''}, ` +
+      `over the ${mb(LAMBDA_RESPONSE_LIMIT)} MB an API reply can carry: ask for fewer fields or fewer entities per page` +
+      `${entities !== undefined ? ' (a smaller limit or a narrower filter)' : ''}`,
+    ErrorCode.REPLY_TOO_LARGE,
+  );
 }
 
 /** Refuses a cached read's reply before it is built when the estimate cannot fit the Lambda response limit. */

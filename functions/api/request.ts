@@ -28,7 +28,8 @@ export function jsonDepthExceeds(body: Uint8Array, limit: number): boolean {
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped byte
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -78,7 +79,11 @@ export function parseRequest(event: APIGatewayProxyEventV2, limits: RequestLimit
   const r = RpcRequestSchema.safeParse(decoded);
   if (!r.success) {
     const noMethod = typeof decoded !== 'object' || decoded === null || typeof (decoded as { method_name?: unknown }).method_name !== 'string';
-    throw fault(noMethod ? 'the request has no method_name' : `malformed request: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
+    throw fault(
+      noMethod
+        ? 'the request has no method_name'
+        : `malformed request: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`,
+    );
   }
   return { body, headers, rpc: r.data };
 }

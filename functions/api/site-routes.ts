@@ -9,7 +9,13 @@ import { MAX_RESULT_BODY_BYTES, httpReply, isResultsBody, tags } from './reply.j
 import { staleHeaders } from './outage.js';
 
 /** Sends the request to the site unchanged. Its reply is never taken as a verdict on the caller's credentials (the site answers some methods, `info` first, without checking them). */
-export async function forward(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined, extra: Record<string, string> = {}): Promise<{ reply: RawReply; result: APIGatewayProxyStructuredResultV2 }> {
+export async function forward(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  reason: string,
+  acceptEncoding: string | undefined,
+  extra: Record<string, string> = {},
+): Promise<{ reply: RawReply; result: APIGatewayProxyStructuredResultV2 }> {
   const { cache, logger, client } = ctx;
   const method = req.rpc.method_name;
   const reply = await passThrough(client, { body: req.body, headers: req.headers, method });
@@ -20,7 +26,12 @@ export async function forward(ctx: ApiContext, req: ParsedRequest, reason: strin
   return { reply, result };
 }
 
-export async function write(ctx: ApiContext, req: ParsedRequest, reason: string, acceptEncoding: string | undefined): Promise<APIGatewayProxyStructuredResultV2> {
+export async function write(
+  ctx: ApiContext,
+  req: ParsedRequest,
+  reason: string,
+  acceptEncoding: string | undefined,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const { cache, logger, metrics, client } = ctx;
   if (!cache) return (await forward(ctx, req, reason, acceptEncoding)).result;
   const method = req.rpc.method_name;
@@ -37,17 +48,21 @@ export async function write(ctx: ApiContext, req: ParsedRequest, reason: string,
       const params = req.rpc.params[1];
       const types = new Set(typesNamedIn(JSON.stringify(params ?? null)));
       if (typeof (params as { type?: unknown })?.type === 'string') types.add((params as { type: string }).type);
-      for (const r of (params as { requests?: unknown })?.requests as Array<{ entity_type?: unknown }> | undefined ?? []) {
+      for (const r of ((params as { requests?: unknown })?.requests as Array<{ entity_type?: unknown }> | undefined) ?? []) {
         if (typeof r?.entity_type === 'string') types.add(r.entity_type);
       }
-      await bumpGenerations(cache.ddb, cache.tables.state, types)
-        .catch((e) => logger.error('response-cache generations not bumped', { method, error: e as Error }));
+      await bumpGenerations(cache.ddb, cache.tables.state, types).catch((e) =>
+        logger.error('response-cache generations not bumped', { method, error: e as Error }),
+      );
     }
     state = 'failed';
     try {
       const results = (JSON.parse(reply.body.toString('utf8')) as { results: unknown }).results;
-      await cache.eventLog?.noteWrites(method, req.rpc.params[1], results)
-        .catch((e) => logger.error('event created through the cache not noted (kept-log reads of its range may miss it until the next poll)', { error: e as Error }));
+      await cache.eventLog
+        ?.noteWrites(method, req.rpc.params[1], results)
+        .catch((e) =>
+          logger.error('event created through the cache not noted (kept-log reads of its range may miss it until the next poll)', { error: e as Error }),
+        );
       const out = await cache.writeThrough.apply(method, req.rpc.params[1], results, await version);
       state = out.version === undefined ? 'skipped' : 'applied';
       logger.info('written through', { method, ...out });
@@ -92,16 +107,26 @@ export async function transfer(ctx: ApiContext, event: APIGatewayProxyEventV2, p
   const pathAndQuery = path + (event.rawQueryString ? `?${event.rawQueryString}` : '');
   const t = tags('pass', 'file-transfer');
   try {
-    const r = await relayTransfer(deps.shotgun.url, { method, pathAndQuery, headers, cookies: event.cookies, body }, {
-      maxBodyBytes: Math.floor(MAX_RESULT_BODY_BYTES * 0.75), timeoutMs: deps.shotgun.timeoutMs,
-    });
+    const r = await relayTransfer(
+      deps.shotgun.url,
+      { method, pathAndQuery, headers, cookies: event.cookies, body },
+      {
+        maxBodyBytes: Math.floor(MAX_RESULT_BODY_BYTES * 0.75),
+        timeoutMs: deps.shotgun.timeoutMs,
+      },
+    );
     if (r.kind === 'redirect') return { statusCode: 302, headers: { location: r.location, ...t }, body: '' };
-    if (method === 'POST' && path.startsWith('/upload/') && r.status === 200 && r.body[0] === 0x31 /* "1": done */) await landUpload(ctx, headers['content-type'], body);
+    if (method === 'POST' && path.startsWith('/upload/') && r.status === 200 && r.body[0] === 0x31 /* "1": done */)
+      await landUpload(ctx, headers['content-type'], body);
     return { statusCode: r.status, headers: { ...r.headers, ...t }, body: r.body.toString('base64'), isBase64Encoded: true };
   } catch (e) {
     logger.warn('file transfer relay failed', { path, error: (e as Error).message });
     metrics.fault('file-transfer');
-    return { statusCode: 502, headers: { 'content-type': 'text/plain; charset=utf-8', ...tags('error', 'file-transfer') }, body: `fpt-cache: the Shotgun site ${upstream} could not be reached\n` };
+    return {
+      statusCode: 502,
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...tags('error', 'file-transfer') },
+      body: `fpt-cache: the Shotgun site ${upstream} could not be reached\n`,
+    };
   }
 }
 

@@ -2,7 +2,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
-  EventApplier, type ApplyOutcome, EventRowSchema, pendingKeyOf, type EventRow, SchemaDrift, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  EventApplier,
+  type ApplyOutcome,
+  EventRowSchema,
+  pendingKeyOf,
+  type EventRow,
+  SchemaDrift,
+  syncContextFromEnv,
+  type SyncContext,
+  EmfSyncMetrics,
+  type SyncMetrics,
 } from '../../shared/sync/index.js';
 import { bumpGenerations, countersOfChange, deferBumps, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
@@ -57,39 +66,52 @@ async function applyWaitingForSite(d: ConsumerDeps, applier: EventApplier, ev: E
 
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
-  const recordHandler = (applier: EventApplier, remainingMs: () => number) => async (record: SQSRecord): Promise<void> => {
-    let ev: EventRow | undefined;
-    try {
-      ev = parseEventBody(record.body);
-      const outcome = await applyWaitingForSite(d, applier, ev, remainingMs);
-      await d.afterApply?.(ev);
-      const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
-      const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
-      d.metrics.add('EventsApplied', 1);
-      if (Number.isFinite(at)) d.metrics.add('SyncLagSeconds', lag, 'Seconds');
-      d.onApplied?.(ev, outcome, lag);
-      d.logger.debug('event applied', { eventId: ev.id, eventType: ev.event_type, ...outcome });
-    } catch (e) {
-      const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-      const details = {
-        eventId: ev?.id, eventType: ev?.event_type, attribute: ev?.attribute_name, messageId: record.messageId,
-        group: record.attributes?.MessageGroupId, receives, error: (e as Error)?.message ?? String(e),
-      };
-      if (receives >= d.maxReceiveCount) {
-        d.metrics.add('DeadLetters', 1);
-        d.logger.error(`event ${ev?.id ?? '(unreadable)'} failed on its last delivery and goes to the dead-letter queue`, details);
-      } else {
-        d.logger.warn('event failed; it and the rest of its batch are retried', details);
+  const recordHandler =
+    (applier: EventApplier, remainingMs: () => number) =>
+    async (record: SQSRecord): Promise<void> => {
+      let ev: EventRow | undefined;
+      try {
+        ev = parseEventBody(record.body);
+        const outcome = await applyWaitingForSite(d, applier, ev, remainingMs);
+        await d.afterApply?.(ev);
+        const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
+        const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
+        d.metrics.add('EventsApplied', 1);
+        if (Number.isFinite(at)) d.metrics.add('SyncLagSeconds', lag, 'Seconds');
+        d.onApplied?.(ev, outcome, lag);
+        d.logger.debug('event applied', { eventId: ev.id, eventType: ev.event_type, ...outcome });
+      } catch (e) {
+        const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+        const details = {
+          eventId: ev?.id,
+          eventType: ev?.event_type,
+          attribute: ev?.attribute_name,
+          messageId: record.messageId,
+          group: record.attributes?.MessageGroupId,
+          receives,
+          error: (e as Error)?.message ?? String(e),
+        };
+        if (receives >= d.maxReceiveCount) {
+          d.metrics.add('DeadLetters', 1);
+          d.logger.error(`event ${ev?.id ?? '(unreadable)'} failed on its last delivery and goes to the dead-letter queue`, details);
+        } else {
+          d.logger.warn('event failed; it and the rest of its batch are retried', details);
+        }
+        throw e;
       }
-      throw e;
-    }
-  };
+    };
   /**
    * The batch's site reads made once, up front (one `id in [...]` read per type; docs/sync.md "Event bursts"). If they
    * fail, each event reads for itself and fails or succeeds on its own, as without them.
    */
   const batchApplier = async (records: readonly SQSRecord[]): Promise<EventApplier> => {
-    const events = records.flatMap((r) => { try { return [parseEventBody(r.body)]; } catch { return []; } });
+    const events = records.flatMap((r) => {
+      try {
+        return [parseEventBody(r.body)];
+      } catch {
+        return [];
+      }
+    });
     try {
       return await d.applier.forBatch(events);
     } catch (e) {
@@ -110,16 +132,19 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     }
     const failed: string[] = [];
     const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0);
-    const applyGroups = () => Promise.all([...groups.values()].map(async (records) => {
-      for (let i = 0; i < records.length; i++) {
-        try {
-          await handle(records[i]);
-        } catch {
-          failed.push(...records.slice(i).map((r) => r.messageId));
-          return;
-        }
-      }
-      }));
+    const applyGroups = () =>
+      Promise.all(
+        [...groups.values()].map(async (records) => {
+          for (let i = 0; i < records.length; i++) {
+            try {
+              await handle(records[i]);
+            } catch {
+              failed.push(...records.slice(i).map((r) => r.messageId));
+              return;
+            }
+          }
+        }),
+      );
     try {
       // The change counters every write of the batch bumps, bumped once each when the batch is applied, before any
       // record is acknowledged (a failed bump fails the batch; redelivered events bump again).
@@ -141,17 +166,21 @@ export interface ConsumerOverrides {
 
 export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {}): Promise<ConsumerHandler> {
   const logger = o.logger ?? new Logger();
-  const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
+  const ctx = o.ctx ?? (await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) }));
   const metrics = o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const applier = new EventApplier({
-    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events,
+    schema: ctx.schema,
+    store: ctx.store,
+    fetcher: ctx.fetcher,
+    events: ctx.events,
     log: (m, x) => logger.warn(m, x ?? {}),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics, log: (m, x) => logger.warn(m, x ?? {}) }),
   });
   const max = Number(env.MAX_RECEIVE_COUNT);
   const pending = new PendingEvents(ctx.ddb, ctx.tables.state);
   return createConsumer({
-    applier, logger,
+    applier,
+    logger,
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,

@@ -3,7 +3,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import {
-  importerFor, type Importer, type ImportOptions, type ImportOutcome, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  importerFor,
+  type Importer,
+  type ImportOptions,
+  type ImportOutcome,
+  syncContextFromEnv,
+  type SyncContext,
+  EmfSyncMetrics,
+  type SyncMetrics,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -28,14 +35,18 @@ export function summarize(o: ImportOutcome): ImportSummary {
   return { complete: o.complete, busy: o.busy ?? false, written: o.written, pending: o.pending, stamp: o.stamp };
 }
 
-export function createImportRunner(d: { ctx: SyncContext; metrics: SyncMetrics; logger: Logger; options?: Partial<ImportOptions> }): { importer: Importer; handler: ImportHandler } {
+export function createImportRunner(d: { ctx: SyncContext; metrics: SyncMetrics; logger: Logger; options?: Partial<ImportOptions> }): {
+  importer: Importer;
+  handler: ImportHandler;
+} {
   const { ctx, logger } = d;
   const importer = importerFor(ctx, { metrics: d.metrics, log: (m, x) => logger.info(m, x ?? {}) });
   const handler: ImportHandler = async (event, context) => {
     const req = ImportRequestSchema.safeParse(event ?? {});
     const types = req.success ? req.data.types : undefined;
     const outcome = await importer.run({
-      ...d.options, types,
+      ...d.options,
+      types,
       deadline: Date.now() + context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS,
       shouldStop: () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS,
     });
@@ -48,7 +59,10 @@ export function createImportRunner(d: { ctx: SyncContext; metrics: SyncMetrics; 
   return { importer, handler };
 }
 
-export async function createImporterHandler(env: Env, o: { metrics?: SyncMetrics; logger?: Logger; options?: Partial<ImportOptions> } = {}): Promise<ImportHandler> {
+export async function createImporterHandler(
+  env: Env,
+  o: { metrics?: SyncMetrics; logger?: Logger; options?: Partial<ImportOptions> } = {},
+): Promise<ImportHandler> {
   const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   // IMPORT_PAGE_SIZE: entities per page (default the site's 500); smaller pages checkpoint (and stop) sooner.

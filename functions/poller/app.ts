@@ -4,7 +4,20 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { ConfigError } from '../../shared/config.js';
 import {
-  type CursorState, importPending, pendingKeyOf, keptLogSettingsFromEnv, keptUntilS, type KeptLogSettings, runPoller, type PollerMetrics, type PollerRun, SqsEventSink, syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics,
+  type CursorState,
+  importPending,
+  pendingKeyOf,
+  keptLogSettingsFromEnv,
+  keptUntilS,
+  type KeptLogSettings,
+  runPoller,
+  type PollerMetrics,
+  type PollerRun,
+  SqsEventSink,
+  syncContextFromEnv,
+  type SyncContext,
+  EmfSyncMetrics,
+  type SyncMetrics,
 } from '../../shared/sync/index.js';
 import { generationBumper } from '../../shared/reads/index.js';
 import { KeptEvents, PendingEvents } from '../../shared/store/index.js';
@@ -31,7 +44,11 @@ export interface PollerAppDeps {
   keep?: KeptLogSettings;
 }
 
-export interface PollerSummary extends Omit<PollerRun, 'cursor'> { maxSeen: number | null; backlog: number; importTriggered: boolean }
+export interface PollerSummary extends Omit<PollerRun, 'cursor'> {
+  maxSeen: number | null;
+  backlog: number;
+  importTriggered: boolean;
+}
 
 export type PollerHandler = (event: unknown, context: Context) => Promise<PollerSummary>;
 
@@ -40,12 +57,20 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
   const sink = new SqsEventSink(ctx.sqs, ctx.queueUrl!);
   const keptLog = new KeptEvents(ctx.ddb, ctx.tables.state);
   const pending = new PendingEvents(ctx.ddb, ctx.tables.state);
-  const keep = d.keep && { ...d.keep, write: (rows: Parameters<KeptEvents['write']>[0], nowMs: number) => keptLog.write(rows, keptUntilS(nowMs, d.keep!.retentionMs)) };
+  const keep = d.keep && {
+    ...d.keep,
+    write: (rows: Parameters<KeptEvents['write']>[0], nowMs: number) => keptLog.write(rows, keptUntilS(nowMs, d.keep!.retentionMs)),
+  };
   return async (_event, context) => {
     const started = Date.now();
     const deadline = started + Math.min(d.loopMs, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
     let importTriggered = false;
-    if (d.triggerImport && ctx.client.health?.isUp() !== false && !(await ctx.importState.leaseHeld()) && await importPending({ schema: ctx.schema, readiness: ctx.readiness, state: ctx.importState, store: ctx.store })) {
+    if (
+      d.triggerImport &&
+      ctx.client.health?.isUp() !== false &&
+      !(await ctx.importState.leaseHeld()) &&
+      (await importPending({ schema: ctx.schema, readiness: ctx.readiness, state: ctx.importState, store: ctx.store }))
+    ) {
       await d.triggerImport();
       importTriggered = true;
     }
@@ -64,12 +89,18 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       lagSeconds: () => {},
       cursorBeyondRetention: () => {
         metrics.add('CursorBeyondRetention', 1);
-        logger.error('the event-log cursor is older than the site\'s event retention: a full import is scheduled');
+        logger.error("the event-log cursor is older than the site's event retention: a full import is scheduled");
       },
     };
     const run = await runPoller({
-      lease: ctx.lease, source: ctx.events, sink, schema: ctx.schema.site, metrics: pm,
-      pollIntervalMs: d.pollIntervalMs, deadline, keep,
+      lease: ctx.lease,
+      source: ctx.events,
+      sink,
+      schema: ctx.schema.site,
+      metrics: pm,
+      pollIntervalMs: d.pollIntervalMs,
+      deadline,
+      keep,
       markPending: (events) => pending.mark(events.map((ev) => ({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id }))),
       onSiteTrouble: (e) => {
         if (e) {
@@ -81,10 +112,13 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       // Every entity type seen (cached or not) invalidates the response cache's replies that read it.
       onEvents: generationBumper(ctx.ddb, ctx.tables.state),
       onRetentionExceeded: async () => {
-        await ctx.importState.requestFull('event-log cursor older than the site\'s event retention');
+        await ctx.importState.requestFull("event-log cursor older than the site's event retention");
         // Out of service at once, before the cursor restarts: nothing the gap may have changed is served until rebuilt.
         for (const type of ctx.schema.site.typeNames) await ctx.readiness.markTypeNotReady(type);
-        if (d.triggerImport) { await d.triggerImport(); importTriggered = true; }
+        if (d.triggerImport) {
+          await d.triggerImport();
+          importTriggered = true;
+        }
       },
       onPoll: (cursor) => {
         d.onPoll?.(cursor);
@@ -136,7 +170,8 @@ export async function createPollerHandler(env: Env, o: PollerOverrides = {}): Pr
   const ctx = await syncContextFromEnv(env, { entities: false, log: (m, x) => logger.warn(m, x ?? {}) });
   if (!ctx.queueUrl) throw new ConfigError('EVENTS_QUEUE_URL must name the event queue');
   return createPoller({
-    ctx, logger,
+    ctx,
+    logger,
     metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'),
     pollIntervalMs: positive(env, 'POLL_INTERVAL_MS', DEFAULT_POLL_INTERVAL_MS),
     loopMs: positive(env, 'POLL_LOOP_MS', DEFAULT_POLL_LOOP_MS),

@@ -5,7 +5,21 @@ import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type 
 import { RecentVolatileReads } from '../../shared/store/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S } from '../../shared/site/index.js';
 import {
-  calibrationFor, EmfSyncMetrics, EntityRefresher, Reconciler, SchemaDigest, SchemaDrift, shadowPorts, syncContextFromEnv, validatorFor, VolatileRefresher, type VolatileRefreshOutcome, type ReconcileOptions, type ReconcileOutcome, type SyncContext, type SyncMetrics,
+  calibrationFor,
+  EmfSyncMetrics,
+  EntityRefresher,
+  Reconciler,
+  SchemaDigest,
+  SchemaDrift,
+  shadowPorts,
+  syncContextFromEnv,
+  validatorFor,
+  VolatileRefresher,
+  type VolatileRefreshOutcome,
+  type ReconcileOptions,
+  type ReconcileOutcome,
+  type SyncContext,
+  type SyncMetrics,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -27,12 +41,25 @@ export interface ReconcileRunnerDeps {
   signedUrlMarginS?: number;
 }
 
-export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Reconciler; healer?: QuarantineHealer; handler: ReconcileHandler; volatile: VolatileRefresher } {
+export function createReconcileRunner(d: ReconcileRunnerDeps): {
+  reconciler: Reconciler;
+  healer?: QuarantineHealer;
+  handler: ReconcileHandler;
+  volatile: VolatileRefresher;
+} {
   const { ctx, logger } = d;
   const warn = (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {});
   const reconciler = new Reconciler({
-    schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, events: ctx.events, lease: ctx.lease,
-    doc: ctx.doc, stateTable: ctx.tables.state, metrics: d.metrics, log: warn,
+    schema: ctx.schema,
+    store: ctx.store,
+    readiness: ctx.readiness,
+    fetcher: ctx.fetcher,
+    events: ctx.events,
+    lease: ctx.lease,
+    doc: ctx.doc,
+    stateTable: ctx.tables.state,
+    metrics: d.metrics,
+    log: warn,
     calibrate: calibrationFor(ctx),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics: d.metrics, log: warn }),
     schemaDigest: new SchemaDigest({ schema: ctx.schema, site: ctx.client, ddb: ctx.ddb, table: ctx.tables.state, readiness: ctx.readiness }),
@@ -40,7 +67,11 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
   // Signed URLs of entities recently served with them, renewed before they come within the margin (shared/sync/volatile-refresh.ts).
   const refresher = new EntityRefresher(ctx);
   const volatile = new VolatileRefresher({
-    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, log: warn, stamp: () => refresher.stamp(),
+    schema: ctx.schema,
+    store: ctx.store,
+    fetcher: ctx.fetcher,
+    log: warn,
+    stamp: () => refresher.stamp(),
     recent: new RecentVolatileReads({ ddb: ctx.ddb, table: ctx.tables.state, now: d.now }),
   });
   const sm = d.shadowMetrics;
@@ -50,7 +81,10 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     const verifier = new ShadowVerifier({ ...shadowPorts(ctx, { onRepair: (n) => sm.repaired(n) }), settleMs: 0, roundMs: 1 });
     const validator = validatorFor(ctx);
     healer = new QuarantineHealer({
-      ledger: new ShadowLedger(ctx.ddb, ctx.tables.state), metrics: sm, log: warn, now: d.now,
+      ledger: new ShadowLedger(ctx.ddb, ctx.tables.state),
+      metrics: sm,
+      log: warn,
+      now: d.now,
       recheck: (method, type, params) => verifier.recheck(method, type, params),
       suspectsDiffering: async (type, ids) => (await validator.differing(type, ids)).length,
     });
@@ -59,12 +93,27 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): { reconciler: Rec
     const shouldStop = () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS;
     const out = await reconciler.run({ ...d.options, ...(d.now ? { now: d.now } : {}), shouldStop });
     const heal = healer && !shouldStop() ? await healer.run(new Set(Object.keys(out.types))) : undefined;
-    const renewed = shouldStop() ? undefined : await volatile.run({ now: d.now, marginMs: (d.signedUrlMarginS ?? DEFAULT_SIGNED_URL_MARGIN_S) * 1000 })
-      .catch((e: unknown) => { warn('signed URLs not renewed', { error: (e as Error).message }); return undefined; });
+    const renewed = shouldStop()
+      ? undefined
+      : await volatile.run({ now: d.now, marginMs: (d.signedUrlMarginS ?? DEFAULT_SIGNED_URL_MARGIN_S) * 1000 }).catch((e: unknown) => {
+          warn('signed URLs not renewed', { error: (e as Error).message });
+          return undefined;
+        });
     sm?.flush();
     const touched = Object.values(out.types).reduce((n, t) => n + t.applied + t.added + t.refetched + t.vanished, 0);
     const quiet = Object.values(out.types).reduce((n, t) => n + t.quiet, 0);
-    logger.info('reconciliation pass', { stamp: out.stamp, scanned: Object.keys(out.types), notDue: out.notDue, touched, quiet, stopped: out.stopped, schemaDiff: out.schemaDiff ?? null, calibrated: out.calibrated ?? false, heal: heal ?? null, volatile: renewed ?? null });
+    logger.info('reconciliation pass', {
+      stamp: out.stamp,
+      scanned: Object.keys(out.types),
+      notDue: out.notDue,
+      touched,
+      quiet,
+      stopped: out.stopped,
+      schemaDiff: out.schemaDiff ?? null,
+      calibrated: out.calibrated ?? false,
+      heal: heal ?? null,
+      volatile: renewed ?? null,
+    });
     return { ...out, ...(heal ? { heal } : {}), ...(renewed ? { volatile: renewed } : {}) };
   };
   return { reconciler, healer, handler, volatile };
@@ -85,7 +134,10 @@ export function paceFromEnv(env: Env): ReconcileOptions['pace'] {
   return baseMs && floorMs && floorMs < baseMs ? { baseMs, floorMs } : undefined;
 }
 
-export async function createReconcilerHandler(env: Env, o: { metrics?: SyncMetrics; shadowMetrics?: ShadowMetrics; logger?: Logger; options?: ReconcileOptions } = {}): Promise<ReconcileHandler> {
+export async function createReconcilerHandler(
+  env: Env,
+  o: { metrics?: SyncMetrics; shadowMetrics?: ShadowMetrics; logger?: Logger; options?: ReconcileOptions } = {},
+): Promise<ReconcileHandler> {
   const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const sweepHours = Number(env.SWEEP_INTERVAL_HOURS);
@@ -102,6 +154,11 @@ export async function createReconcilerHandler(env: Env, o: { metrics?: SyncMetri
   const service = env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache';
   const margin = Number(env.SIGNED_URL_MARGIN_S);
   return createReconcileRunner({
-    ctx, logger, options, ...(Number.isInteger(margin) && margin > 0 ? { signedUrlMarginS: margin } : {}), metrics: o.metrics ?? new EmfSyncMetrics(service), shadowMetrics: o.shadowMetrics ?? new EmfShadowMetrics(service),
+    ctx,
+    logger,
+    options,
+    ...(Number.isInteger(margin) && margin > 0 ? { signedUrlMarginS: margin } : {}),
+    metrics: o.metrics ?? new EmfSyncMetrics(service),
+    shadowMetrics: o.shadowMetrics ?? new EmfShadowMetrics(service),
   }).handler;
 }

@@ -2,7 +2,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import {
-  syncContextFromEnv, type SyncContext, EmfSyncMetrics, type SyncMetrics, validatorFor, type ValidateOptions, type ValidationReport,
+  syncContextFromEnv,
+  type SyncContext,
+  EmfSyncMetrics,
+  type SyncMetrics,
+  validatorFor,
+  type ValidateOptions,
+  type ValidationReport,
 } from '../../shared/sync/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -33,5 +39,10 @@ export async function createValidatorHandler(env: Env, o: { metrics?: SyncMetric
   const logger = o.logger ?? new Logger();
   const ctx = await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
   const n = Number(env.VALIDATE_SAMPLE);
-  return createValidator({ ctx, logger, metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'), options: { data: Number.isInteger(n) && n > 0 ? n : 20 } });
+  return createValidator({
+    ctx,
+    logger,
+    metrics: o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache'),
+    options: { data: Number.isInteger(n) && n > 0 ? n : 20 },
+  });
 }

@@ -2,7 +2,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { EmfShadowMetrics, ShadowLedger, ShadowSampleSchema, ShadowVerifier, sampleTypes, type ShadowMetrics, type ShadowVerdict } from '../../shared/shadow/index.js';
+import {
+  EmfShadowMetrics,
+  ShadowLedger,
+  ShadowSampleSchema,
+  ShadowVerifier,
+  sampleTypes,
+  type ShadowMetrics,
+  type ShadowVerdict,
+} from '../../shared/shadow/index.js';
 import { ReconcilePace, asWriter } from '../../shared/store/index.js';
 import { shadowPorts, syncContextFromEnv, type SyncContext } from '../../shared/sync/index.js';
 
@@ -50,19 +58,31 @@ export function createVerifier(d: VerifierDeps): VerifierHandler {
     if (verdict.outcome === 'mismatch') {
       // The request (params only: the sample never holds credentials) and both answers, for the operator.
       d.logger.error('shadow mismatch: the cache answered differently from the site', {
-        type: sample.type, shape: sample.shape, method: sample.method, access: sample.access, principal: sample.principal,
-        answeredAt: new Date(sample.answeredAt).toISOString(), request: sample.params, rounds: verdict.rounds,
-        differences: verdict.evidence?.differences, cacheAnswer: cut(verdict.evidence?.cache), siteAnswer: cut(verdict.evidence?.site),
+        type: sample.type,
+        shape: sample.shape,
+        method: sample.method,
+        access: sample.access,
+        principal: sample.principal,
+        answeredAt: new Date(sample.answeredAt).toISOString(),
+        request: sample.params,
+        rounds: verdict.rounds,
+        differences: verdict.evidence?.differences,
+        cacheAnswer: cut(verdict.evidence?.cache),
+        siteAnswer: cut(verdict.evidence?.site),
       });
     } else if (verdict.outcome === 'stale') {
       d.logger.warn('shadow check: a stale answer (the site had newer versions), repaired', {
-        type: sample.type, shape: sample.shape, rounds: verdict.rounds, stale: verdict.stale?.map((e) => ({ type: e.type, id: e.id, updatedAt: e.updatedAt, by: e.by })),
+        type: sample.type,
+        shape: sample.shape,
+        rounds: verdict.rounds,
+        stale: verdict.stale?.map((e) => ({ type: e.type, id: e.id, updatedAt: e.updatedAt, by: e.by })),
       });
     } else {
       d.logger.debug('shadow check', { type: sample.type, shape: sample.shape, outcome: verdict.outcome, rounds: verdict.rounds });
     }
     const quarantined = await d.ledger.record(verdict.outcome, types, {
-      shape: sample.shape, ids: (verdict.evidence?.differences ?? []).map((x) => x.id).filter((id): id is number => id !== null),
+      shape: sample.shape,
+      ids: (verdict.evidence?.differences ?? []).map((x) => x.id).filter((id): id is number => id !== null),
       request: { method: sample.method, params: sample.params },
     });
     await recordStale(d, verdict);
@@ -70,7 +90,10 @@ export function createVerifier(d: VerifierDeps): VerifierHandler {
     for (const type of quarantined) {
       // Its next reconcile pass at once: the re-check that can lift the quarantine follows that pass.
       await d.pace?.found(type, [], (d.now ?? Date.now)(), { hint: true });
-      d.logger.error(`${type} is now served from the site (reason shadow-mismatch) until a re-check after the next reconcile pass, \`fpt-cache validate\` or a re-import finds it clean`, { type, shape: sample.shape });
+      d.logger.error(
+        `${type} is now served from the site (reason shadow-mismatch) until a re-check after the next reconcile pass, \`fpt-cache validate\` or a re-import finds it clean`,
+        { type, shape: sample.shape },
+      );
     }
     d.onVerdict?.({ ...verdict, type: sample.type, shape: sample.shape });
   };
@@ -90,7 +113,13 @@ async function recordStale(d: VerifierDeps, verdict: ShadowVerdict): Promise<voi
   const byType = new Map<string, NonNullable<ShadowVerdict['stale']>>();
   for (const e of verdict.stale) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
   const at = (d.now ?? Date.now)();
-  for (const [type, es] of byType) await d.pace.found(type, es.map((e) => ({ id: e.id, updatedAt: e.updatedAt, by: asWriter(e.by) })), at, { hint: true });
+  for (const [type, es] of byType)
+    await d.pace.found(
+      type,
+      es.map((e) => ({ id: e.id, updatedAt: e.updatedAt, by: asWriter(e.by) })),
+      at,
+      { hint: true },
+    );
 }
 
 export interface VerifierOverrides {
@@ -111,7 +140,7 @@ const positive = (raw: string | undefined, fallback: number): number => {
  */
 export async function createVerifierHandler(env: Env, o: VerifierOverrides = {}): Promise<VerifierHandler> {
   const logger: VerifierLog = o.logger ?? new Logger();
-  const ctx = o.ctx ?? await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) });
+  const ctx = o.ctx ?? (await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) }));
   const metrics = o.metrics ?? new EmfShadowMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const verifier = new ShadowVerifier({
     ...shadowPorts(ctx, { onRepair: (n) => metrics.repaired(n) }),
@@ -119,7 +148,11 @@ export async function createVerifierHandler(env: Env, o: VerifierOverrides = {})
     roundMs: positive(env.SHADOW_ROUND_MS, VERIFIER_DEFAULTS.roundMs),
   });
   return createVerifier({
-    verifier, logger, onVerdict: o.onVerdict, metrics, pace: new ReconcilePace(ctx.doc, ctx.tables.state),
+    verifier,
+    logger,
+    onVerdict: o.onVerdict,
+    metrics,
+    pace: new ReconcilePace(ctx.doc, ctx.tables.state),
     ledger: new ShadowLedger(ctx.ddb, ctx.tables.state, positive(env.SHADOW_MISMATCH_THRESHOLD, VERIFIER_DEFAULTS.threshold)),
   });
 }

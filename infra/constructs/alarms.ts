@@ -43,7 +43,9 @@ function sumOf(label: string, metrics: cloudwatch.IMetric[], period: Duration): 
   const usingMetrics = Object.fromEntries(metrics.map((m, i) => [`m${i}`, m]));
   return new cloudwatch.MathExpression({
     label,
-    expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(' + '),
+    expression: Object.keys(usingMetrics)
+      .map((k) => `FILL(${k}, 0)`)
+      .join(' + '),
     usingMetrics,
     period,
   });
@@ -92,7 +94,7 @@ export class Alarms extends Construct {
     // The poller emits a heartbeat on every poll: silence means it is dead, so missing data breaches.
     this.pollerHeartbeat = new cloudwatch.Alarm(this, 'PollerHeartbeat', {
       alarmName: name('poller-heartbeat'),
-      alarmDescription: 'The poller has not polled the site\'s event log in 3 of the last 5 minutes.',
+      alarmDescription: "The poller has not polled the site's event log in 3 of the last 5 minutes.",
       metric: customMetric(svc, 'PollerHeartbeat', 'Sum'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -120,21 +122,33 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const errorsAlarm = (id: string, suffix: string, what: string, metric: cloudwatch.IMetric) => new cloudwatch.Alarm(this, id, {
-      alarmName: name(suffix),
-      alarmDescription: `${what} failed ${t.functionErrors} or more times in 5 minutes.`,
-      metric,
-      threshold: t.functionErrors,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.consumerErrors = errorsAlarm('ConsumerErrors', 'consumer-errors', 'The consumer function',
-      props.consumer.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }));
-    this.syncErrors = errorsAlarm('SyncErrors', 'sync-errors', 'The poller, importer, reconciler or validator',
-      sumOf('Errors', [props.poller, ...props.background].map((f) => f.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES })), FIVE_MINUTES));
-    this.apiErrors = errorsAlarm('ApiErrors', 'api-errors', 'The API function',
-      props.api.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }));
+    const errorsAlarm = (id: string, suffix: string, what: string, metric: cloudwatch.IMetric) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmName: name(suffix),
+        alarmDescription: `${what} failed ${t.functionErrors} or more times in 5 minutes.`,
+        metric,
+        threshold: t.functionErrors,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.consumerErrors = errorsAlarm(
+      'ConsumerErrors',
+      'consumer-errors',
+      'The consumer function',
+      props.consumer.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }),
+    );
+    this.syncErrors = errorsAlarm(
+      'SyncErrors',
+      'sync-errors',
+      'The poller, importer, reconciler or validator',
+      sumOf(
+        'Errors',
+        [props.poller, ...props.background].map((f) => f.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES })),
+        FIVE_MINUTES,
+      ),
+    );
+    this.apiErrors = errorsAlarm('ApiErrors', 'api-errors', 'The API function', props.api.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }));
 
     // HTTP API metrics (AWS/ApiGateway, dimension ApiId). The rate needs a few requests to mean anything.
     this.api5xxRate = new cloudwatch.Alarm(this, 'Api5xxRate', {
@@ -169,7 +183,11 @@ export class Alarms extends Construct {
     this.throttles = new cloudwatch.Alarm(this, 'Throttles', {
       alarmName: name('throttles'),
       alarmDescription: 'Lambda throttled the API, consumer, importer, reconciler or validator (2 of 3 five-minute periods).',
-      metric: sumOf('Throttles', [props.api, props.consumer, ...props.background].map((f) => f.fn.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES })), FIVE_MINUTES),
+      metric: sumOf(
+        'Throttles',
+        [props.api, props.consumer, ...props.background].map((f) => f.fn.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES })),
+        FIVE_MINUTES,
+      ),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -188,7 +206,8 @@ export class Alarms extends Construct {
     // The poller found its cursor older than the site's event retention: events were lost, a full re-import runs.
     this.cursorBeyondRetention = new cloudwatch.Alarm(this, 'CursorBeyondRetention', {
       alarmName: name('cursor-beyond-retention'),
-      alarmDescription: 'The poller\'s cursor was older than the site\'s event-log retention: events were missed and a full re-import was requested (reads pass through until it completes).',
+      alarmDescription:
+        "The poller's cursor was older than the site's event-log retention: events were missed and a full re-import was requested (reads pass through until it completes).",
       metric: customMetric(svc, 'CursorBeyondRetention', 'Sum', FIVE_MINUTES),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -199,7 +218,8 @@ export class Alarms extends Construct {
     // (OutageHits) or pass (docs/operations.md). Two failing minutes in a row alarm; recovery clears it.
     this.siteOutage = new cloudwatch.Alarm(this, 'SiteOutage', {
       alarmName: name('site-outage'),
-      alarmDescription: 'The poller cannot read the site\'s event log (the site is down, or its event log fails): the cache serves what it verified marked stale, for at most OUTAGE_GRACE_S, and passes the rest (docs/operations.md).',
+      alarmDescription:
+        "The poller cannot read the site's event log (the site is down, or its event log fails): the cache serves what it verified marked stale, for at most OUTAGE_GRACE_S, and passes the rest (docs/operations.md).",
       metric: customMetric(svc, 'PollFailures', 'Sum', Duration.minutes(1)),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -211,7 +231,8 @@ export class Alarms extends Construct {
     // run while drift is recorded): missing data keeps the state, so the alarm stays up until a diff reports 0.
     this.schemaDrift = new cloudwatch.Alarm(this, 'SchemaDrift', {
       alarmName: name('schema-drift'),
-      alarmDescription: 'Cached fields changed on the site (type, link targets, removed): they pass through and are not updated. Run `fpt-cache schema dump` and deploy (docs/sync.md, Schema changes).',
+      alarmDescription:
+        'Cached fields changed on the site (type, link targets, removed): they pass through and are not updated. Run `fpt-cache schema dump` and deploy (docs/sync.md, Schema changes).',
       metric: customMetric(svc, 'SchemaDrift', 'Maximum', Duration.minutes(15)),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -223,7 +244,8 @@ export class Alarms extends Construct {
     if (props.shadow) {
       this.shadowMismatch = new cloudwatch.Alarm(this, 'ShadowMismatch', {
         alarmName: name('shadow-mismatch'),
-        alarmDescription: 'A sampled cache hit differed from the site after the sync caught up: the cache served a wrong answer. Its type is served from the site until a re-check after a reconcile pass, `fpt-cache validate` or a re-import finds it clean (docs/shadow.md).',
+        alarmDescription:
+          'A sampled cache hit differed from the site after the sync caught up: the cache served a wrong answer. Its type is served from the site until a re-check after a reconcile pass, `fpt-cache validate` or a re-import finds it clean (docs/shadow.md).',
         metric: customMetric(svc, 'ShadowMismatch', 'Sum', FIVE_MINUTES),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -243,8 +265,22 @@ export class Alarms extends Construct {
   }
 
   get all(): cloudwatch.Alarm[] {
-    return [this.syncLag, this.pollerHeartbeat, this.deadLetters, this.queueAge, this.consumerErrors, this.syncErrors,
-      this.apiErrors, this.api5xxRate, this.apiLatency, this.throttles, this.drift, this.cursorBeyondRetention, this.siteOutage, this.schemaDrift,
-      ...(this.shadowMismatch ? [this.shadowMismatch] : [])];
+    return [
+      this.syncLag,
+      this.pollerHeartbeat,
+      this.deadLetters,
+      this.queueAge,
+      this.consumerErrors,
+      this.syncErrors,
+      this.apiErrors,
+      this.api5xxRate,
+      this.apiLatency,
+      this.throttles,
+      this.drift,
+      this.cursorBeyondRetention,
+      this.siteOutage,
+      this.schemaDrift,
+      ...(this.shadowMismatch ? [this.shadowMismatch] : []),
+    ];
   }
 }

@@ -73,7 +73,9 @@ export class CacheApi extends Construct {
       timeout: API_TIMEOUT,
       ...(props.reservedConcurrency > 0 ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       environment: {
-        ...tables.environment, ...props.siteSecret.scriptEnvironment(props.scriptName), ...this.verdictSecret.environment(),
+        ...tables.environment,
+        ...props.siteSecret.scriptEnvironment(props.scriptName),
+        ...this.verdictSecret.environment(),
         ...(props.permissions ? { PERMISSION_VIEW_TTL_SECONDS: String(props.permissions.viewTtlSeconds) } : {}),
         ...(props.permissions?.trustedPrincipals ? { TRUSTED_PRINCIPALS: props.permissions.trustedPrincipals } : {}),
         ...(props.signedUrlMarginS ? { SIGNED_URL_MARGIN_S: String(props.signedUrlMarginS) } : {}),
@@ -107,10 +109,11 @@ export class CacheApi extends Construct {
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'shotgun_api3 sends its credentials (script key, login or session token) inside the JSON-RPC body, where API Gateway '
-          + 'authorizers cannot see them, and cannot send API keys or JWTs. The API function validates every credential against the '
-          + 'site (cached verdicts) before answering from the cache and returns the site\'s 102 fault otherwise; /status reveals no data; '
-          + 'file transfers are relayed to the site, which authenticates them (form fields, session cookie) itself.',
+        reason:
+          'shotgun_api3 sends its credentials (script key, login or session token) inside the JSON-RPC body, where API Gateway ' +
+          'authorizers cannot see them, and cannot send API keys or JWTs. The API function validates every credential against the ' +
+          "site (cached verdicts) before answering from the cache and returns the site's 102 fault otherwise; /status reveals no data; " +
+          'file transfers are relayed to the site, which authenticates them (form fields, session cookie) itself.',
       });
     }
 

@@ -114,9 +114,8 @@ export class CacheFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir: string, outputDir: string) => (schema
-            ? [`mkdir -p "${outputDir}/schema"`, `cp "${schema}" "${outputDir}/schema/${basename(schema)}"`]
-            : []),
+          afterBundling: (_inputDir: string, outputDir: string) =>
+            schema ? [`mkdir -p "${outputDir}/schema"`, `cp "${schema}" "${outputDir}/schema/${basename(schema)}"`] : [],
         },
       },
     });

@@ -51,28 +51,32 @@ export class CacheDashboard extends Construct {
       dashboardName: `${Stack.of(this).stackName}-${Aws.REGION}`,
       defaultInterval: Duration.hours(3),
     });
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }),
-    );
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Sync lag (s)',
-        left: [m('SyncLagSeconds', 'Maximum', MINUTE, 'event -> cache (max)'),
-          props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: MINUTE, label: 'oldest queued event' })],
+        left: [
+          m('SyncLagSeconds', 'Maximum', MINUTE, 'event -> cache (max)'),
+          props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: MINUTE, label: 'oldest queued event' }),
+        ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Throughput (events/min)',
-        left: [m('EventsApplied', 'Sum', MINUTE, 'events applied'),
-          props.queue.metricNumberOfMessagesSent({ statistic: 'Sum', period: MINUTE, label: 'events queued' })],
+        left: [
+          m('EventsApplied', 'Sum', MINUTE, 'events applied'),
+          props.queue.metricNumberOfMessagesSent({ statistic: 'Sum', period: MINUTE, label: 'events queued' }),
+        ],
         right: [m('PollerHeartbeat', 'Sum', MINUTE, 'polls')],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Event-log backlog and dead letters',
         left: [m('Backlog', 'Maximum', MINUTE, 'site events not yet polled')],
-        right: [m('DeadLetters', 'Sum', MINUTE, 'given up'),
-          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE, label: 'in DLQ' })],
+        right: [
+          m('DeadLetters', 'Sum', MINUTE, 'given up'),
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE, label: 'in DLQ' }),
+        ],
         width: 8,
       }),
     );
@@ -80,7 +84,11 @@ export class CacheDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Poller: events forwarded, dropped, expired',
         left: [m('EventsForwarded', 'Sum', MINUTE, 'forwarded to the consumer'), m('EventsDropped', 'Sum', MINUTE, 'not needed by the cache')],
-        right: [m('EventsExpired', 'Sum', MINUTE, 'awaited ids expired'), m('CursorBeyondRetention', 'Sum', MINUTE, 'cursor beyond retention'), m('PollFailures', 'Sum', MINUTE, 'failed polls (site down)')],
+        right: [
+          m('EventsExpired', 'Sum', MINUTE, 'awaited ids expired'),
+          m('CursorBeyondRetention', 'Sum', MINUTE, 'cursor beyond retention'),
+          m('PollFailures', 'Sum', MINUTE, 'failed polls (site down)'),
+        ],
         width: 6,
       }),
       new cloudwatch.GraphWidget({
@@ -107,12 +115,14 @@ export class CacheDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Reads: hits and pass-throughs', left: [hit, pass], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Pass-through reasons', left: [passReasons], stacked: true, width: 8 }),
     );
-    this.dashboard.addWidgets(new cloudwatch.GraphWidget({
-      title: 'Permission views (callers\' own views, probed)',
-      left: [m('PermissionProbes', 'Sum', FIVE_MINUTES, 'probes'), m('PermissionViewsVerified', 'Sum', FIVE_MINUTES, 'views verified')],
-      right: [m('PermissionRevocations', 'Sum', FIVE_MINUTES, 'views revoked (evidence)')],
-      width: 24,
-    }));
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Permission views (callers' own views, probed)",
+        left: [m('PermissionProbes', 'Sum', FIVE_MINUTES, 'probes'), m('PermissionViewsVerified', 'Sum', FIVE_MINUTES, 'views verified')],
+        right: [m('PermissionRevocations', 'Sum', FIVE_MINUTES, 'views revoked (evidence)')],
+        width: 24,
+      }),
+    );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API latency (ms)',
@@ -151,21 +161,24 @@ export class CacheDashboard extends Construct {
       }),
     );
     if (props.shadow) {
-      this.dashboard.addWidgets(new cloudwatch.GraphWidget({
-        title: 'Shadow checks of cache hits (verifier)',
-        left: [
-          m('ShadowMatched', 'Sum', FIVE_MINUTES, 'matched'),
-          m('ShadowConverged', 'Sum', FIVE_MINUTES, 'converged (changed in between)'),
-          m('ShadowUnsettled', 'Sum', FIVE_MINUTES, 'unsettled (busy site)'),
-          m('ShadowStale', 'Sum', FIVE_MINUTES, 'stale (sync lag, repaired)'),
-          m('ShadowRepaired', 'Sum', FIVE_MINUTES, 'entities repaired'),
-        ],
-        right: [
-          m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'), m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined'),
-          m('ShadowLifted', 'Sum', FIVE_MINUTES, 'quarantines lifted'),
-        ],
-        width: 24,
-      }));
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Shadow checks of cache hits (verifier)',
+          left: [
+            m('ShadowMatched', 'Sum', FIVE_MINUTES, 'matched'),
+            m('ShadowConverged', 'Sum', FIVE_MINUTES, 'converged (changed in between)'),
+            m('ShadowUnsettled', 'Sum', FIVE_MINUTES, 'unsettled (busy site)'),
+            m('ShadowStale', 'Sum', FIVE_MINUTES, 'stale (sync lag, repaired)'),
+            m('ShadowRepaired', 'Sum', FIVE_MINUTES, 'entities repaired'),
+          ],
+          right: [
+            m('ShadowMismatch', 'Sum', FIVE_MINUTES, 'mismatched'),
+            m('ShadowQuarantined', 'Sum', FIVE_MINUTES, 'types quarantined'),
+            m('ShadowLifted', 'Sum', FIVE_MINUTES, 'quarantines lifted'),
+          ],
+          width: 24,
+        }),
+      );
     }
   }
 }

@@ -27,11 +27,14 @@ export class ShadowVerification extends Construct {
     super(scope, id);
     const { defaults, tables, siteSecret } = props;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
     });
     // Samples need no order: a standard queue. A sample older than a day is no longer worth replaying.
     this.queue = new sqs.Queue(this, 'Samples', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
       visibilityTimeout: Duration.seconds(VERIFIER_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(1),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: VERIFIER_MAX_RECEIVE_COUNT },
@@ -45,7 +48,8 @@ export class ShadowVerification extends Construct {
       memorySize: 512,
       timeout: VERIFIER_TIMEOUT,
       environment: {
-        ...tables.environment, ...siteSecret.scriptEnvironment(props.scriptName),
+        ...tables.environment,
+        ...siteSecret.scriptEnvironment(props.scriptName),
         SHADOW_MISMATCH_THRESHOLD: String(props.mismatchThreshold),
       },
     });

@@ -35,8 +35,9 @@ export class SiteSecret extends Construct {
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'The script key is issued by the Flow Production Tracking site (Admin > Scripts), not by AWS: no rotation Lambda can '
-        + 'mint one. Rotate it on the site and put the new key with put-secret-value (docs/deploy.md); functions re-read it within 5 minutes.',
+      reason:
+        'The script key is issued by the Flow Production Tracking site (Admin > Scripts), not by AWS: no rotation Lambda can ' +
+        'mint one. Rotate it on the site and put the new key with put-secret-value (docs/deploy.md); functions re-read it within 5 minutes.',
     });
     this.secret = secret;
     this.created = true;

@@ -129,11 +129,13 @@ export class SyncPipeline extends Construct {
     tables.state.grantReadWrite(this.consumer.role);
     siteSecret.grantRead(this.consumer.role);
     // The event source grants the consumer ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl on this queue.
-    this.consumer.fn.addEventSource(new SqsEventSource(this.queue, {
-      batchSize: 10,
-      reportBatchItemFailures: true,
-      maxConcurrency: props.maxConcurrency,
-    }));
+    this.consumer.fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
+      }),
+    );
 
     // Reconciler: updated_at scans for changes the event log misses (scripts with "Generate Events" off), run at the
     // floor's rate; a type is scanned when its adaptive interval is due, and quarantines are re-checked after passes.
@@ -146,8 +148,11 @@ export class SyncPipeline extends Construct {
       memorySize: 512,
       timeout: runTimeout(props.reconcileInterval),
       environment: {
-        ...store, ...script, SCHEMA_DIFF_INTERVAL_MS: String(props.schemaDiffInterval.toMilliseconds()),
-        RECONCILE_INTERVAL_MS: String(props.reconcileInterval.toMilliseconds()), RECONCILE_FLOOR_MS: String(reconcileFloor.toMilliseconds()),
+        ...store,
+        ...script,
+        SCHEMA_DIFF_INTERVAL_MS: String(props.schemaDiffInterval.toMilliseconds()),
+        RECONCILE_INTERVAL_MS: String(props.reconcileInterval.toMilliseconds()),
+        RECONCILE_FLOOR_MS: String(reconcileFloor.toMilliseconds()),
         ...(props.signedUrlMarginS ? { SIGNED_URL_MARGIN_S: String(props.signedUrlMarginS) } : {}),
       },
       asyncInvoke: { maxEventAge: Duration.seconds(60), retryAttempts: 0 },

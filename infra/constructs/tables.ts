@@ -30,7 +30,12 @@ function gsi(i: IndexSpec): dynamodb.GlobalSecondaryIndexPropsV2 {
 /** One on-demand table with point-in-time recovery; deletion protection whenever the table is retained. */
 export class CacheTable extends Construct {
   readonly table: dynamodb.TableV2;
-  constructor(scope: Construct, id: string, readonly spec: TableSpec, removalPolicy: RemovalPolicy) {
+  constructor(
+    scope: Construct,
+    id: string,
+    readonly spec: TableSpec,
+    removalPolicy: RemovalPolicy,
+  ) {
     super(scope, id);
     this.table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: attr(spec.partitionKey),
@@ -45,7 +50,9 @@ export class CacheTable extends Construct {
     });
   }
 
-  get tableName(): string { return this.table.tableName; }
+  get tableName(): string {
+    return this.table.tableName;
+  }
 
   /** The table and each of its indexes by exact ARN: no `index/*` wildcard. */
   private arns(): string[] {

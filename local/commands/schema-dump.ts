@@ -2,7 +2,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Document, parse as parseYaml, type Scalar, type YAMLMap } from 'yaml';
 import {
-  parseCachedSchema, buildSchemaFile, parseRules, SchemaEntityReadSchema, SchemaReadSchema, schemaReadFromFile, type Rule, type SchemaEntityRead, type SchemaRead, SiteSchema, type SchemaFile,
+  parseCachedSchema,
+  buildSchemaFile,
+  parseRules,
+  SchemaEntityReadSchema,
+  SchemaReadSchema,
+  schemaReadFromFile,
+  type Rule,
+  type SchemaEntityRead,
+  type SchemaRead,
+  SiteSchema,
+  type SchemaFile,
 } from '../../shared/schema/index.js';
 import { ShotgunClient } from '../../shared/site/index.js';
 
@@ -16,7 +26,12 @@ Rules file lines (fnmatch over "Type.field", later rules win, fields no rule mat
   - *.sg_private_*  leave out (listed under "skipped")
   index Task.entity give the link field an index (entity: a GSI slot; multi_entity: membership queries)`;
 
-interface DumpArgs { types: string[]; rulesFile?: string; out?: string; from?: string }
+interface DumpArgs {
+  types: string[];
+  rulesFile?: string;
+  out?: string;
+  from?: string;
+}
 
 function parseArgs(argv: string[]): DumpArgs {
   const a: Partial<DumpArgs> = {};
@@ -28,7 +43,11 @@ function parseArgs(argv: string[]): DumpArgs {
       if (v === undefined || v === '') throw new Error(`${flag} needs a value\n${SCHEMA_DUMP_USAGE}`);
       return v;
     };
-    if (flag === '--types') a.types = value().split(',').map((s) => s.trim()).filter(Boolean);
+    if (flag === '--types')
+      a.types = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (flag === '--rules') a.rulesFile = value();
     else if (flag === '--out') a.out = value();
     else if (flag === '--from') a.from = value();
@@ -60,7 +79,10 @@ export function renderSchemaYaml(file: SchemaFile, header: string[]): string {
   }
   const first = top.items[0].key;
   // A value with a newline in it (a --from path can hold one) goes on as further comment lines.
-  first.commentBefore = header.flatMap((h) => h.split('\n')).map((line) => ` ${line}`).join('\n');
+  first.commentBefore = header
+    .flatMap((h) => h.split('\n'))
+    .map((line) => ` ${line}`)
+    .join('\n');
   // lineWidth 0: no folding, so a field stays on its one line however long its valid_values are.
   return doc.toString({ lineWidth: 0 });
 }
@@ -69,8 +91,11 @@ export function renderSchemaYaml(file: SchemaFile, header: string[]): string {
  * The command: returns the process exit code (0 ok, 2 usage or site error). Writes progress and errors to
  * `io.stderr`, the YAML to `--out` or `io.stdout`.
  */
-export async function schemaDump(argv: string[], env: NodeJS.ProcessEnv = process.env,
-  io: { stdout: (s: string) => void; stderr: (s: string) => void } = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
+export async function schemaDump(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: { stdout: (s: string) => void; stderr: (s: string) => void } = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) },
+): Promise<number> {
   let args: DumpArgs;
   let rules: Rule[] = [];
   try {

@@ -1,7 +1,13 @@
 // `fpt-cache import`, `fpt-cache validate`, `fpt-cache dlq replay`: the sync pipeline's operator commands, against a running local stack or AWS.
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
-  replayDeadLetters, importerFor, type ImportProgress, syncContextFromEnv, type SyncContext, validatorFor, type TypeValidation,
+  replayDeadLetters,
+  importerFor,
+  type ImportProgress,
+  syncContextFromEnv,
+  type SyncContext,
+  validatorFor,
+  type TypeValidation,
 } from '../../shared/sync/index.js';
 import { cliSyncEnv } from '../sync-local.js';
 import type { FunctionEnv } from '../functions.js';
@@ -32,11 +38,17 @@ function parseFlags(argv: string[], known: Record<string, 'value' | 'switch'>, u
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('-')) { positional.push(arg); continue; }
+    if (!arg.startsWith('-')) {
+      positional.push(arg);
+      continue;
+    }
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const kind = Object.hasOwn(known, flag) ? known[flag] : undefined;
     if (!kind) throw new CommandUsageError(`unknown flag ${flag}\n\n${usage}`);
-    if (kind === 'switch') { flags.set(flag, true); continue; }
+    if (kind === 'switch') {
+      flags.set(flag, true);
+      continue;
+    }
     const v = inline ?? argv[++i];
     if (v === undefined || v === '') throw new CommandUsageError(`${flag} needs a value\n\n${usage}`);
     flags.set(flag, v);
@@ -46,12 +58,20 @@ function parseFlags(argv: string[], known: Record<string, 'value' | 'switch'>, u
 
 /** A wrong command line: the CLI prints it with exit code 2. */
 export class CommandUsageError extends Error {
-  constructor(message: string) { super(message); this.name = 'CommandUsageError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandUsageError';
+  }
 }
 
 const typesOf = (flags: Flags): string[] | undefined => {
   const v = flags.get('--types');
-  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 };
 
 async function context(env: FunctionEnv): Promise<SyncContext> {
@@ -76,7 +96,9 @@ export function progressRenderer(tty: boolean, write: (s: string) => void, now =
       const rate = p.written / elapsed;
       const left = Math.max(0, p.total - p.done);
       const pct = p.total ? Math.min(100, Math.floor((p.done / p.total) * 100)) : 100;
-      const running = Object.entries(p.types).filter(([, t]) => t.pass !== 'done').map(([n, t]) => `${n}${t.pass === 'retired' ? ' (retired)' : ''}`);
+      const running = Object.entries(p.types)
+        .filter(([, t]) => t.pass !== 'done')
+        .map(([n, t]) => `${n}${t.pass === 'retired' ? ' (retired)' : ''}`);
       const text = `${num(p.done)}/${num(p.total)} entities  ${pct}%  ${num(Math.round(rate))}/s  ETA ${rate > 0 ? duration(left / rate) : '?'}`;
       if (tty) {
         const width = 24;
@@ -88,7 +110,9 @@ export function progressRenderer(tty: boolean, write: (s: string) => void, now =
         write(`import: ${text}${running.length ? `  (${running.join(', ')})` : ''}\n`);
       }
     },
-    done() { if (drawn) write('\n'); },
+    done() {
+      if (drawn) write('\n');
+    },
   };
 }
 
@@ -105,20 +129,34 @@ export async function importCommand(argv: string[], env: FunctionEnv): Promise<n
     for (;;) {
       const pageSize = Number(env.IMPORT_PAGE_SIZE);
       const outcome = await importer.run({
-        types: typesOf(flags), onProgress: (p) => bar.update(p), ...(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 500 ? { pageSize } : {}),
+        types: typesOf(flags),
+        onProgress: (p) => bar.update(p),
+        ...(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 500 ? { pageSize } : {}),
       });
       if (outcome.complete) {
         bar.done();
         out(`fpt-cache import: complete (${num(outcome.written)} entities written in ${duration((Date.now() - started) / 1000)})`);
         return 0;
       }
-      if (!outcome.busy) { bar.done(); out('fpt-cache import: stopped before completion; run it again to resume'); return 1; }
+      if (!outcome.busy) {
+        bar.done();
+        out('fpt-cache import: stopped before completion; run it again to resume');
+        return 1;
+      }
       // Another importer (the running stack's) holds the lease: show its progress from the checkpoints.
-      if (!waiting) { out('fpt-cache import: another importer is running (the stack\'s); following its progress'); waiting = true; }
+      if (!waiting) {
+        out("fpt-cache import: another importer is running (the stack's); following its progress");
+        waiting = true;
+      }
       const cps = await ctx.importState.checkpoints();
       const run = await ctx.importState.run();
       if (run) {
-        const types = Object.fromEntries(run.types.map((t) => { const c = cps.get(t)!; return [t, { pass: c?.pass ?? 'active', mode: c?.mode ?? 'full', done: c ? c.active + c.retired : 0, total: c?.total ?? 0 }]; }));
+        const types = Object.fromEntries(
+          run.types.map((t) => {
+            const c = cps.get(t)!;
+            return [t, { pass: c?.pass ?? 'active', mode: c?.mode ?? 'full', done: c ? c.active + c.retired : 0, total: c?.total ?? 0 }];
+          }),
+        );
         const done = Object.values(types).reduce((n, t) => n + t.done, 0);
         bar.update({ types, done, total: Object.values(types).reduce((n, t) => n + Math.max(t.total, t.done), 0), written: done, startedAt: run.startedAt });
       }
@@ -158,7 +196,8 @@ export async function validateCommand(argv: string[], env: FunctionEnv): Promise
       for (const d of t.differing.slice(0, 10)) out(`    ${t.type} ${d.id}${d.retired ? ' (retired)' : ''}: ${d.fields.join(', ')}`);
       if (t.differing.length > 10) out(`    ... and ${t.differing.length - 10} more`);
       if (t.cleared) out(`    ${t.type}: clean; back in service after its shadow mismatch`);
-      else if (t.quarantined) out(`    ${t.type}: still served from the site (shadow mismatch); re-import it (fpt-cache import --full) or fix the drift, then validate again`);
+      else if (t.quarantined)
+        out(`    ${t.type}: still served from the site (shadow mismatch); re-import it (fpt-cache import --full) or fix the drift, then validate again`);
     }
     out(report.drift ? `fpt-cache validate: DRIFT (${report.drift})` : 'fpt-cache validate: no drift');
     return report.drift ? 1 : 0;

@@ -16,7 +16,12 @@ export interface Actor {
   sessionUuid: string | null;
 }
 
-export interface SessionSnapshot { token: string; user: Link; script?: string; expiresAt: number }
+export interface SessionSnapshot {
+  token: string;
+  user: Link;
+  script?: string;
+  expiresAt: number;
+}
 
 export interface AuthOptions {
   scripts: readonly ScriptCredential[];
@@ -30,9 +35,14 @@ export class SiteAuth {
   /** Which credential wins in a mixed params[0], how a user's sudo is refused (local/sim/auth-policy.ts; the control knob `authPolicy`). */
   policy: AuthPolicy = DEFAULT_AUTH_POLICY;
 
-  constructor(private readonly store: SiteStore, private readonly opts: AuthOptions) {}
+  constructor(
+    private readonly store: SiteStore,
+    private readonly opts: AuthOptions,
+  ) {}
 
-  get scripts(): readonly ScriptCredential[] { return this.opts.scripts; }
+  get scripts(): readonly ScriptCredential[] {
+    return this.opts.scripts;
+  }
 
   /** Resolves params[0] to an Actor, or throws the site's 102 fault. */
   authenticate(raw: unknown): Actor {
@@ -109,13 +119,18 @@ export class SiteAuth {
     const past = this.opts.now().getTime() - 1;
     let n = 0;
     for (const s of this.sessions.values()) {
-      if (token === undefined || s.token === token) { s.expiresAt = past; n++; }
+      if (token === undefined || s.token === token) {
+        s.expiresAt = past;
+        n++;
+      }
     }
     if (n) this.store.touch();
     return n;
   }
 
-  toSnapshot(): SessionSnapshot[] { return [...this.sessions.values()]; }
+  toSnapshot(): SessionSnapshot[] {
+    return [...this.sessions.values()];
+  }
 
   loadSnapshot(rows: SessionSnapshot[]): void {
     this.sessions.clear();

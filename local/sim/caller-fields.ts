@@ -14,14 +14,16 @@ type Link = { type: string; id: number };
 export const CALLER_FIELDS = ['current_user_favorite', 'last_accessed_by_current_user'] as const;
 
 /** The control knob: a user's favourite flag and/or last visit of one project (a web-UI action: no event). */
-export const CallerFieldsChangeSchema = z.object({
-  /** The HumanUser's id (a script has neither: both read false / null for it). */
-  user: z.number().int().positive(),
-  project: z.number().int().positive(),
-  favorite: z.boolean().optional(),
-  /** ISO date-time of the visit, or null to clear it. */
-  visitedAt: z.string().datetime({ offset: true }).nullable().optional(),
-}).strict();
+export const CallerFieldsChangeSchema = z
+  .object({
+    /** The HumanUser's id (a script has neither: both read false / null for it). */
+    user: z.number().int().positive(),
+    project: z.number().int().positive(),
+    favorite: z.boolean().optional(),
+    /** ISO date-time of the visit, or null to clear it. */
+    visitedAt: z.string().datetime({ offset: true }).nullable().optional(),
+  })
+  .strict();
 export type CallerFieldsChange = z.infer<typeof CallerFieldsChangeSchema>;
 
 /** A stable hash of two ids in [0, 1). */
@@ -47,15 +49,16 @@ export class CallerFields {
     this.changed.set(k, cur);
   }
 
-  reset(): void { this.changed.clear(); }
+  reset(): void {
+    this.changed.clear();
+  }
 
   /** The two values for `user` (a HumanUser; anything else: false / null) on project `id`. */
   valuesFor(user: Link, id: number): Record<(typeof CALLER_FIELDS)[number], unknown> {
     if (user.type !== 'HumanUser') return { current_user_favorite: false, last_accessed_by_current_user: null };
     const c = this.changed.get(`${user.id}/${id}`);
-    const seededVisit = draw(user.id, id) < 0.6
-      ? new Date(this.epochMs - Math.floor(draw(id, user.id) * 60 * 86_400) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-      : null;
+    const seededVisit =
+      draw(user.id, id) < 0.6 ? new Date(this.epochMs - Math.floor(draw(id, user.id) * 60 * 86_400) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
     return {
       current_user_favorite: c?.favorite ?? draw(user.id * 7, id) < 0.25,
       last_accessed_by_current_user: c?.visitedAt !== undefined ? c.visitedAt : seededVisit,
@@ -69,9 +72,16 @@ export class CallerFields {
   }
 
   /** Rows and a lookup (deep fields) as `user` reads them. */
-  rows(user: Link, rows: readonly EntityRecord[]): EntityRecord[] { return rows.map((r) => this.apply(user, r)); }
+  rows(user: Link, rows: readonly EntityRecord[]): EntityRecord[] {
+    return rows.map((r) => this.apply(user, r));
+  }
 
   lookup(user: Link, inner: EntityLookup): EntityLookup {
-    return { get: (type, id) => { const r = inner.get(type, id); return r && this.apply(user, r); } };
+    return {
+      get: (type, id) => {
+        const r = inner.get(type, id);
+        return r && this.apply(user, r);
+      },
+    };
   }
 }

@@ -23,18 +23,27 @@ export interface BackRefChange {
   new?: Link | null;
 }
 
-export interface EventDelay { probability: number; delayMs: number }
+export interface EventDelay {
+  probability: number;
+  delayMs: number;
+}
 
 /** The rows one write (or one batch) logs; they commit, or are dropped, together. */
 export class EventBatch {
   readonly rows: StoredEntity[] = [];
   readonly createdAt: string;
 
-  constructor(private readonly log: EventLog, readonly actor: Actor, now: Date) {
+  constructor(
+    private readonly log: EventLog,
+    readonly actor: Actor,
+    now: Date,
+  ) {
     this.createdAt = formatDateTime(now);
   }
 
-  get enabled(): boolean { return this.actor.generateEvents; }
+  get enabled(): boolean {
+    return this.actor.generateEvents;
+  }
 
   /** Allocates the next event id and records the row; returns the id (0 when this actor logs no events). */
   add(eventType: string, attributeName: string | null, entity: StoredEntity | null, meta: Record<string, unknown>, description: string): number {
@@ -84,11 +93,17 @@ export class EventLog {
   private readonly delayed = new Set<StoredEntity[]>();
   private readonly prng: Prng;
 
-  constructor(readonly store: SiteStore, readonly schema: SiteSchema, seed: number) {
+  constructor(
+    readonly store: SiteStore,
+    readonly schema: SiteSchema,
+    seed: number,
+  ) {
     this.prng = new Prng(seed ^ 0x5eed);
   }
 
-  begin(actor: Actor, now: Date): EventBatch { return new EventBatch(this, actor, now); }
+  begin(actor: Actor, now: Date): EventBatch {
+    return new EventBatch(this, actor, now);
+  }
 
   /** Makes a committed write's rows visible now, or holds / delays them per the knobs. */
   commit(batch: EventBatch): void {
@@ -101,7 +116,11 @@ export class EventLog {
     }
     if (this.delay.probability > 0 && this.prng.chance(this.delay.probability)) {
       this.delayed.add(rows);
-      const t = setTimeout(() => { this.timers.delete(t); this.delayed.delete(rows); this.publish(rows); }, this.delay.delayMs);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.delayed.delete(rows);
+        this.publish(rows);
+      }, this.delay.delayMs);
       t.unref();
       this.timers.add(t);
       return;
@@ -110,7 +129,9 @@ export class EventLog {
   }
 
   /** Holds the rows of the next `writes` writes (Infinity: until release) out of reads. */
-  hold(writes = Number.POSITIVE_INFINITY): void { this.holdCount = writes; }
+  hold(writes = Number.POSITIVE_INFINITY): void {
+    this.holdCount = writes;
+  }
 
   /** Publishes every held row (and stops holding). Returns how many rows became visible. */
   release(): number {
@@ -118,13 +139,22 @@ export class EventLog {
     const all = this.held;
     this.held = [];
     let n = 0;
-    for (const rows of all) { this.publish(rows); n += rows.length; }
+    for (const rows of all) {
+      this.publish(rows);
+      n += rows.length;
+    }
     return n;
   }
 
-  setDelay(d: EventDelay): void { this.delay = { probability: Math.max(0, Math.min(1, d.probability)), delayMs: Math.max(0, d.delayMs) }; }
-  get delaySettings(): EventDelay { return { ...this.delay }; }
-  get holding(): number { return this.holdCount; }
+  setDelay(d: EventDelay): void {
+    this.delay = { probability: Math.max(0, Math.min(1, d.probability)), delayMs: Math.max(0, d.delayMs) };
+  }
+  get delaySettings(): EventDelay {
+    return { ...this.delay };
+  }
+  get holding(): number {
+    return this.holdCount;
+  }
 
   /** Rows allocated and committed by their write but not yet readable. */
   pendingRows(): number {
@@ -155,7 +185,9 @@ export class EventLog {
 
   // ---- row shapes -------------------------------------------------------------------------------------------
 
-  link(l: Link): Record<string, unknown> { return wireLink(this.schema, l, this.store) as unknown as Record<string, unknown>; }
+  link(l: Link): Record<string, unknown> {
+    return wireLink(this.schema, l, this.store) as unknown as Record<string, unknown>;
+  }
 
   projectOf(rec: StoredEntity): Link | undefined {
     if (rec.type === 'Project') return { type: 'Project', id: rec.id };
@@ -186,28 +218,46 @@ export class EventLog {
   }
 
   newEntity(b: EventBatch, rec: StoredEntity): number {
-    return b.add(`Shotgun_${rec.type}_New`, null, rec,
+    return b.add(
+      `Shotgun_${rec.type}_New`,
+      null,
+      rec,
       { type: 'new_entity', entity_type: rec.type, entity_id: rec.id },
-      `${this.who(b)} created new ${this.label(rec)}`);
+      `${this.who(b)} created new ${this.label(rec)}`,
+    );
   }
 
   /** A Change of a single-valued field (old_value / new_value). */
   change(b: EventBatch, rec: StoredEntity, field: string, oldV: unknown, newV: unknown, inCreate: boolean): number {
     const meta: Record<string, unknown> = {
-      type: 'attribute_change', attribute_name: field, entity_type: rec.type, entity_id: rec.id,
-      field_data_type: this.schema.dataType(rec.type, field), old_value: this.metaValue(rec.type, field, oldV),
+      type: 'attribute_change',
+      attribute_name: field,
+      entity_type: rec.type,
+      entity_id: rec.id,
+      field_data_type: this.schema.dataType(rec.type, field),
+      old_value: this.metaValue(rec.type, field, oldV),
       new_value: this.metaValue(rec.type, field, newV),
     };
     if (inCreate) meta.in_create = true;
-    return b.add(`Shotgun_${rec.type}_Change`, field, rec, meta,
-      `${this.who(b)} changed "${this.fieldName(rec.type, field)}" from "${this.text(meta.old_value)}" to "${this.text(meta.new_value)}" on ${this.label(rec)}`);
+    return b.add(
+      `Shotgun_${rec.type}_Change`,
+      field,
+      rec,
+      meta,
+      `${this.who(b)} changed "${this.fieldName(rec.type, field)}" from "${this.text(meta.old_value)}" to "${this.text(meta.new_value)}" on ${this.label(rec)}`,
+    );
   }
 
   /** A Change of a multi-entity field: `added` / `removed` lists, no old_value / new_value. */
   multiChange(b: EventBatch, rec: StoredEntity, field: string, added: Link[], removed: Link[], inCreate: boolean): number {
     const meta: Record<string, unknown> = {
-      type: 'attribute_change', attribute_name: field, entity_type: rec.type, entity_id: rec.id,
-      field_data_type: 'multi_entity', added: added.map((l) => this.metaListLink(l)), removed: removed.map((l) => this.metaListLink(l)),
+      type: 'attribute_change',
+      attribute_name: field,
+      entity_type: rec.type,
+      entity_id: rec.id,
+      field_data_type: 'multi_entity',
+      added: added.map((l) => this.metaListLink(l)),
+      removed: removed.map((l) => this.metaListLink(l)),
     };
     if (inCreate) meta.in_create = true;
     return b.add(`Shotgun_${rec.type}_Change`, field, rec, meta, this.multiText(b, rec, field, added, removed));
@@ -220,9 +270,13 @@ export class EventLog {
    */
   backRef(b: EventBatch, c: BackRefChange, originalId: number, inCreate: boolean): number {
     const meta: Record<string, unknown> = {
-      type: 'attribute_change', attribute_name: c.field, entity_type: c.cause.rec.type, entity_id: c.cause.rec.id,
+      type: 'attribute_change',
+      attribute_name: c.field,
+      entity_type: c.cause.rec.type,
+      entity_id: c.cause.rec.id,
       field_data_type: this.schema.dataType(c.cause.rec.type, c.cause.field),
-      actual_attribute_changed: `${c.cause.rec.type}.${c.cause.field}`, original_event_log_entry_id: originalId,
+      actual_attribute_changed: `${c.cause.rec.type}.${c.cause.field}`,
+      original_event_log_entry_id: originalId,
     };
     let description: string;
     if (c.added || c.removed) {
@@ -241,23 +295,47 @@ export class EventLog {
   /** Retirement: a Change of retirement_date, then the Retirement row. */
   retirement(b: EventBatch, rec: StoredEntity, at: string): void {
     const when = metaDateTime(at);
-    b.add(`Shotgun_${rec.type}_Change`, 'retirement_date', rec,
+    b.add(
+      `Shotgun_${rec.type}_Change`,
+      'retirement_date',
+      rec,
       { type: 'attribute_change', attribute_name: 'retirement_date', entity_type: rec.type, entity_id: rec.id, old_value: null, new_value: when },
-      `${this.who(b)} changed "Date Retired" from "" to "${when}" on ${this.label(rec)}`);
-    b.add(`Shotgun_${rec.type}_Retirement`, null, rec,
-      { type: 'entity_retirement', class_name: rec.type, display_name: this.name(rec), entity_id: rec.id, entity_type: rec.type, id: rec.id, retirement_date: when },
-      `${this.who(b)} retired ${this.label(rec)}`);
+      `${this.who(b)} changed "Date Retired" from "" to "${when}" on ${this.label(rec)}`,
+    );
+    b.add(
+      `Shotgun_${rec.type}_Retirement`,
+      null,
+      rec,
+      {
+        type: 'entity_retirement',
+        class_name: rec.type,
+        display_name: this.name(rec),
+        entity_id: rec.id,
+        entity_type: rec.type,
+        id: rec.id,
+        retirement_date: when,
+      },
+      `${this.who(b)} retired ${this.label(rec)}`,
+    );
   }
 
   /** Revival: a Change of retirement_date back to null, then the Revival row (its meta has no `type`). */
   revival(b: EventBatch, rec: StoredEntity, retiredAt: string | undefined): void {
     const was = retiredAt ? metaDateTime(retiredAt) : null;
-    b.add(`Shotgun_${rec.type}_Change`, 'retirement_date', rec,
+    b.add(
+      `Shotgun_${rec.type}_Change`,
+      'retirement_date',
+      rec,
       { type: 'attribute_change', attribute_name: 'retirement_date', entity_type: rec.type, entity_id: rec.id, old_value: was, new_value: null },
-      `${this.who(b)} changed "Date Retired" from "${was ?? ''}" to "" on ${this.label(rec)}`);
-    b.add(`Shotgun_${rec.type}_Revival`, null, rec,
+      `${this.who(b)} changed "Date Retired" from "${was ?? ''}" to "" on ${this.label(rec)}`,
+    );
+    b.add(
+      `Shotgun_${rec.type}_Revival`,
+      null,
+      rec,
       { class_name: rec.type, display_name: this.name(rec), entity_id: rec.id, entity_type: rec.type, id: rec.id },
-      `${this.who(b)} revived ${this.label(rec)}`);
+      `${this.who(b)} revived ${this.label(rec)}`,
+    );
   }
 
   private name(rec: StoredEntity): string {
@@ -274,7 +352,9 @@ export class EventLog {
     return u ? this.name(u) : `${b.actor.user.type} #${b.actor.user.id}`;
   }
 
-  private fieldName(type: string, field: string): string { return this.schema.field(type, field)?.name ?? field; }
+  private fieldName(type: string, field: string): string {
+    return this.schema.field(type, field)?.name ?? field;
+  }
 
   private text(v: unknown): string {
     if (v === null || v === undefined) return '';
@@ -283,7 +363,13 @@ export class EventLog {
   }
 
   private multiText(b: EventBatch, rec: StoredEntity, field: string, added: Link[], removed: Link[]): string {
-    const names = (ls: Link[]) => ls.map((l) => { const t = this.store.get(l.type, l.id); return t ? this.name(t) : `${l.type} #${l.id}`; }).join(', ');
+    const names = (ls: Link[]) =>
+      ls
+        .map((l) => {
+          const t = this.store.get(l.type, l.id);
+          return t ? this.name(t) : `${l.type} #${l.id}`;
+        })
+        .join(', ');
     const parts: string[] = [];
     if (added.length) parts.push(`added ${names(added)}`);
     if (removed.length) parts.push(`removed ${names(removed)}`);

@@ -45,12 +45,16 @@ export function canonicalWriteValue(schema: SiteSchema, store: SiteStore, t: Wri
       if (raw === null) return undefined;
       if (typeof raw !== 'string') throw failed(t, `value ${show(raw)} is not a string`);
       return raw;
-    case 'number': case 'duration': case 'timecode':
+    case 'number':
+    case 'duration':
+    case 'timecode':
       if (raw === null) return undefined;
       if (typeof raw !== 'number' || !Number.isInteger(raw)) throw failed(t, `value ${show(raw)} is not an integer`);
       if (Math.abs(raw) > INT32_MAX) throw failed(t, `PG::NumericValueOutOfRange: ERROR:  value "${raw}" is out of range for type integer`);
       return raw;
-    case 'float': case 'percent': case 'currency':
+    case 'float':
+    case 'percent':
+    case 'currency':
       if (raw === null) return undefined;
       if (typeof raw !== 'number' || !Number.isFinite(raw)) throw failed(t, `value ${show(raw)} is not a number`);
       return raw;
@@ -71,7 +75,8 @@ export function canonicalWriteValue(schema: SiteSchema, store: SiteStore, t: Wri
       if (Number.isNaN(ms)) throw failed(t, `value ${show(raw)} is not a date-time (YYYY-MM-DDTHH:MM:SSZ)`);
       return formatDateTime(new Date(ms));
     }
-    case 'list': case 'status_list': {
+    case 'list':
+    case 'status_list': {
       if (raw === null) return undefined;
       if (typeof raw !== 'string') throw failed(t, `value ${show(raw)} is not a string`);
       const vv = t.def.valid_values;
@@ -117,7 +122,7 @@ export function canonicalWriteValue(schema: SiteSchema, store: SiteStore, t: Wri
       if (typeof u.url !== 'string' && !local) throw failed(t, 'a url dict needs "url" or "local_path"');
       const out: Record<string, unknown> = { ...u };
       out.link_type ??= typeof u.url === 'string' ? 'web' : 'local';
-      out.name ??= typeof u.url === 'string' ? u.url : u.local_path ?? null;
+      out.name ??= typeof u.url === 'string' ? u.url : (u.local_path ?? null);
       return out;
     }
     case 'tag_list': {
@@ -137,7 +142,10 @@ export function canonicalWriteValue(schema: SiteSchema, store: SiteStore, t: Wri
       for (const item of raw) {
         const l = checkLink(schema, store, t, item);
         const k = `${l.type}#${l.id}`;
-        if (!seen.has(k)) { seen.add(k); out.push(l); }
+        if (!seen.has(k)) {
+          seen.add(k);
+          out.push(l);
+        }
       }
       return out.length === 0 ? undefined : out;
     }

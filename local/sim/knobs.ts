@@ -8,19 +8,26 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export const FaultKindSchema = z.enum(FAULT_KINDS);
 
 /** "Fail the next `count` requests (of `method`, if given) with `kind`"; `after`: answer only after the request ran (a write lands, the reply is lost). */
-export const FaultRuleSchema = z.object({
-  kind: FaultKindSchema,
-  count: z.number().int().min(1).default(1),
-  method: z.string().min(1).optional(),
-  after: z.boolean().default(false),
-}).strict();
+export const FaultRuleSchema = z
+  .object({
+    kind: FaultKindSchema,
+    count: z.number().int().min(1).default(1),
+    method: z.string().min(1).optional(),
+    after: z.boolean().default(false),
+  })
+  .strict();
 export type FaultRule = z.infer<typeof FaultRuleSchema>;
 export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
 
-export const FaultRatesSchema = z.object(Object.fromEntries(FAULT_KINDS.map((k) => [k, z.number().min(0).max(1).optional()])) as Record<FaultKind, z.ZodOptional<z.ZodNumber>>).strict();
+export const FaultRatesSchema = z
+  .object(Object.fromEntries(FAULT_KINDS.map((k) => [k, z.number().min(0).max(1).optional()])) as Record<FaultKind, z.ZodOptional<z.ZodNumber>>)
+  .strict();
 export type FaultRates = Partial<Record<FaultKind, number>>;
 
-export interface InjectedFault { kind: FaultKind; after: boolean }
+export interface InjectedFault {
+  kind: FaultKind;
+  after: boolean;
+}
 
 export class Knobs {
   latencyMs = 0;
@@ -39,7 +46,13 @@ export class Knobs {
     this.legacyVersion = opts.legacyVersion ?? false;
     this.faultRates = { ...opts.faultRates };
     this.semantics = { ...DEFAULT_SIM_SEMANTICS, ...SimSemanticsSchema.parse(opts.semantics ?? {}) };
-    this.initial = { latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion, faultRates: { ...this.faultRates }, semantics: { ...this.semantics } };
+    this.initial = {
+      latencyMs: this.latencyMs,
+      jitterMs: this.jitterMs,
+      legacyVersion: this.legacyVersion,
+      faultRates: { ...this.faultRates },
+      semantics: { ...this.semantics },
+    };
     this.prng = new Prng(opts.seed ^ 0xfa17);
   }
 
@@ -48,10 +61,14 @@ export class Knobs {
     return this.latencyMs + (this.jitterMs > 0 ? this.prng.next() * this.jitterMs : 0);
   }
 
-  failNext(rule: FaultRuleInput): void { this.queue.push(FaultRuleSchema.parse(rule)); }
+  failNext(rule: FaultRuleInput): void {
+    this.queue.push(FaultRuleSchema.parse(rule));
+  }
 
   /** Changes some semantics knobs; the others keep their values. */
-  setSemantics(patch: SimSemanticsInput): void { this.semantics = { ...this.semantics, ...SimSemanticsSchema.parse(patch) }; }
+  setSemantics(patch: SimSemanticsInput): void {
+    this.semantics = { ...this.semantics, ...SimSemanticsSchema.parse(patch) };
+  }
 
   /** The fault to inject into this request, if any: queued rules first (in order), then the random rates. */
   nextFault(method: string): InjectedFault | undefined {
@@ -81,8 +98,12 @@ export class Knobs {
 
   describe(): Record<string, unknown> {
     return {
-      latencyMs: this.latencyMs, jitterMs: this.jitterMs, legacyVersion: this.legacyVersion,
-      faultRates: { ...this.faultRates }, queuedFaults: this.queue.map((r) => ({ ...r })), semantics: { ...this.semantics },
+      latencyMs: this.latencyMs,
+      jitterMs: this.jitterMs,
+      legacyVersion: this.legacyVersion,
+      faultRates: { ...this.faultRates },
+      queuedFaults: this.queue.map((r) => ({ ...r })),
+      semantics: { ...this.semantics },
     };
   }
 }
@@ -101,18 +122,30 @@ export class SimStats {
     this.byMethod[method] = (this.byMethod[method] ?? 0) + 1;
   }
 
-  fault(kind: FaultKind): void { this.faults[kind] = (this.faults[kind] ?? 0) + 1; }
+  fault(kind: FaultKind): void {
+    this.faults[kind] = (this.faults[kind] ?? 0) + 1;
+  }
 
-  latency(ms: number): void { this.lastLatencyMs = ms; this.totalLatencyMs += ms; }
+  latency(ms: number): void {
+    this.lastLatencyMs = ms;
+    this.totalLatencyMs += ms;
+  }
 
   reset(): void {
-    this.requests = 0; this.byMethod = {}; this.faults = {}; this.lastLatencyMs = 0; this.totalLatencyMs = 0;
+    this.requests = 0;
+    this.byMethod = {};
+    this.faults = {};
+    this.lastLatencyMs = 0;
+    this.totalLatencyMs = 0;
   }
 
   toJSON(): Record<string, unknown> {
     return {
-      requests: this.requests, byMethod: { ...this.byMethod }, faults: { ...this.faults },
-      lastLatencyMs: this.lastLatencyMs, totalLatencyMs: this.totalLatencyMs,
+      requests: this.requests,
+      byMethod: { ...this.byMethod },
+      faults: { ...this.faults },
+      lastLatencyMs: this.lastLatencyMs,
+      totalLatencyMs: this.totalLatencyMs,
     };
   }
 }

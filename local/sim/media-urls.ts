@@ -15,20 +15,22 @@ export const PENDING_PATH = '/images/status/transient/thumbnail_pending.png';
 const SECRET = 'fpt-cache-sim-media-signing-key';
 const ACCESS_KEY = 'AKIASIMULATEDMEDIA00';
 
-export const MediaSettingsSchema = z.object({
-  /** How long a signature is valid (X-Amz-Expires). */
-  expiresS: z.number().int().min(1).max(604_800).optional(),
-  /** A new signature per window of this many seconds (X-Amz-Date = the window's start). */
-  windowS: z.number().int().min(1).optional(),
-  /** Share of thumbnails (by object, deterministically) not processed yet: they read as the placeholder. */
-  pendingShare: z.number().min(0).max(1).optional(),
-  /** false: media URLs read as stored, unsigned (a site that hands out plain URLs). */
-  signed: z.boolean().optional(),
-  /** Objects (media URLs without query) whose thumbnail is not processed yet. */
-  pending: z.array(z.string()).optional(),
-  /** How long an uploaded thumbnail reads as the placeholder before it is "processed" (hosted sites: seconds; unknown exactly). */
-  processingS: z.number().min(0).optional(),
-}).strict();
+export const MediaSettingsSchema = z
+  .object({
+    /** How long a signature is valid (X-Amz-Expires). */
+    expiresS: z.number().int().min(1).max(604_800).optional(),
+    /** A new signature per window of this many seconds (X-Amz-Date = the window's start). */
+    windowS: z.number().int().min(1).optional(),
+    /** Share of thumbnails (by object, deterministically) not processed yet: they read as the placeholder. */
+    pendingShare: z.number().min(0).max(1).optional(),
+    /** false: media URLs read as stored, unsigned (a site that hands out plain URLs). */
+    signed: z.boolean().optional(),
+    /** Objects (media URLs without query) whose thumbnail is not processed yet. */
+    pending: z.array(z.string()).optional(),
+    /** How long an uploaded thumbnail reads as the placeholder before it is "processed" (hosted sites: seconds; unknown exactly). */
+    processingS: z.number().min(0).optional(),
+  })
+  .strict();
 export type MediaSettings = Required<z.infer<typeof MediaSettingsSchema>>;
 export type MediaSettingsInput = z.input<typeof MediaSettingsSchema>;
 
@@ -41,7 +43,11 @@ export const MediaPatchSchema = MediaSettingsSchema.extend({
 }).strict();
 export type MediaPatch = z.input<typeof MediaPatchSchema>;
 
-const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+const amzDate = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 
 /** A deterministic draw in [0, 1) per object. */
 function draw(object: string): number {
@@ -56,12 +62,18 @@ export class MediaUrls {
   /** Uploaded thumbnails still processing: object -> when they are done (signing clock, ms). */
   private readonly processingUntil = new Map<string, number>();
 
-  constructor(private readonly base: () => Date, private readonly siteOrigin: () => string, settings: MediaSettingsInput = {}) {
+  constructor(
+    private readonly base: () => Date,
+    private readonly siteOrigin: () => string,
+    settings: MediaSettingsInput = {},
+  ) {
     this.settings = { ...DEFAULT_MEDIA, ...MediaSettingsSchema.parse(settings) };
     this.initial = { ...this.settings, pending: [...this.settings.pending] };
   }
 
-  now(): number { return this.base().getTime() + this.offsetMs; }
+  now(): number {
+    return this.base().getTime() + this.offsetMs;
+  }
 
   apply(patch: MediaPatch): void {
     const p = MediaPatchSchema.parse(patch);
@@ -71,9 +83,14 @@ export class MediaUrls {
     if (advanceS !== undefined) this.offsetMs += advanceS * 1000;
   }
 
-  reset(): void { this.settings = { ...this.initial, pending: [...this.initial.pending] }; this.offsetMs = 0; }
+  reset(): void {
+    this.settings = { ...this.initial, pending: [...this.initial.pending] };
+    this.offsetMs = 0;
+  }
 
-  describe(): Record<string, unknown> { return { ...this.settings, clock: new Date(this.now()).toISOString() }; }
+  describe(): Record<string, unknown> {
+    return { ...this.settings, clock: new Date(this.now()).toISOString() };
+  }
 
   /** A thumbnail just uploaded: it reads as the placeholder for `processingS` seconds. */
   processing(object: string): void {
@@ -102,8 +119,10 @@ export class MediaUrls {
     const expires = String(this.settings.expiresS);
     const signature = createHmac('sha256', SECRET).update(`${stored}\n${date}\n${expires}`).digest('hex');
     const credential = encodeURIComponent(`${ACCESS_KEY}/${date.slice(0, 8)}/us-west-2/s3/aws4_request`);
-    return `${stored}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${date}`
-      + `&X-Amz-Expires=${expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=${signature}`;
+    return (
+      `${stored}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${date}` +
+      `&X-Amz-Expires=${expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=${signature}`
+    );
   }
 
   /** A reply's results with every stored media URL issued (a copy; other values untouched). */

@@ -119,7 +119,8 @@ export class Api3Methods {
     const hidden = view ? view.hidden : undefined;
     const p = params[1];
     switch (method) {
-      case 'read': return this.read(actor, view, p);
+      case 'read':
+        return this.read(actor, view, p);
       case 'summarize': {
         const sp = parseWith('summarize', SummaryParamsSchema, p);
         validateSummarize(schema, sp);
@@ -140,17 +141,24 @@ export class Api3Methods {
         if (!Array.isArray(p)) throw new ShotgunFault('API batch() expects params[1] to be a list of requests', ErrorCode.API);
         return writes.batch(actor, parseWith('batch', BatchParamsSchema, p));
       }
-      case 'schema_read': return schemaRead(schema, this.shownIn(hidden, p), this.d.schemaWrites.isCustom);
-      case 'schema_entity_read': return schemaEntityRead(schema);
+      case 'schema_read':
+        return schemaRead(schema, this.shownIn(hidden, p), this.d.schemaWrites.isCustom);
+      case 'schema_entity_read':
+        return schemaEntityRead(schema);
       case 'schema_field_read': {
         const fp = parseWith('schema_field_read', z.looseObject({ type: z.string(), field_name: z.string().optional() }), p);
         return schemaFieldRead(schema, fp.type, fp.field_name, this.shownIn(hidden, p), this.d.schemaWrites.isCustom);
       }
-      case 'schema_field_create': return this.d.schemaWrites.create(actor, p);
-      case 'schema_field_update': return this.d.schemaWrites.update(actor, p);
-      case 'schema_field_delete': return this.d.schemaWrites.delete(actor, p);
-      case 'get_session_token': return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
-      default: return this.d.extras?.call(method, { actor, params: p, read: (rp) => this.read(actor, view, rp) as { entities: Array<Record<string, unknown>> } });
+      case 'schema_field_create':
+        return this.d.schemaWrites.create(actor, p);
+      case 'schema_field_update':
+        return this.d.schemaWrites.update(actor, p);
+      case 'schema_field_delete':
+        return this.d.schemaWrites.delete(actor, p);
+      case 'get_session_token':
+        return { session_id: auth.createSession(actor, auth.scriptNameOf(params[0])) };
+      default:
+        return this.d.extras?.call(method, { actor, params: p, read: (rp) => this.read(actor, view, rp) as { entities: Array<Record<string, unknown>> } });
     }
   }
 
@@ -168,7 +176,11 @@ export class Api3Methods {
       // The newest per group among the rows the filters match (then read as asked: fields, order, paging).
       const all = { ...rp, return_fields: ['id'], sorts: undefined, paging: { entities_per_page: Math.max(rows.length, 1), current_page: 1 } };
       const matched = new Set(simRead(ctx, this.d.semantics(), all, rows, rowsOf).entities.map((e) => e.id));
-      rows = latestOnly(rows.filter((r) => matched.has(r.id)), latest, (task) => this.d.store.get(task.type, task.id)?.values.step);
+      rows = latestOnly(
+        rows.filter((r) => matched.has(r.id)),
+        latest,
+        (task) => this.d.store.get(task.type, task.id)?.values.step,
+      );
     }
     return maskPasswords(this.d.schema, rp.type, rp.return_fields, simRead(ctx, this.d.semantics(), rp, rows, rowsOf));
   }

@@ -16,11 +16,13 @@ import type { EntityLookup, EntityRecord } from '../../shared/semantics/index.js
 import type { SiteSchema } from '../../shared/schema/index.js';
 import type { SiteStore } from './store.js';
 
-export const PermissionProfileSchema = z.object({
-  projects: z.union([z.enum(['all', 'assigned']), z.array(z.number().int().positive())]).default('all'),
-  rowRules: z.record(z.string().min(1), z.string().min(1)).default({}),
-  hiddenFields: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
-}).strict();
+export const PermissionProfileSchema = z
+  .object({
+    projects: z.union([z.enum(['all', 'assigned']), z.array(z.number().int().positive())]).default('all'),
+    rowRules: z.record(z.string().min(1), z.string().min(1)).default({}),
+    hiddenFields: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  })
+  .strict();
 export type PermissionProfile = z.infer<typeof PermissionProfileSchema>;
 export type PermissionProfileInput = z.input<typeof PermissionProfileSchema>;
 
@@ -35,7 +37,8 @@ export const SEEDED_PROFILE_LOGINS = { restrictedArtist: 'restricted_artist', ve
 export const DEFAULT_PROFILES: PermissionProfilesInput = {
   [`user:${SEEDED_PROFILE_LOGINS.restrictedArtist}`]: { projects: 'assigned', hiddenFields: { Shot: ['description'], Task: ['due_date'] } },
   [`user:${SEEDED_PROFILE_LOGINS.vendor}`]: {
-    projects: 'assigned', rowRules: { Task: 'task_assignees', Version: 'user', Note: 'addressings_to' },
+    projects: 'assigned',
+    rowRules: { Task: 'task_assignees', Version: 'user', Note: 'addressings_to' },
   },
   [`user:${SEEDED_PROFILE_LOGINS.lead}`]: { projects: 'all' },
 };
@@ -52,14 +55,19 @@ export interface CallerView {
 
 const NONE: ReadonlySet<string> = new Set();
 
-const holds = (v: unknown, me: Link): boolean => Array.isArray(v)
-  ? v.some((l) => l?.type === me.type && l?.id === me.id)
-  : typeof v === 'object' && v !== null && (v as Link).type === me.type && (v as Link).id === me.id;
+const holds = (v: unknown, me: Link): boolean =>
+  Array.isArray(v)
+    ? v.some((l) => l?.type === me.type && l?.id === me.id)
+    : typeof v === 'object' && v !== null && (v as Link).type === me.type && (v as Link).id === me.id;
 
 export class SitePermissions {
   private profiles = new Map<string, PermissionProfile>();
 
-  constructor(private readonly store: SiteStore, private readonly schema: SiteSchema, private readonly initial: PermissionProfilesInput = {}) {
+  constructor(
+    private readonly store: SiteStore,
+    private readonly schema: SiteSchema,
+    private readonly initial: PermissionProfilesInput = {},
+  ) {
     this.set(initial, true);
   }
 
@@ -72,9 +80,13 @@ export class SitePermissions {
     }
   }
 
-  reset(): void { this.set(this.initial, true); }
+  reset(): void {
+    this.set(this.initial, true);
+  }
 
-  describe(): Record<string, PermissionProfile> { return Object.fromEntries(this.profiles); }
+  describe(): Record<string, PermissionProfile> {
+    return Object.fromEntries(this.profiles);
+  }
 
   /** The view of the acting user, or undefined when it sees everything. */
   viewFor(user: Link): CallerView | undefined {
@@ -89,13 +101,23 @@ export class SitePermissions {
 
   private build(p: PermissionProfile, me: Link): CallerView {
     const { store, schema } = this;
-    const projects: ReadonlySet<number> | undefined = p.projects === 'all' ? undefined
-      : new Set(Array.isArray(p.projects) ? p.projects : store.all('Project').filter((r) => holds(r.values.users, me)).map((r) => r.id));
+    const projects: ReadonlySet<number> | undefined =
+      p.projects === 'all'
+        ? undefined
+        : new Set(
+            Array.isArray(p.projects)
+              ? p.projects
+              : store
+                  .all('Project')
+                  .filter((r) => holds(r.values.users, me))
+                  .map((r) => r.id),
+          );
     const hidden = new Map(Object.entries(p.hiddenFields).map(([t, fs]) => [t, new Set(fs)]));
     const visible = (r: EntityRecord): boolean => {
       if (projects) {
-        if (r.type === 'Project') { if (!projects.has(r.id)) return false; }
-        else if (schema.field(r.type, 'project')?.data_type === 'entity') {
+        if (r.type === 'Project') {
+          if (!projects.has(r.id)) return false;
+        } else if (schema.field(r.type, 'project')?.data_type === 'entity') {
           const pl = r.values.project as Link | undefined;
           if (pl && pl.type === 'Project' && !projects.has(pl.id)) return false;
         }

@@ -3,7 +3,9 @@
 export class Prng {
   private state: number;
 
-  constructor(seed: number) { this.state = seed >>> 0; }
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
 
   /** A float in [0, 1). */
   next(): number {
@@ -15,12 +17,18 @@ export class Prng {
   }
 
   /** An integer in [min, max] inclusive. */
-  int(min: number, max: number): number { return min + Math.floor(this.next() * (max - min + 1)); }
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
 
   /** True with probability p. */
-  chance(p: number): boolean { return this.next() < p; }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
 
-  pick<T>(items: readonly T[]): T { return items[Math.floor(this.next() * items.length)]; }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)];
+  }
 
   /** Up to n distinct items, in the order drawn. */
   sample<T>(items: readonly T[], n: number): T[] {
@@ -29,7 +37,10 @@ export class Prng {
     const k = Math.min(n, items.length);
     while (out.length < k) {
       const i = Math.floor(this.next() * items.length);
-      if (!used.has(i)) { used.add(i); out.push(items[i]); }
+      if (!used.has(i)) {
+        used.add(i);
+        out.push(items[i]);
+      }
     }
     return out;
   }

@@ -6,18 +6,20 @@ import type { Actor } from './auth.js';
 import type { EventLog } from './event-log.js';
 import type { SiteStore } from './store.js';
 
-export const FieldChangeSchema = z.object({
-  type: z.string().min(1),
-  field: z.string().min(1),
-  /** The new data type; stored values are converted where they can be (number <-> text, ...), else unset. */
-  data_type: DataTypeSchema.optional(),
-  /** The new link targets of an entity / multi_entity field; links to other types are dropped. */
-  valid_types: z.array(z.string()).optional(),
-  /** Deletes the field: values dropped, and no event logged (a deleted column logged "no change", peers.md §4). */
-  remove: z.boolean().optional(),
-  /** Creates the field (`data_type` required, default text), unset on every row, logging Shotgun_DisplayColumn_New as hosted sites do. */
-  add: z.boolean().optional(),
-}).strict();
+export const FieldChangeSchema = z
+  .object({
+    type: z.string().min(1),
+    field: z.string().min(1),
+    /** The new data type; stored values are converted where they can be (number <-> text, ...), else unset. */
+    data_type: DataTypeSchema.optional(),
+    /** The new link targets of an entity / multi_entity field; links to other types are dropped. */
+    valid_types: z.array(z.string()).optional(),
+    /** Deletes the field: values dropped, and no event logged (a deleted column logged "no change", peers.md §4). */
+    remove: z.boolean().optional(),
+    /** Creates the field (`data_type` required, default text), unset on every row, logging Shotgun_DisplayColumn_New as hosted sites do. */
+    add: z.boolean().optional(),
+  })
+  .strict();
 export type FieldChange = z.input<typeof FieldChangeSchema>;
 
 const isLink = (v: unknown): v is { type: string; id: number } =>
@@ -38,10 +40,14 @@ export function convertValue(v: unknown, to: DataType): unknown {
       const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
       return Number.isFinite(n) ? n : undefined;
     }
-    case 'checkbox': return typeof v === 'boolean' ? v : undefined;
-    case 'entity': return isLink(v) ? v : Array.isArray(v) && isLink(v[0]) ? v[0] : undefined;
-    case 'multi_entity': return isLink(v) ? [v] : Array.isArray(v) && v.every(isLink) ? v : undefined;
-    default: return typeof v === 'string' ? v : undefined;
+    case 'checkbox':
+      return typeof v === 'boolean' ? v : undefined;
+    case 'entity':
+      return isLink(v) ? v : Array.isArray(v) && isLink(v[0]) ? v[0] : undefined;
+    case 'multi_entity':
+      return isLink(v) ? [v] : Array.isArray(v) && v.every(isLink) ? v : undefined;
+    default:
+      return typeof v === 'string' ? v : undefined;
   }
 }
 
@@ -80,30 +86,54 @@ export function changeField(d: { schema: SiteSchema; store: SiteStore; events: E
       if (Array.isArray(v)) v = v.filter((l) => isLink(l) && allowed.has(l.type));
       else if (isLink(v) && !allowed.has(v.type)) v = undefined;
     }
-    if (v === undefined) delete r.values[c.field]; else r.values[c.field] = v;
+    if (v === undefined) delete r.values[c.field];
+    else r.values[c.field] = v;
   }
   d.store.touch();
   const typeChanged = before.data_type !== to;
   const batch = d.events.begin(d.actor, d.now);
   const column = columnId(c.type, c.field);
-  const id = batch.add('Shotgun_DisplayColumn_Change', typeChanged ? 'data_type' : 'properties', null, {
-    type: 'attribute_change', attribute_name: typeChanged ? 'data_type' : 'properties', entity_type: 'DisplayColumn', entity_id: column,
-    old_value: typeChanged ? before.data_type : { valid_types: before.valid_types ?? [] },
-    new_value: typeChanged ? to : { valid_types: def.valid_types ?? [] },
-  }, `${def.name ?? c.field} column changed`);
+  const id = batch.add(
+    'Shotgun_DisplayColumn_Change',
+    typeChanged ? 'data_type' : 'properties',
+    null,
+    {
+      type: 'attribute_change',
+      attribute_name: typeChanged ? 'data_type' : 'properties',
+      entity_type: 'DisplayColumn',
+      entity_id: column,
+      old_value: typeChanged ? before.data_type : { valid_types: before.valid_types ?? [] },
+      new_value: typeChanged ? to : { valid_types: def.valid_types ?? [] },
+    },
+    `${def.name ?? c.field} column changed`,
+  );
   d.events.commit(batch);
   return id;
 }
 
 /** A new column: unset on every row; the site logs Shotgun_DisplayColumn_New naming only the column. */
-function addField(d: { schema: SiteSchema; store: SiteStore; events: EventLog; actor: Actor; now: Date }, type: string, field: string, dataType: DataType, validTypes?: string[]): number {
+function addField(
+  d: { schema: SiteSchema; store: SiteStore; events: EventLog; actor: Actor; now: Date },
+  type: string,
+  field: string,
+  dataType: DataType,
+  validTypes?: string[],
+): number {
   const fields = d.schema.type(type)!.fields as Record<string, { data_type: DataType; valid_types?: string[] }>;
   fields[field] = { data_type: dataType, ...(dataType === 'entity' || dataType === 'multi_entity' ? { valid_types: validTypes ?? [] } : {}) };
   d.store.touch();
   const batch = d.events.begin(d.actor, d.now);
-  const id = batch.add('Shotgun_DisplayColumn_New', null, null, {
-    type: 'new_entity', entity_type: 'DisplayColumn', entity_id: columnId(type, field),
-  }, `${field} column created`);
+  const id = batch.add(
+    'Shotgun_DisplayColumn_New',
+    null,
+    null,
+    {
+      type: 'new_entity',
+      entity_type: 'DisplayColumn',
+      entity_id: columnId(type, field),
+    },
+    `${field} column created`,
+  );
   d.events.commit(batch);
   return id;
 }

@@ -2,7 +2,10 @@
 import type { FieldDef, SiteSchema } from '../../shared/schema/index.js';
 import { ErrorCode, ShotgunFault } from '../../shared/site/index.js';
 
-interface Prop<T = unknown> { value: T; editable: boolean }
+interface Prop<T = unknown> {
+  value: T;
+  editable: boolean;
+}
 const ro = <T>(value: T): Prop<T> => ({ value, editable: false });
 const rw = <T>(value: T): Prop<T> => ({ value, editable: true });
 
@@ -12,11 +15,17 @@ function summaryDefault(def: FieldDef): string {
 }
 
 /** One field as schema_field_read / schema_read report it. */
-export function fieldReply(schema: SiteSchema, type: string, field: string, hidden: HiddenFields = NO_HIDDEN, custom: CustomFields = NO_CUSTOM): Record<string, unknown> {
+export function fieldReply(
+  schema: SiteSchema,
+  type: string,
+  field: string,
+  hidden: HiddenFields = NO_HIDDEN,
+  custom: CustomFields = NO_CUSTOM,
+): Record<string, unknown> {
   const def = schema.field(type, field);
   if (!def) throw new ShotgunFault(`API schema_field_read() ${type}.${field} doesn't exist`, ErrorCode.API);
   const properties: Record<string, Prop> = {
-    default_value: (def.data_type === 'list' || def.data_type === 'status_list') ? rw(def.default_value ?? null) : ro(def.default_value ?? null),
+    default_value: def.data_type === 'list' || def.data_type === 'status_list' ? rw(def.default_value ?? null) : ro(def.default_value ?? null),
     summary_default: rw(summaryDefault(def)),
   };
   if (def.data_type === 'entity' || def.data_type === 'multi_entity') properties.valid_types = rw(def.valid_types ?? []);
@@ -69,7 +78,13 @@ export function schemaEntityRead(schema: SiteSchema): Record<string, unknown> {
 }
 
 /** schema_field_read: one field ({field: ...}) or all of a type's fields. */
-export function schemaFieldRead(schema: SiteSchema, type: unknown, field: unknown, hidden: HiddenFields = NO_HIDDEN, custom: CustomFields = NO_CUSTOM): Record<string, unknown> {
+export function schemaFieldRead(
+  schema: SiteSchema,
+  type: unknown,
+  field: unknown,
+  hidden: HiddenFields = NO_HIDDEN,
+  custom: CustomFields = NO_CUSTOM,
+): Record<string, unknown> {
   if (typeof type !== 'string' || !schema.hasType(type)) {
     throw new ShotgunFault(`API schema_field_read() entity type ${String(type)} doesn't exist`, ErrorCode.API);
   }

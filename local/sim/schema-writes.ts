@@ -13,7 +13,12 @@ const CreateSchema = z.looseObject({ type: z.string().min(1), data_type: DataTyp
 const UpdateSchema = z.looseObject({ type: z.string().min(1), field_name: z.string().min(1), properties: z.array(Property), project: ProjectRef.optional() });
 const DeleteSchema = z.looseObject({ type: z.string().min(1), field_name: z.string().min(1) });
 
-export interface SchemaWritesDeps { schema: SiteSchema; store: SiteStore; events: EventLog; now: () => Date }
+export interface SchemaWritesDeps {
+  schema: SiteSchema;
+  store: SiteStore;
+  events: EventLog;
+  now: () => Date;
+}
 
 const fault = (method: string, message: string) => new ShotgunFault(`API ${method}() ${message}`, ErrorCode.API);
 
@@ -45,7 +50,11 @@ export class SchemaWrites {
     if (!t) throw fault('schema_field_create', `entity type ${p.type} doesn't exist`);
     const name = p.properties.find((x) => x.property_name === 'name')?.value;
     if (typeof name !== 'string' || name.trim() === '') throw fault('schema_field_create', 'a name property is required');
-    const base = `sg_${name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
+    const base = `sg_${name
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_|_$/g, '')}`;
     let field = base;
     for (let i = 1; Object.hasOwn(t.fields, field); i++) field = `${base}_${i}`;
     changeField({ ...this.d, actor, now: this.d.now() }, { type: p.type, field, add: true, data_type: p.data_type });
@@ -66,11 +75,18 @@ export class SchemaWrites {
       this.hiddenByProject.set(p.project.id, byType);
       const set = byType.get(p.type) ?? new Set<string>();
       byType.set(p.type, set);
-      if (x.value === false) set.add(p.field_name); else set.delete(p.field_name);
+      if (x.value === false) set.add(p.field_name);
+      else set.delete(p.field_name);
     }
     this.describe(p.type, p.field_name, p.properties);
     const batch = this.d.events.begin(actor, this.d.now());
-    batch.add('Shotgun_DisplayColumn_Change', 'properties', null, { type: 'attribute_change', attribute_name: 'properties', entity_type: 'DisplayColumn' }, `${def.name ?? p.field_name} column changed`);
+    batch.add(
+      'Shotgun_DisplayColumn_Change',
+      'properties',
+      null,
+      { type: 'attribute_change', attribute_name: 'properties', entity_type: 'DisplayColumn' },
+      `${def.name ?? p.field_name} column changed`,
+    );
     this.d.events.commit(batch);
     return true;
   }

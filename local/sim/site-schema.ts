@@ -49,7 +49,10 @@ export class Connections {
     for (const [a, b] of pairs) {
       const [ta, fa] = split(a);
       const [tb, fb] = split(b);
-      for (const [t, f, other] of [[ta, fa, tb], [tb, fb, ta]] as const) {
+      for (const [t, f, other] of [
+        [ta, fa, tb],
+        [tb, fb, ta],
+      ] as const) {
         const def = schema.field(t, f);
         if (!def || (def.data_type !== 'entity' && def.data_type !== 'multi_entity') || !def.valid_types?.includes(other)) {
           throw new Error(`local/sim/site-schema.ts: connection ${a} <-> ${b}: ${t}.${f} is not a link field to ${other}`);

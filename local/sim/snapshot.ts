@@ -21,7 +21,11 @@ export class SnapshotFile {
   private writing: Promise<void> | undefined;
   private dirty = false;
 
-  constructor(dataDir: string, private readonly collect: () => SnapshotContents, private readonly debounceMs = 250) {
+  constructor(
+    dataDir: string,
+    private readonly collect: () => SnapshotContents,
+    private readonly debounceMs = 250,
+  ) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'site.json');
   }
@@ -37,7 +41,10 @@ export class SnapshotFile {
   changed(): void {
     this.dirty = true;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = undefined; void this.writeNow(); }, this.debounceMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.writeNow();
+    }, this.debounceMs);
     this.timer.unref();
   }
 
@@ -48,13 +55,20 @@ export class SnapshotFile {
     this.dirty = false;
     const body = JSON.stringify(this.collect());
     const tmp = `${this.path}.tmp`;
-    this.writing = writeFile(tmp, body).then(() => rename(tmp, this.path)).finally(() => { this.writing = undefined; });
+    this.writing = writeFile(tmp, body)
+      .then(() => rename(tmp, this.path))
+      .finally(() => {
+        this.writing = undefined;
+      });
     await this.writing;
   }
 
   /** Synchronous final write (close, or the first save after seeding). */
   flushSync(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.collect()));
     renameSync(tmp, this.path);
@@ -62,7 +76,10 @@ export class SnapshotFile {
   }
 
   async close(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.writing) await this.writing.catch(() => {});
     if (this.dirty) this.flushSync();
   }

@@ -32,7 +32,9 @@ export class SiteStore implements EntityLookup {
     for (const t of typeNames) this.tables.set(t, { byId: new Map(), list: [], nextId: 1 });
   }
 
-  hasType(type: string): boolean { return this.tables.has(type); }
+  hasType(type: string): boolean {
+    return this.tables.has(type);
+  }
 
   get(type: string, id: number): StoredEntity | undefined {
     return this.tables.get(type)?.byId.get(id);
@@ -50,12 +52,15 @@ export class SiteStore implements EntityLookup {
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list[mid].id <= id) lo = mid + 1; else hi = mid;
+      if (list[mid].id <= id) lo = mid + 1;
+      else hi = mid;
     }
     return lo === 0 ? list : list.slice(lo);
   }
 
-  count(type: string): number { return this.tables.get(type)?.list.length ?? 0; }
+  count(type: string): number {
+    return this.tables.get(type)?.list.length ?? 0;
+  }
 
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -69,7 +74,9 @@ export class SiteStore implements EntityLookup {
     tab.nextId = Math.max(tab.nextId, next);
   }
 
-  setNextEventId(next: number): void { this.nextEventIdValue = Math.max(this.nextEventIdValue, next); }
+  setNextEventId(next: number): void {
+    this.nextEventIdValue = Math.max(this.nextEventIdValue, next);
+  }
 
   /** Allocates an entity id. Like a database sequence it is never given back, even when a transaction rolls back. */
   allocateId(type: string): number {
@@ -81,7 +88,9 @@ export class SiteStore implements EntityLookup {
     return this.nextEventIdValue++;
   }
 
-  peekNextEventId(): number { return this.nextEventIdValue; }
+  peekNextEventId(): number {
+    return this.nextEventIdValue;
+  }
 
   insert(rec: StoredEntity): void {
     const tab = this.table(rec.type);
@@ -102,19 +111,23 @@ export class SiteStore implements EntityLookup {
   setField(rec: StoredEntity, field: string, value: unknown): void {
     const had = Object.hasOwn(rec.values, field);
     const old = rec.values[field];
-    if (value === undefined) delete rec.values[field]; else rec.values[field] = value;
+    if (value === undefined) delete rec.values[field];
+    else rec.values[field] = value;
     this.record(() => {
-      if (had) rec.values[field] = old; else delete rec.values[field];
+      if (had) rec.values[field] = old;
+      else delete rec.values[field];
     });
   }
 
   setRetired(rec: StoredEntity, retired: boolean, at?: string): void {
     const old = { retired: rec.retired, retiredAt: rec.retiredAt };
     rec.retired = retired;
-    if (retired) rec.retiredAt = at; else delete rec.retiredAt;
+    if (retired) rec.retiredAt = at;
+    else delete rec.retiredAt;
     this.record(() => {
       rec.retired = old.retired;
-      if (old.retiredAt === undefined) delete rec.retiredAt; else rec.retiredAt = old.retiredAt;
+      if (old.retiredAt === undefined) delete rec.retiredAt;
+      else rec.retiredAt = old.retiredAt;
     });
   }
 
@@ -149,23 +162,27 @@ export class SiteStore implements EntityLookup {
   }
 
   /** Marks the store changed outside a transaction (e.g. event rows becoming visible). */
-  touch(): void { this.onChange(); }
+  touch(): void {
+    this.onChange();
+  }
 
   toSnapshot(): StoreSnapshot {
     const nextIds: Record<string, number> = {};
     const entities: StoreSnapshot['entities'] = {};
     for (const [t, tab] of this.tables) {
       nextIds[t] = tab.nextId;
-      entities[t] = tab.list.map((e) => (e.retiredAt === undefined
-        ? [e.id, e.retired ? 1 : 0, e.values]
-        : [e.id, e.retired ? 1 : 0, e.values, e.retiredAt]));
+      entities[t] = tab.list.map((e) => (e.retiredAt === undefined ? [e.id, e.retired ? 1 : 0, e.values] : [e.id, e.retired ? 1 : 0, e.values, e.retiredAt]));
     }
     return { nextIds, nextEventId: this.nextEventIdValue, entities };
   }
 
   /** Replaces the contents with a snapshot's (types the schema no longer has are dropped). */
   loadSnapshot(s: StoreSnapshot): void {
-    for (const tab of this.tables.values()) { tab.byId.clear(); tab.list.length = 0; tab.nextId = 1; }
+    for (const tab of this.tables.values()) {
+      tab.byId.clear();
+      tab.list.length = 0;
+      tab.nextId = 1;
+    }
     for (const [t, rows] of Object.entries(s.entities)) {
       const tab = this.tables.get(t);
       if (!tab) continue;
@@ -192,7 +209,8 @@ export class SiteStore implements EntityLookup {
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list[mid].id < id) lo = mid + 1; else hi = mid;
+      if (list[mid].id < id) lo = mid + 1;
+      else hi = mid;
     }
     return lo;
   }

@@ -1,6 +1,13 @@
 // The sim's writes: create / update / delete / revive / batch with value checks, audit stamping, multi-entity modes, connections and events.
 import {
-  formatDateTime, type Link, ErrorCode, ShotgunFault, type BatchItem, type CreateParams, type EntityRefParams, type UpdateParams,
+  formatDateTime,
+  type Link,
+  ErrorCode,
+  ShotgunFault,
+  type BatchItem,
+  type CreateParams,
+  type EntityRefParams,
+  type UpdateParams,
 } from '../../shared/site/index.js';
 import type { EntityTypeDef, FieldDef, SiteSchema } from '../../shared/schema/index.js';
 import { wireValue } from '../../shared/semantics/index.js';
@@ -29,12 +36,19 @@ export interface WriteDeps {
 
 type Result = Record<string, unknown>;
 
-function key(l: Link): string { return `${l.type}#${l.id}`; }
+function key(l: Link): string {
+  return `${l.type}#${l.id}`;
+}
 function sameLink(v: unknown, l: Link): boolean {
   return typeof v === 'object' && v !== null && (v as Link).type === l.type && (v as Link).id === l.id;
 }
-function asLinks(v: unknown): Link[] { return Array.isArray(v) ? (v as Link[]) : []; }
-function minus(a: Link[], b: Link[]): Link[] { const k = new Set(b.map(key)); return a.filter((l) => !k.has(key(l))); }
+function asLinks(v: unknown): Link[] {
+  return Array.isArray(v) ? (v as Link[]) : [];
+}
+function minus(a: Link[], b: Link[]): Link[] {
+  const k = new Set(b.map(key));
+  return a.filter((l) => !k.has(key(l)));
+}
 
 export class SiteWrites {
   constructor(private readonly d: WriteDeps) {}
@@ -46,7 +60,11 @@ export class SiteWrites {
     if (p.type === 'EventLogEntry') {
       const row = store.transaction(() => this.createEvent(p, batch));
       if (!outer) events.commit(batch);
-      return this.result(row, p.fields.map((f) => f.field_name), p.return_fields);
+      return this.result(
+        row,
+        p.fields.map((f) => f.field_name),
+        p.return_fields,
+      );
     }
     const now = formatDateTime(this.d.now());
     const values: Record<string, unknown> = {};
@@ -55,13 +73,17 @@ export class SiteWrites {
       const def = this.writableField('create', p.type, f.field_name);
       const v = canonicalWriteValue(schema, store, { method: 'create', type: p.type, field: f.field_name, def }, f.value);
       if (!sent.includes(f.field_name)) sent.push(f.field_name);
-      if (v === undefined) delete values[f.field_name]; else values[f.field_name] = v;
+      if (v === undefined) delete values[f.field_name];
+      else values[f.field_name] = v;
     }
     const defaulted: string[] = [];
     for (const [name, def] of Object.entries(tdef.fields)) {
       if (sent.includes(name) || AUDIT_FIELDS.has(name)) continue;
       const dv = def.default_value ?? (def.data_type === 'checkbox' ? false : undefined);
-      if (dv !== undefined && dv !== null) { values[name] = structuredClone(dv); defaulted.push(name); }
+      if (dv !== undefined && dv !== null) {
+        values[name] = structuredClone(dv);
+        defaulted.push(name);
+      }
     }
     values.created_at ??= now;
     values.created_by ??= actor.user;
@@ -161,20 +183,25 @@ export class SiteWrites {
   batch(actor: Actor, items: BatchItem[]): unknown[] {
     const { store, events } = this.d;
     const batch = events.begin(actor, this.d.now());
-    const results = store.transaction(() => items.map((item, i) => {
-      try {
-        switch (item.request_type) {
-          case 'create': return this.create(actor, item, batch);
-          case 'update': return this.update(actor, item, batch);
-          case 'delete': return this.delete(actor, item, batch);
+    const results = store.transaction(() =>
+      items.map((item, i) => {
+        try {
+          switch (item.request_type) {
+            case 'create':
+              return this.create(actor, item, batch);
+            case 'update':
+              return this.update(actor, item, batch);
+            case 'delete':
+              return this.delete(actor, item, batch);
+          }
+        } catch (e) {
+          if (e instanceof ShotgunFault) {
+            throw new ShotgunFault(`API batch() request with index ${i} failed.  All requests rolled back.\n${e.message}`, e.errorCode);
+          }
+          throw e;
         }
-      } catch (e) {
-        if (e instanceof ShotgunFault) {
-          throw new ShotgunFault(`API batch() request with index ${i} failed.  All requests rolled back.\n${e.message}`, e.errorCode);
-        }
-        throw e;
-      }
-    }));
+      }),
+    );
     events.commit(batch);
     return results;
   }
@@ -219,7 +246,10 @@ export class SiteWrites {
       for (const other of this.d.store.all(type)) {
         if (other.id !== selfId && !other.retired && sameValue(other.values[name], v)) {
           const what = method === 'create' ? `Create failed for [${type}]` : `Update failed for [${type}.${name}]`;
-          throw new ShotgunFault(`API ${method}() CRUD ERROR #61: ${what}. The value for the ${def.name ?? name} field is required to be unique. <br>`, ErrorCode.RECORD_NOT_FOUND);
+          throw new ShotgunFault(
+            `API ${method}() CRUD ERROR #61: ${what}. The value for the ${def.name ?? name} field is required to be unique. <br>`,
+            ErrorCode.RECORD_NOT_FOUND,
+          );
         }
       }
     }
@@ -335,5 +365,4 @@ export class SiteWrites {
     if (def.data_type === 'password') return v === undefined ? null : '*******';
     return wireValue(schema, store, def, v);
   }
-
 }

@@ -1,14 +1,10 @@
 // The cache's read path: plan a `read`, fetch its candidates and linked entities from the entity store, and let the semantics model answer.
 import type { CachedSchema } from '../schema/index.js';
 import { ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
-import {
-  ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity, type Readiness,
-} from '../store/index.js';
+import { ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity, type Readiness } from '../store/index.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
 import { DEFAULT_VOLATILE_POLICY, volatileReason, volatileSources, type VolatilePolicy, type VolatileRef } from './volatile-values.js';
-import {
-  executeRead, executeSummarize, validateSummarize, type SummarizeResult, type EntityLookup, type EntityRecord,
-} from '../semantics/index.js';
+import { executeRead, executeSummarize, validateSummarize, type SummarizeResult, type EntityLookup, type EntityRecord } from '../semantics/index.js';
 
 export type ReadOutcome =
   | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number; volatile?: VolatileRef[] }
@@ -16,14 +12,18 @@ export type ReadOutcome =
   | { served: false; reason: string; volatile?: VolatileRef[] };
 
 export type SummarizeOutcome =
-  | { served: true; result: SummarizeResult; access: Access['kind']; stats: ReadStats; candidates: number }
-  | { served: false; reason: string };
+  { served: true; result: SummarizeResult; access: Access['kind']; stats: ReadStats; candidates: number } | { served: false; reason: string };
 
 /** Keys of `summarize` params the site knows (protocol.md §2.1). */
 const SUMMARIZE_KEYS: readonly string[] = ['type', 'summaries', 'filters', 'grouping', 'include_archived_projects'];
 
 /** The `read` a `summarize` amounts to for planning: same type and filters, returning its summary and grouping fields. */
-export function summarizeAsRead(sp: { type: string; filters?: unknown; summaries: Array<{ field: string }>; grouping?: Array<{ field: string }> }): Record<string, unknown> {
+export function summarizeAsRead(sp: {
+  type: string;
+  filters?: unknown;
+  summaries: Array<{ field: string }>;
+  grouping?: Array<{ field: string }>;
+}): Record<string, unknown> {
   const fields = [...new Set([...sp.summaries.map((x) => x.field), ...(sp.grouping ?? []).map((g) => g.field)])];
   return { type: sp.type, filters: sp.filters ?? { logical_operator: 'and', conditions: [] }, return_fields: fields };
 }
@@ -73,7 +73,9 @@ export class StoreLookup implements EntityLookup {
     }
   }
 
-  addRecord(r: EntityRecord): void { this.full.set(`${r.type}#${r.id}`, r); }
+  addRecord(r: EntityRecord): void {
+    this.full.set(`${r.type}#${r.id}`, r);
+  }
 
   get(type: string, id: number): EntityRecord | undefined {
     const k = `${type}#${id}`;
@@ -85,12 +87,21 @@ export class ReadEngine {
   /** "type" or "type#project" -> when a scan of it was found too large. */
   private readonly tooLarge = new Map<string, number>();
 
-  constructor(private readonly store: EntityStore, private readonly schema: CachedSchema, private readonly opts: ReadEngineOptions) {}
+  constructor(
+    private readonly store: EntityStore,
+    private readonly schema: CachedSchema,
+    private readonly opts: ReadEngineOptions,
+  ) {}
 
-  private get maxScan(): number { return this.opts.maxScanEntities ?? MAX_SCAN_ENTITIES; }
+  private get maxScan(): number {
+    return this.opts.maxScanEntities ?? MAX_SCAN_ENTITIES;
+  }
 
   /** A whole-type or whole-project query, capped; throws ScanTooLarge (remembered) past the cap. */
-  private async scan(key: string, query: (max: number) => Promise<{ entities: StoredEntity[]; stats: ReadStats }>): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
+  private async scan(
+    key: string,
+    query: (max: number) => Promise<{ entities: StoredEntity[]; stats: ReadStats }>,
+  ): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
     const at = this.tooLarge.get(key);
     if (at !== undefined && Date.now() - at < SCAN_VERDICT_MS) throw new ScanTooLarge(this.maxScan);
     try {
@@ -111,7 +122,11 @@ export class ReadEngine {
     const { candidates, lookup, stats } = gathered;
     let result: ReadResult;
     try {
-      result = executeRead({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules }, plan.params, candidates.map((c) => c.record));
+      result = executeRead(
+        { schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules },
+        plan.params,
+        candidates.map((c) => c.record),
+      );
     } catch (e) {
       // A fault only the data reveals: the site's own reply is the answer.
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
@@ -137,7 +152,12 @@ export class ReadEngine {
     if (!parsed.success) return { served: false, reason: 'malformed-params' };
     const sp = parsed.data;
     const ready = await this.opts.readiness();
-    const planned = planRead(this.schema, ready, { ...summarizeAsRead(sp), ...(sp.include_archived_projects === false ? { include_archived_projects: false } : {}) }, { missingReturnFields: false });
+    const planned = planRead(
+      this.schema,
+      ready,
+      { ...summarizeAsRead(sp), ...(sp.include_archived_projects === false ? { include_archived_projects: false } : {}) },
+      { missingReturnFields: false },
+    );
     if (!planned.ok) return { served: false, reason: planned.reason };
     // Groups are ordered like sorts by the default semantics only (shared/summaries.ts).
     if (sp.grouping?.length && !ready.siteRules.defaultOrder) return { served: false, reason: 'site-rule:group-order' };
@@ -151,7 +171,11 @@ export class ReadEngine {
     if ('reason' in gathered) return { served: false, reason: gathered.reason };
     const { candidates, lookup, stats } = gathered;
     try {
-      const result = executeSummarize({ schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules }, sp, candidates.map((c) => c.record));
+      const result = executeSummarize(
+        { schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules },
+        sp,
+        candidates.map((c) => c.record),
+      );
       return { served: true, result, access: plan.access.kind, stats, candidates: candidates.length };
     } catch (e) {
       if (e instanceof ShotgunFault) return { served: false, reason: 'invalid-request' };
@@ -191,21 +215,32 @@ export class ReadEngine {
       const out: StoredEntity[] = [];
       for (const r of await Promise.all(reads)) {
         addStats(stats, r.stats);
-        for (const e of r.entities) if (!seen.has(e.record.id)) { seen.add(e.record.id); out.push(e); }
+        for (const e of r.entities)
+          if (!seen.has(e.record.id)) {
+            seen.add(e.record.id);
+            out.push(e);
+          }
       }
       return out;
     };
     switch (a.kind) {
-      case 'ids': return collect([this.store.getMany(type, a.ids)]);
-      case 'link': return collect(a.targets.map((t) => this.store.byLink(type, a.field, t)));
+      case 'ids':
+        return collect([this.store.getMany(type, a.ids)]);
+      case 'link':
+        return collect(a.targets.map((t) => this.store.byLink(type, a.field, t)));
       case 'ref': {
         const refs = await Promise.all(a.targets.map((t) => this.store.refs(t, { type, field: a.field })));
         const ids = new Set<number>();
-        for (const r of refs) { addStats(stats, r.stats); for (const row of r.rows) ids.add(row.id); }
+        for (const r of refs) {
+          addStats(stats, r.stats);
+          for (const row of r.rows) ids.add(row.id);
+        }
         return collect([this.store.getMany(type, [...ids])]);
       }
-      case 'project': return collect(a.projectIds.map((p) => this.scan(`${type}#${p}`, (max) => this.store.byProject(type, p, max))));
-      case 'type': return collect([this.scan(type, (max) => this.store.byType(type, {}, max))]);
+      case 'project':
+        return collect(a.projectIds.map((p) => this.scan(`${type}#${p}`, (max) => this.store.byProject(type, p, max))));
+      case 'type':
+        return collect([this.scan(type, (max) => this.store.byType(type, {}, max))]);
       case 'semi': {
         const inner = await this.read_(a.targetType, a.inner, stats, known);
         if (inner.length > MAX_FANOUT) return this.read_(type, a.fallback, stats, known);

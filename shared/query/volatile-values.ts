@@ -18,13 +18,19 @@ export function volatileReason(result: unknown, policy: VolatilePolicy): string 
   return volatileVerdict(result, policy.now(), policy.marginMs);
 }
 
-const isLink = (v: unknown): v is { type: string; id: number } => typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' && typeof (v as { id?: unknown }).id === 'number';
+const isLink = (v: unknown): v is { type: string; id: number } =>
+  typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' && typeof (v as { id?: unknown }).id === 'number';
 
 /**
  * The stored entity and field a returned row's key `k` holds the value of: the row's own (`f`), or for a deep path
  * `a.T.f` the entity the row's link `a` names (`linkOf(a)`, when it is a T); undefined otherwise.
  */
-export function fieldOwner(rowType: string, rowId: number, k: string, linkOf: (field: string) => unknown): { type: string; id: number; field: string } | undefined {
+export function fieldOwner(
+  rowType: string,
+  rowId: number,
+  k: string,
+  linkOf: (field: string) => unknown,
+): { type: string; id: number; field: string } | undefined {
   const parts = k.split('.');
   if (parts.length === 1) return { type: rowType, id: rowId, field: k };
   if (parts.length !== 3) return undefined;

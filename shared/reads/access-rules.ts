@@ -11,12 +11,14 @@
 import { z } from 'zod';
 import { isGroup, type Condition, type ReadParams } from '../site/index.js';
 
-export const AccessRuleSchema = z.object({
-  /** Types this identity may read from the cache (absent: every cached type). */
-  types: z.array(z.string().min(1)).optional(),
-  /** Project ids: a read is served only when its top-level filter confines it to these projects (absent: any). */
-  projects: z.array(z.number().int().positive()).optional(),
-}).strict();
+export const AccessRuleSchema = z
+  .object({
+    /** Types this identity may read from the cache (absent: every cached type). */
+    types: z.array(z.string().min(1)).optional(),
+    /** Project ids: a read is served only when its top-level filter confines it to these projects (absent: any). */
+    projects: z.array(z.number().int().positive()).optional(),
+  })
+  .strict();
 export type AccessRule = z.infer<typeof AccessRuleSchema>;
 
 export const AccessRulesSchema = z.record(z.string().min(1), AccessRuleSchema);
@@ -74,8 +76,8 @@ export function confinedProjects(params: ReadParams): number[] | undefined {
 function projectIds(type: string, c: Condition): number[] | undefined {
   if (c.relation !== 'is' && c.relation !== 'in') return undefined;
   if (c.relation === 'is' && c.values.length !== 1) return undefined;
-  const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? c.values[0] as unknown[] : c.values;
-  if (type === 'Project' && c.path === 'id') return values.every((v) => Number.isInteger(v)) ? values as number[] : undefined;
+  const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? (c.values[0] as unknown[]) : c.values;
+  if (type === 'Project' && c.path === 'id') return values.every((v) => Number.isInteger(v)) ? (values as number[]) : undefined;
   if (c.path !== 'project') return undefined;
   return values.every((v) => isLink(v, 'Project')) ? values.map((v) => (v as { id: number }).id) : undefined;
 }

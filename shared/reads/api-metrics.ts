@@ -5,12 +5,26 @@ import { METRICS_NAMESPACE } from '../config.js';
 /** Extra dimension of the per-reason CachePass variant (infra/metrics.ts PASS_REASON_DIMENSION). */
 export const PASS_REASON_DIMENSION = 'reason';
 
-export type ApiMetricName = 'CacheHit' | 'CachePass' | 'ApiFaults' | 'WriteThroughFailures' | 'ResponseCacheHit' | 'MemoHit' | 'MemoEvictions'
-  | 'PermissionProbes' | 'PermissionViewsVerified' | 'PermissionRevocations' | 'OutageHits';
+export type ApiMetricName =
+  | 'CacheHit'
+  | 'CachePass'
+  | 'ApiFaults'
+  | 'WriteThroughFailures'
+  | 'ResponseCacheHit'
+  | 'MemoHit'
+  | 'MemoEvictions'
+  | 'PermissionProbes'
+  | 'PermissionViewsVerified'
+  | 'PermissionRevocations'
+  | 'OutageHits';
 
 /** Permission-view events (shared/reads/principal-views.ts): a probe sent, a view verified, a view revoked. */
 export type PermissionEvent = 'probe' | 'verified' | 'revoked';
-const PERMISSION_METRIC: Record<PermissionEvent, ApiMetricName> = { probe: 'PermissionProbes', verified: 'PermissionViewsVerified', revoked: 'PermissionRevocations' };
+const PERMISSION_METRIC: Record<PermissionEvent, ApiMetricName> = {
+  probe: 'PermissionProbes',
+  verified: 'PermissionViewsVerified',
+  revoked: 'PermissionRevocations',
+};
 
 export interface ApiMetrics {
   /** A read answered from the cache. */
@@ -50,33 +64,62 @@ export class EmfApiMetrics implements ApiMetrics {
   constructor(opts: { serviceName?: string } = {}) {
     this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, ...(opts.serviceName ? { serviceName: opts.serviceName } : {}) });
   }
-  hit(): void { this.metrics.addMetric('CacheHit', MetricUnit.Count, 1); }
+  hit(): void {
+    this.metrics.addMetric('CacheHit', MetricUnit.Count, 1);
+  }
   pass(reason: string): void {
     this.metrics.addMetric('CachePass', MetricUnit.Count, 1);
     const single = this.metrics.singleMetric();
     single.addDimension(PASS_REASON_DIMENSION, passReasonClass(reason));
     single.addMetric('CachePass', MetricUnit.Count, 1);
   }
-  fault(): void { this.metrics.addMetric('ApiFaults', MetricUnit.Count, 1); }
-  writeThroughFailed(): void { this.metrics.addMetric('WriteThroughFailures', MetricUnit.Count, 1); }
-  responseCacheHit(): void { this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1); }
-  memoHit(): void { this.metrics.addMetric('MemoHit', MetricUnit.Count, 1); }
-  memoEvicted(n: number): void { this.metrics.addMetric('MemoEvictions', MetricUnit.Count, n); }
-  outageHit(): void { this.metrics.addMetric('OutageHits', MetricUnit.Count, 1); }
-  permission(event: PermissionEvent, n: number): void { if (n > 0) this.metrics.addMetric(PERMISSION_METRIC[event], MetricUnit.Count, n); }
+  fault(): void {
+    this.metrics.addMetric('ApiFaults', MetricUnit.Count, 1);
+  }
+  writeThroughFailed(): void {
+    this.metrics.addMetric('WriteThroughFailures', MetricUnit.Count, 1);
+  }
+  responseCacheHit(): void {
+    this.metrics.addMetric('ResponseCacheHit', MetricUnit.Count, 1);
+  }
+  memoHit(): void {
+    this.metrics.addMetric('MemoHit', MetricUnit.Count, 1);
+  }
+  memoEvicted(n: number): void {
+    this.metrics.addMetric('MemoEvictions', MetricUnit.Count, n);
+  }
+  outageHit(): void {
+    this.metrics.addMetric('OutageHits', MetricUnit.Count, 1);
+  }
+  permission(event: PermissionEvent, n: number): void {
+    if (n > 0) this.metrics.addMetric(PERMISSION_METRIC[event], MetricUnit.Count, n);
+  }
   /** Publishes only when something was recorded (an empty flush makes Powertools log a warning per request). */
-  flush(): void { if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics(); }
+  flush(): void {
+    if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
+  }
 }
 
 /** Counters in memory (the local stack and tests). */
 export class MemoryApiMetrics implements ApiMetrics {
   readonly counts: Record<ApiMetricName, number> = {
-    CacheHit: 0, CachePass: 0, ApiFaults: 0, WriteThroughFailures: 0, ResponseCacheHit: 0, MemoHit: 0, MemoEvictions: 0,
-    PermissionProbes: 0, PermissionViewsVerified: 0, PermissionRevocations: 0, OutageHits: 0,
+    CacheHit: 0,
+    CachePass: 0,
+    ApiFaults: 0,
+    WriteThroughFailures: 0,
+    ResponseCacheHit: 0,
+    MemoHit: 0,
+    MemoEvictions: 0,
+    PermissionProbes: 0,
+    PermissionViewsVerified: 0,
+    PermissionRevocations: 0,
+    OutageHits: 0,
   };
   readonly passReasons: Record<string, number> = {};
   readonly faultKinds: Record<string, number> = {};
-  hit(): void { this.counts.CacheHit++; }
+  hit(): void {
+    this.counts.CacheHit++;
+  }
   pass(reason: string): void {
     this.counts.CachePass++;
     const c = passReasonClass(reason);
@@ -86,11 +129,23 @@ export class MemoryApiMetrics implements ApiMetrics {
     this.counts.ApiFaults++;
     this.faultKinds[kind] = (this.faultKinds[kind] ?? 0) + 1;
   }
-  writeThroughFailed(): void { this.counts.WriteThroughFailures++; }
-  responseCacheHit(): void { this.counts.ResponseCacheHit++; }
-  memoHit(): void { this.counts.MemoHit++; }
-  memoEvicted(n: number): void { this.counts.MemoEvictions += n; }
-  outageHit(): void { this.counts.OutageHits++; }
-  permission(event: PermissionEvent, n: number): void { this.counts[PERMISSION_METRIC[event]] += n; }
+  writeThroughFailed(): void {
+    this.counts.WriteThroughFailures++;
+  }
+  responseCacheHit(): void {
+    this.counts.ResponseCacheHit++;
+  }
+  memoHit(): void {
+    this.counts.MemoHit++;
+  }
+  memoEvicted(n: number): void {
+    this.counts.MemoEvictions += n;
+  }
+  outageHit(): void {
+    this.counts.OutageHits++;
+  }
+  permission(event: PermissionEvent, n: number): void {
+    this.counts[PERMISSION_METRIC[event]] += n;
+  }
   flush(): void {}
 }

@@ -30,23 +30,48 @@ export interface CacheStatus {
 }
 
 export interface PermissionCounts {
-  views: number; restrictedViews: number; probes: number; probeFailures: number; verified: number; restricted: number;
-  revocations: number; trustedReads: number; tableHits: number; ttlSeconds: number;
+  views: number;
+  restrictedViews: number;
+  probes: number;
+  probeFailures: number;
+  verified: number;
+  restricted: number;
+  revocations: number;
+  trustedReads: number;
+  tableHits: number;
+  ttlSeconds: number;
 }
 
-export function cacheStatus(schema: CachedSchema, readiness: Readiness, info: { version: string; upstream: string; shadow?: ShadowReport; permissions?: PermissionCounts; syncWindow?: Record<string, WindowReport>; eventLog?: EventLogStatus }): CacheStatus {
+export function cacheStatus(
+  schema: CachedSchema,
+  readiness: Readiness,
+  info: {
+    version: string;
+    upstream: string;
+    shadow?: ShadowReport;
+    permissions?: PermissionCounts;
+    syncWindow?: Record<string, WindowReport>;
+    eventLog?: EventLogStatus;
+  },
+): CacheStatus {
   const types: CacheStatus['types'] = {};
   for (const type of schema.site.typeNames) {
     const fields = Object.keys(schema.site.type(type)!.fields);
     const drifted = [...readiness.driftOf(type).keys()];
     types[type] = {
-      ready: readiness.isTypeReady(type), fields: fields.filter((f) => readiness.isFieldReady(type, f)).length, of: fields.length,
+      ready: readiness.isTypeReady(type),
+      fields: fields.filter((f) => readiness.isFieldReady(type, f)).length,
+      of: fields.length,
       ...(drifted.length ? { drifted } : {}),
     };
   }
   const drift = readiness.drifted().map((d) => ({ type: d.type, field: d.field, kind: d.kind, deployed: d.cached, site: d.site ?? null, since: d.at }));
   return {
-    ready: Object.values(types).every((t) => t.ready), mode: 'cache', version: info.version, upstream: info.upstream, types,
+    ready: Object.values(types).every((t) => t.ready),
+    mode: 'cache',
+    version: info.version,
+    upstream: info.upstream,
+    types,
     ...(drift.length ? { schemaDrift: drift } : {}),
     siteRules: readiness.siteRules.report(),
     ...(info.shadow ? { shadow: { ...info.shadow.counts, quarantined: info.shadow.quarantined } } : {}),

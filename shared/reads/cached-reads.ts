@@ -21,11 +21,21 @@ import type { StoreFreshness } from './store-freshness.js';
  * How a read is answered: normally (the store must be provably fresh), or in outage mode: the site is down, the read is
  * answered from the store as of the last poll, to callers whose credentials and views were valid after `after`.
  */
-export interface ReadMode { outage?: { after: number } }
+export interface ReadMode {
+  outage?: { after: number };
+}
 
 export type CachedReadOutcome =
   /** Answered from the cache: `result` is exactly what the site would put under "results". */
-  | { kind: 'hit'; result: ReadResult | SummarizeResult; access: string; view: HitView; keep?: (body: Buffer) => void; volatile?: VolatileRef[]; unshadowed?: true }
+  | {
+      kind: 'hit';
+      result: ReadResult | SummarizeResult;
+      access: string;
+      view: HitView;
+      keep?: (body: Buffer) => void;
+      volatile?: VolatileRef[];
+      unshadowed?: true;
+    }
   /** Answered from the reply memo (trusted views only): `body` is the reply built for the same request and view, no counter changed since. */
   | { kind: 'memo'; body: Buffer; access: string; gzipped: () => string }
   /** Must go to the site; `reason` is machine-readable (planner reasons, `limit:*`, `no-credentials`, `mixed-credentials`, `access-rule:*`, `auth-unverified`, `shadow-mismatch`, `permission-*`). */
@@ -117,7 +127,7 @@ export class CachedReads {
     if (verdict.status === 'unverified') return { kind: 'pass', reason: 'auth-unverified' };
     const run = (p: unknown) => (method === 'summarize' ? this.d.engine.summarize(p) : this.d.engine.read(p));
     const views = this.d.views;
-    if (!views || await views.isTrusted(cred)) {
+    if (!views || (await views.isTrusted(cred))) {
       // The memo's counters are read before the engine reads the entities, so a reply kept under them is never newer
       // than they say. Only callers answered in the trusted view are memoized (their replies are the script's view).
       const memoKey = this.d.memo ? this.d.memo.key(method, params, await this.viewKey(cred)) : undefined;
@@ -151,8 +161,10 @@ export class CachedReads {
       const failed = await linksVisible(scope.filterLinks ? [outcome.result, scope.filterLinks] : outcome.result, scope.linkCheck, this.d.linkProjects);
       if (failed) return { kind: 'pass', reason: `permission-restricted:${failed}` };
     }
-    const restricted = scope.restrict !== undefined || scope.linkCheck !== undefined
-      || (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
+    const restricted =
+      scope.restrict !== undefined ||
+      scope.linkCheck !== undefined ||
+      (view.kind === 'verified' && [...view.types.values()].some((v) => v.rows !== 'same' || v.projects !== undefined || v.hidden.length > 0));
     return { kind: 'hit', result: outcome.result, access: outcome.access, view: restricted ? 'restricted' : 'full', ...volatileOf(outcome) };
   }
 

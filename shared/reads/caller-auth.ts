@@ -32,7 +32,8 @@ export interface CallerCredential {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** params[0] read as one credential, or why the cache cannot take it as one (the request then passes: the site judges it). */
-export type CredentialReading = { ok: true; credential: CallerCredential } | { ok: false; reason: 'no-credentials' | 'mixed-credentials' | 'two-factor-credentials' };
+export type CredentialReading =
+  { ok: true; credential: CallerCredential } | { ok: false; reason: 'no-credentials' | 'mixed-credentials' | 'two-factor-credentials' };
 
 /**
  * The one credential in params[0]. More than one credential kind (user, script, session token) passes: which one the
@@ -73,9 +74,12 @@ export function credentialOf(auth: unknown): CallerCredential | undefined {
 
 /** The auth params of exactly this credential (nothing else of the caller's params[0]): what the site is asked to verify. */
 export function authParamsOf(c: CallerCredential): AuthParams {
-  const base: Record<string, unknown> = c.kind === 'user' ? { user_login: c.name, user_password: c.secret }
-    : c.kind === 'script' ? { script_name: c.name, script_key: c.secret }
-      : { session_token: c.name, reject_if_expired: true };
+  const base: Record<string, unknown> =
+    c.kind === 'user'
+      ? { user_login: c.name, user_password: c.secret }
+      : c.kind === 'script'
+        ? { script_name: c.name, script_key: c.secret }
+        : { session_token: c.name, reject_if_expired: true };
   if (c.sudo !== undefined) base.sudo_as_login = c.sudo;
   return base as AuthParams;
 }
@@ -88,9 +92,11 @@ export function principalOf(c: CallerCredential): string {
 /** The authenticated `read` made with the caller's own auth params: its own ApiUser / HumanUser, one row at most. */
 export function checkReadParams(c: CallerCredential): Record<string, unknown> {
   const one = (type: string, path?: string, value?: string) => ({
-    type, return_fields: ['id'],
+    type,
+    return_fields: ['id'],
     filters: { logical_operator: 'and', conditions: path ? [{ path, relation: 'is', values: [value] }] : [] },
-    return_only: 'active', paging: { entities_per_page: 1, current_page: 1 },
+    return_only: 'active',
+    paging: { entities_per_page: 1, current_page: 1 },
   });
   if (c.sudo !== undefined) return one('HumanUser', 'login', c.sudo);
   if (c.kind === 'script') return one('ApiUser', 'firstname', c.name);
@@ -161,9 +167,12 @@ export class CallerAuth {
   private async lookup(cred: CallerCredential, hash: string, shared: boolean, outage?: { after: number }): Promise<Verdict> {
     if (shared && this.opts.table) {
       try {
-        const r = await this.opts.table.ddb.send(new GetItemCommand({
-          TableName: this.opts.table.name, Key: { pk: { S: VERDICT_PK }, sk: { S: verdictSk(hash) } },
-        }));
+        const r = await this.opts.table.ddb.send(
+          new GetItemCommand({
+            TableName: this.opts.table.name,
+            Key: { pk: { S: VERDICT_PK }, sk: { S: verdictSk(hash) } },
+          }),
+        );
         const expiresAt = Number(r.Item?.expiresAt?.N ?? 0);
         if (expiresAt > this.now()) {
           this.stats.tableHits++;
@@ -204,13 +213,17 @@ export class CallerAuth {
     this.keep(hash, expiresAt);
     if (!shared || !this.opts.table) return;
     try {
-      await this.opts.table.ddb.send(new PutItemCommand({
-        TableName: this.opts.table.name,
-        Item: {
-          pk: { S: VERDICT_PK }, sk: { S: verdictSk(hash) },
-          expiresAt: { N: String(expiresAt) }, ttl: { N: String(Math.ceil(expiresAt / 1000)) },
-        },
-      }));
+      await this.opts.table.ddb.send(
+        new PutItemCommand({
+          TableName: this.opts.table.name,
+          Item: {
+            pk: { S: VERDICT_PK },
+            sk: { S: verdictSk(hash) },
+            expiresAt: { N: String(expiresAt) },
+            ttl: { N: String(Math.ceil(expiresAt / 1000)) },
+          },
+        }),
+      );
     } catch (e) {
       this.opts.log?.('auth verdict not stored in the state table (kept in memory)', { error: (e as Error).message });
     }
@@ -221,7 +234,9 @@ export class CallerAuth {
   }
 
   private hash(key: string, c: CallerCredential): string {
-    return createHmac('sha256', key).update(JSON.stringify([c.kind, c.name, c.secret, c.sudo ?? null])).digest('base64url');
+    return createHmac('sha256', key)
+      .update(JSON.stringify([c.kind, c.name, c.secret, c.sudo ?? null]))
+      .digest('base64url');
   }
 
   /** The HMAC key, refreshed with the script key's own cache period; a random one (memory only) when there is none. */
@@ -229,13 +244,16 @@ export class CallerAuth {
     if (!this.keyPromise || this.now() - this.keyAt > this.opts.ttlMs) {
       this.keyAt = this.now();
       const previous = this.keyPromise;
-      this.keyPromise = this.opts.hmacKey().then(
-        (k) => (k ? { key: k, shared: true } : undefined),
-        (e) => {
-          this.opts.log?.('no HMAC key for auth verdicts (script key unavailable): verdicts stay in memory', { error: (e as Error).message });
-          return undefined;
-        },
-      ).then(async (k) => k ?? (previous ? (await previous) : undefined) ?? { key: randomBytes(32).toString('hex'), shared: false });
+      this.keyPromise = this.opts
+        .hmacKey()
+        .then(
+          (k) => (k ? { key: k, shared: true } : undefined),
+          (e) => {
+            this.opts.log?.('no HMAC key for auth verdicts (script key unavailable): verdicts stay in memory', { error: (e as Error).message });
+            return undefined;
+          },
+        )
+        .then(async (k) => k ?? (previous ? await previous : undefined) ?? { key: randomBytes(32).toString('hex'), shared: false });
     }
     return this.keyPromise;
   }

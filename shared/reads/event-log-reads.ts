@@ -59,7 +59,10 @@ function readShape(params: ReadParams): Shape | string {
   let exact = true;
   let named = 0;
   for (const c of f.conditions) {
-    if (isGroup(c)) { exact = false; continue; }
+    if (isGroup(c)) {
+      exact = false;
+      continue;
+    }
     const leaf = c as Condition;
     if (leaf.path === 'project' && (leaf.relation === 'is' || leaf.relation === 'in')) {
       const ids = leaf.values.map((v) => (isObj(v) && v.type === 'Project' && isNum(v.id) ? v.id : undefined));
@@ -71,10 +74,14 @@ function readShape(params: ReadParams): Shape | string {
       types = types ? types.filter((t) => ts.includes(t)) : [...new Set(ts)];
     } else if (leaf.path === 'id' && leaf.values.every(isNum)) {
       const v = leaf.values as number[];
-      if (leaf.relation === 'greater_than' && v.length === 1) { lo = Math.max(lo, Math.floor(v[0]) + 1); named = Math.max(named, v[0]); }
-      else if (leaf.relation === 'less_than' && v.length === 1) hi = Math.min(hi, Math.ceil(v[0]) - 1);
-      else if (leaf.relation === 'between' && v.length === 2) { lo = Math.max(lo, Math.ceil(v[0])); hi = Math.min(hi, Math.floor(v[1])); }
-      else if ((leaf.relation === 'is' || leaf.relation === 'in') && v.length > 0) {
+      if (leaf.relation === 'greater_than' && v.length === 1) {
+        lo = Math.max(lo, Math.floor(v[0]) + 1);
+        named = Math.max(named, v[0]);
+      } else if (leaf.relation === 'less_than' && v.length === 1) hi = Math.min(hi, Math.ceil(v[0]) - 1);
+      else if (leaf.relation === 'between' && v.length === 2) {
+        lo = Math.max(lo, Math.ceil(v[0]));
+        hi = Math.min(hi, Math.floor(v[1]));
+      } else if ((leaf.relation === 'is' || leaf.relation === 'in') && v.length > 0) {
         lo = Math.max(lo, Math.ceil(Math.min(...v)));
         hi = Math.min(hi, Math.floor(Math.max(...v)));
         if (leaf.relation === 'is') named = Math.max(named, v[0]);
@@ -125,7 +132,9 @@ export class EventLogReads {
     const idOf = (r: unknown) => (isObj(r) && r.type === 'EventLogEntry' && isNum(r.id) ? r.id : undefined);
     if (method === 'create' && isObj(params) && params.type === 'EventLogEntry') ids.push(idOf(results) ?? 0);
     if (method === 'batch' && Array.isArray(params) && Array.isArray(results)) {
-      params.forEach((req, i) => { if (isObj(req) && req.request_type === 'create' && req.type === 'EventLogEntry') ids.push(idOf(results[i]) ?? 0); });
+      params.forEach((req, i) => {
+        if (isObj(req) && req.request_type === 'create' && req.type === 'EventLogEntry') ids.push(idOf(results[i]) ?? 0);
+      });
     }
     const top = Math.max(0, ...ids);
     if (top === 0) return undefined;
@@ -133,14 +142,20 @@ export class EventLogReads {
     return top;
   }
 
-  private get maxLagMs(): number { return this.d.maxLagMs ?? DEFAULT_EVENT_LOG_MAX_LAG_MS; }
+  private get maxLagMs(): number {
+    return this.d.maxLagMs ?? DEFAULT_EVENT_LOG_MAX_LAG_MS;
+  }
 
   async status(): Promise<EventLogStatus> {
     const { cursor, cursorAt } = await this.d.cursor();
     const ago = cursorAt === null ? null : Math.max(0, ((this.d.now ?? Date.now)() - cursorAt) / 1000);
     return {
-      types: cursor?.kept?.types ?? [], completeAfter: cursor?.kept?.after ?? null, maxSeen: cursor?.maxSeen ?? null,
-      backlog: cursor ? Object.keys(cursor.backlog).length : 0, lastPollSecondsAgo: ago, maxLagSeconds: this.maxLagMs / 1000,
+      types: cursor?.kept?.types ?? [],
+      completeAfter: cursor?.kept?.after ?? null,
+      maxSeen: cursor?.maxSeen ?? null,
+      backlog: cursor ? Object.keys(cursor.backlog).length : 0,
+      lastPollSecondsAgo: ago,
+      maxLagSeconds: this.maxLagMs / 1000,
       serving: cursor?.kept !== undefined && ago !== null && ago * 1000 <= this.maxLagMs,
     };
   }
@@ -205,7 +220,12 @@ export class EventLogReads {
       throw e;
     }
     const byKey = new Map(projects.map((p) => [`${p.type}#${p.id}`, p]));
-    const ctx = { schema: schema.site, lookup: { get: (type: string, id: number) => byKey.get(`${type}#${id}`) }, now: new Date(now), rules: planned.plan.rules };
+    const ctx = {
+      schema: schema.site,
+      lookup: { get: (type: string, id: number) => byKey.get(`${type}#${id}`) },
+      now: new Date(now),
+      rules: planned.plan.rules,
+    };
     const records = rows.map(recordOf);
     try {
       if (partial) {

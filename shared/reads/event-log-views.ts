@@ -26,7 +26,10 @@ export interface EventLogViewsOptions {
 }
 
 /** Projects whose kept-type events the caller sees as the script does, and until when that holds. */
-interface Verdict { same: ReadonlySet<number>; until: number }
+interface Verdict {
+  same: ReadonlySet<number>;
+  until: number;
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -110,5 +113,4 @@ export class EventLogViews {
     }
     return { same, until };
   }
-
 }

@@ -2,7 +2,17 @@
 // May import: every other package (it is the top). This index is the package's only public face: other packages import it, never a file inside.
 export { type CachedMethod, type CachedReadOutcome, CachedReads, type ReadMode } from './cached-reads.js';
 export { DEFAULT_STORE_MAX_LAG_MS, type Freshness, StoreFreshness } from './store-freshness.js';
-export { bumpGenerations, DEFAULT_RESPONSE_CACHE_TTL_S, eventTypes, generationBumper, isCacheableReason, requestTypes, ResponseCache, responseKey, typesNamedIn } from './response-cache.js';
+export {
+  bumpGenerations,
+  DEFAULT_RESPONSE_CACHE_TTL_S,
+  eventTypes,
+  generationBumper,
+  isCacheableReason,
+  requestTypes,
+  ResponseCache,
+  responseKey,
+  typesNamedIn,
+} from './response-cache.js';
 export { refusedPass, requiresHit, routeOf } from './request-routing.js';
 export { type AccessRules, parseAccessRules } from './access-rules.js';
 export { authParamsOf, CallerAuth, credentialOf, principalOf, readCredential, VERDICT_PK } from './caller-auth.js';
@@ -19,6 +29,13 @@ export { type HitView } from './cached-reads.js';
 export { SiteFieldLearner } from './site-field-learning.js';
 export { cachedSchemaFingerprint, SCHEMA_METHODS, SCHEMA_WRITE_METHODS, SchemaReplies } from './schema-replies.js';
 export { type ApiMetricName, type PermissionEvent } from './api-metrics.js';
-export { DEFAULT_EVENT_LOG_MAX_LAG_MS, EVENT_LOG_SERVED_FIELDS, MAX_EVENT_LOG_PARTITIONS, EventLogReads, type EventLogOutcome, type EventLogStatus } from './event-log-reads.js';
+export {
+  DEFAULT_EVENT_LOG_MAX_LAG_MS,
+  EVENT_LOG_SERVED_FIELDS,
+  MAX_EVENT_LOG_PARTITIONS,
+  EventLogReads,
+  type EventLogOutcome,
+  type EventLogStatus,
+} from './event-log-reads.js';
 export { EventLogViews } from './event-log-views.js';
 export { MAX_RENEWALS_PER_REPLY, SignatureRenewal } from './signature-renewal.js';

@@ -28,7 +28,10 @@ export interface TypeView {
   verified?: number[];
 }
 
-export interface ProbeRequest { method: 'read' | 'summarize'; params: Record<string, unknown> }
+export interface ProbeRequest {
+  method: 'read' | 'summarize';
+  params: Record<string, unknown>;
+}
 
 /** More Projects than one page: the Project probe cannot see them all. */
 const PROJECT_PAGE = 500;
@@ -52,11 +55,18 @@ export function probeRequest(schema: CachedSchema, type: string): ProbeRequest {
   if (type === 'Project') {
     return {
       method: 'read',
-      params: { type, return_fields: ['id', ...fields], filters: NO_FILTERS, return_only: 'active', paging: { entities_per_page: PROJECT_PAGE, current_page: 1 } },
+      params: {
+        type,
+        return_fields: ['id', ...fields],
+        filters: NO_FILTERS,
+        return_only: 'active',
+        paging: { entities_per_page: PROJECT_PAGE, current_page: 1 },
+      },
     };
   }
   const params: Record<string, unknown> = {
-    type, filters: NO_FILTERS,
+    type,
+    filters: NO_FILTERS,
     summaries: [{ field: 'id', type: 'record_count' }, ...fields.map((field) => ({ field, type: 'count' }))],
   };
   if (hasProject(schema, type)) params.grouping = [{ field: 'project', type: 'exact', direction: 'asc' }];
@@ -78,7 +88,7 @@ export function compareProbe(schema: CachedSchema, type: string, mine: unknown, 
 }
 
 function compareProjects(schema: CachedSchema, mine: unknown, theirs: unknown): TypeView | undefined {
-  const rows = (r: unknown) => (isObj(r) && Array.isArray(r.entities) ? r.entities as Array<Record<string, unknown>> : undefined);
+  const rows = (r: unknown) => (isObj(r) && Array.isArray(r.entities) ? (r.entities as Array<Record<string, unknown>>) : undefined);
   const a = rows(mine);
   const b = rows(theirs);
   if (!a || !b || b.length >= PROJECT_PAGE) return undefined;
@@ -96,12 +106,18 @@ function compareProjects(schema: CachedSchema, mine: unknown, theirs: unknown): 
   const all = a.length === b.length;
   const blank = [...hidden].filter((f) => !seen.has(f)).sort();
   return {
-    rows: 'same', hidden: [...hidden].sort(), ...(all ? {} : { projects: a.map((e) => e.id as number).sort((x, y) => x - y) }),
-    ...(blank.length ? { blank } : {}), verified: b.map((e) => e.id as number).sort((x, y) => x - y),
+    rows: 'same',
+    hidden: [...hidden].sort(),
+    ...(all ? {} : { projects: a.map((e) => e.id as number).sort((x, y) => x - y) }),
+    ...(blank.length ? { blank } : {}),
+    verified: b.map((e) => e.id as number).sort((x, y) => x - y),
   };
 }
 
-interface Group { key: number | null; counts: Record<string, unknown> }
+interface Group {
+  key: number | null;
+  counts: Record<string, unknown>;
+}
 
 function groupsOf(r: unknown, grouped: boolean): Group[] | undefined {
   if (!isObj(r) || !isObj(r.summaries)) return undefined;
@@ -136,9 +152,16 @@ function compareSummaries(schema: CachedSchema, type: string, mine: unknown, the
     const n = Number(m?.counts.id ?? 0);
     const total = Number(s.counts.id);
     if (!Number.isFinite(total)) return undefined;
-    if (n === 0 && total > 0 && s.key !== null) { allProjects = false; continue; }
-    if (n !== total) { rows = 'differ'; continue; }
-    if (s.key === null) projectless = total > 0; else visible.push(s.key);
+    if (n === 0 && total > 0 && s.key !== null) {
+      allProjects = false;
+      continue;
+    }
+    if (n !== total) {
+      rows = 'differ';
+      continue;
+    }
+    if (s.key === null) projectless = total > 0;
+    else visible.push(s.key);
     for (const f of probeFields(schema, type)) {
       if (Number(m!.counts[f]) > 0) seen.add(f);
       if (m!.counts[f] !== s.counts[f]) hidden.add(f);
@@ -146,7 +169,9 @@ function compareSummaries(schema: CachedSchema, type: string, mine: unknown, the
   }
   const blank = [...hidden].filter((f) => !seen.has(f)).sort();
   return {
-    rows, hidden: [...hidden].sort(), ...(blank.length ? { blank } : {}),
+    rows,
+    hidden: [...hidden].sort(),
+    ...(blank.length ? { blank } : {}),
     ...(allProjects ? {} : { projects: visible.sort((x, y) => x - y) }),
     ...(projectless ? { projectless: true } : {}),
     ...(grouped ? { verified: b.flatMap((g) => (g.key === null ? [] : [g.key])).sort((x, y) => x - y) } : {}),
@@ -162,7 +187,8 @@ export type BothSides = { kind: 'both'; mine: unknown; theirs: unknown } | { kin
 
 export async function askBoth(ask: (auth: AuthParams) => Promise<unknown>, caller: unknown, script: AuthParams): Promise<BothSides> {
   const [mine, theirs] = await Promise.allSettled([ask(caller as AuthParams), ask(script)]);
-  if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && !AUTH_FAULT_CODES.has(mine.reason.errorCode) && theirs.status === 'fulfilled') return { kind: 'refused' };
+  if (mine.status === 'rejected' && mine.reason instanceof ShotgunFault && !AUTH_FAULT_CODES.has(mine.reason.errorCode) && theirs.status === 'fulfilled')
+    return { kind: 'refused' };
   if (mine.status === 'rejected' || theirs.status === 'rejected') {
     const e = (mine.status === 'rejected' ? mine.reason : (theirs as PromiseRejectedResult).reason) as unknown;
     if (!(e instanceof ShotgunFault) && !(e instanceof ShotgunTransportError)) throw e;

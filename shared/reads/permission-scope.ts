@@ -15,18 +15,32 @@ import type { TypeView } from './permission-probe.js';
 
 const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
 
-interface Touch { type: string; field: string }
+interface Touch {
+  type: string;
+  field: string;
+}
 /**
  * A link field at the end of a path: `filter` when a filter compares it other than with explicit links, or a sort
  * orders by it (a link the caller cannot see reads as null to it); `return` otherwise, with `values` the explicit links
  * of its `is` / `in` filters, if any, and `returned` whether the read also returns it.
  */
-interface LeafLink extends Touch { targets: string[]; role: 'filter' | 'return'; values: Target[]; returned: boolean }
-interface PathFacts { touches: Touch[]; hops: Array<Touch & { target: string }>; leafLinks: LeafLink[] }
+interface LeafLink extends Touch {
+  targets: string[];
+  role: 'filter' | 'return';
+  values: Target[];
+  returned: boolean;
+}
+interface PathFacts {
+  touches: Touch[];
+  hops: Array<Touch & { target: string }>;
+  leafLinks: LeafLink[];
+}
 type Target = { type: string; id: number };
 
 const asTarget = (v: unknown): Target | undefined =>
-  typeof v === 'object' && v !== null && typeof (v as Target).type === 'string' && typeof (v as Target).id === 'number' ? { type: (v as Target).type, id: (v as Target).id } : undefined;
+  typeof v === 'object' && v !== null && typeof (v as Target).type === 'string' && typeof (v as Target).id === 'number'
+    ? { type: (v as Target).type, id: (v as Target).id }
+    : undefined;
 
 /**
  * Per filtered path: the explicit links of its `is` / `in` conditions (anywhere in the filter tree), or `opaque` when
@@ -36,8 +50,11 @@ function filterValues(params: ReadParams): Map<string, Target[] | 'opaque'> {
   const out = new Map<string, Target[] | 'opaque'>();
   const walk = (g: ReadParams['filters']) => {
     for (const c of g.conditions) {
-      if (isGroup(c)) { walk(c); continue; }
-      const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? c.values[0] as unknown[] : c.values;
+      if (isGroup(c)) {
+        walk(c);
+        continue;
+      }
+      const values = c.relation === 'in' && c.values.length === 1 && Array.isArray(c.values[0]) ? (c.values[0] as unknown[]) : c.values;
       const links = values.map(asTarget);
       const prev = out.get(c.path);
       if (prev === 'opaque') continue;
@@ -102,8 +119,7 @@ export type Scope =
    * `linkCheck`: links of these types in the answer, and the `filterLinks` its filters compare with, must be stored in
    * the caller's visible projects (one check against the store, linksVisible).
    */
-  | { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck; filterLinks?: Target[] }
-  | { ok: false; reason: string };
+  { ok: true; restrict?: { path: string; values: unknown[] }; linkCheck?: LinkCheck; filterLinks?: Target[] } | { ok: false; reason: string };
 
 const restricted = (t: string): Scope => ({ ok: false, reason: `permission-restricted:${t}` });
 const subset = (a: readonly number[], b: readonly number[]) => a.every((x) => b.includes(x));
@@ -132,15 +148,17 @@ export function permissionScope(schema: CachedSchema, params: ReadParams, views:
     } else {
       if (rv.projectless || rv.projects.length === 0) return restricted(root);
       effective = rv.projects;
-      restrict = root === 'Project'
-        ? { path: 'id', values: [...rv.projects] }
-        : { path: 'project', values: rv.projects.map((id) => ({ type: 'Project', id })) };
+      restrict =
+        root === 'Project' ? { path: 'id', values: [...rv.projects] } : { path: 'project', values: rv.projects.map((id) => ({ type: 'Project', id })) };
     }
   }
   // Links through the root's own `project` field reach only the effective projects.
   const projectView = view('Project');
-  const viaRootProject = (x: Touch) => x.type === root && x.field === 'project' && root !== 'Project'
-    && (!projectView?.projects || (effective !== undefined && subset(effective, projectView.projects)));
+  const viaRootProject = (x: Touch) =>
+    x.type === root &&
+    x.field === 'project' &&
+    root !== 'Project' &&
+    (!projectView?.projects || (effective !== undefined && subset(effective, projectView.projects)));
   const linkCheck = new Map<string, ReadonlySet<number>>();
   const filterLinks: Target[] = [];
   for (const h of facts.hops) {
@@ -175,9 +193,10 @@ export function withRestriction<T>(params: T, restrict: { path: string; values: 
   const p = params as Record<string, unknown>;
   const cond = { path: restrict.path, relation: 'in', values: restrict.values };
   const f = isObj(p.filters) ? p.filters : { logical_operator: 'and', conditions: [] };
-  const filters = f.logical_operator === 'and' && Array.isArray(f.conditions)
-    ? { ...f, conditions: [...f.conditions, cond] }
-    : { logical_operator: 'and', conditions: [f, cond] };
+  const filters =
+    f.logical_operator === 'and' && Array.isArray(f.conditions)
+      ? { ...f, conditions: [...f.conditions, cond] }
+      : { logical_operator: 'and', conditions: [f, cond] };
   return { ...p, filters } as T;
 }
 
@@ -185,11 +204,14 @@ export function withRestriction<T>(params: T, restrict: { path: string; values: 
 export function linksToCheck(result: unknown, check: LinkCheck): Map<string, Set<number>> {
   const out = new Map<string, Set<number>>();
   const walk = (v: unknown) => {
-    if (Array.isArray(v)) { for (const x of v) walk(x); return; }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
     if (!isObj(v)) return;
     if (typeof v.type === 'string' && typeof v.id === 'number' && check.has(v.type)) {
       let s = out.get(v.type);
-      if (!s) out.set(v.type, s = new Set());
+      if (!s) out.set(v.type, (s = new Set()));
       s.add(v.id);
     }
     for (const x of Object.values(v)) walk(x);
@@ -203,7 +225,11 @@ export function linksToCheck(result: unknown, check: LinkCheck): Map<string, Set
  * inside. `projectOf` gives the stored rows' project ids (null: none; a missing id: not in the cache): anything
  * unknown, or no `projectOf`, fails the check.
  */
-export async function linksVisible(result: unknown, check: LinkCheck, projectOf?: (type: string, ids: number[]) => Promise<Map<number, number | null>>): Promise<string | undefined> {
+export async function linksVisible(
+  result: unknown,
+  check: LinkCheck,
+  projectOf?: (type: string, ids: number[]) => Promise<Map<number, number | null>>,
+): Promise<string | undefined> {
   for (const [type, ids] of linksToCheck(result, check)) {
     const allowed = check.get(type)!;
     if (type === 'Project') {

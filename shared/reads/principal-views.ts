@@ -24,10 +24,7 @@ const viewSk = (hash: string, type: string) => `view#${hash}#${type}`;
 export const DEFAULT_VIEW_TTL_MS = 600_000;
 export const MAX_VIEW_TTL_MS = 900_000;
 
-export type ViewOutcome =
-  | { kind: 'trusted' }
-  | { kind: 'verified'; types: ReadonlyMap<string, TypeView> }
-  | { kind: 'unverified'; reason: string };
+export type ViewOutcome = { kind: 'trusted' } | { kind: 'verified'; types: ReadonlyMap<string, TypeView> } | { kind: 'unverified'; reason: string };
 
 /** The principal whose permissions apply: the sudo user under sudo_as_login, else the caller itself (sessions have no name). */
 export function effectivePrincipal(c: CallerCredential): string | undefined {
@@ -40,7 +37,10 @@ export const isFullView = (v: TypeView): boolean => v.rows === 'same' && v.proje
 
 /** TRUSTED_PRINCIPALS: `script:<name>` / `user:<login>`, comma-separated. */
 export function parseTrustedPrincipals(text: string | undefined): string[] {
-  const out = (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const out = (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = out.find((p) => !/^(script|user):.+$/.test(p));
   if (bad) throw new Error(`TRUSTED_PRINCIPALS: "${bad}" is not script:<name> or user:<login>`);
   return out;
@@ -74,7 +74,12 @@ export interface PrincipalViewsOptions {
   epoch?: () => Promise<string>;
 }
 
-interface Kept { view: TypeView; until: number; checkedAt: number; epoch: string }
+interface Kept {
+  view: TypeView;
+  until: number;
+  checkedAt: number;
+  epoch: string;
+}
 
 export class PrincipalViews {
   private readonly memory: RecentMap<string, Kept>;
@@ -177,9 +182,15 @@ export class PrincipalViews {
     if (!table) return;
     try {
       for (let i = 0; i < types.length; i += 25) {
-        await table.ddb.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: types.slice(i, i + 25).map((t) => ({
-          DeleteRequest: { Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, t) } } },
-        })) } }));
+        await table.ddb.send(
+          new BatchWriteItemCommand({
+            RequestItems: {
+              [table.name]: types.slice(i, i + 25).map((t) => ({
+                DeleteRequest: { Key: { pk: { S: VIEW_PK }, sk: { S: viewSk(hash, t) } } },
+              })),
+            },
+          }),
+        );
       }
     } catch (e) {
       this.o.log?.('revoked view not deleted from the state table', { error: (e as Error).message });
@@ -194,7 +205,10 @@ export class PrincipalViews {
   async evidence(c: CallerCredential, type: string, entities: () => unknown): Promise<boolean> {
     if (await this.isTrusted(c)) return false;
     const hash = await this.o.identity(c);
-    const live = (t: string) => { const k = this.memory.get(`${hash}#${t}`); return k && k.until > this.now() ? k.view : undefined; };
+    const live = (t: string) => {
+      const k = this.memory.get(`${hash}#${t}`);
+      return k && k.until > this.now() ? k.view : undefined;
+    };
     const v = live(type);
     if (!v) return false;
     const rows = entities();
@@ -210,9 +224,14 @@ export class PrincipalViews {
     for (const e of rows as Array<Record<string, unknown>>) {
       if (typeof e !== 'object' || e === null) continue;
       const p = type === 'Project' ? e.id : (e.project as { id?: unknown } | null | undefined)?.id;
-      const why = v.projects && typeof p === 'number' && !v.projects.includes(p) ? 'a row of a project outside the view'
-        : (v.blank ?? []).some((f) => Object.hasOwn(e, f) && !isEmpty(e[f])) ? 'a value of a field the view has hidden'
-          : outside(e) ? 'a link to a Project outside the view' : undefined;
+      const why =
+        v.projects && typeof p === 'number' && !v.projects.includes(p)
+          ? 'a row of a project outside the view'
+          : (v.blank ?? []).some((f) => Object.hasOwn(e, f) && !isEmpty(e[f]))
+            ? 'a value of a field the view has hidden'
+            : outside(e)
+              ? 'a link to a Project outside the view'
+              : undefined;
       if (why) {
         await this.revoke(c, why);
         return true;
@@ -309,10 +328,21 @@ export class PrincipalViews {
     const until = this.now() + this.ttlMs;
     this.keep(`${hash}#${type}`, probed, until, epoch);
     if (table) {
-      await table.ddb.send(new PutItemCommand({ TableName: table.name, Item: {
-        pk: { S: VIEW_PK }, sk: { S: viewSk(hash, type) }, view: { S: JSON.stringify(probed) }, epoch: { S: epoch },
-        expiresAt: { N: String(until) }, ttl: { N: String(Math.ceil(until / 1000)) },
-      } })).catch((e) => this.o.log?.('verified view not stored (kept in memory)', { error: (e as Error).message }));
+      await table.ddb
+        .send(
+          new PutItemCommand({
+            TableName: table.name,
+            Item: {
+              pk: { S: VIEW_PK },
+              sk: { S: viewSk(hash, type) },
+              view: { S: JSON.stringify(probed) },
+              epoch: { S: epoch },
+              expiresAt: { N: String(until) },
+              ttl: { N: String(Math.ceil(until / 1000)) },
+            },
+          }),
+        )
+        .catch((e) => this.o.log?.('verified view not stored (kept in memory)', { error: (e as Error).message }));
     }
     return probed;
   }

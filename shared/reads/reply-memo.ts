@@ -72,7 +72,14 @@ export function memoCounters(params: unknown, granularity: CounterGranularity = 
 }
 
 /** `gz`: the body gzip+base64, made on the first gzip hit and counted in `size` from then on. */
-interface Entry { body: Buffer; counters: Record<string, number>; size: number; access: string; gz?: string; until: number }
+interface Entry {
+  body: Buffer;
+  counters: Record<string, number>;
+  size: number;
+  access: string;
+  gz?: string;
+  until: number;
+}
 
 export type MemoLookup =
   | { kind: 'hit'; body: Buffer; access: string; gzipped: () => string }
@@ -113,7 +120,12 @@ export class ReplyMemo {
     const keys = new Set(memoCounters(params, this.o.granularity));
     for (const k of Object.keys(entry?.counters ?? {})) keys.add(k);
     const counters = await readGenerations(this.o.ddb, this.o.table, [...keys]);
-    if (entry && entry.until > this.volatile.now() && Object.entries(entry.counters).every(([k, n]) => counters[k] === n) && [...keys].every((k) => k in entry.counters)) {
+    if (
+      entry &&
+      entry.until > this.volatile.now() &&
+      Object.entries(entry.counters).every(([k, n]) => counters[k] === n) &&
+      [...keys].every((k) => k in entry.counters)
+    ) {
       this.entries.delete(key);
       this.entries.set(key, entry);
       this.stats.hits++;

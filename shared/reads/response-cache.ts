@@ -151,14 +151,20 @@ export class ResponseCache {
       this.stats.tooLarge++;
       return false;
     }
-    await this.o.ddb.send(new PutItemCommand({
-      TableName: this.o.table,
-      Item: {
-        pk: { S: RESPONSE_PK }, sk: { S: miss.key }, ...stored, g: { M: gens }, ...(Number.isFinite(until) ? { vu: { N: String(Math.floor(until)) } } : {}),
-        types: { SS: Object.keys(gens) },
-        ttl: { N: String(Math.floor(this.now() / 1000) + (this.o.ttlS ?? DEFAULT_RESPONSE_CACHE_TTL_S)) },
-      },
-    }));
+    await this.o.ddb.send(
+      new PutItemCommand({
+        TableName: this.o.table,
+        Item: {
+          pk: { S: RESPONSE_PK },
+          sk: { S: miss.key },
+          ...stored,
+          g: { M: gens },
+          ...(Number.isFinite(until) ? { vu: { N: String(Math.floor(until)) } } : {}),
+          types: { SS: Object.keys(gens) },
+          ttl: { N: String(Math.floor(this.now() / 1000) + (this.o.ttlS ?? DEFAULT_RESPONSE_CACHE_TTL_S)) },
+        },
+      }),
+    );
     this.stats.stored++;
     return true;
   }

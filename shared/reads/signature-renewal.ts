@@ -71,12 +71,14 @@ export class SignatureRenewal {
       let renewed = 0;
       const all = [...found.values()];
       for (let i = 0; i < all.length; i += 10) {
-        const counts = await Promise.all(all.slice(i, i + 10).map(async (e) => {
-          this.stats.offered++;
-          const n = await this.d.store.renewSignatures(e.type, e.id, e.values);
-          for (const [f, v] of Object.entries(e.values)) this.learnt.set(`${e.type}#${e.id}.${f}`, volatility(v).earliestMs);
-          return n;
-        }));
+        const counts = await Promise.all(
+          all.slice(i, i + 10).map(async (e) => {
+            this.stats.offered++;
+            const n = await this.d.store.renewSignatures(e.type, e.id, e.values);
+            for (const [f, v] of Object.entries(e.values)) this.learnt.set(`${e.type}#${e.id}.${f}`, volatility(v).earliestMs);
+            return n;
+          }),
+        );
         renewed += counts.reduce((a, b) => a + b, 0);
       }
       this.stats.renewed += renewed;

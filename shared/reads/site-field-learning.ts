@@ -43,7 +43,9 @@ export class SiteFieldLearner {
       if (!answersMissing(ready)) return;
       const named = isObj(params) && typeof params.type === 'string' ? readTypes(params) : [];
       const types = [...new Set([m[1], ...named])]
-        .filter((t) => this.d.schema.site.hasType(t) && !ready.siteFields.knows(t) && now - (this.asked.get(t) ?? -Infinity) >= (this.d.minIntervalMs ?? 10_000))
+        .filter(
+          (t) => this.d.schema.site.hasType(t) && !ready.siteFields.knows(t) && now - (this.asked.get(t) ?? -Infinity) >= (this.d.minIntervalMs ?? 10_000),
+        )
         .slice(0, MAX_TYPES);
       if (!types.length) return;
       for (const t of types) this.asked.set(t, now);

@@ -61,7 +61,12 @@ export function writeVersion(base: number, n: number): number {
 export class CursorWriteVersions implements WriteVersionSource {
   private readonly lease: PollerLease;
 
-  constructor(private readonly ddb: DynamoDBClient, doc: DynamoDBDocumentClient, private readonly stateTable: string, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    doc: DynamoDBDocumentClient,
+    private readonly stateTable: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.lease = new PollerLease(doc, stateTable, 0);
   }
 
@@ -69,14 +74,16 @@ export class CursorWriteVersions implements WriteVersionSource {
     const { cursor } = await this.lease.read();
     if (!cursor) return undefined;
     const base = cursorWatermark(cursor);
-    const r = await this.ddb.send(new UpdateItemCommand({
-      TableName: this.stateTable,
-      Key: { pk: { S: 'writethrough' }, sk: { S: `base#${base}` } },
-      UpdateExpression: 'ADD n :one SET #ttl = :ttl',
-      ExpressionAttributeNames: { '#ttl': 'ttl' },
-      ExpressionAttributeValues: { ':one': { N: '1' }, ':ttl': { N: String(Math.ceil(this.now() / 1000) + COUNTER_TTL_SECONDS) } },
-      ReturnValues: 'UPDATED_NEW',
-    }));
+    const r = await this.ddb.send(
+      new UpdateItemCommand({
+        TableName: this.stateTable,
+        Key: { pk: { S: 'writethrough' }, sk: { S: `base#${base}` } },
+        UpdateExpression: 'ADD n :one SET #ttl = :ttl',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':ttl': { N: String(Math.ceil(this.now() / 1000) + COUNTER_TTL_SECONDS) } },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
     return writeVersion(base, Number(r.Attributes?.n?.N ?? 1));
   }
 }
@@ -95,12 +102,19 @@ export interface WriteThroughOutcome {
   version?: number;
 }
 
-interface Ref { type: string; id: number }
+interface Ref {
+  type: string;
+  id: number;
+}
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const key = (r: Ref) => `${r.type}#${r.id}`;
 
 /** What one write (or batch item) did, from its params and the site's result. */
-interface Effect { touched: Ref[]; retired: Array<Ref & { retired: boolean }>; taskTemplateShots: Ref[] }
+interface Effect {
+  touched: Ref[];
+  retired: Array<Ref & { retired: boolean }>;
+  taskTemplateShots: Ref[];
+}
 
 function fieldValue(params: Record<string, unknown>, name: string): unknown {
   const fields = Array.isArray(params.fields) ? params.fields : [];
@@ -145,7 +159,9 @@ export class WriteThrough {
     const effect: Effect = { touched: [], retired: [], taskTemplateShots: [] };
     if (method === 'batch') {
       if (!Array.isArray(params) || !Array.isArray(result)) return out;
-      params.forEach((item, i) => { if (isObj(item) && typeof item.request_type === 'string') effectOf(item.request_type, item, result[i], effect); });
+      params.forEach((item, i) => {
+        if (isObj(item) && typeof item.request_type === 'string') effectOf(item.request_type, item, result[i], effect);
+      });
     } else {
       effectOf(method, params, result, effect);
     }
@@ -167,7 +183,10 @@ export class WriteThrough {
     for (const r of effect.retired) flips.set(key(r), r);
     for (const r of effect.touched) flips.delete(key(r));
     for (const r of flips.values()) {
-      if (!cached(r)) { out.skipped++; continue; }
+      if (!cached(r)) {
+        out.skipped++;
+        continue;
+      }
       const res = await this.d.store.setRetired(r.type, r.id, r.retired, version);
       if (res.status === 'missing') fetch.set(key(r), r);
       else count(res, r);
@@ -254,9 +273,11 @@ export class WriteThrough {
         for (const returnOnly of ['active', 'retired'] as const) {
           if (!missing.length) break;
           const rows = await this.d.site.read({
-            type, return_fields: this.fields(type),
+            type,
+            return_fields: this.fields(type),
             filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'in', values: missing }] },
-            return_only: returnOnly, paging: { entities_per_page: 500, current_page: 1 },
+            return_only: returnOnly,
+            paging: { entities_per_page: 500, current_page: 1 },
           });
           for (const row of rows) out.set(`${type}#${row.id}`, this.toRecord(type, row, returnOnly === 'retired'));
           missing = missing.filter((id) => !out.has(`${type}#${id}`));
@@ -269,9 +290,11 @@ export class WriteThrough {
   /** The Tasks a task template gave a new Shot (sgcache found tools ask for them right after the create). */
   private async tasksOf(shot: Ref): Promise<EntityRecord[]> {
     const rows = await this.d.site.read({
-      type: 'Task', return_fields: this.fields('Task'),
+      type: 'Task',
+      return_fields: this.fields('Task'),
       filters: { logical_operator: 'and', conditions: [{ path: 'entity', relation: 'is', values: [shot] }] },
-      return_only: 'active', paging: { entities_per_page: 500, current_page: 1 },
+      return_only: 'active',
+      paging: { entities_per_page: 500, current_page: 1 },
     });
     return rows.map((row) => this.toRecord('Task', row, false));
   }

@@ -21,7 +21,10 @@ export type LinkSlots = ReadonlyMap<string, number>;
 export class CachedSchema {
   private readonly slots = new Map<string, LinkSlots>();
 
-  constructor(readonly site: SiteSchema, readonly source: string) {
+  constructor(
+    readonly site: SiteSchema,
+    readonly source: string,
+  ) {
     for (const [typeName, t] of Object.entries(site.file.types)) {
       const indexed = Object.entries(t.fields)
         .filter(([, f]) => f.indexed === true && f.data_type === 'entity')
@@ -95,7 +98,10 @@ export function parseCachedSchema(text: string, where: string): CachedSchema {
         if (!f.valid_types || f.valid_types.length === 0) fail([...at, 'valid_types'], `a ${f.data_type} field needs valid_types`);
         for (const vt of f.valid_types ?? []) {
           if (!Object.hasOwn(file.types, vt) && !(file.link_targets && Object.hasOwn(file.link_targets, vt))) {
-            fail([...at, 'valid_types'], `link target type ${vt} is neither cached nor listed under link_targets (its identifier field is needed for link names)`);
+            fail(
+              [...at, 'valid_types'],
+              `link target type ${vt} is neither cached nor listed under link_targets (its identifier field is needed for link names)`,
+            );
           }
         }
       } else if (f.indexed === true) {

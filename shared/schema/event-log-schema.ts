@@ -29,5 +29,9 @@ export function eventLogSchema(cached: CachedSchema, fields: readonly string[] =
   const project = cached.site.type('Project');
   if (!project) return undefined;
   const kept = Object.fromEntries(Object.entries(EVENT_LOG_ENTRY_TYPE.fields).filter(([f]) => fields.includes(f)));
-  return new SiteSchema({ source: 'event log (kept)', types: { EventLogEntry: { ...EVENT_LOG_ENTRY_TYPE, fields: kept }, Project: project }, link_targets: cached.site.file.link_targets });
+  return new SiteSchema({
+    source: 'event log (kept)',
+    types: { EventLogEntry: { ...EVENT_LOG_ENTRY_TYPE, fields: kept }, Project: project },
+    link_targets: cached.site.file.link_targets,
+  });
 }

@@ -85,7 +85,10 @@ export function fnmatch(pattern: string, s: string): boolean {
     else if (c === '?') re += '.';
     else if (c === '[') {
       const j = pattern.indexOf(']', i + 1);
-      if (j < 0) { re += '\\['; continue; }
+      if (j < 0) {
+        re += '\\[';
+        continue;
+      }
       let body = pattern.slice(i + 1, j);
       if (body.startsWith('!')) body = '^' + body.slice(1);
       re += `[${body.replace(/\\/g, '\\\\')}]`;
@@ -143,7 +146,10 @@ export function buildSchemaFile(read: SchemaRead, entities: SchemaEntityRead, op
       const f = siteFields[name];
       const forced = name === 'id' || name === identifier;
       const rule = lastMatch(opts.rules, `${type}.${name}`);
-      if (!forced && rule?.kind === 'exclude') { skipped[name] = `excluded by rule "${rule.text}"`; continue; }
+      if (!forced && rule?.kind === 'exclude') {
+        skipped[name] = `excluded by rule "${rule.text}"`;
+        continue;
+      }
       const reason = uncacheableReason(type, name, f);
       if (reason) {
         if (forced) throw new Error(`${type}.${name} is needed (${name === 'id' ? 'id' : 'identifier'}) but cannot be cached: ${reason}`);

@@ -1,7 +1,5 @@
 // Value predicates of link fields: entity (type + id, type_is, name_*), multi_entity and addressing (contains), tag_list.
-import {
-  DATE_RE, DATE_TIME_RE, formatDateTime, type DataType, ErrorCode, ShotgunFault, isGroup, type Condition, type FilterGroup,
-} from '../site/index.js';
+import { DATE_RE, DATE_TIME_RE, formatDateTime, type DataType, ErrorCode, ShotgunFault, isGroup, type Condition, type FilterGroup } from '../site/index.js';
 import { existsLeaf, parseFieldPath, resolveSingle, type FieldPath } from './field-paths.js';
 import { identifierValue, isStoredLink, visibleLink, visibleLinks, type StoredLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
@@ -34,10 +32,14 @@ function nameValue(s: LeafSpec, fail: Fail, v: unknown): string {
 function nameTest(op: Operator, want: string): (name: string) => boolean {
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- called with the name_* operators only; the default is name_is
   switch (op) {
-    case 'name_contains': return (n) => n.includes(want);
-    case 'name_starts_with': return (n) => n.startsWith(want);
-    case 'name_ends_with': return (n) => n.endsWith(want);
-    default: return (n) => n === want;
+    case 'name_contains':
+      return (n) => n.includes(want);
+    case 'name_starts_with':
+      return (n) => n.startsWith(want);
+    case 'name_ends_with':
+      return (n) => n.endsWith(want);
+    default:
+      return (n) => n === want;
   }
 }
 
@@ -57,11 +59,17 @@ export function entityPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: 
       arity(1);
       const want = linkValue(s, fail, s.values[0]);
       if (want === null) return (x) => visibleLink(x, lookup) === null;
-      return (x) => { const l = visibleLink(x, lookup); return l !== null && l.id === want.id && l.type === want.type; };
+      return (x) => {
+        const l = visibleLink(x, lookup);
+        return l !== null && l.id === want.id && l.type === want.type;
+      };
     }
     case 'in': {
       const { keys, withNull } = linkSet(s, fail);
-      return (x) => { const l = visibleLink(x, lookup); return l === null ? withNull : keys.has(`${l.type}#${l.id}`); };
+      return (x) => {
+        const l = visibleLink(x, lookup);
+        return l === null ? withNull : keys.has(`${l.type}#${l.id}`);
+      };
     }
     case 'type_is': {
       arity(1);
@@ -69,12 +77,21 @@ export function entityPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: 
       if (t === null) return (x) => visibleLink(x, lookup) === null;
       return (x) => visibleLink(x, lookup)?.type === t;
     }
-    case 'name_contains': case 'name_starts_with': case 'name_ends_with': case 'name_is': {
+    case 'name_contains':
+    case 'name_starts_with':
+    case 'name_ends_with':
+    case 'name_is': {
       arity(1);
       const test = nameTest(s.op, nameValue(s, fail, s.values[0]));
-      return (x) => { const l = visibleLink(x, lookup); if (l === null) return false; const n = lowerName(schema, lookup, l); return n !== null && test(n); };
+      return (x) => {
+        const l = visibleLink(x, lookup);
+        if (l === null) return false;
+        const n = lowerName(schema, lookup, l);
+        return n !== null && test(n);
+      };
     }
-    default: return unsupported(s, fail);
+    default:
+      return unsupported(s, fail);
   }
 }
 
@@ -83,7 +100,8 @@ function linkSet(s: LeafSpec, fail: Fail): { keys: Set<string>; withNull: boolea
   let withNull = false;
   for (const v of s.values) {
     const l = linkValue(s, fail, v);
-    if (l === null) withNull = true; else keys.add(`${l.type}#${l.id}`);
+    if (l === null) withNull = true;
+    else keys.add(`${l.type}#${l.id}`);
   }
   return { keys, withNull };
 }
@@ -93,7 +111,8 @@ export function multiPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: A
   const { lookup, schema } = env;
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the operators not listed are not valid for this data type: the default raises the site's fault for them
   switch (s.op) {
-    case 'is': case 'contains': {
+    case 'is':
+    case 'contains': {
       arity(1);
       const want = linkValue(s, fail, s.values[0]);
       if (want === null) return (x) => visibleLinks(x, lookup).length === 0;
@@ -121,12 +140,20 @@ export function multiPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: A
       if (t === null) return (x) => visibleLinks(x, lookup).length === 0;
       return (x) => visibleLinks(x, lookup).some((l) => l.type === t);
     }
-    case 'name_contains': case 'name_starts_with': case 'name_ends_with': case 'name_is': {
+    case 'name_contains':
+    case 'name_starts_with':
+    case 'name_ends_with':
+    case 'name_is': {
       arity(1);
       const test = nameTest(s.op, nameValue(s, fail, s.values[0]));
-      return (x) => visibleLinks(x, lookup).some((l) => { const n = lowerName(schema, lookup, l); return n !== null && test(n); });
+      return (x) =>
+        visibleLinks(x, lookup).some((l) => {
+          const n = lowerName(schema, lookup, l);
+          return n !== null && test(n);
+        });
     }
-    default: return unsupported(s, fail);
+    default:
+      return unsupported(s, fail);
   }
 }
 
@@ -148,7 +175,10 @@ export function tagListPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity:
   };
   const some = (x: unknown, test: (n: string) => boolean): boolean => {
     if (!Array.isArray(x)) return false;
-    for (const e of x) { const n = tagName(e); if (n !== null && test(n)) return true; }
+    for (const e of x) {
+      const n = tagName(e);
+      if (n !== null && test(n)) return true;
+    }
     return false;
   };
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the operators not listed are not valid for this data type: the default raises the site's fault for them
@@ -161,12 +191,13 @@ export function tagListPredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity:
       if (want === null) fail(`'${s.shownOp}' expects a tag name, a Tag {"type", "id"} or None, got ${describeValue(v)}`);
       return (x) => some(x, (n) => n === want);
     }
-    case 'name_contains': case 'name_is': {
+    case 'name_contains':
+    case 'name_is': {
       arity(1);
       const test = nameTest(s.op, nameValue(s, fail, s.values[0]));
       return (x) => some(x, test);
     }
-    default: return unsupported(s, fail);
+    default:
+      return unsupported(s, fail);
   }
 }
-

@@ -4,11 +4,13 @@ import type { EntityLookup, EntityRecord } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
 
 /** A stored link, as far as the semantics model trusts a value to be one. */
-export interface StoredLink { type: string; id: number }
+export interface StoredLink {
+  type: string;
+  id: number;
+}
 
 export function isStoredLink(v: unknown): v is StoredLink {
-  return typeof v === 'object' && v !== null && typeof (v as StoredLink).type === 'string'
-    && typeof (v as StoredLink).id === 'number';
+  return typeof v === 'object' && v !== null && typeof (v as StoredLink).type === 'string' && typeof (v as StoredLink).id === 'number';
 }
 
 /**

@@ -2,17 +2,42 @@
 import type { DataType } from '../site/index.js';
 
 export const OPERATORS = [
-  'is', 'is_not', 'less_than', 'greater_than', 'contains', 'not_contains', 'starts_with', 'ends_with',
-  'between', 'not_between', 'in', 'not_in', 'in_last', 'not_in_last', 'in_next', 'not_in_next',
-  'in_calendar_day', 'in_calendar_week', 'in_calendar_month', 'in_calendar_year',
-  'type_is', 'type_is_not', 'name_contains', 'name_not_contains', 'name_starts_with', 'name_ends_with', 'name_is',
+  'is',
+  'is_not',
+  'less_than',
+  'greater_than',
+  'contains',
+  'not_contains',
+  'starts_with',
+  'ends_with',
+  'between',
+  'not_between',
+  'in',
+  'not_in',
+  'in_last',
+  'not_in_last',
+  'in_next',
+  'not_in_next',
+  'in_calendar_day',
+  'in_calendar_week',
+  'in_calendar_month',
+  'in_calendar_year',
+  'type_is',
+  'type_is_not',
+  'name_contains',
+  'name_not_contains',
+  'name_starts_with',
+  'name_ends_with',
+  'name_is',
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
 const ops = (s: string): readonly Operator[] => Object.freeze(s.split(' ') as Operator[]);
 const NUMBER_OPS = ops('is is_not less_than greater_than between not_between in not_in');
 const MEASURE_OPS = ops('is is_not greater_than less_than between in not_in');
-const DATE_OPS = ops('is is_not greater_than less_than in_last not_in_last in_next not_in_next in_calendar_day in_calendar_week in_calendar_month in_calendar_year between in not_in');
+const DATE_OPS = ops(
+  'is is_not greater_than less_than in_last not_in_last in_next not_in_next in_calendar_day in_calendar_week in_calendar_month in_calendar_year between in not_in',
+);
 const ENUM_OPS = ops('is is_not in not_in');
 const NONE: readonly Operator[] = Object.freeze([]);
 
@@ -62,6 +87,12 @@ export function isOperator(s: string): s is Operator {
 
 /** Negated operators are the exact complement of their positive form (docs/semantics.md "Negation and NULL"). */
 export const NEGATIONS: Readonly<Partial<Record<Operator, Operator>>> = Object.freeze({
-  is_not: 'is', not_in: 'in', not_contains: 'contains', not_between: 'between', not_in_last: 'in_last',
-  not_in_next: 'in_next', type_is_not: 'type_is', name_not_contains: 'name_contains',
+  is_not: 'is',
+  not_in: 'in',
+  not_contains: 'contains',
+  not_between: 'between',
+  not_in_last: 'in_last',
+  not_in_next: 'in_next',
+  type_is_not: 'type_is',
+  name_not_contains: 'name_contains',
 });

@@ -12,12 +12,25 @@ export type OrderRules = Pick<RuleValues, 'nullsAsc' | 'nullsDesc' | 'textOrder'
 
 /** A comparable key: numbers, lower-cased or canonical strings, or an entity's (name, type, id). */
 export type SortKey = number | string | EntityKey;
-export interface EntityKey { name: string; type: string; id: number }
+export interface EntityKey {
+  name: string;
+  type: string;
+  id: number;
+}
 
 /** Data types a sort cannot use (the request faults; docs/semantics.md "Ordering"). */
 export const UNSORTABLE_TYPES: ReadonlySet<DataType> = new Set<DataType>([
-  'multi_entity', 'addressing', 'tag_list', 'url', 'serializable', 'password', 'image', 'summary', 'pivot_column',
-  'calculated', 'url_template',
+  'multi_entity',
+  'addressing',
+  'tag_list',
+  'url',
+  'serializable',
+  'password',
+  'image',
+  'summary',
+  'pivot_column',
+  'calculated',
+  'url_template',
 ]);
 
 export interface CompiledSort {
@@ -35,9 +48,11 @@ const cmpPrimitive = (a: SortKey, b: SortKey): number => (a < b ? -1 : a > b ? 1
 export function cmpCodePoint(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i); const y = b.charCodeAt(i);
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
     if (x === y) continue;
-    const sx = x >= 0xd800 && x <= 0xdfff; const sy = y >= 0xd800 && y <= 0xdfff;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
     if (sx === sy) return x < y ? -1 : 1;
     // A surrogate (part of a code point above U+FFFF) is larger than any BMP code unit it meets.
     return sx ? 1 : -1;
@@ -46,33 +61,52 @@ export function cmpCodePoint(a: string, b: string): number {
 }
 
 const cmpString = (a: SortKey, b: SortKey): number => cmpCodePoint(a as string, b as string);
-const byName = (text: (a: string, b: string) => number) => (a: SortKey, b: SortKey): number => {
-  const x = a as EntityKey; const y = b as EntityKey;
-  if (x.name !== y.name) { const c = text(x.name, y.name); if (c !== 0) return c; }
-  if (x.type !== y.type) return x.type < y.type ? -1 : 1;
-  return x.id - y.id;
-};
+const byName =
+  (text: (a: string, b: string) => number) =>
+  (a: SortKey, b: SortKey): number => {
+    const x = a as EntityKey;
+    const y = b as EntityKey;
+    if (x.name !== y.name) {
+      const c = text(x.name, y.name);
+      if (c !== 0) return c;
+    }
+    if (x.type !== y.type) return x.type < y.type ? -1 : 1;
+    return x.id - y.id;
+  };
 const byTargetId = (a: SortKey, b: SortKey): number => {
-  const x = a as EntityKey; const y = b as EntityKey;
+  const x = a as EntityKey;
+  const y = b as EntityKey;
   if (x.id !== y.id) return x.id - y.id;
   return x.type < y.type ? -1 : x.type > y.type ? 1 : 0;
 };
 
 /** How values of a data type become sort keys, and how keys compare, under the site's text and entity rules. */
-export function keyerFor(dataType: DataType, schema: SiteSchema, lookup: EntityLookup, rules: OrderRules = DEFAULT_RULES): {
-  toKey: (v: unknown) => SortKey | null; cmp: (a: SortKey, b: SortKey) => number;
+export function keyerFor(
+  dataType: DataType,
+  schema: SiteSchema,
+  lookup: EntityLookup,
+  rules: OrderRules = DEFAULT_RULES,
+): {
+  toKey: (v: unknown) => SortKey | null;
+  cmp: (a: SortKey, b: SortKey) => number;
 } {
   const codePoint = rules.textOrder === 'code-point';
   const text = codePoint ? (s: string) => s : (s: string) => s.toLowerCase();
   const textCmp = codePoint ? cmpString : cmpPrimitive;
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every data type not listed sorts as text
   switch (dataType) {
-    case 'number': case 'float': case 'duration': case 'percent': case 'currency': case 'timecode':
+    case 'number':
+    case 'float':
+    case 'duration':
+    case 'percent':
+    case 'currency':
+    case 'timecode':
       return { toKey: (v) => (typeof v === 'number' ? v : null), cmp: cmpPrimitive };
     case 'checkbox':
       // Unset reads as false (see filters).
       return { toKey: (v) => (v === true ? 1 : 0), cmp: cmpPrimitive };
-    case 'date': case 'date_time':
+    case 'date':
+    case 'date_time':
       return { toKey: (v) => (typeof v === 'string' ? v : null), cmp: cmpPrimitive };
     case 'entity': {
       // Many rows share a target: one key per target, memoised for this request.
@@ -81,7 +115,10 @@ export function keyerFor(dataType: DataType, schema: SiteSchema, lookup: EntityL
         toKey: (v) => {
           if (!isStoredLink(v)) return null;
           let byId = memo.get(v.type);
-          if (byId === undefined) { byId = new Map(); memo.set(v.type, byId); }
+          if (byId === undefined) {
+            byId = new Map();
+            memo.set(v.type, byId);
+          }
           let k = byId.get(v.id);
           if (k === undefined) {
             const l = visibleLink(v, lookup);
@@ -107,7 +144,14 @@ export function keyerFor(dataType: DataType, schema: SiteSchema, lookup: EntityL
  * Compiles `sorts` in request order (first key primary). A path that does not exist is skipped silently, as the
  * site does; a sort on an unsortable type or through a multi-entity link faults.
  */
-export function compileSorts(schema: SiteSchema, lookup: EntityLookup, rootType: string, sorts: readonly Sort[] | undefined, method = 'read', rules: OrderRules = DEFAULT_RULES): CompiledSort[] {
+export function compileSorts(
+  schema: SiteSchema,
+  lookup: EntityLookup,
+  rootType: string,
+  sorts: readonly Sort[] | undefined,
+  method = 'read',
+  rules: OrderRules = DEFAULT_RULES,
+): CompiledSort[] {
   const out: CompiledSort[] = [];
   for (const s of sorts ?? []) {
     if (typeof s !== 'object' || s === null || typeof s.field_name !== 'string') throw apiFault(method, 'each sort needs a "field_name"');
@@ -119,9 +163,7 @@ export function compileSorts(schema: SiteSchema, lookup: EntityLookup, rootType:
     if (UNSORTABLE_TYPES.has(dt)) throw apiFault(method, `${rootType}.${s.field_name}: cannot sort by a ${dt} field`);
     const { toKey, cmp } = keyerFor(dt, schema, lookup, rules);
     const f = path.leafField;
-    const key = path.hops.length === 0
-      ? (r: EntityRecord) => toKey(fieldValue(r, f))
-      : (r: EntityRecord) => toKey(resolveSingle(r, path, lookup));
+    const key = path.hops.length === 0 ? (r: EntityRecord) => toKey(fieldValue(r, f)) : (r: EntityRecord) => toKey(resolveSingle(r, path, lookup));
     const desc = s.direction === 'desc';
     out.push({ path, desc, nullsFirst: (desc ? rules.nullsDesc : rules.nullsAsc) === 'first', key, cmp });
   }
@@ -143,7 +185,8 @@ export function sortRecords(records: EntityRecord[], sorts: readonly CompiledSor
   });
   keyed.sort((a, b) => {
     for (let j = 0; j < n; j++) {
-      const ka = a.keys[j]; const kb = b.keys[j];
+      const ka = a.keys[j];
+      const kb = b.keys[j];
       if (ka === kb) continue;
       const s = sorts[j];
       if (ka === null) return s.nullsFirst ? -1 : 1;
@@ -166,7 +209,8 @@ function sortByOneKey(records: EntityRecord[], s: CompiledSort): EntityRecord[] 
   const nullSign = s.nullsFirst ? -1 : 1;
   const cmp = s.cmp;
   keyed.sort((a, b) => {
-    const ka = a.k; const kb = b.k;
+    const ka = a.k;
+    const kb = b.k;
     if (ka !== kb) {
       if (ka === null) return nullSign;
       if (kb === null) return -nullSign;

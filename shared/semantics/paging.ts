@@ -15,7 +15,8 @@ export function pageBounds(total: number, paging: Paging): [number, number] {
  */
 export function pagingInfo(
   flags: { return_paging_info?: boolean; return_paging_info_without_counts?: boolean },
-  total: number, paging: Paging,
+  total: number,
+  paging: Paging,
 ): PagingInfo | undefined {
   if (flags.return_paging_info_without_counts === true) {
     return { has_next_page: paging.current_page * paging.entities_per_page < total };

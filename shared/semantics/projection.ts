@@ -24,7 +24,8 @@ export function wireValue(schema: SiteSchema, lookup: EntityLookup, def: FieldDe
       const l = visibleLink(v, lookup);
       return l === null ? null : wireLink(schema, l, lookup);
     }
-    case 'multi_entity': case 'addressing': {
+    case 'multi_entity':
+    case 'addressing': {
       const ls = visibleLinks(v, lookup);
       const out = new Array<unknown>(ls.length);
       for (let i = 0; i < ls.length; i++) out[i] = wireLink(schema, ls[i], lookup);
@@ -43,8 +44,13 @@ export function wireValue(schema: SiteSchema, lookup: EntityLookup, def: FieldDe
  * what the site's `missingReturnField` rule says: left out silently (the default), a null column, or the fault the
  * site raises (docs/semantics.md "Projection"); a deep path through a multi-entity link returns null.
  */
-export function compileProjection(schema: SiteSchema, lookup: EntityLookup, rootType: string, returnFields: readonly string[],
-  missing: RuleValues['missingReturnField'] = 'omit'): CompiledProjection {
+export function compileProjection(
+  schema: SiteSchema,
+  lookup: EntityLookup,
+  rootType: string,
+  returnFields: readonly string[],
+  missing: RuleValues['missingReturnField'] = 'omit',
+): CompiledProjection {
   const keys: string[] = [];
   const getters: Array<(rec: EntityRecord) => unknown> = [];
   const seen = new Set<string>(['type', 'id']);

@@ -22,4 +22,6 @@ export interface EntityLookup {
   get(type: string, id: number): EntityRecord | undefined;
 }
 
-export function linkKey(l: Link): string { return `${l.type}#${l.id}`; }
+export function linkKey(l: Link): string {
+  return `${l.type}#${l.id}`;
+}

@@ -12,7 +12,10 @@ export const WEEK_STARTS_ON = 1;
  * A window of instants, both ends inclusive, as canonical strings so that canonical stored values compare
  * with plain string comparison: date_time bounds "YYYY-MM-DDTHH:MM:SSZ", date bounds "YYYY-MM-DD".
  */
-export interface Window { from: string; to: string }
+export interface Window {
+  from: string;
+  to: string;
+}
 
 /** `now` truncated to whole seconds: stored date_times have no fractions. */
 export function truncateToSecond(now: Date): Date {
@@ -29,11 +32,16 @@ export function dateString(d: Date): string {
  */
 export function shiftUtc(d: Date, n: number, unit: DateUnit): Date {
   switch (unit) {
-    case 'HOUR': return new Date(d.getTime() + n * 3_600_000);
-    case 'DAY': return new Date(d.getTime() + n * 86_400_000);
-    case 'WEEK': return new Date(d.getTime() + n * 7 * 86_400_000);
-    case 'MONTH': return addMonths(d, n);
-    case 'YEAR': return addMonths(d, 12 * n);
+    case 'HOUR':
+      return new Date(d.getTime() + n * 3_600_000);
+    case 'DAY':
+      return new Date(d.getTime() + n * 86_400_000);
+    case 'WEEK':
+      return new Date(d.getTime() + n * 7 * 86_400_000);
+    case 'MONTH':
+      return addMonths(d, n);
+    case 'YEAR':
+      return addMonths(d, 12 * n);
   }
 }
 
@@ -64,22 +72,29 @@ export function relativeWindow(op: 'in_last' | 'in_next', n: number, unit: DateU
 function startOf(d: Date, unit: CalendarUnit): Date {
   const y = d.getUTCFullYear();
   switch (unit) {
-    case 'day': return new Date(Date.UTC(y, d.getUTCMonth(), d.getUTCDate()));
+    case 'day':
+      return new Date(Date.UTC(y, d.getUTCMonth(), d.getUTCDate()));
     case 'week': {
       const back = (d.getUTCDay() - WEEK_STARTS_ON + 7) % 7;
       return new Date(Date.UTC(y, d.getUTCMonth(), d.getUTCDate() - back));
     }
-    case 'month': return new Date(Date.UTC(y, d.getUTCMonth(), 1));
-    case 'year': return new Date(Date.UTC(y, 0, 1));
+    case 'month':
+      return new Date(Date.UTC(y, d.getUTCMonth(), 1));
+    case 'year':
+      return new Date(Date.UTC(y, 0, 1));
   }
 }
 
 function stepCalendar(start: Date, unit: CalendarUnit, n: number): Date {
   switch (unit) {
-    case 'day': return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + n));
-    case 'week': return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + 7 * n));
-    case 'month': return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + n, 1));
-    case 'year': return new Date(Date.UTC(start.getUTCFullYear() + n, 0, 1));
+    case 'day':
+      return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + n));
+    case 'week':
+      return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + 7 * n));
+    case 'month':
+      return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + n, 1));
+    case 'year':
+      return new Date(Date.UTC(start.getUTCFullYear() + n, 0, 1));
   }
 }
 

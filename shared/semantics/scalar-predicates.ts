@@ -1,7 +1,5 @@
 // Value predicates of scalar fields: text-like (case-insensitive), numbers, dates and date-times (absolute and relative).
-import {
-  DATE_RE, DATE_TIME_RE, formatDateTime, ErrorCode, ShotgunFault, isGroup, type Condition, type FilterGroup,
-} from '../site/index.js';
+import { DATE_RE, DATE_TIME_RE, formatDateTime, ErrorCode, ShotgunFault, isGroup, type Condition, type FilterGroup } from '../site/index.js';
 import { existsLeaf, parseFieldPath, resolveSingle, type FieldPath } from './field-paths.js';
 import { identifierValue, isStoredLink, visibleLink, visibleLinks, type StoredLink } from './links.js';
 import type { EntityLookup, EntityRecord } from './records.js';
@@ -14,7 +12,10 @@ import { type Arity, describeValue, type Fail, type FilterEnv, isNull, type Leaf
 export function stringPredicate(s: LeafSpec, fail: Fail, arity: Arity): ValuePredicate {
   const allowNumbers = s.dataType === 'footage';
   const checkValue = (v: unknown, nullable: boolean): string | null => {
-    if (v === null) { if (nullable) return null; fail(`'${s.shownOp}' expects a string, got None`); }
+    if (v === null) {
+      if (nullable) return null;
+      fail(`'${s.shownOp}' expects a string, got None`);
+    }
     if (typeof v === 'string') return v.toLowerCase();
     if (allowNumbers && typeof v === 'number') return String(v);
     return fail(`'${s.shownOp}' expects a string value, got ${describeValue(v)}`);
@@ -31,17 +32,28 @@ export function stringPredicate(s: LeafSpec, fail: Fail, arity: Arity): ValuePre
     case 'in': {
       const set = new Set<string>();
       let withNull = false;
-      for (const v of s.values) { const w = checkValue(v, true); if (w === null) withNull = true; else set.add(w); }
-      return (x) => { if (x === null || x === undefined) return withNull; const l = lower(x); return l !== null && set.has(l); };
+      for (const v of s.values) {
+        const w = checkValue(v, true);
+        if (w === null) withNull = true;
+        else set.add(w);
+      }
+      return (x) => {
+        if (x === null || x === undefined) return withNull;
+        const l = lower(x);
+        return l !== null && set.has(l);
+      };
     }
-    case 'contains': case 'starts_with': case 'ends_with': {
+    case 'contains':
+    case 'starts_with':
+    case 'ends_with': {
       arity(1);
       const want = checkValue(s.values[0], false) as string;
       if (s.op === 'contains') return (x) => typeof x === 'string' && x.toLowerCase().includes(want);
       if (s.op === 'starts_with') return (x) => typeof x === 'string' && x.toLowerCase().startsWith(want);
       return (x) => typeof x === 'string' && x.toLowerCase().endsWith(want);
     }
-    default: return unsupported(s, fail);
+    default:
+      return unsupported(s, fail);
   }
 }
 
@@ -63,10 +75,15 @@ export function numberPredicate(s: LeafSpec, fail: Fail, arity: Arity): ValuePre
     case 'in': {
       const set = new Set<number>();
       let withNull = false;
-      for (const v of s.values) { const w = num(v, true); if (w === null) withNull = true; else set.add(w); }
+      for (const v of s.values) {
+        const w = num(v, true);
+        if (w === null) withNull = true;
+        else set.add(w);
+      }
       return (x) => (typeof x === 'number' ? set.has(x) : withNull && (x === null || x === undefined));
     }
-    case 'less_than': case 'greater_than': {
+    case 'less_than':
+    case 'greater_than': {
       arity(1);
       const b = num(s.values[0], true);
       // NULL never satisfies an ordering comparison, on either side.
@@ -77,7 +94,8 @@ export function numberPredicate(s: LeafSpec, fail: Fail, arity: Arity): ValuePre
       const [lo, hi] = betweenBounds(s, fail, (v) => num(v, true));
       return (x) => typeof x === 'number' && (lo === null || x >= lo) && (hi === null || x <= hi);
     }
-    default: return unsupported(s, fail);
+    default:
+      return unsupported(s, fail);
   }
 }
 
@@ -119,7 +137,10 @@ export function datePredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: Ar
     const d = normalizeDateValue(v, forDate);
     return d ?? fail(`'${s.shownOp}' expects ${kind}${nullable ? ' or None' : ''}, got ${describeValue(v)}`);
   };
-  const inWindow = (from: string, to: string): ValuePredicate => (x) => typeof x === 'string' && x >= from && x <= to;
+  const inWindow =
+    (from: string, to: string): ValuePredicate =>
+    (x) =>
+      typeof x === 'string' && x >= from && x <= to;
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the operators not listed are not valid for this data type: the default raises the site's fault for them
   switch (s.op) {
     case 'is': {
@@ -130,10 +151,15 @@ export function datePredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: Ar
     case 'in': {
       const set = new Set<string>();
       let withNull = false;
-      for (const v of s.values) { const w = conv(v, true); if (w === null) withNull = true; else set.add(w); }
+      for (const v of s.values) {
+        const w = conv(v, true);
+        if (w === null) withNull = true;
+        else set.add(w);
+      }
       return (x) => (typeof x === 'string' ? set.has(x) : withNull && (x === null || x === undefined));
     }
-    case 'less_than': case 'greater_than': {
+    case 'less_than':
+    case 'greater_than': {
       arity(1);
       const b = conv(s.values[0], true);
       if (b === null) return NEVER;
@@ -143,7 +169,8 @@ export function datePredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: Ar
       const [lo, hi] = betweenBounds(s, fail, (v) => conv(v, true));
       return (x) => typeof x === 'string' && (lo === null || x >= lo) && (hi === null || x <= hi);
     }
-    case 'in_last': case 'in_next': {
+    case 'in_last':
+    case 'in_next': {
       let vals = s.values;
       if (vals.length === 1 && Array.isArray(vals[0])) vals = vals[0] as unknown[];
       const [n, unitRaw] = vals;
@@ -155,14 +182,17 @@ export function datePredicate(env: FilterEnv, s: LeafSpec, fail: Fail, arity: Ar
       const w = relativeWindow(s.op, n as number, unit as DateUnit, env.now, forDate);
       return inWindow(w.from, w.to);
     }
-    case 'in_calendar_day': case 'in_calendar_week': case 'in_calendar_month': case 'in_calendar_year': {
+    case 'in_calendar_day':
+    case 'in_calendar_week':
+    case 'in_calendar_month':
+    case 'in_calendar_year': {
       arity(1);
       const off = s.values[0];
       if (typeof off !== 'number' || !Number.isInteger(off)) fail(`'${s.shownOp}' expects an integer offset, got ${describeValue(off)}`);
       const w = calendarWindow(s.op.slice('in_calendar_'.length) as CalendarUnit, off as number, env.now, forDate);
       return inWindow(w.from, w.to);
     }
-    default: return unsupported(s, fail);
+    default:
+      return unsupported(s, fail);
   }
 }
-

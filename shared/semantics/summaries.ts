@@ -8,23 +8,67 @@ import type { EntityLookup, EntityRecord } from './records.js';
 import type { SiteSchema } from '../schema/index.js';
 
 export const SUMMARY_TYPES = [
-  'record_count', 'count', 'sum', 'maximum', 'minimum', 'average', 'earliest', 'latest', 'percentage',
-  'status_percentage', 'status_list', 'checked', 'unchecked',
+  'record_count',
+  'count',
+  'sum',
+  'maximum',
+  'minimum',
+  'average',
+  'earliest',
+  'latest',
+  'percentage',
+  'status_percentage',
+  'status_list',
+  'checked',
+  'unchecked',
 ] as const;
 /** Summary types this model computes; the others fault (docs/semantics.md "Summaries"). */
 export const SUPPORTED_SUMMARY_TYPES: ReadonlySet<string> = new Set([
-  'record_count', 'count', 'sum', 'maximum', 'minimum', 'average', 'earliest', 'latest', 'checked', 'unchecked',
+  'record_count',
+  'count',
+  'sum',
+  'maximum',
+  'minimum',
+  'average',
+  'earliest',
+  'latest',
+  'checked',
+  'unchecked',
 ]);
 /** Grouping types this model computes (on an entity field, `exact` groups by the linked entity). */
 export const SUPPORTED_GROUPING_TYPES: ReadonlySet<string> = new Set(['exact']);
 
 const NUMERIC = new Set<DataType>(['number', 'float', 'duration', 'percent', 'currency', 'timecode']);
 const DATES = new Set<DataType>(['date', 'date_time']);
-const UNGROUPABLE = new Set<DataType>(['multi_entity', 'addressing', 'tag_list', 'url', 'serializable', 'password', 'image', 'summary', 'pivot_column', 'calculated', 'url_template']);
+const UNGROUPABLE = new Set<DataType>([
+  'multi_entity',
+  'addressing',
+  'tag_list',
+  'url',
+  'serializable',
+  'password',
+  'image',
+  'summary',
+  'pivot_column',
+  'calculated',
+  'url_template',
+]);
 
 type Getter = (rec: EntityRecord) => unknown;
-interface CompiledSummary { field: string; type: string; get: Getter; dataType: DataType }
-interface CompiledGrouping { field: string; desc: boolean; get: Getter; dataType: DataType; toKey: (v: unknown) => SortKey | null; cmp: (a: SortKey, b: SortKey) => number }
+interface CompiledSummary {
+  field: string;
+  type: string;
+  get: Getter;
+  dataType: DataType;
+}
+interface CompiledGrouping {
+  field: string;
+  desc: boolean;
+  get: Getter;
+  dataType: DataType;
+  toKey: (v: unknown) => SortKey | null;
+  cmp: (a: SortKey, b: SortKey) => number;
+}
 
 export interface SummaryGroup {
   group_name: string;
@@ -32,7 +76,10 @@ export interface SummaryGroup {
   summaries: Record<string, unknown>;
   groups?: SummaryGroup[];
 }
-export interface Summarized { summaries: Record<string, unknown>; groups: SummaryGroup[] }
+export interface Summarized {
+  summaries: Record<string, unknown>;
+  groups: SummaryGroup[];
+}
 
 function getterFor(path: FieldPath, lookup: EntityLookup): Getter {
   const f = path.leafField;
@@ -48,8 +95,14 @@ function parsePath(schema: SiteSchema, type: string, field: unknown, method: str
 }
 
 /** Validates and compiles summaries and grouping; throws ShotgunFault on anything unsupported. */
-export function compileSummaries(schema: SiteSchema, lookup: EntityLookup, params: SummaryParams, method = 'summarize'): {
-  summaries: CompiledSummary[]; grouping: CompiledGrouping[];
+export function compileSummaries(
+  schema: SiteSchema,
+  lookup: EntityLookup,
+  params: SummaryParams,
+  method = 'summarize',
+): {
+  summaries: CompiledSummary[];
+  grouping: CompiledGrouping[];
 } {
   const type = params.type;
   if (!Array.isArray(params.summaries)) throw apiFault(method, '"summaries" must be a list');
@@ -64,10 +117,14 @@ export function compileSummaries(schema: SiteSchema, lookup: EntityLookup, param
     if (!(SUMMARY_TYPES as readonly string[]).includes(s.type)) throw apiFault(method, `${label}: unknown summary type '${String(s.type)}'`);
     if (!SUPPORTED_SUMMARY_TYPES.has(s.type)) throw apiFault(method, `${label}: summary type '${s.type}' is not supported`);
     const ok =
-      s.type === 'record_count' || s.type === 'count' ? true
-        : s.type === 'sum' || s.type === 'average' ? NUMERIC.has(dt)
-          : s.type === 'maximum' || s.type === 'minimum' ? NUMERIC.has(dt) || DATES.has(dt)
-            : s.type === 'earliest' || s.type === 'latest' ? DATES.has(dt)
+      s.type === 'record_count' || s.type === 'count'
+        ? true
+        : s.type === 'sum' || s.type === 'average'
+          ? NUMERIC.has(dt)
+          : s.type === 'maximum' || s.type === 'minimum'
+            ? NUMERIC.has(dt) || DATES.has(dt)
+            : s.type === 'earliest' || s.type === 'latest'
+              ? DATES.has(dt)
               : dt === 'checkbox';
     if (!ok) throw apiFault(method, `${label}: summary type '${s.type}' is not valid for a ${dt} field`);
     summaries.push({ field: s.field, type: s.type, get: getterFor(path, lookup), dataType: dt });
@@ -100,13 +157,34 @@ function isEmpty(v: unknown, dt: DataType, lookup: EntityLookup): boolean {
 
 function aggregate(recs: readonly EntityRecord[], s: CompiledSummary, lookup: EntityLookup): unknown {
   switch (s.type) {
-    case 'record_count': return recs.length;
-    case 'count': { let n = 0; for (const r of recs) if (!isEmpty(s.get(r), s.dataType, lookup)) n++; return n; }
-    case 'checked': { let n = 0; for (const r of recs) if (s.get(r) === true) n++; return n; }
-    case 'unchecked': { let n = 0; for (const r of recs) if (s.get(r) !== true) n++; return n; }
-    case 'sum': case 'average': {
-      let sum = 0; let n = 0;
-      for (const r of recs) { const v = s.get(r); if (typeof v === 'number') { sum += v; n++; } }
+    case 'record_count':
+      return recs.length;
+    case 'count': {
+      let n = 0;
+      for (const r of recs) if (!isEmpty(s.get(r), s.dataType, lookup)) n++;
+      return n;
+    }
+    case 'checked': {
+      let n = 0;
+      for (const r of recs) if (s.get(r) === true) n++;
+      return n;
+    }
+    case 'unchecked': {
+      let n = 0;
+      for (const r of recs) if (s.get(r) !== true) n++;
+      return n;
+    }
+    case 'sum':
+    case 'average': {
+      let sum = 0;
+      let n = 0;
+      for (const r of recs) {
+        const v = s.get(r);
+        if (typeof v === 'number') {
+          sum += v;
+          n++;
+        }
+      }
       return s.type === 'sum' ? sum : n === 0 ? null : sum / n;
     }
     default: {
@@ -123,7 +201,12 @@ function aggregate(recs: readonly EntityRecord[], s: CompiledSummary, lookup: En
   }
 }
 
-interface Bucket { key: string; value: unknown; sortKey: SortKey | null; recs: EntityRecord[] }
+interface Bucket {
+  key: string;
+  value: unknown;
+  sortKey: SortKey | null;
+  recs: EntityRecord[];
+}
 
 function bucketKey(v: unknown, dt: DataType, lookup: EntityLookup): { key: string; value: unknown } {
   if (dt === 'entity') {
@@ -134,15 +217,24 @@ function bucketKey(v: unknown, dt: DataType, lookup: EntityLookup): { key: strin
   return { key: `${typeof v}:${String(v)}`, value: v };
 }
 
-function groupLevel(schema: SiteSchema, lookup: EntityLookup, recs: readonly EntityRecord[], level: number,
-  grouping: readonly CompiledGrouping[], summaries: readonly CompiledSummary[]): SummaryGroup[] {
+function groupLevel(
+  schema: SiteSchema,
+  lookup: EntityLookup,
+  recs: readonly EntityRecord[],
+  level: number,
+  grouping: readonly CompiledGrouping[],
+  summaries: readonly CompiledSummary[],
+): SummaryGroup[] {
   const g = grouping[level];
   const buckets = new Map<string, Bucket>();
   for (const r of recs) {
     const v = g.get(r);
     const { key, value } = bucketKey(v, g.dataType, lookup);
     let b = buckets.get(key);
-    if (b === undefined) { b = { key, value, sortKey: g.toKey(value), recs: [] }; buckets.set(key, b); }
+    if (b === undefined) {
+      b = { key, value, sortKey: g.toKey(value), recs: [] };
+      buckets.set(key, b);
+    }
     b.recs.push(r);
   }
   const ordered = [...buckets.values()].sort((a, b) => {
@@ -155,7 +247,8 @@ function groupLevel(schema: SiteSchema, lookup: EntityLookup, recs: readonly Ent
     return g.desc ? -c : c;
   });
   return ordered.map((b) => {
-    let name: string; let value: unknown;
+    let name: string;
+    let value: unknown;
     if (g.dataType === 'entity' && b.value !== null) {
       const wl = wireLink(schema, b.value as { type: string; id: number }, lookup);
       name = wl.name === null || wl.name === undefined ? '' : String(wl.name);
@@ -171,8 +264,12 @@ function groupLevel(schema: SiteSchema, lookup: EntityLookup, recs: readonly Ent
 }
 
 /** Summaries over `recs` (already filtered), grouped per `grouping`. */
-export function computeSummaries(schema: SiteSchema, lookup: EntityLookup, recs: readonly EntityRecord[],
-  compiled: { summaries: CompiledSummary[]; grouping: CompiledGrouping[] }): Summarized {
+export function computeSummaries(
+  schema: SiteSchema,
+  lookup: EntityLookup,
+  recs: readonly EntityRecord[],
+  compiled: { summaries: CompiledSummary[]; grouping: CompiledGrouping[] },
+): Summarized {
   return {
     summaries: summarize(recs, compiled.summaries, lookup),
     groups: compiled.grouping.length === 0 ? [] : groupLevel(schema, lookup, recs, 0, compiled.grouping, compiled.summaries),

@@ -20,7 +20,11 @@ export interface QuarantineHealerDeps {
   now?: () => number;
 }
 
-export interface HealOutcome { checked: string[]; lifted: string[]; waiting: string[] }
+export interface HealOutcome {
+  checked: string[];
+  lifted: string[];
+  waiting: string[];
+}
 
 export class QuarantineHealer {
   constructor(private readonly d: QuarantineHealerDeps) {}
@@ -31,12 +35,20 @@ export class QuarantineHealer {
     const out: HealOutcome = { checked: [], lifted: [], waiting: [] };
     for (const q of await this.d.ledger.quarantinedEntries()) {
       const due = q.recheckAt === undefined ? scanned.has(q.type) : now() >= q.recheckAt;
-      if (!due || (!q.request && !q.suspects.length)) { out.waiting.push(q.type); continue; }
+      if (!due || (!q.request && !q.suspects.length)) {
+        out.waiting.push(q.type);
+        continue;
+      }
       out.checked.push(q.type);
       if (await this.clean(q)) {
         if (await this.d.ledger.clear(q.type, 'recheck')) {
           out.lifted.push(q.type);
-          this.d.log?.(`${q.type} is served from the cache again: its shadow mismatch re-checked clean`, { type: q.type, shape: q.shape, since: q.since, rechecks: q.rechecks });
+          this.d.log?.(`${q.type} is served from the cache again: its shadow mismatch re-checked clean`, {
+            type: q.type,
+            shape: q.shape,
+            since: q.since,
+            rechecks: q.rechecks,
+          });
         }
       } else {
         const at = await this.d.ledger.recheckLater(q.type, q.rechecks, now());

@@ -70,7 +70,10 @@ export function queryShape(method: ShadowMethod, params: Record<string, unknown>
   const conds: string[] = [];
   const walk = (f: unknown) => {
     if (!isObj(f)) return;
-    if (Array.isArray(f.conditions)) { for (const c of f.conditions) walk(c); return; }
+    if (Array.isArray(f.conditions)) {
+      for (const c of f.conditions) walk(c);
+      return;
+    }
     if (typeof f.path === 'string' && typeof f.relation === 'string') conds.push(`${f.path} ${f.relation}`);
   };
   walk(params.filters);
@@ -83,9 +86,23 @@ export function queryShape(method: ShadowMethod, params: Record<string, unknown>
 }
 
 /** Builds the verifier's message for one hit. */
-export function shadowSample(method: ShadowMethod, params: Record<string, unknown>, results: unknown, access: string, at: number, principal?: string): ShadowSample {
+export function shadowSample(
+  method: ShadowMethod,
+  params: Record<string, unknown>,
+  results: unknown,
+  access: string,
+  at: number,
+  principal?: string,
+): ShadowSample {
   return {
-    v: 1, method, params, digest: resultDigest(results), type: String(params.type), shape: queryShape(method, params), access, answeredAt: at,
+    v: 1,
+    method,
+    params,
+    digest: resultDigest(results),
+    type: String(params.type),
+    shape: queryShape(method, params),
+    access,
+    answeredAt: at,
     ...(principal ? { principal } : {}),
   };
 }
@@ -130,7 +147,11 @@ export interface ShadowVerdict {
   evidence?: { cache: unknown; site: unknown; differences: ShadowDifference[] };
 }
 
-export interface ShadowDifference { id: number | null; fields: string[]; only?: 'cache' | 'site' }
+export interface ShadowDifference {
+  id: number | null;
+  fields: string[];
+  only?: 'cache' | 'site';
+}
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Repairs per verdict at most (a site that keeps changing quietly is not chased for the whole window). */
@@ -163,7 +184,8 @@ export class ShadowVerifier {
         const cache = await this.d.cacheAnswer(sample.method, sample.params);
         if (!cache) return { outcome: 'skipped', rounds };
         const site = await this.d.siteAnswer(sample.method, sample.params);
-        if (resultDigest(cache.results) === resultDigest(site)) return stale.size ? { outcome: 'stale', rounds, ...staleOf() } : { outcome: 'converged', rounds };
+        if (resultDigest(cache.results) === resultDigest(site))
+          return stale.size ? { outcome: 'stale', rounds, ...staleOf() } : { outcome: 'converged', rounds };
         const stood = (await this.d.siteHead()) === head;
         if (stood) quiet++;
         last = stood ? { cache: cache.results, site } : undefined;
@@ -232,7 +254,10 @@ export function differences(cache: unknown, site: unknown, max = 20): ShadowDiff
   const out: ShadowDifference[] = [];
   for (const [id, x] of ma) {
     const y = mb.get(id);
-    if (!y) { out.push({ id, fields: [], only: 'cache' }); continue; }
+    if (!y) {
+      out.push({ id, fields: [], only: 'cache' });
+      continue;
+    }
     const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => canonical(x[k]) !== canonical(y[k])).sort();
     if (fields.length) out.push({ id, fields });
   }

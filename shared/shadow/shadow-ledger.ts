@@ -27,59 +27,94 @@ export interface ShadowCounts {
 }
 
 export interface QuarantinedType {
-  type: string; reason: 'shadow-mismatch'; since: string; mismatches: number; shape?: string; suspects: number[];
+  type: string;
+  reason: 'shadow-mismatch';
+  since: string;
+  mismatches: number;
+  shape?: string;
+  suspects: number[];
   /** Re-checks that still found a difference, and when the next is due. */
   rechecks: number;
   nextRecheckAt?: string;
 }
 
 /** What the re-check of a quarantined type needs: the request the mismatch was caught on (when it was small enough to keep). */
-export interface QuarantineEntry extends QuarantinedType { request?: { method: 'read' | 'summarize'; params: Record<string, unknown> }; recheckAt?: number }
+export interface QuarantineEntry extends QuarantinedType {
+  request?: { method: 'read' | 'summarize'; params: Record<string, unknown> };
+  recheckAt?: number;
+}
 
-export interface ShadowReport { counts: ShadowCounts; quarantined: QuarantinedType[] }
+export interface ShadowReport {
+  counts: ShadowCounts;
+  quarantined: QuarantinedType[];
+}
 
 export class ShadowLedger {
-  constructor(private readonly ddb: DynamoDBClient, private readonly table: string, private readonly threshold = 1) {}
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    private readonly table: string,
+    private readonly threshold = 1,
+  ) {}
 
   /**
    * Records one verdict. A mismatch counts against every type the request reads; a type reaching the threshold is
    * quarantined. Returns the types this call quarantined.
    */
-  async record(outcome: ShadowOutcome, types: readonly string[], detail: { shape: string; ids?: number[]; request?: QuarantineEntry['request'] }, at = new Date()): Promise<string[]> {
+  async record(
+    outcome: ShadowOutcome,
+    types: readonly string[],
+    detail: { shape: string; ids?: number[]; request?: QuarantineEntry['request'] },
+    at = new Date(),
+  ): Promise<string[]> {
     const counter = outcome === 'mismatch' ? 'mismatched' : outcome;
     const add = ['checked', counter, ...(outcome === 'converged' ? ['matched'] : [])];
-    await this.ddb.send(new UpdateItemCommand({
-      TableName: this.table, Key: this.key(COUNTS_SK),
-      UpdateExpression: `ADD ${add.map((_, i) => `#c${i} :one`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(add.map((c, i) => [`#c${i}`, c])),
-      ExpressionAttributeValues: { ':one': { N: '1' } },
-    }));
+    await this.ddb.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(COUNTS_SK),
+        UpdateExpression: `ADD ${add.map((_, i) => `#c${i} :one`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(add.map((c, i) => [`#c${i}`, c])),
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
     if (outcome !== 'mismatch') return [];
     const quarantined: string[] = [];
     for (const type of new Set(types)) {
       // The differing ids (of the root type) are kept so that validation compares them whatever its sample.
       const ids = type === types[0] ? [...new Set(detail.ids ?? [])].slice(0, 100) : [];
-      const r = await this.ddb.send(new UpdateItemCommand({
-        TableName: this.table, Key: this.key(typeSk(type)),
-        UpdateExpression: `ADD mismatches :one${ids.length ? ', suspects :ids' : ''} SET shape = :shape, lastAt = :at`,
-        ExpressionAttributeValues: {
-          ':one': { N: '1' }, ':shape': { S: detail.shape }, ':at': { S: at.toISOString() },
-          ...(ids.length ? { ':ids': { NS: ids.map(String) } } : {}),
-        },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const r = await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(typeSk(type)),
+          UpdateExpression: `ADD mismatches :one${ids.length ? ', suspects :ids' : ''} SET shape = :shape, lastAt = :at`,
+          ExpressionAttributeValues: {
+            ':one': { N: '1' },
+            ':shape': { S: detail.shape },
+            ':at': { S: at.toISOString() },
+            ...(ids.length ? { ':ids': { NS: ids.map(String) } } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       const item = r.Attributes ?? {};
       if (Number(item.mismatches?.N ?? 0) >= this.threshold && item.quarantined?.BOOL !== true) {
         const request = detail.request ? JSON.stringify(detail.request) : '';
         const keep = request.length > 0 && request.length <= MAX_KEPT_REQUEST;
         // No recheckAt: the first re-check comes after the next reconcile pass of the type.
-        await this.ddb.send(new UpdateItemCommand({
-          TableName: this.table, Key: this.key(typeSk(type)),
-          UpdateExpression: `SET quarantined = :y, since = :at, reason = :r, rechecks = :zero${keep ? ', replay = :req' : ''} REMOVE recheckAt${keep ? '' : ', replay'}`,
-          ExpressionAttributeValues: {
-            ':y': { BOOL: true }, ':at': { S: at.toISOString() }, ':r': { S: 'shadow-mismatch' }, ':zero': { N: '0' }, ...(keep ? { ':req': { S: request } } : {}),
-          },
-        }));
+        await this.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: this.key(typeSk(type)),
+            UpdateExpression: `SET quarantined = :y, since = :at, reason = :r, rechecks = :zero${keep ? ', replay = :req' : ''} REMOVE recheckAt${keep ? '' : ', replay'}`,
+            ExpressionAttributeValues: {
+              ':y': { BOOL: true },
+              ':at': { S: at.toISOString() },
+              ':r': { S: 'shadow-mismatch' },
+              ':zero': { N: '0' },
+              ...(keep ? { ':req': { S: request } } : {}),
+            },
+          }),
+        );
         quarantined.push(type);
       }
     }
@@ -88,23 +123,34 @@ export class ShadowLedger {
 
   /** Puts a type back in service (a clean validation or re-check, a completed re-import) and resets its mismatch count. */
   async clear(type: string, by: string, at = new Date()): Promise<boolean> {
-    const r = await this.ddb.send(new UpdateItemCommand({
-      TableName: this.table, Key: this.key(typeSk(type)),
-      UpdateExpression: 'SET quarantined = :n, mismatches = :zero, clearedBy = :by, clearedAt = :at REMOVE since, suspects, replay, recheckAt, rechecks',
-      ExpressionAttributeValues: { ':n': { BOOL: false }, ':zero': { N: '0' }, ':by': { S: by }, ':at': { S: at.toISOString() } },
-      ReturnValues: 'UPDATED_OLD',
-    }));
+    const r = await this.ddb.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(typeSk(type)),
+        UpdateExpression: 'SET quarantined = :n, mismatches = :zero, clearedBy = :by, clearedAt = :at REMOVE since, suspects, replay, recheckAt, rechecks',
+        ExpressionAttributeValues: { ':n': { BOOL: false }, ':zero': { N: '0' }, ':by': { S: by }, ':at': { S: at.toISOString() } },
+        ReturnValues: 'UPDATED_OLD',
+      }),
+    );
     return r.Attributes?.quarantined?.BOOL === true;
   }
 
   /** A re-check of a quarantined type still found a difference: the next one after the backoff (only while still quarantined). */
   async recheckLater(type: string, rechecks: number, now = Date.now()): Promise<number> {
     const at = now + Math.min(RECHECK_BACKOFF.maxMs, RECHECK_BACKOFF.firstMs * 2 ** Math.max(0, rechecks));
-    await this.ddb.send(new UpdateItemCommand({
-      TableName: this.table, Key: this.key(typeSk(type)),
-      UpdateExpression: 'SET recheckAt = :at, rechecks = :n', ConditionExpression: 'quarantined = :y',
-      ExpressionAttributeValues: { ':at': { N: String(at) }, ':n': { N: String(rechecks + 1) }, ':y': { BOOL: true } },
-    })).catch((e: Error) => { if (e.name !== 'ConditionalCheckFailedException') throw e; });
+    await this.ddb
+      .send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(typeSk(type)),
+          UpdateExpression: 'SET recheckAt = :at, rechecks = :n',
+          ConditionExpression: 'quarantined = :y',
+          ExpressionAttributeValues: { ':at': { N: String(at) }, ':n': { N: String(rechecks + 1) }, ':y': { BOOL: true } },
+        }),
+      )
+      .catch((e: Error) => {
+        if (e.name !== 'ConditionalCheckFailedException') throw e;
+      });
     return at;
   }
 
@@ -124,9 +170,15 @@ export class ShadowLedger {
     const quarantined: QuarantineEntry[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const r = await this.ddb.send(new QueryCommand({
-        TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: SHADOW_PK } }, ExclusiveStartKey: start, ConsistentRead: true,
-      }));
+      const r = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': { S: SHADOW_PK } },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
       for (const it of r.Items ?? []) {
         const sk = it.sk.S!;
         if (sk === COUNTS_SK) {
@@ -134,8 +186,13 @@ export class ShadowLedger {
         } else if (sk.startsWith('type#') && it.quarantined?.BOOL === true) {
           const recheckAt = it.recheckAt?.N ? Number(it.recheckAt.N) : undefined;
           quarantined.push({
-            type: sk.slice(5), reason: 'shadow-mismatch', since: it.since?.S ?? '', mismatches: Number(it.mismatches?.N ?? 0), ...(it.shape?.S ? { shape: it.shape.S } : {}),
-            suspects: (it.suspects?.NS ?? []).map(Number).sort((a, b) => a - b), rechecks: Number(it.rechecks?.N ?? 0),
+            type: sk.slice(5),
+            reason: 'shadow-mismatch',
+            since: it.since?.S ?? '',
+            mismatches: Number(it.mismatches?.N ?? 0),
+            ...(it.shape?.S ? { shape: it.shape.S } : {}),
+            suspects: (it.suspects?.NS ?? []).map(Number).sort((a, b) => a - b),
+            rechecks: Number(it.rechecks?.N ?? 0),
             ...(recheckAt !== undefined ? { recheckAt, nextRecheckAt: new Date(recheckAt).toISOString() } : {}),
             ...(it.replay?.S ? { request: JSON.parse(it.replay.S) as QuarantineEntry['request'] } : {}),
           });

@@ -30,9 +30,14 @@ export type ShadowMetricName = keyof typeof SHADOW_METRICS;
 
 /** The metric of each outcome. */
 const SHADOW_METRIC_NAMES = {
-  checked: SHADOW_METRICS.ShadowChecked, matched: SHADOW_METRICS.ShadowMatched, converged: SHADOW_METRICS.ShadowConverged,
-  mismatch: SHADOW_METRICS.ShadowMismatch, unsettled: SHADOW_METRICS.ShadowUnsettled, skipped: SHADOW_METRICS.ShadowSkipped,
-  stale: SHADOW_METRICS.ShadowStale, quarantined: SHADOW_METRICS.ShadowQuarantined,
+  checked: SHADOW_METRICS.ShadowChecked,
+  matched: SHADOW_METRICS.ShadowMatched,
+  converged: SHADOW_METRICS.ShadowConverged,
+  mismatch: SHADOW_METRICS.ShadowMismatch,
+  unsettled: SHADOW_METRICS.ShadowUnsettled,
+  skipped: SHADOW_METRICS.ShadowSkipped,
+  stale: SHADOW_METRICS.ShadowStale,
+  quarantined: SHADOW_METRICS.ShadowQuarantined,
 } as const;
 
 export interface ShadowMetrics {
@@ -60,10 +65,18 @@ export class EmfShadowMetrics implements ShadowMetrics {
     single.addDimensions(outcome === 'mismatch' ? { type: dims.type, shape: dims.shape } : { type: dims.type });
     single.addMetric(SHADOW_METRIC_NAMES[outcome], MetricUnit.Count, 1);
   }
-  quarantined(n: number): void { if (n) this.metrics.addMetric(SHADOW_METRIC_NAMES.quarantined, MetricUnit.Count, n); }
-  repaired(n: number): void { if (n) this.metrics.addMetric(SHADOW_METRICS.ShadowRepaired, MetricUnit.Count, n); }
-  lifted(n: number): void { if (n) this.metrics.addMetric(SHADOW_METRICS.ShadowLifted, MetricUnit.Count, n); }
-  flush(): void { this.metrics.publishStoredMetrics(); }
+  quarantined(n: number): void {
+    if (n) this.metrics.addMetric(SHADOW_METRIC_NAMES.quarantined, MetricUnit.Count, n);
+  }
+  repaired(n: number): void {
+    if (n) this.metrics.addMetric(SHADOW_METRICS.ShadowRepaired, MetricUnit.Count, n);
+  }
+  lifted(n: number): void {
+    if (n) this.metrics.addMetric(SHADOW_METRICS.ShadowLifted, MetricUnit.Count, n);
+  }
+  flush(): void {
+    this.metrics.publishStoredMetrics();
+  }
 }
 
 /** Totals in memory (the local stack and the tests), mismatches also keyed "type|shape", stale verdicts by type. */
@@ -77,10 +90,20 @@ export class MemoryShadowMetrics implements ShadowMetrics {
     if (outcome === 'mismatch') this.mismatches.set(`${dims.type}|${dims.shape}`, (this.mismatches.get(`${dims.type}|${dims.shape}`) ?? 0) + 1);
     if (outcome === 'stale') this.staleByType.set(dims.type, (this.staleByType.get(dims.type) ?? 0) + 1);
   }
-  quarantined(n: number): void { if (n) this.bump(SHADOW_METRIC_NAMES.quarantined, n); }
-  repaired(n: number): void { if (n) this.bump(SHADOW_METRICS.ShadowRepaired, n); }
-  lifted(n: number): void { if (n) this.bump(SHADOW_METRICS.ShadowLifted, n); }
+  quarantined(n: number): void {
+    if (n) this.bump(SHADOW_METRIC_NAMES.quarantined, n);
+  }
+  repaired(n: number): void {
+    if (n) this.bump(SHADOW_METRICS.ShadowRepaired, n);
+  }
+  lifted(n: number): void {
+    if (n) this.bump(SHADOW_METRICS.ShadowLifted, n);
+  }
   flush(): void {}
-  total(name: ShadowMetricName): number { return this.totals.get(name) ?? 0; }
-  private bump(name: string, n = 1): void { this.totals.set(name, (this.totals.get(name) ?? 0) + n); }
+  total(name: ShadowMetricName): number {
+    return this.totals.get(name) ?? 0;
+  }
+  private bump(name: string, n = 1): void {
+    this.totals.set(name, (this.totals.get(name) ?? 0) + n);
+  }
 }

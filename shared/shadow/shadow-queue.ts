@@ -6,10 +6,15 @@ import type { ShadowSample } from './shadow-check.js';
 /** Share of hits verified when SHADOW_SAMPLE_RATE is unset (1 %). */
 export const DEFAULT_SHADOW_SAMPLE_RATE = 0.01;
 
-export interface ShadowSink { submit(sample: ShadowSample): Promise<void> }
+export interface ShadowSink {
+  submit(sample: ShadowSample): Promise<void>;
+}
 
 export class SqsShadowSink implements ShadowSink {
-  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string) {}
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
   async submit(sample: ShadowSample): Promise<void> {
     await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(sample) }));
   }

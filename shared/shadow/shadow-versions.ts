@@ -12,7 +12,10 @@ import type { EntityStore } from '../store/index.js';
 import type { ShadowDifference } from './shadow-check.js';
 
 /** What a version comparison needs of one side's copy. */
-export interface VersionRow { retired: boolean; updatedAt?: unknown }
+export interface VersionRow {
+  retired: boolean;
+  updatedAt?: unknown;
+}
 
 /** The rule: the site's copy is newer than the cache's (undefined: that side has no such entity). */
 export function newerOnSite(site: VersionRow | undefined, cache: VersionRow | undefined): boolean {
@@ -31,7 +34,13 @@ export function newerOnSite(site: VersionRow | undefined, cache: VersionRow | un
  * An entity found newer on the site: what the repair re-reads, with the site's stamp and writer (for the reconcile
  * pace). `pending`: the site logged an event for it after the cached copy's version, so the consumer will bring it.
  */
-export interface StaleEntity { type: string; id: number; updatedAt?: string; by?: unknown; pending?: boolean }
+export interface StaleEntity {
+  type: string;
+  id: number;
+  updatedAt?: string;
+  by?: unknown;
+  pending?: boolean;
+}
 
 export interface Classification {
   /** Entities to repair (root and linked ones newer on the site). */
@@ -74,7 +83,14 @@ export class ShadowVersions {
     wrong.push(...differences.filter((x) => x.id === null));
     if (!byId.length || !this.d.schema.site.hasType(type)) return { stale: [], wrong: [...differences] };
     const ids = byId.map((x) => x.id);
-    const hops = [...new Set(byId.flatMap((x) => x.fields).filter((f) => f.includes('.')).map((f) => f.split('.')[0]))].filter((f) => this.d.schema.isCached(type, f));
+    const hops = [
+      ...new Set(
+        byId
+          .flatMap((x) => x.fields)
+          .filter((f) => f.includes('.'))
+          .map((f) => f.split('.')[0]),
+      ),
+    ].filter((f) => this.d.schema.isCached(type, f));
     const [siteRows, cacheRows] = await Promise.all([this.siteRows(type, ids, hops), this.cacheRows(type, ids)]);
     // The linked entities each difference depends on: links in its differing fields (both answers) and, for deep fields, the first hop's targets on both sides.
     const answers = [rowsOf(cache), rowsOf(site)].map((rows) => new Map(rows.map((r) => [Number(r.id), r])));
@@ -88,13 +104,19 @@ export class ShadowVersions {
           links.push(...linksIn(siteRows.get(x.id)?.values?.[hop]), ...linksIn(cacheRows.get(x.id)?.values?.[hop]));
         }
       }
-      deps.set(x.id, links.filter((l) => this.d.schema.site.hasType(l.type)));
+      deps.set(
+        x.id,
+        links.filter((l) => this.d.schema.site.hasType(l.type)),
+      );
     }
     const linked = await this.versionsOf([...deps.values()].flat());
     const stale = new Map<string, StaleEntity & { version?: number }>();
     const mark = (k: Key, s: { values?: Row } | undefined, c: { version: number } | undefined) => {
       stale.set(`${k.type}:${k.id}`, {
-        type: k.type, id: k.id, ...(typeof s?.values?.updated_at === 'string' ? { updatedAt: s.values.updated_at } : {}), by: s?.values?.updated_by,
+        type: k.type,
+        id: k.id,
+        ...(typeof s?.values?.updated_at === 'string' ? { updatedAt: s.values.updated_at } : {}),
+        by: s?.values?.updated_by,
         ...(c ? { version: c.version } : {}),
       });
     };
@@ -102,10 +124,16 @@ export class ShadowVersions {
       let any = false;
       const s = siteRows.get(x.id);
       const c = cacheRows.get(x.id);
-      if (newerOnSite(s, c)) { mark({ type, id: x.id }, s, c); any = true; }
+      if (newerOnSite(s, c)) {
+        mark({ type, id: x.id }, s, c);
+        any = true;
+      }
       for (const l of deps.get(x.id) ?? []) {
         const v = linked.get(`${l.type}:${l.id}`);
-        if (v && newerOnSite(v.site, v.cache)) { mark(l, v.site, v.cache); any = true; }
+        if (v && newerOnSite(v.site, v.cache)) {
+          mark(l, v.site, v.cache);
+          any = true;
+        }
       }
       if (!any) wrong.push(x);
     }
@@ -118,7 +146,11 @@ export class ShadowVersions {
     for (const e of stale) if (e.version !== undefined) byType.set(e.type, [...(byType.get(e.type) ?? []), e as StaleEntity & { version: number }]);
     const waiting = new Set<string>();
     for (const [type, es] of byType) {
-      const latest = await this.d.events.latestFor(type, es.map((e) => e.id), Math.min(...es.map((e) => e.version)));
+      const latest = await this.d.events.latestFor(
+        type,
+        es.map((e) => e.id),
+        Math.min(...es.map((e) => e.version)),
+      );
       for (const e of es) if ((latest.get(e.id) ?? 0) > e.version) waiting.add(`${type}:${e.id}`);
     }
     return stale.map(({ version: _v, ...e }) => (waiting.has(`${e.type}:${e.id}`) ? { ...e, pending: true } : e));
@@ -141,7 +173,9 @@ export class ShadowVersions {
 
   private async cacheRows(type: string, ids: number[]): Promise<Map<number, CacheCopy>> {
     const { entities } = await this.d.store.getMany(type, ids);
-    return new Map(entities.map((e) => [e.record.id, { retired: e.record.retired, updatedAt: e.record.values.updated_at, values: e.record.values, version: e.version }]));
+    return new Map(
+      entities.map((e) => [e.record.id, { retired: e.record.retired, updatedAt: e.record.values.updated_at, values: e.record.values, version: e.version }]),
+    );
   }
 
   private async versionsOf(keys: readonly Key[]): Promise<Map<string, { site?: SiteCopy; cache?: CacheCopy }>> {

@@ -2,10 +2,34 @@
 import { z } from 'zod';
 
 export const DATA_TYPES = [
-  'text', 'number', 'float', 'checkbox', 'date', 'date_time', 'duration', 'percent', 'currency',
-  'timecode', 'footage', 'list', 'status_list', 'entity', 'multi_entity', 'entity_type', 'url',
-  'color', 'tag_list', 'image', 'serializable', 'uuid', 'password', 'pivot_column', 'summary',
-  'calculated', 'addressing', 'url_template',
+  'text',
+  'number',
+  'float',
+  'checkbox',
+  'date',
+  'date_time',
+  'duration',
+  'percent',
+  'currency',
+  'timecode',
+  'footage',
+  'list',
+  'status_list',
+  'entity',
+  'multi_entity',
+  'entity_type',
+  'url',
+  'color',
+  'tag_list',
+  'image',
+  'serializable',
+  'uuid',
+  'password',
+  'pivot_column',
+  'summary',
+  'calculated',
+  'addressing',
+  'url_template',
 ] as const;
 export const DataTypeSchema = z.enum(DATA_TYPES);
 export type DataType = z.infer<typeof DataTypeSchema>;
@@ -14,7 +38,11 @@ export type DataType = z.infer<typeof DataTypeSchema>;
 export const LinkSchema = z.object({ type: z.string().min(1), id: z.number().int() });
 export type Link = z.infer<typeof LinkSchema>;
 /** A link as the site emits it in `read` results. */
-export interface WireLink { type: string; id: number; name: string | null }
+export interface WireLink {
+  type: string;
+  id: number;
+  name: string | null;
+}
 
 export const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 /** The only date_time form the site emits, and the only one shotgun_api3 turns back into a datetime. */

@@ -19,11 +19,18 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 1003,
 } as const;
 
-export interface FaultBody { exception: true; message: string; error_code: number }
+export interface FaultBody {
+  exception: true;
+  message: string;
+  error_code: number;
+}
 
 /** A fault the site (or fpt-cache speaking as the site) returns to the client. */
 export class ShotgunFault extends Error {
-  constructor(message: string, readonly errorCode: number = ErrorCode.API) {
+  constructor(
+    message: string,
+    readonly errorCode: number = ErrorCode.API,
+  ) {
     super(message);
     this.name = 'ShotgunFault';
   }

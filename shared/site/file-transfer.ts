@@ -17,7 +17,17 @@ export function isFileTransferPath(path: string): boolean {
 /** Request headers carried to the site (the body's encoding, the download cookie, range requests). */
 const FORWARDED = ['content-type', 'user-agent', 'accept', 'range', 'if-none-match', 'if-modified-since'] as const;
 /** Site reply headers carried back. */
-const RETURNED = ['content-type', 'content-disposition', 'location', 'cache-control', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'expires'] as const;
+const RETURNED = [
+  'content-type',
+  'content-disposition',
+  'location',
+  'cache-control',
+  'content-range',
+  'accept-ranges',
+  'etag',
+  'last-modified',
+  'expires',
+] as const;
 
 export interface TransferRequest {
   method: string;
@@ -28,9 +38,7 @@ export interface TransferRequest {
   body?: Buffer;
 }
 
-export type TransferReply =
-  | { kind: 'relay'; status: number; headers: Record<string, string>; body: Buffer }
-  | { kind: 'redirect'; location: string };
+export type TransferReply = { kind: 'relay'; status: number; headers: Record<string, string>; body: Buffer } | { kind: 'redirect'; location: string };
 
 /** The same path on the site (its origin; the base URL's path prefix does not apply to these paths). */
 export function siteTransferUrl(siteUrl: string, pathAndQuery: string): string {
@@ -50,11 +58,23 @@ export async function relayTransfer(siteUrl: string, req: TransferRequest, opts:
   }
   if (req.cookies?.length) headers.cookie = req.cookies.join('; ');
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined && req.body.length > 0;
-  const res = await fetch(url, { method: req.method, headers, body: hasBody ? req.body : undefined, redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs) });
+  const res = await fetch(url, {
+    method: req.method,
+    headers,
+    body: hasBody ? req.body : undefined,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(opts.timeoutMs),
+  });
   const length = Number(res.headers.get('content-length') ?? NaN);
-  const tooBig = () => (req.method === 'GET' || req.method === 'HEAD'
-    ? { kind: 'redirect' as const, location: url }
-    : { kind: 'relay' as const, status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from('fpt-cache: the site\'s reply is too large to relay\n') });
+  const tooBig = () =>
+    req.method === 'GET' || req.method === 'HEAD'
+      ? { kind: 'redirect' as const, location: url }
+      : {
+          kind: 'relay' as const,
+          status: 502,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body: Buffer.from("fpt-cache: the site's reply is too large to relay\n"),
+        };
   if (length > opts.maxBodyBytes) {
     await res.body?.cancel();
     return tooBig();

@@ -45,7 +45,9 @@ export async function passThrough(client: ShotgunClient, request: PassThroughReq
 function unreachableFault(e: ShotgunTransportError): ShotgunFault {
   const site = new URL(e.details.url).origin;
   const what = e.kind === 'timeout' ? 'did not answer in time' : e.kind === 'not-sent' ? 'could not be reached' : 'dropped the connection';
-  const applied = e.details.mayHaveReachedSite && e.kind !== 'not-sent' && !isIdempotentMethod(e.details.method)
-    ? ' The request may have been applied; check before repeating it.' : '';
+  const applied =
+    e.details.mayHaveReachedSite && e.kind !== 'not-sent' && !isIdempotentMethod(e.details.method)
+      ? ' The request may have been applied; check before repeating it.'
+      : '';
   return new ShotgunFault(`fpt-cache: the Shotgun site ${site} ${what} (${e.details.method}).${applied}`, ErrorCode.UPSTREAM_UNAVAILABLE);
 }

@@ -13,10 +13,24 @@
 
 /** Methods without side effects on the site: repeating one cannot change data. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
-  'info', 'read', 'summarize', 'schema_read', 'schema_entity_read', 'schema_field_read',
-  'query_display_name_cache', 'note_thread_contents', 'activity_stream', 'work_schedule_read',
-  'followers', 'following', 'preferences_read', 'user_subscriptions_read', 'export_page',
-  'nav_expand', 'nav_search', 'get_session_token',
+  'info',
+  'read',
+  'summarize',
+  'schema_read',
+  'schema_entity_read',
+  'schema_field_read',
+  'query_display_name_cache',
+  'note_thread_contents',
+  'activity_stream',
+  'work_schedule_read',
+  'followers',
+  'following',
+  'preferences_read',
+  'user_subscriptions_read',
+  'export_page',
+  'nav_expand',
+  'nav_search',
+  'get_session_token',
 ]);
 
 export function isIdempotentMethod(method: string): boolean {

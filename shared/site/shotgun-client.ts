@@ -11,8 +11,14 @@
 // is not JSON) becomes a ShotgunTransportError, which says whether the request may have reached the site.
 import { ErrorCode, ShotgunFault, isFaultBody } from './faults.js';
 import {
-  DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, backoffDelayMs, isIdempotentMethod, mayRetry, parseRetryAfter,
-  type FailureKind, type RetryPolicy,
+  DEFAULT_RETRY_POLICY,
+  RETRYABLE_STATUSES,
+  backoffDelayMs,
+  isIdempotentMethod,
+  mayRetry,
+  parseRetryAfter,
+  type FailureKind,
+  type RetryPolicy,
 } from './retry-policy.js';
 import { isOutageReply, siteHealthFor, type SiteHealth } from './site-health.js';
 import { authParams, findPlan, recordsPerPageOf, rpcPayload, serverVersionOf, type FindArgs } from './api3-payloads.js';
@@ -89,7 +95,17 @@ export interface ServerInfo {
 }
 
 /** Headers that describe one hop (or the encoding fetch already undid), never copied between hops. */
-const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-encoding', 'content-length', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+const HOP_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-encoding',
+  'content-length',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -134,11 +150,10 @@ export class ShotgunClient {
   constructor(private readonly opts: ShotgunClientOptions) {
     const ep = apiEndpoint(opts.url);
     this.endpoint = ep.url;
-    this.health = opts.health === false ? undefined : opts.health ?? siteHealthFor(opts.url);
+    this.health = opts.health === false ? undefined : (opts.health ?? siteHealthFor(opts.url));
     this.authorization = ep.authorization;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
-    this.defaultAuth = opts.auth ?? (opts.scriptName && opts.scriptKey
-      ? authParams({ scriptName: opts.scriptName, apiKey: opts.scriptKey }) : undefined);
+    this.defaultAuth = opts.auth ?? (opts.scriptName && opts.scriptKey ? authParams({ scriptName: opts.scriptName, apiKey: opts.scriptKey }) : undefined);
   }
 
   /**
@@ -146,7 +161,7 @@ export class ShotgunClient {
    * tolerates). Throws ShotgunFault for a fault body and ShotgunTransportError for everything else.
    */
   async call<T = unknown>(method: string, params?: unknown, options: CallOptions = {}): Promise<T> {
-    const auth = options.auth === false ? undefined : options.auth ?? (method === 'info' ? undefined : this.defaultAuth);
+    const auth = options.auth === false ? undefined : (options.auth ?? (method === 'info' ? undefined : this.defaultAuth));
     const body = Buffer.from(JSON.stringify(rpcPayload(method, auth, params)), 'utf8');
     const idempotent = options.idempotent ?? isIdempotentMethod(method);
     const { reply, attempts } = await this.exchange(method, body, {}, idempotent, options);
@@ -154,15 +169,22 @@ export class ShotgunClient {
       const kind: TransportErrorKind = reply.status === 429 ? 'refused' : RETRYABLE_STATUSES.has(reply.status) ? 'gateway' : 'http';
       throw new ShotgunTransportError(
         `Shotgun site answered HTTP ${reply.status} to ${method} after ${attempts} attempt(s): ${reply.body.toString('utf8').slice(0, 200)}`,
-        kind, { method, url: this.endpoint, attempts, status: reply.status, mayHaveReachedSite: true },
+        kind,
+        { method, url: this.endpoint, attempts, status: reply.status, mayHaveReachedSite: true },
       );
     }
     let decoded: unknown;
     try {
       decoded = JSON.parse(reply.body.toString('utf8'));
     } catch (e) {
-      throw new ShotgunTransportError(`Shotgun site sent a reply to ${method} that is not JSON`, 'bad-response',
-        { method, url: this.endpoint, attempts, status: reply.status, mayHaveReachedSite: true, cause: e });
+      throw new ShotgunTransportError(`Shotgun site sent a reply to ${method} that is not JSON`, 'bad-response', {
+        method,
+        url: this.endpoint,
+        attempts,
+        status: reply.status,
+        mayHaveReachedSite: true,
+        cause: e,
+      });
     }
     if (isFaultBody(decoded)) {
       const code = (decoded as { error_code?: unknown }).error_code;
@@ -179,7 +201,11 @@ export class ShotgunClient {
    * retries allowed for `method` (pass the parsed method_name; undefined counts as non-idempotent). Only a
    * failure to get any HTTP reply throws (ShotgunTransportError).
    */
-  async forward(body: Uint8Array, headers: Record<string, string>, options: { method?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RawReply> {
+  async forward(
+    body: Uint8Array,
+    headers: Record<string, string>,
+    options: { method?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<RawReply> {
     const method = options.method ?? '(unknown)';
     const idempotent = options.method !== undefined && isIdempotentMethod(options.method);
     const { reply } = await this.exchange(method, body, headers, idempotent, options);
@@ -192,12 +218,19 @@ export class ShotgunClient {
       try {
         serverVersionOf(info);
       } catch (e) {
-        throw new ShotgunTransportError('the site\'s info reply has no version', 'bad-response',
-          { method: 'info', url: this.endpoint, attempts: 1, mayHaveReachedSite: true, cause: e });
+        throw new ShotgunTransportError("the site's info reply has no version", 'bad-response', {
+          method: 'info',
+          url: this.endpoint,
+          attempts: 1,
+          mayHaveReachedSite: true,
+          cause: e,
+        });
       }
       return info;
     });
-    this.infoPromise.catch(() => { this.infoPromise = undefined; });
+    this.infoPromise.catch(() => {
+      this.infoPromise = undefined;
+    });
     return this.infoPromise;
   }
 
@@ -218,8 +251,13 @@ export class ShotgunClient {
       if (entities.length) yield entities;
       return;
     }
-    const missing = (key: string) => new ShotgunTransportError(`read reply has no paging_info.${key}`, 'bad-response',
-      { method: 'read', url: this.endpoint, attempts: 1, mayHaveReachedSite: true });
+    const missing = (key: string) =>
+      new ShotgunTransportError(`read reply has no paging_info.${key}`, 'bad-response', {
+        method: 'read',
+        url: this.endpoint,
+        attempts: 1,
+        mayHaveReachedSite: true,
+      });
     let seen = 0;
     for (;;) {
       const result = await read();
@@ -252,8 +290,13 @@ export class ShotgunClient {
   }
 
   /** Attempts until an HTTP reply that is final for this call, or a failure that may not be retried. */
-  private async exchange(method: string, body: Uint8Array, extraHeaders: Record<string, string>, idempotent: boolean,
-    options: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ reply: RawReply; attempts: number }> {
+  private async exchange(
+    method: string,
+    body: Uint8Array,
+    extraHeaders: Record<string, string>,
+    idempotent: boolean,
+    options: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<{ reply: RawReply; attempts: number }> {
     const timeoutMs = options.timeoutMs ?? this.opts.timeoutMs ?? 30_000;
     const headers: Record<string, string> = {
       'content-type': 'application/json; charset=utf-8',
@@ -274,8 +317,11 @@ export class ShotgunClient {
         // The site is down: no call is made. Its own last outage answer (a 503 page) is the reply, else a transport error.
         const reply = lastReply ?? admitted.reply;
         if (reply) return { reply, attempts: Math.max(1, attempt - 1) };
-        throw new ShotgunTransportError(`Shotgun site ${this.endpoint} is unavailable since ${new Date(admitted.downSinceMs).toISOString()}; ${method} not sent`,
-          'not-sent', { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: reached, circuitOpen: true });
+        throw new ShotgunTransportError(
+          `Shotgun site ${this.endpoint} is unavailable since ${new Date(admitted.downSinceMs).toISOString()}; ${method} not sent`,
+          'not-sent',
+          { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: reached, circuitOpen: true },
+        );
       }
       const attemptMs = Math.min(timeoutMs, budgetEnd - Date.now());
       try {
@@ -284,7 +330,9 @@ export class ShotgunClient {
         const res = await fetch(this.endpoint, { method: 'POST', headers, body, signal });
         const replyBody = Buffer.from(await res.arrayBuffer());
         const reply: RawReply = { status: res.status, headers: {}, body: replyBody };
-        res.headers.forEach((v, k) => { if (!HOP_HEADERS.has(k)) reply.headers[k] = v; });
+        res.headers.forEach((v, k) => {
+          if (!HOP_HEADERS.has(k)) reply.headers[k] = v;
+        });
         if (isOutageReply(reply)) this.health?.failed(reply);
         else this.health?.succeeded();
         if (!RETRYABLE_STATUSES.has(res.status)) return { reply, attempts: attempt };
@@ -296,8 +344,13 @@ export class ShotgunClient {
         if (attempt >= this.policy.maxAttempts || !mayRetry(kind, idempotent) || budgetEnd - Date.now() < 100) return { reply, attempts: attempt };
       } catch (e) {
         if (options.signal?.aborted) {
-          throw new ShotgunTransportError(`${method} aborted by the caller`, 'aborted',
-            { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: true, cause: e });
+          throw new ShotgunTransportError(`${method} aborted by the caller`, 'aborted', {
+            method,
+            url: this.endpoint,
+            attempts: attempt,
+            mayHaveReachedSite: true,
+            cause: e,
+          });
         }
         kind = classifyThrown(e);
         this.health?.failed();
@@ -305,9 +358,10 @@ export class ShotgunClient {
         if (attempt >= this.policy.maxAttempts || !mayRetry(kind, idempotent) || budgetEnd - Date.now() < 100) {
           const what = kind === 'timeout' ? `no reply within ${attemptMs} ms` : kind === 'not-sent' ? 'could not connect' : 'connection lost';
           throw new ShotgunTransportError(
-            `Shotgun site ${this.endpoint}: ${what} (${errorCode(e) ?? (e as Error).message}) on ${method} after ${attempt} attempt(s)`
-            + (kind !== 'not-sent' && !idempotent ? '; not retried because the call may have been applied' : ''),
-            kind, { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: reached, cause: e },
+            `Shotgun site ${this.endpoint}: ${what} (${errorCode(e) ?? (e as Error).message}) on ${method} after ${attempt} attempt(s)` +
+              (kind !== 'not-sent' && !idempotent ? '; not retried because the call may have been applied' : ''),
+            kind,
+            { method, url: this.endpoint, attempts: attempt, mayHaveReachedSite: reached, cause: e },
           );
         }
       }

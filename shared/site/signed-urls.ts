@@ -56,7 +56,11 @@ export function expiresAt(url: string): number {
 }
 
 /** What an answer's volatile values say: how many signed URLs, the earliest expiry (Infinity: none), any placeholder. */
-export interface Volatility { signed: number; earliestMs: number; placeholder: boolean }
+export interface Volatility {
+  signed: number;
+  earliestMs: number;
+  placeholder: boolean;
+}
 
 /** Visits every string of a JSON value. */
 function eachString(v: unknown, fn: (s: string) => void): void {

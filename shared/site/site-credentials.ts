@@ -18,10 +18,16 @@ const REDACTED = '[redacted]';
 /** Script credentials for calls to the site. Serializing or inspecting it never shows the key. */
 export class SiteCredentials {
   readonly #scriptKey: string;
-  constructor(readonly siteUrl: string, readonly scriptName: string, scriptKey: string) {
+  constructor(
+    readonly siteUrl: string,
+    readonly scriptName: string,
+    scriptKey: string,
+  ) {
     this.#scriptKey = scriptKey;
   }
-  get scriptKey(): string { return this.#scriptKey; }
+  get scriptKey(): string {
+    return this.#scriptKey;
+  }
   /** The JSON-RPC auth params for this script. */
   authParams(): { script_name: string; script_key: string } {
     return { script_name: this.scriptName, script_key: this.#scriptKey };
@@ -71,8 +77,10 @@ function keyFromSecretString(value: string, arn: string): string {
     }
     const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
     if (o[SCRIPT_KEY_UNSET_FIELD] === true) {
-      throw new SiteCredentialsError(`secret ${arn} still holds the placeholder the stack created: put the script key in it with `
-        + `\`aws secretsmanager put-secret-value --secret-id ${arn} --secret-string <key>\``);
+      throw new SiteCredentialsError(
+        `secret ${arn} still holds the placeholder the stack created: put the script key in it with ` +
+          `\`aws secretsmanager put-secret-value --secret-id ${arn} --secret-string <key>\``,
+      );
     }
     if (typeof o.script_key === 'string' && o.script_key.trim()) return o.script_key.trim();
     throw new SiteCredentialsError(`secret ${arn} is JSON without a "script_key" string`);

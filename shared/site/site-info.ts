@@ -20,7 +20,11 @@ export class SiteInfo {
   /** The last reply the site gave, kept for as long as the container lives: what `info` is answered with while the site is down. */
   private last?: { at: number; body: Buffer };
 
-  constructor(private readonly client: ShotgunClient, private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly client: ShotgunClient,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * The site's reply body, unchanged; fromMemory when no call to the site was made; `staleSince` (epoch ms of the
@@ -42,7 +46,11 @@ export class SiteInfo {
     const body = this.client.forward(INFO_BODY, { 'content-type': 'application/json' }, { method: 'info' }).then((r) => {
       if (isOutageReply(r)) throw new InfoOutage(`the site is unavailable (HTTP ${r.status})`);
       let decoded: unknown;
-      try { decoded = JSON.parse(r.body.toString('utf8')); } catch { decoded = undefined; }
+      try {
+        decoded = JSON.parse(r.body.toString('utf8'));
+      } catch {
+        decoded = undefined;
+      }
       const ok = r.status === 200 && typeof decoded === 'object' && decoded !== null && !isFaultBody(decoded) && 'results' in decoded;
       // A fault or an HTTP error is not kept: the route passes the request through and the client gets the site's answer.
       if (!ok) throw new Error(`the site's info reply is not kept (HTTP ${r.status})`);
@@ -50,7 +58,9 @@ export class SiteInfo {
     });
     const entry = { at: this.now(), body };
     this.cached = entry;
-    body.catch(() => { if (this.cached === entry) this.cached = undefined; });
+    body.catch(() => {
+      if (this.cached === entry) this.cached = undefined;
+    });
     const got = await body;
     this.last = { at: entry.at, body: got };
     return { body: got, fromMemory: false };

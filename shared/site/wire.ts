@@ -21,39 +21,61 @@ export const RpcRequestSchema = z.object({
 });
 export type RpcRequest = z.infer<typeof RpcRequestSchema>;
 
-export const ConditionSchema = z.object({
-  path: z.string().min(1),
-  relation: z.string().min(1),
-  values: z.array(z.unknown()),
-}).strict();
+export const ConditionSchema = z
+  .object({
+    path: z.string().min(1),
+    relation: z.string().min(1),
+    values: z.array(z.unknown()),
+  })
+  .strict();
 export type Condition = z.infer<typeof ConditionSchema>;
 
-export interface FilterGroup { logical_operator: 'and' | 'or'; conditions: Array<Condition | FilterGroup> }
-export const FilterGroupSchema: z.ZodType<FilterGroup> = z.lazy(() => z.object({
-  logical_operator: z.enum(['and', 'or']),
-  conditions: z.array(z.union([ConditionSchema, FilterGroupSchema])),
-}).strict());
+export interface FilterGroup {
+  logical_operator: 'and' | 'or';
+  conditions: Array<Condition | FilterGroup>;
+}
+export const FilterGroupSchema: z.ZodType<FilterGroup> = z.lazy(() =>
+  z
+    .object({
+      logical_operator: z.enum(['and', 'or']),
+      conditions: z.array(z.union([ConditionSchema, FilterGroupSchema])),
+    })
+    .strict(),
+);
 
 export function isGroup(c: Condition | FilterGroup): c is FilterGroup {
   return (c as FilterGroup).logical_operator !== undefined;
 }
 
-export const SortSchema = z.object({
-  field_name: z.string().min(1),
-  direction: z.enum(['asc', 'desc']).default('asc'),
-}).loose();
+export const SortSchema = z
+  .object({
+    field_name: z.string().min(1),
+    direction: z.enum(['asc', 'desc']).default('asc'),
+  })
+  .loose();
 export type Sort = z.infer<typeof SortSchema>;
 
-export const PagingSchema = z.object({
-  entities_per_page: z.number().int().min(1).max(500),
-  current_page: z.number().int().min(1),
-}).strict();
+export const PagingSchema = z
+  .object({
+    entities_per_page: z.number().int().min(1).max(500),
+    current_page: z.number().int().min(1),
+  })
+  .strict();
 export type Paging = z.infer<typeof PagingSchema>;
 
 /** Keys of `read` params that the site knows. Anything else is kept by the schema so callers can see it. */
 export const READ_KEYS = [
-  'type', 'return_fields', 'filters', 'return_only', 'paging', 'sorts', 'additional_filter_presets',
-  'include_archived_projects', 'api_return_image_urls', 'return_paging_info', 'return_paging_info_without_counts',
+  'type',
+  'return_fields',
+  'filters',
+  'return_only',
+  'paging',
+  'sorts',
+  'additional_filter_presets',
+  'include_archived_projects',
+  'api_return_image_urls',
+  'return_paging_info',
+  'return_paging_info_without_counts',
 ] as const;
 
 export const ReadParamsSchema = z.looseObject({
@@ -71,26 +93,32 @@ export const ReadParamsSchema = z.looseObject({
 });
 export type ReadParams = z.infer<typeof ReadParamsSchema>;
 
-export const FieldValueSchema = z.object({
-  field_name: z.string().min(1),
-  value: z.unknown(),
-  multi_entity_update_mode: z.enum(['set', 'add', 'remove']).optional(),
-}).loose();
+export const FieldValueSchema = z
+  .object({
+    field_name: z.string().min(1),
+    value: z.unknown(),
+    multi_entity_update_mode: z.enum(['set', 'add', 'remove']).optional(),
+  })
+  .loose();
 export type FieldValue = z.infer<typeof FieldValueSchema>;
 
-export const CreateParamsSchema = z.object({
-  type: z.string().min(1),
-  fields: z.array(FieldValueSchema).default([]),
-  return_fields: z.array(z.string()).default(['id']),
-}).loose();
+export const CreateParamsSchema = z
+  .object({
+    type: z.string().min(1),
+    fields: z.array(FieldValueSchema).default([]),
+    return_fields: z.array(z.string()).default(['id']),
+  })
+  .loose();
 export type CreateParams = z.infer<typeof CreateParamsSchema>;
 
-export const UpdateParamsSchema = z.object({
-  type: z.string().min(1),
-  id: z.number().int(),
-  fields: z.array(FieldValueSchema),
-  multi_entity_update_mode: z.enum(['set', 'add', 'remove']).optional(),
-}).loose();
+export const UpdateParamsSchema = z
+  .object({
+    type: z.string().min(1),
+    id: z.number().int(),
+    fields: z.array(FieldValueSchema),
+    multi_entity_update_mode: z.enum(['set', 'add', 'remove']).optional(),
+  })
+  .loose();
 export type UpdateParams = z.infer<typeof UpdateParamsSchema>;
 
 export const EntityRefParamsSchema = z.object({ type: z.string().min(1), id: z.number().int() }).loose();
@@ -104,13 +132,15 @@ export const BatchItemSchema = z.discriminatedUnion('request_type', [
 export type BatchItem = z.infer<typeof BatchItemSchema>;
 export const BatchParamsSchema = z.array(BatchItemSchema);
 
-export const SummaryParamsSchema = z.object({
-  type: z.string().min(1),
-  summaries: z.array(z.object({ field: z.string(), type: z.string() })),
-  filters: FilterGroupSchema.default({ logical_operator: 'and', conditions: [] }),
-  grouping: z.array(z.object({ field: z.string(), type: z.string(), direction: z.enum(['asc', 'desc']).default('asc') })).optional(),
-  include_archived_projects: z.boolean().optional(),
-}).loose();
+export const SummaryParamsSchema = z
+  .object({
+    type: z.string().min(1),
+    summaries: z.array(z.object({ field: z.string(), type: z.string() })),
+    filters: FilterGroupSchema.default({ logical_operator: 'and', conditions: [] }),
+    grouping: z.array(z.object({ field: z.string(), type: z.string(), direction: z.enum(['asc', 'desc']).default('asc') })).optional(),
+    include_archived_projects: z.boolean().optional(),
+  })
+  .loose();
 export type SummaryParams = z.infer<typeof SummaryParamsSchema>;
 
 /** `read` results. `paging_info` shape depends on which paging flag the request carried. */

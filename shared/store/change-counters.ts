@@ -54,10 +54,18 @@ export async function bumpGenerations(ddb: DynamoDBClient, table: string, keys: 
     d.keys.set(table, set);
     return;
   }
-  await Promise.all([...new Set(keys)].map((t) => ddb.send(new UpdateItemCommand({
-    TableName: table, Key: { pk: { S: GENERATION_PK }, sk: { S: t } },
-    UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } },
-  }))));
+  await Promise.all(
+    [...new Set(keys)].map((t) =>
+      ddb.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: { pk: { S: GENERATION_PK }, sk: { S: t } },
+          UpdateExpression: 'ADD n :one',
+          ExpressionAttributeValues: { ':one': { N: '1' } },
+        }),
+      ),
+    ),
+  );
 }
 
 /** The current value of each counter (0 when never bumped): one strongly consistent BatchGetItem; throws when DynamoDB leaves keys unprocessed. */
@@ -66,9 +74,11 @@ export async function readGenerations(ddb: DynamoDBClient, table: string, keys: 
   if (unique.length > MAX_COUNTER_KEYS) throw new Error(`too many change counters (${unique.length})`);
   const out: Record<string, number> = Object.fromEntries(unique.map((k) => [k, 0]));
   if (!unique.length) return out;
-  const r = await ddb.send(new BatchGetItemCommand({
-    RequestItems: { [table]: { Keys: unique.map((k) => ({ pk: { S: GENERATION_PK }, sk: { S: k } })), ConsistentRead: true } },
-  }));
+  const r = await ddb.send(
+    new BatchGetItemCommand({
+      RequestItems: { [table]: { Keys: unique.map((k) => ({ pk: { S: GENERATION_PK }, sk: { S: k } })), ConsistentRead: true } },
+    }),
+  );
   if (Object.keys(r.UnprocessedKeys ?? {}).length) throw new Error('change counters throttled (unprocessed keys)');
   for (const it of r.Responses?.[table] ?? []) if (it.sk?.S !== undefined) out[it.sk.S] = Number(it.n?.N ?? 0);
   return out;

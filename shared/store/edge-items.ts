@@ -25,10 +25,14 @@ export class EdgeItems extends EntityReads {
   protected async deleteEdges(keys: Item[], w: number): Promise<void> {
     await pool(keys, this.concurrency, async (Key) => {
       try {
-        await this.ddb.send(new DeleteItemCommand({
-          TableName: this.tables.refs, Key,
-          ConditionExpression: 'ev <= :w', ExpressionAttributeValues: { ':w': { N: String(w) } },
-        }));
+        await this.ddb.send(
+          new DeleteItemCommand({
+            TableName: this.tables.refs,
+            Key,
+            ConditionExpression: 'ev <= :w',
+            ExpressionAttributeValues: { ':w': { N: String(w) } },
+          }),
+        );
       } catch (e) {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
       }
@@ -43,10 +47,14 @@ export class EdgeItems extends EntityReads {
     if (bulk || edges.length > 25) return this.writeItems(this.tables.refs, edges);
     await pool(edges, this.concurrency, async (it) => {
       try {
-        await this.ddb.send(new PutItemCommand({
-          TableName: this.tables.refs, Item: it,
-          ConditionExpression: 'attribute_not_exists(ev) OR ev < :w', ExpressionAttributeValues: { ':w': { N: String(w) } },
-        }));
+        await this.ddb.send(
+          new PutItemCommand({
+            TableName: this.tables.refs,
+            Item: it,
+            ConditionExpression: 'attribute_not_exists(ev) OR ev < :w',
+            ExpressionAttributeValues: { ':w': { N: String(w) } },
+          }),
+        );
       } catch (e) {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
       }
@@ -62,7 +70,10 @@ export class EdgeItems extends EntityReads {
     const cur = await this.readState(type, id);
     if (!cur) return { added: 0, removed: 0 };
     const want = [...encodeEntity(this.schema, cur.state, 'repair').edges.values()];
-    const have = await this.presentKeys(this.tables.refs, want.map((it) => ({ pk: it.pk, sk: it.sk })));
+    const have = await this.presentKeys(
+      this.tables.refs,
+      want.map((it) => ({ pk: it.pk, sk: it.sk })),
+    );
     const add = want.filter((it) => !have.has(`${it.pk.S}|${it.sk.S}`)).map((it) => ({ ...it, ev: { N: String(cur.state.w) } }));
     await this.putEdges(add, cur.state.w);
     if (add.length) await this.changed(type, cur.state.values);
@@ -76,13 +87,22 @@ export class EdgeItems extends EntityReads {
   async removeEntity(type: string, id: number): Promise<number> {
     const cur = await this.readState(type, id).catch(() => undefined);
     const { items } = await this.queryAll({
-      TableName: this.tables.entities, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: entityPk(type, id) } },
-      ProjectionExpression: 'pk, sk', ConsistentRead: true,
+      TableName: this.tables.entities,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: entityPk(type, id) } },
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: true,
     });
     const entity = items.filter((it) => it.sk.S === ENTITY_SK);
     // The entity item first: once it is gone no reader reaches the rest.
-    await this.deleteItems(this.tables.entities, entity.map((it) => ({ pk: it.pk, sk: it.sk })));
-    await this.deleteItems(this.tables.entities, items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })));
+    await this.deleteItems(
+      this.tables.entities,
+      entity.map((it) => ({ pk: it.pk, sk: it.sk })),
+    );
+    await this.deleteItems(
+      this.tables.entities,
+      items.filter((it) => it.sk.S !== ENTITY_SK).map((it) => ({ pk: it.pk, sk: it.sk })),
+    );
     const edges = cur ? [...edgeKeys(this.schema, cur.state).values()] : [];
     await this.deleteEdges(edges, cur?.state.w ?? 0);
     if (items.length) await this.changed(type, cur?.state.values);

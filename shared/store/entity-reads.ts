@@ -3,21 +3,41 @@ import { GetItemCommand, type GetItemCommandOutput, type DynamoDBClient, type Qu
 import { gunzipSync } from 'node:zlib';
 import type { CachedSchema } from '../schema/index.js';
 import type { TableNames } from './table-design.js';
-import { addStats, chunkPrefix, emptyStats, ENTITY_SK, entityPk, type EntityState, type Item, type ReadStats, type RefRow, type StoredEntity, type Target } from './item-layout.js';
+import {
+  addStats,
+  chunkPrefix,
+  emptyStats,
+  ENTITY_SK,
+  entityPk,
+  type EntityState,
+  type Item,
+  type ReadStats,
+  type RefRow,
+  type StoredEntity,
+  type Target,
+} from './item-layout.js';
 import { capacity, pool, TableIo } from './table-io.js';
 import { decodeEntity, spilledFields, toStoredEntity } from './item-codec.js';
 
 /** The read side of the entity store (EntityStore adds the versioned writes). */
 export class EntityReads extends TableIo {
-  constructor(ddb: DynamoDBClient, readonly tables: TableNames, readonly schema: CachedSchema, opts: { concurrency?: number; queryPageSize?: number } = {}) {
+  constructor(
+    ddb: DynamoDBClient,
+    readonly tables: TableNames,
+    readonly schema: CachedSchema,
+    opts: { concurrency?: number; queryPageSize?: number } = {},
+  ) {
     super(ddb, opts);
   }
 
   /** Ids of a type's stored entities and which are retired (byType, two attributes per item): counts and sweeps. */
   async typeSummary(type: string): Promise<{ ids: number[]; retired: Set<number>; stats: ReadStats }> {
     const { items, stats } = await this.queryAll({
-      TableName: this.tables.entities, IndexName: 'byType', KeyConditionExpression: '#t = :t',
-      ExpressionAttributeNames: { '#t': 't', '#id': 'id', '#r': 'r' }, ExpressionAttributeValues: { ':t': { S: type } },
+      TableName: this.tables.entities,
+      IndexName: 'byType',
+      KeyConditionExpression: '#t = :t',
+      ExpressionAttributeNames: { '#t': 't', '#id': 'id', '#r': 'r' },
+      ExpressionAttributeValues: { ':t': { S: type } },
       ProjectionExpression: '#id, #r',
     });
     const ids = items.map((it) => Number(it.id.N));
@@ -27,9 +47,13 @@ export class EntityReads extends TableIo {
   /** One entity's full state, read consistently (the write path), with the keys of its current chunks. */
   protected async readState(type: string, id: number): Promise<{ state: EntityState; chunkKeys: Item[] } | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const r = await this.ddb.send(new GetItemCommand({
-        TableName: this.tables.entities, Key: { pk: { S: entityPk(type, id) }, sk: { S: ENTITY_SK } }, ConsistentRead: true,
-      }));
+      const r = await this.ddb.send(
+        new GetItemCommand({
+          TableName: this.tables.entities,
+          Key: { pk: { S: entityPk(type, id) }, sk: { S: ENTITY_SK } },
+          ConsistentRead: true,
+        }),
+      );
       if (!r.Item) return undefined;
       const loaded = await this.loadSpilled(r.Item, true);
       if (loaded) return { state: decodeEntity(this.schema, r.Item, loaded.values), chunkKeys: loaded.keys };
@@ -46,8 +70,10 @@ export class EntityReads extends TableIo {
     const keys: Item[] = [];
     for (const [field, { gen, n }] of spilledFields(item)) {
       const { items, stats: s } = await this.queryAll({
-        TableName: this.tables.entities, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :x)',
-        ExpressionAttributeValues: { ':pk': item.pk, ':x': { S: chunkPrefix(field, gen) } }, ConsistentRead: consistent,
+        TableName: this.tables.entities,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :x)',
+        ExpressionAttributeValues: { ':pk': item.pk, ':x': { S: chunkPrefix(field, gen) } },
+        ConsistentRead: consistent,
       });
       if (stats) addStats(stats, s);
       if (items.length !== n) return undefined;
@@ -64,13 +90,24 @@ export class EntityReads extends TableIo {
     for (const it of items) {
       let item: Item | undefined = it;
       for (let attempt = 0; item; attempt++) {
-        if (!item.x) { out.push(toStoredEntity(this.schema, decodeEntity(this.schema, item))); break; }
+        if (!item.x) {
+          out.push(toStoredEntity(this.schema, decodeEntity(this.schema, item)));
+          break;
+        }
         const loaded = await this.loadSpilled(item, false, stats);
-        if (loaded) { out.push(toStoredEntity(this.schema, decodeEntity(this.schema, item, loaded.values))); break; }
+        if (loaded) {
+          out.push(toStoredEntity(this.schema, decodeEntity(this.schema, item, loaded.values)));
+          break;
+        }
         if (attempt > 5) throw new Error(`${item.pk.S}: spill chunks keep changing under the read`);
-        const r: GetItemCommandOutput = await this.ddb.send(new GetItemCommand({
-          TableName: this.tables.entities, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL',
-        }));
+        const r: GetItemCommandOutput = await this.ddb.send(
+          new GetItemCommand({
+            TableName: this.tables.entities,
+            Key: { pk: item.pk, sk: item.sk },
+            ConsistentRead: true,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
         addStats(stats, { items: r.Item ? 1 : 0, rcu: capacity(r.ConsumedCapacity), calls: 1 });
         item = r.Item;
       }
@@ -99,19 +136,30 @@ export class EntityReads extends TableIo {
 
   /** A type's entities in id order (byType), optionally within [from, to]; more than `maxItems`: ScanTooLarge. */
   byType(type: string, range: { from?: number; to?: number } = {}, maxItems?: number): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
-    return this.queryEntities({
-      TableName: this.tables.entities, IndexName: 'byType',
-      KeyConditionExpression: '#t = :t AND #id BETWEEN :a AND :b', ExpressionAttributeNames: { '#t': 't', '#id': 'id' },
-      ExpressionAttributeValues: { ':t': { S: type }, ':a': { N: String(range.from ?? 0) }, ':b': { N: String(range.to ?? 2 ** 53 - 1) } },
-    }, maxItems);
+    return this.queryEntities(
+      {
+        TableName: this.tables.entities,
+        IndexName: 'byType',
+        KeyConditionExpression: '#t = :t AND #id BETWEEN :a AND :b',
+        ExpressionAttributeNames: { '#t': 't', '#id': 'id' },
+        ExpressionAttributeValues: { ':t': { S: type }, ':a': { N: String(range.from ?? 0) }, ':b': { N: String(range.to ?? 2 ** 53 - 1) } },
+      },
+      maxItems,
+    );
   }
 
   /** A type's entities whose `project` is Project `projectId` (byProject), in id order; more than `maxItems`: ScanTooLarge. */
   byProject(type: string, projectId: number, maxItems?: number): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
-    return this.queryEntities({
-      TableName: this.tables.entities, IndexName: 'byProject',
-      KeyConditionExpression: '#tp = :tp', ExpressionAttributeNames: { '#tp': 'tp' }, ExpressionAttributeValues: { ':tp': { S: `${type}#${projectId}` } },
-    }, maxItems);
+    return this.queryEntities(
+      {
+        TableName: this.tables.entities,
+        IndexName: 'byProject',
+        KeyConditionExpression: '#tp = :tp',
+        ExpressionAttributeNames: { '#tp': 'tp' },
+        ExpressionAttributeValues: { ':tp': { S: `${type}#${projectId}` } },
+      },
+      maxItems,
+    );
   }
 
   /** A type's entities whose indexed entity field `field` links to `target` (the field's byLink slot), in id order. */
@@ -119,8 +167,11 @@ export class EntityReads extends TableIo {
     const slot = this.schema.linkSlot(type, field);
     if (slot === undefined) throw new Error(`${type}.${field} has no link slot (not an indexed entity field)`);
     return this.queryEntities({
-      TableName: this.tables.entities, IndexName: `byLink${slot}`,
-      KeyConditionExpression: '#l = :l', ExpressionAttributeNames: { '#l': `l${slot}` }, ExpressionAttributeValues: { ':l': { S: `${type}.${field}#${target.type}#${target.id}` } },
+      TableName: this.tables.entities,
+      IndexName: `byLink${slot}`,
+      KeyConditionExpression: '#l = :l',
+      ExpressionAttributeNames: { '#l': `l${slot}` },
+      ExpressionAttributeValues: { ':l': { S: `${type}.${field}#${target.type}#${target.id}` } },
     });
   }
 
@@ -138,7 +189,9 @@ export class EntityReads extends TableIo {
   /** refs, each row marked with whether it came from an edge item. */
   protected async refRows(target: Target, from: { type?: string; field?: string }, stats: ReadStats): Promise<Array<RefRow & { edge: boolean }>> {
     const parts: Array<Array<RefRow & { edge: boolean }>> = [];
-    const edges = this.edgeRefs(target, from, stats).then((rows) => { parts.push(rows.map((r) => ({ ...r, edge: true }))); });
+    const edges = this.edgeRefs(target, from, stats).then((rows) => {
+      parts.push(rows.map((r) => ({ ...r, edge: true })));
+    });
     // One Query per covering index (a Project: one per type with `project`), a bounded number at a time.
     await pool(this.coveringIndexes(target, from), this.concurrency, async ({ type, field, input }) => {
       const { items } = await this.queryAll(input, stats);
@@ -162,11 +215,16 @@ export class EntityReads extends TableIo {
   /** Links to `target` recorded as edge items (refs table, read consistently). */
   protected async edgeRefs(target: Target, from: { type?: string; field?: string }, stats: ReadStats): Promise<RefRow[]> {
     const prefix = from.type === undefined ? undefined : from.field === undefined ? `${from.type}.` : `${from.type}.${from.field}#`;
-    const { items } = await this.queryAll({
-      TableName: this.tables.refs, ConsistentRead: true, ProjectionExpression: 'sk',
-      KeyConditionExpression: prefix ? 'pk = :r AND begins_with(sk, :p)' : 'pk = :r',
-      ExpressionAttributeValues: { ':r': { S: `${target.type}#${target.id}` }, ...(prefix ? { ':p': { S: prefix } } : {}) },
-    }, stats);
+    const { items } = await this.queryAll(
+      {
+        TableName: this.tables.refs,
+        ConsistentRead: true,
+        ProjectionExpression: 'sk',
+        KeyConditionExpression: prefix ? 'pk = :r AND begins_with(sk, :p)' : 'pk = :r',
+        ExpressionAttributeValues: { ':r': { S: `${target.type}#${target.id}` }, ...(prefix ? { ':p': { S: prefix } } : {}) },
+      },
+      stats,
+    );
     return items.map((it) => {
       const src = it.sk.S!;
       const hash = src.lastIndexOf('#');
@@ -181,17 +239,33 @@ export class EntityReads extends TableIo {
     for (const type of from.type === undefined ? this.schema.site.typeNames : [from.type]) {
       const wanted = (field: string) => from.field === undefined || from.field === field;
       if (target.type === 'Project' && wanted('project') && this.schema.site.dataType(type, 'project') === 'entity') {
-        out.push({ type, field: 'project', input: {
-          TableName: this.tables.entities, IndexName: 'byProject', KeyConditionExpression: '#tp = :tp', ProjectionExpression: '#id',
-          ExpressionAttributeNames: { '#tp': 'tp', '#id': 'id' }, ExpressionAttributeValues: { ':tp': { S: `${type}#${target.id}` } },
-        } });
+        out.push({
+          type,
+          field: 'project',
+          input: {
+            TableName: this.tables.entities,
+            IndexName: 'byProject',
+            KeyConditionExpression: '#tp = :tp',
+            ProjectionExpression: '#id',
+            ExpressionAttributeNames: { '#tp': 'tp', '#id': 'id' },
+            ExpressionAttributeValues: { ':tp': { S: `${type}#${target.id}` } },
+          },
+        });
       }
       for (const [field, slot] of this.schema.linkSlots(type)) {
         if (!wanted(field) || !(this.schema.site.field(type, field)?.valid_types ?? [target.type]).includes(target.type)) continue;
-        out.push({ type, field, input: {
-          TableName: this.tables.entities, IndexName: `byLink${slot}`, KeyConditionExpression: '#l = :l', ProjectionExpression: '#id',
-          ExpressionAttributeNames: { '#l': `l${slot}`, '#id': 'id' }, ExpressionAttributeValues: { ':l': { S: `${type}.${field}#${target.type}#${target.id}` } },
-        } });
+        out.push({
+          type,
+          field,
+          input: {
+            TableName: this.tables.entities,
+            IndexName: `byLink${slot}`,
+            KeyConditionExpression: '#l = :l',
+            ProjectionExpression: '#id',
+            ExpressionAttributeNames: { '#l': `l${slot}`, '#id': 'id' },
+            ExpressionAttributeValues: { ':l': { S: `${type}.${field}#${target.type}#${target.id}` } },
+          },
+        });
       }
     }
     return out;
@@ -200,14 +274,20 @@ export class EntityReads extends TableIo {
   /** Entities of `type` whose link field `field` holds `target` (byRef, then BatchGet), in id order. */
   async members(type: string, field: string, target: Target): Promise<{ entities: StoredEntity[]; stats: ReadStats }> {
     const { rows, stats } = await this.refs(target, { type, field });
-    return this.getMany(type, rows.map((r) => r.id), stats);
+    return this.getMany(
+      type,
+      rows.map((r) => r.id),
+      stats,
+    );
   }
 
   /** Ids and updated_at of a type's entities with updated_at in [from, to] (byUpdated, KEYS_ONLY), oldest first. */
   async byUpdated(type: string, range: { from?: string; to?: string } = {}): Promise<{ rows: Array<{ id: number; updatedAt: string }>; stats: ReadStats }> {
     const { items, stats } = await this.queryAll({
-      TableName: this.tables.entities, IndexName: 'byUpdated',
-      KeyConditionExpression: '#t = :t AND #u BETWEEN :a AND :b', ExpressionAttributeNames: { '#t': 't', '#u': 'u' },
+      TableName: this.tables.entities,
+      IndexName: 'byUpdated',
+      KeyConditionExpression: '#t = :t AND #u BETWEEN :a AND :b',
+      ExpressionAttributeNames: { '#t': 't', '#u': 'u' },
       ExpressionAttributeValues: { ':t': { S: type }, ':a': { S: range.from ?? '0' }, ':b': { S: `${range.to ?? '9999'}#~` } },
     });
     return {

@@ -35,7 +35,10 @@ export const ImportRequestSchema = z.object({ reason: z.string(), at: z.number()
 export type ImportRequest = z.infer<typeof ImportRequestSchema>;
 
 export class ImportState {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
 
   private async get(sk: string): Promise<Record<string, unknown> | undefined> {
     return (await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: PK, sk }, ConsistentRead: true }))).Item;
@@ -65,10 +68,15 @@ export class ImportState {
     const out = new Map<string, TypeCheckpoint>();
     let start: Record<string, unknown> | undefined;
     do {
-      const r = await this.doc.send(new QueryCommand({
-        TableName: this.table, KeyConditionExpression: 'pk = :p AND begins_with(sk, :t)', ExpressionAttributeValues: { ':p': PK, ':t': 'type#' },
-        ConsistentRead: true, ExclusiveStartKey: start,
-      }));
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :t)',
+          ExpressionAttributeValues: { ':p': PK, ':t': 'type#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const it of r.Items ?? []) {
         const c = TypeCheckpointSchema.safeParse(it);
         if (c.success) out.set(c.data.type, c.data);
@@ -99,7 +107,15 @@ export class ImportState {
   /** Clears the request the run took over (only if no newer request came in meanwhile). */
   async clearRequest(at: number): Promise<void> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: PK, sk: 'request' }, ConditionExpression: '#at <= :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': at } }));
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: PK, sk: 'request' },
+          ConditionExpression: '#at <= :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
     }
@@ -108,12 +124,16 @@ export class ImportState {
   /** One importer at a time: the lease is free, expired, or already ours. */
   async acquireLease(owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.table, Key: { pk: PK, sk: 'lease' },
-        UpdateExpression: 'SET #o = :me, leaseUntil = :until',
-        ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now OR #o = :me',
-        ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':me': owner, ':until': now + leaseMs, ':now': now },
-      }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: PK, sk: 'lease' },
+          UpdateExpression: 'SET #o = :me, leaseUntil = :until',
+          ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now OR #o = :me',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':me': owner, ':until': now + leaseMs, ':now': now },
+        }),
+      );
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;
@@ -123,10 +143,16 @@ export class ImportState {
 
   async releaseLease(owner: string): Promise<void> {
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.table, Key: { pk: PK, sk: 'lease' }, UpdateExpression: 'SET leaseUntil = :zero',
-        ConditionExpression: '#o = :me', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':me': owner, ':zero': 0 },
-      }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: PK, sk: 'lease' },
+          UpdateExpression: 'SET leaseUntil = :zero',
+          ConditionExpression: '#o = :me',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':me': owner, ':zero': 0 },
+        }),
+      );
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
     }

@@ -10,7 +10,17 @@ export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHO
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';
 export { SiteFieldKnowledge } from './site-fields.js';
-export { bumpGenerations, countersOfChange, deferBumps, GENERATION_PK, MAX_COUNTER_KEYS, projectCounter, projectOf, readGenerations, SCHEMA_GENERATION } from './change-counters.js';
+export {
+  bumpGenerations,
+  countersOfChange,
+  deferBumps,
+  GENERATION_PK,
+  MAX_COUNTER_KEYS,
+  projectCounter,
+  projectOf,
+  readGenerations,
+  SCHEMA_GENERATION,
+} from './change-counters.js';
 export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';
 export { DEFAULT_RECENT_TTL_S, RECENT_VOLATILE_PK, type RecentVolatile, RecentVolatileReads } from './recent-volatile.js';
 export { ANY_TYPE, PENDING_MARK_MS, PENDING_PK, type PendingEvent, PendingEvents } from './pending-events.js';

@@ -2,7 +2,21 @@
 import { gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
-import { CHUNK_BYTES, chunkPrefix, edgeId, edgeKey, ENTITY_SK, entityPk, type EntityState, INLINE_LIMIT, type Item, type LinkInfo, type LinkValue, padId, type StoredEntity } from './item-layout.js';
+import {
+  CHUNK_BYTES,
+  chunkPrefix,
+  edgeId,
+  edgeKey,
+  ENTITY_SK,
+  entityPk,
+  type EntityState,
+  INLINE_LIMIT,
+  type Item,
+  type LinkInfo,
+  type LinkValue,
+  padId,
+  type StoredEntity,
+} from './item-layout.js';
 
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -110,8 +124,14 @@ export interface EncodedEntity {
 export function encodeEntity(schema: CachedSchema, s: EntityState, gen: string): EncodedEntity {
   const pk = entityPk(s.type, s.id);
   const item: Item = {
-    pk: { S: pk }, sk: { S: ENTITY_SK }, t: { S: s.type }, id: { N: String(s.id) },
-    r: { BOOL: s.retired }, v: { N: String(s.v) }, b: { N: String(s.b) }, w: { N: String(s.w) },
+    pk: { S: pk },
+    sk: { S: ENTITY_SK },
+    t: { S: s.type },
+    id: { N: String(s.id) },
+    r: { BOOL: s.retired },
+    v: { N: String(s.v) },
+    b: { N: String(s.b) },
+    w: { N: String(s.w) },
     fv: { M: Object.fromEntries(Object.entries(s.fv).map(([k, n]) => [k, { N: String(n) }])) },
   };
   const project = s.values.project;
@@ -140,11 +160,18 @@ export function encodeEntity(schema: CachedSchema, s: EntityState, gen: string):
   const x: Item = {};
   const chunks: Item[] = [];
   for (const [name, av] of fields) {
-    if (!spill.has(name)) { f[name] = av; continue; }
+    if (!spill.has(name)) {
+      f[name] = av;
+      continue;
+    }
     const data = gzipSync(Buffer.from(JSON.stringify(s.values[name]), 'utf8'));
     const n = Math.max(1, Math.ceil(data.length / CHUNK_BYTES));
     for (let i = 0; i < n; i++) {
-      chunks.push({ pk: { S: pk }, sk: { S: `${chunkPrefix(name, gen)}${String(i).padStart(4, '0')}` }, d: { B: data.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) } });
+      chunks.push({
+        pk: { S: pk },
+        sk: { S: `${chunkPrefix(name, gen)}${String(i).padStart(4, '0')}` },
+        d: { B: data.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) },
+      });
     }
     x[name] = { M: { g: { S: gen }, n: { N: String(n) } } };
   }
@@ -195,8 +222,13 @@ export function decodeEntity(schema: CachedSchema, item: Item, spilled: Map<stri
     values[name] = spilled.get(name);
   }
   return {
-    type, id: Number(item.id.N), retired: item.r?.BOOL ?? false, values,
-    v: Number(item.v.N), b: Number(item.b.N), w: Number(item.w.N),
+    type,
+    id: Number(item.id.N),
+    retired: item.r?.BOOL ?? false,
+    values,
+    v: Number(item.v.N),
+    b: Number(item.b.N),
+    w: Number(item.w.N),
     fv: Object.fromEntries(Object.entries(item.fv?.M ?? {}).map(([k, n]) => [k, Number(n.N)])),
     eg: item.eg?.SS ?? [],
   };
@@ -208,10 +240,17 @@ export function toStoredEntity(schema: CachedSchema, s: EntityState): StoredEnti
   const links: LinkInfo[] = [];
   for (const [name, v] of Object.entries(s.values)) {
     const dt = schema.site.dataType(s.type, name);
-    if (!isLinkType(dt)) { values[name] = v; continue; }
+    if (!isLinkType(dt)) {
+      values[name] = v;
+      continue;
+    }
     for (const l of linksOf(v)) links.push({ type: l.type, id: l.id, name: l.name, retired: l.retired === true });
-    values[name] = dt === 'entity' ? (v === null ? null : { type: (v as LinkValue).type, id: (v as LinkValue).id })
-      : (v as LinkValue[]).map((l) => ({ type: l.type, id: l.id }));
+    values[name] =
+      dt === 'entity'
+        ? v === null
+          ? null
+          : { type: (v as LinkValue).type, id: (v as LinkValue).id }
+        : (v as LinkValue[]).map((l) => ({ type: l.type, id: l.id }));
   }
   return { record: { type: s.type, id: s.id, retired: s.retired, values }, version: s.v, links };
 }

@@ -37,7 +37,12 @@ export const LAYOUT_KEY = { pk: { S: 'layout' }, sk: { S: 'items' } };
 export const chunkPrefix = (field: string, gen: string): string => `X#${field}#${gen}#`;
 
 /** A link as stored: the site's {type, id, name}, plus `retired` when the target is known to be retired. */
-export interface LinkValue { type: string; id: number; name: unknown; retired?: boolean }
+export interface LinkValue {
+  type: string;
+  id: number;
+  name: unknown;
+  retired?: boolean;
+}
 
 /** What the store keeps per entity. Link fields hold LinkValue (entity) or LinkValue[] (multi_entity). */
 export interface EntityState {
@@ -62,7 +67,12 @@ export interface EntityState {
 }
 
 /** Denormalized facts about one link target, as one entity stores them. */
-export interface LinkInfo { type: string; id: number; name: unknown; retired: boolean }
+export interface LinkInfo {
+  type: string;
+  id: number;
+  name: unknown;
+  retired: boolean;
+}
 
 /** An entity read back: the record in the semantics model's form (links {type, id}) and its links' stored names. */
 export interface StoredEntity {
@@ -72,10 +82,16 @@ export interface StoredEntity {
 }
 
 /** What a read cost, for tests and benchmarks. `items` counts every item DynamoDB read (entity, chunk, edge). */
-export interface ReadStats { items: number; rcu: number; calls: number }
+export interface ReadStats {
+  items: number;
+  rcu: number;
+  calls: number;
+}
 export const emptyStats = (): ReadStats => ({ items: 0, rcu: 0, calls: 0 });
 export function addStats(a: ReadStats, b: ReadStats): ReadStats {
-  a.items += b.items; a.rcu += b.rcu; a.calls += b.calls;
+  a.items += b.items;
+  a.rcu += b.rcu;
+  a.calls += b.calls;
   return a;
 }
 
@@ -99,7 +115,14 @@ export interface WriteResult {
 }
 
 /** A link target for edge and slot queries. */
-export interface Target { type: string; id: number }
+export interface Target {
+  type: string;
+  id: number;
+}
 
 /** A reverse reference: `type.field` of entity `id` links to the queried target. */
-export interface RefRow { type: string; field: string; id: number }
+export interface RefRow {
+  type: string;
+  field: string;
+  id: number;
+}

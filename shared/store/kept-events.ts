@@ -4,7 +4,12 @@ import { emptyStats, type ReadStats } from './item-layout.js';
 import { ScanTooLarge, TableIo } from './table-io.js';
 
 /** A row as the poller read it from the site (at least id and event_type; project a Project link or null). */
-export interface KeptRow { id: number; event_type: string; project?: unknown; [field: string]: unknown }
+export interface KeptRow {
+  id: number;
+  event_type: string;
+  project?: unknown;
+  [field: string]: unknown;
+}
 
 export const KEPT_PK = 'evlog';
 /** The item holding the highest event id created through the cache. */
@@ -42,7 +47,10 @@ export interface KeptRange {
  * redelivered poll writes the same item again). Reads are consistent queries of one partition's id range.
  */
 export class KeptEvents extends TableIo {
-  constructor(ddb: DynamoDBClient, private readonly table: string) {
+  constructor(
+    ddb: DynamoDBClient,
+    private readonly table: string,
+  ) {
     super(ddb);
   }
 
@@ -51,10 +59,19 @@ export class KeptEvents extends TableIo {
    * has read past it, reads whose range holds it pass (read-your-writes). Keeps the highest such id.
    */
   async noteWritten(id: number): Promise<void> {
-    await this.ddb.send(new UpdateItemCommand({
-      TableName: this.table, Key: WRITTEN_KEY, UpdateExpression: 'SET n = :id', ConditionExpression: 'attribute_not_exists(n) OR n < :id',
-      ExpressionAttributeValues: { ':id': { N: String(id) } },
-    })).catch((e: Error) => { if (e.name !== 'ConditionalCheckFailedException') throw e; });
+    await this.ddb
+      .send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: WRITTEN_KEY,
+          UpdateExpression: 'SET n = :id',
+          ConditionExpression: 'attribute_not_exists(n) OR n < :id',
+          ExpressionAttributeValues: { ':id': { N: String(id) } },
+        }),
+      )
+      .catch((e: Error) => {
+        if (e.name !== 'ConditionalCheckFailedException') throw e;
+      });
   }
 
   /** The highest EventLogEntry id created through the cache (0: none). */
@@ -69,7 +86,10 @@ export class KeptEvents extends TableIo {
     const items = [];
     for (const r of rows) {
       const text = JSON.stringify(r);
-      if (Buffer.byteLength(text, 'utf8') > MAX_KEPT_ROW_BYTES) { tooLarge.push(r.id); continue; }
+      if (Buffer.byteLength(text, 'utf8') > MAX_KEPT_ROW_BYTES) {
+        tooLarge.push(r.id);
+        continue;
+      }
       items.push({ pk: { S: keptPartition(keptProjectId(r), r.event_type) }, sk: { S: padId(r.id) }, row: { S: text }, ttl: { N: String(ttlS) } });
     }
     if (items.length) await this.writeItems(this.table, items);
@@ -81,19 +101,24 @@ export class KeptEvents extends TableIo {
    * no particular order across ranges. A row that does not parse is left out and reported: it never fails the read (the caller then passes).
    */
   async read(ranges: readonly KeptRange[], maxRows: number, stats: ReadStats = emptyStats()): Promise<{ rows: KeptRow[]; unreadable: number }> {
-    const pages = await Promise.all(ranges.filter((r) => r.fromId <= r.toId).map((r) => {
-      const input = {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-        ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
-        ProjectionExpression: '#row',
-        ExpressionAttributeNames: { '#row': 'row' },
-        ConsistentRead: true,
-      };
-      if (!r.end) return this.queryAll(input, stats, maxRows);
-      return this.ddb.send(new QueryCommand({ ...input, ScanIndexForward: r.end.direction === 'asc', Limit: Math.min(r.end.take, maxRows + 1) }))
-        .then((out) => ({ items: out.Items ?? [] }));
-    }));
+    const pages = await Promise.all(
+      ranges
+        .filter((r) => r.fromId <= r.toId)
+        .map((r) => {
+          const input = {
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+            ExpressionAttributeValues: { ':pk': { S: keptPartition(r.project, r.eventType) }, ':a': { S: padId(r.fromId) }, ':b': { S: padId(r.toId) } },
+            ProjectionExpression: '#row',
+            ExpressionAttributeNames: { '#row': 'row' },
+            ConsistentRead: true,
+          };
+          if (!r.end) return this.queryAll(input, stats, maxRows);
+          return this.ddb
+            .send(new QueryCommand({ ...input, ScanIndexForward: r.end.direction === 'asc', Limit: Math.min(r.end.take, maxRows + 1) }))
+            .then((out) => ({ items: out.Items ?? [] }));
+        }),
+    );
     const items = pages.flatMap((p) => p.items);
     if (items.length > maxRows) throw new ScanTooLarge(maxRows);
     const rows: KeptRow[] = [];

@@ -8,7 +8,9 @@ export function periodicSnapshot<T>(load: () => Promise<T>, maxAgeMs: number, no
     if (!current || now() - at > maxAgeMs) {
       at = now();
       const p = load();
-      p.catch(() => { if (current === p) current = undefined; });
+      p.catch(() => {
+        if (current === p) current = undefined;
+      });
       current = p;
     }
     return current;

@@ -9,7 +9,11 @@ export const DEFAULT_RECENT_TTL_S = 3600;
 const MEMORY_ENTRIES = 10_000;
 
 /** An entity served with signed URLs, and when the earliest of them expires (ms). */
-export interface RecentVolatile { type: string; id: number; expiresMs: number }
+export interface RecentVolatile {
+  type: string;
+  id: number;
+  expiresMs: number;
+}
 
 export interface RecentVolatileOptions {
   ddb: DynamoDBClient;
@@ -41,9 +45,22 @@ export class RecentVolatileReads {
     const batches: RecentVolatile[][] = [];
     for (let i = 0; i < due.length; i += 25) batches.push(due.slice(i, i + 25));
     await pool(batches, 4, async (batch) => {
-      await this.o.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.o.table]: batch.map((r) => ({ PutRequest: { Item: {
-        pk: { S: RECENT_VOLATILE_PK }, sk: { S: `${r.type}#${r.id}` }, xp: { N: String(Math.floor(r.expiresMs)) }, ttl: { N: ttl },
-      } } })) } }));
+      await this.o.ddb.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [this.o.table]: batch.map((r) => ({
+              PutRequest: {
+                Item: {
+                  pk: { S: RECENT_VOLATILE_PK },
+                  sk: { S: `${r.type}#${r.id}` },
+                  xp: { N: String(Math.floor(r.expiresMs)) },
+                  ttl: { N: ttl },
+                },
+              },
+            })),
+          },
+        }),
+      );
       for (const r of batch) this.recorded.set(`${r.type}#${r.id}`, [at, r.expiresMs]);
     });
     return due.length;
@@ -56,10 +73,15 @@ export class RecentVolatileReads {
     let start: Record<string, AttributeValue> | undefined;
     let read = 0;
     do {
-      const page = await this.o.ddb.send(new QueryCommand({
-        TableName: this.o.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: RECENT_VOLATILE_PK } },
-        ExclusiveStartKey: start, Limit: Math.min(1000, scanMax - read),
-      }));
+      const page = await this.o.ddb.send(
+        new QueryCommand({
+          TableName: this.o.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: RECENT_VOLATILE_PK } },
+          ExclusiveStartKey: start,
+          Limit: Math.min(1000, scanMax - read),
+        }),
+      );
       for (const it of page.Items ?? []) {
         read++;
         const m = /^(.+)#(\d+)$/.exec(it.sk?.S ?? '');
@@ -74,9 +96,18 @@ export class RecentVolatileReads {
 
   /** After a renewal: the entity's new earliest expiry (its TTL unchanged; nothing when the record is gone). */
   async renewed(ref: RecentVolatile): Promise<void> {
-    await this.o.ddb.send(new UpdateItemCommand({
-      TableName: this.o.table, Key: { pk: { S: RECENT_VOLATILE_PK }, sk: { S: `${ref.type}#${ref.id}` } },
-      UpdateExpression: 'SET xp = :e', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':e': { N: String(Math.floor(ref.expiresMs)) } },
-    })).catch((e: unknown) => { if ((e as Error).name !== 'ConditionalCheckFailedException') throw e; });
+    await this.o.ddb
+      .send(
+        new UpdateItemCommand({
+          TableName: this.o.table,
+          Key: { pk: { S: RECENT_VOLATILE_PK }, sk: { S: `${ref.type}#${ref.id}` } },
+          UpdateExpression: 'SET xp = :e',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':e': { N: String(Math.floor(ref.expiresMs)) } },
+        }),
+      )
+      .catch((e: unknown) => {
+        if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      });
   }
 }

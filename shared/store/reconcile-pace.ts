@@ -15,10 +15,18 @@ const MAX_SAMPLES = 50;
 const MAX_WRITERS = 20;
 
 /** Who made a write (the site's `updated_by`). */
-export interface Writer { type: string; id: number; name?: string }
+export interface Writer {
+  type: string;
+  id: number;
+  name?: string;
+}
 
 /** One write the event log did not carry, as found by a scan or a stale shadow verdict. */
-export interface QuietWrite { id: number; updatedAt?: string; by?: Writer | null }
+export interface QuietWrite {
+  id: number;
+  updatedAt?: string;
+  by?: Writer | null;
+}
 
 export interface TypePace {
   /** Current interval between scans of the type (ms). */
@@ -35,7 +43,10 @@ export interface TypePace {
   windows: number[];
 }
 
-export interface PaceSettings { baseMs: number; floorMs: number }
+export interface PaceSettings {
+  baseMs: number;
+  floorMs: number;
+}
 
 /** The next interval: halved after a pass with quiet writes (never below the floor), doubled after one without (never above the base). */
 export function nextInterval(currentMs: number, quiet: boolean, s: PaceSettings): number {
@@ -55,11 +66,15 @@ function parseWriter(s: string): Writer {
   const [type, id, ...name] = s.split(':');
   return { type, id: Number(id), ...(name.length ? { name: name.join(':') } : {}) };
 }
-const isWriter = (v: unknown): v is Writer => typeof v === 'object' && v !== null && typeof (v as Writer).type === 'string' && typeof (v as Writer).id === 'number';
+const isWriter = (v: unknown): v is Writer =>
+  typeof v === 'object' && v !== null && typeof (v as Writer).type === 'string' && typeof (v as Writer).id === 'number';
 
 /** The quiet writes' window samples (seconds) at `at`, from their site updated_at. */
 export function windowSamples(writes: readonly QuietWrite[], at: number): number[] {
-  return writes.map((w) => (w.updatedAt ? (at - Date.parse(w.updatedAt)) / 1000 : NaN)).filter((s) => Number.isFinite(s) && s >= 0).map((s) => Math.round(s * 10) / 10);
+  return writes
+    .map((w) => (w.updatedAt ? (at - Date.parse(w.updatedAt)) / 1000 : NaN))
+    .filter((s) => Number.isFinite(s) && s >= 0)
+    .map((s) => Math.round(s * 10) / 10);
 }
 
 export interface WindowReport {
@@ -73,7 +88,10 @@ export interface WindowReport {
 }
 
 export class ReconcilePace {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
 
   async get(type: string): Promise<TypePace> {
     const it = (await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: PK, sk: paceSk(type) }, ConsistentRead: true }))).Item;
@@ -86,20 +104,37 @@ export class ReconcilePace {
    */
   async found(type: string, writes: readonly QuietWrite[], at: number, opts: { hint?: boolean } = {}): Promise<void> {
     if (!writes.length && !opts.hint) return;
-    const writers = [...new Set(writes.map((w) => w.by).filter(isWriter).map(writerKey))];
+    const writers = [
+      ...new Set(
+        writes
+          .map((w) => w.by)
+          .filter(isWriter)
+          .map(writerKey),
+      ),
+    ];
     const samples = windowSamples(writes, at);
     const sets = ['lastQuietAt = :at', 'windows = list_append(if_not_exists(windows, :empty), :samples)'];
     const adds = ['quietWrites :n'];
     if (writers.length) adds.push('writers :w');
-    if (opts.hint) { sets.push('nextAt = :at'); adds.push('hints :one'); }
-    await this.doc.send(new UpdateCommand({
-      TableName: this.table, Key: { pk: PK, sk: paceSk(type) },
-      UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-      ExpressionAttributeValues: {
-        ':at': at, ':empty': [], ':samples': samples, ':n': writes.length,
-        ...(writers.length ? { ':w': new Set(writers) } : {}), ...(opts.hint ? { ':one': 1 } : {}),
-      },
-    }));
+    if (opts.hint) {
+      sets.push('nextAt = :at');
+      adds.push('hints :one');
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: PK, sk: paceSk(type) },
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+        ExpressionAttributeValues: {
+          ':at': at,
+          ':empty': [],
+          ':samples': samples,
+          ':n': writes.length,
+          ...(writers.length ? { ':w': new Set(writers) } : {}),
+          ...(opts.hint ? { ':one': 1 } : {}),
+        },
+      }),
+    );
   }
 
   /** Whether `type` is due for a scan at `now` (`slackMs`: the schedule's granularity). */
@@ -111,14 +146,19 @@ export class ReconcilePace {
   async scanned(type: string, p: TypePace, quiet: boolean, at: number, s: PaceSettings): Promise<number> {
     const intervalMs = nextInterval(p.intervalMs ?? s.baseMs, quiet || p.hints > 0, s);
     const trim = p.windows.length > MAX_SAMPLES || p.writers.length > MAX_WRITERS;
-    await this.doc.send(new UpdateCommand({
-      TableName: this.table, Key: { pk: PK, sk: paceSk(type) },
-      UpdateExpression: `SET intervalMs = :i, nextAt = :next, hints = :zero${trim ? ', windows = :win, writers = :w' : ''}`,
-      ExpressionAttributeValues: {
-        ':i': intervalMs, ':next': at + intervalMs, ':zero': 0,
-        ...(trim ? { ':win': p.windows.slice(-MAX_SAMPLES), ':w': new Set(p.writers.slice(-MAX_WRITERS).map(writerKey)) } : {}),
-      },
-    }));
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: PK, sk: paceSk(type) },
+        UpdateExpression: `SET intervalMs = :i, nextAt = :next, hints = :zero${trim ? ', windows = :win, writers = :w' : ''}`,
+        ExpressionAttributeValues: {
+          ':i': intervalMs,
+          ':next': at + intervalMs,
+          ':zero': 0,
+          ...(trim ? { ':win': p.windows.slice(-MAX_SAMPLES), ':w': new Set(p.writers.slice(-MAX_WRITERS).map(writerKey)) } : {}),
+        },
+      }),
+    );
     return intervalMs;
   }
 
@@ -127,10 +167,15 @@ export class ReconcilePace {
     const out: Record<string, WindowReport> = {};
     let start: Record<string, unknown> | undefined;
     do {
-      const r = await this.doc.send(new QueryCommand({
-        TableName: this.table, KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)', ExpressionAttributeValues: { ':p': PK, ':s': 'pace#' },
-        ExclusiveStartKey: start, ConsistentRead: true,
-      }));
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+          ExpressionAttributeValues: { ':p': PK, ':s': 'pace#' },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
       for (const it of r.Items ?? []) out[String(it.sk).slice(5)] = windowReport(fromItem(it), now);
       start = r.LastEvaluatedKey;
     } while (start);
@@ -142,8 +187,13 @@ function fromItem(it: Record<string, unknown> | undefined): TypePace {
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
   const writers = it?.writers instanceof Set ? [...(it.writers as Set<string>)].sort().map(parseWriter) : [];
   return {
-    intervalMs: num(it?.intervalMs), nextAt: num(it?.nextAt), quietWrites: num(it?.quietWrites) ?? 0, lastQuietAt: num(it?.lastQuietAt),
-    hints: num(it?.hints) ?? 0, writers, windows: Array.isArray(it?.windows) ? (it.windows as unknown[]).filter((x): x is number => typeof x === 'number') : [],
+    intervalMs: num(it?.intervalMs),
+    nextAt: num(it?.nextAt),
+    quietWrites: num(it?.quietWrites) ?? 0,
+    lastQuietAt: num(it?.lastQuietAt),
+    hints: num(it?.hints) ?? 0,
+    writers,
+    windows: Array.isArray(it?.windows) ? (it.windows as unknown[]).filter((x): x is number => typeof x === 'number') : [],
   };
 }
 
@@ -156,6 +206,8 @@ function windowReport(p: TypePace, now: number): WindowReport {
     quietWrites: p.quietWrites,
     ...(p.lastQuietAt !== undefined ? { lastQuietAt: new Date(p.lastQuietAt).toISOString() } : {}),
     writers: p.writers,
-    ...(w.length ? { windowSeconds: { last: w[w.length - 1], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1], samples: w.length } } : {}),
+    ...(w.length
+      ? { windowSeconds: { last: w[w.length - 1], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1], samples: w.length } }
+      : {}),
   };
 }

@@ -4,7 +4,10 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 /** sk prefix of one type's field names, in the readiness partition (so one readiness load brings them). */
 export const SITE_FIELDS_PREFIX = 'sitefields#';
 
-interface TypeFields { names: ReadonlySet<string>; generation: number }
+interface TypeFields {
+  names: ReadonlySet<string>;
+  generation: number;
+}
 
 /**
  * What the cache knows of the site's fields: per type, the names schema_field_read answered and the `*schema`
@@ -12,9 +15,14 @@ interface TypeFields { names: ReadonlySet<string>; generation: number }
  * schema diff bumped it since) is stale: not known until read again.
  */
 export class SiteFieldKnowledge {
-  constructor(private readonly byType: ReadonlyMap<string, TypeFields>, private readonly schemaGeneration: number) {}
+  constructor(
+    private readonly byType: ReadonlyMap<string, TypeFields>,
+    private readonly schemaGeneration: number,
+  ) {}
 
-  static none(): SiteFieldKnowledge { return new SiteFieldKnowledge(new Map(), 0); }
+  static none(): SiteFieldKnowledge {
+    return new SiteFieldKnowledge(new Map(), 0);
+  }
 
   /** Parses the readiness partition's site-field items (others are ignored). */
   static fromItems(items: ReadonlyArray<Record<string, AttributeValue>>, schemaGeneration: number): SiteFieldKnowledge {
@@ -28,7 +36,9 @@ export class SiteFieldKnowledge {
   }
 
   /** The types whose names were ever recorded (current or stale). */
-  get types(): string[] { return [...this.byType.keys()]; }
+  get types(): string[] {
+    return [...this.byType.keys()];
+  }
 
   /** Whether the type's field names were read under the current schema generation. */
   knows(type: string): boolean {

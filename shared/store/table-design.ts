@@ -2,7 +2,10 @@
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { LINK_SLOTS } from '../schema/index.js';
 
-export interface KeyAttr { name: string; type: 'S' | 'N' }
+export interface KeyAttr {
+  name: string;
+  type: 'S' | 'N';
+}
 export interface IndexSpec {
   name: string;
   partitionKey: KeyAttr;
@@ -18,7 +21,6 @@ export interface TableSpec {
   /** TTL attribute (epoch seconds), if items in this table expire. */
   ttlAttribute?: string;
 }
-
 
 /**
  * entities: every cached entity item (pk "<Type>#<id>", sk "E") plus its spill chunks (sk "X#<field>#<gen>#<n>"). See
@@ -37,7 +39,10 @@ export const ENTITIES_TABLE: TableSpec = {
     { name: 'byUpdated', partitionKey: { name: 't', type: 'S' }, sortKey: { name: 'u', type: 'S' }, projection: 'KEYS_ONLY' },
     // Indexed entity links, one slot per indexed field of a type: "<Type>.<field>#<LinkType>#<linkId>".
     ...Array.from({ length: LINK_SLOTS }, (_, i): IndexSpec => ({
-      name: `byLink${i + 1}`, partitionKey: { name: `l${i + 1}`, type: 'S' }, sortKey: { name: 'id', type: 'N' }, projection: 'ALL',
+      name: `byLink${i + 1}`,
+      partitionKey: { name: `l${i + 1}`, type: 'S' },
+      sortKey: { name: 'id', type: 'N' },
+      projection: 'ALL',
     })),
   ],
 };
@@ -66,7 +71,11 @@ export const STATE_TABLE: TableSpec = {
 
 export const TABLE_SPECS: readonly TableSpec[] = [ENTITIES_TABLE, STATE_TABLE, REFS_TABLE];
 
-export interface TableNames { entities: string; state: string; refs: string }
+export interface TableNames {
+  entities: string;
+  state: string;
+  refs: string;
+}
 export function tableNames(prefix: string): TableNames {
   return { entities: `${prefix}entities`, state: `${prefix}state`, refs: `${prefix}refs` };
 }
@@ -78,14 +87,25 @@ export function createTableInput(spec: TableSpec, tableName: string): CreateTabl
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [...attrs.values()].map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
-    KeySchema: [{ AttributeName: spec.partitionKey.name, KeyType: 'HASH' }, { AttributeName: spec.sortKey.name, KeyType: 'RANGE' }],
-    GlobalSecondaryIndexes: spec.indexes.length ? spec.indexes.map((i) => ({
-      IndexName: i.name,
-      KeySchema: [{ AttributeName: i.partitionKey.name, KeyType: 'HASH' as const }, { AttributeName: i.sortKey.name, KeyType: 'RANGE' as const }],
-      Projection: i.projection === 'ALL' ? { ProjectionType: 'ALL' as const }
-        : i.projection === 'KEYS_ONLY' ? { ProjectionType: 'KEYS_ONLY' as const }
-        : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: i.projection.include },
-    })) : undefined,
+    KeySchema: [
+      { AttributeName: spec.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: spec.sortKey.name, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: spec.indexes.length
+      ? spec.indexes.map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey.name, KeyType: 'HASH' as const },
+            { AttributeName: i.sortKey.name, KeyType: 'RANGE' as const },
+          ],
+          Projection:
+            i.projection === 'ALL'
+              ? { ProjectionType: 'ALL' as const }
+              : i.projection === 'KEYS_ONLY'
+                ? { ProjectionType: 'KEYS_ONLY' as const }
+                : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: i.projection.include },
+        }))
+      : undefined,
   };
 }
 

@@ -1,5 +1,13 @@
 // DynamoDB I/O loops under the entity store: batched gets and writes with retries of unprocessed keys, bounded parallelism, and paged queries with a size cap.
-import { BatchGetItemCommand, BatchWriteItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  QueryCommand,
+  type ConsumedCapacity,
+  type DynamoDBClient,
+  type QueryCommandInput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { addStats, emptyStats, type Item, type ReadStats } from './item-layout.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -21,7 +29,10 @@ export function capacity(c: ConsumedCapacity | ConsumedCapacity[] | undefined): 
   return (Array.isArray(c) ? c : [c]).reduce((n, x) => n + (x.CapacityUnits ?? 0), 0);
 }
 
-export interface QueryPage { items: Item[]; stats: ReadStats }
+export interface QueryPage {
+  items: Item[];
+  stats: ReadStats;
+}
 
 /** A query that would read more items than its caller allows (a whole type or project too large to answer quickly). */
 export class ScanTooLarge extends Error {
@@ -36,7 +47,10 @@ export class TableIo {
   protected readonly concurrency: number;
   protected readonly queryPageSize: number | undefined;
 
-  constructor(readonly ddb: DynamoDBClient, opts: { concurrency?: number; queryPageSize?: number } = {}) {
+  constructor(
+    readonly ddb: DynamoDBClient,
+    opts: { concurrency?: number; queryPageSize?: number } = {},
+  ) {
     this.concurrency = opts.concurrency ?? 16;
     this.queryPageSize = opts.queryPageSize;
   }
@@ -56,11 +70,17 @@ export class TableIo {
   }
 
   protected writeItems(table: string, items: Item[]): Promise<void> {
-    return this.batchWrite(table, items.map((Item) => ({ PutRequest: { Item } })));
+    return this.batchWrite(
+      table,
+      items.map((Item) => ({ PutRequest: { Item } })),
+    );
   }
 
   protected deleteItems(table: string, keys: Item[]): Promise<void> {
-    return this.batchWrite(table, keys.map((Key) => ({ DeleteRequest: { Key } })));
+    return this.batchWrite(
+      table,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
   }
 
   /** Which of `keys` exist in `table` (consistent BatchGetItem of the keys only), as "pk|sk". */
@@ -82,10 +102,18 @@ export class TableIo {
       for (let attempt = 0; pending.length; attempt++) {
         if (attempt > 10) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`);
         if (attempt) await backoff(attempt);
-        const r = await this.ddb.send(new BatchGetItemCommand({
-          RequestItems: { [table]: { Keys: pending, ...(opts.projection ? { ProjectionExpression: opts.projection } : {}), ...(opts.consistent ? { ConsistentRead: true } : {}) } },
-          ...(opts.stats ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}),
-        }));
+        const r = await this.ddb.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [table]: {
+                Keys: pending,
+                ...(opts.projection ? { ProjectionExpression: opts.projection } : {}),
+                ...(opts.consistent ? { ConsistentRead: true } : {}),
+              },
+            },
+            ...(opts.stats ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}),
+          }),
+        );
         const got = r.Responses?.[table] ?? [];
         if (opts.stats) addStats(opts.stats, { items: got.length, rcu: capacity(r.ConsumedCapacity), calls: 1 });
         out.push(...got);
@@ -101,7 +129,9 @@ export class TableIo {
     let start: Item | undefined;
     do {
       const limit = Number.isFinite(maxItems) ? Math.min(this.queryPageSize ?? Infinity, maxItems + 1 - items.length) : this.queryPageSize;
-      const r = await this.ddb.send(new QueryCommand({ ...input, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL', Limit: Number.isFinite(limit) ? limit : undefined }));
+      const r = await this.ddb.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL', Limit: Number.isFinite(limit) ? limit : undefined }),
+      );
       items.push(...(r.Items ?? []));
       addStats(stats, { items: r.ScannedCount ?? r.Count ?? 0, rcu: capacity(r.ConsumedCapacity), calls: 1 });
       if (items.length > maxItems) throw new ScanTooLarge(maxItems);

@@ -42,7 +42,7 @@ export class EntityRefresher {
     const found = await this.d.fetcher.byIds(type, ids, fields);
     await this.write([...found.values()], stamp);
     let removed = 0;
-    for (const id of new Set(ids)) if (!found.has(id) && await this.remove(type, id)) removed++;
+    for (const id of new Set(ids)) if (!found.has(id) && (await this.remove(type, id))) removed++;
     return { written: found.size, removed };
   }
 
@@ -56,17 +56,19 @@ export class EntityRefresher {
   /** Link facts from the stored state (names, retired flags) and edges, for every entity just re-read. */
   private async afterWrite(records: readonly EntityRecord[]): Promise<void> {
     const queue = [...records];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let rec = queue.shift(); rec; rec = queue.shift()) {
-        const stored = await this.d.store.get(rec.type, rec.id);
-        if (!stored) continue;
-        const idf = this.d.schema.site.identifier(rec.type);
-        const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };
-        if (idf && idf !== 'id') facts.name = Object.hasOwn(stored.record.values, idf) ? stored.record.values[idf] : null;
-        await this.d.store.propagateLinkFacts({ type: rec.type, id: rec.id }, facts);
-        await this.d.store.repairEdges(rec.type, rec.id);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let rec = queue.shift(); rec; rec = queue.shift()) {
+          const stored = await this.d.store.get(rec.type, rec.id);
+          if (!stored) continue;
+          const idf = this.d.schema.site.identifier(rec.type);
+          const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };
+          if (idf && idf !== 'id') facts.name = Object.hasOwn(stored.record.values, idf) ? stored.record.values[idf] : null;
+          await this.d.store.propagateLinkFacts({ type: rec.type, id: rec.id }, facts);
+          await this.d.store.repairEdges(rec.type, rec.id);
+        }
+      }),
+    );
   }
 }
 

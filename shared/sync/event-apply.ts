@@ -19,8 +19,7 @@ const EVENT_DATE_TIME = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/;
 const CANONICAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export type ApplyAction =
-  | 'ignored' | 'schema-change' | 'refetched' | 'changed' | 'field-refetched' | 'retired' | 'revived' | 'renamed-target' | 'gone';
+export type ApplyAction = 'ignored' | 'schema-change' | 'refetched' | 'changed' | 'field-refetched' | 'retired' | 'revived' | 'renamed-target' | 'gone';
 
 export interface ApplyOutcome {
   action: ApplyAction;
@@ -59,11 +58,20 @@ const isLink = (v: unknown): v is { type: string; id: number; name?: unknown } =
 export function eventValue(dataType: string, v: unknown): { value: unknown } | undefined {
   if (v === null) return { value: null };
   switch (dataType) {
-    case 'text': case 'list': case 'status_list': case 'color': case 'uuid': case 'entity_type':
+    case 'text':
+    case 'list':
+    case 'status_list':
+    case 'color':
+    case 'uuid':
+    case 'entity_type':
       return typeof v === 'string' ? { value: v } : undefined;
-    case 'number': case 'duration': case 'timecode':
+    case 'number':
+    case 'duration':
+    case 'timecode':
       return Number.isInteger(v) ? { value: v } : undefined;
-    case 'float': case 'currency': case 'percent':
+    case 'float':
+    case 'currency':
+    case 'percent':
       return typeof v === 'number' && Number.isFinite(v) ? { value: v } : undefined;
     case 'checkbox':
       return typeof v === 'boolean' ? { value: v } : undefined;
@@ -109,7 +117,8 @@ export class EventApplier {
   async forBatch(events: readonly EventRow[]): Promise<EventApplier> {
     const view = await this.driftView();
     const rules: ReadPlanRules = {
-      schema: this.d.schema, auditFields: AUDIT_FIELDS,
+      schema: this.d.schema,
+      auditFields: AUDIT_FIELDS,
       trusted: (dataType, meta) => dataType !== 'multi_entity' && 'new_value' in meta && eventValue(dataType, meta.new_value) !== undefined,
     };
     const plans = events.flatMap((ev) => plannedRead(ev, rules, view) ?? []);
@@ -183,20 +192,21 @@ export class EventApplier {
     }
     // The write that logged this Change also stamped updated_at / updated_by, which log no event of their own; a
     // back-reference does not stamp the other side, and fields set at creation come with the New event's re-fetch.
-    const audit = backRef || meta.in_create === true ? [] : AUDIT_FIELDS.filter((f) => f !== field && this.d.schema.isCached(type, f) && !view?.isDrifted(type, f));
+    const audit =
+      backRef || meta.in_create === true ? [] : AUDIT_FIELDS.filter((f) => f !== field && this.d.schema.isCached(type, f) && !view?.isDrifted(type, f));
     const value = def.data_type === 'multi_entity' || !('new_value' in meta) ? undefined : eventValue(def.data_type, meta.new_value);
     let out: ApplyOutcome & { values?: Record<string, unknown> };
     if (value) {
-      const changes: Record<string, unknown> = { [field]: value.value, ...await this.auditValues(type, id, ev, audit) };
+      const changes: Record<string, unknown> = { [field]: value.value, ...(await this.auditValues(type, id, ev, audit)) };
       const r = await this.d.store.applyChange(type, id, changes, ev.id);
       out = r.status === 'missing' ? await this.refetch(type, id, ev.id) : { action: 'changed', status: r.status };
-      if (r.status === 'applied' && def.data_type === 'entity') out.propagated = (out.propagated ?? 0) + await this.verifyLinks(type, id, [field]);
+      if (r.status === 'applied' && def.data_type === 'entity') out.propagated = (out.propagated ?? 0) + (await this.verifyLinks(type, id, [field]));
     } else {
       out = await this.refetchFields(type, id, [field, ...audit], ev.id);
       if (audit.length) this.remember(type, id, writeKey(ev), out.values);
       delete out.values;
     }
-    if (this.d.schema.site.identifier(type) === field) out.propagated = (out.propagated ?? 0) + await this.propagateStored(type, id);
+    if (this.d.schema.site.identifier(type) === field) out.propagated = (out.propagated ?? 0) + (await this.propagateStored(type, id));
     return out;
   }
 
@@ -231,7 +241,10 @@ export class EventApplier {
     const values = Object.fromEntries(fields.map((f) => [f, Object.hasOwn(rec.values, f) ? rec.values[f] : null]));
     const r = await this.d.store.applyChange(type, id, values, version);
     if (r.status === 'missing') return this.refetch(type, id, version);
-    const links = fields.filter((f) => { const dt = this.d.schema.site.dataType(type, f); return dt === 'entity' || dt === 'multi_entity'; });
+    const links = fields.filter((f) => {
+      const dt = this.d.schema.site.dataType(type, f);
+      return dt === 'entity' || dt === 'multi_entity';
+    });
     const propagated = r.status === 'applied' && links.length ? await this.verifyLinks(type, id, links) : 0;
     return { action: 'field-refetched', status: r.status, values, propagated };
   }
@@ -287,8 +300,8 @@ export class EventApplier {
       const { rows } = await this.d.store.refs({ type: meta.entity_type, id: meta.entity_id }, { type, field });
       for (const r of rows) owners.add(r.id);
     }
-    const original = typeof meta.original_event_log_entry_id === 'number' && this.d.events
-      ? (await this.d.events.readIds([meta.original_event_log_entry_id]))[0] : undefined;
+    const original =
+      typeof meta.original_event_log_entry_id === 'number' && this.d.events ? (await this.d.events.readIds([meta.original_event_log_entry_id]))[0] : undefined;
     const om = isObj(original?.meta) ? original.meta : {};
     for (const v of [om.old_value, om.new_value, ...(Array.isArray(om.added) ? om.added : []), ...(Array.isArray(om.removed) ? om.removed : [])]) {
       if (isLink(v) && v.type === type) owners.add(v.id);

@@ -14,14 +14,16 @@ export const CursorStateSchema = z.object({
   /** Missing ids below maxSeen -> epoch ms when first found missing. Keys are decimal ids. */
   backlog: z.record(z.string(), z.number()),
   /** The kept event log's window (shared/sync/kept-window.ts); absent: nothing kept yet. */
-  kept: z.object({
-    /** The kept log holds every event of `types` with an id in (after, maxSeen] that is not in the backlog. */
-    after: z.number().int().nonnegative(),
-    /** The event types kept since `after`. */
-    types: z.array(z.string()),
-    /** Retention marks [maxSeen, epoch ms], oldest first: once a mark is older than the retention, `after` moves to it. */
-    marks: z.array(z.tuple([z.number().int().nonnegative(), z.number()])),
-  }).optional(),
+  kept: z
+    .object({
+      /** The kept log holds every event of `types` with an id in (after, maxSeen] that is not in the backlog. */
+      after: z.number().int().nonnegative(),
+      /** The event types kept since `after`. */
+      types: z.array(z.string()),
+      /** Retention marks [maxSeen, epoch ms], oldest first: once a mark is older than the retention, `after` moves to it. */
+      marks: z.array(z.tuple([z.number().int().nonnegative(), z.number()])),
+    })
+    .optional(),
 });
 export type CursorState = z.infer<typeof CursorStateSchema>;
 
@@ -64,7 +66,9 @@ export function initialCursor(startAfter: number): CursorState {
 }
 
 export function backlogIds(state: CursorState): number[] {
-  return Object.keys(state.backlog).map(Number).sort((a, b) => a - b);
+  return Object.keys(state.backlog)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /**

@@ -6,7 +6,10 @@ import type { ShotgunClient } from '../site/index.js';
 const PAGE = 500;
 
 export class ShotgunEventSource implements EventSource {
-  constructor(private readonly client: ShotgunClient, private readonly onBadRow: (row: unknown, error: string) => void = () => {}) {}
+  constructor(
+    private readonly client: ShotgunClient,
+    private readonly onBadRow: (row: unknown, error: string) => void = () => {},
+  ) {}
 
   private async raw(conditions: unknown[], limit: number, direction: 'asc' | 'desc', fields: readonly string[]): Promise<Array<Record<string, unknown>>> {
     const r = await this.client.call<{ entities?: Array<Record<string, unknown>> }>('read', {
@@ -38,7 +41,7 @@ export class ShotgunEventSource implements EventSource {
     const out: EventRow[] = [];
     for (let i = 0; i < ids.length; i += PAGE) {
       const chunk = ids.slice(i, i + PAGE);
-      out.push(...await this.read([{ path: 'id', relation: 'in', values: chunk }], chunk.length));
+      out.push(...(await this.read([{ path: 'id', relation: 'in', values: chunk }], chunk.length)));
     }
     return out;
   }
@@ -60,7 +63,15 @@ export class ShotgunEventSource implements EventSource {
     const out = new Map<number, number>();
     for (let i = 0; i < ids.length; i += 100) {
       const chunk = ids.slice(i, i + 100).map((id) => ({ type, id }));
-      const rows = await this.raw([{ path: 'id', relation: 'greater_than', values: [afterId] }, { path: 'entity', relation: 'in', values: chunk }], PAGE, 'desc', ['id', 'entity']);
+      const rows = await this.raw(
+        [
+          { path: 'id', relation: 'greater_than', values: [afterId] },
+          { path: 'entity', relation: 'in', values: chunk },
+        ],
+        PAGE,
+        'desc',
+        ['id', 'entity'],
+      );
       for (const r of rows) {
         const e = r.entity as { id?: unknown } | null | undefined;
         if (typeof e?.id === 'number' && typeof r.id === 'number' && !out.has(e.id)) out.set(e.id, r.id);

@@ -6,7 +6,10 @@ import type { CursorState } from './event-log.js';
  * What the poller keeps of the event log (EVENT_LOG_KEEP_TYPES, EVENT_LOG_RETENTION_DAYS): every event of `types`,
  * for `retentionMs`. Rows are written before the cursor that has seen them is saved.
  */
-export interface KeptLogSettings { types: readonly string[]; retentionMs: number }
+export interface KeptLogSettings {
+  types: readonly string[];
+  retentionMs: number;
+}
 
 /** tk-core's path-cache events (python/tank/path_cache.py): what Toolkit reads back from the log. */
 export const DEFAULT_KEPT_TYPES: readonly string[] = ['Toolkit_Folders_Create', 'Toolkit_Folders_Delete'];
@@ -56,7 +59,12 @@ export function nextKept(prev: CursorState, next: CursorState, unseen: number, n
   return { ...bare, kept: { after: Math.min(after, next.maxSeen), types, marks } };
 }
 
-const typesSchema = z.string().transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean));
+const typesSchema = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean),
+);
 
 /** EVENT_LOG_KEEP_TYPES (comma-separated event types; `off` keeps nothing) and EVENT_LOG_RETENTION_DAYS. */
 export function keptLogSettingsFromEnv(env: Record<string, string | undefined>): KeptLogSettings | undefined {
@@ -91,7 +99,9 @@ export function knownIds(c: CursorState, lo: number, hi: number): KnownIds {
   const from = Math.max(1, lo);
   if (from > to) return { from, to };
   const after = c.kept ? c.kept.after : c.maxSeen;
-  const pending = Object.keys(c.backlog).map(Number).filter((id) => id >= from && id <= to);
+  const pending = Object.keys(c.backlog)
+    .map(Number)
+    .filter((id) => id >= from && id <= to);
   const below = from <= after;
   if (!below && pending.length === 0) return { from, to };
   const firstUnknown = below ? from : Math.min(...pending);

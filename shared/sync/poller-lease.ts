@@ -36,7 +36,11 @@ export class LeaseLostError extends Error {
 }
 
 /** What a save records beside the cursor: whether the poll read the log to its end, and since when the site is down (null: up). */
-export interface PollMarks { caughtUp?: boolean; siteDownSince?: number | null; gapAt?: number }
+export interface PollMarks {
+  caughtUp?: boolean;
+  siteDownSince?: number | null;
+  gapAt?: number;
+}
 
 /**
  * One item holds owner, leaseUntil, seq, the cursor and the owner's heartbeat (`beatAt`, every save). Acquire takes
@@ -46,22 +50,33 @@ export interface PollMarks { caughtUp?: boolean; siteDownSince?: number | null; 
  * lease (paused past its lease, then resumed) can never move the cursor: it gets LeaseLostError and stops.
  */
 export class PollerLease {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly leaseMs: number, private readonly staleAfterMs?: number) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly leaseMs: number,
+    private readonly staleAfterMs?: number,
+  ) {}
 
   async acquire(owner: string, nowMs: number): Promise<LeaseHolder | null> {
     try {
-      const out = await this.doc.send(new UpdateCommand({
-        TableName: this.table,
-        Key: KEY,
-        UpdateExpression: 'SET #o = :me, leaseUntil = :until, beatAt = :now, seq = if_not_exists(seq, :zero) + :one',
-        ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now OR #o = :me OR beatAt < :stale',
-        ExpressionAttributeNames: { '#o': 'owner' },
-        ExpressionAttributeValues: {
-          ':me': owner, ':until': nowMs + this.leaseMs, ':now': nowMs, ':zero': 0, ':one': 1,
-          ':stale': this.staleAfterMs === undefined ? 0 : nowMs - this.staleAfterMs,
-        },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: KEY,
+          UpdateExpression: 'SET #o = :me, leaseUntil = :until, beatAt = :now, seq = if_not_exists(seq, :zero) + :one',
+          ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now OR #o = :me OR beatAt < :stale',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: {
+            ':me': owner,
+            ':until': nowMs + this.leaseMs,
+            ':now': nowMs,
+            ':zero': 0,
+            ':one': 1,
+            ':stale': this.staleAfterMs === undefined ? 0 : nowMs - this.staleAfterMs,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       const item = out.Attributes ?? {};
       const cursor = item.cursor ? CursorStateSchema.parse(item.cursor) : null;
       return { owner, cursor, seq: Number(item.seq) };
@@ -74,7 +89,13 @@ export class PollerLease {
   /** Extends the lease and, when given, saves the cursor; both only while this holder still owns the lease. */
   async save(holder: LeaseHolder, nowMs: number, cursor?: CursorState, marks: PollMarks = {}): Promise<void> {
     const names: Record<string, string> = { '#o': 'owner' };
-    const values: Record<string, unknown> = { ':me': holder.owner, ':seq': holder.seq, ':next': holder.seq + 1, ':until': nowMs + this.leaseMs, ':beat': nowMs };
+    const values: Record<string, unknown> = {
+      ':me': holder.owner,
+      ':seq': holder.seq,
+      ':next': holder.seq + 1,
+      ':until': nowMs + this.leaseMs,
+      ':beat': nowMs,
+    };
     let set = 'leaseUntil = :until, seq = :next, beatAt = :beat';
     if (marks.caughtUp !== undefined) {
       set += ', caughtUp = :caught';
@@ -95,14 +116,16 @@ export class PollerLease {
       values[':now'] = nowMs;
     }
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.table,
-        Key: KEY,
-        UpdateExpression: `SET ${set}`,
-        ConditionExpression: '#o = :me AND seq = :seq',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: KEY,
+          UpdateExpression: `SET ${set}`,
+          ConditionExpression: '#o = :me AND seq = :seq',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) throw new LeaseLostError(holder.owner);
       throw e;
@@ -113,14 +136,16 @@ export class PollerLease {
 
   async release(holder: LeaseHolder): Promise<void> {
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.table,
-        Key: KEY,
-        UpdateExpression: 'SET leaseUntil = :zero, seq = :next',
-        ConditionExpression: '#o = :me AND seq = :seq',
-        ExpressionAttributeNames: { '#o': 'owner' },
-        ExpressionAttributeValues: { ':me': holder.owner, ':seq': holder.seq, ':next': holder.seq + 1, ':zero': 0 },
-      }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: KEY,
+          UpdateExpression: 'SET leaseUntil = :zero, seq = :next',
+          ConditionExpression: '#o = :me AND seq = :seq',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':me': holder.owner, ':seq': holder.seq, ':next': holder.seq + 1, ':zero': 0 },
+        }),
+      );
       holder.seq += 1;
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
@@ -146,11 +171,13 @@ export class PollerLease {
   /** Sets the cursor only if none exists yet (the import takes it before scanning, so nothing during the scan is lost). */
   async initialize(cursor: CursorState): Promise<boolean> {
     try {
-      await this.doc.send(new PutCommand({
-        TableName: this.table,
-        Item: { ...KEY, cursor, seq: 0, leaseUntil: 0 },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...KEY, cursor, seq: 0, leaseUntil: 0 },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;

@@ -144,10 +144,7 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
         }
         const c = cursor!;
         const missing = backlogIds(c);
-        const [fresh, late] = await Promise.all([
-          o.source.readAfter(c.maxSeen, pageSize),
-          missing.length ? o.source.readIds(missing) : Promise.resolve([]),
-        ]);
+        const [fresh, late] = await Promise.all([o.source.readAfter(c.maxSeen, pageSize), missing.length ? o.source.readIds(missing) : Promise.resolve([])]);
         const step = advance(c, [...fresh, ...late], now(), backlogTimeoutMs);
         const relevant = step.forward.filter((ev) => isRelevant(o.schema, ev));
         if (relevant.length && o.markPending) await o.markPending(relevant);
@@ -157,7 +154,10 @@ export async function runPoller(o: PollerOptions): Promise<PollerRun> {
         const kept = keptTypes ? step.forward.filter((ev) => keptTypes.has(ev.event_type)) : [];
         const unkept = kept.length ? await o.keep!.write(kept, now()) : [];
         const next = nextKept(c, step.next, Math.max(step.unseen, ...unkept), now(), o.keep);
-        await o.lease.save(holder, now(), next, { caughtUp: fresh.length < pageSize, ...(downSince !== null || run.polls === 0 ? { siteDownSince: null } : {}) });
+        await o.lease.save(holder, now(), next, {
+          caughtUp: fresh.length < pageSize,
+          ...(downSince !== null || run.polls === 0 ? { siteDownSince: null } : {}),
+        });
         cursor = next;
         downSince = null;
         if (troubled) o.onSiteTrouble?.(undefined);

@@ -78,7 +78,12 @@ export interface ReconcileOptions {
 }
 
 export interface TypeReconcile {
-  scanned: number; applied: number; added: number; vanished: number; refetched: number; swept: boolean;
+  scanned: number;
+  applied: number;
+  added: number;
+  vanished: number;
+  refetched: number;
+  swept: boolean;
   /** Entities the scan found newer on the site than in the cache, older than IN_FLIGHT_MS: writes the event log did not carry. */
   quiet: number;
   /** The type's interval after this pass (with `pace`). */
@@ -96,7 +101,10 @@ export interface ReconcileOutcome {
   calibrated?: boolean;
 }
 
-interface TypeState { since?: number; sweptAt?: number }
+interface TypeState {
+  since?: number;
+  sweptAt?: number;
+}
 
 export class Reconciler {
   readonly pace: ReconcilePace;
@@ -128,12 +136,25 @@ export class Reconciler {
     const ready = await this.d.readiness.load();
     const types = (opts.types ?? this.d.schema.site.typeNames).filter((t) => ready.isTypeReady(t));
     const stamp = await versionStamp(this.d, started, { initialize: false });
-    const out: ReconcileOutcome = { stamp, types: {}, notDue: [], stopped: false, ...(schemaDiff ? { schemaDiff } : {}), ...(calibrated ? { calibrated } : {}) };
+    const out: ReconcileOutcome = {
+      stamp,
+      types: {},
+      notDue: [],
+      stopped: false,
+      ...(schemaDiff ? { schemaDiff } : {}),
+      ...(calibrated ? { calibrated } : {}),
+    };
     for (const type of types) {
-      if (opts.shouldStop?.()) { out.stopped = true; break; }
+      if (opts.shouldStop?.()) {
+        out.stopped = true;
+        break;
+      }
       const pace = await this.pace.get(type);
       // Half the schedule's rate as slack: a type due a little after this invocation would otherwise wait a whole period.
-      if (opts.pace && !this.pace.due(pace, now(), opts.pace.floorMs / 2)) { out.notDue.push(type); continue; }
+      if (opts.pace && !this.pace.due(pace, now(), opts.pace.floorMs / 2)) {
+        out.notDue.push(type);
+        continue;
+      }
       const st = await this.state(type);
       const r: TypeReconcile = { scanned: 0, applied: 0, added: 0, vanished: 0, refetched: 0, swept: false, quiet: 0 };
       const passStart = now();
@@ -178,18 +199,28 @@ export class Reconciler {
       if (!types.length) return undefined;
     }
     // Any change of the site's schema (not only of cached fields) invalidates schema replies and the site's field names.
-    const digest = full && this.d.schemaDigest ? await this.d.schemaDigest.check().catch((e) => {
-      this.d.log?.('whole-schema digest not checked (next full diff retries)', { error: (e as Error).message });
-      return undefined;
-    }) : undefined;
-    if (digest?.changed) this.d.log?.('the site\'s schema changed (periodic schema diff): schema generation bumped', { digest: digest.digest });
+    const digest =
+      full && this.d.schemaDigest
+        ? await this.d.schemaDigest.check().catch((e) => {
+            this.d.log?.('whole-schema digest not checked (next full diff retries)', { error: (e as Error).message });
+            return undefined;
+          })
+        : undefined;
+    if (digest?.changed) this.d.log?.("the site's schema changed (periodic schema diff): schema generation bumped", { digest: digest.digest });
     const r = await this.d.schemaDrift.check(types, full ? 'reconciler: periodic schema diff' : 'reconciler: drift recorded');
     if (full) {
       await this.d.doc.send(new PutCommand({ TableName: this.d.stateTable, Item: { ...key, at: started } }));
       const adopted = await this.d.readiness.adoptFingerprints();
       if (adopted) this.d.log?.('definition fingerprints recorded for fields imported before fingerprints existed', { fields: adopted });
     }
-    return { full, types: r.types.length, drifted: r.total, detected: r.detected.length, cleared: r.cleared.length, ...(digest ? { schemaChanged: digest.changed } : {}) };
+    return {
+      full,
+      types: r.types.length,
+      drifted: r.total,
+      detected: r.detected.length,
+      cleared: r.cleared.length,
+      ...(digest ? { schemaChanged: digest.changed } : {}),
+    };
   }
 
   /** The site's rules, re-measured when the last calibration is older than the interval (a failed one is retried next pass). */
@@ -216,7 +247,7 @@ export class Reconciler {
       for (let afterId = 0; ;) {
         const page = await this.d.fetcher.page({ type, retired, afterId, fields, where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }] });
         r.scanned += page.length;
-        quiet.push(...await this.unseen(type, page, started));
+        quiet.push(...(await this.unseen(type, page, started)));
         const w = await this.refresher.write(page, stamp);
         r.applied += w.created + w.merged;
         if (page.length < PAGE_SIZE) break;
@@ -229,7 +260,14 @@ export class Reconciler {
   /** Records of a scan page whose site updated_at is later than the stored copy's (or that are not stored), older than IN_FLIGHT_MS. */
   private async unseen(type: string, page: readonly EntityRecord[], started: number): Promise<QuietWrite[]> {
     if (!page.length) return [];
-    const stored = new Map((await this.d.store.getMany(type, page.map((p) => p.id))).entities.map((e) => [e.record.id, e.record.values.updated_at]));
+    const stored = new Map(
+      (
+        await this.d.store.getMany(
+          type,
+          page.map((p) => p.id),
+        )
+      ).entities.map((e) => [e.record.id, e.record.values.updated_at]),
+    );
     const out: QuietWrite[] = [];
     for (const rec of page) {
       const site = Date.parse(String(rec.values.updated_at ?? ''));
@@ -272,5 +310,6 @@ export class Reconciler {
   }
 }
 
-const writersOf = (writes: readonly QuietWrite[]): string[] =>
-  [...new Set(writes.map((w) => (w.by ? `${w.by.type} ${w.by.id}${w.by.name ? ` (${w.by.name})` : ''}` : 'unknown')))];
+const writersOf = (writes: readonly QuietWrite[]): string[] => [
+  ...new Set(writes.map((w) => (w.by ? `${w.by.type} ${w.by.id}${w.by.name ? ` (${w.by.name})` : ''}` : 'unknown'))),
+];

@@ -44,7 +44,9 @@ export class SchemaDigest {
     let generation = before;
     if (changed) {
       await bumpGenerations(this.d.ddb, this.d.table, [SCHEMA_GENERATION]);
-      await this.d.ddb.send(new PutItemCommand({ TableName: this.d.table, Item: { ...KEY, digest: { S: digest }, at: { S: (this.d.now?.() ?? new Date()).toISOString() } } }));
+      await this.d.ddb.send(
+        new PutItemCommand({ TableName: this.d.table, Item: { ...KEY, digest: { S: digest }, at: { S: (this.d.now?.() ?? new Date()).toISOString() } } }),
+      );
       const after = await this.d.readiness.schemaGeneration();
       // Only this bump since the read: the names read are current under the new generation; else they may be older than another change.
       generation = after === before + 1 ? after : -1;
@@ -52,14 +54,24 @@ export class SchemaDigest {
     let recorded = 0;
     if (generation >= 0) {
       const known = (await this.d.readiness.load()).siteFields.types;
-      recorded = await recordSiteFieldNames(this.d.readiness, read, known.filter((t) => this.d.schema.site.hasType(t)), generation);
+      recorded = await recordSiteFieldNames(
+        this.d.readiness,
+        read,
+        known.filter((t) => this.d.schema.site.hasType(t)),
+        generation,
+      );
     }
     return { changed, digest, recorded };
   }
 }
 
 /** Records the site's field names of `types` from a `schema_read` reply, read under schema generation `generation`; returns how many types were recorded. */
-export async function recordSiteFieldNames(readiness: Pick<ReadinessStore, 'recordSiteFields'>, read: unknown, types: readonly string[], generation: number): Promise<number> {
+export async function recordSiteFieldNames(
+  readiness: Pick<ReadinessStore, 'recordSiteFields'>,
+  read: unknown,
+  types: readonly string[],
+  generation: number,
+): Promise<number> {
   if (!isObj(read)) return 0;
   let recorded = 0;
   for (const type of types) {

@@ -48,7 +48,10 @@ export function compareType(schema: CachedSchema, type: string, live: LiveFields
   for (const [field, def] of Object.entries(t.fields)) {
     const cached = describe(def.data_type, def.valid_types);
     const l = Object.hasOwn(live, field) ? live[field] : undefined;
-    if (!l) { out.push({ type, field, kind: 'removed', cached }); continue; }
+    if (!l) {
+      out.push({ type, field, kind: 'removed', cached });
+      continue;
+    }
     const dt = String(l.data_type.value);
     const vt = l.properties?.valid_types?.value;
     const site = describe(dt, Array.isArray(vt) ? vt.filter((x): x is string => typeof x === 'string') : []);
@@ -59,7 +62,9 @@ export function compareType(schema: CachedSchema, type: string, live: LiveFields
 }
 
 /** The site's side: schema_field_read for a type, schema_entity_read to tell "no such type" from other faults. */
-export interface SchemaSource { call<T = unknown>(method: string, params?: unknown): Promise<T> }
+export interface SchemaSource {
+  call<T = unknown>(method: string, params?: unknown): Promise<T>;
+}
 
 /** The live field definitions of `type`, or undefined when the site has no such type. */
 export async function fetchLiveFields(site: SchemaSource, type: string): Promise<LiveFields | undefined> {
@@ -77,9 +82,11 @@ export async function fetchLiveFields(site: SchemaSource, type: string): Promise
 export async function diffSchema(schema: CachedSchema, site: SchemaSource, types?: readonly string[], concurrency = 4): Promise<FieldDrift[]> {
   const queue = [...(types ?? schema.site.typeNames)].filter((t) => schema.site.hasType(t));
   const out: FieldDrift[] = [];
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-    for (let t = queue.shift(); t !== undefined; t = queue.shift()) out.push(...compareType(schema, t, await fetchLiveFields(site, t)));
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let t = queue.shift(); t !== undefined; t = queue.shift()) out.push(...compareType(schema, t, await fetchLiveFields(site, t)));
+    }),
+  );
   return out.sort((a, b) => a.type.localeCompare(b.type) || a.field.localeCompare(b.field));
 }
 
@@ -91,7 +98,11 @@ export async function diffSchema(schema: CachedSchema, site: SchemaSource, types
 export function displayColumnEntityType(meta: unknown): string | undefined {
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObj(meta)) return undefined;
-  for (const v of [meta.entity_type, isObj(meta.new_value) ? meta.new_value.entity_type : undefined, isObj(meta.old_value) ? meta.old_value.entity_type : undefined]) {
+  for (const v of [
+    meta.entity_type,
+    isObj(meta.new_value) ? meta.new_value.entity_type : undefined,
+    isObj(meta.old_value) ? meta.old_value.entity_type : undefined,
+  ]) {
     if (typeof v === 'string' && v !== '' && v !== 'DisplayColumn') return v;
   }
   return undefined;
@@ -135,7 +146,9 @@ export class SchemaDrift {
     if (!this.current || now - this.viewAt > (this.d.viewMaxAgeMs ?? 10_000)) {
       this.viewAt = now;
       const p = this.d.readiness.load();
-      p.catch(() => { if (this.current === p) this.current = undefined; });
+      p.catch(() => {
+        if (this.current === p) this.current = undefined;
+      });
       this.current = p;
     }
     return this.current;
@@ -158,7 +171,10 @@ export class SchemaDrift {
       });
       const gone = [...recorded.keys()].filter((f) => !now.some((x) => x.field === f));
       if (fresh.length) {
-        await this.d.readiness.recordDrift(type, fresh.map((x) => ({ field: x.field, record: { kind: x.kind, cached: x.cached, site: x.site, at: recorded.get(x.field)?.at ?? at } })));
+        await this.d.readiness.recordDrift(
+          type,
+          fresh.map((x) => ({ field: x.field, record: { kind: x.kind, cached: x.cached, site: x.site, at: recorded.get(x.field)?.at ?? at } })),
+        );
         detected.push(...fresh);
       }
       if (gone.length) {
@@ -180,13 +196,25 @@ export class SchemaDrift {
     const total = after.drifted().length;
     this.d.metrics?.add('SchemaDrift', total);
     for (const x of detected) {
-      this.d.log?.('schema drift: the site changed a cached field; it is not served and not updated until the schema file matches the site: run `fpt-cache schema dump` and deploy', {
-        schemaDrift: true, trigger, type: x.type, field: x.field, kind: x.kind, deployed: x.cached, site: x.site ?? null,
-      });
+      this.d.log?.(
+        'schema drift: the site changed a cached field; it is not served and not updated until the schema file matches the site: run `fpt-cache schema dump` and deploy',
+        {
+          schemaDrift: true,
+          trigger,
+          type: x.type,
+          field: x.field,
+          kind: x.kind,
+          deployed: x.cached,
+          site: x.site ?? null,
+        },
+      );
     }
     for (const c of cleared) {
       this.d.log?.('schema drift cleared: the deployed schema matches the site again; the field is rebuilt (backfilled) before it is served', {
-        schemaDrift: false, trigger, type: c.type, field: c.field,
+        schemaDrift: false,
+        trigger,
+        type: c.type,
+        field: c.field,
       });
     }
     return { types: scope, drifted, detected, cleared, total };

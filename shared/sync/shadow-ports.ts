@@ -14,7 +14,10 @@ export function shadowPorts(ctx: SyncContext, opts: { onRepair?: (n: number) => 
   const engine = new ReadEngine(ctx.store, ctx.schema, { readiness });
   const refresher = new EntityRefresher({ schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events, lease: ctx.lease });
   const versions = new ShadowVersions({
-    schema: ctx.schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events,
+    schema: ctx.schema,
+    store: ctx.store,
+    fetcher: ctx.fetcher,
+    events: ctx.events,
     async refresh(type, ids) {
       const r = await refresher.refresh(type, ids, fetchable(ctx.schema, await readiness(), type));
       return r.written + r.removed;

@@ -34,9 +34,19 @@ export interface PageQuery {
 }
 
 export class SiteFetcher {
-  constructor(private readonly client: ShotgunClient, private readonly schema: CachedSchema) {}
+  constructor(
+    private readonly client: ShotgunClient,
+    private readonly schema: CachedSchema,
+  ) {}
 
-  private async read(type: string, conditions: Cond[], fields: readonly string[], retired: boolean, pageSize: number, sorts = [{ field_name: 'id', direction: 'asc' }]): Promise<Row[]> {
+  private async read(
+    type: string,
+    conditions: Cond[],
+    fields: readonly string[],
+    retired: boolean,
+    pageSize: number,
+    sorts = [{ field_name: 'id', direction: 'asc' }],
+  ): Promise<Row[]> {
     const r = await this.client.call<{ entities?: Row[] }>('read', {
       type,
       return_fields: fields.length ? [...fields] : ['id'],
@@ -50,8 +60,13 @@ export class SiteFetcher {
 
   /** One keyset page, id ascending. Fewer than pageSize rows means the scan is complete. */
   async page(q: PageQuery): Promise<EntityRecord[]> {
-    const rows = await this.read(q.type, [{ path: 'id', relation: 'greater_than', values: [q.afterId] }, ...(q.where ?? [])],
-      q.fields ?? cachedFields(this.schema, q.type), q.retired, q.pageSize ?? PAGE_SIZE);
+    const rows = await this.read(
+      q.type,
+      [{ path: 'id', relation: 'greater_than', values: [q.afterId] }, ...(q.where ?? [])],
+      q.fields ?? cachedFields(this.schema, q.type),
+      q.retired,
+      q.pageSize ?? PAGE_SIZE,
+    );
     return rows.map((r) => toRecord(r, q.retired));
   }
 
@@ -99,16 +114,21 @@ export class SiteFetcher {
   /** How many entities of a type the site has (active or retired). */
   async count(type: string, retired: boolean): Promise<number> {
     const r = await this.client.call<{ paging_info?: { entity_count?: number } }>('read', {
-      type, return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] }, return_only: retired ? 'retired' : 'active',
-      paging: { entities_per_page: 1, current_page: 1 }, return_paging_info: true,
+      type,
+      return_fields: ['id'],
+      filters: { logical_operator: 'and', conditions: [] },
+      return_only: retired ? 'retired' : 'active',
+      paging: { entities_per_page: 1, current_page: 1 },
+      return_paging_info: true,
     });
     return r?.paging_info?.entity_count ?? 0;
   }
 
   /** The most recently updated entities of a type (updated_at descending), whole; for validation samples. */
   async recentlyUpdated(type: string, limit: number, fields?: readonly string[]): Promise<EntityRecord[]> {
-    const rows = await this.read(type, [], fields ?? cachedFields(this.schema, type), false, Math.min(limit, PAGE_SIZE),
-      [{ field_name: 'updated_at', direction: 'desc' }]);
+    const rows = await this.read(type, [], fields ?? cachedFields(this.schema, type), false, Math.min(limit, PAGE_SIZE), [
+      { field_name: 'updated_at', direction: 'desc' },
+    ]);
     return rows.map((r) => toRecord(r, false));
   }
 }

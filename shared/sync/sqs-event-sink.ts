@@ -6,7 +6,11 @@ import type { EventSink } from './poller.js';
 const MAX_ATTEMPTS = 5;
 
 export class SqsEventSink implements EventSink {
-  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {}
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+  ) {}
 
   /** Sends in id order, ten at a time; a batch's failed entries are retried before the next batch goes, so a group keeps its order. */
   async send(events: EventRow[], run?: string): Promise<void> {

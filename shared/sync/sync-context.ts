@@ -61,16 +61,32 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const sqs = new SQSClient(awsClientConfig(env, 'SQS'));
   const client = new ShotgunClient({
-    url: site.url, scriptName: creds.scriptName, scriptKey: creds.scriptKey, timeoutMs: site.timeoutMs,
-    retry: { maxAttempts: Math.max(site.maxAttempts, 4) }, userAgent: 'fpt-cache-sync', onRetry: opts.onRetry,
+    url: site.url,
+    scriptName: creds.scriptName,
+    scriptKey: creds.scriptKey,
+    timeoutMs: site.timeoutMs,
+    retry: { maxAttempts: Math.max(site.maxAttempts, 4) },
+    userAgent: 'fpt-cache-sync',
+    onRetry: opts.onRetry,
   });
   const leaseMs = Number(env.POLLER_LEASE_MS) > 0 ? Number(env.POLLER_LEASE_MS) : DEFAULT_POLLER_LEASE_MS;
   return {
-    env, schema, tables, ddb, doc, sqs, client,
+    env,
+    schema,
+    tables,
+    ddb,
+    doc,
+    sqs,
+    client,
     store: new EntityStore(ddb, tables, schema),
     readiness: new ReadinessStore(ddb, tables, schema),
     // A heartbeat older than POLLER_STALE_MS (default 10 s; the owner saves every poll) is a dead owner's: taken over at once.
-    lease: new PollerLease(doc, tables.state, leaseMs, Number(env.POLLER_STALE_MS) > 0 ? Number(env.POLLER_STALE_MS) : Math.min(leaseMs, DEFAULT_POLLER_STALE_MS)),
+    lease: new PollerLease(
+      doc,
+      tables.state,
+      leaseMs,
+      Number(env.POLLER_STALE_MS) > 0 ? Number(env.POLLER_STALE_MS) : Math.min(leaseMs, DEFAULT_POLLER_STALE_MS),
+    ),
     importState: new ImportState(doc, tables.state),
     fetcher: new SiteFetcher(client, schema),
     events: new ShotgunEventSource(client, (row, error) => opts.log?.('unreadable EventLogEntry row skipped', { row, error })),

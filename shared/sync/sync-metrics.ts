@@ -74,12 +74,18 @@ export class MemorySyncMetrics implements SyncMetrics {
     this.last.set(name, { value, at: Date.now() });
   }
   flush(): void {}
-  total(name: SyncMetricName): number { return this.totals.get(name) ?? 0; }
+  total(name: SyncMetricName): number {
+    return this.totals.get(name) ?? 0;
+  }
 }
 
 /** Sends every metric to several sinks. */
 export class TeeSyncMetrics implements SyncMetrics {
   constructor(private readonly sinks: SyncMetrics[]) {}
-  add(name: SyncMetricName, value: number, unit?: SyncMetricUnit): void { for (const s of this.sinks) s.add(name, value, unit); }
-  flush(): void { for (const s of this.sinks) s.flush(); }
+  add(name: SyncMetricName, value: number, unit?: SyncMetricUnit): void {
+    for (const s of this.sinks) s.add(name, value, unit);
+  }
+  flush(): void {
+    for (const s of this.sinks) s.flush();
+  }
 }

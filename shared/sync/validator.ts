@@ -37,7 +37,11 @@ export interface ValidateOptions {
   onType?: (t: TypeValidation) => void;
 }
 
-export interface EntityDiff { id: number; retired: boolean; fields: string[] }
+export interface EntityDiff {
+  id: number;
+  retired: boolean;
+  fields: string[];
+}
 
 export interface TypeValidation {
   type: string;
@@ -51,7 +55,10 @@ export interface TypeValidation {
   cleared?: boolean;
 }
 
-export interface ValidationReport { types: TypeValidation[]; drift: number }
+export interface ValidationReport {
+  types: TypeValidation[];
+  drift: number;
+}
 
 type Row = Record<string, unknown> & { id: number };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -67,11 +74,17 @@ export class Validator {
     for (const type of opts.types ?? this.d.schema.site.typeNames) {
       const ready = readiness.isTypeReady(type);
       const [siteActive, siteRetired, summary] = await Promise.all([
-        this.d.fetcher.count(type, false), this.d.fetcher.count(type, true), this.d.store.typeSummary(type),
+        this.d.fetcher.count(type, false),
+        this.d.fetcher.count(type, true),
+        this.d.store.typeSummary(type),
       ]);
       const t: TypeValidation = {
-        type, ready, site: { active: siteActive, retired: siteRetired },
-        cache: { active: summary.ids.length - summary.retired.size, retired: summary.retired.size }, compared: 0, differing: [],
+        type,
+        ready,
+        site: { active: siteActive, retired: siteRetired },
+        cache: { active: summary.ids.length - summary.retired.size, retired: summary.retired.size },
+        compared: 0,
+        differing: [],
       };
       if (ready) {
         const fields = cachedFields(this.d.schema, type).filter((f) => readiness.isFieldReady(type, f));
@@ -82,7 +95,13 @@ export class Validator {
           let diffs = await this.compare(engine, type, ids, fields, retired);
           if (diffs.length && (opts.recheckMs ?? 3000) > 0) {
             await sleep(opts.recheckMs ?? 3000);
-            diffs = await this.compare(engine, type, diffs.map((x) => x.id), fields, retired);
+            diffs = await this.compare(
+              engine,
+              type,
+              diffs.map((x) => x.id),
+              fields,
+              retired,
+            );
           }
           t.compared += ids.length;
           t.differing.push(...diffs);
@@ -136,8 +155,11 @@ export class Validator {
   private async compare(engine: ReadEngine, type: string, ids: number[], fields: string[], retired: boolean): Promise<EntityDiff[]> {
     if (!ids.length) return [];
     const params = {
-      type, return_fields: fields, filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'in', values: ids }] },
-      return_only: retired ? 'retired' : 'active', paging: { entities_per_page: PAGE_SIZE, current_page: 1 },
+      type,
+      return_fields: fields,
+      filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'in', values: ids }] },
+      return_only: retired ? 'retired' : 'active',
+      paging: { entities_per_page: PAGE_SIZE, current_page: 1 },
     };
     const [site, cache] = await Promise.all([this.d.client.call<{ entities: Row[] }>('read', params), engine.read(params)]);
     if (!cache.served) return ids.map((id) => ({ id, retired, fields: [`(not served: ${cache.reason})`] }));
@@ -147,7 +169,10 @@ export class Validator {
     for (const s of site.entities ?? []) {
       seen.add(s.id);
       const c = cached.get(s.id);
-      if (!c) { out.push({ id: s.id, retired, fields: ['(missing from the cache)'] }); continue; }
+      if (!c) {
+        out.push({ id: s.id, retired, fields: ['(missing from the cache)'] });
+        continue;
+      }
       // Signed URLs compare by object: a newer signature is not drift (docs/semantics.md "Volatile values").
       const differing = ['type', ...fields].filter((f) => !sameObjects(s[f], c[f]));
       if (differing.length) out.push({ id: s.id, retired, fields: differing });
@@ -160,7 +185,12 @@ export class Validator {
 /** The validator of a sync context, with the shadow ledger (so a clean validation clears a quarantine). */
 export function validatorFor(ctx: SyncContext, metrics?: SyncMetrics): Validator {
   return new Validator({
-    schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, client: ctx.client, metrics,
+    schema: ctx.schema,
+    store: ctx.store,
+    readiness: ctx.readiness,
+    fetcher: ctx.fetcher,
+    client: ctx.client,
+    metrics,
     shadow: new ShadowLedger(ctx.ddb, ctx.tables.state),
   });
 }

@@ -31,7 +31,12 @@ export interface VolatileRefreshOptions {
   maxEntities?: number;
 }
 
-export interface VolatileRefreshOutcome { due: number; renewed: number; changed: number; gone: number }
+export interface VolatileRefreshOutcome {
+  due: number;
+  renewed: number;
+  changed: number;
+  gone: number;
+}
 
 /** The cached fields of a type that can hold signed URLs (image, url). */
 export function volatileFields(schema: CachedSchema, type: string): string[] {
@@ -66,7 +71,10 @@ export class VolatileRefresher {
     const [site, stored] = await Promise.all([this.d.fetcher.byIds(type, ids, ['id', ...fields]), this.d.store.getMany(type, ids)]);
     for (const e of stored.entities) {
       const fresh = site.get(e.record.id);
-      if (!fresh) { out.gone++; continue; }
+      if (!fresh) {
+        out.gone++;
+        continue;
+      }
       const renewals: Record<string, unknown> = {};
       const changes: Record<string, unknown> = {};
       for (const f of fields) {
@@ -76,7 +84,8 @@ export class VolatileRefresher {
         else if (!sameObjects(was ?? null, now)) changes[f] = now === null ? undefined : now;
       }
       if (Object.keys(renewals).length) out.renewed += await this.d.store.renewSignatures(type, e.record.id, renewals);
-      if (Object.keys(changes).length && (await this.d.store.applyChange(type, e.record.id, changes, stamp, { refresh: true })).status === 'applied') out.changed++;
+      if (Object.keys(changes).length && (await this.d.store.applyChange(type, e.record.id, changes, stamp, { refresh: true })).status === 'applied')
+        out.changed++;
       const exp = volatility(fields.map((f) => fresh.values[f] ?? null)).earliestMs;
       if (Number.isFinite(exp)) await this.d.recent.renewed({ type, id: e.record.id, expiresMs: exp });
     }

@@ -26,9 +26,13 @@ beforeAll(async () => {
       return JSON.stringify({ 'user:artist2': { types: ['Shot'], projects: [projectId] }, '*': { types: ['Shot', 'Task', 'HumanUser'] } });
     },
   });
-  shotId = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', { type: 'Project', id: projectId })], ['code']))) as { entities: any[] }).entities[0].id;
+  shotId = (
+    results(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', { type: 'Project', id: projectId })], ['code']))) as { entities: any[] }
+  ).entities[0].id;
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 const shotRead = (auth: Record<string, unknown>) => readPayload(auth as never, 'Shot', [cond('id', 'is', shotId)], ['code']);
 const tag = (r: RawResponse) => `${r.headers['x-fpt-cache']} ${r.headers['x-fpt-cache-reason']}`;
@@ -51,35 +55,55 @@ describe('credentials checked against the site, verdicts cached', () => {
     expect(later).toBe(0);
   });
 
-  it('an invalid script key: the site\'s own 102, no cached data; a changed key is checked again', async () => {
+  it("an invalid script key: the site's own 102, no cached data; a changed key is checked again", async () => {
     const good = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
     expect(tag(await h.rpc(shotRead(good)))).toBe('hit access:ids');
     const bad = { script_name: DEFAULT_SCRIPT.name, script_key: 'not-the-key' };
     let r!: RawResponse;
-    expect(await siteReadsDuring(async () => { r = await h.rpc(shotRead(bad)); })).toBe(1);
+    expect(
+      await siteReadsDuring(async () => {
+        r = await h.rpc(shotRead(bad));
+      }),
+    ).toBe(1);
     expect(r.status).toBe(200);
     expect(r.json()).toEqual({ exception: true, error_code: 102, message: `Can't authenticate script '${DEFAULT_SCRIPT.name}'` });
     expect(tag(r)).toBe('error auth-rejected');
     expect(r.body.toString()).not.toContain('"results"');
     // Rejections are not remembered: asking again asks the site again.
-    expect(await siteReadsDuring(async () => { expect(fault(await h.rpc(shotRead(bad))).error_code).toBe(102); })).toBe(1);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(fault(await h.rpc(shotRead(bad))).error_code).toBe(102);
+      }),
+    ).toBe(1);
   });
 
-  it('user login and password; a wrong password gets the site\'s 102', async () => {
+  it("user login and password; a wrong password gets the site's 102", async () => {
     const auth = { user_login: 'artist1', user_password: 'password' };
-    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(1);
-    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(0);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
+      }),
+    ).toBe(1);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
+      }),
+    ).toBe(0);
     const wrong = await h.rpc(shotRead({ user_login: 'artist1', user_password: 'guess' }));
     expect(fault(wrong)).toEqual({ exception: true, error_code: 102, message: "Can't authenticate user 'artist1'" });
     const disabled = await h.rpc(shotRead({ user_login: 'former', user_password: 'password' }));
     expect(fault(disabled).error_code).toBe(102);
   });
 
-  it('a session token (from get_session_token through the API) is served; once expired, the site\'s 102', async () => {
-    const token = (results(await h.rpc({ method_name: 'get_session_token', params: [{ user_login: 'artist1', user_password: 'password' }] })) as { session_id: string }).session_id;
+  it("a session token (from get_session_token through the API) is served; once expired, the site's 102", async () => {
+    const token = (
+      results(await h.rpc({ method_name: 'get_session_token', params: [{ user_login: 'artist1', user_password: 'password' }] })) as { session_id: string }
+    ).session_id;
     const auth = { session_token: token, reject_if_expired: true };
     expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
-    const other = (results(await h.rpc({ method_name: 'get_session_token', params: [{ user_login: 'artist1', user_password: 'password' }] })) as { session_id: string }).session_id;
+    const other = (
+      results(await h.rpc({ method_name: 'get_session_token', params: [{ user_login: 'artist1', user_password: 'password' }] })) as { session_id: string }
+    ).session_id;
     h.sim.control.expireSessions(other);
     const expired = await h.rpc(shotRead({ session_token: other, reject_if_expired: true }));
     expect(fault(expired)).toEqual({ exception: true, error_code: 102, message: 'Session token has expired.' });
@@ -89,8 +113,16 @@ describe('credentials checked against the site, verdicts cached', () => {
 
   it('sudo_as_login is part of the identity: checked with the site (an unknown login is its 102)', async () => {
     const auth = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key, sudo_as_login: 'artist1' };
-    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(1);
-    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(0);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
+      }),
+    ).toBe(1);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
+      }),
+    ).toBe(0);
     const nobody = await h.rpc(shotRead({ ...auth, sudo_as_login: 'nobody' }));
     expect(fault(nobody)).toMatchObject({ error_code: 102, message: expect.stringContaining("Can't sudo as user 'nobody'") });
   });
@@ -112,22 +144,41 @@ describe('credentials checked against the site, verdicts cached', () => {
     const other = createApiHandler({
       shotgun: { url: h.sim.url, timeoutMs: 10_000, maxAttempts: 1 },
       logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: 'SILENT' }),
-      cache: { schema, ddb: h.store.ddb, tables: h.tables, accessRules: {}, verdictKey: async () => TEST_VERDICT_KEY, scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }) },
+      cache: {
+        schema,
+        ddb: h.store.ddb,
+        tables: h.tables,
+        accessRules: {},
+        verdictKey: async () => TEST_VERDICT_KEY,
+        scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
+      },
     });
     const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler: other });
     try {
-      expect(await siteReadsDuring(async () => {
-        expect(tag(await postRpc(`${gw.url}/api3/json`, shotRead(auth)))).toBe('hit access:ids');
-      })).toBe(0);
+      expect(
+        await siteReadsDuring(async () => {
+          expect(tag(await postRpc(`${gw.url}/api3/json`, shotRead(auth)))).toBe('hit access:ids');
+        }),
+      ).toBe(0);
     } finally {
       await gw.close();
     }
-    const items = (await h.store.ddb.send(new QueryCommand({
-      TableName: h.tables.state, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: VERDICT_PK } },
-    }))).Items ?? [];
+    const items =
+      (
+        await h.store.ddb.send(
+          new QueryCommand({
+            TableName: h.tables.state,
+            KeyConditionExpression: 'pk = :p',
+            ExpressionAttributeValues: { ':p': { S: VERDICT_PK } },
+          }),
+        )
+      ).Items ?? [];
     expect(items.length).toBeGreaterThan(0);
     // Keyed by the verdict key, its own secret: not by the script key (which every holder of the script could use to forge one).
-    const under = (key: string) => `verdict#${createHmac('sha256', key).update(JSON.stringify(['user', 'artist4', 'password', null])).digest('base64url')}`;
+    const under = (key: string) =>
+      `verdict#${createHmac('sha256', key)
+        .update(JSON.stringify(['user', 'artist4', 'password', null]))
+        .digest('base64url')}`;
     const sks = items.map((it) => it.sk.S);
     expect(sks).toContain(under(TEST_VERDICT_KEY));
     expect(sks).not.toContain(under(DEFAULT_SCRIPT.key));
@@ -143,8 +194,16 @@ describe('credentials checked against the site, verdicts cached', () => {
     // A read the cache cannot answer goes to the site, which accepts the credentials...
     expect(tag(await h.rpc(readPayload(auth as never, 'Shot', [], ['sg_editorial_data'])))).toBe('pass uncached-field:Shot.sg_editorial_data');
     // ...but only the cache's own verification call makes a verdict (the site answers some methods without checking credentials).
-    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(1);
-    expect(await siteReadsDuring(async () => { expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids'); })).toBe(0);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
+      }),
+    ).toBe(1);
+    expect(
+      await siteReadsDuring(async () => {
+        expect(tag(await h.rpc(shotRead(auth)))).toBe('hit access:ids');
+      }),
+    ).toBe(0);
   });
 });
 
@@ -154,7 +213,9 @@ describe('access rules (ACCESS_RULES)', () => {
 
   it('serves an identity only the types and projects its rule names; the rest passes through to the site', async () => {
     expect(tag(await h.rpc(readPayload(artist2 as never, 'Shot', [cond('project', 'is', project())], ['code'])))).toBe('hit access:project');
-    expect(tag(await h.rpc(readPayload(artist2 as never, 'Shot', [cond('project', 'is', { type: 'Project', id: otherProjectId })], ['code'])))).toBe('pass access-rule:project');
+    expect(tag(await h.rpc(readPayload(artist2 as never, 'Shot', [cond('project', 'is', { type: 'Project', id: otherProjectId })], ['code'])))).toBe(
+      'pass access-rule:project',
+    );
     expect(tag(await h.rpc(readPayload(artist2 as never, 'Shot', [cond('id', 'is', shotId)], ['code'])))).toBe('pass access-rule:project');
     const task = await h.rpc(readPayload(artist2 as never, 'Task', [cond('project', 'is', project())], ['content']));
     expect(tag(task)).toBe('pass access-rule:type');
@@ -170,7 +231,7 @@ describe('access rules (ACCESS_RULES)', () => {
     expect(tag(await h.rpc(readPayload({ session_token: token } as never, 'Version', [], ['code'])))).toBe('pass access-rule:type');
   });
 
-  it('a sudo user\'s rule applies too', async () => {
+  it("a sudo user's rule applies too", async () => {
     const auth = { ...SCRIPT_AUTH, sudo_as_login: 'artist2' };
     expect(tag(await h.rpc(readPayload(auth, 'Shot', [cond('project', 'is', project())], ['code'])))).toBe('hit access:project');
     expect(tag(await h.rpc(readPayload(auth, 'Shot', [], ['code'])))).toBe('pass access-rule:project');

@@ -31,23 +31,42 @@ async function poll(): Promise<void> {
 
 /** tk-core's Toolkit_Folders_* event, created as path_cache.py creates it (through the cache: a pass-through write). */
 async function folderEvent(type: string, project: number, folderIds: number[]): Promise<number> {
-  const r = await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('EventLogEntry', {
-    event_type: type, description: `Toolkit HEAD: ${type}`, project: link(project), entity: pc,
-    meta: { core_api_version: 'HEAD', sg_folder_ids: folderIds }, user: artist,
-  })] });
+  const r = await h.rpc({
+    method_name: 'create',
+    params: [
+      SCRIPT_AUTH,
+      createParams('EventLogEntry', {
+        event_type: type,
+        description: `Toolkit HEAD: ${type}`,
+        project: link(project),
+        entity: pc,
+        meta: { core_api_version: 'HEAD', sg_folder_ids: folderIds },
+        user: artist,
+      }),
+    ],
+  });
   const created = results<{ id: number } | undefined>(r);
   if (typeof created?.id !== 'number') throw new Error(`create failed: ${r.body.toString('utf8')}`);
   return created!.id;
 }
 
 /** find() as shotgun_api3 sends it without a limit (paging loop, has_next_page asked). */
-const incremental = (auth: AuthParams, project: number, afterId: number, fields = ['id', 'meta', 'event_type']) => readPayload(auth, 'EventLogEntry', [
-  cond('event_type', 'in', ...TK_TYPES), cond('id', 'greater_than', afterId), cond('project', 'is', link(project)),
-], fields, { sorts: [{ field_name: 'id', direction: 'asc' }], api_return_image_urls: true, return_paging_info_without_counts: true });
+const incremental = (auth: AuthParams, project: number, afterId: number, fields = ['id', 'meta', 'event_type']) =>
+  readPayload(
+    auth,
+    'EventLogEntry',
+    [cond('event_type', 'in', ...TK_TYPES), cond('id', 'greater_than', afterId), cond('project', 'is', link(project))],
+    fields,
+    { sorts: [{ field_name: 'id', direction: 'asc' }], api_return_image_urls: true, return_paging_info_without_counts: true },
+  );
 /** find_one(): the full sync's newest event, no lower bound. */
-const newest = (project: number) => readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'in', ...TK_TYPES), cond('project', 'is', link(project))], ['id'], {
-  sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 }, api_return_image_urls: true, return_paging_info_without_counts: false,
-});
+const newest = (project: number) =>
+  readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'in', ...TK_TYPES), cond('project', 'is', link(project))], ['id'], {
+    sorts: [{ field_name: 'id', direction: 'desc' }],
+    paging: { entities_per_page: 1, current_page: 1 },
+    api_return_image_urls: true,
+    return_paging_info_without_counts: false,
+  });
 
 /** Through the cache and straight to the site: identical bytes; returns how the cache answered. */
 async function same(payload: { method_name: string; params: unknown[] }): Promise<{ kind: string; reason: string; body: string }> {
@@ -64,15 +83,28 @@ beforeAll(async () => {
   h = await startHarness('event-log-reads', { eventLog: { maxLagMs: MAX_LAG_MS } });
   sqs = await startLocalSqs({ port: 0 });
   const env: Record<string, string> = {
-    SHOTGUN_URL: h.sim.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: h.tables.entities, STATE_TABLE: h.tables.state, REFS_TABLE: h.tables.refs,
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'), AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-    EVENTS_QUEUE_URL: sqs.queueUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint, POLL_INTERVAL_MS: '50', POLL_LOOP_MS: '300', POLLER_LEASE_MS: '5000',
+    SHOTGUN_URL: h.sim.url,
+    SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+    SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+    ENTITIES_TABLE: h.tables.entities,
+    STATE_TABLE: h.tables.state,
+    REFS_TABLE: h.tables.refs,
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    EVENTS_QUEUE_URL: sqs.queueUrl,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    POLL_INTERVAL_MS: '50',
+    POLL_LOOP_MS: '300',
+    POLLER_LEASE_MS: '5000',
   };
   poller = await createPollerHandler(env, { metrics: new MemorySyncMetrics(), logger: new Logger({ serviceName: 'test-poller', logLevel: 'CRITICAL' }) });
   const projects = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['id']))).entities;
   [p1, p2] = projects.map((p) => p.id);
-  artist = results<{ entities: Array<{ type: string; id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', SEEDED_PROFILE_LOGINS.lead)], ['id']))).entities[0];
+  artist = results<{ entities: Array<{ type: string; id: number }> }>(
+    await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', SEEDED_PROFILE_LOGINS.lead)], ['id'])),
+  ).entities[0];
   pc = results<{ entities: Array<{ type: string; id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'PipelineConfiguration', [], ['id']))).entities[0];
   await poll();
 }, 120_000);
@@ -85,12 +117,15 @@ describe('EventLogEntry reads from the kept log', () => {
   let first: number;
   let del: number;
 
-  it('serves tk-core\'s incremental and full-sync reads once the poller has read the events, identical to the site', async () => {
+  it("serves tk-core's incremental and full-sync reads once the poller has read the events, identical to the site", async () => {
     first = await folderEvent('Toolkit_Folders_Create', p1, [11, 12]);
     // The caller's own event is beyond the last poll: its next read passes (read-your-writes), with the site's answer.
     expect(await same(incremental(SCRIPT_AUTH, p1, first - 1))).toMatchObject({ kind: 'pass', reason: 'event-log-ahead' });
     await folderEvent('Toolkit_Folders_Create', p2, [13]);
-    await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('EventLogEntry', { event_type: 'Toolkit_App_Startup', description: 'noise', project: link(p1) })] });
+    await h.rpc({
+      method_name: 'create',
+      params: [SCRIPT_AUTH, createParams('EventLogEntry', { event_type: 'Toolkit_App_Startup', description: 'noise', project: link(p1) })],
+    });
     del = await folderEvent('Toolkit_Folders_Delete', p1, [12]);
     await poll();
     const inc = await same(incremental(SCRIPT_AUTH, p1, first - 1));
@@ -116,9 +151,24 @@ describe('EventLogEntry reads from the kept log', () => {
   it('an event created through the cache in a batch: reads of its range pass until the poller has read it (read-your-writes)', async () => {
     await poll();
     const top = ids((await same(newest(p2))).body)[0];
-    const r = await h.rpc({ method_name: 'batch', params: [SCRIPT_AUTH, batchParams([{ request_type: 'create', entity_type: 'EventLogEntry', data: {
-      event_type: 'Toolkit_Folders_Create', description: 'Toolkit HEAD: batch', project: link(p2), meta: { sg_folder_ids: [77] },
-    } }])] });
+    const r = await h.rpc({
+      method_name: 'batch',
+      params: [
+        SCRIPT_AUTH,
+        batchParams([
+          {
+            request_type: 'create',
+            entity_type: 'EventLogEntry',
+            data: {
+              event_type: 'Toolkit_Folders_Create',
+              description: 'Toolkit HEAD: batch',
+              project: link(p2),
+              meta: { sg_folder_ids: [77] },
+            },
+          },
+        ]),
+      ],
+    });
     const made = results<Array<{ id: number }>>(r)[0].id;
     const ahead = await same(incremental(SCRIPT_AUTH, p2, top));
     expect(ahead).toMatchObject({ kind: 'pass', reason: 'event-log-ahead' });
@@ -134,10 +184,19 @@ describe('EventLogEntry reads from the kept log', () => {
     expect(await same(incremental(SCRIPT_AUTH, p1, 0))).toMatchObject({ kind: 'pass', reason: 'event-log-incomplete' });
     // A field the kept rows cannot answer exactly (link names of any type), a type not kept, no project filter.
     expect(await same(incremental(SCRIPT_AUTH, p1, first - 1, ['id', 'entity']))).toMatchObject({ kind: 'pass', reason: 'event-log-field:entity' });
-    expect(await same(readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'is', 'Toolkit_App_Startup'), cond('project', 'is', link(p1)), cond('id', 'greater_than', first)], ['id'])))
-      .toMatchObject({ kind: 'pass', reason: 'event-log-type:Toolkit_App_Startup' });
-    expect(await same(readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'in', ...TK_TYPES), cond('id', 'greater_than', first)], ['id'])))
-      .toMatchObject({ kind: 'pass', reason: 'event-log-filter:project' });
+    expect(
+      await same(
+        readPayload(
+          SCRIPT_AUTH,
+          'EventLogEntry',
+          [cond('event_type', 'is', 'Toolkit_App_Startup'), cond('project', 'is', link(p1)), cond('id', 'greater_than', first)],
+          ['id'],
+        ),
+      ),
+    ).toMatchObject({ kind: 'pass', reason: 'event-log-type:Toolkit_App_Startup' });
+    expect(
+      await same(readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'in', ...TK_TYPES), cond('id', 'greater_than', first)], ['id'])),
+    ).toMatchObject({ kind: 'pass', reason: 'event-log-filter:project' });
   });
 
   it('an out-of-order commit: a read covering the late id passes until the poller has seen it, then is served with it', async () => {
@@ -164,7 +223,8 @@ describe('EventLogEntry reads from the kept log', () => {
     await poll();
     const tk = cond('event_type', 'in', ...TK_TYPES);
     const inP1 = cond('project', 'is', link(p1));
-    const r = (conditions: unknown[], fields: string[], extra: Record<string, unknown> = {}) => readPayload(SCRIPT_AUTH, 'EventLogEntry', conditions, fields, extra);
+    const r = (conditions: unknown[], fields: string[], extra: Record<string, unknown> = {}) =>
+      readPayload(SCRIPT_AUTH, 'EventLogEntry', conditions, fields, extra);
     const desc = { sorts: [{ field_name: 'id', direction: 'desc' }] };
     const page = (n: number, p = 1) => ({ paging: { entities_per_page: n, current_page: p } });
     const shapes = [
@@ -179,8 +239,21 @@ describe('EventLogEntry reads from the kept log', () => {
       r([cond('event_type', 'is', 'Toolkit_Folders_Delete'), inP1, cond('id', 'greater_than', first - 1)], ['meta']),
       r([tk, cond('project', 'in', link(p1), link(p2)), cond('id', 'greater_than', first - 1)], ['project', 'event_type']),
       r([tk, inP1, cond('id', 'greater_than', first - 1)], ['id', 'project.Project.name', 'type'], { include_archived_projects: false }),
-      r([tk, inP1, cond('id', 'greater_than', first - 1), { logical_operator: 'or', conditions: [cond('attribute_name', 'is', null), cond('event_type', 'is', 'x')] }], ['attribute_name']),
-      r([tk, inP1, cond('id', 'greater_than', first - 1)], ['meta'], { sorts: [{ field_name: 'created_at', direction: 'desc' }, { field_name: 'id', direction: 'asc' }] }),
+      r(
+        [
+          tk,
+          inP1,
+          cond('id', 'greater_than', first - 1),
+          { logical_operator: 'or', conditions: [cond('attribute_name', 'is', null), cond('event_type', 'is', 'x')] },
+        ],
+        ['attribute_name'],
+      ),
+      r([tk, inP1, cond('id', 'greater_than', first - 1)], ['meta'], {
+        sorts: [
+          { field_name: 'created_at', direction: 'desc' },
+          { field_name: 'id', direction: 'asc' },
+        ],
+      }),
       r([tk, inP1], ['id'], { ...desc, ...page(3) }),
       r([tk, inP1], ['id'], page(1)),
       r([tk, inP1, cond('id', 'greater_than', first - 1)], ['id'], { return_only: 'retired' }),
@@ -196,7 +269,10 @@ describe('EventLogEntry reads from the kept log', () => {
     const own = await same(incremental(ARTIST, p1, first - 1));
     const hidden = await same(incremental(ARTIST, p2, first - 1));
     // The site hides the events of a project the artist is not assigned to: for one of the two it shows fewer than the script sees.
-    const script = [ids((await same(incremental(SCRIPT_AUTH, p1, first - 1))).body).length, ids((await same(incremental(SCRIPT_AUTH, p2, first - 1))).body).length];
+    const script = [
+      ids((await same(incremental(SCRIPT_AUTH, p1, first - 1))).body).length,
+      ids((await same(incremental(SCRIPT_AUTH, p2, first - 1))).body).length,
+    ];
     expect(script.every((n) => n > 0)).toBe(true);
     expect(ids(own.body).length < script[0] || ids(hidden.body).length < script[1]).toBe(true);
     const [seen, unseen] = ids(own.body).length === script[0] ? [own, hidden] : [hidden, own];
@@ -222,12 +298,22 @@ describe('EventLogEntry reads from the kept log', () => {
     }
   });
 
-  it('bad params get the site\'s fault', async () => {
-    const bad = readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'in', ...TK_TYPES), cond('project', 'is', link(p1)), cond('id', 'greater_than', 'abc')], ['id']);
+  it("bad params get the site's fault", async () => {
+    const bad = readPayload(
+      SCRIPT_AUTH,
+      'EventLogEntry',
+      [cond('event_type', 'in', ...TK_TYPES), cond('project', 'is', link(p1)), cond('id', 'greater_than', 'abc')],
+      ['id'],
+    );
     const r = await same(bad);
     expect(r.kind).toBe('pass');
     expect(fault(await h.rpc(bad)).exception).toBe(true);
-    const unknown = readPayload(SCRIPT_AUTH, 'EventLogEntry', [cond('event_type', 'in', ...TK_TYPES), cond('project', 'is', link(p1)), cond('no_such_field', 'is', 1)], ['id']);
+    const unknown = readPayload(
+      SCRIPT_AUTH,
+      'EventLogEntry',
+      [cond('event_type', 'in', ...TK_TYPES), cond('project', 'is', link(p1)), cond('no_such_field', 'is', 1)],
+      ['id'],
+    );
     expect((await same(unknown)).kind).toBe('pass');
   });
 
@@ -235,7 +321,9 @@ describe('EventLogEntry reads from the kept log', () => {
     expect((await same(incremental(SCRIPT_AUTH, p1, del - 1))).kind).toBe('hit');
     await new Promise((r) => setTimeout(r, MAX_LAG_MS + 500));
     expect(await same(incremental(SCRIPT_AUTH, p1, del - 1))).toMatchObject({ kind: 'pass', reason: 'event-log-stale' });
-    const status = async () => ((await (await fetch(`${h.api.url}/status`, { headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } })).json()) as { eventLog: Record<string, any> }).eventLog;
+    const status = async () =>
+      ((await (await fetch(`${h.api.url}/status`, { headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } })).json()) as { eventLog: Record<string, any> })
+        .eventLog;
     expect(await status()).toMatchObject({ types: TK_TYPES, serving: false, maxLagSeconds: MAX_LAG_MS / 1000, backlog: 0 });
     await poll();
     expect((await same(incremental(SCRIPT_AUTH, p1, del - 1))).kind).toBe('hit');
@@ -253,12 +341,34 @@ describe('durability', () => {
     const lease = new PollerLease(DynamoDBDocumentClient.from(ddb), h.tables.state, 1);
     const before = (await lease.read()).cursor!;
     const id = await folderEvent('Toolkit_Folders_Create', p2, [41]);
-    const quiet: PollerMetrics = { heartbeat() {}, forwarded() {}, dropped() {}, backlog() {}, behind() {}, expired() {}, lagSeconds() {}, cursorBeyondRetention() {} };
-    await expect(runPoller({
-      lease, source: new ShotgunEventSource(h.site), sink: { send: async () => {} }, schema: schema.site, metrics: quiet,
-      pollIntervalMs: 10, deadline: Date.now() + 5_000,
-      keep: { types: DEFAULT_KEPT_TYPES, retentionMs: 86_400_000, write: async () => { throw new Error('state table unavailable'); } },
-    })).rejects.toThrow('state table unavailable');
+    const quiet: PollerMetrics = {
+      heartbeat() {},
+      forwarded() {},
+      dropped() {},
+      backlog() {},
+      behind() {},
+      expired() {},
+      lagSeconds() {},
+      cursorBeyondRetention() {},
+    };
+    await expect(
+      runPoller({
+        lease,
+        source: new ShotgunEventSource(h.site),
+        sink: { send: async () => {} },
+        schema: schema.site,
+        metrics: quiet,
+        pollIntervalMs: 10,
+        deadline: Date.now() + 5_000,
+        keep: {
+          types: DEFAULT_KEPT_TYPES,
+          retentionMs: 86_400_000,
+          write: async () => {
+            throw new Error('state table unavailable');
+          },
+        },
+      }),
+    ).rejects.toThrow('state table unavailable');
     expect((await lease.read()).cursor).toEqual(before);
     ddb.destroy();
     await poll();
@@ -268,7 +378,11 @@ describe('durability', () => {
   });
 
   it('a row too large to keep (poison for an item) moves the window past it, and the poller goes on', async () => {
-    const big = await folderEvent('Toolkit_Folders_Create', p2, Array.from({ length: 70_000 }, (_, i) => 1_000_000 + i));
+    const big = await folderEvent(
+      'Toolkit_Folders_Create',
+      p2,
+      Array.from({ length: 70_000 }, (_, i) => 1_000_000 + i),
+    );
     const next = await folderEvent('Toolkit_Folders_Delete', p2, [1]);
     await poll();
     expect(await same(incremental(SCRIPT_AUTH, p2, big - 1))).toMatchObject({ kind: 'pass', reason: 'event-log-incomplete' });

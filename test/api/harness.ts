@@ -64,7 +64,9 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
   const site = new ShotgunClient({ url: sim.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });
   if (!opts.empty) await importReadyCache(site, ddb, tables, schema);
   const cache: CacheDeps = {
-    schema, ddb, tables,
+    schema,
+    ddb,
+    tables,
     accessRules: parseAccessRules(typeof opts.accessRules === 'function' ? await opts.accessRules(site) : opts.accessRules),
     scriptAuth: async () => ({ script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key }),
     verdictKey: async () => TEST_VERDICT_KEY,
@@ -80,7 +82,9 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     const handler = createApiHandler({
       shotgun: { url: sim.url, timeoutMs: 10_000, maxAttempts: 2 },
       logger: new Logger({ serviceName: 'fpt-cache-api-test', logLevel: (process.env.API_TEST_LOG ?? 'SILENT') as 'SILENT' }),
-      metrics, cache: deployed ? { ...cache, schema: deployed } : cache, api: opts.api,
+      metrics,
+      cache: deployed ? { ...cache, schema: deployed } : cache,
+      api: opts.api,
     });
     const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
     gateways.push(gw);
@@ -89,7 +93,12 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
   const { gw: api, metrics, rpc } = await startApi();
   sim.control.resetStats();
   return {
-    sim, api, metrics, store, tables, site,
+    sim,
+    api,
+    metrics,
+    store,
+    tables,
+    site,
     rpc,
     direct: (payload) => postRpc(`${sim.url}/api3/json`, payload),
     another: startApi,

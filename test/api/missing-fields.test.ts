@@ -19,8 +19,15 @@ const tag = (r: RawResponse) => ({ cache: r.headers['x-fpt-cache'], reason: r.he
 
 /** Toolkit's shapes naming fields no site has (toolkit-calls.md), plain and deep. */
 const TOOLKIT = {
-  pipelineConfig: readPayload(SCRIPT_AUTH, 'PipelineConfiguration', [], ['code', 'plugin_ids', 'sg_plugin_ids', 'descriptor', 'uploaded_config', 'windows_path']),
-  version: readPayload(SCRIPT_AUTH, 'Version', [], ['code', 'client_approved_by', 'created_by.HumanUser.nope', 'entity'], { paging: { entities_per_page: 20, current_page: 1 } }),
+  pipelineConfig: readPayload(
+    SCRIPT_AUTH,
+    'PipelineConfiguration',
+    [],
+    ['code', 'plugin_ids', 'sg_plugin_ids', 'descriptor', 'uploaded_config', 'windows_path'],
+  ),
+  version: readPayload(SCRIPT_AUTH, 'Version', [], ['code', 'client_approved_by', 'created_by.HumanUser.nope', 'entity'], {
+    paging: { entities_per_page: 20, current_page: 1 },
+  }),
   project: readPayload(SCRIPT_AUTH, 'Project', [], ['name', 'sg_flow_am_id', 'is_template']),
 };
 
@@ -59,7 +66,7 @@ afterAll(async () => {
 });
 
 describe('return fields the site lacks', () => {
-  it('before calibration: pass (the rule is assumed, not measured), and the site\'s names are not even asked', async () => {
+  it("before calibration: pass (the rule is assumed, not measured), and the site's names are not even asked", async () => {
     h.sim.control.resetStats();
     for (const p of Object.values(TOOLKIT)) {
       const r = await compare(p);
@@ -112,7 +119,13 @@ describe('return fields the site lacks', () => {
     const cases: unknown[] = [
       readPayload(SCRIPT_AUTH, 'PipelineConfiguration', [cond('plugin_ids', 'is', 'x')], ['code']),
       readPayload(SCRIPT_AUTH, 'PipelineConfiguration', [], ['code'], { sorts: [{ field_name: 'plugin_ids', direction: 'asc' }] }),
-      { method_name: 'summarize', params: [SCRIPT_AUTH, { type: 'PipelineConfiguration', filters: { logical_operator: 'and', conditions: [] }, summaries: [{ field: 'plugin_ids', type: 'count' }] }] },
+      {
+        method_name: 'summarize',
+        params: [
+          SCRIPT_AUTH,
+          { type: 'PipelineConfiguration', filters: { logical_operator: 'and', conditions: [] }, summaries: [{ field: 'plugin_ids', type: 'count' }] },
+        ],
+      },
     ];
     for (const p of cases) {
       const r = await compare(p);
@@ -125,10 +138,14 @@ describe('return fields the site lacks', () => {
     expect({ cache: kept.cache, reason: kept.reason }).toEqual({ cache: 'pass', reason: 'uncached-field:Shot.sg_editorial_data' });
   });
 
-  it('measured fault: pass (the site\'s fault text is the site\'s)', async () => {
+  it("measured fault: pass (the site's fault text is the site's)", async () => {
     await configure({ missingReturnField: 'fault' });
     const r = await compare(TOOLKIT.pipelineConfig);
-    expect({ cache: r.cache, reason: r.reason, identical: r.identical }).toEqual({ cache: 'pass', reason: 'uncached-field:PipelineConfiguration.plugin_ids', identical: true });
+    expect({ cache: r.cache, reason: r.reason, identical: r.identical }).toEqual({
+      cache: 'pass',
+      reason: 'uncached-field:PipelineConfiguration.plugin_ids',
+      identical: true,
+    });
     expect((r.body.json() as { exception?: boolean }).exception).toBe(true);
   });
 
@@ -153,7 +170,11 @@ describe('return fields the site lacks', () => {
     expect(await pollOnce(h, ddb)).toBeGreaterThan(0);
     for (let i = 0; i < 2; i++) {
       const r = await compare(payload);
-      expect({ cache: r.cache, reason: r.reason, identical: r.identical }).toEqual({ cache: 'pass', reason: 'uncached-field:PipelineConfiguration.plugin_ids', identical: true });
+      expect({ cache: r.cache, reason: r.reason, identical: r.identical }).toEqual({
+        cache: 'pass',
+        reason: 'uncached-field:PipelineConfiguration.plugin_ids',
+        identical: true,
+      });
     }
     expect(JSON.stringify(results((await compare(payload)).body))).toContain('basic.*');
     const known = (await readiness.load()).siteFields;

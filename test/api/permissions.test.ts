@@ -23,7 +23,9 @@ beforeAll(async () => {
   [p1, p2] = projects.map((p) => p.id);
   vendorToken = results<{ session_id: string }>(await h.direct({ method_name: 'get_session_token', params: [VENDOR] })).session_id;
 }, 240_000);
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 /** Sends the payload through the cache and straight to the site as the same caller: the bodies must be identical. */
 async function same(payload: { method_name: string; params: unknown[] }): Promise<{ kind: string; reason: string }> {
@@ -35,15 +37,19 @@ async function same(payload: { method_name: string; params: unknown[] }): Promis
   return { kind, reason };
 }
 
-const read = (auth: AuthParams, type: string, conditions: unknown[], fields: string[], extra: Record<string, unknown> = {}) => readPayload(auth, type, conditions, fields, extra);
+const read = (auth: AuthParams, type: string, conditions: unknown[], fields: string[], extra: Record<string, unknown> = {}) =>
+  readPayload(auth, type, conditions, fields, extra);
 const summarize = (auth: AuthParams, type: string, conditions: unknown[], summaries: unknown[], grouping?: unknown[]) => ({
   method_name: 'summarize',
   params: [auth, { type, filters: { logical_operator: 'and', conditions }, summaries, ...(grouping ? { grouping } : {}) }],
 });
 
 describe('a restricted artist (one project, Shot.description and Task.due_date hidden)', () => {
-  it('gets hits inside its verified view and the site\'s answer outside it, identical to the site\'s for that user', async () => {
-    expect(await same(read(ARTIST, 'Shot', [cond('project', 'is', link(p1))], ['code', 'sg_status_list', 'project']))).toEqual({ kind: 'hit', reason: expect.stringMatching(/^access:/) });
+  it("gets hits inside its verified view and the site's answer outside it, identical to the site's for that user", async () => {
+    expect(await same(read(ARTIST, 'Shot', [cond('project', 'is', link(p1))], ['code', 'sg_status_list', 'project']))).toEqual({
+      kind: 'hit',
+      reason: expect.stringMatching(/^access:/),
+    });
     // Unconfined: the project restriction applied to the cached answer (exact: Shot rows all have a project).
     expect((await same(read(ARTIST, 'Shot', [], ['code', 'sg_cut_in']))).kind).toBe('hit');
     expect((await same(read(ARTIST, 'Project', [], ['name', 'sg_status']))).kind).toBe('hit');
@@ -59,9 +65,13 @@ describe('a restricted artist (one project, Shot.description and Task.due_date h
     await same(read(ARTIST, 'HumanUser', [], ['login', 'projects']));
   });
 
-  it('filters naming links it sees are served (the panel\'s Tasks and Versions of a Shot); links it cannot see pass', async () => {
-    const visible = results<{ entities: Array<{ type: string; id: number }> }>(await h.direct(read(SCRIPT_AUTH, 'Shot', [cond('project', 'is', link(p1)), cond('tasks', 'is_not', null)], ['id']))).entities[0];
-    const other = results<{ entities: Array<{ type: string; id: number }> }>(await h.direct(read(SCRIPT_AUTH, 'Shot', [cond('project', 'is', link(p2)), cond('tasks', 'is_not', null)], ['id']))).entities[0];
+  it("filters naming links it sees are served (the panel's Tasks and Versions of a Shot); links it cannot see pass", async () => {
+    const visible = results<{ entities: Array<{ type: string; id: number }> }>(
+      await h.direct(read(SCRIPT_AUTH, 'Shot', [cond('project', 'is', link(p1)), cond('tasks', 'is_not', null)], ['id'])),
+    ).entities[0];
+    const other = results<{ entities: Array<{ type: string; id: number }> }>(
+      await h.direct(read(SCRIPT_AUTH, 'Shot', [cond('project', 'is', link(p2)), cond('tasks', 'is_not', null)], ['id'])),
+    ).entities[0];
     const shotLink = (s: { id: number }) => ({ type: 'Shot', id: s.id });
     const tasksOf = (s: { id: number }) => read(ARTIST, 'Task', [cond('entity', 'is', shotLink(s))], ['content', 'step', 'sg_status_list']);
     const served = await same(tasksOf(visible));
@@ -70,26 +80,45 @@ describe('a restricted artist (one project, Shot.description and Task.due_date h
     expect(await same(read(ARTIST, 'Version', [cond('entity', 'is', shotLink(visible))], ['code', 'sg_status_list', 'user']))).toMatchObject({ kind: 'hit' });
     // A Shot of a project it cannot see: the site shows it nothing through that link; the cache cannot tell, so it passes.
     expect(await same(tasksOf(other))).toEqual({ kind: 'pass', reason: 'permission-restricted:Shot' });
-    expect(await same(read(ARTIST, 'Task', [cond('entity', 'in', shotLink(visible), shotLink(other))], ['content']))).toEqual({ kind: 'pass', reason: 'permission-restricted:Shot' });
+    expect(await same(read(ARTIST, 'Task', [cond('entity', 'in', shotLink(visible), shotLink(other))], ['content']))).toEqual({
+      kind: 'pass',
+      reason: 'permission-restricted:Shot',
+    });
     // Compared otherwise (is_not) it stays a pass.
     expect((await same(read(ARTIST, 'Task', [cond('entity', 'is_not', shotLink(visible)), cond('project', 'is', link(p1))], ['content']))).kind).toBe('pass');
   });
 
   it('summarize: hits inside the view, identical to the site', async () => {
-    const r = await same(summarize(ARTIST, 'Shot', [], [{ field: 'id', type: 'record_count' }, { field: 'sg_cut_in', type: 'sum' }], [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }]));
+    const r = await same(
+      summarize(
+        ARTIST,
+        'Shot',
+        [],
+        [
+          { field: 'id', type: 'record_count' },
+          { field: 'sg_cut_in', type: 'sum' },
+        ],
+        [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }],
+      ),
+    );
     expect(r.kind).toBe('hit');
     expect((await same(summarize(ARTIST, 'Shot', [], [{ field: 'description', type: 'count' }]))).kind).toBe('pass');
     await same(summarize(ARTIST, 'Task', [], [{ field: 'id', type: 'record_count' }], [{ field: 'project', type: 'exact', direction: 'asc' }]));
   });
 
-  it('both paging modes: entity_count and has_next_page are the user\'s', async () => {
+  it("both paging modes: entity_count and has_next_page are the user's", async () => {
     for (let page = 1; page <= 3; page++) {
-      expect((await same(read(ARTIST, 'Shot', [], ['code'], { paging: { entities_per_page: 7, current_page: page }, return_paging_info: true }))).kind).toBe('hit');
-      expect((await same(read(ARTIST, 'Shot', [], ['code'], { paging: { entities_per_page: 7, current_page: page }, return_paging_info_without_counts: true }))).kind).toBe('hit');
+      expect((await same(read(ARTIST, 'Shot', [], ['code'], { paging: { entities_per_page: 7, current_page: page }, return_paging_info: true }))).kind).toBe(
+        'hit',
+      );
+      expect(
+        (await same(read(ARTIST, 'Shot', [], ['code'], { paging: { entities_per_page: 7, current_page: page }, return_paging_info_without_counts: true })))
+          .kind,
+      ).toBe('hit');
     }
   });
 
-  it('sudo_as_login: the cache\'s own script acting as the artist gets the artist\'s view, not the script\'s', async () => {
+  it("sudo_as_login: the cache's own script acting as the artist gets the artist's view, not the script's", async () => {
     expect((await same(read(SUDO_ARTIST, 'Shot', [], ['code']))).kind).toBe('hit');
     expect((await same(read(SUDO_ARTIST, 'Shot', [], ['description']))).reason).toBe('permission-restricted:Shot');
     expect((await same(read(SUDO_ARTIST, 'Project', [], ['name']))).kind).toBe('hit');
@@ -110,7 +139,7 @@ describe('a vendor (row rules on Task, Version, Note)', () => {
 });
 
 describe('unrestricted callers', () => {
-  it('the lead is verified equal to the script and served as before; the cache\'s script needs no probe', async () => {
+  it("the lead is verified equal to the script and served as before; the cache's script needs no probe", async () => {
     for (const q of [read(LEAD, 'Shot', [], ['code', 'description', 'project']), read(LEAD, 'Task', [], ['content', 'due_date', 'entity.Shot.code'])]) {
       expect((await same(q)).kind).toBe('hit');
     }
@@ -130,9 +159,9 @@ describe('generated reads per caller', () => {
     Note: ['subject', 'addressings_to', 'note_links'],
     HumanUser: ['login', 'projects', 'groups'],
   };
-  it('every answer, hit or pass, is identical to the site\'s for that caller', async () => {
+  it("every answer, hit or pass, is identical to the site's for that caller", async () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
     const callers = [ARTIST, VENDOR, LEAD, SUDO_ARTIST, { session_token: vendorToken } as AuthParams];
     const hits = new Map<unknown, number>();
@@ -153,8 +182,13 @@ describe('generated reads per caller', () => {
 });
 
 describe('a permission change on the site', () => {
-  it('a wider view is seen at once from the caller\'s own pass-through replies (revocation), a narrower one after the TTL', async () => {
-    const status = async () => ((await fetch(`${h.api.url}/status`, { headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } }).then((r) => r.json())) as { permissions: Record<string, number> }).permissions;
+  it("a wider view is seen at once from the caller's own pass-through replies (revocation), a narrower one after the TTL", async () => {
+    const status = async () =>
+      (
+        (await fetch(`${h.api.url}/status`, { headers: { 'x-fpt-cache-script-key': DEFAULT_SCRIPT.key } }).then((r) => r.json())) as {
+          permissions: Record<string, number>;
+        }
+      ).permissions;
     // Shot.description becomes visible to the artist: its next read of it passes (the view says hidden), the reply shows values.
     expect((await same(read(ARTIST, 'Shot', [], ['code']))).kind).toBe('hit');
     const revokedBefore = (await status()).revocations;

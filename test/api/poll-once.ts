@@ -7,7 +7,14 @@ import { PollerLease, runPoller, ShotgunEventSource, type PollerMetrics } from '
 import { schema, type Harness } from './harness.js';
 
 const noMetrics: PollerMetrics = {
-  heartbeat() {}, forwarded() {}, dropped() {}, backlog() {}, behind() {}, expired() {}, lagSeconds() {}, cursorBeyondRetention() {},
+  heartbeat() {},
+  forwarded() {},
+  dropped() {},
+  backlog() {},
+  behind() {},
+  expired() {},
+  lagSeconds() {},
+  cursorBeyondRetention() {},
 };
 
 /** Polls once; returns how many events it saw. */
@@ -15,9 +22,17 @@ export async function pollOnce(h: Harness, ddb: DynamoDBClient): Promise<number>
   let polls = 0;
   const run = await runPoller({
     lease: new PollerLease(DynamoDBDocumentClient.from(ddb), h.tables.state, 30_000),
-    source: new ShotgunEventSource(h.site), sink: { send: async () => {} }, schema: schema.site, metrics: noMetrics,
-    pollIntervalMs: 1, deadline: Date.now() + 60_000, sleep: async () => {},
-    shouldStop: () => polls > 0, onPoll: () => { polls++; },
+    source: new ShotgunEventSource(h.site),
+    sink: { send: async () => {} },
+    schema: schema.site,
+    metrics: noMetrics,
+    pollIntervalMs: 1,
+    deadline: Date.now() + 60_000,
+    sleep: async () => {},
+    shouldStop: () => polls > 0,
+    onPoll: () => {
+      polls++;
+    },
     onEvents: generationBumper(ddb, h.tables.state),
   });
   expect(run.status).toBe('done');

@@ -11,14 +11,17 @@ let task: Record<string, any>;
 beforeAll(async () => {
   h = await startHarness('api-reads');
   const first = async (type: string, fields: string[], conditions: unknown[] = []) =>
-    (results(await h.direct(readPayload(SCRIPT_AUTH, type, conditions, fields, { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] }).entities[0];
+    (results(await h.direct(readPayload(SCRIPT_AUTH, type, conditions, fields, { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] })
+      .entities[0];
   shot = await first('Shot', ['code', 'project', 'sg_sequence'], [cond('sg_sequence', 'is_not', null)]);
   task = await first('Task', ['content', 'entity', 'project', 'task_assignees'], [cond('entity', 'is_not', null), cond('task_assignees', 'is_not', null)]);
   // The first cached read checks the script's credentials with the site once; later ones reuse the verdict.
   await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code']));
   h.sim.control.resetStats();
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 const tag = (r: RawResponse) => ({ cache: r.headers['x-fpt-cache'], reason: r.headers['x-fpt-cache-reason'] });
 
@@ -36,7 +39,7 @@ describe('hit or pass', () => {
     ['a skipped field', 'Shot', [], ['sg_editorial_data'], {}, 'uncached-field:Shot.sg_editorial_data'],
     ['a clock operator', 'Shot', [cond('created_at', 'in_last', 1, 'DAY')], ['code'], {}, 'operator:in_last'],
     ['an unknown read key', 'Shot', [], ['code'], { frobnicate: true }, 'unknown-key:frobnicate'],
-  ])('passes %s through to the site with the engine\'s reason', async (_what, type, conditions, fields, extra, reason) => {
+  ])("passes %s through to the site with the engine's reason", async (_what, type, conditions, fields, extra, reason) => {
     const payload = readPayload(SCRIPT_AUTH, type, conditions, fields, extra);
     const r = await h.rpc(payload);
     expect(tag(r)).toEqual({ cache: 'pass', reason });
@@ -45,7 +48,11 @@ describe('hit or pass', () => {
 
   it('answers summarize from the cache, byte-identical to the site, and passes one it cannot answer', async () => {
     const params = {
-      type: 'Task', summaries: [{ field: 'id', type: 'count' }, { field: 'due_date', type: 'latest' }],
+      type: 'Task',
+      summaries: [
+        { field: 'id', type: 'count' },
+        { field: 'due_date', type: 'latest' },
+      ],
       filters: { logical_operator: 'and', conditions: [cond('project', 'is', task.project)] },
       grouping: [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }],
     };
@@ -53,7 +60,10 @@ describe('hit or pass', () => {
     const r = await h.rpc(payload);
     expect(tag(r)).toEqual({ cache: 'hit', reason: 'access:project' });
     expect(r.body.equals((await h.direct(payload)).body)).toBe(true);
-    const clock = { method_name: 'summarize', params: [SCRIPT_AUTH, { ...params, filters: { logical_operator: 'and', conditions: [cond('created_at', 'in_last', 1, 'DAY')] } }] };
+    const clock = {
+      method_name: 'summarize',
+      params: [SCRIPT_AUTH, { ...params, filters: { logical_operator: 'and', conditions: [cond('created_at', 'in_last', 1, 'DAY')] } }],
+    };
     expect(tag(await h.rpc(clock))).toEqual({ cache: 'pass', reason: 'operator:in_last' });
   });
 
@@ -93,17 +103,46 @@ describe('hit or pass', () => {
   });
 });
 
-describe('hits are exactly the site\'s reply', () => {
+describe("hits are exactly the site's reply", () => {
   it('is byte-identical to the site for a set of query shapes, each a hit', async () => {
     const shotOrder = { sorts: [{ field_name: 'code', direction: 'desc' }] };
     const cases: Array<[string, ReturnType<typeof readPayload>]> = [
-      ['find_one by id with deep fields', readPayload(SCRIPT_AUTH, 'Task', [cond('id', 'is', task.id)], ['content', 'entity', 'entity.Shot.code', 'project.Project.name', 'task_assignees'], { paging: { entities_per_page: 1, current_page: 1 } })],
-      ['project is, sorted', readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', shot.project)], ['code', 'sg_cut_in', 'sg_status_list', 'description', 'tag_list'], shotOrder)],
-      ['a Shot\'s Tasks (link slot)', readPayload(SCRIPT_AUTH, 'Task', [cond('entity', 'is', task.entity)], ['content', 'step', 'sg_status_list', 'due_date'])],
+      [
+        'find_one by id with deep fields',
+        readPayload(SCRIPT_AUTH, 'Task', [cond('id', 'is', task.id)], ['content', 'entity', 'entity.Shot.code', 'project.Project.name', 'task_assignees'], {
+          paging: { entities_per_page: 1, current_page: 1 },
+        }),
+      ],
+      [
+        'project is, sorted',
+        readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', shot.project)], ['code', 'sg_cut_in', 'sg_status_list', 'description', 'tag_list'], shotOrder),
+      ],
+      ["a Shot's Tasks (link slot)", readPayload(SCRIPT_AUTH, 'Task', [cond('entity', 'is', task.entity)], ['content', 'step', 'sg_status_list', 'due_date'])],
       ['membership (byRef)', readPayload(SCRIPT_AUTH, 'Task', [cond('task_assignees', 'is', task.task_assignees[0])], ['content', 'task_assignees'])],
-      ['id in, paged with has_next_page', readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'in', shot.id, shot.id + 1, shot.id + 2, 99999999)], ['code'], { paging: { entities_per_page: 2, current_page: 1 }, return_paging_info_without_counts: true })],
-      ['legacy paging with counts', readPayload(SCRIPT_AUTH, 'Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['code', 'sg_sequence'], { paging: { entities_per_page: 2, current_page: 2 }, return_paging_info_without_counts: undefined, return_paging_info: true })],
-      ['or-group over a whole type', readPayload(SCRIPT_AUTH, 'Asset', [{ logical_operator: 'or', conditions: [cond('code', 'contains', 'a'), cond('sg_status_list', 'is', 'ip')] }], ['code', 'sg_asset_type', 'parents'])],
+      [
+        'id in, paged with has_next_page',
+        readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'in', shot.id, shot.id + 1, shot.id + 2, 99999999)], ['code'], {
+          paging: { entities_per_page: 2, current_page: 1 },
+          return_paging_info_without_counts: true,
+        }),
+      ],
+      [
+        'legacy paging with counts',
+        readPayload(SCRIPT_AUTH, 'Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['code', 'sg_sequence'], {
+          paging: { entities_per_page: 2, current_page: 2 },
+          return_paging_info_without_counts: undefined,
+          return_paging_info: true,
+        }),
+      ],
+      [
+        'or-group over a whole type',
+        readPayload(
+          SCRIPT_AUTH,
+          'Asset',
+          [{ logical_operator: 'or', conditions: [cond('code', 'contains', 'a'), cond('sg_status_list', 'is', 'ip')] }],
+          ['code', 'sg_asset_type', 'parents'],
+        ),
+      ],
       ['retired only', readPayload(SCRIPT_AUTH, 'Shot', [], ['code'], { return_only: 'retired' })],
       ['HumanUser by login', readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', 'artist1')], ['name', 'login', 'groups'])],
       ['no match', readPayload(SCRIPT_AUTH, 'Shot', [cond('code', 'is', 'no-such-shot')], ['code'])],
@@ -129,7 +168,7 @@ describe('transport', () => {
     expect(tag(plain).cache).toBe('hit');
   });
 
-  it('answers info with the site\'s own reply byte for byte, naming the cache in a header only, from memory after the first call', async () => {
+  it("answers info with the site's own reply byte for byte, naming the cache in a header only, from memory after the first call", async () => {
     const site = await h.direct({ method_name: 'info', params: [] });
     const first = await h.rpc({ method_name: 'info', params: [] });
     const second = await h.rpc({ method_name: 'info', params: [] });
@@ -148,11 +187,15 @@ describe('transport', () => {
     expect(s.ready).toBe(true);
     expect(s.mode).toBe('cache');
     expect(Object.keys(s.types).sort()).toEqual([...schema.site.typeNames].sort());
-    expect(s.types.Shot).toEqual({ ready: true, fields: Object.keys(schema.site.type('Shot')!.fields).length, of: Object.keys(schema.site.type('Shot')!.fields).length });
+    expect(s.types.Shot).toEqual({
+      ready: true,
+      fields: Object.keys(schema.site.type('Shot')!.fields).length,
+      of: Object.keys(schema.site.type('Shot')!.fields).length,
+    });
     expect(h.sim.control.stats().requests).toBe(before);
   });
 
-  it('GET /status tells anyone readiness only: the upstream, types and quarantines need the cache\'s own script key', async () => {
+  it("GET /status tells anyone readiness only: the upstream, types and quarantines need the cache's own script key", async () => {
     for (const headers of [{} as Record<string, string>, { 'x-fpt-cache-script-key': 'a-guess' }, { 'x-fpt-cache-script-key': `${DEFAULT_SCRIPT.key}x` }]) {
       const r = await httpRequest(`${h.api.url}/status`, { method: 'GET', headers });
       expect(r.json()).toEqual({ ready: true, mode: 'cache', version: expect.any(String) });

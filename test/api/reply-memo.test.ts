@@ -38,7 +38,14 @@ async function rebuilt(payload: unknown, via: (p: unknown) => Promise<RawRespons
 }
 
 async function lastEventId(): Promise<number> {
-  const rows = results(await h.direct(readPayload(SCRIPT_AUTH, 'EventLogEntry', [], ['id'], { sorts: [{ field_name: 'id', direction: 'desc' }], paging: { entities_per_page: 1, current_page: 1 } }))).entities;
+  const rows = results(
+    await h.direct(
+      readPayload(SCRIPT_AUTH, 'EventLogEntry', [], ['id'], {
+        sorts: [{ field_name: 'id', direction: 'desc' }],
+        paging: { entities_per_page: 1, current_page: 1 },
+      }),
+    ),
+  ).entities;
   return rows[0]?.id ?? 0;
 }
 
@@ -52,7 +59,10 @@ async function consume(after: number): Promise<void> {
 beforeAll(async () => {
   h = await startHarness('api-memo', { replyMemo: { enabled: true } });
   ddb = dynamo();
-  const seqs = results(await h.direct(readPayload(SCRIPT_AUTH, 'Sequence', [], ['code', 'project']))).entities as Array<{ id: number; project: { type: string; id: number } }>;
+  const seqs = results(await h.direct(readPayload(SCRIPT_AUTH, 'Sequence', [], ['code', 'project']))).entities as Array<{
+    id: number;
+    project: { type: string; id: number };
+  }>;
   sequence = { type: 'Sequence', id: seqs[0].id };
   project = { type: 'Project', id: seqs[0].project.id };
   const projects = results(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['name']))).entities as Array<{ id: number }>;
@@ -156,7 +166,11 @@ describe('memory', () => {
   it('stays within its byte bound, least recently used out first, evictions counted', async () => {
     const evicted: number[] = [];
     const memo = new ReplyMemo({ ddb, table: h.tables.state, maxBytes: 8 * 1024, onEvict: (n) => evicted.push(n) });
-    const params = (i: number) => ({ type: 'Shot', filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [i] }] }, return_fields: ['code'] });
+    const params = (i: number) => ({
+      type: 'Shot',
+      filters: { logical_operator: 'and', conditions: [{ path: 'id', relation: 'is', values: [i] }] },
+      return_fields: ['code'],
+    });
     const body = Buffer.from(JSON.stringify({ results: { entities: [], x: 'y'.repeat(1500) } }));
     for (let i = 1; i <= 20; i++) {
       const key = memo.key('read', params(i), 'view');
@@ -178,10 +192,23 @@ describe('memory', () => {
   it('defaults to a share of the function memory, and keys its counters by what the read touches', () => {
     expect(memoBudgetBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' })).toBe(256 * 2 ** 20);
     expect(memoBudgetBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048' }, 0.5)).toBe(1024 * 2 ** 20);
-    const p = { type: 'Task', filters: { logical_operator: 'and', conditions: [{ path: 'project', relation: 'is', values: [{ type: 'Project', id: 7 }] }, { path: 'entity.Shot.code', relation: 'is', values: ['x'] }] }, return_fields: ['content'] };
+    const p = {
+      type: 'Task',
+      filters: {
+        logical_operator: 'and',
+        conditions: [
+          { path: 'project', relation: 'is', values: [{ type: 'Project', id: 7 }] },
+          { path: 'entity.Shot.code', relation: 'is', values: ['x'] },
+        ],
+      },
+      return_fields: ['content'],
+    };
     expect(memoCounters(p).sort()).toEqual(['*schema', 'Shot', 'Task@7']);
     expect(memoCounters(p, 'type').sort()).toEqual(['*schema', 'Shot', 'Task']);
-    expect(linkTypesOf({ entities: [{ type: 'Shot', id: 1, sg_sequence: { type: 'Sequence', id: 2 }, tasks: [{ type: 'Task', id: 3 }] }] }).sort()).toEqual(['Sequence', 'Task']);
+    expect(linkTypesOf({ entities: [{ type: 'Shot', id: 1, sg_sequence: { type: 'Sequence', id: 2 }, tasks: [{ type: 'Task', id: 3 }] }] }).sort()).toEqual([
+      'Sequence',
+      'Task',
+    ]);
     expect(memoCounters({ ...p, filters: { logical_operator: 'or', conditions: p.filters.conditions } }).sort()).toEqual(['*schema', 'Shot', 'Task']);
   });
 

@@ -29,7 +29,8 @@ const pollOnce = () => pollOnceWith(h, ddb);
 beforeAll(async () => {
   h = await startHarness('api-respcache', { responseCache: { enabled: true } });
   ddb = dynamo();
-  shot = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [], ['code'], { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] }).entities[0];
+  shot = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [], ['code'], { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] })
+    .entities[0];
   // The script's credential verified once (a cached read), as any first cached answer does: passes teach no verdict.
   expect((await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code']))).headers['x-fpt-cache']).toBe('hit');
 });
@@ -59,7 +60,7 @@ describe('repeated unplannable reads', () => {
     expect(tag(required.r)).toEqual({ cache: 'hit', reason: 'response-cache' });
   });
 
-  it('keys replies by caller: another identity is not served the first caller\'s reply', async () => {
+  it("keys replies by caller: another identity is not served the first caller's reply", async () => {
     const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname', 'id']);
     await viaApi(payload);
     expect(tag((await viaApi(payload)).r).reason).toBe('response-cache');
@@ -89,7 +90,7 @@ describe('invalidation', () => {
     const payload = readPayload(SCRIPT_AUTH, 'ApiUser', [], ['firstname', 'description']);
     await viaApi(payload);
     expect((await viaApi(payload)).siteCalls).toBe(0);
-    const pft = (results((await h.direct(payload))) as { entities: Array<{ id: number }> }).entities[0];
+    const pft = (results(await h.direct(payload)) as { entities: Array<{ id: number }> }).entities[0];
     await h.site.call('update', updateParams('ApiUser', pft.id, { description: 'changed by the test' }));
     // Not yet polled: still served (as fresh as the poller, like every cached answer).
     expect((await viaApi(payload)).siteCalls).toBe(0);
@@ -126,7 +127,7 @@ describe('invalidation', () => {
     expect(after.r.body.toString('utf8')).toContain('written through the API');
   });
 
-  it('a linked entity\'s rename invalidates a reply that shows its name (link types found in the reply)', async () => {
+  it("a linked entity's rename invalidates a reply that shows its name (link types found in the reply)", async () => {
     const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'is', shot.id)], ['code', 'sg_editorial_data', 'project']);
     const project = (results(await h.direct(payload)) as { entities: Array<{ project: { id: number } }> }).entities[0].project;
     await viaApi(payload);

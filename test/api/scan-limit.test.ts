@@ -9,7 +9,9 @@ let project: { type: string; id: number };
 
 beforeAll(async () => {
   h = await startHarness('scan-limit', { api: { maxScanEntities: CAP }, responseCache: { enabled: true } });
-  const shots = results<{ entities: Array<{ id: number; project: { type: string; id: number } }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [], ['project'])));
+  const shots = results<{ entities: Array<{ id: number; project: { type: string; id: number } }> }>(
+    await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [], ['project'])),
+  );
   shotCount = shots.entities.length;
   const perProject = new Map<number, number>();
   for (const s of shots.entities) perProject.set(s.project.id, (perProject.get(s.project.id) ?? 0) + 1);
@@ -18,10 +20,12 @@ beforeAll(async () => {
   expect(shotCount).toBeGreaterThan(CAP);
   expect(perProject.get(pid)!).toBeGreaterThan(CAP);
 }, 120_000);
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 describe('MAX_SCAN_ENTITIES', () => {
-  it('a whole-type read over the cap passes through with the site\'s own bytes, then comes from the response cache', async () => {
+  it("a whole-type read over the cap passes through with the site's own bytes, then comes from the response cache", async () => {
     const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('sg_status_list', 'is', 'ip')], ['code', 'sg_status_list']);
     const first = await h.rpc(payload);
     expect(first.headers['x-fpt-cache']).toBe('pass');

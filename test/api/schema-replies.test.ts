@@ -16,7 +16,10 @@ let ddb: DynamoDBClient;
 
 const ARTIST = { user_login: SEEDED_PROFILE_LOGINS.restrictedArtist, user_password: DEFAULT_USER_PASSWORD };
 const tag = (r: RawResponse) => ({ cache: r.headers['x-fpt-cache'], reason: r.headers['x-fpt-cache-reason'] });
-const siteCalls = () => Object.entries(h.sim.control.stats().byMethod as Record<string, number>).filter(([m]) => m.startsWith('schema_')).reduce((n, [, c]) => n + c, 0);
+const siteCalls = () =>
+  Object.entries(h.sim.control.stats().byMethod as Record<string, number>)
+    .filter(([m]) => m.startsWith('schema_'))
+    .reduce((n, [, c]) => n + c, 0);
 /** A schema call as shotgun_api3 sends it: no params[1] for schema_read / schema_entity_read without a project. */
 const call = (method: string, auth: unknown, params?: unknown) => ({ method_name: method, params: params === undefined ? [auth] : [auth, params] });
 
@@ -44,7 +47,7 @@ describe('schema replies from the cache', () => {
     ['schema_field_read of a field', 'schema_field_read', { type: 'Shot', field_name: 'description' }],
     ['schema_read of a project', 'schema_read', { project: { type: 'Project', id: 1 } }],
   ];
-  it.each(shapes)('%s: the site\'s reply the first time, then served byte-identical without the site', async (_what, method, params) => {
+  it.each(shapes)("%s: the site's reply the first time, then served byte-identical without the site", async (_what, method, params) => {
     const payload = call(method, SCRIPT_AUTH, params);
     const first = await viaApi(payload);
     expect(tag(first.r)).toEqual({ cache: 'pass', reason: 'schema-miss' });
@@ -57,7 +60,7 @@ describe('schema replies from the cache', () => {
     expect(tag((await viaApi(payload, { 'x-fpt-cache-require': 'hit' })).r).cache).toBe('hit');
   });
 
-  it('per caller: a restricted user gets its own reply (its hidden fields not visible), never the script\'s', async () => {
+  it("per caller: a restricted user gets its own reply (its hidden fields not visible), never the script's", async () => {
     const script = call('schema_field_read', SCRIPT_AUTH, { type: 'Shot' });
     const artist = call('schema_field_read', ARTIST, { type: 'Shot' });
     await viaApi(script);
@@ -83,18 +86,26 @@ describe('schema replies from the cache', () => {
     for (const p of [p2, p3, none]) expect((await viaApi(p)).site).toBe(0);
   });
 
-  it('per project: a field hidden in one project (schema_field_update through the cache) shows in that project\'s reply only', async () => {
+  it("per project: a field hidden in one project (schema_field_update through the cache) shows in that project's reply only", async () => {
     const inP2 = call('schema_field_read', SCRIPT_AUTH, { type: 'Asset', field_name: 'description', project: { type: 'Project', id: 2 } });
     const plain = call('schema_field_read', SCRIPT_AUTH, { type: 'Asset', field_name: 'description' });
     await viaApi(inP2);
     await viaApi(plain);
-    const update = await viaApi(call('schema_field_update', SCRIPT_AUTH, {
-      type: 'Asset', field_name: 'description', properties: [{ property_name: 'visible', value: false }], project: { type: 'Project', id: 2 },
-    }));
+    const update = await viaApi(
+      call('schema_field_update', SCRIPT_AUTH, {
+        type: 'Asset',
+        field_name: 'description',
+        properties: [{ property_name: 'visible', value: false }],
+        project: { type: 'Project', id: 2 },
+      }),
+    );
     expect(tag(update.r)).toEqual({ cache: 'pass', reason: 'method:schema_field_update' });
     expect(results(update.r)).toBe(true);
     // Bumped by the write itself (no poll yet): both replies are read again, each the site's.
-    for (const [payload, visible] of [[inP2, false], [plain, true]] as const) {
+    for (const [payload, visible] of [
+      [inP2, false],
+      [plain, true],
+    ] as const) {
       const first = await viaApi(payload);
       expect(tag(first.r).reason).toBe('schema-miss');
       expect(results(first.r).description.visible.value).toBe(visible);
@@ -104,11 +115,13 @@ describe('schema replies from the cache', () => {
     }
   });
 
-  it('read-your-writes: a field created through the cache is in the caller\'s next schema reply', async () => {
+  it("read-your-writes: a field created through the cache is in the caller's next schema reply", async () => {
     const payload = call('schema_field_read', SCRIPT_AUTH, { type: 'Shot' });
     await viaApi(payload);
     expect(tag((await viaApi(payload)).r).cache).toBe('hit');
-    const created = await viaApi(call('schema_field_create', SCRIPT_AUTH, { type: 'Shot', data_type: 'text', properties: [{ property_name: 'name', value: 'Plugin Ids' }] }));
+    const created = await viaApi(
+      call('schema_field_create', SCRIPT_AUTH, { type: 'Shot', data_type: 'text', properties: [{ property_name: 'name', value: 'Plugin Ids' }] }),
+    );
     expect(results(created.r)).toBe('sg_plugin_ids');
     const after = await viaApi(payload);
     expect(tag(after.r).reason).toBe('schema-miss');
@@ -116,7 +129,7 @@ describe('schema replies from the cache', () => {
     expect(after.r.body.equals((await h.direct(payload)).body)).toBe(true);
   });
 
-  it('wrong credentials get the site\'s own fault, a stored reply notwithstanding', async () => {
+  it("wrong credentials get the site's own fault, a stored reply notwithstanding", async () => {
     const payload = call('schema_entity_read', SCRIPT_AUTH);
     await viaApi(payload);
     const wrong = await viaApi(call('schema_entity_read', { ...SCRIPT_AUTH, script_key: 'not-the-key' }));
@@ -124,7 +137,7 @@ describe('schema replies from the cache', () => {
     expect(fault(wrong.r)).toMatchObject({ exception: true, error_code: 102 });
   });
 
-  it('bad params get the site\'s fault, never kept', async () => {
+  it("bad params get the site's fault, never kept", async () => {
     const payload = call('schema_field_read', SCRIPT_AUTH, { type: 'NoSuchType' });
     for (let i = 0; i < 2; i++) {
       const r = await viaApi(payload);
@@ -180,7 +193,11 @@ describe('invalidation', () => {
     const payload = call('schema_entity_read', SCRIPT_AUTH);
     await viaApi(payload);
     expect((await viaApi(payload)).site).toBe(0);
-    const deployed = await h.another(editedSchema((t) => { delete t.Shot.fields.sg_cut_order; }));
+    const deployed = await h.another(
+      editedSchema((t) => {
+        delete t.Shot.fields.sg_cut_order;
+      }),
+    );
     h.sim.control.resetStats();
     const r = await deployed.rpc(payload);
     expect(tag(r)).toEqual({ cache: 'pass', reason: 'schema-miss' });

@@ -15,7 +15,12 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fpt-cache-api-stack-'));
   stack = await startStack({
-    port: 0, simPort: 0, dynamodbPort: 0, sqsPort: 0, dataDir: dir, log: () => {},
+    port: 0,
+    simPort: 0,
+    dynamodbPort: 0,
+    sqsPort: 0,
+    dataDir: dir,
+    log: () => {},
     env: { SIM_ENTITIES: '80', READINESS_CACHE_MS: '1' },
   });
 });
@@ -26,17 +31,25 @@ afterAll(async () => {
 
 const auth = () => ({ script_name: stack.functionEnv.SHOTGUN_SCRIPT_NAME!, script_key: stack.functionEnv.SHOTGUN_SCRIPT_KEY! });
 type CacheComponent = {
-  ok: boolean; ready?: boolean; mode?: string; types?: Record<string, { ready: boolean; fields: number; of: number }>;
+  ok: boolean;
+  ready?: boolean;
+  mode?: string;
+  types?: Record<string, { ready: boolean; fields: number; of: number }>;
   siteRules?: Record<string, { status: string; value: string; probe?: string }>;
 };
-const cacheStatus = async () => ((await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { components: Record<string, CacheComponent> }).components.cache;
+const cacheStatus = async () =>
+  ((await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { components: Record<string, CacheComponent> }).components.cache;
 
 describe('the API in the one-machine stack', () => {
-  it('reports the cache\'s readiness per type in the stack\'s /status, and serves hits once the import made it ready', async () => {
-    const ready = await waitFor('the import to make every cached type ready', async () => {
-      const c = await cacheStatus();
-      return c?.ready ? c : undefined;
-    }, 60_000);
+  it("reports the cache's readiness per type in the stack's /status, and serves hits once the import made it ready", async () => {
+    const ready = await waitFor(
+      'the import to make every cached type ready',
+      async () => {
+        const c = await cacheStatus();
+        return c?.ready ? c : undefined;
+      },
+      60_000,
+    );
     expect(ready).toMatchObject({ ok: true, mode: 'cache' });
     expect(Object.keys(ready.types!).sort()).toEqual([...schema.site.typeNames].sort());
     for (const t of Object.values(ready.types!)) expect(t).toMatchObject({ ready: true, fields: t.of });
@@ -50,11 +63,16 @@ describe('the API in the one-machine stack', () => {
     expect(hit.body.equals((await postRpc(`${stack.upstream}/api3/json`, payload)).body)).toBe(true);
   });
 
-  it('reads a write back at once (write-through with the stack\'s script credentials)', async () => {
+  it("reads a write back at once (write-through with the stack's script credentials)", async () => {
     const project = (results(await postRpc(`${stack.apiUrl}/api3/json`, readPayload(auth(), 'Project', [], ['name']))) as { entities: any[] }).entities[0];
-    const created = await postRpc(`${stack.apiUrl}/api3/json`, { method_name: 'create', params: [auth(), createParams('Shot', { code: 'stack_ryw', project })] });
+    const created = await postRpc(`${stack.apiUrl}/api3/json`, {
+      method_name: 'create',
+      params: [auth(), createParams('Shot', { code: 'stack_ryw', project })],
+    });
     expect(created.headers['x-fpt-cache-write-through']).toBe('applied');
-    const read = await postRpc(`${stack.apiUrl}/api3/json`, readPayload(auth(), 'Shot', [cond('id', 'is', results(created).id)], ['code']), { 'x-fpt-cache-require': 'hit' });
+    const read = await postRpc(`${stack.apiUrl}/api3/json`, readPayload(auth(), 'Shot', [cond('id', 'is', results(created).id)], ['code']), {
+      'x-fpt-cache-require': 'hit',
+    });
     expect(results(read).entities).toEqual([{ type: 'Shot', id: results(created).id, code: 'stack_ryw' }]);
   });
 });

@@ -14,8 +14,12 @@ import { SCRIPT_AUTH, cond, fault, readPayload, results, startHarness, type Harn
 
 let h: Harness;
 
-beforeAll(async () => { h = await startHarness('api-transport', { sim: { entities: 120 } }); });
-afterAll(async () => { await h?.close(); });
+beforeAll(async () => {
+  h = await startHarness('api-transport', { sim: { entities: 120 } });
+});
+afterAll(async () => {
+  await h?.close();
+});
 
 const raw = (body: string | Buffer, contentType = 'application/json; charset=utf-8', headers: Record<string, string> = {}) =>
   httpRequest(`${h.api.url}/api3/json`, { headers: { 'content-type': contentType, 'accept-encoding': 'gzip', ...headers }, body });
@@ -28,7 +32,7 @@ function expectFault(r: RawResponse, code: number, message?: RegExp): void {
   expect(f.message).not.toMatch(/\n\s+at /);
 }
 
-describe('malformed input: a fault in the site\'s shape, never a crash', () => {
+describe("malformed input: a fault in the site's shape, never a crash", () => {
   it.each([
     ['bad JSON', '{"method_name": "read", "params": [', /not valid JSON/],
     ['not an object', '[1, 2, 3]', /no method_name/],
@@ -36,7 +40,7 @@ describe('malformed input: a fault in the site\'s shape, never a crash', () => {
     ['params of the wrong type', '{"method_name": "read", "params": "x"}', /malformed request/],
     ['wrong arity (three params)', JSON.stringify({ method_name: 'read', params: [SCRIPT_AUTH, {}, {}] }), /malformed request/],
     ['an empty body', '', /no body/],
-  ])('%s: fpt-cache\'s own fault 103, the site not asked', async (_what, body, message) => {
+  ])("%s: fpt-cache's own fault 103, the site not asked", async (_what, body, message) => {
     const before = h.sim.control.stats().requests;
     const r = await raw(body);
     expectFault(r, 103, message);
@@ -57,7 +61,7 @@ describe('malformed input: a fault in the site\'s shape, never a crash', () => {
     ['an unknown field', readPayload(SCRIPT_AUTH, 'Shot', [cond('sg_nope', 'is', 'a')], ['code']), 'uncached-field:Shot.sg_nope'],
     ['an unknown method', { method_name: 'frobnicate', params: [SCRIPT_AUTH, {}] }, 'method:frobnicate'],
     ['create params of the wrong type', { method_name: 'create', params: [SCRIPT_AUTH, { type: 'Shot', fields: 'code' }] }, 'method:create'],
-  ])('%s: passed through, the site\'s own fault comes back', async (_what, payload, reason) => {
+  ])("%s: passed through, the site's own fault comes back", async (_what, payload, reason) => {
     const r = await h.rpc(payload);
     expect(r.headers['x-fpt-cache']).toBe('pass');
     expect(r.headers['x-fpt-cache-reason']).toBe(reason);
@@ -76,7 +80,10 @@ describe('malformed input: a fault in the site\'s shape, never a crash', () => {
   });
 
   it('a body over the request limit is refused with a fault naming the limit', async () => {
-    const payload = { method_name: 'create', params: [SCRIPT_AUTH, { type: 'Shot', fields: [{ field_name: 'description', value: 'x'.repeat(5 * 1024 * 1024) }] }] };
+    const payload = {
+      method_name: 'create',
+      params: [SCRIPT_AUTH, { type: 'Shot', fields: [{ field_name: 'description', value: 'x'.repeat(5 * 1024 * 1024) }] }],
+    };
     const before = h.sim.control.stats().requests;
     expectFault(await raw(JSON.stringify(payload)), 103, /over the 4194304-byte limit/);
     expect(h.sim.control.stats().requests).toBe(before);
@@ -104,9 +111,19 @@ describe('replies that would not fit a Lambda reply', () => {
     const project = { type: 'Project', id: 990001, name: 'Huge' };
     const ids = Array.from({ length: 450 }, (_, i) => 900000 + i);
     for (let i = 0; i < ids.length; i += 50) {
-      await Promise.all(ids.slice(i, i + 50).map((id) => h.store.putEntity({
-        type: 'Shot', id, retired: false, values: { code: `huge_${id}`, project, description: randomBytes(12 * 1024).toString('base64') },
-      }, 1)));
+      await Promise.all(
+        ids.slice(i, i + 50).map((id) =>
+          h.store.putEntity(
+            {
+              type: 'Shot',
+              id,
+              retired: false,
+              values: { code: `huge_${id}`, project, description: randomBytes(12 * 1024).toString('base64') },
+            },
+            1,
+          ),
+        ),
+      );
     }
     const payload = readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', project)], ['code', 'description']);
     const plain = await h.rpc(payload, { 'accept-encoding': 'identity' });
@@ -115,7 +132,9 @@ describe('replies that would not fit a Lambda reply', () => {
     const zipped = await h.rpc(payload);
     expectFault(zipped, 1002, /^fpt-cache: this reply would be about \d+\.\d MB, over the 6\.0 MB/);
     // A page of it fits.
-    const page = await h.rpc(readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', project)], ['code', 'description'], { paging: { entities_per_page: 50, current_page: 1 } }));
+    const page = await h.rpc(
+      readPayload(SCRIPT_AUTH, 'Shot', [cond('project', 'is', project)], ['code', 'description'], { paging: { entities_per_page: 50, current_page: 1 } }),
+    );
     expect(page.headers['x-fpt-cache']).toBe('hit');
     expect(results(page).entities).toHaveLength(50);
   });
@@ -132,7 +151,13 @@ describe('file transfers (/upload, /thumbnail, /file_serve)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        seen.push({ method: req.method!, url: req.url!, cookie: req.headers.cookie, contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('latin1') });
+        seen.push({
+          method: req.method!,
+          url: req.url!,
+          cookie: req.headers.cookie,
+          contentType: req.headers['content-type'],
+          body: Buffer.concat(chunks).toString('latin1'),
+        });
         if (req.url === '/file_serve/attachment/5') {
           res.writeHead(302, { location: 'https://storage.example/signed?sig=abc' }).end();
         } else if (req.url === '/thumbnail/image/6') {
@@ -157,7 +182,7 @@ describe('file transfers (/upload, /thumbnail, /file_serve)', () => {
     await new Promise<void>((r) => site.close(() => r()));
   });
 
-  it('relays a download with its session cookie and hands back the site\'s own redirect', async () => {
+  it("relays a download with its session cookie and hands back the site's own redirect", async () => {
     const r = await httpRequest(`${api.url}/file_serve/attachment/5`, { method: 'GET', headers: { cookie: '_session_id=tok123' } });
     expect(r.status).toBe(302);
     expect(r.headers.location).toBe('https://storage.example/signed?sig=abc');
@@ -180,8 +205,16 @@ describe('file transfers (/upload, /thumbnail, /file_serve)', () => {
     const r = await httpRequest(`${api.url}/upload/api_get_upload_link_info`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('1\nhttps://storage.example/put\n2025-01-01\nAttachment\nabc');
-    expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/upload/api_get_upload_link_info', contentType: 'application/x-www-form-urlencoded', body: form });
-    const missing = await httpRequest(`${api.url}/upload/nothing`, { headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: Buffer.from([0, 1, 2]) });
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      url: '/upload/api_get_upload_link_info',
+      contentType: 'application/x-www-form-urlencoded',
+      body: form,
+    });
+    const missing = await httpRequest(`${api.url}/upload/nothing`, {
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      body: Buffer.from([0, 1, 2]),
+    });
     expect(missing.status).toBe(404);
     expect(seen.at(-1)!.body).toBe('\u0000\u0001\u0002');
   });

@@ -22,22 +22,43 @@ const ARTIST: AuthParams = { user_login: P.restrictedArtist, user_password: DEFA
 
 beforeAll(async () => {
   h = await startHarness('volatile', { sim: { entities: 200, seed: 7, mediaNow: () => new Date(t) }, clock: () => t, responseCache: { enabled: true } });
-  ctx = await syncContextFromEnv({
-    SHOTGUN_URL: h.sim.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: h.tables.entities, STATE_TABLE: h.tables.state, REFS_TABLE: h.tables.refs,
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'), AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-  }, { schema });
-  shots = results<{ entities: Array<{ id: number; image: string }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [cond('image', 'is_not', null)], ['image'], { sorts: [{ field_name: 'id', direction: 'asc' }] }))).entities;
+  ctx = await syncContextFromEnv(
+    {
+      SHOTGUN_URL: h.sim.url,
+      SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+      SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+      ENTITIES_TABLE: h.tables.entities,
+      STATE_TABLE: h.tables.state,
+      REFS_TABLE: h.tables.refs,
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    },
+    { schema },
+  );
+  shots = results<{ entities: Array<{ id: number; image: string }> }>(
+    await h.direct(readPayload(SCRIPT_AUTH, 'Shot', [cond('image', 'is_not', null)], ['image'], { sorts: [{ field_name: 'id', direction: 'asc' }] })),
+  ).entities;
 }, 240_000);
-afterAll(async () => { ctx?.destroy(); await h?.close(); });
+afterAll(async () => {
+  ctx?.destroy();
+  await h?.close();
+});
 
-const shotRead = (ids: number[], fields = ['code', 'image']) => readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'in', ...ids)], fields, { sorts: [{ field_name: 'id', direction: 'asc' }] });
+const shotRead = (ids: number[], fields = ['code', 'image']) =>
+  readPayload(SCRIPT_AUTH, 'Shot', [cond('id', 'in', ...ids)], fields, { sorts: [{ field_name: 'id', direction: 'asc' }] });
 /** The stored image of a shot (what the cache would serve). */
 const stored = async (id: number) => (await h.store.get('Shot', id))!.record.values.image as string;
 /** The image written on the site as a new upload's outcome would be (shotgun_api3 uploads thumbnails; the sim takes the URL). */
-const setImage = (id: number, url: string) => ({ method_name: 'update', params: [SCRIPT_AUTH, { type: 'Shot', id, fields: [{ field_name: 'image', value: url }] }] });
+const setImage = (id: number, url: string) => ({
+  method_name: 'update',
+  params: [SCRIPT_AUTH, { type: 'Shot', id, fields: [{ field_name: 'image', value: url }] }],
+});
 /** Stored signatures valid beyond the margin again (the clock moved on in earlier cases): one read through the API renews them. */
-const warm = async (payload: { method_name: string; params: unknown[] }) => { await h.rpc(payload); };
+const warm = async (payload: { method_name: string; params: unknown[] }) => {
+  await h.rpc(payload);
+};
 const tags = (r: { headers: Record<string, unknown> }) => ({ cache: r.headers['x-fpt-cache'], reason: r.headers['x-fpt-cache-reason'] });
 
 /** Through the API and at the site: identical in the issue's sense (same objects, signatures valid for the margin at `t`). */
@@ -50,7 +71,10 @@ async function same(payload: { method_name: string; params: unknown[] }) {
 
 async function reconcile() {
   const { handler } = createReconcileRunner({
-    ctx, logger: new Logger({ logLevel: 'SILENT' as 'INFO' }), metrics: new MemorySyncMetrics(), now: () => t,
+    ctx,
+    logger: new Logger({ logLevel: 'SILENT' as 'INFO' }),
+    metrics: new MemorySyncMetrics(),
+    now: () => t,
     options: { sweep: 'never', schemaDiff: 'never', calibration: 'never' },
   });
   return handler({}, { getRemainingTimeInMillis: () => 600_000 } as Context);
@@ -64,7 +88,9 @@ async function applyEventsAfter(afterId: number): Promise<void> {
 describe('signed image URLs from the cache', () => {
   it('the site signs at read time (S3 presigned, SigV4), one signature per window, a new one in the next', async () => {
     const url = shots[0].image;
-    expect(url).toMatch(/^https:\/\/sg-media-sim\.example\.com\/thumbnail\/shot\/\d+\.jpg\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[^&]+&X-Amz-Date=\d{8}T\d{6}Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}$/);
+    expect(url).toMatch(
+      /^https:\/\/sg-media-sim\.example\.com\/thumbnail\/shot\/\d+\.jpg\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[^&]+&X-Amz-Date=\d{8}T\d{6}Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}$/,
+    );
     const again = results<{ entities: Array<{ image: string }> }>(await h.direct(shotRead([shots[0].id]))).entities[0].image;
     expect(again).toBe(url);
     t += 900_000;
@@ -75,7 +101,7 @@ describe('signed image URLs from the cache', () => {
 
   it('served while valid beyond the margin; inside it the read passes, the relayed reply renews the signature, serving resumes', async () => {
     const ids = [shots[1].id, shots[2].id];
-    const exp = Math.min(...await Promise.all(ids.map(async (id) => expiresAt(await stored(id)))));
+    const exp = Math.min(...(await Promise.all(ids.map(async (id) => expiresAt(await stored(id))))));
     t = exp - MARGIN_MS - 60_000;
     expect(await same(shotRead(ids))).toMatchObject({ cache: 'hit' });
     t = exp - MARGIN_MS + 1_000;
@@ -89,12 +115,15 @@ describe('signed image URLs from the cache', () => {
     expect(await same(shotRead(ids))).toMatchObject({ cache: 'hit' });
   });
 
-  it('a write-through reply renews it too (a create returning the linked shot\'s image)', async () => {
+  it("a write-through reply renews it too (a create returning the linked shot's image)", async () => {
     const id = shots[3].id;
     const exp = expiresAt(await stored(id));
     t = exp - MARGIN_MS + 1_000;
     const project = (await h.store.get('Shot', id))!.record.values.project;
-    const w = await h.rpc({ method_name: 'create', params: [SCRIPT_AUTH, createParams('Version', { code: `renew-${id}`, project, entity: { type: 'Shot', id } }, ['code', 'entity', 'entity.Shot.image'])] });
+    const w = await h.rpc({
+      method_name: 'create',
+      params: [SCRIPT_AUTH, createParams('Version', { code: `renew-${id}`, project, entity: { type: 'Shot', id } }, ['code', 'entity', 'entity.Shot.image'])],
+    });
     expect(w.headers['x-fpt-cache-write-through']).toBe('applied');
     expect(isSignedUrl(results<Record<string, string>>(w)['entity.Shot.image'])).toBe(true);
     expect(objectOf(await stored(id))).toBe(objectOf(shots[3].image));
@@ -106,7 +135,7 @@ describe('signed image URLs from the cache', () => {
     const ids = [shots[4].id, shots[5].id];
     await warm(shotRead(ids));
     expect(await same(shotRead(ids))).toMatchObject({ cache: 'hit' });
-    const exp = Math.min(...await Promise.all(ids.map(async (id) => expiresAt(await stored(id)))));
+    const exp = Math.min(...(await Promise.all(ids.map(async (id) => expiresAt(await stored(id))))));
     t = exp - MARGIN_MS - 5 * 60_000;
     const out = await reconcile();
     expect(out.volatile?.renewed).toBeGreaterThanOrEqual(ids.length);
@@ -125,7 +154,10 @@ describe('signed image URLs from the cache', () => {
     const fresh = `${MEDIA_ORIGIN}/thumbnail/shot/${id}-v2.jpg`;
     await h.direct(setImage(id, fresh));
     // An unplannable read relays the site's reply (the new object): the stored value keeps the old one.
-    expect(await same(shotRead([id], ['code', 'image', 'sg_editorial_data']))).toMatchObject({ cache: 'pass', reason: 'uncached-field:Shot.sg_editorial_data' });
+    expect(await same(shotRead([id], ['code', 'image', 'sg_editorial_data']))).toMatchObject({
+      cache: 'pass',
+      reason: 'uncached-field:Shot.sg_editorial_data',
+    });
     expect(objectOf(await stored(id))).toBe(old);
     await applyEventsAfter(last);
     expect(objectOf(await stored(id))).toBe(fresh);
@@ -193,24 +225,37 @@ describe('signed image URLs from the cache', () => {
   });
 
   it('deep paths follow the same rule (entity.Shot.image, created_by.HumanUser.image)', async () => {
-    const versions = results<{ entities: Array<{ id: number; entity: { id: number } }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Version',
-      [cond('entity.Shot.image', 'is_not', null)], ['entity'], { paging: { entities_per_page: 2, current_page: 1 } }))).entities;
+    const versions = results<{ entities: Array<{ id: number; entity: { id: number } }> }>(
+      await h.direct(
+        readPayload(SCRIPT_AUTH, 'Version', [cond('entity.Shot.image', 'is_not', null)], ['entity'], { paging: { entities_per_page: 2, current_page: 1 } }),
+      ),
+    ).entities;
     expect(versions.length).toBeGreaterThan(0);
-    const payload = readPayload(SCRIPT_AUTH, 'Version', [cond('id', 'in', ...versions.map((v) => v.id))], ['code', 'entity', 'entity.Shot.image', 'created_by', 'created_by.HumanUser.image']);
+    const payload = readPayload(
+      SCRIPT_AUTH,
+      'Version',
+      [cond('id', 'in', ...versions.map((v) => v.id))],
+      ['code', 'entity', 'entity.Shot.image', 'created_by', 'created_by.HumanUser.image'],
+    );
     // The clock moved on: the first read passes and its reply renews the shots' and users' images through the deep paths.
     await warm(payload);
     expect((await same(payload)).cache).toBe('hit');
-    const exp = Math.min(...await Promise.all(versions.map(async (v) => expiresAt(await stored(v.entity.id)))));
+    const exp = Math.min(...(await Promise.all(versions.map(async (v) => expiresAt(await stored(v.entity.id))))));
     t = exp - MARGIN_MS + 1_000;
     expect(await same(payload)).toMatchObject({ cache: 'pass', reason: 'signed-url-expiring' });
     expect((await same(payload)).cache).toBe('hit');
   });
 
-  it('signed upload url values (a dict\'s url) follow the same rule', async () => {
+  it("signed upload url values (a dict's url) follow the same rule", async () => {
     // The sim's uploads are stable file_serve links (item 2); one pointing at the media store reads signed, as a site signing uploads would hand it out.
-    const v = results<{ entities: Array<{ id: number }> }>(await h.direct(readPayload(SCRIPT_AUTH, 'Version', [], ['id'], { paging: { entities_per_page: 1, current_page: 1 } }))).entities[0];
+    const v = results<{ entities: Array<{ id: number }> }>(
+      await h.direct(readPayload(SCRIPT_AUTH, 'Version', [], ['id'], { paging: { entities_per_page: 1, current_page: 1 } })),
+    ).entities[0];
     const upload = { url: `${MEDIA_ORIGIN}/movie/v${v.id}.mp4`, name: `v${v.id}.mp4`, link_type: 'upload', content_type: 'video/mp4' };
-    const w = await h.rpc({ method_name: 'update', params: [SCRIPT_AUTH, { type: 'Version', id: v.id, fields: [{ field_name: 'sg_uploaded_movie', value: upload }] }] });
+    const w = await h.rpc({
+      method_name: 'update',
+      params: [SCRIPT_AUTH, { type: 'Version', id: v.id, fields: [{ field_name: 'sg_uploaded_movie', value: upload }] }],
+    });
     expect(w.headers['x-fpt-cache-write-through']).toBe('applied');
     const payload = readPayload(SCRIPT_AUTH, 'Version', [cond('id', 'is', v.id)], ['code', 'sg_uploaded_movie']);
     await warm(payload);
@@ -237,7 +282,7 @@ describe('signed image URLs from the cache', () => {
     }
   });
 
-  it('a caller the site hides images from gets the site\'s answer (null), never the cached image', async () => {
+  it("a caller the site hides images from gets the site's answer (null), never the cached image", async () => {
     h.sim.control.setPermissions({ [`user:${P.restrictedArtist}`]: { projects: 'assigned', hiddenFields: { Shot: ['image'] } } });
     try {
       const r = await same(readPayload(ARTIST, 'Shot', [], ['code', 'image']));

@@ -17,11 +17,17 @@ const SHOT_FIELDS = ['code', 'description', 'sg_status_list', 'sg_cut_in', 'sg_s
 
 beforeAll(async () => {
   h = await startHarness('api-writes');
-  const seq = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Sequence', [], ['code', 'project'], { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] }).entities[0];
+  const seq = (
+    results(await h.direct(readPayload(SCRIPT_AUTH, 'Sequence', [], ['code', 'project'], { paging: { entities_per_page: 1, current_page: 1 } }))) as {
+      entities: any[];
+    }
+  ).entities[0];
   sequence = { type: 'Sequence', id: seq.id, name: seq.code };
   project = seq.project;
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 const rpc = (method: string, params: unknown, auth: Record<string, unknown> = USER_AUTH, headers?: Record<string, string>) =>
   h.rpc({ method_name: method, params: [auth, params] }, headers);
@@ -38,7 +44,10 @@ async function readBoth(type: string, conditions: unknown[], fields: string[], e
 
 describe('read-your-writes', () => {
   it('create: the next read by the same client is a hit with the new entity', async () => {
-    const r = await rpc('create', createParams('Shot', { code: 'RYW_create', project, sg_sequence: sequence, description: 'new <b> & café', sg_cut_in: 1001 }, ['code']));
+    const r = await rpc(
+      'create',
+      createParams('Shot', { code: 'RYW_create', project, sg_sequence: sequence, description: 'new <b> & café', sg_cut_in: 1001 }, ['code']),
+    );
     expect(r.headers['x-fpt-cache']).toBe('pass');
     expect(r.headers['x-fpt-cache-reason']).toBe('method:create');
     expect(r.headers['x-fpt-cache-write-through']).toBe('applied');
@@ -81,7 +90,9 @@ describe('read-your-writes', () => {
     const taskId = results(await rpc('create', createParams('Task', { content: 'RYW task', entity: { type: 'Shot', id: shotId }, project }))).id as number;
     expect((await readBoth('Task', [cond('id', 'is', taskId)], ['content', 'entity']))[0].entity).toMatchObject({ id: shotId, name: 'RYW_link' });
     await rpc('update', updateParams('Shot', shotId, { code: 'RYW_link_renamed' }));
-    expect((await readBoth('Task', [cond('id', 'is', taskId)], ['content', 'entity', 'entity.Shot.code']))[0].entity).toMatchObject({ name: 'RYW_link_renamed' });
+    expect((await readBoth('Task', [cond('id', 'is', taskId)], ['content', 'entity', 'entity.Shot.code']))[0].entity).toMatchObject({
+      name: 'RYW_link_renamed',
+    });
     await rpc('delete', { type: 'Shot', id: shotId });
     expect((await readBoth('Task', [cond('id', 'is', taskId)], ['content', 'entity']))[0].entity).toBeNull();
   });
@@ -91,7 +102,13 @@ describe('read-your-writes', () => {
     expect((await readBoth('Sequence', [cond('id', 'is', sequence.id)], ['code', 'shots']))[0].shots.map((l: any) => l.id)).toContain(shotId);
     const taskId = results(await rpc('create', createParams('Task', { content: 'RYW conn task', entity: { type: 'Shot', id: shotId }, project }))).id as number;
     expect((await readBoth('Shot', [cond('id', 'is', shotId)], ['code', 'tasks']))[0].tasks).toEqual([{ type: 'Task', id: taskId, name: 'RYW conn task' }]);
-    const other = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Sequence', [cond('id', 'is_not', sequence.id)], ['code'], { paging: { entities_per_page: 1, current_page: 1 } }))) as { entities: any[] }).entities[0];
+    const other = (
+      results(
+        await h.direct(
+          readPayload(SCRIPT_AUTH, 'Sequence', [cond('id', 'is_not', sequence.id)], ['code'], { paging: { entities_per_page: 1, current_page: 1 } }),
+        ),
+      ) as { entities: any[] }
+    ).entities[0];
     await rpc('update', updateParams('Shot', shotId, { sg_sequence: { type: 'Sequence', id: other.id } }));
     const seqs = await readBoth('Sequence', [cond('id', 'in', sequence.id, other.id)], ['code', 'shots']);
     expect(seqs.find((q) => q.id === sequence.id)!.shots.map((l: any) => l.id)).not.toContain(shotId);
@@ -101,32 +118,43 @@ describe('read-your-writes', () => {
   it('batch: every item lands in the cache, results split per item', async () => {
     const a = results(await rpc('create', createParams('Shot', { code: 'RYW_batch_a', project }))).id as number;
     const b = results(await rpc('create', createParams('Shot', { code: 'RYW_batch_b', project }))).id as number;
-    const r = await rpc('batch', batchParams([
-      { request_type: 'create', entity_type: 'Shot', data: { code: 'RYW_batch_new', project, sg_sequence: sequence } },
-      { request_type: 'update', entity_type: 'Shot', entity_id: a, data: { code: 'RYW_batch_a2', description: 'batched' } },
-      { request_type: 'delete', entity_type: 'Shot', entity_id: b },
-      { request_type: 'create', entity_type: 'Version', data: { code: 'RYW_batch_v', project, entity: { type: 'Shot', id: a } } },
-    ]));
+    const r = await rpc(
+      'batch',
+      batchParams([
+        { request_type: 'create', entity_type: 'Shot', data: { code: 'RYW_batch_new', project, sg_sequence: sequence } },
+        { request_type: 'update', entity_type: 'Shot', entity_id: a, data: { code: 'RYW_batch_a2', description: 'batched' } },
+        { request_type: 'delete', entity_type: 'Shot', entity_id: b },
+        { request_type: 'create', entity_type: 'Version', data: { code: 'RYW_batch_v', project, entity: { type: 'Shot', id: a } } },
+      ]),
+    );
     expect(r.headers['x-fpt-cache-write-through']).toBe('applied');
     const [created, , deleted, version] = results(r) as [Record<string, any>, unknown, boolean, Record<string, any>];
     expect(deleted).toBe(true);
     const rows = await readBoth('Shot', [cond('id', 'in', created.id, a, b)], SHOT_FIELDS);
-    expect(rows.map((e) => [e.id, e.code])).toEqual([[a, 'RYW_batch_a2'], [created.id, 'RYW_batch_new']].sort((x, y) => (x[0] as number) - (y[0] as number)));
+    expect(rows.map((e) => [e.id, e.code])).toEqual(
+      [
+        [a, 'RYW_batch_a2'],
+        [created.id, 'RYW_batch_new'],
+      ].sort((x, y) => (x[0] as number) - (y[0] as number)),
+    );
     expect((await readBoth('Shot', [cond('id', 'is', b)], ['code'], { return_only: 'retired' })).map((e) => e.id)).toEqual([b]);
     expect((await readBoth('Version', [cond('entity', 'is', { type: 'Shot', id: a })], ['code', 'entity'])).map((e) => e.id)).toEqual([version.id]);
   });
 
-  it('a script\'s writes are read back with the cache\'s own credentials; a fault from the site is passed back untouched', async () => {
+  it("a script's writes are read back with the cache's own credentials; a fault from the site is passed back untouched", async () => {
     const bad = await rpc('update', updateParams('Shot', 999999999, { code: 'nope' }));
     expect(bad.json()).toMatchObject({ exception: true });
     expect(bad.headers['x-fpt-cache-write-through']).toBe('not-applicable');
     const r = await rpc('create', createParams('Asset', { code: 'RYW_asset', project, sg_asset_type: 'Prop' }), SCRIPT_AUTH);
-    expect((await readBoth('Asset', [cond('id', 'is', results(r).id)], ['code', 'sg_asset_type', 'created_by'], {}, SCRIPT_AUTH))[0]).toMatchObject({ code: 'RYW_asset', created_by: { type: 'ApiUser' } });
+    expect((await readBoth('Asset', [cond('id', 'is', results(r).id)], ['code', 'sg_asset_type', 'created_by'], {}, SCRIPT_AUTH))[0]).toMatchObject({
+      code: 'RYW_asset',
+      created_by: { type: 'ApiUser' },
+    });
   });
 });
 
 describe('write-through failures and versions', () => {
-  it('a failed read-back never fails the client\'s write (logged, counted; the cache keeps its older state)', async () => {
+  it("a failed read-back never fails the client's write (logged, counted; the cache keeps its older state)", async () => {
     const id = results(await rpc('create', createParams('Shot', { code: 'RYW_fail', project }))).id as number;
     const failures = h.metrics.counts.WriteThroughFailures;
     h.sim.control.failNext({ kind: 'http503', method: 'read', count: 5 });
@@ -168,12 +196,29 @@ describe('write-through failures and versions', () => {
       const store = new EntityStore(ddb, tables, schema);
       const reads: Array<Record<string, any>> = [];
       const shot = { type: 'Shot', id: 9001, code: 'TT_010', project: { type: 'Project', id: 1, name: 'P' }, tasks: [{ type: 'Task', id: 77, name: 'Anim' }] };
-      const task = { type: 'Task', id: 77, content: 'Anim', entity: { type: 'Shot', id: 9001, name: 'TT_010' }, project: { type: 'Project', id: 1, name: 'P' } };
+      const task = {
+        type: 'Task',
+        id: 77,
+        content: 'Anim',
+        entity: { type: 'Shot', id: 9001, name: 'TT_010' },
+        project: { type: 'Project', id: 1, name: 'P' },
+      };
       const wt = new WriteThrough({
-        schema, store,
-        site: { async read(p) { reads.push(p); return p.type === 'Shot' ? [shot] : p.type === 'Task' ? [task] : []; } },
+        schema,
+        store,
+        site: {
+          async read(p) {
+            reads.push(p);
+            return p.type === 'Shot' ? [shot] : p.type === 'Task' ? [task] : [];
+          },
+        },
       });
-      const out = await wt.apply('create', createParams('Shot', { code: 'TT_010', project: shot.project, task_template: { type: 'TaskTemplate', id: 3 } }), { type: 'Shot', id: 9001 }, 10.5);
+      const out = await wt.apply(
+        'create',
+        createParams('Shot', { code: 'TT_010', project: shot.project, task_template: { type: 'TaskTemplate', id: 3 } }),
+        { type: 'Shot', id: 9001 },
+        10.5,
+      );
       expect(out).toMatchObject({ written: 2, stale: 0 });
       expect(reads.map((p) => [p.type, p.filters.conditions[0]])).toEqual([
         ['Shot', { path: 'id', relation: 'in', values: [9001] }],

@@ -19,7 +19,8 @@ describe('the package layout of shared/', () => {
   });
 
   it('keeps every source file under 400 lines (seed data and generated files aside)', () => {
-    const long = sourceFiles(ROOT).filter((f) => !f.startsWith('local/sim/seed'))
+    const long = sourceFiles(ROOT)
+      .filter((f) => !f.startsWith('local/sim/seed'))
       .map((f) => ({ f, lines: readFileSync(join(ROOT, f), 'utf8').split('\n').length }))
       .filter((x) => x.lines > 400);
     expect(long).toEqual([]);
@@ -29,8 +30,13 @@ describe('the package layout of shared/', () => {
 describe('the import checker', () => {
   it('finds static, type, re-export, dynamic and side-effect imports, not those in comments', () => {
     const src = [
-      "import { a } from './a.js';", "import type { B } from '../b/index.js';", "export { c } from './c.js';",
-      "const d = await import('./d.js');", "import './e.js';", "// import { x } from './x.js';", "/* import y from './y.js' */",
+      "import { a } from './a.js';",
+      "import type { B } from '../b/index.js';",
+      "export { c } from './c.js';",
+      "const d = await import('./d.js');",
+      "import './e.js';",
+      "// import { x } from './x.js';",
+      "/* import y from './y.js' */",
       'import {\n  f,\n  g,\n} from "./f.js";',
     ].join('\n');
     expect(specifiers(src)).toEqual(['./a.js', '../b/index.js', './c.js', './d.js', './e.js', './f.js']);

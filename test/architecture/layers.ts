@@ -19,9 +19,14 @@ export const FOLDERS: Record<string, readonly string[]> = {
 /** Packages shared/ must not use: the domain is not a Lambda handler. */
 const FORBIDDEN_IN_SHARED = ['aws-lambda', '@middy/core', 'aws-cdk-lib', 'constructs'];
 
-export interface Violation { file: string; spec: string; why: string }
+export interface Violation {
+  file: string;
+  spec: string;
+  why: string;
+}
 
-const SPEC_RE = /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[^\w.])import\s+['"]([^'"]+)['"]/gm;
+const SPEC_RE =
+  /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[^\w.])import\s+['"]([^'"]+)['"]/gm;
 
 /** Every module specifier a TypeScript source names (static imports, re-exports, dynamic imports, side-effect imports). */
 export function specifiers(source: string): string[] {
@@ -42,26 +47,42 @@ export function checkImports(rel: string, source: string): Violation[] {
   const from = place(rel);
   for (const spec of specifiers(source)) {
     if (!spec.startsWith('.')) {
-      if (from.top === 'shared' && FORBIDDEN_IN_SHARED.some((p) => spec === p || spec.startsWith(`${p}/`))) out.push({ file: rel, spec, why: `shared/ must not depend on ${spec}` });
+      if (from.top === 'shared' && FORBIDDEN_IN_SHARED.some((p) => spec === p || spec.startsWith(`${p}/`)))
+        out.push({ file: rel, spec, why: `shared/ must not depend on ${spec}` });
       continue;
     }
-    const target = relative('.', join(dirname(rel), spec)).split(sep).join('/');
-    if (target.startsWith('..')) { out.push({ file: rel, spec, why: 'imports outside the repository' }); continue; }
+    const target = relative('.', join(dirname(rel), spec))
+      .split(sep)
+      .join('/');
+    if (target.startsWith('..')) {
+      out.push({ file: rel, spec, why: 'imports outside the repository' });
+      continue;
+    }
     const to = place(target);
     const allowed = FOLDERS[from.top];
     if (!target.includes('/')) continue; // a root file (package.json)
-    if (allowed && !allowed.includes(to.top)) { out.push({ file: rel, spec, why: `${from.top}/ may not import ${to.top}/` }); continue; }
+    if (allowed && !allowed.includes(to.top)) {
+      out.push({ file: rel, spec, why: `${from.top}/ may not import ${to.top}/` });
+      continue;
+    }
     if (to.top !== 'shared') continue;
     if (!to.pkg) {
-      if (from.top === 'shared' && !from.pkg && rel !== target && !LEAVES.includes(rel.slice('shared/'.length))) out.push({ file: rel, spec, why: 'only package folders and the leaves live directly under shared/' });
+      if (from.top === 'shared' && !from.pkg && rel !== target && !LEAVES.includes(rel.slice('shared/'.length)))
+        out.push({ file: rel, spec, why: 'only package folders and the leaves live directly under shared/' });
       if (from.pkg === undefined && from.top === 'shared') out.push({ file: rel, spec, why: 'the leaves (config.ts, version.ts) import no package' });
       continue;
     }
-    if (!(LAYERS as readonly string[]).includes(to.pkg)) { out.push({ file: rel, spec, why: `shared/${to.pkg} is not a known package (LAYERS)` }); continue; }
+    if (!(LAYERS as readonly string[]).includes(to.pkg)) {
+      out.push({ file: rel, spec, why: `shared/${to.pkg} is not a known package (LAYERS)` });
+      continue;
+    }
     if (from.pkg === to.pkg) continue;
     if (to.inPkg !== 'index.ts' && to.inPkg !== 'index.js') out.push({ file: rel, spec, why: `import shared/${to.pkg} through its index.ts, not ${to.inPkg}` });
     if (from.top === 'shared') {
-      if (!from.pkg) { out.push({ file: rel, spec, why: 'the leaves (config.ts, version.ts) import no package' }); continue; }
+      if (!from.pkg) {
+        out.push({ file: rel, spec, why: 'the leaves (config.ts, version.ts) import no package' });
+        continue;
+      }
       const a = LAYERS.indexOf(from.pkg as (typeof LAYERS)[number]);
       const b = LAYERS.indexOf(to.pkg as (typeof LAYERS)[number]);
       if (a < 0) out.push({ file: rel, spec, why: `shared/${from.pkg} is not a known package (LAYERS)` });

@@ -3,10 +3,24 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { ACCOUNT, REGION, type Statement } from './template.js';
 
-export interface AwsCall { fn: string; service: string; operation: string; action: string; resource: string; allowed: boolean }
-export interface AsyncInvocation { caller: string; functionArn: string; payload: unknown }
+export interface AwsCall {
+  fn: string;
+  service: string;
+  operation: string;
+  action: string;
+  resource: string;
+  allowed: boolean;
+}
+export interface AsyncInvocation {
+  caller: string;
+  functionArn: string;
+  payload: unknown;
+}
 
-export interface Identity { fn: string; statements: Statement[] }
+export interface Identity {
+  fn: string;
+  statements: Statement[];
+}
 
 export interface AwsEndpointOptions {
   dynamodb: string;
@@ -29,7 +43,18 @@ export interface AwsEndpoint {
 }
 
 const glob = (pattern: string, value: string, caseless = false): boolean => {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.split('?').map((q) => q.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('.')).join('.*')}$`, caseless ? 'i' : '');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) =>
+        p
+          .split('?')
+          .map((q) => q.replace(/[.+^${}()|[\]\\]/g, '\\$&'))
+          .join('.'),
+      )
+      .join('.*')}$`,
+    caseless ? 'i' : '',
+  );
   return re.test(value);
 };
 
@@ -52,7 +77,8 @@ export function dynamodbAuthorizations(op: string, body: Record<string, any>): A
     case 'TransactWriteItems':
       return (body.TransactItems ?? []).map((i: Record<string, any>) => {
         const [kind, item] = Object.entries(i)[0] as [string, { TableName: string }];
-        const action = ({ Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' } as Record<string, string>)[kind] ?? kind;
+        const action =
+          ({ Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' } as Record<string, string>)[kind] ?? kind;
         return [a(action), tableArn(item.TableName)];
       });
     case 'TransactGetItems':
@@ -90,7 +116,10 @@ function forward(target: string, req: IncomingMessage, body: Buffer, res: Server
       res.end(back);
     });
   });
-  up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+  up.on('error', (e) => {
+    res.writeHead(502);
+    res.end(String(e));
+  });
   up.end(out);
 }
 
@@ -107,69 +136,106 @@ export async function startAwsEndpoint(o: AwsEndpointOptions): Promise<AwsEndpoi
   let self = '';
 
   const server: Server = createServer((req, res) => {
-    void readBody(req).then((body) => {
-      const auth = /Credential=([^/]+)\/\d+\/([^/]+)\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
-      const identity = auth ? o.identities.get(auth[1]) : undefined;
-      const service = auth?.[3] ?? '?';
-      if (!identity) {
-        unknown.push(`unattributed ${service} request ${req.method} ${req.url}`);
-        return json(res, 403, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
-      }
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const op = target.split('.').pop() ?? '';
-      const parsed = (): Record<string, any> => { try { return JSON.parse(body.toString('utf8') || '{}'); } catch { return {}; } };
-      let auths: Array<[string, string]>;
-      let operation = op;
-      if (service === 'dynamodb') auths = dynamodbAuthorizations(op, parsed());
-      else if (service === 'sqs') auths = [[sqsAction(op), queueArnOf(String(parsed().QueueUrl ?? `${self}/?/?`))]];
-      else if (service === 'secretsmanager') {
-        const id = String(parsed().SecretId);
-        auths = [[`secretsmanager:${op}`, id.startsWith('arn:') ? id : arn('secretsmanager', `secret:${id}`)]];
-      }
-      else if (service === 'lambda') {
-        const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
-        operation = m ? 'Invoke' : `${req.method} ${req.url}`;
-        const fname = m ? decodeURIComponent(m[1]) : '?';
-        auths = [['lambda:InvokeFunction', o.functions.get(fname) ?? arn('lambda', `function:${fname}`)]];
-      } else {
-        unknown.push(`${identity.fn}: unsupported service ${service} (${target || req.url})`);
-        return json(res, 400, { __type: 'UnknownOperationException', message: `no local stand-in for ${service}` });
-      }
-      let allowed = true;
-      for (const [action, resource] of auths) {
-        const ok = isAllowed(identity.statements, action, resource);
-        calls.push({ fn: identity.fn, service, operation, action, resource, allowed: ok });
-        allowed &&= ok;
-      }
-      if (!allowed) {
-        const [action, resource] = auths.find(([a, r]) => !isAllowed(identity.statements, a, r))!;
-        const message = `User: arn:aws:sts::${ACCOUNT}:assumed-role/${identity.fn}/${identity.fn} is not authorized to perform: ${action} on resource: ${resource}`;
-        return json(res, 400, { __type: service === 'sqs' ? 'com.amazon.coral.service#AccessDeniedException' : 'AccessDeniedException', message }, service === 'lambda' ? 'application/json' : undefined);
-      }
-      if (service === 'dynamodb') return forward(o.dynamodb, req, body, res);
-      if (service === 'sqs') return forward(o.sqs, req, body, res, (b, dir) => Buffer.from(dir === 'in' ? b.toString('utf8').split(self).join(o.sqs) : b.toString('utf8').split(o.sqs).join(self)));
-      if (service === 'secretsmanager') {
-        const resource = auths[0][1];
-        const value = op === 'GetSecretValue' ? o.secrets.get(resource) : undefined;
-        if (value === undefined) return json(res, 400, { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret (${op}).` });
-        return json(res, 200, { ARN: resource, Name: resource.split(':secret:')[1], VersionId: '00000000-0000-0000-0000-000000000001', SecretString: value, VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 });
-      }
-      // Lambda: asynchronous invocations are recorded (the test runs the target with the same payload); nothing else is used.
-      if (req.headers['x-amz-invocation-type'] !== 'Event') {
-        unknown.push(`${identity.fn}: synchronous Lambda invoke of ${auths[0][1]} (only asynchronous invokes are stood in for)`);
-        return json(res, 400, { Type: 'User', message: 'only InvocationType Event is supported here' }, 'application/json');
-      }
-      let payload: unknown;
-      try { payload = JSON.parse(body.toString('utf8') || 'null'); } catch { payload = body.toString('utf8'); }
-      invocations.push({ caller: identity.fn, functionArn: auths[0][1], payload });
-      res.writeHead(202, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${invocations.length}`, 'content-length': '0' });
-      return res.end();
-    }).catch((e: unknown) => { res.writeHead(500); res.end(String(e)); });
+    void readBody(req)
+      .then((body) => {
+        const auth = /Credential=([^/]+)\/\d+\/([^/]+)\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
+        const identity = auth ? o.identities.get(auth[1]) : undefined;
+        const service = auth?.[3] ?? '?';
+        if (!identity) {
+          unknown.push(`unattributed ${service} request ${req.method} ${req.url}`);
+          return json(res, 403, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+        }
+        const target = String(req.headers['x-amz-target'] ?? '');
+        const op = target.split('.').pop() ?? '';
+        const parsed = (): Record<string, any> => {
+          try {
+            return JSON.parse(body.toString('utf8') || '{}');
+          } catch {
+            return {};
+          }
+        };
+        let auths: Array<[string, string]>;
+        let operation = op;
+        if (service === 'dynamodb') auths = dynamodbAuthorizations(op, parsed());
+        else if (service === 'sqs') auths = [[sqsAction(op), queueArnOf(String(parsed().QueueUrl ?? `${self}/?/?`))]];
+        else if (service === 'secretsmanager') {
+          const id = String(parsed().SecretId);
+          auths = [[`secretsmanager:${op}`, id.startsWith('arn:') ? id : arn('secretsmanager', `secret:${id}`)]];
+        } else if (service === 'lambda') {
+          const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
+          operation = m ? 'Invoke' : `${req.method} ${req.url}`;
+          const fname = m ? decodeURIComponent(m[1]) : '?';
+          auths = [['lambda:InvokeFunction', o.functions.get(fname) ?? arn('lambda', `function:${fname}`)]];
+        } else {
+          unknown.push(`${identity.fn}: unsupported service ${service} (${target || req.url})`);
+          return json(res, 400, { __type: 'UnknownOperationException', message: `no local stand-in for ${service}` });
+        }
+        let allowed = true;
+        for (const [action, resource] of auths) {
+          const ok = isAllowed(identity.statements, action, resource);
+          calls.push({ fn: identity.fn, service, operation, action, resource, allowed: ok });
+          allowed &&= ok;
+        }
+        if (!allowed) {
+          const [action, resource] = auths.find(([a, r]) => !isAllowed(identity.statements, a, r))!;
+          const message = `User: arn:aws:sts::${ACCOUNT}:assumed-role/${identity.fn}/${identity.fn} is not authorized to perform: ${action} on resource: ${resource}`;
+          return json(
+            res,
+            400,
+            { __type: service === 'sqs' ? 'com.amazon.coral.service#AccessDeniedException' : 'AccessDeniedException', message },
+            service === 'lambda' ? 'application/json' : undefined,
+          );
+        }
+        if (service === 'dynamodb') return forward(o.dynamodb, req, body, res);
+        if (service === 'sqs')
+          return forward(o.sqs, req, body, res, (b, dir) =>
+            Buffer.from(dir === 'in' ? b.toString('utf8').split(self).join(o.sqs) : b.toString('utf8').split(o.sqs).join(self)),
+          );
+        if (service === 'secretsmanager') {
+          const resource = auths[0][1];
+          const value = op === 'GetSecretValue' ? o.secrets.get(resource) : undefined;
+          if (value === undefined)
+            return json(res, 400, { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret (${op}).` });
+          return json(res, 200, {
+            ARN: resource,
+            Name: resource.split(':secret:')[1],
+            VersionId: '00000000-0000-0000-0000-000000000001',
+            SecretString: value,
+            VersionStages: ['AWSCURRENT'],
+            CreatedDate: Date.now() / 1000,
+          });
+        }
+        // Lambda: asynchronous invocations are recorded (the test runs the target with the same payload); nothing else is used.
+        if (req.headers['x-amz-invocation-type'] !== 'Event') {
+          unknown.push(`${identity.fn}: synchronous Lambda invoke of ${auths[0][1]} (only asynchronous invokes are stood in for)`);
+          return json(res, 400, { Type: 'User', message: 'only InvocationType Event is supported here' }, 'application/json');
+        }
+        let payload: unknown;
+        try {
+          payload = JSON.parse(body.toString('utf8') || 'null');
+        } catch {
+          payload = body.toString('utf8');
+        }
+        invocations.push({ caller: identity.fn, functionArn: auths[0][1], payload });
+        res.writeHead(202, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${invocations.length}`, 'content-length': '0' });
+        return res.end();
+      })
+      .catch((e: unknown) => {
+        res.writeHead(500);
+        res.end(String(e));
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url: self, calls, invocations, unknown,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    url: self,
+    calls,
+    invocations,
+    unknown,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

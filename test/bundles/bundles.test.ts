@@ -30,7 +30,10 @@ let api: LocalApiGateway;
 const phases: Record<string, number> = {};
 beforeAll(async () => {
   let t = Date.now();
-  const phase = (name: string) => { phases[name] = Date.now() - t; t = Date.now(); };
+  const phase = (name: string) => {
+    phases[name] = Date.now() - t;
+    t = Date.now();
+  };
   [sim, sqs] = await Promise.all([startTestSite({ entities: 60 }), startLocalSqs({ port: 0 })]);
   // One synth for the whole file; the shadow sample rate is 1 so the API's first hit is verified.
   phase('site and queues');
@@ -38,14 +41,19 @@ beforeAll(async () => {
   phase('synth');
   const names = Object.keys(assembly.functionIds);
   world = await startWorld(assembly, {
-    dynamodbEndpoint: inject('dynamodbEndpoint'), sqsEndpoint: sqs.endpoint,
+    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    sqsEndpoint: sqs.endpoint,
     literals: { [SITE]: sim.url },
     secretValues: () => sim.credentials.scriptKey,
     overrides: Object.fromEntries(names.map((n) => [n, { ...LOCAL_NODE, ...(OVERRIDES as Record<string, Record<string, string>>)[n] }])),
   });
   phase('tables, queues and containers (init)');
   const f = world.functions.api;
-  api = await startLocalApiGateway({ port: 0, fn: { name: f.name, timeoutMs: f.timeoutS * 1000, memoryMb: f.memoryMb }, handler: (event) => world.invoke('api', event) });
+  api = await startLocalApiGateway({
+    port: 0,
+    fn: { name: f.name, timeoutMs: f.timeoutS * 1000, memoryMb: f.memoryMb },
+    handler: (event) => world.invoke('api', event),
+  });
   // Synth and seven container inits are CPU-bound: on a loaded two-core machine they take several times longer.
 }, 420_000);
 
@@ -63,12 +71,13 @@ const shotById = (id: number) => readParams('Shot', [wireCondition('id', 'is', i
 type Read = { results: { entities: Array<Record<string, unknown>> } };
 /** The API function's own GET /status. */
 type Status = { ready?: boolean; shadow?: { checked: number; matched: number; mismatched: number } };
-const status = async () => (await httpRequest(`${api.url}/status`, { method: 'GET', headers: { 'x-fpt-cache-script-key': sim.credentials.scriptKey } })).json() as Status;
+const status = async () =>
+  (await httpRequest(`${api.url}/status`, { method: 'GET', headers: { 'x-fpt-cache-script-key': sim.credentials.scriptKey } })).json() as Status;
 
 describe('the deployed bundles, run as Lambda runs them', () => {
   let shot: { id: number; code: string };
 
-  it('every function of the template has a bundle that starts with only the runtime\'s modules', () => {
+  it("every function of the template has a bundle that starts with only the runtime's modules", () => {
     expect(Object.keys(world.containers).sort()).toEqual(['api', 'consumer', 'importer', 'poller', 'reconciler', 'validator', 'verifier']);
     for (const [name, f] of Object.entries(world.functions)) {
       expect(f.runtime, name).toBe('nodejs24.x');
@@ -79,10 +88,12 @@ describe('the deployed bundles, run as Lambda runs them', () => {
   it('poller (EventBridge schedule): starts the import with an asynchronous invoke of the importer', async () => {
     const run = await world.invoke<{ status: string; importTriggered: boolean }>('poller', world.scheduledEvent('poller'));
     expect(run.importTriggered).toBe(true);
-    expect(world.endpoint.invocations).toEqual([{ caller: world.functions.poller.name, functionArn: world.functions.importer.arn, payload: { source: 'fpt-cache-poller' } }]);
+    expect(world.endpoint.invocations).toEqual([
+      { caller: world.functions.poller.name, functionArn: world.functions.importer.arn, payload: { source: 'fpt-cache-poller' } },
+    ]);
   });
 
-  it('importer (async invoke with the poller\'s payload): completes the import', async () => {
+  it("importer (async invoke with the poller's payload): completes the import", async () => {
     const payload = world.endpoint.invocations[0].payload;
     let run: { complete: boolean; written: number } = { complete: false, written: 0 };
     let written = 0;
@@ -94,10 +105,18 @@ describe('the deployed bundles, run as Lambda runs them', () => {
     expect(written).toBeGreaterThan(30);
   });
 
-  it('api (HTTP API payload v2): a cache hit identical to the site\'s answer, and a fault in Shotgun\'s shape', async () => {
+  it("api (HTTP API payload v2): a cache hit identical to the site's answer, and a fault in Shotgun's shape", async () => {
     let last: Status = {};
-    await waitFor('the API ready', async () => { const s = last = await status(); return s.ready === true; }, 30_000)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(last)}`); });
+    await waitFor(
+      'the API ready',
+      async () => {
+        const s = (last = await status());
+        return s.ready === true;
+      },
+      30_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(last)}`);
+    });
     const shots = ((await viaSite('read', readParams('Shot', [], ['code']))).json() as Read).results.entities as Array<{ id: number; code: string }>;
     shot = shots[0];
     const [cached, site] = await Promise.all([viaApi('read', shotById(shot.id)), viaSite('read', shotById(shot.id))]);
@@ -112,7 +131,10 @@ describe('the deployed bundles, run as Lambda runs them', () => {
     expect(world.queueTrigger('verifier').reportBatchItemFailures).toBe(true);
     await world.drain('verifier');
     expect(world.results.verifier.every((r) => r.ok && (r.value as { batchItemFailures: unknown[] }).batchItemFailures.length === 0)).toBe(true);
-    const shadow = await waitFor('a verdict', async () => { const s = (await status()).shadow; return s && s.checked > 0 ? s : undefined; });
+    const shadow = await waitFor('a verdict', async () => {
+      const s = (await status()).shadow;
+      return s && s.checked > 0 ? s : undefined;
+    });
     expect(shadow).toMatchObject({ mismatched: 0 });
     expect(shadow.matched).toBeGreaterThan(0);
   });
@@ -167,11 +189,17 @@ describe('what the bundles did', () => {
   });
 
   it(`stayed under ${MEMORY_BUDGET * 100} % of each function's configured memory`, () => {
-    const over = Object.entries(world.containers).filter(([, c]) => c.peakRssMb > MEMORY_BUDGET * c.spec.memoryMb)
+    const over = Object.entries(world.containers)
+      .filter(([, c]) => c.peakRssMb > MEMORY_BUDGET * c.spec.memoryMb)
       .map(([name, c]) => `${name}: ${c.peakRssMb.toFixed(0)} MB of ${c.spec.memoryMb} MB`);
     if (process.env.FPT_BUNDLE_REPORT) {
-      console.log(Object.entries(phases).map(([k, v]) => `${k}: ${v} ms`).join('; '));
-      for (const [name, c] of Object.entries(world.containers)) console.log(`${name}\tinit ${c.initMs.toFixed(0)} ms\tpeak RSS ${c.peakRssMb.toFixed(0)} MB of ${c.spec.memoryMb} MB`);
+      console.log(
+        Object.entries(phases)
+          .map(([k, v]) => `${k}: ${v} ms`)
+          .join('; '),
+      );
+      for (const [name, c] of Object.entries(world.containers))
+        console.log(`${name}\tinit ${c.initMs.toFixed(0)} ms\tpeak RSS ${c.peakRssMb.toFixed(0)} MB of ${c.spec.memoryMb} MB`);
     }
     expect(over).toEqual([]);
   });

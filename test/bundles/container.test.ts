@@ -8,7 +8,9 @@ import { startAwsEndpoint, type Identity } from './aws-endpoint.js';
 import { LambdaContainer, type ContainerSpec } from './lambda-container.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function asset(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), 'fpt-asset-'));
@@ -21,23 +23,38 @@ function asset(files: Record<string, string>): string {
 }
 
 const spec = (assetDir: string, o: Partial<ContainerSpec> = {}): ContainerSpec => ({
-  name: 'probe', arn: 'arn:aws:lambda:us-east-1:123456789012:function:probe', assetDir, handler: 'index.handler', runtime: 'nodejs24.x',
-  memoryMb: 128, timeoutS: 5, environment: {}, credentials: { accessKeyId: 'AKIDPROBE', secretAccessKey: 'x', sessionToken: 't' }, ...o,
+  name: 'probe',
+  arn: 'arn:aws:lambda:us-east-1:123456789012:function:probe',
+  assetDir,
+  handler: 'index.handler',
+  runtime: 'nodejs24.x',
+  memoryMb: 128,
+  timeoutS: 5,
+  environment: {},
+  credentials: { accessKeyId: 'AKIDPROBE', secretAccessKey: 'x', sessionToken: 't' },
+  ...o,
 });
 
 async function withContainer<T>(s: ContainerSpec, f: (c: LambdaContainer) => Promise<T>): Promise<{ value: T; c: LambdaContainer }> {
   const c = await LambdaContainer.start(s);
-  try { return { value: await f(c), c }; } finally { await c.stop(); }
+  try {
+    return { value: await f(c), c };
+  } finally {
+    await c.stop();
+  }
 }
 
 describe('the Lambda container', () => {
   it('runs the handler with a Lambda-like context and environment; /tmp is writable', async () => {
-    const dir = asset({ 'index.mjs': `import { writeFileSync, readFileSync } from 'node:fs';
+    const dir = asset({
+      'index.mjs': `import { writeFileSync, readFileSync } from 'node:fs';
       export const handler = async (event, context) => {
         writeFileSync('/tmp/fpt-probe-' + context.awsRequestId, 'x');
         return { event, name: context.functionName, memory: context.memoryLimitInMB, remaining: context.getRemainingTimeInMillis(),
           root: process.env.LAMBDA_TASK_ROOT, cwd: process.cwd(), schema: readFileSync('schema/a.yml', 'utf8') };
-      };`, 'schema/a.yml': 'types: {}\n' });
+      };`,
+      'schema/a.yml': 'types: {}\n',
+    });
     const { value, c } = await withContainer(spec(dir), (x) => x.call<Record<string, unknown>>({ hello: 1 }));
     expect(value).toMatchObject({ event: { hello: 1 }, name: 'probe', memory: '128', schema: 'types: {}\n' });
     expect(value.remaining).toBeGreaterThan(3000);
@@ -49,16 +66,21 @@ describe('the Lambda container', () => {
 
   it('refuses writes to the task root and outside /tmp (EROFS), and reports them even when the code swallows the error', async () => {
     const outside = `/fpt-bundle-probe-${process.pid}`;
-    const dir = asset({ 'index.mjs': `import { writeFileSync } from 'node:fs'; import { mkdir } from 'node:fs/promises';
+    const dir = asset({
+      'index.mjs': `import { writeFileSync } from 'node:fs'; import { mkdir } from 'node:fs/promises';
       export const handler = async () => {
         const codes = [];
         try { writeFileSync('cache.json', '{}'); } catch (e) { codes.push(e.code); }
         try { await mkdir(${JSON.stringify(outside)}); } catch (e) { codes.push(e.code); }
         return codes;
-      };` });
+      };`,
+    });
     const { value, c } = await withContainer(spec(dir), (x) => x.call<string[]>({}));
     expect(value).toEqual(['EROFS', 'EROFS']);
-    expect(c.violations.map((v) => [v.op, v.path])).toEqual([['writeFileSync', join(c.root, 'cache.json')], ['mkdir', outside]]);
+    expect(c.violations.map((v) => [v.op, v.path])).toEqual([
+      ['writeFileSync', join(c.root, 'cache.json')],
+      ['mkdir', outside],
+    ]);
     expect(existsSync(outside)).toBe(false);
   });
 
@@ -78,7 +100,9 @@ describe('the Lambda container', () => {
   });
 
   it('measures peak RSS (a function that holds 100 MB is over 60 % of 128 MB)', async () => {
-    const dir = asset({ 'index.mjs': 'const keep = []; export const handler = async () => { keep.push(Buffer.alloc(100 * 1024 * 1024, 1)); return keep.length; };' });
+    const dir = asset({
+      'index.mjs': 'const keep = []; export const handler = async () => { keep.push(Buffer.alloc(100 * 1024 * 1024, 1)); return keep.length; };',
+    });
     const { c } = await withContainer(spec(dir), (x) => x.call({}));
     expect(c.peakRssMb).toBeGreaterThan(0.6 * 128);
   });
@@ -101,11 +125,30 @@ describe('the Lambda container', () => {
 
 describe('the AWS endpoint', () => {
   it('answers a call the role does not allow with AccessDenied and records it', async () => {
-    const identities = new Map<string, Identity>([['AKIDPROBE', { fn: 'probe', statements: [
-      { effect: 'Allow', actions: ['dynamodb:GetItem'], resources: ['arn:aws:dynamodb:us-east-1:123456789012:table/allowed'], hasCondition: false },
-    ] }]]);
-    const endpoint = await startAwsEndpoint({ dynamodb: inject('dynamodbEndpoint'), sqs: 'http://127.0.0.1:9', identities, secrets: new Map(), functions: new Map() });
-    const ddb = new DynamoDBClient({ endpoint: endpoint.url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'AKIDPROBE', secretAccessKey: 'x' } });
+    const identities = new Map<string, Identity>([
+      [
+        'AKIDPROBE',
+        {
+          fn: 'probe',
+          statements: [
+            { effect: 'Allow', actions: ['dynamodb:GetItem'], resources: ['arn:aws:dynamodb:us-east-1:123456789012:table/allowed'], hasCondition: false },
+          ],
+        },
+      ],
+    ]);
+    const endpoint = await startAwsEndpoint({
+      dynamodb: inject('dynamodbEndpoint'),
+      sqs: 'http://127.0.0.1:9',
+      identities,
+      secrets: new Map(),
+      functions: new Map(),
+    });
+    const ddb = new DynamoDBClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'AKIDPROBE', secretAccessKey: 'x' },
+    });
     try {
       const get = (table: string) => ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } } }));
       await expect(get('allowed')).rejects.toThrow(/non-existent table|not found/i);

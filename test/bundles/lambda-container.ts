@@ -26,15 +26,27 @@ export interface ContainerSpec extends FunctionShape {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
-export interface InvokeResult<R = unknown> { ok: boolean; value?: R; error?: { errorType: string; errorMessage: string; stack?: string[] }; durationMs: number }
+export interface InvokeResult<R = unknown> {
+  ok: boolean;
+  value?: R;
+  error?: { errorType: string; errorMessage: string; stack?: string[] };
+  durationMs: number;
+}
 
-export interface Violation { kind: string; op?: string; path?: string; detail?: string }
+export interface Violation {
+  kind: string;
+  op?: string;
+  path?: string;
+  detail?: string;
+}
 
 type Message = { type: string; [k: string]: any };
 
 /** Runtimes still running: killed when this process exits, so a frozen (SIGSTOPped) container never outlives the suite. */
 const live = new Set<ChildProcess>();
-process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 /** Files of a directory with size and mtime: compared after the run to catch writes that went around the guard. */
 function listing(dir: string): Map<string, string> {
@@ -43,7 +55,10 @@ function listing(dir: string): Map<string, string> {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else { const s = statSync(p); out.set(relative(dir, p), `${s.size}:${s.mtimeMs}`); }
+      else {
+        const s = statSync(p);
+        out.set(relative(dir, p), `${s.size}:${s.mtimeMs}`);
+      }
     }
   };
   walk(dir);
@@ -91,7 +106,9 @@ export class LambdaContainer {
     return c;
   }
 
-  get root(): string { return this.taskRoot; }
+  get root(): string {
+    return this.taskRoot;
+  }
 
   private async boot(): Promise<void> {
     const s = this.spec;
@@ -137,7 +154,10 @@ export class LambdaContainer {
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: Message) => {
         if (typeof m.maxRssKb === 'number') this.peakRssMb = Math.max(this.peakRssMb, m.maxRssKb / 1024);
-        if (m.type === 'ready') { this.initMs = m.initMs; resolve(); }
+        if (m.type === 'ready') {
+          this.initMs = m.initMs;
+          resolve();
+        }
         if (m.type === 'init-error') reject(new Error(`${s.name} init failed: ${m.error.errorType}: ${m.error.errorMessage}`));
         if (m.type === 'violation') this.violations.push({ kind: m.kind, op: m.op, path: m.path });
         if (m.type === 'crash') this.violations.push({ kind: 'crash', detail: `${m.error.errorType}: ${m.error.errorMessage}` });
@@ -154,18 +174,30 @@ export class LambdaContainer {
         live.delete(child);
         const e = new Error(`${s.name}: the runtime exited (${signal ?? code}) ${this.logs.slice(-5).join(' | ')}`);
         reject(e);
-        if (this.pending) { clearTimeout(this.pending.timer); this.pending.reject(e); this.pending = undefined; }
+        if (this.pending) {
+          clearTimeout(this.pending.timer);
+          this.pending.reject(e);
+          this.pending = undefined;
+        }
       });
     });
     // Lambda's init phase has 10 s (on-demand); here the machine is shared, so the template timeout bounds it.
     const limit = setTimeout(() => child.kill('SIGKILL'), Math.max(10, s.timeoutS) * 1000);
-    try { await ready; } finally { clearTimeout(limit); }
+    try {
+      await ready;
+    } finally {
+      clearTimeout(limit);
+    }
     this.freeze();
   }
 
   /** Lambda freezes the execution environment between invocations: nothing runs in the background. */
-  private freeze(): void { if (!this.exited) this.child?.kill('SIGSTOP'); }
-  private thaw(): void { if (!this.exited) this.child?.kill('SIGCONT'); }
+  private freeze(): void {
+    if (!this.exited) this.child?.kill('SIGSTOP');
+  }
+  private thaw(): void {
+    if (!this.exited) this.child?.kill('SIGCONT');
+  }
 
   /** One invocation with the template's timeout: a run past it is killed, as Lambda does ("Task timed out"). */
   invoke<R = unknown>(event: unknown): Promise<InvokeResult<R>> {
@@ -182,7 +214,11 @@ export class LambdaContainer {
       this.pending = { resolve: resolve as (r: InvokeResult) => void, reject, timer };
       this.thaw();
       this.child!.send({
-        type: 'invoke', event, timeoutMs, functionArn: this.spec.arn, requestId: randomUUID(),
+        type: 'invoke',
+        event,
+        timeoutMs,
+        functionArn: this.spec.arn,
+        requestId: randomUUID(),
         traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
       });
     });
@@ -197,7 +233,14 @@ export class LambdaContainer {
 
   /** Log lines that are JSON objects (Powertools' structured lines and EMF documents). */
   jsonLogs(): Array<Record<string, unknown>> {
-    return this.logs.flatMap((l) => { try { const v = JSON.parse(l) as unknown; return v && typeof v === 'object' ? [v as Record<string, unknown>] : []; } catch { return []; } });
+    return this.logs.flatMap((l) => {
+      try {
+        const v = JSON.parse(l) as unknown;
+        return v && typeof v === 'object' ? [v as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
   }
 
   /** Stops the runtime, records any change to the task root that slipped past the write guard, removes the sandbox. */
@@ -210,8 +253,10 @@ export class LambdaContainer {
     }
     if (existsSync(this.taskRoot)) {
       const after = listing(this.taskRoot);
-      for (const [f, v] of after) if (this.before.get(f) !== v) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'task root changed' });
-      for (const f of this.before.keys()) if (!after.has(f)) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'file removed from the task root' });
+      for (const [f, v] of after)
+        if (this.before.get(f) !== v) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'task root changed' });
+      for (const f of this.before.keys())
+        if (!after.has(f)) this.violations.push({ kind: 'write', path: join(this.taskRoot, f), detail: 'file removed from the task root' });
       chmodTree(this.taskRoot, (d) => (d ? 0o755 : 0o644));
     }
     rmSync(this.sandbox, { recursive: true, force: true });

@@ -9,7 +9,11 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
 
 /** What a template reference stands for here: the local name, URL and ARN of each resource the functions use. */
-export interface LocalResource { ref: string; arn: string; attrs?: Record<string, string> }
+export interface LocalResource {
+  ref: string;
+  arn: string;
+  attrs?: Record<string, string>;
+}
 
 export interface TemplateFunction extends FunctionShape {
   id: string;
@@ -18,8 +22,18 @@ export interface TemplateFunction extends FunctionShape {
   roleId: string;
 }
 
-export interface QueueTrigger { functionId: string; queueId: string; batchSize: number; maxConcurrency?: number; reportBatchItemFailures: boolean }
-export interface ScheduleTrigger { functionId: string; ruleId: string; expression: string }
+export interface QueueTrigger {
+  functionId: string;
+  queueId: string;
+  batchSize: number;
+  maxConcurrency?: number;
+  reportBatchItemFailures: boolean;
+}
+export interface ScheduleTrigger {
+  functionId: string;
+  ruleId: string;
+  expression: string;
+}
 
 export class UnresolvedReference extends Error {}
 
@@ -35,7 +49,13 @@ export function resolveValue(v: unknown, resources: ReadonlyMap<string, LocalRes
     return res;
   };
   if ('Ref' in o) {
-    const pseudo: Record<string, string> = { 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'FptCache' };
+    const pseudo: Record<string, string> = {
+      'AWS::Region': REGION,
+      'AWS::AccountId': ACCOUNT,
+      'AWS::Partition': 'aws',
+      'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::StackName': 'FptCache',
+    };
     return pseudo[o.Ref] ?? r(o.Ref).ref;
   }
   if ('Fn::GetAtt' in o) {
@@ -119,24 +139,40 @@ export function templateFunctions(template: Json, assemblyDir: string, resources
     const asset = (r.Metadata?.['aws:asset:path'] as string | undefined) ?? (key ? `asset.${key.replace(/\.zip$/, '')}` : undefined);
     if (!asset || !existsSync(join(assemblyDir, asset))) throw new Error(`${id} has no asset in ${assemblyDir}: was the stack synthesized with bundling?`);
     return {
-      id, name: resources.get(id)!.ref, arn: resources.get(id)!.arn,
-      assetDir: join(assemblyDir, asset), handler: p.Handler, runtime: p.Runtime,
-      memoryMb: p.MemorySize ?? 128, timeoutS: p.Timeout ?? 3,
-      environment: p.Environment?.Variables ?? {}, roleId: targetId(p.Role)!,
+      id,
+      name: resources.get(id)!.ref,
+      arn: resources.get(id)!.arn,
+      assetDir: join(assemblyDir, asset),
+      handler: p.Handler,
+      runtime: p.Runtime,
+      memoryMb: p.MemorySize ?? 128,
+      timeoutS: p.Timeout ?? 3,
+      environment: p.Environment?.Variables ?? {},
+      roleId: targetId(p.Role)!,
     };
   });
 }
 
 /** Every IAM statement attached to a role, with actions and resources resolved. */
-export interface Statement { effect: string; actions: string[]; resources: string[]; hasCondition: boolean }
+export interface Statement {
+  effect: string;
+  actions: string[];
+  resources: string[];
+  hasCondition: boolean;
+}
 export function roleStatements(template: Json, roleId: string, resources: ReadonlyMap<string, LocalResource>): Statement[] {
   const out: Statement[] = [];
   for (const [, r] of resourcesOf(template, 'AWS::IAM::Policy')) {
     if (!(r.Properties.Roles as unknown[]).some((x) => targetId(x) === roleId)) continue;
     for (const s of r.Properties.PolicyDocument.Statement as Json[]) {
-      const list = (v: unknown) => [v].flat().map((x) => {
-        try { return String(resolveValue(x, resources)); } catch { return `unresolved:${JSON.stringify(x)}`; }
-      });
+      const list = (v: unknown) =>
+        [v].flat().map((x) => {
+          try {
+            return String(resolveValue(x, resources));
+          } catch {
+            return `unresolved:${JSON.stringify(x)}`;
+          }
+        });
       out.push({ effect: s.Effect, actions: list(s.Action), resources: list(s.Resource ?? '*'), hasCondition: s.Condition !== undefined });
     }
   }
@@ -154,13 +190,17 @@ export function queueTriggers(template: Json): QueueTrigger[] {
 }
 
 export function scheduleTriggers(template: Json): ScheduleTrigger[] {
-  return resourcesOf(template, 'AWS::Events::Rule').flatMap(([ruleId, r]) => ((r.Properties.Targets ?? []) as Json[])
-    .map((t) => ({ functionId: targetId(t.Arn)!, ruleId, expression: r.Properties.ScheduleExpression as string })));
+  return resourcesOf(template, 'AWS::Events::Rule').flatMap(([ruleId, r]) =>
+    ((r.Properties.Targets ?? []) as Json[]).map((t) => ({ functionId: targetId(t.Arn)!, ruleId, expression: r.Properties.ScheduleExpression as string })),
+  );
 }
 
 /** The tables and queues of the template, to create locally with the template's own keys, indexes and queue types. */
 export function tableDefinitions(template: Json): Array<{ id: string; properties: Json }> {
-  return [...resourcesOf(template, 'AWS::DynamoDB::GlobalTable'), ...resourcesOf(template, 'AWS::DynamoDB::Table')].map(([id, r]) => ({ id, properties: r.Properties }));
+  return [...resourcesOf(template, 'AWS::DynamoDB::GlobalTable'), ...resourcesOf(template, 'AWS::DynamoDB::Table')].map(([id, r]) => ({
+    id,
+    properties: r.Properties,
+  }));
 }
 export function queueDefinitions(template: Json): Array<{ id: string; properties: Json }> {
   return resourcesOf(template, 'AWS::SQS::Queue').map(([id, r]) => ({ id, properties: r.Properties ?? {} }));

@@ -8,8 +8,20 @@ import type { Assembly } from './assembly.js';
 import { startAwsEndpoint, type AwsEndpoint, type Identity } from './aws-endpoint.js';
 import { LambdaContainer, type InvokeResult } from './lambda-container.js';
 import {
-  ACCOUNT, REGION, localResources, queueDefinitions, queueTriggers, resolveValue, roleStatements, scheduleTriggers, tableDefinitions, templateFunctions,
-  type Json, type LocalResource, type QueueTrigger, type TemplateFunction,
+  ACCOUNT,
+  REGION,
+  localResources,
+  queueDefinitions,
+  queueTriggers,
+  resolveValue,
+  roleStatements,
+  scheduleTriggers,
+  tableDefinitions,
+  templateFunctions,
+  type Json,
+  type LocalResource,
+  type QueueTrigger,
+  type TemplateFunction,
 } from './template.js';
 
 export interface WorldOptions {
@@ -48,9 +60,15 @@ function tableInput(name: string, p: Json): CreateTableCommandInput {
     KeySchema: p.KeySchema,
     AttributeDefinitions: p.AttributeDefinitions,
     BillingMode: 'PAY_PER_REQUEST',
-    ...(p.GlobalSecondaryIndexes?.length ? {
-      GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as Json[]).map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })),
-    } : {}),
+    ...(p.GlobalSecondaryIndexes?.length
+      ? {
+          GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as Json[]).map((g) => ({
+            IndexName: g.IndexName,
+            KeySchema: g.KeySchema,
+            Projection: g.Projection,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -73,13 +91,15 @@ export async function startWorld(assembly: Assembly, o: WorldOptions): Promise<W
     await Promise.all(tableDefinitions(template).map((t) => ddb.send(new CreateTableCommand(tableInput(resources.get(t.id)!.ref, t.properties)))));
     for (const q of queueDefinitions(template)) {
       const p = q.properties;
-      await sqs.send(new CreateQueueCommand({
-        QueueName: resources.get(q.id)!.attrs!.QueueName,
-        Attributes: {
-          ...(p.FifoQueue ? { FifoQueue: 'true', ContentBasedDeduplication: String(p.ContentBasedDeduplication ?? false) } : {}),
-          VisibilityTimeout: String(p.VisibilityTimeout ?? 30),
-        },
-      }));
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: resources.get(q.id)!.attrs!.QueueName,
+          Attributes: {
+            ...(p.FifoQueue ? { FifoQueue: 'true', ContentBasedDeduplication: String(p.ContentBasedDeduplication ?? false) } : {}),
+            VisibilityTimeout: String(p.VisibilityTimeout ?? 30),
+          },
+        }),
+      );
     }
   } finally {
     ddb.destroy();
@@ -100,20 +120,34 @@ export async function startWorld(assembly: Assembly, o: WorldOptions): Promise<W
   };
   const containers: Record<string, LambdaContainer> = {};
   const results: Record<string, InvokeResult[]> = {};
-  const started = await Promise.allSettled(Object.entries(functions).map(async ([name, f]) => {
-    const accessKeyId = `ASIA${f.id.toUpperCase().replace(/[^A-Z0-9]/g, '')}`;
-    identities.set(accessKeyId, { fn: f.name, statements: roleStatements(template, f.roleId, resources) });
-    functionArns.set(f.name, f.arn).set(f.arn, f.arn);
-    containers[name] = await LambdaContainer.start({
-      name: f.name, arn: f.arn, assetDir: f.assetDir, handler: f.handler, runtime: f.runtime, memoryMb: f.memoryMb, timeoutS: f.timeoutS,
-      environment: environment(name), credentials: { accessKeyId, secretAccessKey: 'local-secret', sessionToken: `session-${f.id}` },
-    });
-    results[name] = [];
-  }));
+  const started = await Promise.allSettled(
+    Object.entries(functions).map(async ([name, f]) => {
+      const accessKeyId = `ASIA${f.id.toUpperCase().replace(/[^A-Z0-9]/g, '')}`;
+      identities.set(accessKeyId, { fn: f.name, statements: roleStatements(template, f.roleId, resources) });
+      functionArns.set(f.name, f.arn).set(f.arn, f.arn);
+      containers[name] = await LambdaContainer.start({
+        name: f.name,
+        arn: f.arn,
+        assetDir: f.assetDir,
+        handler: f.handler,
+        runtime: f.runtime,
+        memoryMb: f.memoryMb,
+        timeoutS: f.timeoutS,
+        environment: environment(name),
+        credentials: { accessKeyId, secretAccessKey: 'local-secret', sessionToken: `session-${f.id}` },
+      });
+      results[name] = [];
+    }),
+  );
 
   const sources: SqsEventSource[] = [];
   const world: World = {
-    endpoint, resources, functions, containers, results, environment,
+    endpoint,
+    resources,
+    functions,
+    containers,
+    results,
+    environment,
     async invoke<R>(name: string, event: unknown): Promise<R> {
       const r = await containers[name].invoke<R>(event);
       results[name].push(r);
@@ -124,8 +158,15 @@ export async function startWorld(assembly: Assembly, o: WorldOptions): Promise<W
       const rule = scheduleTriggers(template).find((t) => t.functionId === functions[name].id);
       if (!rule) throw new Error(`${name} has no schedule in the template`);
       return {
-        version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: ACCOUNT,
-        time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), region: REGION, resources: [resources.get(rule.ruleId)!.arn], detail: {},
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: ACCOUNT,
+        time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        region: REGION,
+        resources: [resources.get(rule.ruleId)!.arn],
+        detail: {},
       };
     },
     queueTrigger(name) {
@@ -141,12 +182,16 @@ export async function startWorld(assembly: Assembly, o: WorldOptions): Promise<W
       const dlq = [...resources.values()].find((r) => r.arn === dlqArn)!;
       const c = containers[name];
       const source = startSqsEventSource({
-        endpoint: endpoint.url, queueUrl: resources.get(t.queueId)!.ref, dlqUrl: dlq.ref,
+        endpoint: endpoint.url,
+        queueUrl: resources.get(t.queueId)!.ref,
+        dlqUrl: dlq.ref,
         fn: { name: f.name, timeoutMs: f.timeoutS * 1000, memoryMb: f.memoryMb },
         // The mapping's own receives and deletes run with the function's role, as in AWS.
         credentials: { accessKeyId: [...identities.entries()].find(([, i]) => i.fn === f.name)![0], secretAccessKey: 'local-secret' },
         // One container per function, so one batch at a time (the template's MaximumConcurrency is checked by test/infra).
-        batchSize: t.batchSize, maxConcurrency: 1, maxReceiveCount: queue.RedrivePolicy?.maxReceiveCount,
+        batchSize: t.batchSize,
+        maxConcurrency: 1,
+        maxReceiveCount: queue.RedrivePolicy?.maxReceiveCount,
         handler: async (event) => {
           const r = await c.invoke(event);
           results[name].push(r);

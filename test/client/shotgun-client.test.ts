@@ -13,31 +13,51 @@ beforeAll(async () => {
   const projects = await client().findAll({ type: 'Project', fields: ['name'] });
   projectId = projects[0].id as number;
 });
-afterAll(async () => { await sim.close(); });
-beforeEach(() => { sim.control.reset(); });
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(() => {
+  sim.control.reset();
+});
 
 /** Fast backoff: the policy is under test, not the wall clock. */
 function client(extra: Partial<ShotgunClientOptions> = {}): ShotgunClient {
   return new ShotgunClient({
-    url: sim.url, scriptName: sim.credentials.scriptName, scriptKey: sim.credentials.scriptKey,
-    retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 }, ...extra,
+    url: sim.url,
+    scriptName: sim.credentials.scriptName,
+    scriptKey: sim.credentials.scriptKey,
+    retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 },
+    ...extra,
   });
 }
 
-const requests = (method: string) => ((sim.control.stats().byMethod as Record<string, number>)[method] ?? 0);
-const readShots = (c: ShotgunClient) => c.call<{ entities: unknown[] }>('read', {
-  type: 'Shot', return_fields: ['code'], filters: { logical_operator: 'and', conditions: [] },
-  return_only: 'active', paging: { entities_per_page: 5, current_page: 1 },
-});
-const createShot = (c: ShotgunClient, code: string) => c.call<{ id: number }>('create', {
-  type: 'Shot', fields: [{ field_name: 'code', value: code }, { field_name: 'project', value: { type: 'Project', id: projectId } }], return_fields: ['code'],
-});
+const requests = (method: string) => (sim.control.stats().byMethod as Record<string, number>)[method] ?? 0;
+const readShots = (c: ShotgunClient) =>
+  c.call<{ entities: unknown[] }>('read', {
+    type: 'Shot',
+    return_fields: ['code'],
+    filters: { logical_operator: 'and', conditions: [] },
+    return_only: 'active',
+    paging: { entities_per_page: 5, current_page: 1 },
+  });
+const createShot = (c: ShotgunClient, code: string) =>
+  c.call<{ id: number }>('create', {
+    type: 'Shot',
+    fields: [
+      { field_name: 'code', value: code },
+      { field_name: 'project', value: { type: 'Project', id: projectId } },
+    ],
+    return_fields: ['code'],
+  });
 async function shotsCoded(code: string): Promise<number> {
   sim.control.reset();
   return (await client().findAll({ type: 'Shot', filters: [['code', 'is', code]] })).length;
 }
 async function rejection(p: Promise<unknown>): Promise<ShotgunTransportError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(ShotgunTransportError);
   return e as ShotgunTransportError;
 }
@@ -116,7 +136,12 @@ describe('Shotgun client: retries', () => {
 
   it('retries any call when the connection cannot even be opened, and says nothing reached the site', async () => {
     const closed = await freePort();
-    const c = new ShotgunClient({ url: `http://127.0.0.1:${closed}`, scriptName: 'x', scriptKey: 'y', retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 } });
+    const c = new ShotgunClient({
+      url: `http://127.0.0.1:${closed}`,
+      scriptName: 'x',
+      scriptKey: 'y',
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    });
     const e = await rejection(c.call('create', { type: 'Shot', fields: [] }));
     expect(e.kind).toBe('not-sent');
     expect(e.details).toMatchObject({ attempts: 3, mayHaveReachedSite: false });
@@ -124,15 +149,24 @@ describe('Shotgun client: retries', () => {
 });
 
 describe('Shotgun client: answers and faults', () => {
-  it('turns a fault body into a ShotgunFault with the site\'s error code', async () => {
+  it("turns a fault body into a ShotgunFault with the site's error code", async () => {
     const c = client();
     const bad = await c.call('read', { type: 'NoSuchType', return_fields: ['id'] }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(ShotgunFault);
     // The site's own reply to the same body, read raw: the client must carry exactly its code and message.
-    const raw = await (await fetch(`${sim.url}/api3/json`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method_name: 'read', params: [{ script_name: sim.credentials.scriptName, script_key: sim.credentials.scriptKey }, { type: 'NoSuchType', return_fields: ['id'] }] }),
-    })).json() as { error_code: number; message: string };
+    const raw = (await (
+      await fetch(`${sim.url}/api3/json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          method_name: 'read',
+          params: [
+            { script_name: sim.credentials.scriptName, script_key: sim.credentials.scriptKey },
+            { type: 'NoSuchType', return_fields: ['id'] },
+          ],
+        }),
+      })
+    ).json()) as { error_code: number; message: string };
     expect((bad as ShotgunFault).errorCode).toBe(raw.error_code);
     expect((bad as ShotgunFault).message).toBe(raw.message);
 
@@ -173,8 +207,11 @@ describe('Shotgun client: paging like shotgun_api3', () => {
     sim.control.setLegacyVersion(legacy);
     const c = client();
     const everything = await c.call<{ entities: Array<Record<string, unknown>> }>('read', {
-      type: 'Task', return_fields: ['content'], filters: { logical_operator: 'and', conditions: [] },
-      return_only: 'active', paging: { entities_per_page: 500, current_page: 1 },
+      type: 'Task',
+      return_fields: ['content'],
+      filters: { logical_operator: 'and', conditions: [] },
+      return_only: 'active',
+      paging: { entities_per_page: 500, current_page: 1 },
     });
     sim.control.resetStats();
     const pages: number[] = [];
@@ -200,8 +237,11 @@ describe('Shotgun client: paging like shotgun_api3', () => {
   it('returns the same rows as one big read, truncates at limit, and asks for a single page when told', async () => {
     const c = client();
     const one = await c.call<{ entities: Array<Record<string, unknown>> }>('read', {
-      type: 'Task', return_fields: ['content'], filters: { logical_operator: 'and', conditions: [] },
-      return_only: 'active', paging: { entities_per_page: 500, current_page: 1 },
+      type: 'Task',
+      return_fields: ['content'],
+      filters: { logical_operator: 'and', conditions: [] },
+      return_only: 'active',
+      paging: { entities_per_page: 500, current_page: 1 },
     });
     expect(sortedIds(await c.findAll({ type: 'Task', fields: ['content'] }, { pageSize: 7 }))).toEqual(sortedIds(one.entities));
 

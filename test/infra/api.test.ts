@@ -6,7 +6,13 @@ const { stack, template } = synth();
 const resources = template.toJSON().Resources as Record<string, Json>;
 const apiFn = logicalId(stack.api.handler.fn);
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666';
-const custom = synth({ domainName: 'fpt-cache.studio.example', certificateArn: CERT, apiThrottleBurst: '50', apiThrottleRate: '20', apiReservedConcurrency: '0' });
+const custom = synth({
+  domainName: 'fpt-cache.studio.example',
+  certificateArn: CERT,
+  apiThrottleBurst: '50',
+  apiThrottleRate: '20',
+  apiReservedConcurrency: '0',
+});
 
 const routes = () => Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
 const stage = () => Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage')!.Properties as Json;
@@ -25,9 +31,11 @@ describe('HTTP API', () => {
   });
 
   it('routes POST /api3/json, POST under any base-path prefix, GET /status and the file-transfer GETs to the API function', () => {
-    expect(routes().map((r) => r.Properties.RouteKey).sort()).toEqual([
-      'GET /file_serve/{proxy+}', 'GET /status', 'GET /thumbnail/{proxy+}', 'GET /upload/{proxy+}', 'POST /api3/json', 'POST /{prefix+}',
-    ]);
+    expect(
+      routes()
+        .map((r) => r.Properties.RouteKey)
+        .sort(),
+    ).toEqual(['GET /file_serve/{proxy+}', 'GET /status', 'GET /thumbnail/{proxy+}', 'GET /upload/{proxy+}', 'POST /api3/json', 'POST /{prefix+}']);
     const integrations = new Set(routes().map((r) => JSON.stringify(r.Properties.Target)));
     expect(integrations.size).toBe(1);
   });
@@ -54,7 +62,12 @@ describe('HTTP API', () => {
     const groupId = logicalId(stack.api.accessLogs);
     expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': [groupId, 'Arn'] });
     const format = JSON.parse(settings.Format as string) as Record<string, string>;
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey', integrationLatency: '$context.integrationLatency' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      routeKey: '$context.routeKey',
+      integrationLatency: '$context.integrationLatency',
+    });
     expect(resource(template, groupId).Properties.RetentionInDays).toBe(30);
   });
 

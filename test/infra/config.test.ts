@@ -18,17 +18,36 @@ describe('configuration', () => {
   it('has defaults that synthesize with no context at all', () => {
     const c = parseConfig({});
     expect(c).toMatchObject({
-      stackName: 'FptCache', siteUrl: PLACEHOLDER_SITE_URL, pollIntervalMs: 2000, maxConcurrency: 5,
-      apiThrottleBurst: 200, apiThrottleRate: 100, logRetentionDays: 30, stateRemovalPolicy: 'retain', entitiesRemovalPolicy: 'retain', apiReservedConcurrency: 20,
+      stackName: 'FptCache',
+      siteUrl: PLACEHOLDER_SITE_URL,
+      pollIntervalMs: 2000,
+      maxConcurrency: 5,
+      apiThrottleBurst: 200,
+      apiThrottleRate: 100,
+      logRetentionDays: 30,
+      stateRemovalPolicy: 'retain',
+      entitiesRemovalPolicy: 'retain',
+      apiReservedConcurrency: 20,
     });
     expect(c.alarmEmail).toBeUndefined();
     expect(c.scriptKeySecretArn).toBeUndefined();
   });
 
   it('reads every key from CDK context, coercing the strings `-c key=value` gives', () => {
-    const app = new App({ context: { siteUrl: 'https://studio.shotgrid.autodesk.com/', maxConcurrency: '8', pollIntervalMs: '1000', alarmEmail: 'ops@studio.example', unrelated: 'x' } });
+    const app = new App({
+      context: {
+        siteUrl: 'https://studio.shotgrid.autodesk.com/',
+        maxConcurrency: '8',
+        pollIntervalMs: '1000',
+        alarmEmail: 'ops@studio.example',
+        unrelated: 'x',
+      },
+    });
     expect(configFromContext(app.node)).toMatchObject({
-      siteUrl: 'https://studio.shotgrid.autodesk.com', maxConcurrency: 8, pollIntervalMs: 1000, alarmEmail: 'ops@studio.example',
+      siteUrl: 'https://studio.shotgrid.autodesk.com',
+      maxConcurrency: 8,
+      pollIntervalMs: 1000,
+      alarmEmail: 'ops@studio.example',
     });
   });
 

@@ -8,7 +8,15 @@ const { stack, template } = synth();
 const resources = template.toJSON().Resources as Record<string, Json>;
 const lambdas = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
 const p = stack.pipeline;
-const all = { poller: p.poller, consumer: p.consumer, importer: p.importer, reconciler: p.reconciler, validator: p.validator, api: stack.api.handler, verifier: stack.shadow!.verifier };
+const all = {
+  poller: p.poller,
+  consumer: p.consumer,
+  importer: p.importer,
+  reconciler: p.reconciler,
+  validator: p.validator,
+  api: stack.api.handler,
+  verifier: stack.shadow!.verifier,
+};
 const env = (f: { fn: unknown }) => resource(template, logicalId(f.fn as never)).Properties.Environment.Variables as Json;
 
 // A schema file of its own, so this test does not depend on the repo's schema/default.yml.
@@ -53,8 +61,9 @@ describe('every function', () => {
         NODE_OPTIONS: '--enable-source-maps',
       });
     }
-    expect(resource(withSchema.template, logicalId(withSchema.stack.pipeline.poller.fn)).Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME)
-      .toBe('fpt-cache-prod');
+    expect(resource(withSchema.template, logicalId(withSchema.stack.pipeline.poller.fn)).Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe(
+      'fpt-cache-prod',
+    );
   });
 
   it('gets exactly the table and queue names it uses', () => {
@@ -77,7 +86,9 @@ describe('every function', () => {
   it('gives the reconciler its schema-diff interval (15 minutes by default, configurable)', () => {
     expect(env(p.reconciler).SCHEMA_DIFF_INTERVAL_MS).toBe(String(15 * 60_000));
     const other = synth({ schemaDiffIntervalMinutes: '60' }, 'FptCacheDiff');
-    expect(resource(other.template, logicalId(other.stack.pipeline.reconciler.fn)).Properties.Environment.Variables.SCHEMA_DIFF_INTERVAL_MS).toBe(String(60 * 60_000));
+    expect(resource(other.template, logicalId(other.stack.pipeline.reconciler.fn)).Properties.Environment.Variables.SCHEMA_DIFF_INTERVAL_MS).toBe(
+      String(60 * 60_000),
+    );
   });
 
   it('points SCHEMA at the schema file copied into the bundle', () => {
@@ -86,7 +97,7 @@ describe('every function', () => {
     }
   });
 
-  it('keeps the API under the HTTP API\'s 30 s integration limit', () => {
+  it("keeps the API under the HTTP API's 30 s integration limit", () => {
     expect(resource(template, logicalId(stack.api.handler.fn)).Properties.Timeout).toBeLessThan(30);
   });
 });

@@ -15,7 +15,15 @@ const READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
 const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 const shadow = stack.shadow!;
 const samples = logicalId(shadow.queue);
-const functions = { poller: p.poller, consumer: p.consumer, importer: p.importer, reconciler: p.reconciler, validator: p.validator, api: stack.api.handler, verifier: shadow.verifier };
+const functions = {
+  poller: p.poller,
+  consumer: p.consumer,
+  importer: p.importer,
+  reconciler: p.reconciler,
+  validator: p.validator,
+  api: stack.api.handler,
+  verifier: shadow.verifier,
+};
 
 describe('one role per function, nothing inherited', () => {
   it('gives every function its own role, assumable only by Lambda, without managed policies', () => {
@@ -76,14 +84,24 @@ describe('least privilege per function', () => {
     // Sampled hits go to the verifier's queue: send only, nothing else of SQS or Lambda.
     expect(allows(template, r, 'sqs:SendMessage', samples)).toBe(true);
     expect(allows(template, r, 'sqs:ReceiveMessage', samples)).toBe(false);
-    expect(statementsOf(template, r).filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:'))).map((s) => s.Resource))
-      .toEqual([{ 'Fn::GetAtt': [samples, 'Arn'] }]);
-    expect(statementsOf(template, r).flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('lambda:'))).toEqual([]);
+    expect(
+      statementsOf(template, r)
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')))
+        .map((s) => s.Resource),
+    ).toEqual([{ 'Fn::GetAtt': [samples, 'Arn'] }]);
+    expect(
+      statementsOf(template, r)
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => a.startsWith('lambda:')),
+    ).toEqual([]);
   });
 
   it('verifier: reads entities and repairs stale ones, records verdicts in the state table, consumes (never sends to) the sample queue, reads the key', () => {
     const r = role(shadow.verifier);
-    for (const a of [...READ, ...WRITE]) { expect(allows(template, r, a, entities), a).toBe(true); expect(allows(template, r, a, refs), a).toBe(true); }
+    for (const a of [...READ, ...WRITE]) {
+      expect(allows(template, r, a, entities), a).toBe(true);
+      expect(allows(template, r, a, refs), a).toBe(true);
+    }
     for (const a of [...READ, ...WRITE]) expect(allows(template, r, a, state), a).toBe(true);
     for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) expect(allows(template, r, a, samples), a).toBe(true);
     expect(allows(template, r, 'sqs:SendMessage', samples)).toBe(false);

@@ -11,12 +11,15 @@ import { REPO_ROOT } from '../../infra/config.js';
 import { synth } from './synth.js';
 
 const { app } = synth();
-const variant = synth({
-  domainName: 'fpt-cache.studio.example',
-  certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666',
-  scriptKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/fpt-script-AbC123',
-  alarmEmail: '',
-}, 'FptCacheVariant');
+const variant = synth(
+  {
+    domainName: 'fpt-cache.studio.example',
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666',
+    scriptKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/fpt-script-AbC123',
+    alarmEmail: '',
+  },
+  'FptCacheVariant',
+);
 
 /** Every acknowledgment in the tree: rule id -> reasons. */
 function acknowledgments(root: IConstruct): Map<string, string[]> {
@@ -66,13 +69,14 @@ describe('cdk-nag AwsSolutions', () => {
 describe('infra/app.ts (the cdk.json entry)', () => {
   const out = mkdtempSync(join(tmpdir(), 'fpt-infra-app-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
-  const run = (context: Record<string, unknown>) => spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    // CDK_VALIDATION=false skips aws-cdk-lib's built-in template rules (slow; their findings never fail a synth),
-    // not the cdk-nag plugin the app registers. `npm run synth` runs both.
-    env: { ...process.env, CDK_OUTDIR: out, CDK_VALIDATION: 'false', CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }) },
-  });
+  const run = (context: Record<string, unknown>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      // CDK_VALIDATION=false skips aws-cdk-lib's built-in template rules (slow; their findings never fail a synth),
+      // not the cdk-nag plugin the app registers. `npm run synth` runs both.
+      env: { ...process.env, CDK_OUTDIR: out, CDK_VALIDATION: 'false', CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }) },
+    });
 
   it('synthesizes with no other context, with the nag plugin registered and passing', () => {
     const r = run({});
@@ -82,7 +86,9 @@ describe('infra/app.ts (the cdk.json entry)', () => {
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
     expect(report.pluginReports).toEqual([]);
     // The plugin ran: it wrote the acknowledgments into the template.
-    const template = JSON.parse(readFileSync(join(out, 'FptCache.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }> };
+    const template = JSON.parse(readFileSync(join(out, 'FptCache.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>;
+    };
     const fns = Object.values(template.Resources).filter((x) => x.Type === 'AWS::Lambda::Function');
     expect(fns.length).toBeGreaterThan(0);
     // The functions need no runtime acknowledgment (AwsSolutions-L1): they run the newest Node runtime.

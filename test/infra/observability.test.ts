@@ -16,8 +16,23 @@ const alarm = (suffix: string): Json => {
   return found.Properties;
 };
 const SERVICE = [{ Name: 'service', Value: stack.stackName }];
-const ALARMS = ['sync-lag', 'poller-heartbeat', 'dead-letters', 'queue-age', 'consumer-errors', 'sync-errors', 'api-errors',
-  'api-5xx-rate', 'api-latency-p99', 'throttles', 'drift', 'cursor-beyond-retention', 'site-outage', 'schema-drift', 'shadow-mismatch'];
+const ALARMS = [
+  'sync-lag',
+  'poller-heartbeat',
+  'dead-letters',
+  'queue-age',
+  'consumer-errors',
+  'sync-errors',
+  'api-errors',
+  'api-5xx-rate',
+  'api-latency-p99',
+  'throttles',
+  'drift',
+  'cursor-beyond-retention',
+  'site-outage',
+  'schema-drift',
+  'shadow-mismatch',
+];
 
 describe('alarms', () => {
   it('exist, one per condition, none of them paging on its own', () => {
@@ -28,31 +43,53 @@ describe('alarms', () => {
 
   it('sync lag: max SyncLagSeconds above the threshold in 3 of 5 minutes', () => {
     expect(alarm('sync-lag')).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.SyncLagSeconds, Dimensions: SERVICE, Statistic: 'Maximum', Period: 60,
-      Threshold: 90, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.SyncLagSeconds,
+      Dimensions: SERVICE,
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 90,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
     });
   });
 
   it('poller heartbeat: missing data breaches, so a dead poller alarms', () => {
     expect(alarm('poller-heartbeat')).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.PollerHeartbeat, Dimensions: SERVICE, Statistic: 'Sum',
-      Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.PollerHeartbeat,
+      Dimensions: SERVICE,
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
     });
   });
 
   it('DLQ: any visible message alarms; an empty DLQ publishing nothing does not', () => {
     expect(alarm('dead-letters')).toMatchObject({
-      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.pipeline.deadLetterQueue), 'QueueName'] } }],
     });
     expect(alarm('queue-age')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', TreatMissingData: 'notBreaching' });
   });
 
   it('consumer and API function errors', () => {
-    for (const [suffix, fn] of [['consumer-errors', stack.pipeline.consumer], ['api-errors', stack.api.handler]] as const) {
+    for (const [suffix, fn] of [
+      ['consumer-errors', stack.pipeline.consumer],
+      ['api-errors', stack.api.handler],
+    ] as const) {
       expect(alarm(suffix)).toMatchObject({
-        Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', TreatMissingData: 'notBreaching',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Statistic: 'Sum',
+        TreatMissingData: 'notBreaching',
         Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn.fn) } }],
       });
     }
@@ -62,7 +99,10 @@ describe('alarms', () => {
     const rate = alarm('api-5xx-rate');
     const metrics = rate.Metrics as Json[];
     expect(metrics.find((m) => m.Expression)?.Expression).toContain('100 * errors / requests');
-    const names = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric.MetricName).sort();
+    const names = metrics
+      .filter((m) => m.MetricStat)
+      .map((m) => m.MetricStat.Metric.MetricName)
+      .sort();
     expect(names).toEqual(['5xx', 'Count']);
     for (const m of metrics.filter((x) => x.MetricStat)) {
       expect(m.MetricStat.Metric.Namespace).toBe('AWS/ApiGateway');
@@ -83,8 +123,13 @@ describe('alarms', () => {
 
   it('drift: any drift the hourly validator reports', () => {
     expect(alarm('drift')).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.Drift, Dimensions: SERVICE, Period: 3600,
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.Drift,
+      Dimensions: SERVICE,
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
     });
   });
 });
@@ -92,23 +137,45 @@ describe('alarms', () => {
 describe('sync alarms on events and schema drift', () => {
   it('cursor beyond retention: any occurrence alarms (events were lost, a full re-import runs)', () => {
     expect(alarm('cursor-beyond-retention')).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.CursorBeyondRetention, Dimensions: SERVICE, Statistic: 'Sum', Period: 300,
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.CursorBeyondRetention,
+      Dimensions: SERVICE,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
     });
   });
 
   it('site outage: failed polls two minutes running alarm (the site or its event log is down)', () => {
     expect(alarm('site-outage')).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.PollFailures, Dimensions: SERVICE, Statistic: 'Sum', Period: 60,
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.PollFailures,
+      Dimensions: SERVICE,
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
     });
   });
 
   it('schema drift: any drifted field alarms, and the alarm holds its state between the sporadic diffs', () => {
     const a = alarm('schema-drift');
     expect(a).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.SchemaDrift, Dimensions: SERVICE, Statistic: 'Maximum', Period: 900,
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'ignore',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.SchemaDrift,
+      Dimensions: SERVICE,
+      Statistic: 'Maximum',
+      Period: 900,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
     });
     expect(a.AlarmDescription).toContain('schema dump');
   });
@@ -118,8 +185,15 @@ describe('shadow verification', () => {
   it('shadow mismatch: any confirmed mismatch alarms', () => {
     const a = alarm('shadow-mismatch');
     expect(a).toMatchObject({
-      Namespace: 'FptCache', MetricName: CUSTOM_METRICS.ShadowMismatch, Dimensions: SERVICE, Statistic: 'Sum', Period: 300,
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+      Namespace: 'FptCache',
+      MetricName: CUSTOM_METRICS.ShadowMismatch,
+      Dimensions: SERVICE,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
     });
     expect(a.AlarmDescription).toContain('fpt-cache validate');
   });
@@ -129,7 +203,9 @@ describe('shadow verification', () => {
     const q = resource(template, logicalId(shadow.queue)).Properties;
     expect(q.FifoQueue).toBeUndefined();
     expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(shadow.deadLetterQueue), 'Arn'] }, maxReceiveCount: 3 });
-    const mapping = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes(logicalId(shadow.verifier.fn)))!;
+    const mapping = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes(logicalId(shadow.verifier.fn)),
+    )!;
     expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 2 } });
     const apiEnv = resource(template, logicalId(stack.api.handler.fn)).Properties.Environment.Variables;
     expect(apiEnv.SHADOW_SAMPLE_RATE).toBe('0.01');
@@ -163,19 +239,30 @@ describe('permission views', () => {
 });
 
 describe('metric names', () => {
-  it('the API\'s permission metrics are CloudWatch metrics of the stack', () => {
+  it("the API's permission metrics are CloudWatch metrics of the stack", () => {
     const names: ApiMetricName[] = ['PermissionProbes', 'PermissionViewsVerified', 'PermissionRevocations'];
     for (const n of names) expect(CUSTOM_METRICS[n as keyof typeof CUSTOM_METRICS]).toBe(n);
   });
 
-  it('the verifier\'s metric names are CloudWatch metrics of the stack', () => {
+  it("the verifier's metric names are CloudWatch metrics of the stack", () => {
     for (const [k, v] of Object.entries(SHADOW_METRICS)) expect(CUSTOM_METRICS[k as keyof typeof CUSTOM_METRICS], k).toBe(v);
   });
 
   it('the sync metrics are one list: every name the sync functions emit is a CloudWatch metric of the stack', () => {
     for (const [k, v] of Object.entries(SYNC_METRICS)) expect(CUSTOM_METRICS[k as keyof typeof CUSTOM_METRICS], k).toBe(v);
-    expect(Object.keys(SYNC_METRICS)).toEqual(expect.arrayContaining(['EventsForwarded', 'EventsDropped', 'EventsExpired', 'CursorBeyondRetention',
-      'ImportedEntities', 'ImportRemaining', 'ReconciledEntities', 'VanishedEntities', 'SchemaDrift']));
+    expect(Object.keys(SYNC_METRICS)).toEqual(
+      expect.arrayContaining([
+        'EventsForwarded',
+        'EventsDropped',
+        'EventsExpired',
+        'CursorBeyondRetention',
+        'ImportedEntities',
+        'ImportRemaining',
+        'ReconciledEntities',
+        'VanishedEntities',
+        'SchemaDrift',
+      ]),
+    );
   });
 });
 
@@ -220,7 +307,9 @@ describe('dashboard', () => {
   });
 
   it('shows the status of every alarm', () => {
-    const ids = Object.entries(resources).filter(([, r]) => r.Type.startsWith('AWS::CloudWatch::') && r.Type.endsWith('Alarm')).map(([id]) => id);
+    const ids = Object.entries(resources)
+      .filter(([, r]) => r.Type.startsWith('AWS::CloudWatch::') && r.Type.endsWith('Alarm'))
+      .map(([id]) => id);
     expect(ids).toHaveLength(ALARMS.length + 1);
     for (const id of ids) expect(body).toContain(`{"Fn::GetAtt":["${id}","Arn"]}`);
   });

@@ -7,8 +7,13 @@ import { logicalId, resource, synth, type Json } from './synth.js';
 const { stack, template } = synth();
 // Every non-default setting this file checks, in one second synth.
 const variant = synth({
-  stateRemovalPolicy: 'destroy', entitiesRemovalPolicy: 'retain', maxConcurrency: '12', pollIntervalMs: '1500',
-  reconcileIntervalMinutes: '10', reconcileFloorMinutes: '2', validateIntervalMinutes: '30',
+  stateRemovalPolicy: 'destroy',
+  entitiesRemovalPolicy: 'retain',
+  maxConcurrency: '12',
+  pollIntervalMs: '1500',
+  reconcileIntervalMinutes: '10',
+  reconcileFloorMinutes: '2',
+  validateIntervalMinutes: '30',
 });
 const resources = template.toJSON().Resources as Record<string, Json>;
 const p = stack.pipeline;
@@ -31,7 +36,7 @@ describe('DynamoDB tables (from shared/store/table-design.ts)', () => {
     describe(spec.logical, () => {
       const props = () => resource(template, logicalId(tables[spec.logical].table)).Properties as Json;
 
-      it('has the spec\'s key schema, attribute types and on-demand billing', () => {
+      it("has the spec's key schema, attribute types and on-demand billing", () => {
         const p = props();
         expect(p.KeySchema).toEqual([
           { AttributeName: spec.partitionKey.name, KeyType: 'HASH' },
@@ -50,9 +55,10 @@ describe('DynamoDB tables (from shared/store/table-design.ts)', () => {
             { AttributeName: i.partitionKey.name, KeyType: 'HASH' },
             { AttributeName: i.sortKey.name, KeyType: 'RANGE' },
           ]);
-          const projection = i.projection === 'ALL' || i.projection === 'KEYS_ONLY'
-            ? { ProjectionType: i.projection }
-            : { ProjectionType: 'INCLUDE', NonKeyAttributes: i.projection.include };
+          const projection =
+            i.projection === 'ALL' || i.projection === 'KEYS_ONLY'
+              ? { ProjectionType: i.projection }
+              : { ProjectionType: 'INCLUDE', NonKeyAttributes: i.projection.include };
           expect(g.Projection).toEqual(projection);
         }
       });
@@ -61,7 +67,7 @@ describe('DynamoDB tables (from shared/store/table-design.ts)', () => {
         expect(props().Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       });
 
-      it('has the spec\'s TTL attribute (or none)', () => {
+      it("has the spec's TTL attribute (or none)", () => {
         const ttl = props().TimeToLiveSpecification;
         if (spec.ttlAttribute) expect(ttl).toEqual({ AttributeName: spec.ttlAttribute, Enabled: true });
         else expect(ttl).toBeUndefined();
@@ -149,8 +155,9 @@ describe('poller', () => {
   });
 
   it('runs every minute from an EventBridge rule (no retries of the invoke either)', () => {
-    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule'
-      && (r.Properties.Targets as Json[]).some((t) => JSON.stringify(t.Arn).includes(logicalId(p.poller.fn))));
+    const rules = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Events::Rule' && (r.Properties.Targets as Json[]).some((t) => JSON.stringify(t.Arn).includes(logicalId(p.poller.fn))),
+    );
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.ScheduleExpression).toBe('rate(1 minute)');
     expect(rules[0].Properties.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
@@ -171,13 +178,13 @@ describe('poller', () => {
 });
 
 describe('import runner, reconciler and validator', () => {
-  it('gives the import runner Lambda\'s full 15 minutes and no async retries', () => {
+  it("gives the import runner Lambda's full 15 minutes and no async retries", () => {
     expect(resource(template, logicalId(p.importer.fn)).Properties.Timeout).toBe(900);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(p.importer.fn) }, MaximumRetryAttempts: 0 });
   });
 
-  const scheduleOf = (fnId: string) => Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule'
-    && JSON.stringify(r.Properties.Targets).includes(fnId))?.Properties.ScheduleExpression;
+  const scheduleOf = (fnId: string) =>
+    Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes(fnId))?.Properties.ScheduleExpression;
 
   it('runs the reconciler every minute (the floor; each type scanned when its 5-minute adaptive interval is due) and the validator hourly', () => {
     expect(scheduleOf(logicalId(p.reconciler.fn))).toBe('rate(1 minute)');
@@ -192,7 +199,8 @@ describe('import runner, reconciler and validator', () => {
   it('takes the intervals from configuration', () => {
     const v = variant;
     const res = v.template.toJSON().Resources as Record<string, Json>;
-    const sched = (id: string) => Object.values(res).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes(id))?.Properties.ScheduleExpression;
+    const sched = (id: string) =>
+      Object.values(res).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes(id))?.Properties.ScheduleExpression;
     expect(sched(logicalId(v.stack.pipeline.reconciler.fn))).toBe('rate(2 minutes)');
     const env = (res[logicalId(v.stack.pipeline.reconciler.fn)].Properties as Json).Environment.Variables;
     expect([env.RECONCILE_INTERVAL_MS, env.RECONCILE_FLOOR_MS]).toEqual([String(10 * 60_000), String(2 * 60_000)]);

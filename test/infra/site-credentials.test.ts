@@ -2,9 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/ports.js';
-import {
-  SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError, getScriptKey, getSiteCredentials,
-} from '../../shared/site/index.js';
+import { SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError, getScriptKey, getSiteCredentials } from '../../shared/site/index.js';
 
 // Secrets Manager cannot run here: a minimal stand-in speaking its JSON protocol (X-Amz-Target GetSecretValue) over
 // real HTTP, so the real SDK client (through Powertools Parameters) does the call, the signing and the parsing.
@@ -15,7 +13,9 @@ let server: Server;
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       const target = String(req.headers['x-amz-target']);
       const { SecretId } = JSON.parse(body) as { SecretId: string };
@@ -27,7 +27,16 @@ beforeAll(async () => {
         res.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." }));
         return;
       }
-      res.end(JSON.stringify({ ARN: SecretId, Name: SecretId.split(':').pop(), SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1_700_000_000 }));
+      res.end(
+        JSON.stringify({
+          ARN: SecretId,
+          Name: SecretId.split(':').pop(),
+          SecretString: value,
+          VersionId: 'v1',
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1_700_000_000,
+        }),
+      );
     });
   });
   const port = await freePort();
@@ -41,7 +50,11 @@ afterAll(async () => {
 });
 
 const arn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbC123`;
-const fromSecret = (a: string) => ({ SHOTGUN_SCRIPT_KEY_SECRET_ARN: a, SHOTGUN_URL: 'https://studio.shotgrid.autodesk.com/', SHOTGUN_SCRIPT_NAME: 'fpt-cache-sync' });
+const fromSecret = (a: string) => ({
+  SHOTGUN_SCRIPT_KEY_SECRET_ARN: a,
+  SHOTGUN_URL: 'https://studio.shotgrid.autodesk.com/',
+  SHOTGUN_SCRIPT_NAME: 'fpt-cache-sync',
+});
 
 describe('site credentials', () => {
   it('reads the key from the secret once, then from the cache; forceFetch asks again', async () => {

@@ -45,7 +45,11 @@ export function refersTo(value: unknown, id: string): boolean {
   return JSON.stringify(value).includes(`"${id}"`);
 }
 
-export interface Statement { Effect: string; Action: string | string[]; Resource: unknown }
+export interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
 
 /** Every statement of every policy attached to the role. */
 export function statementsOf(template: Template, roleId: string): Statement[] {
@@ -62,13 +66,16 @@ const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 /** Whether the role may perform `action` on the resource with logical id `resourceId` (exactly that ARN, not a sub-resource). */
 export function allows(template: Template, roleId: string, action: string, resourceId: string, opts: { subResource?: string } = {}): boolean {
-  return statementsOf(template, roleId).some((s) => s.Effect === 'Allow'
-    && asList(s.Action).includes(action)
-    && asList(s.Resource as unknown).some((r) => {
-      if (!refersTo(r, resourceId)) return false;
-      const text = JSON.stringify(r);
-      return opts.subResource ? text.includes(opts.subResource) : !text.includes('/index/');
-    }));
+  return statementsOf(template, roleId).some(
+    (s) =>
+      s.Effect === 'Allow' &&
+      asList(s.Action).includes(action) &&
+      asList(s.Resource as unknown).some((r) => {
+        if (!refersTo(r, resourceId)) return false;
+        const text = JSON.stringify(r);
+        return opts.subResource ? text.includes(opts.subResource) : !text.includes('/index/');
+      }),
+  );
 }
 
 /** Whether the role has any permission at all on the resource. */

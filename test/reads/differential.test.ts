@@ -44,7 +44,10 @@ async function both(params: Params) {
 
 /** Picks real ids from the site so the queries hit data. */
 async function first(type: string, fields: string[], filters: unknown[] = []): Promise<Record<string, any>> {
-  const r = await client.call<{ entities: Array<Record<string, any>> }>('read', read(type, filters, fields, { paging: { entities_per_page: 1, current_page: 1 } }));
+  const r = await client.call<{ entities: Array<Record<string, any>> }>(
+    'read',
+    read(type, filters, fields, { paging: { entities_per_page: 1, current_page: 1 } }),
+  );
   return r.entities[0];
 }
 
@@ -65,27 +68,110 @@ describe('differential: site vs cache engine, byte-identical', () => {
     const ids = [task.id, task.id + 3, task.id + 7, 99999999];
     const cases: Array<{ name: string; params: Params; access: string }> = [
       { name: 'all shots, default order', params: read('Shot', [], ['code', 'sg_sequence', 'sg_status_list', 'tasks', 'project']), access: 'type' },
-      { name: 'id in, sorted desc by code', params: read('Task', [cond('id', 'in', ...ids)], ['content', 'entity', 'step'], { sorts: [{ field_name: 'content', direction: 'desc' }] }), access: 'ids' },
-      { name: 'find_one by id', params: read('Task', [cond('id', 'is', task.id)], ['content', 'task_assignees', 'entity.Shot.code', 'project.Project.name'], { paging: { entities_per_page: 1, current_page: 1 } }), access: 'ids' },
-      { name: 'project is', params: read('Shot', [cond('project', 'is', shot.project)], ['code', 'sg_cut_in', 'sg_cut_out'], { sorts: [{ field_name: 'sg_cut_in', direction: 'asc' }] }), access: 'project' },
-      { name: 'project is + status in', params: read('Task', [cond('project', 'is', task.project), cond('sg_status_list', 'in', 'ip', 'wtg')], ['content', 'sg_status_list', 'due_date']), access: 'project' },
-      { name: 'Task.entity is (slot)', params: read('Task', [cond('entity', 'is', task.entity)], ['content', 'step', 'task_assignees', 'sg_status_list']), access: 'link' },
-      { name: 'Shot.sg_sequence is (slot) with a deep return', params: read('Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['code', 'sg_sequence.Sequence.code', 'sg_sequence.Sequence.sg_status_list']), access: 'link' },
-      { name: 'Version.entity is + sg_task is', params: read('Version', [cond('entity', 'is', version.entity), cond('sg_task', 'is', version.sg_task)], ['code', 'user', 'sg_task.Task.content']), access: 'link' },
-      { name: 'PublishedFile.task is', params: read('PublishedFile', [cond('task', 'is', pf.task)], ['code', 'version_number', 'published_file_type', 'entity']), access: 'link' },
-      { name: 'task_assignees is (membership)', params: read('Task', [cond('task_assignees', 'is', assignee)], ['content', 'task_assignees', 'sg_status_list']), access: 'ref' },
-      { name: 'Note.note_links in (membership)', params: read('Note', [cond('note_links', 'in', note.note_links[0], shot)], ['subject', 'note_links', 'tasks']), access: 'ref' },
+      {
+        name: 'id in, sorted desc by code',
+        params: read('Task', [cond('id', 'in', ...ids)], ['content', 'entity', 'step'], { sorts: [{ field_name: 'content', direction: 'desc' }] }),
+        access: 'ids',
+      },
+      {
+        name: 'find_one by id',
+        params: read('Task', [cond('id', 'is', task.id)], ['content', 'task_assignees', 'entity.Shot.code', 'project.Project.name'], {
+          paging: { entities_per_page: 1, current_page: 1 },
+        }),
+        access: 'ids',
+      },
+      {
+        name: 'project is',
+        params: read('Shot', [cond('project', 'is', shot.project)], ['code', 'sg_cut_in', 'sg_cut_out'], {
+          sorts: [{ field_name: 'sg_cut_in', direction: 'asc' }],
+        }),
+        access: 'project',
+      },
+      {
+        name: 'project is + status in',
+        params: read('Task', [cond('project', 'is', task.project), cond('sg_status_list', 'in', 'ip', 'wtg')], ['content', 'sg_status_list', 'due_date']),
+        access: 'project',
+      },
+      {
+        name: 'Task.entity is (slot)',
+        params: read('Task', [cond('entity', 'is', task.entity)], ['content', 'step', 'task_assignees', 'sg_status_list']),
+        access: 'link',
+      },
+      {
+        name: 'Shot.sg_sequence is (slot) with a deep return',
+        params: read('Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['code', 'sg_sequence.Sequence.code', 'sg_sequence.Sequence.sg_status_list']),
+        access: 'link',
+      },
+      {
+        name: 'Version.entity is + sg_task is',
+        params: read('Version', [cond('entity', 'is', version.entity), cond('sg_task', 'is', version.sg_task)], ['code', 'user', 'sg_task.Task.content']),
+        access: 'link',
+      },
+      {
+        name: 'PublishedFile.task is',
+        params: read('PublishedFile', [cond('task', 'is', pf.task)], ['code', 'version_number', 'published_file_type', 'entity']),
+        access: 'link',
+      },
+      {
+        name: 'task_assignees is (membership)',
+        params: read('Task', [cond('task_assignees', 'is', assignee)], ['content', 'task_assignees', 'sg_status_list']),
+        access: 'ref',
+      },
+      {
+        name: 'Note.note_links in (membership)',
+        params: read('Note', [cond('note_links', 'in', note.note_links[0], shot)], ['subject', 'note_links', 'tasks']),
+        access: 'ref',
+      },
       { name: 'entity in of several types', params: read('Task', [cond('entity', 'in', task.entity, shot)], ['content', 'entity']), access: 'link' },
-      { name: 'or group of text conditions, name_contains, paging with counts', params: read('Asset', [{ logical_operator: 'or', conditions: [cond('code', 'contains', 'a'), cond('sg_asset_type', 'is', 'Prop')] }], ['code', 'sg_asset_type', 'parents'], { paging: { entities_per_page: 5, current_page: 2 }, return_paging_info: true }), access: 'type' },
-      { name: 'deep filter through an entity link', params: read('Task', [cond('entity.Shot.sg_status_list', 'in', 'ip', 'fin')], ['content', 'entity'], { sorts: [{ field_name: 'entity', direction: 'asc' }, { field_name: 'id', direction: 'desc' }] }), access: 'type' },
-      { name: 'deep filter semi-joined through slots', params: read('Task', [cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content', 'entity', 'entity.Shot.code']), access: 'semi' },
+      {
+        name: 'or group of text conditions, name_contains, paging with counts',
+        params: read(
+          'Asset',
+          [{ logical_operator: 'or', conditions: [cond('code', 'contains', 'a'), cond('sg_asset_type', 'is', 'Prop')] }],
+          ['code', 'sg_asset_type', 'parents'],
+          { paging: { entities_per_page: 5, current_page: 2 }, return_paging_info: true },
+        ),
+        access: 'type',
+      },
+      {
+        name: 'deep filter through an entity link',
+        params: read('Task', [cond('entity.Shot.sg_status_list', 'in', 'ip', 'fin')], ['content', 'entity'], {
+          sorts: [
+            { field_name: 'entity', direction: 'asc' },
+            { field_name: 'id', direction: 'desc' },
+          ],
+        }),
+        access: 'type',
+      },
+      {
+        name: 'deep filter semi-joined through slots',
+        params: read('Task', [cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content', 'entity', 'entity.Shot.code']),
+        access: 'semi',
+      },
       { name: 'deep filter through a multi-entity link', params: read('Shot', [cond('tasks.Task.sg_status_list', 'is', 'fin')], ['code']), access: 'type' },
-      { name: 'name_contains on a link, has_next_page', params: read('Version', [cond('entity', 'name_contains', 'sh')], ['code', 'entity'], { paging: { entities_per_page: 7, current_page: 1 }, return_paging_info_without_counts: true }), access: 'type' },
+      {
+        name: 'name_contains on a link, has_next_page',
+        params: read('Version', [cond('entity', 'name_contains', 'sh')], ['code', 'entity'], {
+          paging: { entities_per_page: 7, current_page: 1 },
+          return_paging_info_without_counts: true,
+        }),
+        access: 'type',
+      },
       { name: 'retired rows', params: read('Task', [], ['content', 'entity'], { return_only: 'retired' }), access: 'type' },
-      { name: 'users by name, date_time filter', params: read('HumanUser', [cond('created_at', 'greater_than', '2020-01-01T00:00:00Z')], ['name', 'login', 'groups', 'sg_status_list'], { sorts: [{ field_name: 'name', direction: 'asc' }] }), access: 'type' },
+      {
+        name: 'users by name, date_time filter',
+        params: read('HumanUser', [cond('created_at', 'greater_than', '2020-01-01T00:00:00Z')], ['name', 'login', 'groups', 'sg_status_list'], {
+          sorts: [{ field_name: 'name', direction: 'asc' }],
+        }),
+        access: 'type',
+      },
       { name: 'playlist versions', params: read('Playlist', [], ['code', 'versions', 'sg_date_and_time', 'locked']), access: 'type' },
       { name: 'empty id in', params: read('Shot', [cond('id', 'in')], ['code']), access: 'ids' },
-      { name: 'type, id and a repeated field in return_fields', params: read('Step', [], ['type', 'code', 'id', 'code', 'entity_type', 'color']), access: 'type' },
+      {
+        name: 'type, id and a repeated field in return_fields',
+        params: read('Step', [], ['type', 'code', 'id', 'code', 'entity_type', 'color']),
+        access: 'type',
+      },
     ];
     const figures: string[] = [];
     for (const c of cases) {
@@ -96,7 +182,9 @@ describe('differential: site vs cache engine, byte-identical', () => {
       if (differs) expect.fail(`${c.name}: cache and site ${differs}`);
       expect(fromCache.access, c.name).toBe(c.access);
       const n = fromCache.result.entities.length;
-      figures.push(`${c.name}: access=${fromCache.access} returned=${n} candidates=${fromCache.candidates} items=${fromCache.stats.items} rcu=${fromCache.stats.rcu} calls=${fromCache.stats.calls}`);
+      figures.push(
+        `${c.name}: access=${fromCache.access} returned=${n} candidates=${fromCache.candidates} items=${fromCache.stats.items} rcu=${fromCache.stats.rcu} calls=${fromCache.stats.calls}`,
+      );
     }
     // Not every case may return rows, but most must, or the comparison proves little.
     expect(figures.filter((f) => !f.includes('returned=0')).length).toBeGreaterThan(cases.length - 4);
@@ -141,8 +229,14 @@ describe('differential: site vs cache engine, byte-identical', () => {
     }
     // A deep filter semi-joined through slots reads the matching Shots once (reused for the deep hop) plus the Tasks.
     const deep = await engine.read(read('Task', [cond('entity.Shot.sg_sequence', 'is', shot.sg_sequence)], ['content']));
-    const shots = await client.call<{ entities: unknown[] }>('read', read('Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['id'], { return_only: 'active' }));
-    const retiredShots = await client.call<{ entities: unknown[] }>('read', read('Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['id'], { return_only: 'retired' }));
+    const shots = await client.call<{ entities: unknown[] }>(
+      'read',
+      read('Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['id'], { return_only: 'active' }),
+    );
+    const retiredShots = await client.call<{ entities: unknown[] }>(
+      'read',
+      read('Shot', [cond('sg_sequence', 'is', shot.sg_sequence)], ['id'], { return_only: 'retired' }),
+    );
     expect(deep.served && deep.access).toBe('semi');
     if (deep.served) expect(deep.stats.items).toBe(shots.entities.length + retiredShots.entities.length + deep.candidates);
   });
@@ -152,11 +246,36 @@ describe('differential: site vs cache engine, byte-identical', () => {
     const f = (...conditions: unknown[]) => ({ logical_operator: 'and', conditions });
     const cases: Params[] = [
       { type: 'Shot', summaries: [{ field: 'id', type: 'record_count' }], filters: f(cond('project', 'is', shot.project)) },
-      { type: 'Shot', summaries: [{ field: 'sg_cut_in', type: 'sum' }, { field: 'sg_cut_out', type: 'maximum' }, { field: 'sg_cut_duration', type: 'average' }], filters: f(),
-        grouping: [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }] },
-      { type: 'Task', summaries: [{ field: 'id', type: 'count' }, { field: 'due_date', type: 'earliest' }], filters: f(cond('sg_status_list', 'in', 'ip', 'wtg')),
-        grouping: [{ field: 'entity', type: 'exact', direction: 'desc' }, { field: 'step', type: 'exact', direction: 'asc' }] },
-      { type: 'Version', summaries: [{ field: 'flagged', type: 'checked' }, { field: 'client_approved', type: 'unchecked' }], filters: f() },
+      {
+        type: 'Shot',
+        summaries: [
+          { field: 'sg_cut_in', type: 'sum' },
+          { field: 'sg_cut_out', type: 'maximum' },
+          { field: 'sg_cut_duration', type: 'average' },
+        ],
+        filters: f(),
+        grouping: [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }],
+      },
+      {
+        type: 'Task',
+        summaries: [
+          { field: 'id', type: 'count' },
+          { field: 'due_date', type: 'earliest' },
+        ],
+        filters: f(cond('sg_status_list', 'in', 'ip', 'wtg')),
+        grouping: [
+          { field: 'entity', type: 'exact', direction: 'desc' },
+          { field: 'step', type: 'exact', direction: 'asc' },
+        ],
+      },
+      {
+        type: 'Version',
+        summaries: [
+          { field: 'flagged', type: 'checked' },
+          { field: 'client_approved', type: 'unchecked' },
+        ],
+        filters: f(),
+      },
     ];
     for (const params of cases) {
       const fromSite = await client.call('summarize', params);
@@ -166,8 +285,9 @@ describe('differential: site vs cache engine, byte-identical', () => {
     }
     const passed = await engine.summarize({ type: 'Shot', summaries: [{ field: 'sg_editorial_data', type: 'count' }], filters: f() });
     expect(passed).toEqual({ served: false, reason: 'uncached-field:Shot.sg_editorial_data' });
-    expect(await engine.summarize({ type: 'Shot', summaries: [{ field: 'id', type: 'record_count' }], filters: f(cond('created_at', 'in_last', 1, 'DAY')) }))
-      .toEqual({ served: false, reason: 'operator:in_last' });
+    expect(
+      await engine.summarize({ type: 'Shot', summaries: [{ field: 'id', type: 'record_count' }], filters: f(cond('created_at', 'in_last', 1, 'DAY')) }),
+    ).toEqual({ served: false, reason: 'operator:in_last' });
   });
 
   it('passes through what it cannot answer exactly, with a machine-readable reason', async () => {

@@ -14,10 +14,12 @@ export async function importSite(client: ShotgunClient, store: EntityStore, sche
     let n = 0;
     for (const returnOnly of ['active', 'retired'] as const) {
       for await (const page of client.findPages({ type, fields, retiredOnly: returnOnly === 'retired' })) {
-        await Promise.all(page.map((e) => {
-          const { type: t, id, ...values } = e as { type: string; id: number } & Record<string, unknown>;
-          return store.putEntity({ type: t, id, retired: returnOnly === 'retired', values }, version);
-        }));
+        await Promise.all(
+          page.map((e) => {
+            const { type: t, id, ...values } = e as { type: string; id: number } & Record<string, unknown>;
+            return store.putEntity({ type: t, id, retired: returnOnly === 'retired', values }, version);
+          }),
+        );
         n += page.length;
       }
     }
@@ -31,7 +33,12 @@ export async function importSite(client: ShotgunClient, store: EntityStore, sche
  * the cursor first, at the site's latest event id, then every cached type imported stamped with that id (as the
  * real importer stamps its scan, shared/sync/importer.ts), then every type and field marked ready.
  */
-export async function importReadyCache(client: ShotgunClient, ddb: DynamoDBClient, tables: TableNames, schema: CachedSchema): Promise<{ stamp: number; counts: Record<string, number> }> {
+export async function importReadyCache(
+  client: ShotgunClient,
+  ddb: DynamoDBClient,
+  tables: TableNames,
+  schema: CachedSchema,
+): Promise<{ stamp: number; counts: Record<string, number> }> {
   const stamp = await new ShotgunEventSource(client).latestId();
   await new PollerLease(DynamoDBDocumentClient.from(ddb), tables.state, 30_000).initialize(initialCursor(stamp));
   const counts = await importSite(client, new EntityStore(ddb, tables, schema), schema, stamp);

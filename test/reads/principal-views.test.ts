@@ -19,15 +19,23 @@ beforeAll(async () => {
   const client = new ShotgunClient({ url: site.url });
   const auth = new CallerAuth({ client, ttlMs: 60_000, hmacKey: async () => SCRIPT.script_key });
   views = new PrincipalViews({
-    client, schema, scriptAuth: async () => SCRIPT, identity: (c) => auth.identity(c), trusted: ['user:admin'], ttlMs: 60_000, now: () => clock,
+    client,
+    schema,
+    scriptAuth: async () => SCRIPT,
+    identity: (c) => auth.identity(c),
+    trusted: ['user:admin'],
+    ttlMs: 60_000,
+    now: () => clock,
   });
 });
-afterAll(async () => { await site.close(); });
+afterAll(async () => {
+  await site.close();
+});
 
 const cred = (a: Record<string, unknown>) => credentialOf(a)!;
 
 describe('PrincipalViews', () => {
-  it('trusts the cache\'s own script and configured principals, never under sudo or by session', async () => {
+  it("trusts the cache's own script and configured principals, never under sudo or by session", async () => {
     expect(await views.isTrusted(cred(SCRIPT))).toBe(true);
     expect(await views.isTrusted(cred(user('admin')))).toBe(true);
     expect(await views.isTrusted(cred({ ...SCRIPT, sudo_as_login: P.vendor }))).toBe(false);
@@ -46,7 +54,11 @@ describe('PrincipalViews', () => {
     expect(await views.viewKey(cred(user(P.lead)), types)).toBe('full');
 
     const artist = await views.viewOf(cred(user(P.restrictedArtist)), types);
-    expect(artist.kind === 'verified' && artist.types.get('Shot')).toMatchObject({ rows: 'same', projects: [expect.any(Number)], hidden: expect.arrayContaining(['description']) });
+    expect(artist.kind === 'verified' && artist.types.get('Shot')).toMatchObject({
+      rows: 'same',
+      projects: [expect.any(Number)],
+      hidden: expect.arrayContaining(['description']),
+    });
     const sudo = { ...SCRIPT, sudo_as_login: P.restrictedArtist };
     await views.viewOf(cred(sudo), types);
     await views.viewOf(cred(user(P.vendor)), types);
@@ -61,9 +73,19 @@ describe('PrincipalViews', () => {
 
   it('evidence of a wider view revokes it; the TTL expires it; a wrong password is unverified, not restricted', async () => {
     const c = cred(user(P.restrictedArtist));
-    const projects = (await new ShotgunClient({ url: site.url }).call<{ entities: Array<{ id: number }> }>('read', {
-      type: 'Project', return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] }, return_only: 'active', paging: { entities_per_page: 50, current_page: 1 },
-    }, { auth: SCRIPT })).entities.map((p) => p.id);
+    const projects = (
+      await new ShotgunClient({ url: site.url }).call<{ entities: Array<{ id: number }> }>(
+        'read',
+        {
+          type: 'Project',
+          return_fields: ['id'],
+          filters: { logical_operator: 'and', conditions: [] },
+          return_only: 'active',
+          paging: { entities_per_page: 50, current_page: 1 },
+        },
+        { auth: SCRIPT },
+      )
+    ).entities.map((p) => p.id);
     const key = await views.viewKey(c, ['Shot']);
     expect(await views.evidence(c, 'Shot', () => [{ type: 'Shot', id: 1, project: null }])).toBe(false);
     const visible = ((await views.viewOf(c, ['Shot'])) as unknown as { types: Map<string, { projects?: number[] }> }).types.get('Shot')!.projects!;

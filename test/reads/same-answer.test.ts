@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { answerDifference, sameAnswer, withObjects } from '../support/same-answer.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
-const url = (object: string, date: string, expires = 3600, sig = 'ab12') => `${object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${date}&X-Amz-Expires=${expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`;
+const url = (object: string, date: string, expires = 3600, sig = 'ab12') =>
+  `${object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${date}&X-Amz-Expires=${expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`;
 const reply = (image: string, code = 'sh010') => JSON.stringify({ results: { entities: [{ type: 'Shot', id: 1, code, image }] } });
 const A = 'https://media.example.com/thumbnail/shot/1.jpg';
 

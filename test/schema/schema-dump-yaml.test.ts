@@ -12,7 +12,9 @@ import { renderSchemaYaml, schemaDump } from '../../local/commands/schema-dump.j
 const AWKWARD = `a: b #c "d" 'e' - [f] {g} & *h ! | > % @ \` é 日本 ✓\nsecond line\t${'x'.repeat(120)}`;
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('the cached-schema YAML the dump writes', () => {
   it('parses back to the same SchemaFile, header comments included, whatever the values hold', () => {

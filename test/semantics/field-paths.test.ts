@@ -9,7 +9,10 @@ describe('parseFieldPath', () => {
     const p = parseFieldPath(schema, 'Task', 'entity.Shot.sg_sequence.Sequence.code');
     expect(p.ok).toBe(true);
     if (!p.ok) return;
-    expect(p.path.hops.map((h) => [h.type, h.field, h.targetType, h.multi])).toEqual([['Task', 'entity', 'Shot', false], ['Shot', 'sg_sequence', 'Sequence', false]]);
+    expect(p.path.hops.map((h) => [h.type, h.field, h.targetType, h.multi])).toEqual([
+      ['Task', 'entity', 'Shot', false],
+      ['Shot', 'sg_sequence', 'Sequence', false],
+    ]);
     expect([p.path.leafType, p.path.leafField, p.path.leaf.data_type, p.path.throughMulti]).toEqual(['Sequence', 'code', 'text', false]);
     const m = parseFieldPath(schema, 'Shot', 'assets.Asset.code');
     expect(m.ok && m.path.throughMulti).toBe(true);
@@ -41,7 +44,12 @@ describe('collectFieldPaths', () => {
     });
   });
   it('lists summary and grouping fields of a summarize', () => {
-    const p = SummaryParamsSchema.parse({ type: 'Task', summaries: [{ field: 'id', type: 'count' }], grouping: [{ field: 'entity', type: 'exact' }], filters: and(c('step', 'is', null)) });
+    const p = SummaryParamsSchema.parse({
+      type: 'Task',
+      summaries: [{ field: 'id', type: 'count' }],
+      grouping: [{ field: 'entity', type: 'exact' }],
+      filters: and(c('step', 'is', null)),
+    });
     expect(collectFieldPaths(p)).toEqual({ filters: ['step'], sorts: ['entity'], returns: ['id'], all: ['step', 'entity', 'id'] });
   });
 });
@@ -66,7 +74,10 @@ describe('validateRead', () => {
     expectFault(() => validate('Nope'), "API read() entity type Nope doesn't exist");
     expectFault(() => validate('Shot', { filters: and(c('sg_foo', 'is', 1)) }), "API read() Shot.sg_foo doesn't exist");
     expectFault(() => validate('Shot', { sorts: [{ field_name: 'sg_meta' }] }), 'API read() Shot.sg_meta: cannot sort by a serializable field');
-    expectFault(() => validate('Shot', { additional_filter_presets: [{ preset_name: 'LATEST', latest_by: 'ENTITIES_CREATED_AT' }] }), 'API read() additional_filter_presets are not supported');
+    expectFault(
+      () => validate('Shot', { additional_filter_presets: [{ preset_name: 'LATEST', latest_by: 'ENTITIES_CREATED_AT' }] }),
+      'API read() additional_filter_presets are not supported',
+    );
   });
   it('does not fault on unknown return fields or sort fields', () => {
     expect(() => validate('Shot', { return_fields: ['nope', 'a.B.c'], sorts: [{ field_name: 'nope' }] })).not.toThrow();

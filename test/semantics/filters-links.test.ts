@@ -179,12 +179,22 @@ describe('nested groups', () => {
   });
   it('bad logical_operator is a fault', () => {
     const bad = { logical_operator: 'xor', conditions: [] } as unknown as FilterGroup;
-    expectFault(() => executeRead(ctx, { type: 'Shot', return_fields: ['id'], filters: bad, return_only: 'active', paging: { entities_per_page: 500, current_page: 1 } }, records),
-      "API read() unknown logical_operator 'xor' (expected and, or)");
+    expectFault(
+      () =>
+        executeRead(
+          ctx,
+          { type: 'Shot', return_fields: ['id'], filters: bad, return_only: 'active', paging: { entities_per_page: 500, current_page: 1 } },
+          records,
+        ),
+      "API read() unknown logical_operator 'xor' (expected and, or)",
+    );
   });
 });
 
 function read2(f: FilterGroup): number[] {
-  return executeRead(ctx, { type: 'Shot', return_fields: ['id'], filters: f, return_only: 'active', paging: { entities_per_page: 500, current_page: 1 } }, records)
-    .entities.map((e) => e.id as number);
+  return executeRead(
+    ctx,
+    { type: 'Shot', return_fields: ['id'], filters: f, return_only: 'active', paging: { entities_per_page: 500, current_page: 1 } },
+    records,
+  ).entities.map((e) => e.id as number);
 }

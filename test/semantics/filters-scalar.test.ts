@@ -60,7 +60,10 @@ describe('status_list / list / color / uuid / entity_type / footage', () => {
     expect(ids('Shot', c('sg_status_list', 'is', null))).toEqual([5]);
   });
   it('status_list rejects text-only operators', () => {
-    expectFault(() => ids('Shot', c('sg_status_list', 'contains', 'i')), "API read() Shot.sg_status_list: operator 'contains' is not valid for a status_list field");
+    expectFault(
+      () => ids('Shot', c('sg_status_list', 'contains', 'i')),
+      "API read() Shot.sg_status_list: operator 'contains' is not valid for a status_list field",
+    );
   });
   it('list is: case-insensitive; unset is None', () => {
     expect(ids('Shot', c('sg_shot_type', 'is', 'HERO'))).toEqual([1, 2]);
@@ -123,7 +126,10 @@ describe('numbers (sg_cut_in: 1 10, 2 20, 3 unset, 4 0, 5 -5, 7 30, 8 10)', () =
     expect(ids('Shot', c('sg_frame_rate', 'between', 23.9, 24))).toEqual([1, 2]);
     expect(ids('Shot', c('sg_frame_rate', 'in', 25, 23.976))).toEqual([2, 4]);
     // the official table has no not_between for float
-    expectFault(() => ids('Shot', c('sg_frame_rate', 'not_between', 1, 2)), "API read() Shot.sg_frame_rate: operator 'not_between' is not valid for a float field");
+    expectFault(
+      () => ids('Shot', c('sg_frame_rate', 'not_between', 1, 2)),
+      "API read() Shot.sg_frame_rate: operator 'not_between' is not valid for a float field",
+    );
     expect(ids('Shot', c('sg_cut_duration', 'is', 0))).toEqual([2]);
     expect(ids('Shot', c('sg_cut_duration', 'greater_than', 50))).toEqual([1]);
     expect(ids('Shot', c('sg_percent', 'greater_than', 60))).toEqual([2]);
@@ -181,7 +187,10 @@ describe('image and unfilterable types', () => {
   it('image is / is_not None only', () => {
     expect(ids('Shot', c('image', 'is', null))).toEqual([2, 3, 4, 5, 7, 8]);
     expect(ids('Shot', c('image', 'is_not', null))).toEqual([1]);
-    expectFault(() => ids('Shot', c('image', 'is', 'https://example.test/thumb/1.png')), "API read() Shot.image: image fields can only be filtered with 'is' None");
+    expectFault(
+      () => ids('Shot', c('image', 'is', 'https://example.test/thumb/1.png')),
+      "API read() Shot.image: image fields can only be filtered with 'is' None",
+    );
     expectFault(() => ids('Shot', c('image', 'contains', 'x')), /not valid for a image field/);
   });
   it('url, serializable, password, summary fields are not filterable', () => {

@@ -51,8 +51,7 @@ describe('ordering', () => {
 });
 
 describe('paging', () => {
-  const page = (n: number, per: number, extra: Record<string, unknown> = {}) =>
-    read('Shot', { paging: { entities_per_page: per, current_page: n }, ...extra });
+  const page = (n: number, per: number, extra: Record<string, unknown> = {}) => read('Shot', { paging: { entities_per_page: per, current_page: n }, ...extra });
   const pageIds = (n: number, per: number, extra: Record<string, unknown> = {}) => page(n, per, extra).entities.map((e) => e.id);
 
   it('pages slice the sorted matches', () => {
@@ -78,7 +77,12 @@ describe('paging', () => {
     const flag = { return_paging_info: true };
     expect(page(2, 3, flag).paging_info).toEqual({ entity_count: 7, current_page: 2, entities_per_page: 3, page_count: 3 });
     expect(page(5, 3, flag)).toEqual({ entities: [], paging_info: { entity_count: 7, current_page: 5, entities_per_page: 3, page_count: 3 } });
-    expect(page(1, 10, { ...flag, filters: and(c('id', 'is', 999)) }).paging_info).toEqual({ entity_count: 0, current_page: 1, entities_per_page: 10, page_count: 0 });
+    expect(page(1, 10, { ...flag, filters: and(c('id', 'is', 999)) }).paging_info).toEqual({
+      entity_count: 0,
+      current_page: 1,
+      entities_per_page: 10,
+      page_count: 0,
+    });
   });
   it('without a paging flag paging_info is omitted', () => {
     expect('paging_info' in page(1, 3)).toBe(false);
@@ -86,7 +90,8 @@ describe('paging', () => {
   });
   it('paging over retired rows', () => {
     expect(page(1, 1, { return_only: 'retired', return_paging_info: true })).toEqual({
-      entities: [{ type: 'Shot', id: 6 }], paging_info: { entity_count: 1, current_page: 1, entities_per_page: 1, page_count: 1 },
+      entities: [{ type: 'Shot', id: 6 }],
+      paging_info: { entity_count: 1, current_page: 1, entities_per_page: 1, page_count: 1 },
     });
   });
 });

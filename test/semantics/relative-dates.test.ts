@@ -48,7 +48,10 @@ describe('date_time field (sg_started_at: 1 03-15T10:00, 2 03-14T23:59:59, 4 03-
   it('relative operator faults: shape, unit, offset', () => {
     expectFault(() => ids('Shot', c('sg_due', 'in_last', 7)), /'in_last' expects \[n, "HOUR"\|"DAY"\|"WEEK"\|"MONTH"\|"YEAR"\]/);
     expectFault(() => ids('Shot', c('sg_due', 'in_last', '7', 'DAY')), /'in_last' expects \[n/);
-    expectFault(() => ids('Shot', c('sg_due', 'in_next', 7, 'FORTNIGHT')), "API read() Shot.sg_due: 'in_next' unit must be one of HOUR, DAY, WEEK, MONTH, YEAR, got 'FORTNIGHT'");
+    expectFault(
+      () => ids('Shot', c('sg_due', 'in_next', 7, 'FORTNIGHT')),
+      "API read() Shot.sg_due: 'in_next' unit must be one of HOUR, DAY, WEEK, MONTH, YEAR, got 'FORTNIGHT'",
+    );
     expectFault(() => ids('Shot', c('sg_due', 'in_calendar_day', 'today')), "API read() Shot.sg_due: 'in_calendar_day' expects an integer offset, got 'today'");
     expectFault(() => ids('Shot', c('sg_cut_in', 'in_last', 1, 'DAY')), /operator 'in_last' is not valid for a number field/);
   });
@@ -70,7 +73,10 @@ describe('window arithmetic', () => {
     expect(calendarWindow('year', 1, new Date('2024-06-01T00:00:00Z'), true)).toEqual({ from: '2025-01-01', to: '2025-12-31' });
   });
   it('relative window truncates now to the second', () => {
-    expect(relativeWindow('in_last', 1, 'HOUR', new Date('2024-03-15T12:00:00.999Z'), false)).toEqual({ from: '2024-03-15T11:00:00Z', to: '2024-03-15T12:00:00Z' });
+    expect(relativeWindow('in_last', 1, 'HOUR', new Date('2024-03-15T12:00:00.999Z'), false)).toEqual({
+      from: '2024-03-15T11:00:00Z',
+      to: '2024-03-15T12:00:00Z',
+    });
     expect(relativeWindow('in_next', 1, 'DAY', new Date('2024-03-15T23:30:00Z'), true)).toEqual({ from: '2024-03-15', to: '2024-03-16' });
   });
 });

@@ -5,8 +5,12 @@ import { ShadowLedger } from '../../shared/shadow/index.js';
 import { importAll, startRig, type Rig } from '../sync/helpers.js';
 
 let rig: Rig;
-beforeAll(async () => { rig = await startRig('reimport', { entities: 40 }); });
-afterAll(async () => { await rig?.close(); });
+beforeAll(async () => {
+  rig = await startRig('reimport', { entities: 40 });
+});
+afterAll(async () => {
+  await rig?.close();
+});
 
 describe('re-import and the shadow quarantine', () => {
   it('clears the quarantine of every type a full import completes', async () => {

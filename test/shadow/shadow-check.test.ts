@@ -1,7 +1,15 @@
 // The shadow verdict rules: matched, converged, mismatch only after quiet caught-up rounds, unsettled on a busy site, skipped; query shapes, differences, sampling, the message schema.
 import { describe, expect, it } from 'vitest';
 import {
-  ShadowSampleSchema, ShadowVerifier, differences, queryShape, resultDigest, sampled, shadowSample, type ShadowVerifierDeps, shadowRateFromEnv,
+  ShadowSampleSchema,
+  ShadowVerifier,
+  differences,
+  queryShape,
+  resultDigest,
+  sampled,
+  shadowSample,
+  type ShadowVerifierDeps,
+  shadowRateFromEnv,
 } from '../../shared/shadow/index.js';
 import { linksIn, newerOnSite } from '../../shared/shadow/index.js';
 import { nextInterval } from '../../shared/store/index.js';
@@ -14,15 +22,30 @@ const entities = (code: string) => ({ entities: [{ type: 'Shot', id: 5, code }] 
  * A scripted world on a virtual clock: `site(t)` and `cache(t)` are the answers at time t, `head(t)` the site's
  * latest event id and `cursor(t)` the poller's.
  */
-function world(w: { site: (t: number) => unknown; cache: (t: number) => unknown | undefined; head?: (t: number) => number; cursor?: (t: number) => number } & Pick<ShadowVerifierDeps, 'classify' | 'repair'>, settleMs = 4000) {
+function world(
+  w: { site: (t: number) => unknown; cache: (t: number) => unknown | undefined; head?: (t: number) => number; cursor?: (t: number) => number } & Pick<
+    ShadowVerifierDeps,
+    'classify' | 'repair'
+  >,
+  settleMs = 4000,
+) {
   let t = 0;
   const deps: ShadowVerifierDeps = {
-    classify: w.classify, repair: w.repair,
-    cacheAnswer: async () => { const c = w.cache(t); return c === undefined ? undefined : { results: c }; },
+    classify: w.classify,
+    repair: w.repair,
+    cacheAnswer: async () => {
+      const c = w.cache(t);
+      return c === undefined ? undefined : { results: c };
+    },
     siteAnswer: async () => w.site(t),
     siteHead: async () => w.head?.(t) ?? 10,
     cursorHead: async () => w.cursor?.(t) ?? 10,
-    settleMs, roundMs: 250, now: () => t, sleep: async (ms) => { t += ms; },
+    settleMs,
+    roundMs: 250,
+    now: () => t,
+    sleep: async (ms) => {
+      t += ms;
+    },
   };
   return new ShadowVerifier(deps);
 }
@@ -78,9 +101,16 @@ describe('ShadowVerifier: stale or wrong', () => {
   function versioned(siteNewer: boolean) {
     const state = { cache: 'A', repairs: 0, classified: 0 };
     const v = world({
-      site: () => entities('B'), cache: () => entities(state.cache),
-      async classify(_type, diffs) { state.classified++; return siteNewer ? { stale: [{ type: 'Shot', id: 5 }], wrong: [] } : { stale: [], wrong: diffs }; },
-      async repair() { state.repairs++; state.cache = 'B'; },
+      site: () => entities('B'),
+      cache: () => entities(state.cache),
+      async classify(_type, diffs) {
+        state.classified++;
+        return siteNewer ? { stale: [{ type: 'Shot', id: 5 }], wrong: [] } : { stale: [], wrong: diffs };
+      },
+      async repair() {
+        state.repairs++;
+        state.cache = 'B';
+      },
     });
     return { v, state };
   }
@@ -103,7 +133,15 @@ describe('ShadowVerifier: stale or wrong', () => {
 
   it('the consumer gets a round first: a difference that converges by itself is never classified', async () => {
     let classified = 0;
-    const v = world({ site: () => entities('B'), cache: (t) => entities(t >= 1 ? 'B' : 'A'), classify: async () => { classified++; return { stale: [], wrong: [] }; }, repair: async () => {} });
+    const v = world({
+      site: () => entities('B'),
+      cache: (t) => entities(t >= 1 ? 'B' : 'A'),
+      classify: async () => {
+        classified++;
+        return { stale: [], wrong: [] };
+      },
+      repair: async () => {},
+    });
     expect((await v.verify(sample(entities('A')))).outcome).toBe('converged');
     expect(classified).toBe(0);
   });
@@ -141,16 +179,28 @@ describe('ShadowVerifier: stale or wrong', () => {
 
 describe('queryShape', () => {
   it('names the method, type, filter paths and relations (no values), sorts and grouping', () => {
-    expect(queryShape('read', {
-      type: 'Task',
-      filters: { logical_operator: 'and', conditions: [
-        { path: 'project', relation: 'is', values: [{ type: 'Project', id: 1 }] },
-        { logical_operator: 'or', conditions: [{ path: 'sg_status_list', relation: 'in', values: ['ip', 'fin'] }, { path: 'entity.Shot.code', relation: 'contains', values: ['x'] }] },
-      ] },
-      sorts: [{ field_name: 'content', direction: 'asc' }],
-    })).toBe('read Task [entity.Shot.code contains, project is, sg_status_list in] by content');
-    expect(queryShape('summarize', { type: 'Shot', filters: { logical_operator: 'and', conditions: [] }, grouping: [{ field: 'sg_status_list', type: 'exact' }] }))
-      .toBe('summarize Shot [] group sg_status_list');
+    expect(
+      queryShape('read', {
+        type: 'Task',
+        filters: {
+          logical_operator: 'and',
+          conditions: [
+            { path: 'project', relation: 'is', values: [{ type: 'Project', id: 1 }] },
+            {
+              logical_operator: 'or',
+              conditions: [
+                { path: 'sg_status_list', relation: 'in', values: ['ip', 'fin'] },
+                { path: 'entity.Shot.code', relation: 'contains', values: ['x'] },
+              ],
+            },
+          ],
+        },
+        sorts: [{ field_name: 'content', direction: 'asc' }],
+      }),
+    ).toBe('read Task [entity.Shot.code contains, project is, sg_status_list in] by content');
+    expect(
+      queryShape('summarize', { type: 'Shot', filters: { logical_operator: 'and', conditions: [] }, grouping: [{ field: 'sg_status_list', type: 'exact' }] }),
+    ).toBe('summarize Shot [] group sg_status_list');
   });
 
   it('is bounded in length', () => {
@@ -161,9 +211,24 @@ describe('queryShape', () => {
 
 describe('differences', () => {
   it('names differing fields per id, entities on one side only, and order-only differences', () => {
-    const a = { entities: [{ type: 'Shot', id: 1, code: 'a' }, { type: 'Shot', id: 2, code: 'b' }] };
-    expect(differences(a, { entities: [{ type: 'Shot', id: 1, code: 'A' }, { type: 'Shot', id: 3, code: 'c' }] }))
-      .toEqual([{ id: 1, fields: ['code'] }, { id: 2, fields: [], only: 'cache' }, { id: 3, fields: [], only: 'site' }]);
+    const a = {
+      entities: [
+        { type: 'Shot', id: 1, code: 'a' },
+        { type: 'Shot', id: 2, code: 'b' },
+      ],
+    };
+    expect(
+      differences(a, {
+        entities: [
+          { type: 'Shot', id: 1, code: 'A' },
+          { type: 'Shot', id: 3, code: 'c' },
+        ],
+      }),
+    ).toEqual([
+      { id: 1, fields: ['code'] },
+      { id: 2, fields: [], only: 'cache' },
+      { id: 3, fields: [], only: 'site' },
+    ]);
     expect(differences(a, { entities: [...a.entities].reverse() })).toEqual([{ id: null, fields: ['(order)'] }]);
     expect(differences({ groups: [], summaries: { id: 3 } }, { groups: [], summaries: { id: 4 } })).toEqual([{ id: null, fields: ['(summary)'] }]);
   });
@@ -189,7 +254,17 @@ describe('samples', () => {
 
   it('the message carries params, digest, type and shape, and parses back', () => {
     const s = shadowSample('read', params, entities('A'), 'ids', 123, 'script:tool');
-    expect(s).toEqual({ v: 1, method: 'read', params, digest: resultDigest(entities('A')), type: 'Shot', shape: 'read Shot [id is]', access: 'ids', answeredAt: 123, principal: 'script:tool' });
+    expect(s).toEqual({
+      v: 1,
+      method: 'read',
+      params,
+      digest: resultDigest(entities('A')),
+      type: 'Shot',
+      shape: 'read Shot [id is]',
+      access: 'ids',
+      answeredAt: 123,
+      principal: 'script:tool',
+    });
     expect(ShadowSampleSchema.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
     expect(ShadowSampleSchema.safeParse({ ...s, v: 2 }).success).toBe(false);
   });

@@ -20,13 +20,16 @@ describe('ShadowLedger', () => {
     expect(await ledger.record('mismatch', ['Task'], { shape })).toEqual([]);
     const report = await ledger.report();
     expect(report.counts).toEqual({ checked: 6, matched: 2, converged: 1, mismatched: 3, stale: 0, unsettled: 1, skipped: 0 });
-    expect(report.quarantined.map((q) => [q.type, q.reason, q.mismatches, q.suspects])).toEqual([['Shot', 'shadow-mismatch', 2, []], ['Task', 'shadow-mismatch', 3, [7, 9, 11]]]);
+    expect(report.quarantined.map((q) => [q.type, q.reason, q.mismatches, q.suspects])).toEqual([
+      ['Shot', 'shadow-mismatch', 2, []],
+      ['Task', 'shadow-mismatch', 3, [7, 9, 11]],
+    ]);
 
     const quarantine = ledger.quarantine(0);
-    expect([...await quarantine()].sort()).toEqual(['Shot', 'Task']);
+    expect([...(await quarantine())].sort()).toEqual(['Shot', 'Task']);
     expect(await ledger.clear('Task', 'validate')).toBe(true);
     expect(await ledger.clear('Task', 'validate')).toBe(false);
-    expect([...await quarantine()]).toEqual(['Shot']);
+    expect([...(await quarantine())]).toEqual(['Shot']);
     // Cleared, the count starts again from zero: one new mismatch is below the threshold.
     expect(await ledger.record('mismatch', ['Task'], { shape })).toEqual([]);
     expect((await ledger.report()).quarantined.map((q) => q.type)).toEqual(['Shot']);

@@ -39,7 +39,21 @@ async function sampleOfHit(params: Record<string, unknown>) {
 /** One sample through the verifier function (the SQS record shape), as the shadow queue delivers it. */
 async function verify(sample: unknown): Promise<ShadowVerdict & { type: string }> {
   const before = verdicts.length;
-  const event = { Records: [{ messageId: `m${before}`, body: JSON.stringify(sample), receiptHandle: 'r', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' }] } as unknown as SQSEvent;
+  const event = {
+    Records: [
+      {
+        messageId: `m${before}`,
+        body: JSON.stringify(sample),
+        receiptHandle: 'r',
+        attributes: {},
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  } as unknown as SQSEvent;
   const r = await handle(event, { getRemainingTimeInMillis: () => 60_000 } as Context);
   expect(r.batchItemFailures).toEqual([]);
   return verdicts[before];
@@ -52,14 +66,25 @@ beforeAll(async () => {
   ledger = new ShadowLedger(rig.ctx.ddb, rig.ctx.tables.state);
   pace = new ReconcilePace(rig.ctx.doc, rig.ctx.tables.state);
   reconciler = new Reconciler({
-    schema, store: rig.ctx.store, readiness: rig.ctx.readiness, fetcher: rig.ctx.fetcher, events: rig.ctx.events, lease: rig.ctx.lease,
-    doc: rig.ctx.doc, stateTable: rig.ctx.tables.state,
+    schema,
+    store: rig.ctx.store,
+    readiness: rig.ctx.readiness,
+    fetcher: rig.ctx.fetcher,
+    events: rig.ctx.events,
+    lease: rig.ctx.lease,
+    doc: rig.ctx.doc,
+    stateTable: rig.ctx.tables.state,
   });
   // The verifier on the virtual clock: 4 s of rounds from 250 ms; the test applies events itself, so the poller's cursor is the site's head.
   const verifier = new ShadowVerifier({
     ...shadowPorts(rig.ctx, { onRepair: (n) => metrics.repaired(n) }),
     cursorHead: () => rig.ctx.events.latestId(),
-    settleMs: 4000, roundMs: 250, now, sleep: async (ms) => { clock += ms; },
+    settleMs: 4000,
+    roundMs: 250,
+    now,
+    sleep: async (ms) => {
+      clock += ms;
+    },
   });
   handle = createVerifier({ verifier, ledger, metrics, pace, now, logger: silent, onVerdict: (v) => verdicts.push(v) });
   // The first reconcile pass records where the scans start.
@@ -131,7 +156,12 @@ describe('stale or wrong', () => {
         const r = await engine(rig).read(params);
         return r.served ? { results: r.result } : undefined;
       },
-      settleMs: 4000, roundMs: 250, now, sleep: async (ms) => { clock += ms; },
+      settleMs: 4000,
+      roundMs: 250,
+      now,
+      sleep: async (ms) => {
+        clock += ms;
+      },
     });
     const v = await slow.verify(sample);
     expect(v.outcome).toBe('converged');
@@ -203,7 +233,9 @@ function healerOf(): QuarantineHealer {
   const verifier = new ShadowVerifier({ ...shadowPorts(rig.ctx), settleMs: 0, roundMs: 1 });
   const validator = validatorFor(rig.ctx);
   return new QuarantineHealer({
-    ledger, metrics, now,
+    ledger,
+    metrics,
+    now,
     recheck: (method, type, params) => verifier.recheck(method, type, params),
     suspectsDiffering: async (type, ids) => (await validator.differing(type, ids)).length,
   });

@@ -12,10 +12,15 @@ beforeAll(async () => {
   site = await startTestSite();
   admin = await scriptClient(site);
 });
-afterAll(async () => { await site.close(); });
+afterAll(async () => {
+  await site.close();
+});
 
 async function fault(p: Promise<unknown>): Promise<RpcFault> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(RpcFault);
   return e as RpcFault;
 }
@@ -39,7 +44,7 @@ describe('credentials', () => {
     expect((await fault(former.find('Shot'))).errorCode).toBe(102);
   });
 
-  it('stamps a user\'s writes with that HumanUser', async () => {
+  it("stamps a user's writes with that HumanUser", async () => {
     const artist = await userClient(site, 'artist1');
     const me = await artist.findOne('HumanUser', [['login', 'is', 'artist1']], ['name']);
     const s = await artist.create('Shot', { code: 'AUTH_001' }, ['created_by', 'updated_by']);
@@ -62,7 +67,7 @@ describe('session tokens', () => {
     expect((await fault(bogus.find('Shot'))).errorCode).toBe(102);
   });
 
-  it('a script\'s session keeps the script\'s identity', async () => {
+  it("a script's session keeps the script's identity", async () => {
     const token = await admin.getSessionToken();
     const viaToken = await TestShotgun.connect(site.url, { sessionToken: token });
     const s = await viaToken.create('Shot', { code: 'AUTH_011' }, ['created_by']);
@@ -73,7 +78,11 @@ describe('session tokens', () => {
 describe('sudo_as_login and session_uuid', () => {
   it('acts as the sudo user: created_by and event user are that HumanUser, meta carries sudo_actual_user', async () => {
     const uuid = '5a1d3c6e-0000-4000-8000-00000000abcd';
-    const sudo = await TestShotgun.connect(site.url, { scriptName: DEFAULT_SCRIPT.name, apiKey: DEFAULT_SCRIPT.key }, { sudoAsLogin: 'artist1', sessionUuid: uuid });
+    const sudo = await TestShotgun.connect(
+      site.url,
+      { scriptName: DEFAULT_SCRIPT.name, apiKey: DEFAULT_SCRIPT.key },
+      { sudoAsLogin: 'artist1', sessionUuid: uuid },
+    );
     const artist = await admin.findOne('HumanUser', [['login', 'is', 'artist1']], ['name']);
     const api = await admin.findOne('ApiUser', [['firstname', 'is', 'fpt-cache']]);
     const after = await lastEventId(admin);
@@ -104,6 +113,8 @@ describe('configured scripts', () => {
       expect(await ok.find('Step', [], ['code'], null, { limit: 1 })).toHaveLength(1);
       const old = await TestShotgun.connect(only.url, { scriptName: DEFAULT_SCRIPT.name, apiKey: DEFAULT_SCRIPT.key });
       expect((await fault(old.find('Shot'))).errorCode).toBe(102);
-    } finally { await only.close(); }
+    } finally {
+      await only.close();
+    }
   });
 });

@@ -15,17 +15,30 @@ beforeAll(async () => {
   site = await startTestSite({ mediaNow: () => new Date(T0) });
   sg = await scriptClient(site);
 });
-afterAll(async () => { await site.close(); });
-beforeEach(() => { site.control.reset(); });
+afterAll(async () => {
+  await site.close();
+});
+beforeEach(() => {
+  site.control.reset();
+});
 
-const firstShot = async () => (await sg.find('Shot', [['image', 'is_not', null]], ['image', 'sg_uploaded_movie'], [{ column: 'id', direction: 'asc' }], { limit: 1 }))[0] as { id: number; image: string };
+const firstShot = async () =>
+  (await sg.find('Shot', [['image', 'is_not', null]], ['image', 'sg_uploaded_movie'], [{ column: 'id', direction: 'asc' }], { limit: 1 }))[0] as {
+    id: number;
+    image: string;
+  };
 
 describe('media URLs', () => {
   it('are signed at read time for expiresS, dated at the start of the signing window', async () => {
     const { image } = await firstShot();
     expect(objectOf(image)).toMatch(new RegExp(`^${MEDIA_ORIGIN.replace(/\./g, '\\.')}/thumbnail/shot/\\d+\\.jpg$`));
     const q = new URL(image).searchParams;
-    expect(Object.fromEntries(q)).toMatchObject({ 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256', 'X-Amz-Date': '20260304T100000Z', 'X-Amz-Expires': '3600', 'X-Amz-SignedHeaders': 'host' });
+    expect(Object.fromEntries(q)).toMatchObject({
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Date': '20260304T100000Z',
+      'X-Amz-Expires': '3600',
+      'X-Amz-SignedHeaders': 'host',
+    });
     expect(q.get('X-Amz-Credential')).toBe('AKIASIMULATEDMEDIA00/20260304/us-west-2/s3/aws4_request');
     expect(expiresAt(image)).toBe(Date.parse('2026-03-04T11:00:00Z'));
   });
@@ -44,7 +57,7 @@ describe('media URLs', () => {
     expect((await firstShot()).image).toBe(before);
   });
 
-  it('expiry and window are knobs; a pending thumbnail reads as the site\'s transient placeholder; signed: false gives plain URLs', async () => {
+  it("expiry and window are knobs; a pending thumbnail reads as the site's transient placeholder; signed: false gives plain URLs", async () => {
     const shot = await firstShot();
     await post({ media: { expiresS: 900, windowS: 60 } });
     const short = (await firstShot()).image;
@@ -61,7 +74,7 @@ describe('media URLs', () => {
     const shot = await firstShot();
     const last = await lastEventId(sg);
     const fresh = `${MEDIA_ORIGIN}/thumbnail/shot/${shot.id}-new.jpg`;
-    const updated = await sg.call('update', { type: 'Shot', id: shot.id, fields: [{ field_name: 'image', value: fresh }] }) as { image: string };
+    const updated = (await sg.call('update', { type: 'Shot', id: shot.id, fields: [{ field_name: 'image', value: fresh }] })) as { image: string };
     expect(objectOf(updated.image)).toBe(fresh);
     expect(updated.image).toContain('X-Amz-Signature=');
     const events = await sg.find('EventLogEntry', [['id', 'greater_than', last]], EVENT_FIELDS);

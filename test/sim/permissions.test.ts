@@ -15,10 +15,12 @@ type Row = Record<string, any>;
 beforeAll(async () => {
   site = await startTestSite({ entities: 600, seed: 3 });
   admin = await scriptClient(site);
-  first = ((await admin.find('Project', [], ['id'], [{ column: 'id', direction: 'asc' }]))[0].id) as number;
+  first = (await admin.find('Project', [], ['id'], [{ column: 'id', direction: 'asc' }]))[0].id as number;
   vendorId = (await admin.findOne('HumanUser', [['login', 'is', P.vendor]], ['id']))!.id as number;
 });
-afterAll(async () => { await site.close(); });
+afterAll(async () => {
+  await site.close();
+});
 
 const projectOf = (r: Row) => r.project?.id;
 
@@ -51,7 +53,9 @@ describe('the seeded profiles', () => {
     const other = await admin.find('Shot', [['project', 'is_not', { type: 'Project', id: first }]], ['id'], null, { limit: 1 });
     const byDeep = await artist.find('Task', [['entity.Shot.id', 'is', other[0].id]]);
     expect(byDeep).toEqual([]);
-    const deep = await artist.find('Task', [['project', 'is', { type: 'Project', id: first }]], ['entity.Shot.description', 'entity.Shot.code'], null, { limit: 30 });
+    const deep = await artist.find('Task', [['project', 'is', { type: 'Project', id: first }]], ['entity.Shot.description', 'entity.Shot.code'], null, {
+      limit: 30,
+    });
     expect(deep.every((t) => t['entity.Shot.description'] === null)).toBe(true);
     expect(deep.some((t) => t['entity.Shot.code'] !== null)).toBe(true);
   });
@@ -60,25 +64,42 @@ describe('the seeded profiles', () => {
     const vendor = await userClient(site, P.vendor);
     const me = { type: 'HumanUser', id: vendorId };
     const tasks = await vendor.find('Task', [], ['content', 'task_assignees', 'project']);
-    const expected = await admin.find('Task', [['task_assignees', 'is', me], ['project', 'is', { type: 'Project', id: first }]], ['content']);
+    const expected = await admin.find(
+      'Task',
+      [
+        ['task_assignees', 'is', me],
+        ['project', 'is', { type: 'Project', id: first }],
+      ],
+      ['content'],
+    );
     expect(expected.length).toBeGreaterThan(0);
     expect(tasks.map((t) => t.id)).toEqual(expected.map((t) => t.id));
     const versions = await vendor.find('Version', [], ['user']);
     expect(versions.length > 0 && versions.every((v) => (v.user as Row | null)?.id === vendorId)).toBe(true);
-    const s = await vendor.call('summarize', {
-      type: 'Task', filters: { logical_operator: 'and', conditions: [] }, summaries: [{ field: 'id', type: 'record_count' }],
-    }) as { summaries: { id: number } };
+    const s = (await vendor.call('summarize', {
+      type: 'Task',
+      filters: { logical_operator: 'and', conditions: [] },
+      summaries: [{ field: 'id', type: 'record_count' }],
+    })) as { summaries: { id: number } };
     expect(s.summaries.id).toBe(expected.length);
     // Legacy paging: entity_count is the vendor's.
-    const legacy = await vendor.call('read', {
-      type: 'Task', return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] }, return_only: 'active',
-      paging: { entities_per_page: 2, current_page: 1 }, return_paging_info: true,
-    }) as { paging_info: { entity_count: number } };
+    const legacy = (await vendor.call('read', {
+      type: 'Task',
+      return_fields: ['id'],
+      filters: { logical_operator: 'and', conditions: [] },
+      return_only: 'active',
+      paging: { entities_per_page: 2, current_page: 1 },
+      return_paging_info: true,
+    })) as { paging_info: { entity_count: number } };
     expect(legacy.paging_info.entity_count).toBe(expected.length);
-    const modern = await vendor.call('read', {
-      type: 'Task', return_fields: ['id'], filters: { logical_operator: 'and', conditions: [] }, return_only: 'active',
-      paging: { entities_per_page: expected.length, current_page: 1 }, return_paging_info_without_counts: true,
-    }) as { paging_info: { has_next_page: boolean } };
+    const modern = (await vendor.call('read', {
+      type: 'Task',
+      return_fields: ['id'],
+      filters: { logical_operator: 'and', conditions: [] },
+      return_only: 'active',
+      paging: { entities_per_page: expected.length, current_page: 1 },
+      return_paging_info_without_counts: true,
+    })) as { paging_info: { has_next_page: boolean } };
     expect(modern.paging_info.has_next_page).toBe(false);
   });
 
@@ -89,13 +110,13 @@ describe('the seeded profiles', () => {
 
   it('schema reads report hidden fields as not visible', async () => {
     const artist = await userClient(site, P.restrictedArtist);
-    const f = await artist.call('schema_field_read', { type: 'Shot', field_name: 'description' }) as Row;
+    const f = (await artist.call('schema_field_read', { type: 'Shot', field_name: 'description' })) as Row;
     expect(f.description.visible.value).toBe(false);
-    const a = await admin.call('schema_field_read', { type: 'Shot', field_name: 'description' }) as Row;
+    const a = (await admin.call('schema_field_read', { type: 'Shot', field_name: 'description' })) as Row;
     expect(a.description.visible.value).toBe(true);
   });
 
-  it('sudo_as_login and session tokens act with the user\'s profile', async () => {
+  it("sudo_as_login and session tokens act with the user's profile", async () => {
     const sudo = await TestShotgun.connect(site.url, { scriptName: DEFAULT_SCRIPT.name, apiKey: DEFAULT_SCRIPT.key }, { sudoAsLogin: P.restrictedArtist });
     expect((await sudo.find('Project')).map((p) => p.id)).toEqual([first]);
     const token = await (await userClient(site, P.vendor)).getSessionToken();

@@ -11,7 +11,9 @@ beforeAll(async () => {
   site = await startTestSite();
   sg = await scriptClient(site);
 });
-afterAll(async () => { await site.close(); });
+afterAll(async () => {
+  await site.close();
+});
 
 describe('reads', () => {
   it('pages with has_next_page exactly as shotgun_api3 loops, and returns what one big page returns', async () => {
@@ -26,7 +28,13 @@ describe('reads', () => {
   });
 
   it('follows deep fields through single-entity links', async () => {
-    const tasks = await sg.find('Task', [['entity', 'type_is', 'Shot']], ['entity.Shot.sg_sequence.Sequence.code', 'entity.Shot.code', 'project.Project.name'], null, { limit: 5 });
+    const tasks = await sg.find(
+      'Task',
+      [['entity', 'type_is', 'Shot']],
+      ['entity.Shot.sg_sequence.Sequence.code', 'entity.Shot.code', 'project.Project.name'],
+      null,
+      { limit: 5 },
+    );
     expect(tasks).toHaveLength(5);
     for (const t of tasks) {
       expect(String(t['entity.Shot.sg_sequence.Sequence.code'])).toBe(String(t['entity.Shot.code']).split('_').slice(0, 2).join('_'));
@@ -41,7 +49,9 @@ describe('reads', () => {
     const s = await sg.create('Shot', { code: 'READ_RETIRED' });
     await sg.delete('Shot', s.id as number);
     expect(await sg.find('Shot', [['code', 'is', 'READ_RETIRED']])).toEqual([]);
-    expect(await sg.find('Shot', [['code', 'is', 'READ_RETIRED']], ['code'], null, { retiredOnly: true })).toEqual([{ type: 'Shot', id: s.id, code: 'READ_RETIRED' }]);
+    expect(await sg.find('Shot', [['code', 'is', 'READ_RETIRED']], ['code'], null, { retiredOnly: true })).toEqual([
+      { type: 'Shot', id: s.id, code: 'READ_RETIRED' },
+    ]);
   });
 
   it('serves the shotgunEvents poll: newest id first, then id greater_than n in id order, 500 at a time', async () => {
@@ -52,26 +62,41 @@ describe('reads', () => {
     expect(batch.filter((e) => e.event_type === 'Shotgun_Shot_New')).toHaveLength(3);
     expect(batch.map((e) => e.id)).toEqual([...batch.map((e) => e.id as number)].sort((a, b) => a - b));
     const read = sg.sent.at(-1)!.payload.params[1] as Record<string, unknown>;
-    expect(read).toMatchObject({ paging: { entities_per_page: 500, current_page: 1 }, return_paging_info_without_counts: false, sorts: [{ field_name: 'id', direction: 'asc' }] });
+    expect(read).toMatchObject({
+      paging: { entities_per_page: 500, current_page: 1 },
+      return_paging_info_without_counts: false,
+      sorts: [{ field_name: 'id', direction: 'asc' }],
+    });
     await expect(sg.find('EventLogEntry', [['meta', 'is', null]])).rejects.toThrow(/meta/);
   });
 
   it('summarizes', async () => {
     const shots = await sg.find('Shot', [], ['sg_status_list']);
-    const r = await sg.summarize('Shot', [], [{ field: 'id', type: 'count' }], [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }]) as { summaries: { id: number }; groups: Array<{ group_name: string; summaries: { id: number } }> };
+    const r = (await sg.summarize('Shot', [], [{ field: 'id', type: 'count' }], [{ field: 'sg_status_list', type: 'exact', direction: 'asc' }])) as {
+      summaries: { id: number };
+      groups: Array<{ group_name: string; summaries: { id: number } }>;
+    };
     expect(r.summaries.id).toBe(shots.length);
     for (const g of r.groups) expect(g.summaries.id).toBe(shots.filter((s) => s.sg_status_list === g.group_name).length);
   });
 
-  it('answers schema_read, schema_entity_read and schema_field_read in the site\'s {value, editable} shape', async () => {
+  it("answers schema_read, schema_entity_read and schema_field_read in the site's {value, editable} shape", async () => {
     const full = await sg.schemaRead();
     expect(Object.keys(full)).toEqual(expect.arrayContaining(['Shot', 'Task', 'EventLogEntry', 'HumanUser']));
     expect(full.Shot.sg_status_list).toEqual({
-      data_type: { value: 'status_list', editable: false }, description: { value: '', editable: true }, editable: { value: true, editable: false },
-      entity_type: { value: 'Shot', editable: false }, mandatory: { value: false, editable: false }, name: { value: 'Status', editable: true },
-      properties: { default_value: { value: 'wtg', editable: true }, summary_default: { value: 'status_list', editable: true },
-        valid_values: { value: ['wtg', 'rdy', 'ip', 'rev', 'fin', 'hld', 'omt', 'cbb'], editable: true } },
-      unique: { value: false, editable: false }, visible: { value: true, editable: false },
+      data_type: { value: 'status_list', editable: false },
+      description: { value: '', editable: true },
+      editable: { value: true, editable: false },
+      entity_type: { value: 'Shot', editable: false },
+      mandatory: { value: false, editable: false },
+      name: { value: 'Status', editable: true },
+      properties: {
+        default_value: { value: 'wtg', editable: true },
+        summary_default: { value: 'status_list', editable: true },
+        valid_values: { value: ['wtg', 'rdy', 'ip', 'rev', 'fin', 'hld', 'omt', 'cbb'], editable: true },
+      },
+      unique: { value: false, editable: false },
+      visible: { value: true, editable: false },
     });
     expect((full.Task.entity as { properties: { valid_types: { value: string[] } } }).properties.valid_types.value).toEqual(['Asset', 'Sequence', 'Shot']);
     expect((await sg.schemaEntityRead()).Step).toEqual({ name: { value: 'Pipeline Step', editable: false }, visible: { value: true, editable: false } });

@@ -11,7 +11,9 @@ beforeAll(async () => {
   site = await startTestSite();
   sg = await scriptClient(site);
 });
-afterAll(async () => { await site.close(); });
+afterAll(async () => {
+  await site.close();
+});
 
 const allFields = (type: string) => Object.keys(site.schema.type(type)!.fields);
 
@@ -24,12 +26,30 @@ describe('seed', () => {
       const mine = await read(site);
       expect(await read(again)).toEqual(mine);
       expect(await read(other)).not.toEqual(mine);
-    } finally { await again.close(); await other.close(); }
+    } finally {
+      await again.close();
+      await other.close();
+    }
   });
 
   it('has every production type, no events, and ids that do not start at 1', async () => {
     const counts = site.control.stats().entities as Record<string, number>;
-    for (const t of ['Project', 'Sequence', 'Shot', 'Asset', 'Task', 'Step', 'HumanUser', 'Group', 'Version', 'PublishedFile', 'PublishedFileType', 'Note', 'Playlist', 'ApiUser']) {
+    for (const t of [
+      'Project',
+      'Sequence',
+      'Shot',
+      'Asset',
+      'Task',
+      'Step',
+      'HumanUser',
+      'Group',
+      'Version',
+      'PublishedFile',
+      'PublishedFileType',
+      'Note',
+      'Playlist',
+      'ApiUser',
+    ]) {
       expect(counts[t], t).toBeGreaterThan(0);
     }
     expect(counts.EventLogEntry).toBe(0);
@@ -40,7 +60,11 @@ describe('seed', () => {
 
   it('fills the field types real sites use', async () => {
     const shots = await sg.find('Shot', [], allFields('Shot'));
-    const some = (f: string, test: (v: unknown) => boolean) => expect(shots.some((s) => s[f] !== null && test(s[f])), f).toBe(true);
+    const some = (f: string, test: (v: unknown) => boolean) =>
+      expect(
+        shots.some((s) => s[f] !== null && test(s[f])),
+        f,
+      ).toBe(true);
     some('sg_frame_rate', (v) => typeof v === 'number' && !Number.isInteger(v));
     some('sg_timecode_in', (v) => Number.isInteger(v));
     some('sg_vfx_complexity', (v) => typeof v === 'number');
@@ -57,7 +81,11 @@ describe('seed', () => {
     const task = await sg.findOne('Task', [['step', 'is_not', null]], ['color', 'duration', 'time_percent_of_est', 'step', 'content']);
     expect(task).toMatchObject({ color: expect.any(String), duration: expect.any(Number), step: { type: 'Step', name: expect.any(String) } });
     const pf = await sg.findOne('PublishedFile', [], ['path']);
-    expect(pf!.path).toMatchObject({ link_type: 'local', local_path_linux: expect.stringMatching(/^\/mnt\//), local_storage: { type: 'LocalStorage', name: 'primary' } });
+    expect(pf!.path).toMatchObject({
+      link_type: 'local',
+      local_path_linux: expect.stringMatching(/^\/mnt\//),
+      local_storage: { type: 'LocalStorage', name: 'primary' },
+    });
     const step = await sg.findOne('Step', [], ['entity_type']);
     expect(['Shot', 'Asset', 'Sequence']).toContain(step!.entity_type);
   });
@@ -92,7 +120,9 @@ describe('seed', () => {
       expect(await bsg.find('Project', [['archived', 'is', true]], ['name'])).toHaveLength(1);
       const active = await bsg.find('Project', [], ['name'], null, { includeArchivedProjects: false });
       expect(active.length).toBe(c.Project - 1);
-    } finally { await big.close(); }
+    } finally {
+      await big.close();
+    }
   });
 
   it("a studio's mix (SIM_MIX=studio): Versions, PublishedFiles, Notes and Tasks dominate; the default mix is unchanged by it", async () => {
@@ -101,7 +131,8 @@ describe('seed', () => {
       const s = studio.control.stats().entities as Record<string, number>;
       const p = production.control.stats().entities as Record<string, number>;
       const work = (c: Record<string, number>) => c.Version + c.PublishedFile + c.Note + c.Task;
-      const seeded = (c: Record<string, number>) => ['Sequence', 'Shot', 'Asset', 'Task', 'Version', 'PublishedFile', 'Note', 'Playlist'].reduce((n, t) => n + c[t], 0);
+      const seeded = (c: Record<string, number>) =>
+        ['Sequence', 'Shot', 'Asset', 'Task', 'Version', 'PublishedFile', 'Note', 'Playlist'].reduce((n, t) => n + c[t], 0);
       expect(work(s) / seeded(s)).toBeGreaterThan(0.85);
       expect(s.Version).toBeGreaterThan(s.Task);
       expect(s.PublishedFile).toBeGreaterThan(s.Shot * 3);
@@ -111,6 +142,8 @@ describe('seed', () => {
       expect(p.Note).toBeLessThan(p.Shot);
       expect(() => simOptionsFromEnv({ SIM_MIX: 'huge' })).toThrow(/SIM_MIX/);
       expect(simOptionsFromEnv({ SIM_MIX: 'studio' }).mix).toBe('studio');
-    } finally { await Promise.all([studio.close(), production.close()]); }
+    } finally {
+      await Promise.all([studio.close(), production.close()]);
+    }
   });
 });

@@ -7,7 +7,9 @@ import { TestShotgun } from '../support/api3-client.js';
 import { eventsAfter, lastEventId, scriptClient, startTestSite } from '../support/sim-site.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fpt-sim-snapshot-'));
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('snapshot', () => {
   it('a restart with the same dataDir keeps entities, retirements, events, id sequences and sessions', async () => {
@@ -36,7 +38,9 @@ describe('snapshot', () => {
       expect((await eventsAfter(sg2, start)).at(-1)!.id).toBeGreaterThan(events.at(-1)!.id as number);
       const viaToken = await TestShotgun.connect(second.url, { sessionToken: token });
       expect(await viaToken.find('Shot', [['id', 'is', s.id]])).toHaveLength(1);
-    } finally { await second.close(); }
+    } finally {
+      await second.close();
+    }
   });
 
   it('without a dataDir, every start is the fresh seed', async () => {
@@ -47,6 +51,8 @@ describe('snapshot', () => {
     const b = await startTestSite({ entities: 80 });
     try {
       expect(await (await scriptClient(b)).find('Shot', [['code', 'is', 'MEM_ONLY']])).toEqual([]);
-    } finally { await b.close(); }
+    } finally {
+      await b.close();
+    }
   });
 });

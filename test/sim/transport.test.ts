@@ -10,16 +10,28 @@ import { startTestSite } from '../support/sim-site.js';
 const AUTH = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.key };
 let site: SimSite;
 
-beforeAll(async () => { site = await startTestSite(); });
-afterAll(async () => { await site.close(); });
+beforeAll(async () => {
+  site = await startTestSite();
+});
+afterAll(async () => {
+  await site.close();
+});
 
-function rawPost(body: string, headers: Record<string, string>, agent?: Agent): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer; localPort: number | undefined }> {
+function rawPost(
+  body: string,
+  headers: Record<string, string>,
+  agent?: Agent,
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer; localPort: number | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${site.url}/api3/json`, { method: 'POST', agent, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), localPort: req.socket?.localPort }));
-    });
+    const req = request(
+      `${site.url}/api3/json`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), localPort: req.socket?.localPort }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -38,10 +50,17 @@ describe('info and the envelope', () => {
     const r = await postRaw(site.url, JSON.stringify({ method_name: 'info', params: [] }));
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(r.json).toEqual({ results: {
-      version: [8, 50, 0], full_version: [8, 50, 0, 0], api_max_entities_per_page: 500, s3_uploads_enabled: false,
-      s3_direct_uploads_enabled: false, s3_enabled_upload_types: {}, user_authentication_method: 'default',
-    } });
+    expect(r.json).toEqual({
+      results: {
+        version: [8, 50, 0],
+        full_version: [8, 50, 0, 0],
+        api_max_entities_per_page: 500,
+        s3_uploads_enabled: false,
+        s3_direct_uploads_enabled: false,
+        s3_enabled_upload_types: {},
+        user_authentication_method: 'default',
+      },
+    });
   });
 
   it('reports 7.3.0 while the legacy switch is on', async () => {
@@ -49,7 +68,9 @@ describe('info and the envelope', () => {
     try {
       const r = await postRaw(site.url, JSON.stringify({ method_name: 'info', params: [] }));
       expect((r.json as { results: { version: number[]; full_version: number[] } }).results).toMatchObject({ version: [7, 3, 0], full_version: [7, 3, 0, 0] });
-    } finally { site.control.setLegacyVersion(false); }
+    } finally {
+      site.control.setLegacyVersion(false);
+    }
   });
 
   it('gzips when the request accepts it, and not otherwise', async () => {
@@ -74,7 +95,9 @@ describe('info and the envelope', () => {
       expect(b.status).toBe(200);
       expect(a.localPort).toBeDefined();
       expect(b.localPort).toBe(a.localPort);
-    } finally { agent.destroy(); }
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers other paths with 404 and other verbs with 405', async () => {
@@ -98,10 +121,28 @@ describe('malformed requests get the fault shape, never a crash', () => {
     ['read without params', JSON.stringify({ method_name: 'read', params: [AUTH] }), 103, /API read\(\) invalid parameters/],
     ['read with a numeric type', JSON.stringify({ method_name: 'read', params: [AUTH, { type: 7 }] }), 103, /type/],
     ['read of an unknown entity type', JSON.stringify({ method_name: 'read', params: [AUTH, { type: 'Spaceship' }] }), 103, /Spaceship/],
-    ['read with an unknown filter field', JSON.stringify({ method_name: 'read', params: [AUTH, { type: 'Shot', filters: { logical_operator: 'and', conditions: [{ path: 'sg_nope', relation: 'is', values: [1] }] } }] }), 103, /sg_nope/],
+    [
+      'read with an unknown filter field',
+      JSON.stringify({
+        method_name: 'read',
+        params: [AUTH, { type: 'Shot', filters: { logical_operator: 'and', conditions: [{ path: 'sg_nope', relation: 'is', values: [1] }] } }],
+      }),
+      103,
+      /sg_nope/,
+    ],
     ['create of an unknown entity type', JSON.stringify({ method_name: 'create', params: [AUTH, { type: 'Spaceship', fields: [] }] }), 103, /Spaceship/],
-    ['create with an unknown field', JSON.stringify({ method_name: 'create', params: [AUTH, { type: 'Shot', fields: [{ field_name: 'sg_nope', value: 1 }] }] }), 103, /Shot\.sg_nope doesn't exist/],
-    ['create with a wrong value type', JSON.stringify({ method_name: 'create', params: [AUTH, { type: 'Shot', fields: [{ field_name: 'sg_cut_in', value: 'ten' }] }] }), 103, /Shot\.sg_cut_in.*not an integer/],
+    [
+      'create with an unknown field',
+      JSON.stringify({ method_name: 'create', params: [AUTH, { type: 'Shot', fields: [{ field_name: 'sg_nope', value: 1 }] }] }),
+      103,
+      /Shot\.sg_nope doesn't exist/,
+    ],
+    [
+      'create with a wrong value type',
+      JSON.stringify({ method_name: 'create', params: [AUTH, { type: 'Shot', fields: [{ field_name: 'sg_cut_in', value: 'ten' }] }] }),
+      103,
+      /Shot\.sg_cut_in.*not an integer/,
+    ],
     ['update with fields not a list', JSON.stringify({ method_name: 'update', params: [AUTH, { type: 'Shot', id: 1, fields: 'code' }] }), 103, /fields/],
     ['batch with an object instead of a list', JSON.stringify({ method_name: 'batch', params: [AUTH, { request_type: 'create' }] }), 103, /list of requests/],
     ['batch with an unknown request_type', JSON.stringify({ method_name: 'batch', params: [AUTH, [{ request_type: 'upsert', type: 'Shot' }]] }), 103, /batch/],
@@ -114,7 +155,10 @@ describe('malformed requests get the fault shape, never a crash', () => {
   });
 
   it('still serves normally afterwards', async () => {
-    const r = await postRaw(site.url, JSON.stringify({ method_name: 'read', params: [AUTH, { type: 'Step', return_fields: ['code'], paging: { entities_per_page: 2, current_page: 1 } }] }));
+    const r = await postRaw(
+      site.url,
+      JSON.stringify({ method_name: 'read', params: [AUTH, { type: 'Step', return_fields: ['code'], paging: { entities_per_page: 2, current_page: 1 } }] }),
+    );
     expect((r.json as { results: { entities: unknown[] } }).results.entities).toHaveLength(2);
   });
 });

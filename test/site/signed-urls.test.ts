@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { expiresAt, isPlaceholder, isSignedUrl, objectOf, renews, servableUntil, volatileVerdict, withoutSignatures } from '../../shared/site/index.js';
 
-const V4 = (object: string, date: string, expires = 3600) => `${object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20260101%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Date=${date}&X-Amz-Expires=${expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=00ff`;
+const V4 = (object: string, date: string, expires = 3600) =>
+  `${object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20260101%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Date=${date}&X-Amz-Expires=${expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=00ff`;
 const A = 'https://sg-media-usor-01.s3.amazonaws.com/abc/def/IMG.jpg';
 
 describe('signed URLs', () => {

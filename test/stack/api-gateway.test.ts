@@ -12,7 +12,8 @@ let answer: (event: APIGatewayProxyEventV2) => APIGatewayProxyResultV2 | Promise
 
 beforeAll(async () => {
   gw = await startLocalApiGateway({
-    port: 0, fn: { name: 'test-api' },
+    port: 0,
+    fn: { name: 'test-api' },
     handler: async (event, context) => {
       events.push(event);
       expect(context.functionName).toBe('test-api');
@@ -22,7 +23,9 @@ beforeAll(async () => {
     onError: () => {},
   });
 });
-afterAll(async () => { await gw.close(); });
+afterAll(async () => {
+  await gw.close();
+});
 
 const lastEvent = () => events[events.length - 1];
 
@@ -46,7 +49,9 @@ describe('request -> payload v2 event', () => {
       body: '{"method_name":"info","params":[]}',
       isBase64Encoded: false,
       requestContext: {
-        accountId: '123456789012', stage: '$default', routeKey: 'POST /{prefix+}',
+        accountId: '123456789012',
+        stage: '$default',
+        routeKey: 'POST /{prefix+}',
         http: { method: 'POST', path: '/studio/api3/json', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'shotgun-json (3.10.0)' },
       },
     });
@@ -61,7 +66,7 @@ describe('request -> payload v2 event', () => {
     expect(e.requestContext.timeEpoch).toBeLessThanOrEqual(Date.now());
   });
 
-  it('uses the CDK app\'s route keys', async () => {
+  it("uses the CDK app's route keys", async () => {
     await httpRequest(`${gw.url}/api3/json`, { body: '{}' });
     expect(lastEvent()).toMatchObject({ routeKey: 'POST /api3/json', requestContext: { routeKey: 'POST /api3/json' } });
     expect(lastEvent().pathParameters).toBeUndefined();
@@ -91,7 +96,12 @@ describe('request -> payload v2 event', () => {
 describe('Lambda result -> HTTP response', () => {
   it('decodes base64 bodies (a gzip reply reaches the client as gzip bytes)', async () => {
     const json = JSON.stringify({ results: { big: 'x'.repeat(5000) } });
-    answer = () => ({ statusCode: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(json).toString('base64'), isBase64Encoded: true });
+    answer = () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(json).toString('base64'),
+      isBase64Encoded: true,
+    });
     const r = await httpRequest(`${gw.url}/api3/json`, { body: '{}' });
     expect(r.headers['content-encoding']).toBe('gzip');
     expect(r.body.toString()).toBe(json);
@@ -109,13 +119,18 @@ describe('Lambda result -> HTTP response', () => {
   });
 
   it('infers a 200 JSON reply from a result without statusCode, as API Gateway does', () => {
-    expect(fromLambdaResult({ hello: 'world' } as unknown as APIGatewayProxyResultV2)).toMatchObject({ status: 200, headers: { 'content-type': 'application/json' } });
+    expect(fromLambdaResult({ hello: 'world' } as unknown as APIGatewayProxyResultV2)).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(fromLambdaResult({ hello: 'world' } as unknown as APIGatewayProxyResultV2).body.toString()).toBe('{"hello":"world"}');
     expect(fromLambdaResult('plain').body.toString()).toBe('plain');
   });
 
-  it('answers a failing handler with 500 and unknown paths with 404, in API Gateway\'s words', async () => {
-    answer = () => { throw new Error('handler bug'); };
+  it("answers a failing handler with 500 and unknown paths with 404, in API Gateway's words", async () => {
+    answer = () => {
+      throw new Error('handler bug');
+    };
     const failed = await httpRequest(`${gw.url}/api3/json`, { body: '{}' });
     expect(failed.status).toBe(500);
     expect(failed.json()).toEqual({ message: 'Internal Server Error' });

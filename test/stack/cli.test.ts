@@ -13,7 +13,9 @@ const root = join(import.meta.dirname, '..', '..');
 // The operator's own command (bin/fpt-cache.js: tsx loaded in-process, so signals reach the CLI with no relay).
 const bin = join(root, 'bin', 'fpt-cache.js');
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'fpt-cache-cli-'));
@@ -21,11 +23,23 @@ function tempDir(): string {
   return d;
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** The CLI's own environment: no inherited stack variables, every port ephemeral. */
 function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', SIM_PORT: '0', DYNAMODB_PORT: '0', SQS_PORT: '0', SIM_ENTITIES: '40' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: '0',
+    SIM_PORT: '0',
+    DYNAMODB_PORT: '0',
+    SQS_PORT: '0',
+    SIM_ENTITIES: '40',
+  };
   return { ...env, ...extra };
 }
 
@@ -34,8 +48,12 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cliEnv({ DATA_DIR: tempDir(), ...env }) });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -61,10 +79,7 @@ describe('fpt-cache command line', () => {
     const outFile = join(tempDir(), 'dump.yml');
     // An absolute --from: as long as the checkout's own path, which the written file must carry whatever its length.
     const from = join(root, 'local', 'sim', 'site-schema.yml');
-    const [dump, bad] = await Promise.all([
-      run(['schema', 'dump', '--from', from, '--types', 'Shot,Task', '--out', outFile]),
-      run(['schema', 'frob']),
-    ]);
+    const [dump, bad] = await Promise.all([run(['schema', 'dump', '--from', from, '--types', 'Shot,Task', '--out', outFile]), run(['schema', 'frob'])]);
     expect(dump.code).toBe(0);
     const written = readFileSync(outFile, 'utf8');
     expect(written).toMatch(/^ {2}Shot:$/m);
@@ -88,7 +103,9 @@ describe('fpt-cache command line', () => {
       expect(ourLines(port.stderr)).toEqual([`fpt-cache: port ${taken} is already in use: set PORT to another port`]);
       expect(port.stderr).not.toMatch(/\n\s+at /);
       expect(upstream.code).toBe(1);
-      expect(ourLines(upstream.stderr)).toEqual(['fpt-cache: SHOTGUN_URL names a real site: set SHOTGUN_SCRIPT_NAME and SHOTGUN_SCRIPT_KEY to its script credentials too']);
+      expect(ourLines(upstream.stderr)).toEqual([
+        'fpt-cache: SHOTGUN_URL names a real site: set SHOTGUN_SCRIPT_NAME and SHOTGUN_SCRIPT_KEY to its script credentials too',
+      ]);
     } finally {
       blocker.close();
     }
@@ -97,7 +114,9 @@ describe('fpt-cache command line', () => {
   it('starts the stack, tells where to point shotgun_api3, and stops everything on SIGTERM', async () => {
     const child = spawn(process.execPath, [bin, 'start'], { cwd: root, env: cliEnv({ DATA_DIR: tempDir() }) });
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     child.stderr.resume();
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     try {
@@ -106,13 +125,21 @@ describe('fpt-cache command line', () => {
       const ddbPort = /DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
       expect(stdout).toContain(`Shotgun("${api}", script_name="fpt-cache", api_key="fpt-cache-local-key")`);
       // Ready once every cached type is imported and the poller follows the log (the import runs after start).
-      const status = await waitFor('the stack ready', async () => {
-        const st = (await httpRequest(`${api}/status`, { method: 'GET' })).json() as { ready: boolean };
-        if (!st.ready) await new Promise((r) => setTimeout(r, 200));
-        return st.ready ? st : undefined;
-      }, 90_000);
+      const status = await waitFor(
+        'the stack ready',
+        async () => {
+          const st = (await httpRequest(`${api}/status`, { method: 'GET' })).json() as { ready: boolean };
+          if (!st.ready) await new Promise((r) => setTimeout(r, 200));
+          return st.ready ? st : undefined;
+        },
+        90_000,
+      );
       expect(status.ready).toBe(true);
-      const jvm = () => execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${ddbPort} `));
+      const jvm = () =>
+        execFileSync('ps', ['-eo', 'args='])
+          .toString()
+          .split('\n')
+          .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${ddbPort} `));
       expect(jvm().length).toBeGreaterThan(0);
 
       child.kill('SIGTERM');

@@ -12,7 +12,10 @@ export interface RawResponse {
   json(): unknown;
 }
 
-export function httpRequest(url: string, opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string } = {}): Promise<RawResponse> {
+export function httpRequest(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: opts.method ?? 'POST', headers: opts.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];

@@ -25,7 +25,9 @@ const verdicts: Array<ShadowVerdict & { type: string; shape: string }> = [];
 /** The verifier's error log lines (message and structured details). */
 const errors: Array<{ message: string; details: Record<string, unknown> }> = [];
 const logger = {
-  error: (message: string, details: Record<string, unknown>) => { errors.push({ message, details }); },
+  error: (message: string, details: Record<string, unknown>) => {
+    errors.push({ message, details });
+  },
   warn: () => {},
   debug: () => {},
 };
@@ -34,25 +36,38 @@ const auth = () => authParams({ scriptName: stack.functionEnv.SHOTGUN_SCRIPT_NAM
 const api = (method: string, params: unknown): Promise<RawResponse> => postRpc(`${stack.apiUrl}/api3/json`, rpcPayload(method, auth(), params));
 const site = (method: string, params: unknown): Promise<RawResponse> => postRpc(`${stack.simUrl}/api3/json`, rpcPayload(method, auth(), params));
 const shotById = (id: number) => readParams('Shot', [wireCondition('id', 'is', id)], ['code', 'description', 'sg_sequence']);
-type Status = { components: { cache: { shadow?: { checked: number; matched: number; converged: number; mismatched: number; quarantined: Array<{ type: string; reason: string }> } } } };
+type Status = {
+  components: {
+    cache: { shadow?: { checked: number; matched: number; converged: number; mismatched: number; quarantined: Array<{ type: string; reason: string }> } };
+  };
+};
 const shadowStatus = async () => ((await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as Status).components.cache.shadow!;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'fpt-cache-shadow-'));
   stack = await startStack({
-    port: 0, simPort: 0, dynamodbPort: 0, sqsPort: 0, dataDir, log: () => {},
+    port: 0,
+    simPort: 0,
+    dynamodbPort: 0,
+    sqsPort: 0,
+    dataDir,
+    log: () => {},
     // Every hit sampled (the suite's rate); differences re-checked for 4 s in rounds from 250 ms. The verifier is
     // started by the test itself, so that the site can change between an answer and its replay.
     env: { SIM_ENTITIES: '60', SHADOW_SAMPLE_RATE: '1', SHADOW_SETTLE_MS: '4000', SHADOW_ROUND_MS: '250' },
     verifier: null,
   });
   // Ready, as the API itself sees it (its readiness snapshot lags the sync's by up to READINESS_CACHE_MS).
-  await waitFor('the stack ready', async () => {
-    const s = (await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { ready: boolean; components: { cache?: { ready?: boolean } } };
-    const ready = s.ready && s.components.cache?.ready === true;
-    if (!ready) await new Promise((r) => setTimeout(r, 200));
-    return ready;
-  }, 120_000);
+  await waitFor(
+    'the stack ready',
+    async () => {
+      const s = (await httpRequest(`${stack.apiUrl}/status`, { method: 'GET' })).json() as { ready: boolean; components: { cache?: { ready?: boolean } } };
+      const ready = s.ready && s.components.cache?.ready === true;
+      if (!ready) await new Promise((r) => setTimeout(r, 200));
+      return ready;
+    },
+    120_000,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -63,7 +78,10 @@ afterAll(async () => {
 
 async function startVerifier(): Promise<void> {
   verifier = startSqsEventSource({
-    endpoint: stack.sqs.endpoint, queueUrl: stack.sqs.shadowQueueUrl, dlqUrl: stack.sqs.shadowDlqUrl, fn: SHADOW_VERIFIER.fn,
+    endpoint: stack.sqs.endpoint,
+    queueUrl: stack.sqs.shadowQueueUrl,
+    dlqUrl: stack.sqs.shadowDlqUrl,
+    fn: SHADOW_VERIFIER.fn,
     handler: await createVerifierHandler(stack.functionEnv, { metrics, logger, onVerdict: (v) => verdicts.push(v) }),
   });
 }
@@ -113,18 +131,27 @@ describe('shadow verification', () => {
       expect(v.shape).toBe('read Shot [id is]');
       // The log line holds the request and both answers, and nothing of the caller's credentials.
       const line = errors.find((e) => e.message.startsWith('shadow mismatch'))!;
-      expect(line.details).toMatchObject({ type: 'Shot', shape: 'read Shot [id is]', request: shotById(target.id), principal: `script:${stack.functionEnv.SHOTGUN_SCRIPT_NAME}` });
+      expect(line.details).toMatchObject({
+        type: 'Shot',
+        shape: 'read Shot [id is]',
+        request: shotById(target.id),
+        principal: `script:${stack.functionEnv.SHOTGUN_SCRIPT_NAME}`,
+      });
       expect(JSON.parse(line.details.cacheAnswer as string).entities[0].description).toBe('corrupted in the cache');
       expect(JSON.parse(line.details.siteAnswer as string).entities[0].description).not.toBe('corrupted in the cache');
       expect(JSON.stringify(line)).not.toContain(stack.functionEnv.SHOTGUN_SCRIPT_KEY!);
       expect(errors.some((e) => e.message.startsWith('Shot is now served from the site'))).toBe(true);
 
       // The type is quarantined: its reads go to the site (with the site's true value) with reason shadow-mismatch.
-      const passed = await waitFor('Shot reads passing through', async () => {
-        const r = await api('read', shotById(target.id));
-        if (r.headers['x-fpt-cache'] !== 'pass') await new Promise((res) => setTimeout(res, 200));
-        return r.headers['x-fpt-cache'] === 'pass' ? r : undefined;
-      }, 30_000);
+      const passed = await waitFor(
+        'Shot reads passing through',
+        async () => {
+          const r = await api('read', shotById(target.id));
+          if (r.headers['x-fpt-cache'] !== 'pass') await new Promise((res) => setTimeout(res, 200));
+          return r.headers['x-fpt-cache'] === 'pass' ? r : undefined;
+        },
+        30_000,
+      );
       expect(passed.headers['x-fpt-cache-reason']).toBe('shadow-mismatch');
       expect((passed.json() as { results: { entities: Array<{ description: unknown }> } }).results.entities[0].description).not.toBe('corrupted in the cache');
       // Other types are still served.
@@ -146,11 +173,15 @@ describe('shadow verification', () => {
       const clean = await validator.run({ types: ['Shot'], data: 0, recheckMs: 0 });
       expect(clean.types[0]).toMatchObject({ quarantined: true, cleared: true, differing: [] });
       expect((await shadowStatus()).quarantined).toEqual([]);
-      await waitFor('Shot reads served again', async () => {
-        const r = await api('read', shotById(target.id));
-        if (r.headers['x-fpt-cache'] !== 'hit') await new Promise((res) => setTimeout(res, 200));
-        return r.headers['x-fpt-cache'] === 'hit';
-      }, 30_000);
+      await waitFor(
+        'Shot reads served again',
+        async () => {
+          const r = await api('read', shotById(target.id));
+          if (r.headers['x-fpt-cache'] !== 'hit') await new Promise((res) => setTimeout(res, 200));
+          return r.headers['x-fpt-cache'] === 'hit';
+        },
+        30_000,
+      );
     } finally {
       ctx.destroy();
     }
@@ -160,10 +191,14 @@ describe('shadow verification', () => {
     const sqs = new SQSClient({ endpoint: stack.sqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     try {
       await sqs.send(new SendMessageCommand({ QueueUrl: stack.sqs.shadowQueueUrl, MessageBody: '{"v":1,"method":"read"}' }));
-      const dead = await waitFor('the poison sample in the dead-letter queue', async () => {
-        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.sqs.shadowDlqUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }));
-        return r.Messages?.[0];
-      }, 60_000);
+      const dead = await waitFor(
+        'the poison sample in the dead-letter queue',
+        async () => {
+          const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.sqs.shadowDlqUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }));
+          return r.Messages?.[0];
+        },
+        60_000,
+      );
       expect(dead.Body).toBe('{"v":1,"method":"read"}');
       // The emulator counts the move once its delete of the original has returned (the DLQ copy can be seen first).
       await waitFor('the move counted', () => verifier.stats().movedToDlq === 1, 10_000);

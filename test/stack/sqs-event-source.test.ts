@@ -7,7 +7,11 @@ import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
 import { failedIds, startSqsEventSource, type SqsEventSource, type SqsEventSourceOptions } from '../../local/sqs-event-source.js';
 import { deferred, waitFor } from './wait.js';
 
-interface Rig { sqs: LocalSqs; client: SQSClient; es?: SqsEventSource }
+interface Rig {
+  sqs: LocalSqs;
+  client: SQSClient;
+  es?: SqsEventSource;
+}
 const rigs: Rig[] = [];
 
 afterEach(async () => {
@@ -28,16 +32,27 @@ async function rig(): Promise<Rig> {
 
 let dedup = 0;
 async function send(r: Rig, group: string, body: string, url = r.sqs.queueUrl): Promise<void> {
-  await r.client.send(new SendMessageCommand({
-    QueueUrl: url, MessageBody: body, MessageGroupId: group, MessageDeduplicationId: `d${++dedup}`,
-    MessageAttributes: { kind: { DataType: 'String', StringValue: 'test' } },
-  }));
+  await r.client.send(
+    new SendMessageCommand({
+      QueueUrl: url,
+      MessageBody: body,
+      MessageGroupId: group,
+      MessageDeduplicationId: `d${++dedup}`,
+      MessageAttributes: { kind: { DataType: 'String', StringValue: 'test' } },
+    }),
+  );
 }
 
 function start(r: Rig, handler: SqsEventSourceOptions['handler'], extra: Partial<SqsEventSourceOptions> = {}): SqsEventSource {
   r.es = startSqsEventSource({
-    endpoint: r.sqs.endpoint, queueUrl: r.sqs.queueUrl, dlqUrl: r.sqs.dlqUrl,
-    fn: { name: 'test-consumer', timeoutMs: 10_000 }, handler, retryDelayMs: 20, pollIntervalMs: 10, ...extra,
+    endpoint: r.sqs.endpoint,
+    queueUrl: r.sqs.queueUrl,
+    dlqUrl: r.sqs.dlqUrl,
+    fn: { name: 'test-consumer', timeoutMs: 10_000 },
+    handler,
+    retryDelayMs: 20,
+    pollIntervalMs: 10,
+    ...extra,
   });
   return r.es;
 }
@@ -57,10 +72,17 @@ describe('SQS FIFO event source emulation', () => {
     const seen: Record<string, string[]> = { A: [], B: [], C: [] };
     const records: SQSRecord[] = [];
     let maxBatch = 0;
-    const es = start(r, async (event: SQSEvent) => {
-      maxBatch = Math.max(maxBatch, event.Records.length);
-      for (const rec of event.Records) { seen[group(rec)].push(rec.body); records.push(rec); }
-    }, { batchSize: 4 });
+    const es = start(
+      r,
+      async (event: SQSEvent) => {
+        maxBatch = Math.max(maxBatch, event.Records.length);
+        for (const rec of event.Records) {
+          seen[group(rec)].push(rec.body);
+          records.push(rec);
+        }
+      },
+      { batchSize: 4 },
+    );
     await waitFor('all 24 messages done', () => es.stats().recordsSucceeded === 24);
     expect(seen).toEqual(sent);
     expect(maxBatch).toBeLessThanOrEqual(4);
@@ -121,7 +143,11 @@ describe('SQS FIFO event source emulation', () => {
     });
     await waitFor('all done', () => es.stats().recordsSucceeded === 5);
     expect(batches[0].map(([b]) => b)).toEqual(['A1', 'A2', 'A3', 'A4', 'B1']);
-    expect(batches[1]).toEqual([['A2', '2'], ['A3', '2'], ['A4', '2']]);
+    expect(batches[1]).toEqual([
+      ['A2', '2'],
+      ['A3', '2'],
+      ['A4', '2'],
+    ]);
     expect(batches).toHaveLength(2);
     expect(es.stats()).toMatchObject({ recordsDelivered: 8, recordsRetried: 3, movedToDlq: 0 });
   });
@@ -131,13 +157,17 @@ describe('SQS FIFO event source emulation', () => {
     for (const b of ['A1', 'A2']) await send(r, 'A', b);
     const counts: string[] = [];
     let calls = 0;
-    const es = start(r, async (event: SQSEvent) => {
-      calls++;
-      counts.push(event.Records.map((rec) => `${rec.body}:${rec.attributes.ApproximateReceiveCount}`).join(','));
-      if (calls === 1) throw new Error('boom');
-      if (calls === 2) return { batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] };
-      return undefined;
-    }, { onError: () => {} });
+    const es = start(
+      r,
+      async (event: SQSEvent) => {
+        calls++;
+        counts.push(event.Records.map((rec) => `${rec.body}:${rec.attributes.ApproximateReceiveCount}`).join(','));
+        if (calls === 1) throw new Error('boom');
+        if (calls === 2) return { batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] };
+        return undefined;
+      },
+      { onError: () => {} },
+    );
     await waitFor('done', () => es.stats().recordsSucceeded === 2);
     expect(counts).toEqual(['A1:1,A2:1', 'A1:2,A2:2', 'A1:3,A2:3']);
   });
@@ -147,15 +177,21 @@ describe('SQS FIFO event source emulation', () => {
     await send(r, 'C', 'poison');
     await send(r, 'C', 'C2');
     const deliveries: string[] = [];
-    const es = start(r, async (event: SQSEvent): Promise<SQSBatchResponse> => {
-      for (const rec of event.Records) deliveries.push(`${rec.body}:${rec.attributes.ApproximateReceiveCount}`);
-      const poison = event.Records.filter((rec) => rec.body === 'poison');
-      return { batchItemFailures: poison.map((rec) => ({ itemIdentifier: rec.messageId })) };
-    }, { maxReceiveCount: 3, batchSize: 1 });
+    const es = start(
+      r,
+      async (event: SQSEvent): Promise<SQSBatchResponse> => {
+        for (const rec of event.Records) deliveries.push(`${rec.body}:${rec.attributes.ApproximateReceiveCount}`);
+        const poison = event.Records.filter((rec) => rec.body === 'poison');
+        return { batchItemFailures: poison.map((rec) => ({ itemIdentifier: rec.messageId })) };
+      },
+      { maxReceiveCount: 3, batchSize: 1 },
+    );
     await waitFor('C2 handled', () => deliveries.includes('C2:1'));
     expect(deliveries).toEqual(['poison:1', 'poison:2', 'poison:3', 'C2:1']);
     expect(es.stats().movedToDlq).toBe(1);
-    const dlq = await r.client.send(new ReceiveMessageCommand({ QueueUrl: r.sqs.dlqUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+    const dlq = await r.client.send(
+      new ReceiveMessageCommand({ QueueUrl: r.sqs.dlqUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+    );
     expect(dlq.Messages?.map((m) => [m.Body, m.Attributes?.MessageGroupId, m.MessageAttributes?.kind?.StringValue])).toEqual([['poison', 'C', 'test']]);
   });
 

@@ -53,23 +53,36 @@ function leftovers(ports: number[]): string[] {
 }
 
 function documentClient(s: LocalStack): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: s.dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: s.dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
 }
 
 const auth = (s: LocalStack) => authParams({ scriptName: s.functionEnv.SHOTGUN_SCRIPT_NAME!, apiKey: s.functionEnv.SHOTGUN_SCRIPT_KEY! });
 /** Reads through the API; with `expected`, until that many match (a cache hit sees a write once its event is applied). */
 async function findShot(s: LocalStack, code: string, expected?: number): Promise<unknown[]> {
   const once = async () => {
-    const r = await postRpc(`${s.apiUrl}/api3/json`, rpcPayload('read', auth(s), findPlan({ type: 'Shot', filters: [['code', 'is', code]], fields: ['code'] }, { version: [8, 50, 0], recordsPerPage: 500 }).params));
+    const r = await postRpc(
+      `${s.apiUrl}/api3/json`,
+      rpcPayload(
+        'read',
+        auth(s),
+        findPlan({ type: 'Shot', filters: [['code', 'is', code]], fields: ['code'] }, { version: [8, 50, 0], recordsPerPage: 500 }).params,
+      ),
+    );
     expect(['hit', 'pass']).toContain(r.headers['x-fpt-cache']);
     return (r.json() as { results: { entities: unknown[] } }).results.entities;
   };
   if (expected === undefined) return once();
-  return waitFor(`${expected} shot(s) ${code}`, async () => {
-    const found = await once();
-    if (found.length !== expected) await new Promise((r) => setTimeout(r, 200));
-    return found.length === expected ? found : undefined;
-  }, 60_000);
+  return waitFor(
+    `${expected} shot(s) ${code}`,
+    async () => {
+      const found = await once();
+      if (found.length !== expected) await new Promise((r) => setTimeout(r, 200));
+      return found.length === expected ? found : undefined;
+    },
+    60_000,
+  );
 }
 
 describe('the one-machine stack', () => {
@@ -80,7 +93,12 @@ describe('the one-machine stack', () => {
     const [a, b] = await Promise.all([
       start(dirA),
       start(dirB, {
-        consumer: { fn: { name: 'test-consumer' }, create: async () => async (event: SQSEvent) => { for (const r of event.Records) received.push(r.body); } },
+        consumer: {
+          fn: { name: 'test-consumer' },
+          create: async () => async (event: SQSEvent) => {
+            for (const r of event.Records) received.push(r.body);
+          },
+        },
       }),
     ]);
     expect(new Set([a.apiUrl, b.apiUrl, a.simUrl, b.simUrl]).size).toBe(4);
@@ -89,11 +107,15 @@ describe('the one-machine stack', () => {
     // GET /status over HTTP. Ready means every cached type imported and the poller following the log (the sync
     // pipeline's import runs in the background after start).
     type Status = { ready: boolean; upstream: string; components: Record<string, { ok: boolean }> };
-    const status = await waitFor('stack A ready', async () => {
-      const s = (await httpRequest(`${a.apiUrl}/status`, { method: 'GET' })).json() as Status;
-      if (!s.ready) await new Promise((r) => setTimeout(r, 200));
-      return s.ready ? s : undefined;
-    }, 90_000);
+    const status = await waitFor(
+      'stack A ready',
+      async () => {
+        const s = (await httpRequest(`${a.apiUrl}/status`, { method: 'GET' })).json() as Status;
+        if (!s.ready) await new Promise((r) => setTimeout(r, 200));
+        return s.ready ? s : undefined;
+      },
+      90_000,
+    );
     expect(status.ready).toBe(true);
     expect(status.upstream).toBe(a.simUrl);
     for (const c of ['dynamodb', 'sqs', 'site', 'api']) expect(status.components[c]?.ok).toBe(true);
@@ -103,7 +125,10 @@ describe('the one-machine stack', () => {
     await expect(start(dirA)).rejects.toThrow(/DATA_DIR .* is in use by another stack/);
 
     // Write through A's API (to A's site) and into A's DynamoDB.
-    const created = await postRpc(`${a.apiUrl}/api3/json`, rpcPayload('create', auth(a), createParams('Shot', { code: 'survives-restart', project: { type: 'Project', id: await firstProject(a) } })));
+    const created = await postRpc(
+      `${a.apiUrl}/api3/json`,
+      rpcPayload('create', auth(a), createParams('Shot', { code: 'survives-restart', project: { type: 'Project', id: await firstProject(a) } })),
+    );
     expect((created.json() as { results: { id: number } }).results.id).toBeGreaterThan(0);
     const ddbA = documentClient(a);
     await ddbA.send(new PutCommand({ TableName: a.tables.state, Item: { pk: 'test', sk: 'restart', value: 42 } }));
@@ -145,8 +170,16 @@ describe('the one-machine stack', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const taken = (blocker.address() as { port: number }).port;
     try {
-      for (const [option, variable] of [['port', 'PORT'], ['simPort', 'SIM_PORT'], ['dynamodbPort', 'DYNAMODB_PORT'], ['sqsPort', 'SQS_PORT']] as const) {
-        const e = await start(tempDir(), { [option]: taken }).then(() => undefined, (err: unknown) => err);
+      for (const [option, variable] of [
+        ['port', 'PORT'],
+        ['simPort', 'SIM_PORT'],
+        ['dynamodbPort', 'DYNAMODB_PORT'],
+        ['sqsPort', 'SQS_PORT'],
+      ] as const) {
+        const e = await start(tempDir(), { [option]: taken }).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
         expect(e).toBeInstanceOf(PortInUseError);
         expect((e as Error).message).toBe(`port ${taken} is already in use: set ${variable} to another port`);
       }
@@ -165,6 +198,9 @@ describe('the one-machine stack', () => {
 });
 
 async function firstProject(s: LocalStack): Promise<number> {
-  const r = await postRpc(`${s.apiUrl}/api3/json`, rpcPayload('read', auth(s), findPlan({ type: 'Project', limit: 1 }, { version: [8, 50, 0], recordsPerPage: 500 }).params));
+  const r = await postRpc(
+    `${s.apiUrl}/api3/json`,
+    rpcPayload('read', auth(s), findPlan({ type: 'Project', limit: 1 }, { version: [8, 50, 0], recordsPerPage: 500 }).params),
+  );
   return (r.json() as { results: { entities: Array<{ id: number }> } }).results.entities[0].id;
 }

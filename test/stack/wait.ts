@@ -12,6 +12,8 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, dead
 /** A promise with its resolve exposed. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }

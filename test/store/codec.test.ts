@@ -22,7 +22,11 @@ const THING = {
   f_list: 'b',
   f_status_list: 'ip',
   f_entity: { type: 'CustomEntity05', id: 7, name: 'ce_7' },
-  f_multi_entity: [{ type: 'HumanUser', id: 3, name: 'Zoë' }, { type: 'Group', id: 1, name: 'Comp' }, { type: 'HumanUser', id: 1, name: null }],
+  f_multi_entity: [
+    { type: 'HumanUser', id: 3, name: 'Zoë' },
+    { type: 'Group', id: 1, name: 'Comp' },
+    { type: 'HumanUser', id: 1, name: null },
+  ],
   f_entity_type: 'Shot',
   f_url: { url: 'https://x.example/a?b=1', name: 'a.mov', content_type: 'video/quicktime', link_type: 'upload', type: 'Attachment', id: 12, local_path: null },
   f_color: '255,0,10',
@@ -72,7 +76,10 @@ describe('entity codec round trip', () => {
   });
 
   it('keeps null values and empty lists distinct from unset fields', async () => {
-    await ctx.store.putEntity({ type: 'Thing', id: 2, retired: true, values: { code: 'x', f_text: null, f_multi_entity: [], f_tag_list: [], f_entity: null } }, 5);
+    await ctx.store.putEntity(
+      { type: 'Thing', id: 2, retired: true, values: { code: 'x', f_text: null, f_multi_entity: [], f_tag_list: [], f_entity: null } },
+      5,
+    );
     const { record } = (await ctx.store.getMany('Thing', [2])).entities[0];
     expect(record.retired).toBe(true);
     expect(record.values).toEqual({ code: 'x', f_text: null, f_multi_entity: [], f_tag_list: [], f_entity: null });
@@ -86,17 +93,32 @@ describe('entity codec round trip', () => {
   });
 
   it('writes the index attributes: project, updated_at, link slots, and one edge per link value', async () => {
-    await ctx.store.putEntity({
-      type: 'Task', id: 9, retired: false,
-      values: {
-        content: 'anim', project: { type: 'Project', id: 70, name: 'Demo' }, entity: { type: 'Shot', id: 5, name: 'sh005' },
-        step: { type: 'Step', id: 2, name: 'Anim' }, updated_at: '2024-01-02T03:04:05Z',
-        task_assignees: [{ type: 'HumanUser', id: 3, name: 'Zoë' }, { type: 'Group', id: 1, name: 'Comp' }],
+    await ctx.store.putEntity(
+      {
+        type: 'Task',
+        id: 9,
+        retired: false,
+        values: {
+          content: 'anim',
+          project: { type: 'Project', id: 70, name: 'Demo' },
+          entity: { type: 'Shot', id: 5, name: 'sh005' },
+          step: { type: 'Step', id: 2, name: 'Anim' },
+          updated_at: '2024-01-02T03:04:05Z',
+          task_assignees: [
+            { type: 'HumanUser', id: 3, name: 'Zoë' },
+            { type: 'Group', id: 1, name: 'Comp' },
+          ],
+        },
       },
-    }, 1);
-    const r = await ctx.ddb.send(new QueryCommand({
-      TableName: ctx.tables.entities, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'Task#9' } },
-    }));
+      1,
+    );
+    const r = await ctx.ddb.send(
+      new QueryCommand({
+        TableName: ctx.tables.entities,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'Task#9' } },
+      }),
+    );
     const bySk = new Map(r.Items!.map((it) => [it.sk.S!, it]));
     const e = bySk.get('E')!;
     expect(e.t.S).toBe('Task');
@@ -110,16 +132,27 @@ describe('entity codec round trip', () => {
     // links no other index covers: project (byProject) and the slot fields (byLinkN) have none.
     expect([...bySk.keys()]).toEqual(['E']);
     expect(e.eg.SS).toEqual(['task_assignees']);
-    for (const [target, other] of [['HumanUser#3', 'Group#1'], ['Group#1', 'HumanUser#3']]) {
-      const edges = await ctx.ddb.send(new QueryCommand({
-        TableName: ctx.tables.refs, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :src)', ExpressionAttributeValues: { ':pk': { S: target }, ':src': { S: 'Task.' } },
-      }));
+    for (const [target, other] of [
+      ['HumanUser#3', 'Group#1'],
+      ['Group#1', 'HumanUser#3'],
+    ]) {
+      const edges = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.refs,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :src)',
+          ExpressionAttributeValues: { ':pk': { S: target }, ':src': { S: 'Task.' } },
+        }),
+      );
       expect(edges.Items, other).toEqual([{ pk: { S: target }, sk: { S: 'Task.task_assignees#0000000009' }, ev: { N: '1' } }]);
     }
     for (const target of ['Project#70', 'Shot#5', 'Step#2']) {
-      const none = await ctx.ddb.send(new QueryCommand({
-        TableName: ctx.tables.refs, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :src)', ExpressionAttributeValues: { ':pk': { S: target }, ':src': { S: 'Task.' } },
-      }));
+      const none = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.refs,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :src)',
+          ExpressionAttributeValues: { ':pk': { S: target }, ':src': { S: 'Task.' } },
+        }),
+      );
       expect(none.Items, target).toEqual([]);
     }
   });

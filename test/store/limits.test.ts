@@ -20,10 +20,14 @@ describe('the 400 KB item limit', () => {
     const items: Array<Record<string, AttributeValue>> = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const r: QueryCommandOutput = await ctx.ddb.send(new QueryCommand({
-        TableName: ctx.tables.entities, KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: 'Thing#100' } }, ExclusiveStartKey: start,
-      }));
+      const r: QueryCommandOutput = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.entities,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: 'Thing#100' } },
+          ExclusiveStartKey: start,
+        }),
+      );
       items.push(...r.Items!);
       start = r.LastEvaluatedKey;
     } while (start);
@@ -58,10 +62,13 @@ describe('the 400 KB item limit', () => {
     const after = (await ctx.store.getMany('Thing', [100])).entities[0];
     expect(after.record.values.f_text).toBe('short now');
     expect(after.record.values.f_multi_entity).toHaveLength(20_000);
-    const left = await ctx.ddb.send(new QueryCommand({
-      TableName: ctx.tables.entities, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :x)',
-      ExpressionAttributeValues: { ':pk': { S: 'Thing#100' }, ':x': { S: 'X#f_text#' } },
-    }));
+    const left = await ctx.ddb.send(
+      new QueryCommand({
+        TableName: ctx.tables.entities,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :x)',
+        ExpressionAttributeValues: { ':pk': { S: 'Thing#100' }, ':x': { S: 'X#f_text#' } },
+      }),
+    );
     expect(left.Count).toBe(0);
   });
 });

@@ -12,24 +12,42 @@ const U = (id: number) => ({ type: 'HumanUser', id, name: `User ${id}` });
 beforeAll(async () => {
   const puts = [];
   for (let i = 1; i <= 12; i++) {
-    puts.push(store.putEntity({
-      type: 'Shot', id: i, retired: i === 12,
-      values: {
-        code: `sh${String(i).padStart(3, '0')}`, project: P(i % 2 ? 1 : 2), sg_sequence: i <= 8 ? { type: 'Sequence', id: 100 + (i % 3), name: `sq${i % 3}` } : null,
-        updated_at: `2024-01-${String(i).padStart(2, '0')}T00:00:00Z`,
-      },
-    }, 1));
+    puts.push(
+      store.putEntity(
+        {
+          type: 'Shot',
+          id: i,
+          retired: i === 12,
+          values: {
+            code: `sh${String(i).padStart(3, '0')}`,
+            project: P(i % 2 ? 1 : 2),
+            sg_sequence: i <= 8 ? { type: 'Sequence', id: 100 + (i % 3), name: `sq${i % 3}` } : null,
+            updated_at: `2024-01-${String(i).padStart(2, '0')}T00:00:00Z`,
+          },
+        },
+        1,
+      ),
+    );
   }
   for (let i = 1; i <= 10; i++) {
-    puts.push(store.putEntity({
-      type: 'Task', id: 1000 - i, retired: false,
-      values: {
-        content: `t${i}`, project: P(1), entity: { type: 'Shot', id: (i % 4) + 1, name: `sh00${(i % 4) + 1}` },
-        // Membership lists in a site order that is not id order.
-        task_assignees: i % 3 === 0 ? [] : [U(40 + (i % 2)), U(42), ...(i > 5 ? [{ type: 'Group', id: 5, name: 'Comp' }] : [])].reverse(),
-        updated_at: '2024-02-01T00:00:00Z',
-      },
-    }, 1));
+    puts.push(
+      store.putEntity(
+        {
+          type: 'Task',
+          id: 1000 - i,
+          retired: false,
+          values: {
+            content: `t${i}`,
+            project: P(1),
+            entity: { type: 'Shot', id: (i % 4) + 1, name: `sh00${(i % 4) + 1}` },
+            // Membership lists in a site order that is not id order.
+            task_assignees: i % 3 === 0 ? [] : [U(40 + (i % 2)), U(42), ...(i > 5 ? [{ type: 'Group', id: 5, name: 'Comp' }] : [])].reverse(),
+            updated_at: '2024-02-01T00:00:00Z',
+          },
+        },
+        1,
+      ),
+    );
   }
   await Promise.all(puts);
 });
@@ -73,10 +91,21 @@ describe('query primitives', () => {
     // byRef keys plus one entity item each.
     expect(m.stats.items).toBe(6);
     const t990 = m.entities[0].record;
-    expect(t990.values.task_assignees).toEqual([{ type: 'Group', id: 5 }, { type: 'HumanUser', id: 42 }, { type: 'HumanUser', id: 40 }]);
+    expect(t990.values.task_assignees).toEqual([
+      { type: 'Group', id: 5 },
+      { type: 'HumanUser', id: 42 },
+      { type: 'HumanUser', id: 40 },
+    ]);
     // Every referencing field of every type, e.g. for rename propagation.
     const all = await store.refs({ type: 'Project', id: 2 });
-    expect(all.rows.map((r) => `${r.type}.${r.field}#${r.id}`)).toEqual(['Shot.project#2', 'Shot.project#4', 'Shot.project#6', 'Shot.project#8', 'Shot.project#10', 'Shot.project#12']);
+    expect(all.rows.map((r) => `${r.type}.${r.field}#${r.id}`)).toEqual([
+      'Shot.project#2',
+      'Shot.project#4',
+      'Shot.project#6',
+      'Shot.project#8',
+      'Shot.project#10',
+      'Shot.project#12',
+    ]);
   });
 
   it('byUpdated: ids by updated_at range', async () => {

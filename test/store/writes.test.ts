@@ -25,13 +25,25 @@ describe('versioned writes', () => {
 
   it('never lets an older version overwrite a newer one under concurrency', async () => {
     const rnd = prng(42);
-    const versions = shuffle(Array.from({ length: 24 }, (_, i) => i + 1), rnd);
+    const versions = shuffle(
+      Array.from({ length: 24 }, (_, i) => i + 1),
+      rnd,
+    );
     const users = [1, 2, 3, 4, 5, 6];
     const assignees = (v: number) => users.filter((u) => (v >> (u % 5)) & 1).map((id) => ({ type: 'HumanUser', id, name: `u${id}` }));
-    const results = await Promise.all(versions.map((v) => store.putEntity({
-      type: 'Task', id: 7, retired: false,
-      values: { content: `v${v}`, task_assignees: assignees(v), entity: { type: 'Shot', id: 100 + v, name: `sh${v}` } },
-    }, v)));
+    const results = await Promise.all(
+      versions.map((v) =>
+        store.putEntity(
+          {
+            type: 'Task',
+            id: 7,
+            retired: false,
+            values: { content: `v${v}`, task_assignees: assignees(v), entity: { type: 'Shot', id: 100 + v, name: `sh${v}` } },
+          },
+          v,
+        ),
+      ),
+    );
     expect(results.map((r) => r.status)).toContain('applied');
     const got = (await store.get('Task', 7))!;
     expect(got.version).toBe(24);
@@ -67,10 +79,10 @@ describe('versioned writes', () => {
   it('orders concurrent field changes per field', async () => {
     await store.putEntity({ type: 'Shot', id: 4, retired: false, values: { code: 'c0', description: 'd0' } }, 1);
     const rnd = prng(9);
-    const changes = shuffle([
-      ...Array.from({ length: 10 }, (_, i) => ({ f: 'code', v: 2 + 2 * i })),
-      ...Array.from({ length: 10 }, (_, i) => ({ f: 'description', v: 3 + 2 * i })),
-    ], rnd);
+    const changes = shuffle(
+      [...Array.from({ length: 10 }, (_, i) => ({ f: 'code', v: 2 + 2 * i })), ...Array.from({ length: 10 }, (_, i) => ({ f: 'description', v: 3 + 2 * i }))],
+      rnd,
+    );
     await Promise.all(changes.map((c) => store.applyChange('Shot', 4, { [c.f]: `${c.f}@${c.v}` }, c.v)));
     const got = (await store.get('Shot', 4))!;
     expect(got.record.values).toEqual({ code: 'code@20', description: 'description@21' });
@@ -81,9 +93,15 @@ describe('versioned writes', () => {
     await store.putEntity({ type: 'Task', id: 8, retired: false, values: { content: 't', task_assignees: [{ type: 'HumanUser', id: 1, name: 'A' }] } }, 5);
     expect((await store.applyLinkDelta('Task', 8, 'task_assignees', { added: [{ type: 'HumanUser', id: 2, name: 'B' }] }, 6)).status).toBe('applied');
     expect((await store.applyLinkDelta('Task', 8, 'task_assignees', { removed: [{ type: 'HumanUser', id: 1 }] }, 6)).status).toBe('stale');
-    expect((await store.applyLinkDelta('Task', 8, 'task_assignees', { removed: [{ type: 'HumanUser', id: 1 }], added: [{ type: 'Group', id: 3, name: 'G' }] }, 7)).status).toBe('applied');
+    expect(
+      (await store.applyLinkDelta('Task', 8, 'task_assignees', { removed: [{ type: 'HumanUser', id: 1 }], added: [{ type: 'Group', id: 3, name: 'G' }] }, 7))
+        .status,
+    ).toBe('applied');
     const t = (await store.get('Task', 8))!;
-    expect(t.record.values.task_assignees).toEqual([{ type: 'HumanUser', id: 2 }, { type: 'Group', id: 3 }]);
+    expect(t.record.values.task_assignees).toEqual([
+      { type: 'HumanUser', id: 2 },
+      { type: 'Group', id: 3 },
+    ]);
     expect((await store.refs({ type: 'HumanUser', id: 1 })).rows).toEqual([]);
     expect((await store.refs({ type: 'Group', id: 3 })).rows).toEqual([{ type: 'Task', field: 'task_assignees', id: 8 }]);
 
@@ -101,15 +119,35 @@ describe('versioned writes', () => {
 describe('link facts: names and retired targets', () => {
   it('reports identifier changes and propagates the new name to every referencing link', async () => {
     await store.putEntity({ type: 'HumanUser', id: 50, retired: false, values: { name: 'Old Name' } }, 1);
-    await store.putEntity({ type: 'Task', id: 51, retired: false, values: { content: 'a', task_assignees: [{ type: 'HumanUser', id: 49, name: 'X' }, { type: 'HumanUser', id: 50, name: 'Old Name' }] } }, 1);
-    await store.putEntity({ type: 'Task', id: 52, retired: false, values: { content: 'b', task_assignees: [{ type: 'HumanUser', id: 50, name: 'Old Name' }] } }, 1);
+    await store.putEntity(
+      {
+        type: 'Task',
+        id: 51,
+        retired: false,
+        values: {
+          content: 'a',
+          task_assignees: [
+            { type: 'HumanUser', id: 49, name: 'X' },
+            { type: 'HumanUser', id: 50, name: 'Old Name' },
+          ],
+        },
+      },
+      1,
+    );
+    await store.putEntity(
+      { type: 'Task', id: 52, retired: false, values: { content: 'b', task_assignees: [{ type: 'HumanUser', id: 50, name: 'Old Name' }] } },
+      1,
+    );
     const r = await store.applyChange('HumanUser', 50, { name: 'New Name' }, 2);
     expect(r).toEqual({ status: 'applied', propagate: { name: 'New Name' } });
     const p = await store.propagateLinkFacts({ type: 'HumanUser', id: 50 }, r.propagate!);
     expect(p.entities).toBe(2);
     const { entities } = await store.getMany('Task', [51, 52]);
     expect(entities.map((e) => e.links)).toEqual([
-      [{ type: 'HumanUser', id: 49, name: 'X', retired: false }, { type: 'HumanUser', id: 50, name: 'New Name', retired: false }],
+      [
+        { type: 'HumanUser', id: 49, name: 'X', retired: false },
+        { type: 'HumanUser', id: 50, name: 'New Name', retired: false },
+      ],
       [{ type: 'HumanUser', id: 50, name: 'New Name', retired: false }],
     ]);
     // Running it again changes nothing (the reconciliation pass repeats it).
@@ -118,7 +156,10 @@ describe('link facts: names and retired targets', () => {
     await store.propagateLinkFacts({ type: 'HumanUser', id: 50 }, { retired: true });
     expect((await store.get('Task', 52))!.links).toEqual([{ type: 'HumanUser', id: 50, name: 'New Name', retired: true }]);
     // A later whole fetch of the source keeps the flag (the site does not show links to retired targets' state).
-    await store.putEntity({ type: 'Task', id: 52, retired: false, values: { content: 'b2', task_assignees: [{ type: 'HumanUser', id: 50, name: 'New Name' }] } }, 5);
+    await store.putEntity(
+      { type: 'Task', id: 52, retired: false, values: { content: 'b2', task_assignees: [{ type: 'HumanUser', id: 50, name: 'New Name' }] } },
+      5,
+    );
     expect((await store.get('Task', 52))!.links[0].retired).toBe(true);
     await store.propagateLinkFacts({ type: 'HumanUser', id: 50 }, { retired: false });
     expect((await store.get('Task', 52))!.links[0].retired).toBe(false);
@@ -128,9 +169,16 @@ describe('link facts: names and retired targets', () => {
     await store.putEntity({ type: 'Thing', id: 60, retired: false, values: { code: 'r', f_entity: { type: 'Shot', id: 3, name: 'sh3' } } }, 1);
     const { DeleteItemCommand, PutItemCommand } = await import('@aws-sdk/client-dynamodb');
     await ctx.ddb.send(new DeleteItemCommand({ TableName: ctx.tables.refs, Key: { pk: { S: 'Shot#3' }, sk: { S: 'Thing.f_entity#0000000060' } } }));
-    await ctx.ddb.send(new PutItemCommand({ TableName: ctx.tables.refs, Item: {
-      pk: { S: 'Shot#4' }, sk: { S: 'Thing.f_entity#0000000060' }, ev: { N: '0' },
-    } }));
+    await ctx.ddb.send(
+      new PutItemCommand({
+        TableName: ctx.tables.refs,
+        Item: {
+          pk: { S: 'Shot#4' },
+          sk: { S: 'Thing.f_entity#0000000060' },
+          ev: { N: '0' },
+        },
+      }),
+    );
     expect((await store.refs({ type: 'Shot', id: 3 })).rows).toEqual([]);
     expect(await store.repairEdges('Thing', 60)).toEqual({ added: 1, removed: 0 });
     expect(await store.repairEdges('Thing', 60)).toEqual({ added: 0, removed: 0 });
@@ -154,8 +202,19 @@ describe('link facts: names and retired targets', () => {
     const r = await store.applyChange('Project', 900, { name: 'New Show' }, 2);
     expect(r.propagate).toEqual({ name: 'New Show' });
     expect((await store.propagateLinkFacts({ type: 'Project', id: 900 }, r.propagate!)).entities).toBe(5);
-    const linking = [['Sequence', 901], ['Shot', 902], ['Shot', 903], ['Task', 904], ['Thing', 905]] as const;
-    for (const [type, id] of linking) expect({ type, id, links: (await store.get(type, id))!.links }).toEqual({ type, id, links: [{ type: 'Project', id: 900, name: 'New Show', retired: false }] });
+    const linking = [
+      ['Sequence', 901],
+      ['Shot', 902],
+      ['Shot', 903],
+      ['Task', 904],
+      ['Thing', 905],
+    ] as const;
+    for (const [type, id] of linking)
+      expect({ type, id, links: (await store.get(type, id))!.links }).toEqual({
+        type,
+        id,
+        links: [{ type: 'Project', id: 900, name: 'New Show', retired: false }],
+      });
     expect((await store.get('Shot', 906))!.links).toEqual([{ type: 'Project', id: 999, name: 'Other', retired: false }]);
     // Retirement propagates the same way.
     await store.propagateLinkFacts({ type: 'Project', id: 900 }, { retired: true });
@@ -170,11 +229,17 @@ describe('link facts: names and retired targets', () => {
     await store.putEntity({ type: 'Task', id: 913, retired: false, values: { content: 't', entity: seq } }, 1);
     await store.putEntity({ type: 'Thing', id: 914, retired: false, values: { code: 'x', f_entity: { type: 'Shot', id: 911, name: 'sh911' } } }, 1);
     expect((await store.refs({ type: 'Sequence', id: 910 })).rows).toEqual([
-      { type: 'Shot', field: 'sg_sequence', id: 911 }, { type: 'Shot', field: 'sg_sequence', id: 912 }, { type: 'Task', field: 'entity', id: 913 },
+      { type: 'Shot', field: 'sg_sequence', id: 911 },
+      { type: 'Shot', field: 'sg_sequence', id: 912 },
+      { type: 'Task', field: 'entity', id: 913 },
     ]);
     const r = await store.applyChange('Sequence', 910, { code: 'sq_new' }, 2);
     expect((await store.propagateLinkFacts({ type: 'Sequence', id: 910 }, r.propagate!)).entities).toBe(3);
-    for (const [type, id] of [['Shot', 911], ['Shot', 912], ['Task', 913]] as const) {
+    for (const [type, id] of [
+      ['Shot', 911],
+      ['Shot', 912],
+      ['Task', 913],
+    ] as const) {
       expect((await store.get(type, id))!.links).toEqual([{ type: 'Sequence', id: 910, name: 'sq_new', retired: false }]);
     }
     // A renamed Shot reaches the Thing through its edge item.
@@ -185,7 +250,8 @@ describe('link facts: names and retired targets', () => {
 });
 
 describe('import writes and the creation journal', () => {
-  const shots = (ids: number[], code: string) => ids.map((id) => ({ type: 'Shot', id, retired: false, values: { code, sg_sequence: { type: 'Sequence', id: 1, name: 'sq' } } }));
+  const shots = (ids: number[], code: string) =>
+    ids.map((id) => ({ type: 'Shot', id, retired: false, values: { code, sg_sequence: { type: 'Sequence', id: 1, name: 'sq' } } }));
 
   it('blind: an entity created between the existence check and the blind write comes back as a suspect', async () => {
     const seen: number[][] = [];
@@ -214,7 +280,9 @@ describe('import writes and the creation journal', () => {
 
   it('conditional (default): a concurrent creator is never overwritten; its entity is merged by version instead', async () => {
     const importing = new EntityStore(ctx.ddb, ctx.tables, ctx.schema, {
-      onImportChecked: async () => { await store.putEntity({ type: 'Shot', id: 711, retired: false, values: { code: 'newer' } }, 50); },
+      onImportChecked: async () => {
+        await store.putEntity({ type: 'Shot', id: 711, retired: false, values: { code: 'newer' } }, 50);
+      },
     });
     const r = await importing.importEntities(shots([710, 711], 'imported'), 40, { refresh: true });
     expect(r).toEqual({ created: 1, merged: 0, stale: 1, suspects: [] });

@@ -1,15 +1,47 @@
 // A small shotgun_api3-like client for tests: posts the exact payloads of shared/site/api3-payloads.ts over HTTP and pages find() as the real client does.
 import {
-  authParams, batchParams, createParams, deleteParams, findPlan, recordsPerPageOf, reviveParams, rpcPayload, schemaFieldReadParams, schemaParams, serverVersionOf, summarizeParams, updateParams, type BatchRequest, type ClientCredentials, type EntityData, type FindArgs, type ListFilter, type OrderItem, type ServerVersion, type FilterGroup,
+  authParams,
+  batchParams,
+  createParams,
+  deleteParams,
+  findPlan,
+  recordsPerPageOf,
+  reviveParams,
+  rpcPayload,
+  schemaFieldReadParams,
+  schemaParams,
+  serverVersionOf,
+  summarizeParams,
+  updateParams,
+  type BatchRequest,
+  type ClientCredentials,
+  type EntityData,
+  type FindArgs,
+  type ListFilter,
+  type OrderItem,
+  type ServerVersion,
+  type FilterGroup,
 } from '../../shared/site/index.js';
 
 /** A fault reply ({"exception": true, ...}): shotgun_api3's Fault / AuthenticationFault. */
 export class RpcFault extends Error {
-  constructor(message: string, readonly errorCode: number | undefined) { super(message); this.name = 'RpcFault'; }
+  constructor(
+    message: string,
+    readonly errorCode: number | undefined,
+  ) {
+    super(message);
+    this.name = 'RpcFault';
+  }
 }
 /** An HTTP status >= 300: shotgun_api3's ProtocolError. */
 export class HttpStatusError extends Error {
-  constructor(readonly status: number, readonly body: string) { super(`HTTP ${status}`); this.name = 'HttpStatusError'; }
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`);
+    this.name = 'HttpStatusError';
+  }
 }
 
 export interface TestClientOptions {
@@ -24,7 +56,10 @@ export interface TestClientOptions {
   retry5xx?: boolean;
 }
 
-export interface SentRequest { method: string; payload: { method_name: string; params: unknown[] } }
+export interface SentRequest {
+  method: string;
+  payload: { method_name: string; params: unknown[] };
+}
 
 export class TestShotgun {
   version: ServerVersion | undefined;
@@ -32,7 +67,11 @@ export class TestShotgun {
   /** Every payload sent, in order (for wire assertions). */
   readonly sent: SentRequest[] = [];
 
-  constructor(readonly baseUrl: string, public creds: ClientCredentials, readonly opts: TestClientOptions = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    public creds: ClientCredentials,
+    readonly opts: TestClientOptions = {},
+  ) {}
 
   static async connect(baseUrl: string, creds: ClientCredentials, opts: TestClientOptions = {}): Promise<TestShotgun> {
     const sg = new TestShotgun(baseUrl, creds, opts);
@@ -41,7 +80,7 @@ export class TestShotgun {
   }
 
   async info(): Promise<Record<string, unknown>> {
-    const info = await this.post('info', rpcPayload('info', undefined)) as Record<string, unknown>;
+    const info = (await this.post('info', rpcPayload('info', undefined))) as Record<string, unknown>;
     this.version = serverVersionOf(info);
     this.recordsPerPage = this.opts.recordsPerPage ?? recordsPerPageOf(info);
     return info;
@@ -56,20 +95,25 @@ export class TestShotgun {
     return this.post(method, rpcPayload(method, this.auth(), params));
   }
 
-  async find(type: string, filters: readonly ListFilter[] | FilterGroup = [], fields?: readonly string[] | null, order?: readonly OrderItem[] | null,
-    more: Omit<FindArgs, 'type' | 'filters' | 'fields' | 'order'> = {}): Promise<Array<Record<string, unknown>>> {
+  async find(
+    type: string,
+    filters: readonly ListFilter[] | FilterGroup = [],
+    fields?: readonly string[] | null,
+    order?: readonly OrderItem[] | null,
+    more: Omit<FindArgs, 'type' | 'filters' | 'fields' | 'order'> = {},
+  ): Promise<Array<Record<string, unknown>>> {
     if (!this.version) await this.info();
     const plan = findPlan({ type, filters, fields, order, ...more }, { version: this.version!, recordsPerPage: this.recordsPerPage });
     const params = plan.params;
     if (plan.single) {
-      const r = await this.call('read', params) as { entities?: Array<Record<string, unknown>> };
+      const r = (await this.call('read', params)) as { entities?: Array<Record<string, unknown>> };
       return r.entities ?? [];
     }
     const records: Array<Record<string, unknown>> = [];
     if (plan.pagingFlag === 'return_paging_info_without_counts') {
       let hasNext = true;
       while (hasNext) {
-        const r = await this.call('read', params) as { entities: Array<Record<string, unknown>>; paging_info: { has_next_page: boolean } };
+        const r = (await this.call('read', params)) as { entities: Array<Record<string, unknown>>; paging_info: { has_next_page: boolean } };
         records.push(...r.entities);
         if (plan.limit && records.length >= plan.limit) return records.slice(0, plan.limit);
         hasNext = r.paging_info.has_next_page;
@@ -77,19 +121,24 @@ export class TestShotgun {
       }
       return records;
     }
-    let r = await this.call('read', params) as { entities: Array<Record<string, unknown>>; paging_info: { entity_count: number } };
+    let r = (await this.call('read', params)) as { entities: Array<Record<string, unknown>>; paging_info: { entity_count: number } };
     while (r.entities && r.entities.length) {
       records.push(...r.entities);
       if (plan.limit && records.length >= plan.limit) return records.slice(0, plan.limit);
       if (records.length === r.paging_info.entity_count) break;
       params.paging.current_page += 1;
-      r = await this.call('read', params) as typeof r;
+      r = (await this.call('read', params)) as typeof r;
     }
     return records;
   }
 
-  async findOne(type: string, filters: readonly ListFilter[] | FilterGroup = [], fields?: readonly string[] | null, order?: readonly OrderItem[] | null,
-    more: Omit<FindArgs, 'type' | 'filters' | 'fields' | 'order' | 'limit'> = {}): Promise<Record<string, unknown> | null> {
+  async findOne(
+    type: string,
+    filters: readonly ListFilter[] | FilterGroup = [],
+    fields?: readonly string[] | null,
+    order?: readonly OrderItem[] | null,
+    more: Omit<FindArgs, 'type' | 'filters' | 'fields' | 'order' | 'limit'> = {},
+  ): Promise<Record<string, unknown> | null> {
     const r = await this.find(type, filters, fields, order, { ...more, limit: 1 });
     return r[0] ?? null;
   }
@@ -106,21 +155,36 @@ export class TestShotgun {
     return (Array.isArray(r) ? r[0] : r) as Record<string, unknown>;
   }
 
-  delete(type: string, id: number): Promise<unknown> { return this.call('delete', deleteParams(type, id)); }
-  revive(type: string, id: number): Promise<unknown> { return this.call('revive', reviveParams(type, id)); }
+  delete(type: string, id: number): Promise<unknown> {
+    return this.call('delete', deleteParams(type, id));
+  }
+  revive(type: string, id: number): Promise<unknown> {
+    return this.call('revive', reviveParams(type, id));
+  }
   async batch(requests: readonly BatchRequest[]): Promise<unknown[]> {
     const p = batchParams(requests);
     if (p.length === 0) return [];
-    return await this.call('batch', p) as unknown[];
+    return (await this.call('batch', p)) as unknown[];
   }
-  summarize(type: string, filters: readonly ListFilter[], summaryFields: Array<{ field: string; type: string }>, grouping?: Array<Record<string, unknown>>): Promise<unknown> {
+  summarize(
+    type: string,
+    filters: readonly ListFilter[],
+    summaryFields: Array<{ field: string; type: string }>,
+    grouping?: Array<Record<string, unknown>>,
+  ): Promise<unknown> {
     return this.call('summarize', summarizeParams(type, filters, summaryFields, { grouping }));
   }
-  schemaRead(): Promise<Record<string, Record<string, unknown>>> { return this.call('schema_read', schemaParams()) as Promise<Record<string, Record<string, unknown>>>; }
-  schemaEntityRead(): Promise<Record<string, unknown>> { return this.call('schema_entity_read', schemaParams()) as Promise<Record<string, unknown>>; }
-  schemaFieldRead(type: string, field?: string): Promise<Record<string, unknown>> { return this.call('schema_field_read', schemaFieldReadParams(type, field)) as Promise<Record<string, unknown>>; }
+  schemaRead(): Promise<Record<string, Record<string, unknown>>> {
+    return this.call('schema_read', schemaParams()) as Promise<Record<string, Record<string, unknown>>>;
+  }
+  schemaEntityRead(): Promise<Record<string, unknown>> {
+    return this.call('schema_entity_read', schemaParams()) as Promise<Record<string, unknown>>;
+  }
+  schemaFieldRead(type: string, field?: string): Promise<Record<string, unknown>> {
+    return this.call('schema_field_read', schemaFieldReadParams(type, field)) as Promise<Record<string, unknown>>;
+  }
   async getSessionToken(): Promise<string> {
-    const r = await this.call('get_session_token') as { session_id: string };
+    const r = (await this.call('get_session_token')) as { session_id: string };
     return r.session_id;
   }
 
@@ -157,10 +221,18 @@ export class TestShotgun {
 }
 
 /** Posts a raw body (any bytes) and returns status, headers and the decoded JSON (or text). */
-export async function postRaw(baseUrl: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: unknown; text: string }> {
+export async function postRaw(
+  baseUrl: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: unknown; text: string }> {
   const res = await fetch(`${baseUrl}/api3/json`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body });
   const text = await res.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, json, text };
 }

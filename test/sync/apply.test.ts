@@ -19,20 +19,43 @@ let revivable: { shot: number; task: number };
 async function find(type: string, conditions: unknown[], fields: string[], extra: Row = {}): Promise<Row[]> {
   return (await rig.sg.call<{ entities: Row[] }>('read', readParams(type, conditions, fields, extra))).entities;
 }
-const create = async (type: string, data: Row) => (await rig.sg.call<Row>('create', createParams(type, data, Object.keys(data))));
-const update = (type: string, id: number, data: Row, modes?: Record<string, 'set' | 'add' | 'remove'>) => rig.sg.call('update', updateParams(type, id, data, modes));
-async function sync(): Promise<void> { cursor = await applyEventsAfter(rig, cursor); }
+const create = async (type: string, data: Row) => await rig.sg.call<Row>('create', createParams(type, data, Object.keys(data)));
+const update = (type: string, id: number, data: Row, modes?: Record<string, 'set' | 'add' | 'remove'>) =>
+  rig.sg.call('update', updateParams(type, id, data, modes));
+async function sync(): Promise<void> {
+  cursor = await applyEventsAfter(rig, cursor);
+}
 async function same(type: string, conditions: unknown[], fields: string[], extra: Row = {}): Promise<void> {
   const { site, cache } = await both(rig, readParams(type, conditions, fields, extra));
   expect(JSON.stringify(cache)).toBe(JSON.stringify(site));
 }
-const SHOT_FIELDS = ['code', 'description', 'sg_cut_in', 'sg_frame_rate', 'sg_hero', 'sg_due_date', 'sg_status_list', 'sg_shot_type', 'tag_list',
-  'sg_plate_uuid', 'sg_vfx_complexity', 'sg_timecode_in', 'sg_sequence', 'project', 'tasks', 'assets', 'updated_at', 'updated_by', 'created_at', 'created_by'];
+const SHOT_FIELDS = [
+  'code',
+  'description',
+  'sg_cut_in',
+  'sg_frame_rate',
+  'sg_hero',
+  'sg_due_date',
+  'sg_status_list',
+  'sg_shot_type',
+  'tag_list',
+  'sg_plate_uuid',
+  'sg_vfx_complexity',
+  'sg_timecode_in',
+  'sg_sequence',
+  'project',
+  'tasks',
+  'assets',
+  'updated_at',
+  'updated_by',
+  'created_at',
+  'created_by',
+];
 
 beforeAll(async () => {
   // The site's clock moves a second at every look, so each write stamps its own updated_at.
   let clock = Date.parse('2025-06-10T10:00:00Z');
-  rig = await startRig('apply', { entities: 150, seed: 11, now: () => new Date(clock += 1000) });
+  rig = await startRig('apply', { entities: 150, seed: 11, now: () => new Date((clock += 1000)) });
   [project] = await find('Project', [], ['name']);
   sequences = await find('Sequence', [cond('project', 'is', { type: 'Project', id: project.id })], ['code']);
   users = await find('HumanUser', [cond('sg_status_list', 'is', 'act')], ['name']);
@@ -50,15 +73,27 @@ afterAll(() => rig?.close());
 describe('events applied to the cache', () => {
   it('New and scalar Changes of every kind, with the audit fields the write stamped', async () => {
     const shot = await create('Shot', {
-      code: 'SH_NEW', project: { type: 'Project', id: project.id }, sg_sequence: { type: 'Sequence', id: sequences[0].id },
-      sg_cut_in: 1001, tag_list: ['hero'], sg_status_list: 'wtg',
+      code: 'SH_NEW',
+      project: { type: 'Project', id: project.id },
+      sg_sequence: { type: 'Sequence', id: sequences[0].id },
+      sg_cut_in: 1001,
+      tag_list: ['hero'],
+      sg_status_list: 'wtg',
     });
     await sync();
     await same('Shot', [cond('id', 'is', shot.id)], SHOT_FIELDS);
     await update('Shot', shot.id, {
-      description: 'Caf\u00e9 <b>&</b>', sg_cut_in: 1009, sg_frame_rate: 23.976, sg_hero: true, sg_due_date: '2025-07-01',
-      sg_status_list: 'ip', sg_shot_type: 'Full CG', tag_list: ['hero', 'fx'], sg_plate_uuid: '0b8e2a4c-1111-4c3b-9a77-3d5c8a0e6f21',
-      sg_vfx_complexity: 40, sg_timecode_in: 86400,
+      description: 'Caf\u00e9 <b>&</b>',
+      sg_cut_in: 1009,
+      sg_frame_rate: 23.976,
+      sg_hero: true,
+      sg_due_date: '2025-07-01',
+      sg_status_list: 'ip',
+      sg_shot_type: 'Full CG',
+      tag_list: ['hero', 'fx'],
+      sg_plate_uuid: '0b8e2a4c-1111-4c3b-9a77-3d5c8a0e6f21',
+      sg_vfx_complexity: 40,
+      sg_timecode_in: 86400,
     });
     await update('Shot', shot.id, { description: null, sg_cut_in: null });
     await sync();
@@ -76,7 +111,12 @@ describe('events applied to the cache', () => {
       create('Shot', { code: 'SH_B', project: { type: 'Project', id: project.id } }),
     ]);
     const task = await create('Task', { content: 'anim', entity: { type: 'Shot', id: a.id }, project: { type: 'Project', id: project.id } });
-    await update('Task', task.id, { task_assignees: [{ type: 'HumanUser', id: users[2].id }, { type: 'HumanUser', id: users[0].id }] });
+    await update('Task', task.id, {
+      task_assignees: [
+        { type: 'HumanUser', id: users[2].id },
+        { type: 'HumanUser', id: users[0].id },
+      ],
+    });
     await update('Task', task.id, { entity: { type: 'Shot', id: b.id } });
     await update('Task', task.id, { task_assignees: [{ type: 'HumanUser', id: users[1].id }] }, { task_assignees: 'add' });
     await update('Task', task.id, { task_assignees: [{ type: 'HumanUser', id: users[2].id }] }, { task_assignees: 'remove' });
@@ -106,7 +146,10 @@ describe('events applied to the cache', () => {
     expect((await rig.ctx.store.get('Task', revivable.task))?.record.values.entity).toBeNull();
     await rig.sg.call('revive', reviveParams('Shot', revivable.shot));
     await sync();
-    for (const [s, t] of [[shot.id, task.id], [revivable.shot, revivable.task]]) {
+    for (const [s, t] of [
+      [shot.id, task.id],
+      [revivable.shot, revivable.task],
+    ]) {
       await same('Task', [cond('id', 'is', t)], ['content', 'entity', 'entity.Shot.code']);
       await same('Shot', [cond('id', 'is', s)], ['code', 'tasks']);
       await same('Task', [cond('entity', 'is', { type: 'Shot', id: s })], ['content']);
@@ -114,8 +157,9 @@ describe('events applied to the cache', () => {
   });
 
   it('renames reach every stored link: cached targets and uncached link targets', async () => {
-    const task = (await find('Task', [cond('task_assignees', 'is', { type: 'HumanUser', id: users[0].id })], ['content']))[0]
-      ?? await create('Task', { content: 'x', task_assignees: [{ type: 'HumanUser', id: users[0].id }], project: { type: 'Project', id: project.id } });
+    const task =
+      (await find('Task', [cond('task_assignees', 'is', { type: 'HumanUser', id: users[0].id })], ['content']))[0] ??
+      (await create('Task', { content: 'x', task_assignees: [{ type: 'HumanUser', id: users[0].id }], project: { type: 'Project', id: project.id } }));
     await sync();
     await update('Sequence', sequences[0].id, { code: 'SEQ_RENAMED' });
     await update('HumanUser', users[0].id, { name: 'Renamed Person' });

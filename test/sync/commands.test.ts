@@ -6,14 +6,26 @@ import type { ImportProgress } from '../../shared/sync/index.js';
 import { importAll, startRig, type Rig } from './helpers.js';
 
 const progress = (done: number, written: number, startedAt: number): ImportProgress => ({
-  types: { Shot: { pass: 'done', mode: 'full', done: 100, total: 100 }, Task: { pass: done < 400 ? 'active' : 'done', mode: 'full', done: done - 100, total: 300 } },
-  done, total: 400, written, startedAt,
+  types: {
+    Shot: { pass: 'done', mode: 'full', done: 100, total: 100 },
+    Task: { pass: done < 400 ? 'active' : 'done', mode: 'full', done: done - 100, total: 300 },
+  },
+  done,
+  total: 400,
+  written,
+  startedAt,
 });
 
 describe('import progress', () => {
   it('draws a bar with entities, rate and ETA on a terminal', () => {
     let screen = '';
-    const bar = progressRenderer(true, (s) => { screen += s; }, () => 10_000);
+    const bar = progressRenderer(
+      true,
+      (s) => {
+        screen += s;
+      },
+      () => 10_000,
+    );
     bar.update(progress(200, 200, 0));
     expect(screen).toContain('\r');
     expect(screen).toMatch(/\[#{12}-{12}\] 200\/400 entities {2}50% {2}20\/s {2}ETA 10s {2}Task$/);
@@ -24,22 +36,27 @@ describe('import progress', () => {
   it('writes plain lines, at most every 5 s and at the end, when not a terminal', () => {
     const lines: string[] = [];
     let now = 10_000;
-    const bar = progressRenderer(false, (s) => { lines.push(s); }, () => now);
+    const bar = progressRenderer(
+      false,
+      (s) => {
+        lines.push(s);
+      },
+      () => now,
+    );
     bar.update(progress(100, 100, 0));
     now += 1000;
     bar.update(progress(150, 150, 0));
     now += 1000;
     bar.update(progress(400, 400, 0));
-    expect(lines).toEqual([
-      'import: 100/400 entities  25%  10/s  ETA 30s  (Task)\n',
-      'import: 400/400 entities  100%  33/s  ETA 0s\n',
-    ]);
+    expect(lines).toEqual(['import: 100/400 entities  25%  10/s  ETA 30s  (Task)\n', 'import: 400/400 entities  100%  33/s  ETA 0s\n']);
   });
 });
 
 describe('the local /status sync report', () => {
   let rig: Rig;
-  beforeAll(async () => { rig = await startRig('status', { entities: 40, seed: 61 }); });
+  beforeAll(async () => {
+    rig = await startRig('status', { entities: 40, seed: 61 });
+  });
   afterAll(async () => {
     await releaseStackSync(rig.env);
     await rig?.close();

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { advance, backlogIds, initialCursor, keptLogSettingsFromEnv, keptUntilS, knownIds, messageGroupId, nextKept, owningEntity, type EventRow } from '../../shared/sync/index.js';
+import {
+  advance,
+  backlogIds,
+  initialCursor,
+  keptLogSettingsFromEnv,
+  keptUntilS,
+  knownIds,
+  messageGroupId,
+  nextKept,
+  owningEntity,
+  type EventRow,
+} from '../../shared/sync/index.js';
 
 const ev = (id: number, extra: Partial<EventRow> = {}): EventRow => ({ id, event_type: 'Shotgun_Shot_Change', entity: { type: 'Shot', id: 7 }, ...extra });
 const ids = (rows: EventRow[]) => rows.map((r) => r.id);
@@ -38,7 +49,11 @@ describe('event-log cursor', () => {
     expect(messageGroupId(ev(1))).toBe('Shot#7');
     const retired = ev(2, { entity: null, event_type: 'Shotgun_Task_Change', meta: { entity_type: 'Task', entity_id: 99, attribute_name: 'content' } });
     expect(owningEntity(retired)).toEqual({ type: 'Task', id: 99 });
-    const backRef = ev(3, { entity: null, event_type: 'Shotgun_Shot_Change', meta: { entity_type: 'Task', entity_id: 5, actual_attribute_changed: 'Task.entity' } });
+    const backRef = ev(3, {
+      entity: null,
+      event_type: 'Shotgun_Shot_Change',
+      meta: { entity_type: 'Task', entity_id: 5, actual_attribute_changed: 'Task.entity' },
+    });
     expect(owningEntity(backRef)).toBeNull();
     const backRefLive = ev(4, { entity: { type: 'Shot', id: 8 }, meta: { entity_type: 'Task', entity_id: 5, actual_attribute_changed: 'Task.entity' } });
     expect(messageGroupId(backRefLive)).toBe('Shot#8');
@@ -105,10 +120,13 @@ describe('the kept event-log window', () => {
 });
 
 describe('kept event-log settings', () => {
-  it('default to tk-core\'s path-cache types for 30 days; off keeps nothing; bad retention is refused', () => {
+  it("default to tk-core's path-cache types for 30 days; off keeps nothing; bad retention is refused", () => {
     expect(keptLogSettingsFromEnv({})).toEqual({ types: ['Toolkit_Folders_Create', 'Toolkit_Folders_Delete'], retentionMs: 30 * 86_400_000 });
     expect(keptLogSettingsFromEnv({ EVENT_LOG_KEEP_TYPES: 'off' })).toBeUndefined();
-    expect(keptLogSettingsFromEnv({ EVENT_LOG_KEEP_TYPES: ' A , B,', EVENT_LOG_RETENTION_DAYS: '0.5' })).toEqual({ types: ['A', 'B'], retentionMs: 43_200_000 });
+    expect(keptLogSettingsFromEnv({ EVENT_LOG_KEEP_TYPES: ' A , B,', EVENT_LOG_RETENTION_DAYS: '0.5' })).toEqual({
+      types: ['A', 'B'],
+      retentionMs: 43_200_000,
+    });
     expect(() => keptLogSettingsFromEnv({ EVENT_LOG_RETENTION_DAYS: 'forever' })).toThrow(/EVENT_LOG_RETENTION_DAYS/);
   });
 });

@@ -4,9 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
-import {
-  EventApplier, Importer, type ImportOptions, syncContextFromEnv, type SyncContext, MemorySyncMetrics,
-} from '../../shared/sync/index.js';
+import { EventApplier, Importer, type ImportOptions, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../../shared/sync/index.js';
 import { ShotgunClient } from '../../shared/site/index.js';
 import { ensureTables, tableNames } from '../../shared/store/index.js';
 import { ReadEngine } from '../../shared/query/index.js';
@@ -36,21 +34,41 @@ export async function startRig(label: string, siteOptions: SimSiteOptions = {}, 
   await ensureTables(ddb, tables);
   ddb.destroy();
   const env: Record<string, string> = {
-    SHOTGUN_URL: site.url, SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name, SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities, STATE_TABLE: tables.state, REFS_TABLE: tables.refs,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+    SHOTGUN_URL: site.url,
+    SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+    SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+    ENTITIES_TABLE: tables.entities,
+    STATE_TABLE: tables.state,
+    REFS_TABLE: tables.refs,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
     ...extraEnv,
   };
   const ctx = await syncContextFromEnv(env, { schema });
   const metrics = new MemorySyncMetrics();
   const importer = new Importer({
-    schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease, events: ctx.events, fetcher: ctx.fetcher, metrics,
+    schema,
+    store: ctx.store,
+    readiness: ctx.readiness,
+    state: ctx.importState,
+    lease: ctx.lease,
+    events: ctx.events,
+    fetcher: ctx.fetcher,
+    metrics,
   });
   const applier = new EventApplier({ schema, store: ctx.store, fetcher: ctx.fetcher, events: ctx.events });
   // The test's own view of the site: not subject to the cache's circuit breaker (shared/site/site-health.ts).
   const sg = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });
   return {
-    site, env, ctx, metrics, sg, importer, applier,
+    site,
+    env,
+    ctx,
+    metrics,
+    sg,
+    importer,
+    applier,
     async close() {
       ctx.destroy();
       await site.close();
@@ -81,8 +99,13 @@ export function engine(rig: Rig): ReadEngine {
 type Params = Record<string, unknown>;
 export const cond = (path: string, relation: string, ...values: unknown[]) => ({ path, relation, values });
 export const readParams = (type: string, conditions: unknown[], return_fields: string[], extra: Params = {}): Params => ({
-  type, return_fields, filters: { logical_operator: 'and', conditions }, return_only: 'active',
-  paging: { entities_per_page: 500, current_page: 1 }, return_paging_info_without_counts: false, ...extra,
+  type,
+  return_fields,
+  filters: { logical_operator: 'and', conditions },
+  return_only: 'active',
+  paging: { entities_per_page: 500, current_page: 1 },
+  return_paging_info_without_counts: false,
+  ...extra,
 });
 
 /** The same read from the site and from the cache; the cache must serve it. */

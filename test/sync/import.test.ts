@@ -42,12 +42,16 @@ describe('initial import', () => {
   });
 
   it('serves byte-identical reads afterwards, retired rows included', async () => {
-    const task = (await rig.sg.call<{ entities: Array<Record<string, any>> }>('read', readParams('Task', [cond('entity', 'is_not', null)], ['entity', 'project']))).entities[0];
+    const task = (
+      await rig.sg.call<{ entities: Array<Record<string, any>> }>('read', readParams('Task', [cond('entity', 'is_not', null)], ['entity', 'project']))
+    ).entities[0];
     const shapes = [
       readParams('Shot', [], ['code', 'sg_sequence', 'sg_status_list', 'tasks', 'assets', 'project', 'sg_cut_in', 'description', 'updated_at']),
       readParams('Shot', [], ['code', 'sg_status_list', 'updated_at'], { return_only: 'retired' }),
       readParams('Task', [cond('entity', 'is', task.entity)], ['content', 'step', 'task_assignees', 'sg_status_list', 'start_date', 'color']),
-      readParams('Version', [cond('project', 'is', task.project)], ['code', 'entity', 'sg_task', 'user', 'playlists'], { sorts: [{ field_name: 'code', direction: 'desc' }] }),
+      readParams('Version', [cond('project', 'is', task.project)], ['code', 'entity', 'sg_task', 'user', 'playlists'], {
+        sorts: [{ field_name: 'code', direction: 'desc' }],
+      }),
       readParams('HumanUser', [], ['name', 'login', 'groups', 'projects']),
     ];
     for (const p of shapes) {
@@ -62,8 +66,19 @@ describe('initial import', () => {
     const task = (await rig.ctx.store.byType('Task')).entities.find((e) => (e.record.values.task_assignees as unknown[]).length > 0)!;
     const assignee = (task.record.values.task_assignees as Array<{ type: string; id: number }>)[0];
     await rig.ctx.ddb.send(new DeleteItemCommand({ TableName: rig.ctx.tables.state, Key: { pk: { S: 'layout' }, sk: { S: 'items' } } }));
-    await rig.ctx.ddb.send(new UpdateItemCommand({ TableName: rig.ctx.tables.entities, Key: { pk: { S: `Task#${task.record.id}` }, sk: { S: 'E' } }, UpdateExpression: 'REMOVE eg' }));
-    await rig.ctx.ddb.send(new DeleteItemCommand({ TableName: rig.ctx.tables.refs, Key: { pk: { S: `${assignee.type}#${assignee.id}` }, sk: { S: `Task.task_assignees#${String(task.record.id).padStart(10, '0')}` } } }));
+    await rig.ctx.ddb.send(
+      new UpdateItemCommand({
+        TableName: rig.ctx.tables.entities,
+        Key: { pk: { S: `Task#${task.record.id}` }, sk: { S: 'E' } },
+        UpdateExpression: 'REMOVE eg',
+      }),
+    );
+    await rig.ctx.ddb.send(
+      new DeleteItemCommand({
+        TableName: rig.ctx.tables.refs,
+        Key: { pk: { S: `${assignee.type}#${assignee.id}` }, sk: { S: `Task.task_assignees#${String(task.record.id).padStart(10, '0')}` } },
+      }),
+    );
     expect((await rig.ctx.store.refs(assignee, { type: 'Task' })).rows.map((r) => r.id)).not.toContain(task.record.id);
 
     const pending = () => importPending({ schema, readiness: rig.ctx.readiness, state: rig.ctx.importState, store: rig.ctx.store });
@@ -130,7 +145,9 @@ describe('import resume and cursor', () => {
 
 describe('a field added to the schema later', () => {
   let rig: Rig;
-  beforeAll(async () => { rig = await startRig('backfill', { entities: 60, seed: 13 }); });
+  beforeAll(async () => {
+    rig = await startRig('backfill', { entities: 60, seed: 13 });
+  });
   afterAll(() => rig?.close());
 
   it('is backfilled into the stored entities and only then marked ready', async () => {
@@ -146,7 +163,10 @@ describe('a field added to the schema later', () => {
     // The current schema has it: the plan is a backfill of that one field, reads of it pass through until it is done.
     const now = new Importer(deps(rig));
     expect(await now.plan()).toEqual([{ type: 'Shot', mode: 'backfill', fields: ['description'] }]);
-    expect(await engine(rig).read(readParams('Shot', [], ['code', 'description']))).toMatchObject({ served: false, reason: 'field-not-ready:Shot.description' });
+    expect(await engine(rig).read(readParams('Shot', [], ['code', 'description']))).toMatchObject({
+      served: false,
+      reason: 'field-not-ready:Shot.description',
+    });
     expect((await now.run()).complete).toBe(true);
     expect((await rig.ctx.readiness.load()).isFieldReady('Shot', 'description')).toBe(true);
     const { site, cache } = await both(rig, readParams('Shot', [], ['code', 'description', 'sg_cut_in']));
@@ -156,12 +176,22 @@ describe('a field added to the schema later', () => {
 });
 
 function deps(rig: Rig) {
-  return { schema, store: rig.ctx.store, readiness: rig.ctx.readiness, state: rig.ctx.importState, lease: rig.ctx.lease, events: rig.ctx.events, fetcher: rig.ctx.fetcher };
+  return {
+    schema,
+    store: rig.ctx.store,
+    readiness: rig.ctx.readiness,
+    state: rig.ctx.importState,
+    lease: rig.ctx.lease,
+    events: rig.ctx.events,
+    fetcher: rig.ctx.fetcher,
+  };
 }
 
 describe('an entity created while the import writes blind', () => {
   let rig: Rig;
-  beforeAll(async () => { rig = await startRig('race', { entities: 60, seed: 17 }); });
+  beforeAll(async () => {
+    rig = await startRig('race', { entities: 60, seed: 17 });
+  });
   afterAll(() => rig?.close());
 
   it('ends with the newer state: the creation journal sends it back to the site for a re-fetch', async () => {

@@ -32,21 +32,42 @@ async function converged(what: string, type: string, conditions: unknown[], fiel
     const { site, cache } = await both(rig, readParams(type, conditions, fields));
     last = `site ${JSON.stringify(site)}\ncache ${JSON.stringify(cache)}`;
     return JSON.stringify(site) === JSON.stringify(cache);
-  }).catch((e) => { throw new Error(`${(e as Error).message}\n${last}`); });
+  }).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${last}`);
+  });
 }
-const depth = async (url: string) => Number((await rig.ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages ?? 0);
+const depth = async (url: string) =>
+  Number(
+    (await rig.ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes
+      ?.ApproximateNumberOfMessages ?? 0,
+  );
 
 beforeAll(async () => {
   sqs = await startLocalSqs({ port: 0 });
-  rig = await startRig('pipeline', { entities: 120, seed: 21 }, {
-    EVENTS_QUEUE_URL: sqs.queueUrl, EVENTS_DLQ_URL: sqs.dlqUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    POLL_INTERVAL_MS: '100', POLL_LOOP_MS: '3000', MAX_RECEIVE_COUNT: String(MAX_RECEIVES), POLLER_LEASE_MS: '5000',
-  });
+  rig = await startRig(
+    'pipeline',
+    { entities: 120, seed: 21 },
+    {
+      EVENTS_QUEUE_URL: sqs.queueUrl,
+      EVENTS_DLQ_URL: sqs.dlqUrl,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      POLL_INTERVAL_MS: '100',
+      POLL_LOOP_MS: '3000',
+      MAX_RECEIVE_COUNT: String(MAX_RECEIVES),
+      POLLER_LEASE_MS: '5000',
+    },
+  );
   expect((await importAll(rig)).complete).toBe(true);
   const consumer = await createConsumerHandler(rig.env, { metrics: consumerMetrics, logger: consumerLogger, ctx: rig.ctx });
   es = startSqsEventSource({
-    endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, fn: { name: 'consumer', timeoutMs: 30_000 }, handler: consumer,
-    maxReceiveCount: MAX_RECEIVES, retryDelayMs: 100, pollIntervalMs: 20,
+    endpoint: sqs.endpoint,
+    queueUrl: sqs.queueUrl,
+    dlqUrl: sqs.dlqUrl,
+    fn: { name: 'consumer', timeoutMs: 30_000 },
+    handler: consumer,
+    maxReceiveCount: MAX_RECEIVES,
+    retryDelayMs: 100,
+    pollIntervalMs: 20,
   });
   const poller = await createPollerHandler(rig.env, { metrics: pollerMetrics, logger: new Logger({ serviceName: 'test-poller', logLevel: 'CRITICAL' }) });
   scheduler = startScheduler([{ fn: { name: 'poller', timeoutMs: 15_000 }, handler: poller, everyMs: 50 }]);
@@ -87,15 +108,29 @@ describe('the sync pipeline end to end', () => {
 
   it('sends a poison event to the DLQ with a metric and a log line naming it, keeps going, and replays dead letters', async () => {
     const error = vi.spyOn(consumerLogger, 'error');
-    await rig.ctx.sqs.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl, MessageBody: '{"id": 77, "event_type": 5}', MessageGroupId: 'Shot#1', MessageDeduplicationId: 'poison-1' }));
+    await rig.ctx.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: sqs.queueUrl,
+        MessageBody: '{"id": 77, "event_type": 5}',
+        MessageGroupId: 'Shot#1',
+        MessageDeduplicationId: 'poison-1',
+      }),
+    );
     // An event that fails while the site is down for reads, then succeeds once replayed.
     const [shot] = await find('Shot', [], ['code']);
     await scheduler.stop();
     await rig.sg.call('update', updateParams('Shot', shot.id, { tag_list: ['replayed'] }));
     const ev = (await rig.ctx.events.readAfter((await rig.ctx.events.latestId()) - 1, 1))[0];
     rig.site.control.failNext({ kind: 'http503', count: 1000, method: 'read' });
-    await rig.ctx.sqs.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl, MessageBody: JSON.stringify(ev), MessageGroupId: `Shot#${shot.id}`, MessageDeduplicationId: `evt-${ev.id}` }));
-    await waitUntil('two dead letters', async () => await depth(sqs.dlqUrl) === 2, 60_000);
+    await rig.ctx.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: sqs.queueUrl,
+        MessageBody: JSON.stringify(ev),
+        MessageGroupId: `Shot#${shot.id}`,
+        MessageDeduplicationId: `evt-${ev.id}`,
+      }),
+    );
+    await waitUntil('two dead letters', async () => (await depth(sqs.dlqUrl)) === 2, 60_000);
     expect(consumerMetrics.total('DeadLetters')).toBe(2);
     const named = error.mock.calls.map((c) => String(c[0]));
     expect(named.some((m) => m.includes('event 77 ') || m.includes('(unreadable)'))).toBe(true);
@@ -108,6 +143,6 @@ describe('the sync pipeline end to end', () => {
     expect(replay.eventIds).toContain(ev.id);
     await converged('the replayed event', 'Shot', [cond('id', 'is', shot.id)], ['tag_list', 'updated_at']);
     // The unreadable one fails again and goes back to the DLQ.
-    await waitUntil('the poison back in the DLQ', async () => await depth(sqs.dlqUrl) === 1, 60_000);
+    await waitUntil('the poison back in the DLQ', async () => (await depth(sqs.dlqUrl)) === 1, 60_000);
   });
 });

@@ -22,12 +22,19 @@ async function same(type: string, conditions: unknown[], fields: string[], extra
 
 beforeAll(async () => {
   let clock = Date.parse('2025-06-10T10:00:00Z');
-  rig = await startRig('reconcile', { entities: 120, seed: 31, now: () => new Date(clock += 1000) });
+  rig = await startRig('reconcile', { entities: 120, seed: 31, now: () => new Date((clock += 1000)) });
   quiet = new ShotgunClient({ url: rig.site.url, scriptName: NO_EVENTS_SCRIPT.name, scriptKey: NO_EVENTS_SCRIPT.key });
   expect((await importAll(rig)).complete).toBe(true);
   reconciler = new Reconciler({
-    schema, store: rig.ctx.store, readiness: rig.ctx.readiness, fetcher: rig.ctx.fetcher, events: rig.ctx.events, lease: rig.ctx.lease,
-    doc: rig.ctx.doc, stateTable: rig.ctx.tables.state, metrics,
+    schema,
+    store: rig.ctx.store,
+    readiness: rig.ctx.readiness,
+    fetcher: rig.ctx.fetcher,
+    events: rig.ctx.events,
+    lease: rig.ctx.lease,
+    doc: rig.ctx.doc,
+    stateTable: rig.ctx.tables.state,
+    metrics,
   });
   validator = new Validator({ schema, store: rig.ctx.store, readiness: rig.ctx.readiness, fetcher: rig.ctx.fetcher, client: rig.ctx.client, metrics });
   // The first pass records where the scans start (and sweeps once).

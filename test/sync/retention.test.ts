@@ -5,7 +5,9 @@ import { updateParams } from '../../shared/site/index.js';
 import { importAll, readParams, schema, startRig, type Rig } from './helpers.js';
 
 let rig: Rig;
-beforeAll(async () => { rig = await startRig('retention', { entities: 60, seed: 41 }); });
+beforeAll(async () => {
+  rig = await startRig('retention', { entities: 60, seed: 41 });
+});
 afterAll(() => rig?.close());
 
 describe('event retention', () => {
@@ -22,12 +24,29 @@ describe('event retention', () => {
     let beyond = 0;
     const sent: EventRow[] = [];
     const metrics: PollerMetrics = {
-      heartbeat() {}, forwarded() {}, dropped() {}, backlog() {}, behind() {}, expired() {}, lagSeconds() {},
-      cursorBeyondRetention() { beyond++; },
+      heartbeat() {},
+      forwarded() {},
+      dropped() {},
+      backlog() {},
+      behind() {},
+      expired() {},
+      lagSeconds() {},
+      cursorBeyondRetention() {
+        beyond++;
+      },
     };
     const run = await runPoller({
-      lease: rig.ctx.lease, source: rig.ctx.events, sink: { send: async (evs) => { sent.push(...evs); } }, schema: schema.site, metrics,
-      pollIntervalMs: 10, deadline: Date.now() + 50,
+      lease: rig.ctx.lease,
+      source: rig.ctx.events,
+      sink: {
+        send: async (evs) => {
+          sent.push(...evs);
+        },
+      },
+      schema: schema.site,
+      metrics,
+      pollIntervalMs: 10,
+      deadline: Date.now() + 50,
       onRetentionExceeded: () => rig.ctx.importState.requestFull('test: retention'),
     });
     expect(run.status).toBe('done');

@@ -14,7 +14,14 @@ import { parseAccessRules } from '../../shared/reads/index.js';
 import { readParams, updateParams, wireCondition as cond } from '../../shared/site/index.js';
 import type { CachedSchema } from '../../shared/schema/index.js';
 import {
-  type ApplyOutcome, messageGroupId, type EventRow, Importer, importPending, syncContextFromEnv, type SyncContext, MemorySyncMetrics,
+  type ApplyOutcome,
+  messageGroupId,
+  type EventRow,
+  Importer,
+  importPending,
+  syncContextFromEnv,
+  type SyncContext,
+  MemorySyncMetrics,
 } from '../../shared/sync/index.js';
 import { EntityStore } from '../../shared/store/index.js';
 import { postRpc, httpRequest, type RawResponse } from '../stack/http.js';
@@ -26,15 +33,26 @@ const SCRIPT = { script_name: DEFAULT_SCRIPT.name, script_key: DEFAULT_SCRIPT.ke
 const quiet = () => new Logger({ serviceName: 'test-schema-changes', logLevel: 'SILENT' });
 const lambdaContext = { getRemainingTimeInMillis: () => 300_000, functionName: 'test', awsRequestId: 'test' } as unknown as Context;
 
-interface Api { gw: LocalApiGateway; read(params: Row): Promise<RawResponse>; status(): Promise<Row>; close(): Promise<void> }
+interface Api {
+  gw: LocalApiGateway;
+  read(params: Row): Promise<RawResponse>;
+  status(): Promise<Row>;
+  close(): Promise<void>;
+}
 
 /** The real API handler behind the local API Gateway, deployed with `deployed` over the rig's tables. */
 async function startApi(rig: Rig, deployed: CachedSchema): Promise<Api> {
   const handler = createApiHandler({
-    shotgun: { url: rig.site.url, timeoutMs: 10_000, maxAttempts: 2 }, logger: quiet(), api: { readinessCacheMs: 1 },
+    shotgun: { url: rig.site.url, timeoutMs: 10_000, maxAttempts: 2 },
+    logger: quiet(),
+    api: { readinessCacheMs: 1 },
     cache: {
-      schema: deployed, ddb: rig.ctx.ddb, tables: rig.ctx.tables, accessRules: parseAccessRules(undefined),
-      scriptAuth: async () => SCRIPT, responseCache: { enabled: false },
+      schema: deployed,
+      ddb: rig.ctx.ddb,
+      tables: rig.ctx.tables,
+      accessRules: parseAccessRules(undefined),
+      scriptAuth: async () => SCRIPT,
+      responseCache: { enabled: false },
     },
   });
   const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
@@ -51,12 +69,23 @@ async function consume(rig: Rig, consumer: ConsumerHandler, afterId: number): Pr
   const rows = await rig.ctx.events.readAfter(afterId, 500);
   const event: SQSEvent = {
     Records: rows.map((ev: EventRow) => ({
-      messageId: `m-${ev.id}`, receiptHandle: `r-${ev.id}`, body: JSON.stringify(ev), md5OfBody: '', messageAttributes: {},
+      messageId: `m-${ev.id}`,
+      receiptHandle: `r-${ev.id}`,
+      body: JSON.stringify(ev),
+      md5OfBody: '',
+      messageAttributes: {},
       attributes: {
-        ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0',
-        MessageGroupId: messageGroupId(ev), MessageDeduplicationId: `evt-${ev.id}`, SequenceNumber: String(ev.id),
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '0',
+        SenderId: 'test',
+        ApproximateFirstReceiveTimestamp: '0',
+        MessageGroupId: messageGroupId(ev),
+        MessageDeduplicationId: `evt-${ev.id}`,
+        SequenceNumber: String(ev.id),
       },
-      eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:events.fifo', awsRegion: 'us-east-1',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:events.fifo',
+      awsRegion: 'us-east-1',
     })),
   };
   const r = await consumer(event, lambdaContext);
@@ -94,7 +123,8 @@ describe('a cached field changes type on the site', () => {
 
   const byCutOrder = () => readParams('Shot', [cond('sg_cut_order', 'is_not', null)], ['code'], { sorts: [{ field_name: 'id', direction: 'asc' }] });
   const returning = () => readParams('Shot', [], ['code', 'sg_cut_order'], { sorts: [{ field_name: 'id', direction: 'asc' }] });
-  const otherFields = () => readParams('Shot', [cond('sg_cut_in', 'greater_than', 0)], ['code', 'sg_cut_in', 'sg_sequence'], { sorts: [{ field_name: 'id', direction: 'asc' }] });
+  const otherFields = () =>
+    readParams('Shot', [cond('sg_cut_in', 'greater_than', 0)], ['code', 'sg_cut_in', 'sg_sequence'], { sorts: [{ field_name: 'id', direction: 'asc' }] });
 
   it('before: reads of the field are hits', async () => {
     for (const p of [byCutOrder(), returning(), otherFields()]) expect(verdict(await api.read(p)).cache).toBe('hit');
@@ -113,7 +143,9 @@ describe('a cached field changes type on the site', () => {
     expect(verdict(await api.read(otherFields())).cache).toBe('hit');
 
     const status = await api.status();
-    expect(status.schemaDrift).toEqual([expect.objectContaining({ type: 'Shot', field: 'sg_cut_order', kind: 'type-changed', deployed: 'number', site: 'text' })]);
+    expect(status.schemaDrift).toEqual([
+      expect.objectContaining({ type: 'Shot', field: 'sg_cut_order', kind: 'type-changed', deployed: 'number', site: 'text' }),
+    ]);
     expect(status.types.Shot).toMatchObject({ ready: true, drifted: ['sg_cut_order'] });
     expect(status.types.Shot.fields).toBe(status.types.Shot.of - 1);
     expect(metrics.last.get('SchemaDrift')?.value).toBe(1);
@@ -136,7 +168,9 @@ describe('a cached field changes type on the site', () => {
   });
 
   it('a deploy matching the site clears the drift; the field is backfilled (new values, unset ones unset) and only then served', async () => {
-    const deployed = editedSchema((t) => { t.Shot.fields.sg_cut_order.data_type = 'text'; });
+    const deployed = editedSchema((t) => {
+      t.Shot.fields.sg_cut_order.data_type = 'text';
+    });
     const ctx2: SyncContext = await syncContextFromEnv(rig.env, { schema: deployed });
     const api2 = await startApi(rig, deployed);
     try {
@@ -151,7 +185,15 @@ describe('a cached field changes type on the site', () => {
 
       // Not served until rebuilt.
       expect(verdict(await api2.read(byCutOrder())).cache).toBe('pass');
-      const importer = new Importer({ schema: deployed, store: ctx2.store, readiness: ctx2.readiness, state: ctx2.importState, lease: ctx2.lease, events: ctx2.events, fetcher: ctx2.fetcher });
+      const importer = new Importer({
+        schema: deployed,
+        store: ctx2.store,
+        readiness: ctx2.readiness,
+        state: ctx2.importState,
+        lease: ctx2.lease,
+        events: ctx2.events,
+        fetcher: ctx2.fetcher,
+      });
       expect(await importer.plan()).toEqual([{ type: 'Shot', mode: 'backfill', fields: ['sg_cut_order'] }]);
       expect((await importer.run()).complete).toBe(true);
 
@@ -189,13 +231,27 @@ describe('a cached field changes type on the site', () => {
 
 describe('a field added to the schema file', () => {
   let rig: Rig;
-  beforeAll(async () => { rig = await startRig('schema-new-field', { entities: 60, seed: 12 }); });
-  afterAll(async () => { await rig?.close(); });
+  beforeAll(async () => {
+    rig = await startRig('schema-new-field', { entities: 60, seed: 12 });
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
 
   it('is not served until backfilled, then is served exactly', async () => {
-    const before = editedSchema((t) => { delete t.Shot.fields.sg_frame_rate; });
+    const before = editedSchema((t) => {
+      delete t.Shot.fields.sg_frame_rate;
+    });
     const ctx1 = await syncContextFromEnv(rig.env, { schema: before });
-    const importer1 = new Importer({ schema: before, store: ctx1.store, readiness: ctx1.readiness, state: ctx1.importState, lease: ctx1.lease, events: ctx1.events, fetcher: ctx1.fetcher });
+    const importer1 = new Importer({
+      schema: before,
+      store: ctx1.store,
+      readiness: ctx1.readiness,
+      state: ctx1.importState,
+      lease: ctx1.lease,
+      events: ctx1.events,
+      fetcher: ctx1.fetcher,
+    });
     expect((await importer1.run()).complete).toBe(true);
     ctx1.destroy();
 
@@ -217,14 +273,17 @@ describe('a field added to the schema file', () => {
     }
   });
 
-  it('values stored under a field\'s previous data type do not break reading the entity, and the backfill replaces them', async () => {
+  it("values stored under a field's previous data type do not break reading the entity, and the backfill replaces them", async () => {
     const changed = editedSchema((t) => {
       t.Shot.fields.sg_sequence = { data_type: 'text', name: 'Sequence' };
       t.Shot.fields.description = { data_type: 'entity', name: 'Description', valid_types: ['Sequence'] };
     });
     const [seq] = (await rig.sg.call<{ entities: Row[] }>('read', readParams('Sequence', [], ['code']))).entities;
     const id = 990_001;
-    await rig.ctx.store.putEntity({ type: 'Shot', id, retired: false, values: { code: 'OLD', description: 'text before', sg_sequence: { type: 'Sequence', id: seq.id, name: seq.code } } }, 1);
+    await rig.ctx.store.putEntity(
+      { type: 'Shot', id, retired: false, values: { code: 'OLD', description: 'text before', sg_sequence: { type: 'Sequence', id: seq.id, name: seq.code } } },
+      1,
+    );
     const after = new EntityStore(rig.ctx.ddb, rig.ctx.tables, changed);
     const read = await after.get('Shot', id);
     expect(read?.record.values).toEqual({ code: 'OLD' });
@@ -234,7 +293,7 @@ describe('a field added to the schema file', () => {
     await after.removeEntity('Shot', id);
   });
 
-  it('a field deleted on the site (no event) is found by the reconciler\'s periodic diff and passes through', async () => {
+  it("a field deleted on the site (no event) is found by the reconciler's periodic diff and passes through", async () => {
     const api = await startApi(rig, schema);
     try {
       const p = readParams('Shot', [], ['code', 'sg_hero']);

@@ -25,11 +25,15 @@ describe('compareType (pure)', () => {
     live.sg_cut_order.data_type.value = 'text';
     live.sg_sequence.properties!.valid_types.value = ['Sequence', 'Episode'];
     delete live.sg_hero;
-    expect(compareType(schema, 'Shot', live)).toEqual([
-      { type: 'Shot', field: 'sg_cut_order', kind: 'type-changed', cached: 'number', site: 'text' },
-      { type: 'Shot', field: 'sg_hero', kind: 'removed', cached: 'checkbox' },
-      { type: 'Shot', field: 'sg_sequence', kind: 'targets-changed', cached: 'entity[Sequence]', site: 'entity[Episode,Sequence]' },
-    ].sort((a, b) => a.field.localeCompare(b.field)).map((x) => expect.objectContaining(x)));
+    expect(compareType(schema, 'Shot', live)).toEqual(
+      [
+        { type: 'Shot', field: 'sg_cut_order', kind: 'type-changed', cached: 'number', site: 'text' },
+        { type: 'Shot', field: 'sg_hero', kind: 'removed', cached: 'checkbox' },
+        { type: 'Shot', field: 'sg_sequence', kind: 'targets-changed', cached: 'entity[Sequence]', site: 'entity[Episode,Sequence]' },
+      ]
+        .sort((a, b) => a.field.localeCompare(b.field))
+        .map((x) => expect.objectContaining(x)),
+    );
     expect(compareType(schema, 'Shot', undefined)).toEqual([{ type: 'Shot', field: WHOLE_TYPE, kind: 'type-removed', cached: 'Shot' }]);
     expect(compareType(schema, 'NotCached', undefined)).toEqual([]);
   });
@@ -52,9 +56,13 @@ describe('definition fingerprints', () => {
   it('cover data type, sorted link targets and the link slot', () => {
     expect(definitionFingerprint(schema, 'Shot', 'sg_cut_order')).toBe('number');
     expect(definitionFingerprint(schema, 'Shot', 'sg_sequence')).toMatch(/^entity\[Sequence\]@l\d$/);
-    const reordered = editedSchema((t) => { t.Task.fields.entity.valid_types = [...(t.Task.fields.entity.valid_types as string[])].reverse(); });
+    const reordered = editedSchema((t) => {
+      t.Task.fields.entity.valid_types = [...(t.Task.fields.entity.valid_types as string[])].reverse();
+    });
     expect(definitionFingerprint(reordered, 'Task', 'entity')).toBe(definitionFingerprint(schema, 'Task', 'entity'));
-    const unindexed = editedSchema((t) => { delete t.Shot.fields.sg_sequence.indexed; });
+    const unindexed = editedSchema((t) => {
+      delete t.Shot.fields.sg_sequence.indexed;
+    });
     expect(definitionFingerprint(unindexed, 'Shot', 'sg_sequence')).toBe('entity[Sequence]');
     expect(definitionFingerprint(schema, 'Shot', 'no_such_field')).toBeUndefined();
   });
@@ -63,7 +71,22 @@ describe('definition fingerprints', () => {
     const legacy = new Readiness(new Map([['Shot', { ready: true, fields: new Set(['code', 'sg_cut_order']) }]]), schema);
     expect(legacy.isFieldReady('Shot', 'sg_cut_order')).toBe(true);
     expect(legacy.unfingerprinted('Shot').sort()).toEqual(['code', 'sg_cut_order']);
-    const recorded = new Readiness(new Map([['Shot', { ready: true, fields: new Set(['code', 'sg_cut_order']), defs: new Map([['code', 'text'], ['sg_cut_order', 'text']]) }]]), schema);
+    const recorded = new Readiness(
+      new Map([
+        [
+          'Shot',
+          {
+            ready: true,
+            fields: new Set(['code', 'sg_cut_order']),
+            defs: new Map([
+              ['code', 'text'],
+              ['sg_cut_order', 'text'],
+            ]),
+          },
+        ],
+      ]),
+      schema,
+    );
     expect(recorded.isFieldReady('Shot', 'code')).toBe(true);
     expect(recorded.isFieldReady('Shot', 'sg_cut_order')).toBe(false);
     expect(recorded.pendingFields('Shot', ['code', 'sg_cut_order'])).toEqual(['sg_cut_order']);
@@ -72,8 +95,12 @@ describe('definition fingerprints', () => {
 
 describe('against the simulated site and DynamoDB Local', () => {
   let rig: Rig;
-  beforeAll(async () => { rig = await startRig('drift-unit', { entities: 60, seed: 3 }); });
-  afterAll(async () => { await rig?.close(); });
+  beforeAll(async () => {
+    rig = await startRig('drift-unit', { entities: 60, seed: 3 });
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
 
   it('fetchLiveFields reads schema_field_read; a type the site does not have is undefined; the deployed file matches the sim', async () => {
     const live = await fetchLiveFields(rig.sg, 'Shot');
@@ -96,16 +123,22 @@ describe('against the simulated site and DynamoDB Local', () => {
         { type: 'Shot', field: 'sg_hero', kind: 'removed', cached: 'checkbox' },
       ]);
       // The same knob over HTTP: link targets changed; a field the site does not have is a 400.
-      const post = (body: unknown) => httpRequest(`${s.site.url}/__sim/control`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (body: unknown) =>
+        httpRequest(`${s.site.url}/__sim/control`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const ok = await post({ changeField: { type: 'Asset', field: 'sg_asset_type', data_type: 'text' } });
       expect(ok.status).toBe(200);
       expect((ok.json() as { eventId: number }).eventId).toBeGreaterThan(eventId);
       expect((await post({ changeField: { type: 'Shot', field: 'no_such_field', data_type: 'text' } })).status).toBe(400);
-      expect(await diffSchema(schema, s.sg, ['Asset'])).toEqual([{ type: 'Asset', field: 'sg_asset_type', kind: 'type-changed', cached: 'list', site: 'text' }]);
+      expect(await diffSchema(schema, s.sg, ['Asset'])).toEqual([
+        { type: 'Asset', field: 'sg_asset_type', kind: 'type-changed', cached: 'list', site: 'text' },
+      ]);
       // The site's values follow the new type.
       const r = await s.sg.call<{ entities: Array<Record<string, unknown>> }>('read', {
-        type: 'Shot', return_fields: ['sg_cut_order'], filters: { logical_operator: 'and', conditions: [{ path: 'sg_cut_order', relation: 'is_not', values: [null] }] },
-        return_only: 'active', paging: { entities_per_page: 5, current_page: 1 },
+        type: 'Shot',
+        return_fields: ['sg_cut_order'],
+        filters: { logical_operator: 'and', conditions: [{ path: 'sg_cut_order', relation: 'is_not', values: [null] }] },
+        return_only: 'active',
+        paging: { entities_per_page: 5, current_page: 1 },
       });
       expect(r.entities.length).toBeGreaterThan(0);
       for (const e of r.entities) expect(typeof e.sg_cut_order).toBe('string');
@@ -118,7 +151,9 @@ describe('against the simulated site and DynamoDB Local', () => {
     const before = new ReadinessStore(rig.ctx.ddb, rig.ctx.tables, schema);
     await before.markTypeReady('Shot', ['id', 'code', 'sg_sequence', 'sg_cut_order']);
     expect((await before.load()).isFieldReady('Shot', 'sg_sequence')).toBe(true);
-    const redeployed = editedSchema((t) => { delete t.Shot.fields.sg_sequence.indexed; });
+    const redeployed = editedSchema((t) => {
+      delete t.Shot.fields.sg_sequence.indexed;
+    });
     const after = await new ReadinessStore(rig.ctx.ddb, rig.ctx.tables, redeployed).load();
     expect(after.isFieldReady('Shot', 'sg_sequence')).toBe(false);
     expect(after.isFieldReady('Shot', 'code')).toBe(true);
@@ -136,7 +171,9 @@ describe('against the simulated site and DynamoDB Local', () => {
     expect(await store.adoptFingerprints()).toBeGreaterThanOrEqual(3);
     expect((await store.load()).unfingerprinted('Asset')).toEqual([]);
 
-    await store.recordDrift('Asset', [{ field: 'sg_asset_type', record: { kind: 'type-changed', cached: 'list', site: 'text', at: new Date().toISOString() } }]);
+    await store.recordDrift('Asset', [
+      { field: 'sg_asset_type', record: { kind: 'type-changed', cached: 'list', site: 'text', at: new Date().toISOString() } },
+    ]);
     let r = await store.load();
     expect(r.isDrifted('Asset', 'sg_asset_type')).toBe(true);
     expect(r.isFieldReady('Asset', 'sg_asset_type')).toBe(false);

@@ -8,8 +8,12 @@ import { startSimSite, type SimSite } from '../../local/sim/server.js';
 
 const schema = loadCachedSchema('schema/default.yml');
 let site: SimSite;
-beforeAll(async () => { site = await startSimSite({ port: 0, entities: 40, seed: 5 }); });
-afterAll(async () => { await site?.close(); });
+beforeAll(async () => {
+  site = await startSimSite({ port: 0, entities: 40, seed: 5 });
+});
+afterAll(async () => {
+  await site?.close();
+});
 
 /** The real client, plus one site write made right after a chosen read has been answered (the interleaving to test). */
 class InterleavingClient extends ShotgunClient {
@@ -17,7 +21,10 @@ class InterleavingClient extends ShotgunClient {
   override async call<T = unknown>(method: string, params?: unknown, options: CallOptions = {}): Promise<T> {
     const out = await super.call<T>(method, params, options);
     const a = this.after;
-    if (a && a.when(method, (params ?? {}) as Record<string, unknown>)) { this.after = undefined; await a.then(); }
+    if (a && a.when(method, (params ?? {}) as Record<string, unknown>)) {
+      this.after = undefined;
+      await a.then();
+    }
     return out;
   }
 }
@@ -29,7 +36,10 @@ describe('SiteFetcher.byIds', () => {
     const shot = (await client.call<{ entities: Array<{ id: number }> }>('read', readParams('Shot', [], ['code']))).entities[0];
     await client.call('delete', deleteParams('Shot', shot.id));
     // The active read misses it (still retired); the revival lands before the retired read, which misses it too.
-    client.after = { when: (m, p) => m === 'read' && p.type === 'Shot' && p.return_only === 'active', then: () => client.call('revive', reviveParams('Shot', shot.id)) };
+    client.after = {
+      when: (m, p) => m === 'read' && p.type === 'Shot' && p.return_only === 'active',
+      then: () => client.call('revive', reviveParams('Shot', shot.id)),
+    };
     const found = await fetcher.one('Shot', shot.id, ['code', 'updated_at']);
     expect(client.after).toBeUndefined();
     expect(found).toMatchObject({ type: 'Shot', id: shot.id, retired: false });
@@ -40,7 +50,10 @@ describe('SiteFetcher.byIds', () => {
     const client = new InterleavingClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key });
     const fetcher = new SiteFetcher(client, schema);
     const shot = (await client.call<{ entities: Array<{ id: number }> }>('read', readParams('Shot', [], ['code']))).entities[1];
-    client.after = { when: (m, p) => m === 'read' && p.type === 'Shot' && p.return_only === 'active', then: () => client.call('delete', deleteParams('Shot', shot.id)) };
+    client.after = {
+      when: (m, p) => m === 'read' && p.type === 'Shot' && p.return_only === 'active',
+      then: () => client.call('delete', deleteParams('Shot', shot.id)),
+    };
     // Found active by the first read (retired just after): that answer stands; the Retirement event follows.
     expect(await fetcher.one('Shot', shot.id, ['code'])).toMatchObject({ id: shot.id, retired: false });
     expect(await fetcher.one('Shot', shot.id, ['code'])).toMatchObject({ id: shot.id, retired: true });

@@ -12,7 +12,9 @@ beforeAll(async () => {
   h = await startHarness('toolkit-archived');
   projects = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['name']))) as { entities: any[] }).entities;
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 /** The payload through the API (must be a hit) and at the site: identical bytes. Returns the results. */
 async function servedSame(payload: unknown): Promise<any> {
@@ -33,7 +35,13 @@ const shapes = () => [
   readPayload(SCRIPT_AUTH, 'Task', [cond('project', 'is', projects[0])], ['content', 'entity'], NOT_ARCHIVED),
   readPayload(SCRIPT_AUTH, 'Project', [cond('archived', 'is_not', true)], ['name', 'sg_status'], NOT_ARCHIVED),
   readPayload(SCRIPT_AUTH, 'HumanUser', [], ['login', 'name'], NOT_ARCHIVED),
-  { method_name: 'summarize', params: [SCRIPT_AUTH, { type: 'Shot', summaries: [{ field: 'id', type: 'count' }], filters: { logical_operator: 'and', conditions: [] }, include_archived_projects: false }] },
+  {
+    method_name: 'summarize',
+    params: [
+      SCRIPT_AUTH,
+      { type: 'Shot', summaries: [{ field: 'id', type: 'count' }], filters: { logical_operator: 'and', conditions: [] }, include_archived_projects: false },
+    ],
+  },
 ];
 
 describe('include_archived_projects: false', () => {
@@ -41,7 +49,7 @@ describe('include_archived_projects: false', () => {
     for (const p of shapes()) await servedSame(p);
   });
 
-  it('leaves out an archived project\'s rows exactly, and re-evaluates when archived changes', async () => {
+  it("leaves out an archived project's rows exactly, and re-evaluates when archived changes", async () => {
     const all = (await servedSame(readPayload(SCRIPT_AUTH, 'Shot', [], ['project']))).entities as any[];
     await setArchived(projects[0].id, true);
     try {

@@ -7,26 +7,37 @@ let h: Harness;
 let projects: Array<{ type: string; id: number; name: string }>;
 const ARTIST = { user_login: SEEDED_LOGINS.artist, user_password: DEFAULT_USER_PASSWORD };
 const ADMIN = { user_login: SEEDED_LOGINS.admin, user_password: DEFAULT_USER_PASSWORD };
-const userId = async (login: string) => (results(await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', login)], ['id']))) as { entities: any[] }).entities[0].id as number;
+const userId = async (login: string) =>
+  (results(await h.direct(readPayload(SCRIPT_AUTH, 'HumanUser', [cond('login', 'is', login)], ['id']))) as { entities: any[] }).entities[0].id as number;
 
 /** tk-desktop's project list (project_model.py), as `auth`. */
-const desktop = (auth: unknown) => readPayload(auth as typeof SCRIPT_AUTH, 'Project', [cond('name', 'is_not', 'Template Project'), cond('archived', 'is_not', true)],
-  ['name', 'sg_status', 'current_user_favorite', 'last_accessed_by_current_user', 'sg_description'], { include_archived_projects: false });
+const desktop = (auth: unknown) =>
+  readPayload(
+    auth as typeof SCRIPT_AUTH,
+    'Project',
+    [cond('name', 'is_not', 'Template Project'), cond('archived', 'is_not', true)],
+    ['name', 'sg_status', 'current_user_favorite', 'last_accessed_by_current_user', 'sg_description'],
+    { include_archived_projects: false },
+  );
 
 beforeAll(async () => {
   // The response cache on, as deployed: it must not keep these replies.
   h = await startHarness('toolkit-caller-fields', { responseCache: { enabled: true } });
   projects = (results(await h.direct(readPayload(SCRIPT_AUTH, 'Project', [], ['name']))) as { entities: any[] }).entities;
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 describe('fields the site answers for the current user', () => {
-  it('differ by caller on the site, and the cache passes them through with their reason, never serving one caller\'s value to another', async () => {
+  it("differ by caller on the site, and the cache passes them through with their reason, never serving one caller's value to another", async () => {
     const admin = results(await h.direct(desktop(ADMIN))).entities as any[];
     h.sim.control.setCallerFields({ user: await userId(SEEDED_LOGINS.artist), project: admin[0].id, favorite: !admin[0].current_user_favorite });
     const artist = results(await h.direct(desktop(ARTIST))).entities as any[];
     expect(artist.map((p) => p.id)).toEqual(admin.map((p) => p.id));
-    const differs = artist.some((p, i) => p.current_user_favorite !== admin[i].current_user_favorite || p.last_accessed_by_current_user !== admin[i].last_accessed_by_current_user);
+    const differs = artist.some(
+      (p, i) => p.current_user_favorite !== admin[i].current_user_favorite || p.last_accessed_by_current_user !== admin[i].last_accessed_by_current_user,
+    );
     expect(differs, 'the sim gives each user its own values').toBe(true);
     for (let round = 0; round < 2; round++) {
       for (const auth of [ARTIST, ADMIN]) {

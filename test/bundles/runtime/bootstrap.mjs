@@ -12,9 +12,20 @@ const taskRoot = resolvePath(env.LAMBDA_TASK_ROOT);
 const send = (m) => process.send(m);
 // Peak RSS of this process: VmHWM (getrusage's maxrss would carry the parent's peak over fork and exec).
 const maxRssKb = () => {
-  try { return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch { return process.resourceUsage().maxRSS; }
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
+  } catch {
+    return process.resourceUsage().maxRSS;
+  }
 };
-const errorOf = (e) => ({ errorType: e?.name ?? 'Error', errorMessage: e?.message ?? String(e), code: e?.code, stack: String(e?.stack ?? '').split('\n').slice(0, 8) });
+const errorOf = (e) => ({
+  errorType: e?.name ?? 'Error',
+  errorMessage: e?.message ?? String(e),
+  code: e?.code,
+  stack: String(e?.stack ?? '')
+    .split('\n')
+    .slice(0, 8),
+});
 
 // ---- Lambda's filesystem: read-only except /tmp. Every write elsewhere fails with EROFS and is reported to the parent.
 const writable = [...new Set([resolvePath('/tmp'), resolvePath(tmpdir())])];
@@ -29,8 +40,10 @@ function refusal(op, p) {
   return Object.assign(new Error(`EROFS: read-only file system, ${op} '${asPath(p)}'`), { code: 'EROFS', errno: -30, syscall: op, path: asPath(p) });
 }
 const { O_WRONLY, O_RDWR, O_CREAT, O_APPEND, O_TRUNC } = fs.constants;
-const writesWith = (flags) => flags !== undefined && flags !== null
-  && (typeof flags === 'number' ? (flags & (O_WRONLY | O_RDWR | O_CREAT | O_APPEND | O_TRUNC)) !== 0 : /[wa+]/.test(String(flags)));
+const writesWith = (flags) =>
+  flags !== undefined &&
+  flags !== null &&
+  (typeof flags === 'number' ? (flags & (O_WRONLY | O_RDWR | O_CREAT | O_APPEND | O_TRUNC)) !== 0 : /[wa+]/.test(String(flags)));
 function guard(obj, name, badPath) {
   const original = obj[name];
   if (typeof original !== 'function') return;
@@ -45,14 +58,42 @@ function guard(obj, name, badPath) {
   };
 }
 /** Operation -> the argument positions that name a path it writes. */
-const WRITES = { writeFile: [0], appendFile: [0], mkdir: [0], mkdtemp: [0], rm: [0], rmdir: [0], unlink: [0], rename: [0, 1], copyFile: [1],
-  cp: [1], symlink: [1], link: [1], truncate: [0], chmod: [0], chown: [0], lchown: [0], utimes: [0], lutimes: [0] };
+const WRITES = {
+  writeFile: [0],
+  appendFile: [0],
+  mkdir: [0],
+  mkdtemp: [0],
+  rm: [0],
+  rmdir: [0],
+  unlink: [0],
+  rename: [0, 1],
+  copyFile: [1],
+  cp: [1],
+  symlink: [1],
+  link: [1],
+  truncate: [0],
+  chmod: [0],
+  chown: [0],
+  lchown: [0],
+  utimes: [0],
+  lutimes: [0],
+};
 for (const [name, positions] of Object.entries(WRITES)) {
   const bad = (args) => positions.map((i) => args[i]).find((p) => p !== undefined && typeof p !== 'number' && !writableAt(p));
-  for (const [obj, n] of [[fs, name], [fs, `${name}Sync`], [fs.promises, name]]) guard(obj, n, bad);
+  for (const [obj, n] of [
+    [fs, name],
+    [fs, `${name}Sync`],
+    [fs.promises, name],
+  ])
+    guard(obj, n, bad);
 }
 const openBad = (args) => (typeof args[0] !== 'number' && writesWith(args[1]) && !writableAt(args[0]) ? args[0] : undefined);
-for (const [obj, n] of [[fs, 'open'], [fs, 'openSync'], [fs.promises, 'open']]) guard(obj, n, openBad);
+for (const [obj, n] of [
+  [fs, 'open'],
+  [fs, 'openSync'],
+  [fs.promises, 'open'],
+])
+  guard(obj, n, openBad);
 guard(fs, 'createWriteStream', (args) => (typeof args[0] === 'number' || writableAt(args[0]) ? undefined : args[0]));
 syncBuiltinESMExports();
 
@@ -61,8 +102,14 @@ register('./hooks.mjs', import.meta.url, { data: { taskRoot, runtime: env.AWS_EX
 
 // The parent is gone (the suite stopped): so is the container.
 process.on('disconnect', () => process.exit(0));
-process.on('unhandledRejection', (e) => { send({ type: 'crash', error: { ...errorOf(e), errorType: 'Runtime.UnhandledPromiseRejection' } }); process.exit(128); });
-process.on('uncaughtException', (e) => { send({ type: 'crash', error: errorOf(e) }); process.exit(129); });
+process.on('unhandledRejection', (e) => {
+  send({ type: 'crash', error: { ...errorOf(e), errorType: 'Runtime.UnhandledPromiseRejection' } });
+  process.exit(128);
+});
+process.on('uncaughtException', (e) => {
+  send({ type: 'crash', error: errorOf(e) });
+  process.exit(129);
+});
 
 // ---- Init: the handler's module from the task root (index.mjs, .js or .cjs), as the Node.js runtime looks for it.
 let handler;
@@ -84,7 +131,9 @@ process.on('message', async (m) => {
   if (m?.type !== 'invoke' || !handler) return;
   const started = Date.now();
   const deadline = started + m.timeoutMs;
-  const unsupported = () => { throw new Error('callback-style completion is not supported'); };
+  const unsupported = () => {
+    throw new Error('callback-style completion is not supported');
+  };
   const context = {
     callbackWaitsForEmptyEventLoop: true,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME,
@@ -95,7 +144,9 @@ process.on('message', async (m) => {
     logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
     logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported, fail: unsupported, succeed: unsupported,
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
   };
   env._X_AMZN_TRACE_ID = m.traceId;
   try {

@@ -17,8 +17,10 @@ export async function resolve(specifier, context, next) {
   if (specifier.startsWith('node:') || builtin.has(specifier)) return next(specifier, context);
   const parent = context.parentURL ?? '';
   if (!/^(\.{0,2}\/|file:)/.test(specifier)) {
-    throw notFound(`Cannot find package '${specifier}' imported from ${parent}: the ${runtime} container provides Node's built-in modules `
-      + 'only (the runtime\'s own AWS SDK is not used: everything else must be in the bundle)');
+    throw notFound(
+      `Cannot find package '${specifier}' imported from ${parent}: the ${runtime} container provides Node's built-in modules ` +
+        "only (the runtime's own AWS SDK is not used: everything else must be in the bundle)",
+    );
   }
   const r = await next(specifier, context);
   // The bootstrap itself lives outside the task root; whatever the bundle loads must come from inside it.
