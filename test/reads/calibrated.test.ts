@@ -206,8 +206,13 @@ describe('calibrated to the site: generated reads identical to the site and serv
     h.sim.control.reset();
     h.sim.control.setSemantics(semantics);
     await forgetRules();
-    const before = await differential(7200);
-    console.log(`new user, before calibration: ${before.mismatches.length} of ${QUERIES} differ, served ${before.served} of ${before.valid}`);
+    // Only reads whose page holds a NULL next to a value under an ascending key, or text differing by case or accent
+    // under a text key, tell these rules apart: a few in a hundred generated reads, and which ones moves with the
+    // schema the generator draws from. Three times the reads, so the property (uncalibrated, some answers are wrong)
+    // does not rest on one seed's luck; the same reads again after calibration.
+    const reads = 3 * QUERIES;
+    const before = await differential(7200, { ruleShapes: true }, reads);
+    console.log(`new user, before calibration: ${before.mismatches.length} of ${reads} differ, served ${before.served} of ${before.valid}`);
     expect(before.mismatches.length).toBeGreaterThan(0);
     const { records } = await calibrate(h.site, schema, readiness);
     expect(records).toMatchObject({
@@ -215,7 +220,7 @@ describe('calibrated to the site: generated reads identical to the site and serv
       nullsDesc: { status: 'measured', value: 'first' },
       textOrder: { status: 'measured', value: 'code-point' },
     });
-    const after = await differential(7200);
+    const after = await differential(7200, { ruleShapes: true }, reads);
     console.log(`new user, after calibration: ${after.mismatches.length} differ, served ${after.served} of ${after.valid}`);
     expect(after.mismatches).toEqual([]);
     expect(Object.keys(after.reasons).filter((r) => !RULE_FREE.test(r))).toEqual([]);
@@ -249,6 +254,25 @@ const OPERAND_SETTINGS: Array<{ name: string; semantics: SimSemanticsInput }> = 
     semantics: { multiNegation: 'some-or-empty', inNullScalar: 'sql', inNullLink: 'sql', negationNulls: 'exclude' },
   },
 ];
+
+/**
+ * The operand rules unmeasured (assumed), every other rule measured at the site's value: a cache calibrated before
+ * the operand rules existed. Not forgetRules(): a rule outside MEASURE_FIRST is followed at its default while
+ * assumed, so with the site's `negationNulls: exclude` forgotten a plain negation (`downstream_published_files
+ * is_not X`) is served wrongly, for a reason no operand rule decides (the first describe's "negations leave NULL rows out").
+ */
+function forgetOperandRules(semantics: SimSemanticsInput): Promise<void> {
+  const site = semantics as Partial<Record<RuleName, string>>;
+  return readiness.saveSiteRules(
+    Object.fromEntries(
+      RULE_NAMES.map((r) =>
+        OPERAND_RULES.includes(r)
+          ? [r, { status: 'assumed' as const, value: DEFAULT_RULES[r] }]
+          : [r, { status: 'measured' as const, value: site[r] ?? DEFAULT_RULES[r] }],
+      ),
+    ),
+  );
+}
 
 /** A cache that took the documented defaults for measured (answering without measuring). */
 function assumeDefaults(): Promise<void> {
@@ -290,8 +314,8 @@ describe('operand rules: deep negations identical to the site under every settin
       async () => {
         h.sim.control.reset();
         h.sim.control.setSemantics(s.semantics);
-        // Unmeasured: the reads the rules decide pass, so every answer is the site's.
-        await forgetRules();
+        // The operand rules unmeasured: the reads they decide pass, so every answer is the site's.
+        await forgetOperandRules(s.semantics);
         const unmeasured = await differential(NEG_SEED, NEGATIONS, NEG_QUERIES);
         expect(unmeasured.mismatches).toEqual([]);
         expect([...decided].filter((i) => unmeasured.hits.has(i))).toEqual([]);
