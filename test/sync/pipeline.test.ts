@@ -130,7 +130,9 @@ describe('the sync pipeline end to end', () => {
         MessageDeduplicationId: `evt-${ev.id}`,
       }),
     );
-    await waitUntil('two dead letters', async () => (await depth(sqs.dlqUrl)) === 2, 60_000);
+    // The consumer waits out a site that is down within each delivery (functions/consumer/app.ts: until 5 s before its
+    // 30 s timeout) instead of spending deliveries at once, so the failing event reaches the DLQ after its deliveries' waits.
+    await waitUntil('two dead letters', async () => (await depth(sqs.dlqUrl)) === 2, 120_000);
     expect(consumerMetrics.total('DeadLetters')).toBe(2);
     const named = error.mock.calls.map((c) => String(c[0]));
     expect(named.some((m) => m.includes('event 77 ') || m.includes('(unreadable)'))).toBe(true);
@@ -144,5 +146,5 @@ describe('the sync pipeline end to end', () => {
     await converged('the replayed event', 'Shot', [cond('id', 'is', shot.id)], ['tag_list', 'updated_at']);
     // The unreadable one fails again and goes back to the DLQ.
     await waitUntil('the poison back in the DLQ', async () => (await depth(sqs.dlqUrl)) === 1, 60_000);
-  });
+  }, 240_000);
 });
