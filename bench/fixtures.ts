@@ -91,3 +91,28 @@ export async function benchPoller({ site, tables, endpoint }: ImportedCache, sqs
   );
   return () => poller({}, { getRemainingTimeInMillis: () => 30_000 } as Context);
 }
+
+/** The environment of the sync functions (poller, consumer, importer) over the bench's site, tables, local SQS and DynamoDB Local. */
+export function syncEnv(
+  o: { siteUrl: string; tables: TableNames; sqs: Pick<LocalSqs, 'queueUrl' | 'dlqUrl' | 'endpoint'>; dynamodbEndpoint: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SHOTGUN_URL: o.siteUrl,
+    SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
+    SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
+    ENTITIES_TABLE: o.tables.entities,
+    STATE_TABLE: o.tables.state,
+    REFS_TABLE: o.tables.refs,
+    EVENTS_QUEUE_URL: o.sqs.queueUrl,
+    EVENTS_DLQ_URL: o.sqs.dlqUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: o.dynamodbEndpoint,
+    AWS_ENDPOINT_URL_SQS: o.sqs.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POLL_INTERVAL_MS: '1000',
+    POLL_LOOP_MS: '55000',
+    ...extra,
+  };
+}

@@ -21,6 +21,7 @@ import { startLocalSqs } from '../local/sqs-local.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { authParams, batchParams, readParams, rpcPayload, ShotgunClient, updateParams } from '../shared/site/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
+import { syncEnv } from './fixtures.js';
 import { Importer, MemorySyncMetrics, syncContextFromEnv } from '../shared/sync/index.js';
 import { MemoryApiMetrics } from '../shared/reads/index.js';
 
@@ -35,25 +36,7 @@ export async function benchOutage(entities = 3000, gapEvents = 3000, outageS = 6
   const tables = tableNames(`bench-outage-${Date.now()}-`);
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await ensureTables(ddb, tables);
-  const env: Record<string, string> = {
-    SHOTGUN_URL: site.url,
-    SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
-    SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities,
-    STATE_TABLE: tables.state,
-    REFS_TABLE: tables.refs,
-    EVENTS_QUEUE_URL: sqs.queueUrl,
-    EVENTS_DLQ_URL: sqs.dlqUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POLL_INTERVAL_MS: '1000',
-    POLL_LOOP_MS: '55000',
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    RESPONSE_CACHE: 'off',
-  };
+  const env = syncEnv({ siteUrl: site.url, tables, sqs, dynamodbEndpoint: ddbLocal.endpoint }, { POWERTOOLS_LOG_LEVEL: 'CRITICAL', RESPONSE_CACHE: 'off' });
   const ctx = await syncContextFromEnv(env, { schema });
   const lines: string[] = [];
   const site2 = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });

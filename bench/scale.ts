@@ -14,6 +14,7 @@ import { batchParams, firstPage, readParams as read, ShotgunClient, wireConditio
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { Importer, MemorySyncMetrics, syncContextFromEnv, validatorFor } from '../shared/sync/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
+import { syncEnv } from './fixtures.js';
 import { ReadEngine } from '../shared/query/index.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
@@ -84,23 +85,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   const stops: Array<() => Promise<unknown> | unknown> = [];
   try {
     await ensureTables(ddb, tables);
-    const env = {
-      SHOTGUN_URL: site.url,
-      SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
-      SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-      ENTITIES_TABLE: tables.entities,
-      STATE_TABLE: tables.state,
-      REFS_TABLE: tables.refs,
-      EVENTS_QUEUE_URL: sqs.queueUrl,
-      EVENTS_DLQ_URL: sqs.dlqUrl,
-      AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      POLL_INTERVAL_MS: '1000',
-      POLL_LOOP_MS: '55000',
-    };
+    const env = syncEnv({ siteUrl: site.url, tables, sqs, dynamodbEndpoint: ddbLocal.endpoint });
     const ctx = await syncContextFromEnv(env, { schema });
     stops.push(() => ctx.destroy());
     const entities = Object.entries(site.control.stats().entities as Record<string, number>)

@@ -13,6 +13,7 @@ import { batchParams, ShotgunClient } from '../shared/site/index.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { Importer, syncContextFromEnv, MemorySyncMetrics } from '../shared/sync/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
+import { syncEnv } from './fixtures.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
@@ -36,23 +37,7 @@ export async function benchSync(entities = 10_000, writes = 300): Promise<string
   const tables = tableNames(`bench-${Date.now()}-`);
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await ensureTables(ddb, tables);
-  const env = {
-    SHOTGUN_URL: site.url,
-    SHOTGUN_SCRIPT_NAME: DEFAULT_SCRIPT.name,
-    SHOTGUN_SCRIPT_KEY: DEFAULT_SCRIPT.key,
-    ENTITIES_TABLE: tables.entities,
-    STATE_TABLE: tables.state,
-    REFS_TABLE: tables.refs,
-    EVENTS_QUEUE_URL: sqs.queueUrl,
-    EVENTS_DLQ_URL: sqs.dlqUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: ddbLocal.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POLL_INTERVAL_MS: '1000',
-    POLL_LOOP_MS: '55000',
-  };
+  const env = syncEnv({ siteUrl: site.url, tables, sqs, dynamodbEndpoint: ddbLocal.endpoint });
   const ctx = await syncContextFromEnv(env, { schema });
 
   // 1. Import.
