@@ -12,7 +12,7 @@ import type { Context } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createPollerHandler } from '../functions/poller/app.js';
 import type { LocalSqs } from '../local/sqs-local.js';
-import { MemorySyncMetrics } from '../shared/sync/index.js';
+import { Importer, MemorySyncMetrics, type SyncContext } from '../shared/sync/index.js';
 
 export interface ImportedCache {
   site: SimSite;
@@ -115,4 +115,20 @@ export function syncEnv(
     POLL_LOOP_MS: '55000',
     ...extra,
   };
+}
+
+/**
+ * The importer over a sync context, alone: no calibration and no shadow ledger (`importerFor` in shared/sync adds both),
+ * so an import figure is the import's own.
+ */
+export function importAlone(ctx: SyncContext): Importer {
+  return new Importer({
+    schema: ctx.schema,
+    store: ctx.store,
+    readiness: ctx.readiness,
+    state: ctx.importState,
+    lease: ctx.lease,
+    events: ctx.events,
+    fetcher: ctx.fetcher,
+  });
 }

@@ -21,8 +21,8 @@ import { startLocalSqs } from '../local/sqs-local.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { authParams, batchParams, readParams, rpcPayload, ShotgunClient, updateParams } from '../shared/site/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
-import { syncEnv } from './fixtures.js';
-import { Importer, MemorySyncMetrics, syncContextFromEnv } from '../shared/sync/index.js';
+import { importAlone, syncEnv } from './fixtures.js';
+import { MemorySyncMetrics, syncContextFromEnv } from '../shared/sync/index.js';
 import { MemoryApiMetrics } from '../shared/reads/index.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -41,15 +41,7 @@ export async function benchOutage(entities = 3000, gapEvents = 3000, outageS = 6
   const lines: string[] = [];
   const site2 = new ShotgunClient({ url: site.url, scriptName: DEFAULT_SCRIPT.name, scriptKey: DEFAULT_SCRIPT.key, health: false });
   try {
-    await new Importer({
-      schema,
-      store: ctx.store,
-      readiness: ctx.readiness,
-      state: ctx.importState,
-      lease: ctx.lease,
-      events: ctx.events,
-      fetcher: ctx.fetcher,
-    }).run();
+    await importAlone(ctx).run();
     const shots = (
       await site2.call<{ entities: Array<{ id: number }> }>('read', readParams('Shot', [], ['code'], { paging: { entities_per_page: 500, current_page: 1 } }))
     ).entities;

@@ -12,9 +12,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { batchParams, firstPage, readParams as read, ShotgunClient, wireCondition as cond } from '../shared/site/index.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
-import { Importer, MemorySyncMetrics, syncContextFromEnv, validatorFor } from '../shared/sync/index.js';
+import { MemorySyncMetrics, syncContextFromEnv, validatorFor } from '../shared/sync/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
-import { syncEnv } from './fixtures.js';
+import { importAlone, syncEnv } from './fixtures.js';
 import { ReadEngine } from '../shared/query/index.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
@@ -93,15 +93,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
       .reduce((n, [, c]) => n + c, 0);
 
     // 1. Import (the importer alone, as `fpt-cache import` runs it).
-    const importer = new Importer({
-      schema,
-      store: ctx.store,
-      readiness: ctx.readiness,
-      state: ctx.importState,
-      lease: ctx.lease,
-      events: ctx.events,
-      fetcher: ctx.fetcher,
-    });
+    const importer = importAlone(ctx);
     t0 = Date.now();
     let last = 0;
     const imported = await importer.run({
@@ -272,15 +264,7 @@ export async function importOnly(size: number, disk: boolean): Promise<number> {
       },
       { schema },
     );
-    const importer = new Importer({
-      schema,
-      store: ctx.store,
-      readiness: ctx.readiness,
-      state: ctx.importState,
-      lease: ctx.lease,
-      events: ctx.events,
-      fetcher: ctx.fetcher,
-    });
+    const importer = importAlone(ctx);
     const t0 = Date.now();
     const r = await importer.run();
     const rate = r.written / ((Date.now() - t0) / 1000);

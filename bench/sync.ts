@@ -11,9 +11,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { batchParams, ShotgunClient } from '../shared/site/index.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
-import { Importer, syncContextFromEnv, MemorySyncMetrics } from '../shared/sync/index.js';
+import { syncContextFromEnv, MemorySyncMetrics } from '../shared/sync/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
-import { syncEnv } from './fixtures.js';
+import { importAlone, syncEnv } from './fixtures.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
@@ -41,15 +41,7 @@ export async function benchSync(entities = 10_000, writes = 300): Promise<string
   const ctx = await syncContextFromEnv(env, { schema });
 
   // 1. Import.
-  const importer = new Importer({
-    schema,
-    store: ctx.store,
-    readiness: ctx.readiness,
-    state: ctx.importState,
-    lease: ctx.lease,
-    events: ctx.events,
-    fetcher: ctx.fetcher,
-  });
+  const importer = importAlone(ctx);
   let t0 = Date.now();
   const imported = await importer.run();
   const importMs = Date.now() - t0;
