@@ -293,12 +293,14 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
       onError(`${opts.fn.name} failed; the whole batch is retried`, e);
       failed = 'all';
     }
-    for (const { group, held } of batch) {
+    const outcome = batch.map(({ group, held }) => {
       const firstFailed = failed === 'all' ? 0 : held.findIndex((h) => (failed as Set<string>).has(h.message.MessageId!));
-      const done = firstFailed < 0 ? held : held.slice(0, firstFailed);
-      const retry = firstFailed < 0 ? [] : held.slice(firstFailed);
+      return { group, done: firstFailed < 0 ? held : held.slice(0, firstFailed), retry: firstFailed < 0 ? [] : held.slice(firstFailed) };
+    });
+    // The batch's succeeded records deleted together (10 per call), as Lambda's event source does.
+    await deleteMessages(outcome.flatMap((o) => o.done));
+    for (const { group, done, retry } of outcome) {
       if (done.length) {
-        await deleteMessages(done);
         forget(group, done);
         counters.recordsSucceeded += done.length;
       }

@@ -6,6 +6,7 @@ import {
   type ApplyOutcome,
   EventRowSchema,
   pendingKeyOf,
+  writeTargets,
   type EventRow,
   SchemaDrift,
   syncContextFromEnv,
@@ -36,6 +37,10 @@ export interface ConsumerDeps {
   afterApply?: (ev: EventRow) => Promise<void>;
   /** Runs a batch's applies with their change-counter bumps gathered and made once at the end (shared/store deferBumps). */
   deferBumps?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Runs a batch's applies with its entities' stored items read up front in one call (EntityStore.withStates). */
+  withStates?: <T>(events: readonly EventRow[], fn: () => Promise<T>) => Promise<T>;
+  /** Runs once a batch's applies and bumps are done, with the events applied, before any is acknowledged (their pending markers are cleared). */
+  afterBatch?: (applied: readonly EventRow[]) => Promise<void>;
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -67,7 +72,7 @@ async function applyWaitingForSite(d: ConsumerDeps, applier: EventApplier, ev: E
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
   const recordHandler =
-    (applier: EventApplier, remainingMs: () => number) =>
+    (applier: EventApplier, remainingMs: () => number, applied: EventRow[]) =>
     async (record: SQSRecord): Promise<void> => {
       let ev: EventRow | undefined;
       try {
@@ -76,6 +81,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
         await d.afterApply?.(ev);
         const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
         const lag = Number.isFinite(at) ? Math.max(0, (now() - at) / 1000) : 0;
+        applied.push(ev);
         d.metrics.add('EventsApplied', 1);
         if (Number.isFinite(at)) d.metrics.add('SyncLagSeconds', lag, 'Seconds');
         d.onApplied?.(ev, outcome, lag);
@@ -104,14 +110,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
    * The batch's site reads made once, up front (one `id in [...]` read per type; docs/sync.md "Event bursts"). If they
    * fail, each event reads for itself and fails or succeeds on its own, as without them.
    */
-  const batchApplier = async (records: readonly SQSRecord[]): Promise<EventApplier> => {
-    const events = records.flatMap((r) => {
-      try {
-        return [parseEventBody(r.body)];
-      } catch {
-        return [];
-      }
-    });
+  const batchApplier = async (events: readonly EventRow[]): Promise<EventApplier> => {
     try {
       return await d.applier.forBatch(events);
     } catch (e) {
@@ -120,7 +119,14 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     }
   };
   return async (event, context) => {
-    const applier = await batchApplier(event.Records);
+    const events = event.Records.flatMap((r) => {
+      try {
+        return [parseEventBody(r.body)];
+      } catch {
+        return [];
+      }
+    });
+    const applier = await batchApplier(events);
     // Each message group (one entity) in order, the groups of the batch at once. A failure stops its group (it and
     // every later record of the group are reported failed, so each entity's events stay in order); other groups go
     // on. Failing the whole rest of the batch would count receives against unrelated events and send them to the DLQ
@@ -131,7 +137,8 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
       groups.set(g, [...(groups.get(g) ?? []), r]);
     }
     const failed: string[] = [];
-    const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0);
+    const applied: EventRow[] = [];
+    const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0, applied);
     const applyGroups = () =>
       Promise.all(
         [...groups.values()].map(async (records) => {
@@ -148,7 +155,10 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     try {
       // The change counters every write of the batch bumps, bumped once each when the batch is applied, before any
       // record is acknowledged (a failed bump fails the batch; redelivered events bump again).
-      await (d.deferBumps ? d.deferBumps(applyGroups) : applyGroups());
+      const withStates = () => (d.withStates ? d.withStates(events, applyGroups) : applyGroups());
+      await (d.deferBumps ? d.deferBumps(withStates) : withStates());
+      // After the bumps: a read that finds no marker for its type also finds the counters moved (shared/reads/store-freshness.ts).
+      await d.afterBatch?.(applied);
       const order = new Map(event.Records.map((r, i) => [r.messageId, i]));
       return { batchItemFailures: failed.sort((a, b) => order.get(a)! - order.get(b)!).map((itemIdentifier) => ({ itemIdentifier })) };
     } finally {
@@ -186,6 +196,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     onApplied: o.onApplied,
     backoffMs: ctx.client.health && ((round) => ctx.client.health!.backoffMs(round)),
     deferBumps: (fn) => deferBumps(ctx.ddb, fn),
+    withStates: (events, fn) => ctx.store.withStates(writeTargets(ctx.schema, events), fn),
     // Entity writes bump their own change counters (shared/store). Once applied (also when a redelivered event is now
     // stale, so a bump lost after its write is made good) the event's type and project are bumped again, and a schema
     // change (DisplayColumn) bumps `*schema`.
@@ -193,8 +204,8 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
       const project = (ev.project as { id?: unknown } | null | undefined)?.id;
       const keys = eventTypes([ev]).flatMap((t) => (t === SCHEMA_GENERATION ? [t] : countersOfChange(t, typeof project === 'number' ? project : undefined)));
       await bumpGenerations(ctx.ddb, ctx.tables.state, keys);
-      // Applied: reads of its type no longer wait for it (shared/store/pending-events.ts).
-      await pending.clear({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id });
     },
+    // Applied: reads of their types no longer wait for them (shared/store/pending-events.ts), one call per batch.
+    afterBatch: (applied) => pending.clearMany(applied.map((ev) => ({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id }))),
   });
 }

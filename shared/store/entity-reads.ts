@@ -18,6 +18,7 @@ import {
 } from './item-layout.js';
 import { capacity, pool, TableIo } from './table-io.js';
 import { decodeEntity, spilledFields, toStoredEntity } from './item-codec.js';
+import { PrefetchedStates, takePrefetched, withPrefetchedStates } from './state-prefetch.js';
 
 /** The read side of the entity store (EntityStore adds the versioned writes). */
 export class EntityReads extends TableIo {
@@ -44,16 +45,37 @@ export class EntityReads extends TableIo {
     return { ids, retired: new Set(items.filter((it) => it.r?.BOOL).map((it) => Number(it.id.N))), stats };
   }
 
+  /**
+   * Runs `fn` (a batch of writes) with the entity items of `targets` read up front in one consistent BatchGetItem
+   * (100 keys a call): each entity's first read-merge-write inside `fn` starts from it instead of its own GetItem.
+   */
+  async withStates<T>(targets: readonly Target[], fn: () => Promise<T>): Promise<T> {
+    const pks = [...new Set(targets.map((t) => entityPk(t.type, t.id)))];
+    const items = await this.batchGet(
+      this.tables.entities,
+      pks.map((pk) => ({ pk: { S: pk }, sk: { S: ENTITY_SK } })),
+      { consistent: true },
+    );
+    const found = new Map<string, Item | null>(pks.map((pk) => [pk, null]));
+    for (const it of items) found.set(it.pk.S!, it);
+    return withPrefetchedStates(new PrefetchedStates(found), fn);
+  }
+
   /** One entity's full state, read consistently (the write path), with the keys of its current chunks. */
   protected async readState(type: string, id: number): Promise<{ state: EntityState; chunkKeys: Item[] } | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const r = await this.ddb.send(
-        new GetItemCommand({
-          TableName: this.tables.entities,
-          Key: { pk: { S: entityPk(type, id) }, sk: { S: ENTITY_SK } },
-          ConsistentRead: true,
-        }),
-      );
+      // The batch's prefetched item (shared/store/state-prefetch.ts) stands in for the first read.
+      const pre = attempt === 0 ? takePrefetched(entityPk(type, id)) : undefined;
+      const r =
+        pre !== undefined
+          ? { Item: pre ?? undefined }
+          : await this.ddb.send(
+              new GetItemCommand({
+                TableName: this.tables.entities,
+                Key: { pk: { S: entityPk(type, id) }, sk: { S: ENTITY_SK } },
+                ConsistentRead: true,
+              }),
+            );
       if (!r.Item) return undefined;
       const loaded = await this.loadSpilled(r.Item, true);
       if (loaded) return { state: decodeEntity(this.schema, r.Item, loaded.values), chunkKeys: loaded.keys };

@@ -14,6 +14,7 @@ export const ANY_TYPE = '*';
 /** How long a marker counts at most. */
 export const PENDING_MARK_MS = 10 * 60_000;
 const padId = (id: number) => String(Math.max(0, id)).padStart(15, '0');
+const markerKey = (e: PendingEvent) => ({ pk: { S: `${PENDING_PK}#${e.key}` }, sk: { S: padId(e.id) } });
 
 export interface PendingEvent {
   key: string;
@@ -30,29 +31,31 @@ export class PendingEvents {
   /** Marks events as queued (before they are sent); resolves once every marker is written. */
   async mark(events: readonly PendingEvent[]): Promise<void> {
     const expiresAt = this.now() + PENDING_MARK_MS;
-    let requests: WriteRequest[] = [...new Map(events.map((e) => [`${e.key}#${e.id}`, e])).values()].map((e) => ({
-      PutRequest: {
-        Item: {
-          pk: { S: `${PENDING_PK}#${e.key}` },
-          sk: { S: padId(e.id) },
-          expiresAt: { N: String(expiresAt) },
-          ttl: { N: String(Math.ceil(expiresAt / 1000) + 3600) },
-        },
-      },
-    }));
+    const ttl = { N: String(Math.ceil(expiresAt / 1000) + 3600) };
+    await this.write(events, (e) => ({ PutRequest: { Item: { ...markerKey(e), expiresAt: { N: String(expiresAt) }, ttl } } }), 'written');
+  }
+
+  /** Clears the markers of applied events (idempotent; a consumer batch clears its events' markers at once, after its writes). */
+  async clearMany(events: readonly PendingEvent[]): Promise<void> {
+    await this.write(events, (e) => ({ DeleteRequest: { Key: markerKey(e) } }), 'cleared');
+  }
+
+  /** BatchWriteItem of one request per distinct marker, 25 a call, unprocessed ones retried with backoff. */
+  private async write(events: readonly PendingEvent[], request: (e: PendingEvent) => WriteRequest, verb: string): Promise<void> {
+    let requests = [...new Map(events.map((e) => [`${e.key}#${e.id}`, e])).values()].map(request);
     for (let round = 0; requests.length; round++) {
       const chunks: WriteRequest[][] = [];
       for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
       const out = await Promise.all(chunks.map((c) => this.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: c } }))));
       requests = out.flatMap((o) => o.UnprocessedItems?.[this.table] ?? []);
-      if (requests.length && round >= 8) throw new Error(`pending-event markers not written (${requests.length} unprocessed)`);
+      if (requests.length && round >= 8) throw new Error(`pending-event markers not ${verb} (${requests.length} unprocessed)`);
       if (requests.length) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
     }
   }
 
   /** Clears one event's marker once it is applied (idempotent). */
   async clear(event: PendingEvent): Promise<void> {
-    await this.ddb.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: `${PENDING_PK}#${event.key}` }, sk: { S: padId(event.id) } } }));
+    await this.ddb.send(new DeleteItemCommand({ TableName: this.table, Key: markerKey(event) }));
   }
 
   /** The first of `keys` with a live marker (an event queued and not applied), or undefined when none has one. */

@@ -1,4 +1,4 @@
-// The site reads of one consumer batch, made up front: one `find` with `id in [...]` per entity type for every event of the batch, never one per event.
+// What one consumer batch reads up front: the site reads (one `find` with `id in [...]` per entity type, never one per event) and which stored entities it writes.
 //
 // Why it is safe (docs/sync.md "Event bursts"): the consumer gets an event only after the poller read it from the
 // event log, so every event of a batch has committed before the batch starts. One read of an entity taken then
@@ -54,6 +54,15 @@ export function plannedRead(ev: EventRow, rules: ReadPlanRules, view: Readiness 
     backRef || meta.in_create === true ? [] : rules.auditFields.filter((f) => f !== field && rules.schema.isCached(type, f) && !view?.isDrifted(type, f));
   if (!rules.trusted(def.data_type, meta)) fields.unshift(field);
   return fields.length ? { type, id: owner.id, fields } : undefined;
+}
+
+/** The cached entities a batch's events write (the owners of entity events of cached types): their stored items are read up front, once. */
+export function writeTargets(schema: CachedSchema, events: readonly EventRow[]): Array<{ type: string; id: number }> {
+  return events.flatMap((ev) => {
+    const m = ENTITY_EVENT.exec(ev.event_type);
+    const owner = m && schema.site.hasType(m[1]) ? owningEntity(ev) : undefined;
+    return owner && owner.type === m?.[1] ? [owner] : [];
+  });
 }
 
 /** The batch's reads, answered from one read per type; anything it did not read goes to the site as before. */

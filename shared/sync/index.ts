@@ -13,6 +13,7 @@ export { EntityRefresher, fetchable } from './entity-refresh.js';
 export { type ShadowPorts, shadowPorts } from './shadow-ports.js';
 export { type TypeValidation, type ValidateOptions, type ValidationReport, Validator, validatorFor } from './validator.js';
 export { cachedFields, SiteFetcher } from './site-fetch.js';
+export { writeTargets } from './batch-reads.js';
 export { replayDeadLetters } from './dlq-replay.js';
 export { type SyncContext, syncContextFromEnv } from './sync-context.js';
 export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
