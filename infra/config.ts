@@ -52,6 +52,14 @@ const ConfigShape = z.object({
   schemaFile: optionalString,
   /** How often the poller asks the site's event log for new entries inside its one-minute run. */
   pollIntervalMs: int(500, 30_000).default(2_000),
+  /**
+   * Outages (docs/operations.md). How long after the last successful poll reads are served marked stale while the site
+   * is down (OUTAGE_GRACE_S; 0 turns outage mode off), how recent the last poll must be for any read to be served
+   * (STORE_MAX_LAG_MS), and how old a poller's heartbeat must be before another takes its lease over (POLLER_STALE_MS).
+   */
+  outageGraceSeconds: int(0, 7 * 86_400).default(4 * 3600),
+  storeMaxLagMs: int(1_000, 3_600_000).default(15_000),
+  pollerStaleMs: int(1_000, 60_000).default(10_000),
   /** How often the reconciler (updated_at scans) and the validator (drift sampling) run. */
   reconcileIntervalMinutes: int(1, 1440).default(5),
   /**
@@ -122,6 +130,11 @@ const ConfigShape = z.object({
 
 export const ConfigSchema = ConfigShape.superRefine((c, ctx) => {
   if (c.domainName && !c.certificateArn) ctx.addIssue({ code: 'custom', path: ['certificateArn'], message: 'is required when domainName is set' });
+  // A bound below a few poll intervals would leave reads passing (freshness) or pollers fighting over the lease (staleness).
+  if (c.storeMaxLagMs < 3 * c.pollIntervalMs)
+    ctx.addIssue({ code: 'custom', path: ['storeMaxLagMs'], message: `must be at least 3 poll intervals (${3 * c.pollIntervalMs})` });
+  if (c.pollerStaleMs < 3 * c.pollIntervalMs)
+    ctx.addIssue({ code: 'custom', path: ['pollerStaleMs'], message: `must be at least 3 poll intervals (${3 * c.pollIntervalMs})` });
   if (c.certificateArn && !c.domainName) ctx.addIssue({ code: 'custom', path: ['domainName'], message: 'is required when certificateArn is set' });
   if (c.schemaFile && !existsSync(resolveFromRepo(c.schemaFile))) {
     ctx.addIssue({ code: 'custom', path: ['schemaFile'], message: `file not found: ${resolveFromRepo(c.schemaFile)}` });

@@ -61,6 +61,7 @@ export class FptCacheStack extends Stack {
       pollerMemoryMb: c.pollerMemoryMb,
       consumerMemoryMb: c.consumerMemoryMb,
       signedUrlMarginS: c.signedUrlMarginSeconds,
+      pollerStaleMs: c.pollerStaleMs,
     });
     this.api = new CacheApi(this, 'Api', {
       defaults,
@@ -74,6 +75,7 @@ export class FptCacheStack extends Stack {
       certificateArn: c.certificateArn,
       permissions: { trustedPrincipals: c.trustedPrincipals, viewTtlSeconds: c.permissionViewTtlSeconds },
       signedUrlMarginS: c.signedUrlMarginSeconds,
+      outage: { graceSeconds: c.outageGraceSeconds, storeMaxLagMs: c.storeMaxLagMs },
     });
     // Shadow checks of a share of the API's hits (docs/shadow.md); shadowSampleRate=0 leaves them out.
     this.shadow =

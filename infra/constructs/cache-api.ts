@@ -22,6 +22,8 @@ export interface CacheApiProps extends CacheScope {
   readonly permissions?: { readonly trustedPrincipals?: string; readonly viewTtlSeconds: number };
   /** Signed URLs are served only while valid this long (SIGNED_URL_MARGIN_S; default 600 in the function). */
   readonly signedUrlMarginS?: number;
+  /** Outage mode's grace (OUTAGE_GRACE_S) and the freshness bound of served reads (STORE_MAX_LAG_MS); the function's defaults when unset. */
+  readonly outage?: { readonly graceSeconds: number; readonly storeMaxLagMs: number };
 }
 
 /** Download paths shotgun_api3 GETs from its base URL's host (local/api-gateway.ts mirrors them). */
@@ -79,6 +81,7 @@ export class CacheApi extends Construct {
         ...(props.permissions ? { PERMISSION_VIEW_TTL_SECONDS: String(props.permissions.viewTtlSeconds) } : {}),
         ...(props.permissions?.trustedPrincipals ? { TRUSTED_PRINCIPALS: props.permissions.trustedPrincipals } : {}),
         ...(props.signedUrlMarginS ? { SIGNED_URL_MARGIN_S: String(props.signedUrlMarginS) } : {}),
+        ...(props.outage ? { OUTAGE_GRACE_S: String(props.outage.graceSeconds), STORE_MAX_LAG_MS: String(props.outage.storeMaxLagMs) } : {}),
       },
     });
     // Reads the cache and writes through what callers wrote (read-your-writes: the written entities, read back with the

@@ -22,6 +22,8 @@ export interface SyncPipelineProps extends CacheScope {
   readonly consumerMemoryMb: number;
   /** The reconciler renews signed URLs of recently read entities before they come within this margin (SIGNED_URL_MARGIN_S). */
   readonly signedUrlMarginS?: number;
+  /** A poller heartbeat older than this is a dead owner's: its lease is taken over (POLLER_STALE_MS; the function's default when unset). */
+  readonly pollerStaleMs?: number;
 }
 
 /** Lambda requires the queue's visibility timeout to be at least the function timeout; AWS recommends 6x. */
@@ -100,6 +102,7 @@ export class SyncPipeline extends Construct {
         POLL_INTERVAL_MS: String(props.pollIntervalMs),
         POLL_LOOP_MS: String(POLLER_LOOP_MS),
         IMPORTER_FUNCTION_NAME: this.importer.fn.functionName,
+        ...(props.pollerStaleMs ? { POLLER_STALE_MS: String(props.pollerStaleMs) } : {}),
         ...script,
       },
     });

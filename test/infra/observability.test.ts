@@ -5,6 +5,7 @@ import type { ApiMetricName } from '../../shared/reads/index.js';
 import { SHADOW_METRICS } from '../../shared/shadow/index.js';
 import { SYNC_METRICS } from '../../shared/sync/index.js';
 import { logicalId, resource, synth, type Json } from './synth.js';
+import { freshnessFromEnv, outageFromEnv } from '../../functions/api/env.js';
 
 const { stack, template } = synth({ syncLagThresholdSeconds: '90' });
 const noEmail = synth({ alarmEmail: '' }, 'FptCacheNoEmail');
@@ -324,5 +325,23 @@ describe('signed URLs', () => {
     expect(envOf(set.template, set.stack.api.handler).SIGNED_URL_MARGIN_S).toBe('900');
     expect(envOf(set.template, set.stack.pipeline.reconciler).SIGNED_URL_MARGIN_S).toBe('900');
     expect(() => synth({ signedUrlMarginSeconds: '0' })).toThrow(/signedUrlMarginSeconds/);
+  });
+});
+
+describe('outage settings', () => {
+  it('reach the functions that read them, in the form their own environment parsers accept (CDK context outageGraceSeconds, storeMaxLagMs, pollerStaleMs)', () => {
+    const envOf = (t: typeof template, fn: typeof stack.api.handler) =>
+      resource(t, logicalId(fn.fn)).Properties.Environment.Variables as Record<string, string>;
+    const api = envOf(template, stack.api.handler);
+    expect(outageFromEnv(api)).toEqual({ graceMs: 4 * 3600 * 1000 });
+    expect(freshnessFromEnv(api)).toEqual({ enabled: true, maxLagMs: 15_000 });
+    expect(envOf(template, stack.pipeline.poller).POLLER_STALE_MS).toBe('10000');
+    const set = synth({ outageGraceSeconds: '0', storeMaxLagMs: '30000', pollerStaleMs: '20000' });
+    expect(outageFromEnv(envOf(set.template, set.stack.api.handler))).toEqual({ graceMs: 0 });
+    expect(freshnessFromEnv(envOf(set.template, set.stack.api.handler)).maxLagMs).toBe(30_000);
+    expect(envOf(set.template, set.stack.pipeline.poller).POLLER_STALE_MS).toBe('20000');
+    // Bounds below a few poll intervals would leave every read passing, or pollers taking each other's lease.
+    expect(() => synth({ storeMaxLagMs: '5000' })).toThrow(/storeMaxLagMs/);
+    expect(() => synth({ pollIntervalMs: '5000', pollerStaleMs: '10000' })).toThrow(/pollerStaleMs/);
   });
 });
