@@ -32,7 +32,16 @@ import {
 import type { CachedSchema } from '../../shared/schema/index.js';
 import { ShadowLedger, type ShadowSink } from '../../shared/shadow/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S, ShotgunClient, SiteInfo } from '../../shared/site/index.js';
-import { EntityStore, KeptEvents, PendingEvents, ReadinessStore, ReconcilePace, RecentVolatileReads, type TableNames } from '../../shared/store/index.js';
+import {
+  EntityStore,
+  KeptEvents,
+  KeptSiteInfo,
+  PendingEvents,
+  ReadinessStore,
+  ReconcilePace,
+  RecentVolatileReads,
+  type TableNames,
+} from '../../shared/store/index.js';
 import { PollerLease } from '../../shared/sync/index.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request.js';
 
@@ -120,7 +129,8 @@ export function buildContext(deps: ApiDeps): ApiContext {
     onRetry: (r) => logger.warn('retrying the site', { ...r }),
   });
   const log = (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => logger[level](message, { ...details });
-  const siteInfo = new SiteInfo(client, cfg.infoCacheMs);
+  // The last `info` reply is also kept in the state table, for containers started while the site is down.
+  const siteInfo = new SiteInfo(client, cfg.infoCacheMs, Date.now, deps.cache && new KeptSiteInfo(deps.cache.ddb, deps.cache.tables.state));
   const cache = deps.cache && buildCache(deps.cache, client, cfg, log, metrics);
   return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, cache };
 }

@@ -58,7 +58,7 @@ export {
 export { type CallOptions, type RawReply, ShotgunClient, type ShotgunClientOptions, ShotgunTransportError } from './shotgun-client.js';
 export { ensureVerdictKeyFile, getVerdictKey, VERDICT_KEY_FILE_ENV, VERDICT_KEY_SECRET_ARN_ENV } from './verdict-key.js';
 export { getScriptKey, getSiteCredentials, SCRIPT_KEY_UNSET_FIELD, SiteCredentials, SiteCredentialsError } from './site-credentials.js';
-export { SiteInfo } from './site-info.js';
+export { type InfoKeeper, SiteInfo } from './site-info.js';
 export { isFileTransferPath, relayTransfer } from './file-transfer.js';
 export { uploadTargets } from './upload-target.js';
 export { passThrough } from './pass-through.js';

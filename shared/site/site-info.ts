@@ -15,15 +15,26 @@ class InfoOutage extends Error {}
 /** The request body shotgun_api3 sends for `info` (no auth params). */
 const INFO_BODY = Buffer.from(JSON.stringify(rpcPayload('info', undefined)), 'utf8');
 
+/** Where the last reply is kept beyond this container (the state table): a container started during an outage answers `info` from it. */
+export interface InfoKeeper {
+  load(): Promise<{ at: number; body: Buffer } | undefined>;
+  save(reply: { at: number; body: Buffer }): Promise<void>;
+}
+
+/** A kept reply identical to the one just fetched is written again only after this long (its age is what outage mode reports). */
+const KEEP_REFRESH_MS = 3600_000;
+
 export class SiteInfo {
   private cached?: { at: number; body: Promise<Buffer> };
   /** The last reply the site gave, kept for as long as the container lives: what `info` is answered with while the site is down. */
   private last?: { at: number; body: Buffer };
+  private saved?: { at: number; body: Buffer };
 
   constructor(
     private readonly client: ShotgunClient,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    private readonly keeper?: InfoKeeper,
   ) {}
 
   /**
@@ -36,9 +47,23 @@ export class SiteInfo {
     try {
       return await this.fetch();
     } catch (e) {
-      const last = this.last;
-      if (last && (e instanceof InfoOutage || e instanceof ShotgunTransportError)) return { body: last.body, fromMemory: true, staleSince: last.at };
+      if (!(e instanceof InfoOutage || e instanceof ShotgunTransportError)) throw e;
+      // This container's last reply, else the one a container kept before (a cold start during the outage).
+      const last = this.last ?? (await this.keeper?.load().catch(() => undefined));
+      if (last) return { body: last.body, fromMemory: true, staleSince: last.at };
       throw e;
+    }
+  }
+
+  /** Keeps the reply beyond this container; best effort (a failure only means a cold start during an outage relays the site's 503). */
+  private async keep(reply: { at: number; body: Buffer }): Promise<void> {
+    const s = this.saved;
+    if (!this.keeper || (s && s.body.equals(reply.body) && reply.at - s.at < KEEP_REFRESH_MS)) return;
+    try {
+      await this.keeper.save(reply);
+      this.saved = reply;
+    } catch {
+      /* kept in memory only */
     }
   }
 
@@ -63,6 +88,7 @@ export class SiteInfo {
     });
     const got = await body;
     this.last = { at: entry.at, body: got };
+    await this.keep(this.last);
     return { body: got, fromMemory: false };
   }
 }

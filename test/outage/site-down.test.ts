@@ -2,6 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readParams, rpcPayload, updateParams, type AuthParams } from '../../shared/site/index.js';
 import { DEFAULT_USER_PASSWORD, SEEDED_LOGINS } from '../../local/sim/credentials.js';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { apiDepsFromEnv, createApiHandler } from '../../functions/api/app.js';
+import { startLocalApiGateway } from '../../local/api-gateway.js';
+import { API_FUNCTION } from '../../local/functions.js';
+import { postRpc } from '../stack/http.js';
 import { waitUntil } from '../sync/helpers.js';
 import { compareWithSite, expectConverged, probeReads, startOutageRig, SCRIPT, type OutageRig } from './rig.js';
 
@@ -11,6 +16,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => o?.close());
 
+const quiet = new Logger({ serviceName: 'outage-test', logLevel: 'CRITICAL' });
 const user = (login: string): AuthParams => ({ user_login: login, user_password: DEFAULT_USER_PASSWORD }) as AuthParams;
 const page = { entities_per_page: 500, current_page: 1 };
 const order = [{ field_name: 'id', direction: 'asc' }];
@@ -70,6 +76,17 @@ describe('the site down for maintenance', () => {
     expect(info.status).toBe(200);
     expect((info.json() as { results: { version: number[] } }).results.version.length).toBeGreaterThan(0);
     expect(info.headers['x-fpt-cache-stale']).toBe('site-unavailable');
+    // A container started during the outage (a cold start: nothing in its memory) answers `info` with the reply kept in
+    // the state table, byte for byte what the running container gives.
+    const cold = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler: createApiHandler(apiDepsFromEnv(o.env, quiet)) });
+    try {
+      const coldInfo = await postRpc(`${cold.url}/api3/json`, rpcPayload('info', undefined));
+      expect(coldInfo.status).toBe(200);
+      expect(coldInfo.headers['x-fpt-cache-stale']).toBe('site-unavailable');
+      expect(coldInfo.body.equals(info.body)).toBe(true);
+    } finally {
+      await cold.close();
+    }
     // New credentials cannot be verified, a read the cache cannot plan, a write: the site's own 503.
     for (const p of [strangerRead, uncachedRead, rpcPayload('update', SCRIPT, updateParams('Shot', 1, { description: 'during the outage' }))]) {
       const r = await o.rpc(p);
