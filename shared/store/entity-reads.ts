@@ -1,5 +1,5 @@
 // Reading cached entities: by id, per index (type, project, link slot, updated_at), reverse references, and spilled fields reassembled.
-import { GetItemCommand, type GetItemCommandOutput, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, type GetItemCommandOutput, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { gunzipSync } from 'node:zlib';
 import type { CachedSchema } from '../schema/index.js';
 import type { TableNames } from './table-design.js';
@@ -18,6 +18,18 @@ import {
 } from './item-layout.js';
 import { capacity, pool, TableIo } from './table-io.js';
 import { decodeEntity, spilledFields, toStoredEntity } from './item-codec.js';
+
+/** An id-ordered index a page can be read from: byType, byProject or a link slot (each sorted by id within its key). */
+export type OrderedSource =
+  { index: 'type'; type: string } | { index: 'project'; type: string; projectId: number } | { index: 'link'; type: string; field: string; target: Target };
+
+/** One page of an ordered source: its entities in index order, the last id read, and whether the source is exhausted. */
+export interface OrderedPage {
+  entities: StoredEntity[];
+  stats: ReadStats;
+  lastId?: number;
+  done: boolean;
+}
 
 /** The read side of the entity store (EntityStore adds the versioned writes). */
 export class EntityReads extends TableIo {
@@ -160,6 +172,42 @@ export class EntityReads extends TableIo {
       },
       maxItems,
     );
+  }
+
+  /**
+   * At most `limit` entities of an id-ordered source, ids after `after` (ascending) or before it (`desc`), in that
+   * order: one Query, so a reader can stop as soon as it has what it needs (index-ordered paging).
+   */
+  async orderedPage(source: OrderedSource, opts: { desc: boolean; after?: number; limit: number }): Promise<OrderedPage> {
+    const key =
+      source.index === 'type'
+        ? { name: 't', value: source.type, index: 'byType' }
+        : source.index === 'project'
+          ? { name: 'tp', value: `${source.type}#${source.projectId}`, index: 'byProject' }
+          : this.slotKey(source.type, source.field, source.target);
+    const range = opts.after === undefined ? '' : opts.desc ? ' AND #id < :after' : ' AND #id > :after';
+    const r = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tables.entities,
+        IndexName: key.index,
+        KeyConditionExpression: `#k = :k${range}`,
+        ExpressionAttributeNames: { '#k': key.name, ...(range ? { '#id': 'id' } : {}) },
+        ExpressionAttributeValues: { ':k': { S: key.value }, ...(opts.after === undefined ? {} : { ':after': { N: String(opts.after) } }) },
+        ScanIndexForward: !opts.desc,
+        Limit: opts.limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const items = r.Items ?? [];
+    const stats = { items: r.ScannedCount ?? items.length, rcu: capacity(r.ConsumedCapacity), calls: 1 };
+    const lastId = items.length ? Number(items[items.length - 1].id.N) : opts.after;
+    return { entities: await this.materialize(items, stats), stats, ...(lastId === undefined ? {} : { lastId }), done: !r.LastEvaluatedKey };
+  }
+
+  private slotKey(type: string, field: string, target: Target): { name: string; value: string; index: string } {
+    const slot = this.schema.linkSlot(type, field);
+    if (slot === undefined) throw new Error(`${type}.${field} has no link slot (not an indexed entity field)`);
+    return { name: `l${slot}`, value: `${type}.${field}#${target.type}#${target.id}`, index: `byLink${slot}` };
   }
 
   /** A type's entities whose indexed entity field `field` links to `target` (the field's byLink slot), in id order. */
