@@ -56,6 +56,45 @@ export class EntityReads extends TableIo {
     return { ids, retired: new Set(items.filter((it) => it.r?.BOOL).map((it) => Number(it.id.N))), stats };
   }
 
+  /**
+   * Counts of a type's stored entities (active, retired) with ids after `after`, reading at most `max` of them in id
+   * order (byType, two attributes per item): the window ends at the last id read (`upTo`), or is open (no `upTo`) when
+   * the type ends within it.
+   */
+  async countWindow(type: string, after: number, max: number): Promise<{ upTo?: number; active: number; retired: number; stats: ReadStats }> {
+    const stats = emptyStats();
+    let active = 0;
+    let retired = 0;
+    let last = after;
+    let start: Item | undefined;
+    do {
+      const left = max - active - retired;
+      if (left <= 0) return { upTo: last, active, retired, stats };
+      const r = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tables.entities,
+          IndexName: 'byType',
+          KeyConditionExpression: '#t = :t AND #id > :a',
+          ExpressionAttributeNames: { '#t': 't', '#id': 'id', '#r': 'r' },
+          ExpressionAttributeValues: { ':t': { S: type }, ':a': { N: String(after) } },
+          ProjectionExpression: '#id, #r',
+          ExclusiveStartKey: start,
+          Limit: Number.isFinite(left) ? left : undefined,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      const items = r.Items ?? [];
+      addStats(stats, { items: r.ScannedCount ?? items.length, rcu: capacity(r.ConsumedCapacity), calls: 1 });
+      for (const it of items) {
+        if (it.r?.BOOL) retired++;
+        else active++;
+        last = Number(it.id.N);
+      }
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return { active, retired, stats };
+  }
+
   /** One entity's full state, read consistently (the write path), with the keys of its current chunks. */
   protected async readState(type: string, id: number): Promise<{ state: EntityState; chunkKeys: Item[] } | undefined> {
     for (let attempt = 0; ; attempt++) {

@@ -10,6 +10,7 @@ export { KEPT_PK, KeptEvents, MAX_KEPT_ROW_BYTES, keptPartition, keptProjectId, 
 export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHOLE_TYPE } from './readiness.js';
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';
+export { CountWindows } from './count-windows.js';
 export { SiteFieldKnowledge } from './site-fields.js';
 export {
   bumpGenerations,
