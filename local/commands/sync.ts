@@ -168,7 +168,8 @@ export async function importCommand(argv: string[], env: FunctionEnv): Promise<n
 }
 
 function typeLine(t: TypeValidation): string {
-  const counts = `site ${num(t.site.active)}+${num(t.site.retired)} retired, cache ${num(t.cache.active)}+${num(t.cache.retired)} retired`;
+  const range = t.ids ? ` (ids ${num(t.ids.after + 1)}..${t.ids.upTo === undefined ? 'end' : num(t.ids.upTo)})` : '';
+  const counts = `site ${num(t.site.active)}+${num(t.site.retired)} retired, cache ${num(t.cache.active)}+${num(t.cache.retired)} retired${range}`;
   if (!t.ready) return `  ${t.type.padEnd(16)} not ready (reads pass through)  ${counts}`;
   const countsDiffer = t.site.active !== t.cache.active || t.site.retired !== t.cache.retired;
   const status = countsDiffer || t.differing.length ? 'DRIFT' : 'ok';

@@ -1,10 +1,19 @@
 // The cache's read path: plan a `read`, fetch its candidates and linked entities from the entity store, and let the semantics model answer.
 import type { CachedSchema } from '../schema/index.js';
 import { ShotgunFault, SummaryParamsSchema, type ReadResult } from '../site/index.js';
-import { ScanTooLarge, addStats, emptyStats, type EntityStore, type ReadStats, type StoredEntity, type Readiness } from '../store/index.js';
+import { ScanTooLarge, addStats, emptyStats, type EntityStore, type OrderedSource, type ReadStats, type StoredEntity, type Readiness } from '../store/index.js';
 import { MAX_FANOUT, planRead, type Access, type ReadPlan } from './planner.js';
+import { indexOrder, readOrdered, type IndexOrder } from './ordered-read.js';
 import { DEFAULT_VOLATILE_POLICY, volatileReason, volatileSources, type VolatilePolicy, type VolatileRef } from './volatile-values.js';
-import { executeRead, executeSummarize, validateSummarize, type SummarizeResult, type EntityLookup, type EntityRecord } from '../semantics/index.js';
+import {
+  executeRead,
+  executeSummarize,
+  readMatcher,
+  validateSummarize,
+  type SummarizeResult,
+  type EntityLookup,
+  type EntityRecord,
+} from '../semantics/index.js';
 
 export type ReadOutcome =
   | { served: true; result: ReadResult; access: Access['kind']; stats: ReadStats; candidates: number; volatile?: VolatileRef[] }
@@ -83,6 +92,14 @@ export class StoreLookup implements EntityLookup {
   }
 }
 
+/** What the semantics model answers from: the candidates, the lookup of linked entities, the cost, and the clock their matching used. */
+interface Gathered {
+  candidates: StoredEntity[];
+  lookup: StoreLookup;
+  stats: ReadStats;
+  now?: Date;
+}
+
 export class ReadEngine {
   /** "type" or "type#project" -> when a scan of it was found too large. */
   private readonly tooLarge = new Map<string, number>();
@@ -92,6 +109,10 @@ export class ReadEngine {
     private readonly schema: CachedSchema,
     private readonly opts: ReadEngineOptions,
   ) {}
+
+  private now(): Date {
+    return (this.opts.now ?? (() => new Date()))();
+  }
 
   private get maxScan(): number {
     return this.opts.maxScanEntities ?? MAX_SCAN_ENTITIES;
@@ -117,13 +138,13 @@ export class ReadEngine {
     const planned = planRead(this.schema, await this.opts.readiness(), rawParams);
     if (!planned.ok) return { served: false, reason: planned.reason };
     const plan = planned.plan;
-    const gathered = await this.gatherCapped(plan);
+    const gathered = await this.gatherCapped(plan, true);
     if ('reason' in gathered) return { served: false, reason: gathered.reason };
     const { candidates, lookup, stats } = gathered;
     let result: ReadResult;
     try {
       result = executeRead(
-        { schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules },
+        { schema: this.schema.site, lookup, now: gathered.now ?? this.now(), rules: plan.rules },
         plan.params,
         candidates.map((c) => c.record),
       );
@@ -172,7 +193,7 @@ export class ReadEngine {
     const { candidates, lookup, stats } = gathered;
     try {
       const result = executeSummarize(
-        { schema: this.schema.site, lookup, now: (this.opts.now ?? (() => new Date()))(), rules: plan.rules },
+        { schema: this.schema.site, lookup, now: this.now(), rules: plan.rules },
         sp,
         candidates.map((c) => c.record),
       );
@@ -184,9 +205,10 @@ export class ReadEngine {
   }
 
   /** gather, or the pass reason when a whole-type or whole-project read is over the cap. */
-  private async gatherCapped(plan: ReadPlan): Promise<{ candidates: StoredEntity[]; lookup: StoreLookup; stats: ReadStats } | { reason: string }> {
+  private async gatherCapped(plan: ReadPlan, ordered = false): Promise<Gathered | { reason: string }> {
     try {
-      return await this.gather(plan);
+      const order = ordered ? indexOrder(this.schema, plan) : undefined;
+      return (order && (await this.gatherOrdered(plan, order))) || (await this.gather(plan));
     } catch (e) {
       if (e instanceof ScanTooLarge) return { reason: `scan-too-large:${plan.params.type}` };
       throw e;
@@ -194,14 +216,84 @@ export class ReadEngine {
   }
 
   /** Everything the semantics model needs for a plan: the candidates and a lookup holding every linked entity it reaches. */
-  private async gather(plan: ReadPlan): Promise<{ candidates: StoredEntity[]; lookup: StoreLookup; stats: ReadStats }> {
+  private async gather(plan: ReadPlan): Promise<Gathered> {
     const stats = emptyStats();
     const known = new Map<string, StoredEntity>();
     const candidates = await this.candidates(plan, stats, known);
     const lookup = new StoreLookup(this.schema);
     for (const c of candidates) lookup.addFacts(c);
-    await this.prefetchDeep(plan, candidates, lookup, stats, known);
+    await this.prefetchDeep(plan, candidates, lookup, stats, this.seedKnown(plan, known, lookup));
     return { candidates, lookup, stats };
+  }
+
+  /**
+   * gather for a read ordered by id (ordered-read.ts): its id-ordered sources read page by page, each page's link facts
+   * and deep records added before its rows are matched, until every source holds the reply's rows. Undefined when the
+   * semantics model faults on the request (the normal path returns the site's fault).
+   */
+  private async gatherOrdered(plan: ReadPlan, order: IndexOrder): Promise<Gathered | undefined> {
+    const stats = emptyStats();
+    const known = new Map<string, StoredEntity>();
+    const type = plan.params.type;
+    const from = await this.orderedSources(type, plan.access, stats, known);
+    const lookup = new StoreLookup(this.schema);
+    const fetched = this.seedKnown(plan, known, lookup);
+    const admit = async (entities: StoredEntity[]) => {
+      for (const c of entities) lookup.addFacts(c);
+      await this.prefetchDeep(plan, entities, lookup, stats, fetched);
+    };
+    if ('entities' in from) {
+      await admit(from.entities);
+      return { candidates: from.entities, lookup, stats };
+    }
+    const now = this.now();
+    let matches: (rec: EntityRecord) => boolean;
+    try {
+      matches = readMatcher({ schema: this.schema.site, lookup, now, rules: plan.rules }, plan.params);
+    } catch (e) {
+      if (e instanceof ShotgunFault) return undefined;
+      throw e;
+    }
+    const candidates = await readOrdered(this.store, from.sources, order, { maxScan: this.maxScan, stats, admit, matches });
+    return { candidates, lookup, stats, now };
+  }
+
+  /** The id-ordered sources of an access; a semi-join reads its inner side first (its fallback when too many match), a fallback no index orders reads whole. */
+  private async orderedSources(
+    type: string,
+    a: Access,
+    stats: ReadStats,
+    known: Map<string, StoredEntity>,
+  ): Promise<{ sources: OrderedSource[] } | { entities: StoredEntity[] }> {
+    switch (a.kind) {
+      case 'type':
+        return { sources: [{ index: 'type', type }] };
+      case 'project':
+        return { sources: a.projectIds.map((projectId) => ({ index: 'project', type, projectId })) };
+      case 'link':
+        return { sources: a.targets.map((target) => ({ index: 'link', type, field: a.field, target })) };
+      case 'semi': {
+        const inner = await this.read_(a.targetType, a.inner, stats, known);
+        if (inner.length > MAX_FANOUT) return this.orderedSources(type, a.fallback, stats, known);
+        for (const t of inner) known.set(`${t.record.type}#${t.record.id}`, t);
+        return { sources: inner.map((t) => ({ index: 'link', type, field: a.field, target: { type: t.record.type, id: t.record.id } })) };
+      }
+      case 'ids':
+      case 'ref':
+        return { entities: await this.read_(type, a, stats, known) };
+    }
+  }
+
+  /** The map of entities fetched whole for deep paths, seeded with those read on the way (a semi-join's targets). */
+  private seedKnown(plan: ReadPlan, known: Map<string, StoredEntity>, lookup: StoreLookup): Map<string, StoredEntity> {
+    const fetched = new Map<string, StoredEntity>();
+    if (!plan.deep.length) return fetched;
+    for (const [k, e] of known) {
+      fetched.set(k, e);
+      lookup.addRecord(e.record);
+      lookup.addFacts(e);
+    }
+    return fetched;
   }
 
   /** The root candidates; `known` collects entities read on the way (a semi-join's targets) so deep hops reuse them. */
@@ -254,15 +346,7 @@ export class ReadEngine {
    * Fetches the entities every deep path reaches, hop by hop (BatchGet per hop and type), so the semantics model
    * sees whole records (their own retired state and fields) at every hop.
    */
-  private async prefetchDeep(plan: ReadPlan, roots: StoredEntity[], lookup: StoreLookup, stats: ReadStats, known: Map<string, StoredEntity>): Promise<void> {
-    const fetched = new Map<string, StoredEntity>();
-    if (plan.deep.length) {
-      for (const [k, e] of known) {
-        fetched.set(k, e);
-        lookup.addRecord(e.record);
-        lookup.addFacts(e);
-      }
-    }
+  private async prefetchDeep(plan: ReadPlan, roots: StoredEntity[], lookup: StoreLookup, stats: ReadStats, fetched: Map<string, StoredEntity>): Promise<void> {
     for (const path of plan.deep) {
       let level: EntityRecord[] = roots.map((r) => r.record);
       for (const hop of path.hops) {

@@ -6,11 +6,11 @@ export { collectFieldPaths, parseFieldPath } from './field-paths.js';
 export { isOperator, NEGATIONS, OPERATORS_BY_TYPE, operatorsFor } from './operators.js';
 export { calendarWindow, relativeWindow, shiftUtc } from './relative-dates.js';
 export { wireValue } from './projection.js';
-export { executeRead, executeSummarize, type ReadContext, type SummarizeResult, validateRead, validateSummarize } from './read-semantics.js';
+export { executeRead, executeSummarize, readMatcher, type ReadContext, type SummarizeResult, validateRead, validateSummarize } from './read-semantics.js';
 export { canonical, canonicalDigest } from './canonical-json.js';
 export { readTypes } from './read-types.js';
 export { pageBounds, pagingInfo } from './paging.js';
-export { cmpCodePoint } from './ordering.js';
+export { cmpCodePoint, idOrder } from './ordering.js';
 export {
   DEFAULT_RULES,
   MEASURE_FIRST,

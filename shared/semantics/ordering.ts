@@ -171,6 +171,24 @@ export function compileSorts(
 }
 
 /**
+ * The id order a read's `sorts` amount to: `asc` when no sort applies (the default order; sorts on fields that do not
+ * exist are skipped), `asc` / `desc` when the first key is the root's own `id` (unique, so later keys never decide);
+ * undefined for any other order, or sorts the site faults on.
+ */
+export function idOrder(schema: SiteSchema, rootType: string, sorts: readonly Sort[] | undefined): 'asc' | 'desc' | undefined {
+  let compiled: CompiledSort[];
+  try {
+    compiled = compileSorts(schema, { get: () => undefined }, rootType, sorts);
+  } catch {
+    return undefined;
+  }
+  if (compiled.length === 0) return 'asc';
+  const first = compiled[0].path;
+  if (first.hops.length || first.leafField !== 'id') return undefined;
+  return compiled[0].desc ? 'desc' : 'asc';
+}
+
+/**
  * Sorts in place: each key in turn (NULL before or after every value as the sort's `nullsFirst` says, whatever its
  * direction), then id ascending. Keys are computed once per record.
  */

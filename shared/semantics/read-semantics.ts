@@ -74,21 +74,10 @@ function both(a: RecordPredicate, b: RecordPredicate): RecordPredicate {
 export function executeRead(ctx: ReadContext, params: ReadParams, candidates: Iterable<EntityRecord>): ReadResult {
   const type = checkReadRequest(ctx.schema, params);
   const rules = ctx.rules ?? DEFAULT_RULES;
-  const filter = both(
-    archivedFilter(ctx, type, params.include_archived_projects),
-    compileFilters(
-      { schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read', rules },
-      type,
-      applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules),
-    ),
-  );
+  const matches = readMatcher(ctx, params);
   const sorts = compileSorts(ctx.schema, ctx.lookup, type, params.sorts, 'read', rules);
-  const wantRetired = params.return_only === 'retired';
   let matched: EntityRecord[] = [];
-  for (const rec of candidates) {
-    if (rec.type !== type || rec.retired !== wantRetired) continue;
-    if (filter(rec)) matched.push(rec);
-  }
+  for (const rec of candidates) if (matches(rec)) matched.push(rec);
   sortRecords(matched, sorts);
   matched = dropDuplicateIds(matched);
   const paging = params.paging ?? { entities_per_page: 500, current_page: 1 };
@@ -98,6 +87,26 @@ export function executeRead(ctx: ReadContext, params: ReadParams, candidates: It
   for (let i = start; i < end; i++) entities[i - start] = projection.project(matched[i]);
   const info = pagingInfo(params, matched.length, paging);
   return info === undefined ? { entities } : { entities, paging_info: info };
+}
+
+/**
+ * Whether a record is one of a `read`'s matches (its type, return_only, include_archived_projects and filters), as
+ * executeRead decides it; linked records come from `ctx.lookup` when the predicate runs. Throws ShotgunFault as
+ * executeRead does for an invalid request.
+ */
+export function readMatcher(ctx: ReadContext, params: ReadParams): RecordPredicate {
+  const type = checkReadRequest(ctx.schema, params);
+  const rules = ctx.rules ?? DEFAULT_RULES;
+  const filter = both(
+    archivedFilter(ctx, type, params.include_archived_projects),
+    compileFilters(
+      { schema: ctx.schema, lookup: ctx.lookup, now: ctx.now, method: 'read', rules },
+      type,
+      applyFilterRules(ctx.schema, type, params.filters ?? NO_FILTERS, rules),
+    ),
+  );
+  const wantRetired = params.return_only === 'retired';
+  return (rec) => rec.type === type && rec.retired === wantRetired && filter(rec);
 }
 
 /** Candidates must be unique; a repeated id (same record twice) sorts adjacent and is dropped here. */

@@ -2,8 +2,8 @@
 import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EntityReads } from './entity-reads.js';
 import { pool } from './table-io.js';
-import { ENTITY_SK, entityPk, type Item } from './item-layout.js';
-import { edgeKeys, encodeEntity } from './item-codec.js';
+import { addStats, ENTITY_SK, entityPk, type EntityState, type Item, type ReadStats } from './item-layout.js';
+import { decodeEntity, edgeKeys, encodeEntity } from './item-codec.js';
 import { bumpGenerations, countersOfChange, projectOf } from './change-counters.js';
 
 /** Edge maintenance on top of the entity reads (EntityStore adds the versioned writes). */
@@ -11,6 +11,18 @@ export class EdgeItems extends EntityReads {
   /** Bumps the change counters of a written entity (its type, its projects before and after): after the write, before the writer returns. */
   protected async changed(type: string, ...values: Array<Record<string, unknown> | undefined>): Promise<void> {
     await this.bump(countersOfChange(type, ...values.map(projectOf)));
+  }
+
+  /**
+   * The stored states of entities, read consistently in batches (100 keys per call), by entity pk: `spilled` for an
+   * item with spilled fields (its state needs its chunks: the caller reads it whole), absent when not stored.
+   */
+  protected async statesOf(entities: ReadonlyArray<{ type: string; id: number }>, stats: ReadStats): Promise<Map<string, EntityState | 'spilled'>> {
+    const keys = entities.map((e): Item => ({ pk: { S: entityPk(e.type, e.id) }, sk: { S: ENTITY_SK } }));
+    const read: ReadStats = { items: 0, rcu: 0, calls: 0 };
+    const items = await this.batchGet(this.tables.entities, keys, { consistent: true, stats: read });
+    addStats(stats, read);
+    return new Map(items.map((it) => [it.pk.S!, it.x ? ('spilled' as const) : decodeEntity(this.schema, it)]));
   }
 
   /** Bumps a set of change counters once each (a bulk write collects its entities' counters and bumps them at its end). */

@@ -1,5 +1,5 @@
 // Reading cached entities: by id, per index (type, project, link slot, updated_at), reverse references, and spilled fields reassembled.
-import { GetItemCommand, type GetItemCommandOutput, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, type GetItemCommandOutput, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { gunzipSync } from 'node:zlib';
 import type { CachedSchema } from '../schema/index.js';
 import type { TableNames } from './table-design.js';
@@ -18,7 +18,19 @@ import {
 } from './item-layout.js';
 import { capacity, pool, TableIo } from './table-io.js';
 import { decodeEntity, spilledFields, toStoredEntity } from './item-codec.js';
-import { PrefetchedStates, takePrefetched, withPrefetchedStates } from './state-prefetch.js';
+import { takePrefetched, withPrefetchedStates } from './state-prefetch.js';
+
+/** An id-ordered index a page can be read from: byType, byProject or a link slot (each sorted by id within its key). */
+export type OrderedSource =
+  { index: 'type'; type: string } | { index: 'project'; type: string; projectId: number } | { index: 'link'; type: string; field: string; target: Target };
+
+/** One page of an ordered source: its entities in index order, the last id read, and whether the source is exhausted. */
+export interface OrderedPage {
+  entities: StoredEntity[];
+  stats: ReadStats;
+  lastId?: number;
+  done: boolean;
+}
 
 /** The read side of the entity store (EntityStore adds the versioned writes). */
 export class EntityReads extends TableIo {
@@ -45,20 +57,48 @@ export class EntityReads extends TableIo {
     return { ids, retired: new Set(items.filter((it) => it.r?.BOOL).map((it) => Number(it.id.N))), stats };
   }
 
+  /** Runs `fn` (a batch of writes) with the stored items of `targets` read up front in one consistent BatchGetItem (shared/store/state-prefetch.ts). */
+  withStates<T>(targets: readonly Target[], fn: () => Promise<T>): Promise<T> {
+    return withPrefetchedStates(targets, (keys) => this.batchGet(this.tables.entities, keys, { consistent: true }), fn);
+  }
+
   /**
-   * Runs `fn` (a batch of writes) with the entity items of `targets` read up front in one consistent BatchGetItem
-   * (100 keys a call): each entity's first read-merge-write inside `fn` starts from it instead of its own GetItem.
+   * Counts of a type's stored entities (active, retired) with ids after `after`, reading at most `max` of them in id
+   * order (byType, two attributes per item): the window ends at the last id read (`upTo`), or is open (no `upTo`) when
+   * the type ends within it.
    */
-  async withStates<T>(targets: readonly Target[], fn: () => Promise<T>): Promise<T> {
-    const pks = [...new Set(targets.map((t) => entityPk(t.type, t.id)))];
-    const items = await this.batchGet(
-      this.tables.entities,
-      pks.map((pk) => ({ pk: { S: pk }, sk: { S: ENTITY_SK } })),
-      { consistent: true },
-    );
-    const found = new Map<string, Item | null>(pks.map((pk) => [pk, null]));
-    for (const it of items) found.set(it.pk.S!, it);
-    return withPrefetchedStates(new PrefetchedStates(found), fn);
+  async countWindow(type: string, after: number, max: number): Promise<{ upTo?: number; active: number; retired: number; stats: ReadStats }> {
+    const stats = emptyStats();
+    let active = 0;
+    let retired = 0;
+    let last = after;
+    let start: Item | undefined;
+    do {
+      const left = max - active - retired;
+      if (left <= 0) return { upTo: last, active, retired, stats };
+      const r = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tables.entities,
+          IndexName: 'byType',
+          KeyConditionExpression: '#t = :t AND #id > :a',
+          ExpressionAttributeNames: { '#t': 't', '#id': 'id', '#r': 'r' },
+          ExpressionAttributeValues: { ':t': { S: type }, ':a': { N: String(after) } },
+          ProjectionExpression: '#id, #r',
+          ExclusiveStartKey: start,
+          Limit: Number.isFinite(left) ? left : undefined,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      const items = r.Items ?? [];
+      addStats(stats, { items: r.ScannedCount ?? items.length, rcu: capacity(r.ConsumedCapacity), calls: 1 });
+      for (const it of items) {
+        if (it.r?.BOOL) retired++;
+        else active++;
+        last = Number(it.id.N);
+      }
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return { active, retired, stats };
   }
 
   /** One entity's full state, read consistently (the write path), with the keys of its current chunks. */
@@ -182,6 +222,42 @@ export class EntityReads extends TableIo {
       },
       maxItems,
     );
+  }
+
+  /**
+   * At most `limit` entities of an id-ordered source, ids after `after` (ascending) or before it (`desc`), in that
+   * order: one Query, so a reader can stop as soon as it has what it needs (index-ordered paging).
+   */
+  async orderedPage(source: OrderedSource, opts: { desc: boolean; after?: number; limit: number }): Promise<OrderedPage> {
+    const key =
+      source.index === 'type'
+        ? { name: 't', value: source.type, index: 'byType' }
+        : source.index === 'project'
+          ? { name: 'tp', value: `${source.type}#${source.projectId}`, index: 'byProject' }
+          : this.slotKey(source.type, source.field, source.target);
+    const range = opts.after === undefined ? '' : opts.desc ? ' AND #id < :after' : ' AND #id > :after';
+    const r = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tables.entities,
+        IndexName: key.index,
+        KeyConditionExpression: `#k = :k${range}`,
+        ExpressionAttributeNames: { '#k': key.name, ...(range ? { '#id': 'id' } : {}) },
+        ExpressionAttributeValues: { ':k': { S: key.value }, ...(opts.after === undefined ? {} : { ':after': { N: String(opts.after) } }) },
+        ScanIndexForward: !opts.desc,
+        Limit: opts.limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const items = r.Items ?? [];
+    const stats = { items: r.ScannedCount ?? items.length, rcu: capacity(r.ConsumedCapacity), calls: 1 };
+    const lastId = items.length ? Number(items[items.length - 1].id.N) : opts.after;
+    return { entities: await this.materialize(items, stats), stats, ...(lastId === undefined ? {} : { lastId }), done: !r.LastEvaluatedKey };
+  }
+
+  private slotKey(type: string, field: string, target: Target): { name: string; value: string; index: string } {
+    const slot = this.schema.linkSlot(type, field);
+    if (slot === undefined) throw new Error(`${type}.${field} has no link slot (not an indexed entity field)`);
+    return { name: `l${slot}`, value: `${type}.${field}#${target.type}#${target.id}`, index: `byLink${slot}` };
   }
 
   /** A type's entities whose indexed entity field `field` links to `target` (the field's byLink slot), in id order. */

@@ -13,6 +13,7 @@ import type { TableNames } from './table-design.js';
 import { EdgeItems } from './edge-items.js';
 import { countersOfChange, projectOf } from './change-counters.js';
 import { cloneState, edgeKeys, type EncodedEntity, encodeEntity, isLinkType, isObj, linkMap, toLink } from './item-codec.js';
+import { patchLinkFacts, type Referrer } from './link-facts.js';
 import { backoff, pool } from './table-io.js';
 import { edgeId, edgeKey, emptyStats, ENTITY_SK, entityPk, type EntityState, type ImportWriteOptions, type Item, ITEM_LAYOUT, JOURNAL_TTL_S, journalPk, LAYOUT_KEY, type LinkValue, padId, type PutOptions, type ReadStats, RETIRED_KEY, type Target, type WriteResult, type WriteStatus } from './item-layout.js';
 
@@ -241,7 +242,7 @@ export class EntityStore extends EdgeItems {
   async propagateLinkFacts(target: Target, facts: { name?: unknown; retired?: boolean }): Promise<{ entities: number; stats: ReadStats }> {
     const stats = emptyStats();
     const rows = await this.refRows(target, {}, stats);
-    const byEntity = new Map<string, { type: string; id: number; fields: Set<string>; edgeFields: Set<string> }>();
+    const byEntity = new Map<string, Referrer>();
     for (const r of rows) {
       const k = entityPk(r.type, r.id);
       const e = byEntity.get(k) ?? { type: r.type, id: r.id, fields: new Set<string>(), edgeFields: new Set<string>() };
@@ -249,38 +250,27 @@ export class EntityStore extends EdgeItems {
       if (r.edge) e.edgeFields.add(r.field);
       byEntity.set(k, e);
     }
+    // Read the referrers in batches first (consistently, as the write loop reads): only those whose links lack the facts
+    // or that have orphan edges go through the read-merge-write, the others would come back unchanged from it.
+    const states = await this.statesOf([...byEntity.values()], stats);
+    const due = [...byEntity.values()].filter((e) => {
+      const cur = states.get(entityPk(e.type, e.id));
+      if (cur === 'spilled') return true;
+      if (!cur) return false;
+      const p = patchLinkFacts(this.schema, cur, e, target, facts);
+      return p.next !== undefined || p.orphans.length > 0;
+    });
     let entities = 0;
     // The referrers' counters, bumped once each when the propagation is done (a renamed Project touches thousands).
     const bumps = new Set<string>();
-    await pool([...byEntity.values()], this.concurrency, async (e) => {
+    await pool(due, this.concurrency, async (e) => {
       /** Edge items found for links the entity does not hold (orphans), with the write counter of the state that shows it. */
       let orphans: { keys: Item[]; w: number } = { keys: [], w: 0 };
       const res = await this.mutate(e.type, e.id, (cur) => {
         if (!cur) return 'missing';
-        const have = edgeKeys(this.schema, cur);
-        orphans = { keys: [...e.edgeFields].filter((f) => !have.has(edgeId(f, target))).map((f) => edgeKey(e.type, e.id, f, target)), w: cur.w };
-        const next = cloneState(cur);
-        let changed = false;
-        for (const field of e.fields) {
-          const dt = this.schema.site.dataType(e.type, field);
-          if (!isLinkType(dt)) continue;
-          const patch = (l: LinkValue): LinkValue => {
-            if (l.type !== target.type || l.id !== target.id) return l;
-            const n: LinkValue = { ...l };
-            if (facts.name !== undefined && n.name !== facts.name) { n.name = facts.name; changed = true; }
-            if (facts.retired !== undefined && (n.retired === true) !== facts.retired) {
-              if (facts.retired) n.retired = true; else delete n.retired;
-              changed = true;
-            }
-            return n;
-          };
-          const v = next.values[field];
-          if (dt === 'entity' && isObj(v)) next.values[field] = patch(v as unknown as LinkValue);
-          else if (dt === 'multi_entity' && Array.isArray(v)) next.values[field] = (v as LinkValue[]).map(patch);
-        }
-        if (!changed) return 'unchanged';
-        next.w = cur.w + 1;
-        return next;
+        const p = patchLinkFacts(this.schema, cur, e, target, facts);
+        orphans = { keys: p.orphans, w: cur.w };
+        return p.next ?? 'unchanged';
       }, bumps);
       if (res.status === 'applied') entities++;
       if (orphans.keys.length) await this.deleteEdges(orphans.keys, orphans.w);

@@ -2,6 +2,7 @@
 // May import: site, schema, semantics. This index is the package's only public face: other packages import it, never a file inside.
 export { ensureTables, ENTITIES_TABLE, type IndexSpec, type KeyAttr, TABLE_SPECS, tableNames, type TableNames, type TableSpec } from './table-design.js';
 export { EntityStore, type EntityStoreOptions } from './entity-store.js';
+export { type OrderedPage, type OrderedSource } from './entity-reads.js';
 export { addStats, emptyStats, ITEM_LAYOUT, type ReadStats, type StoredEntity, type WriteResult } from './item-layout.js';
 export { itemSize } from './item-codec.js';
 export { ScanTooLarge } from './table-io.js';
@@ -9,6 +10,7 @@ export { KEPT_PK, KeptEvents, MAX_KEPT_ROW_BYTES, keptPartition, keptProjectId, 
 export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHOLE_TYPE } from './readiness.js';
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
 export { periodicSnapshot } from './periodic-snapshot.js';
+export { CountWindows } from './count-windows.js';
 export { SiteFieldKnowledge } from './site-fields.js';
 export {
   bumpGenerations,

@@ -5,7 +5,7 @@
 // logged none, so a state of the same version is replaced (`refresh`); a newer one still wins (docs/sync.md "Versions").
 import type { CachedSchema } from '../schema/index.js';
 import type { EntityRecord } from '../semantics/index.js';
-import type { EntityStore, Readiness } from '../store/index.js';
+import type { EntityStore, Readiness, StoredEntity } from '../store/index.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';
 
@@ -55,11 +55,16 @@ export class EntityRefresher {
 
   /** Link facts from the stored state (names, retired flags) and edges, for every entity just re-read. */
   private async afterWrite(records: readonly EntityRecord[]): Promise<void> {
+    // The stored states in batches (one BatchGetItem per 100 of a type), then each entity's propagation and edge repair.
+    const byType = new Map<string, number[]>();
+    for (const r of records) byType.set(r.type, [...(byType.get(r.type) ?? []), r.id]);
+    const states = new Map<string, StoredEntity>();
+    for (const [type, ids] of byType) for (const e of (await this.d.store.getMany(type, ids)).entities) states.set(`${type}#${e.record.id}`, e);
     const queue = [...records];
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let rec = queue.shift(); rec; rec = queue.shift()) {
-          const stored = await this.d.store.get(rec.type, rec.id);
+          const stored = states.get(`${rec.type}#${rec.id}`);
           if (!stored) continue;
           const idf = this.d.schema.site.identifier(rec.type);
           const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };

@@ -111,12 +111,15 @@ export class SiteFetcher {
     return out;
   }
 
-  /** How many entities of a type the site has (active or retired). */
-  async count(type: string, retired: boolean): Promise<number> {
+  /** How many entities of a type the site has (active or retired), optionally only ids after `ids.after` up to `ids.upTo`. */
+  async count(type: string, retired: boolean, ids: { after?: number; upTo?: number } = {}): Promise<number> {
+    const conditions: Cond[] = [];
+    if (ids.after) conditions.push({ path: 'id', relation: 'greater_than', values: [ids.after] });
+    if (ids.upTo !== undefined) conditions.push({ path: 'id', relation: 'less_than', values: [ids.upTo + 1] });
     const r = await this.client.call<{ paging_info?: { entity_count?: number } }>('read', {
       type,
       return_fields: ['id'],
-      filters: { logical_operator: 'and', conditions: [] },
+      filters: { logical_operator: 'and', conditions },
       return_only: retired ? 'retired' : 'active',
       paging: { entities_per_page: 1, current_page: 1 },
       return_paging_info: true,

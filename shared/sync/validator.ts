@@ -1,11 +1,18 @@
 // Validation: per-type counts and a field-by-field comparison of entities as the site returns them and as the cache serves them.
 //
+// Counts cost what the store holds (every stored id is read to count it), so with a count window (default
+// DEFAULT_COUNT_WINDOW) a type larger than the window is counted one id range at a time: each run compares the site's
+// and the cache's counts of the ids after the previous window's end, up to `window` stored entities, and the next run
+// goes on from there (CountWindows, state table), wrapping at the end. A type within the window is counted whole every
+// run, as before; a quarantined type is always counted whole (a clean validation is what clears it). Every id range is
+// compared once per cycle of ceil(stored / window) runs, and the reconciler's daily id sweep compares every id.
+//
 // The comparison goes through the read engine (what a client would get from the cache, link names and hidden
 // retired targets included) against the site's own `read` of the same ids and fields. Events in flight make a
 // fresh write differ for a moment, so differing entities are compared once more after `recheckMs`; only what
 // still differs counts as drift.
 import type { CachedSchema } from '../schema/index.js';
-import type { EntityStore, ReadinessStore } from '../store/index.js';
+import { CountWindows, type EntityStore, type ReadinessStore } from '../store/index.js';
 import { ReadEngine } from '../query/index.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
 import { sameObjects, type ShotgunClient } from '../site/index.js';
@@ -25,7 +32,12 @@ export interface ValidatorDeps {
    * a quarantined type found clean (counts equal, nothing differing) is put back in service.
    */
   shadow?: ShadowLedger;
+  /** Where each type's count window stands; without it every type is counted whole. */
+  windows?: CountWindows;
 }
+
+/** Stored entities a run counts per type (more: the type is counted one window per run). */
+export const DEFAULT_COUNT_WINDOW = 5_000;
 
 export interface ValidateOptions {
   types?: string[];
@@ -33,6 +45,8 @@ export interface ValidateOptions {
   data?: number | 'all';
   /** Wait before comparing differing entities again (default 3 s; 0 compares once). */
   recheckMs?: number;
+  /** Stored entities counted per type and run (default DEFAULT_COUNT_WINDOW with `windows`; 'all': whole types, also implied by data 'all'). */
+  countWindow?: number | 'all';
   /** Told about each type as soon as it is checked. */
   onType?: (t: TypeValidation) => void;
 }
@@ -48,6 +62,8 @@ export interface TypeValidation {
   ready: boolean;
   site: { active: number; retired: number };
   cache: { active: number; retired: number };
+  /** The id range both counts cover, when not the whole type (a count window): ids after `after`, up to `upTo` (open: to the end). */
+  ids?: { after: number; upTo?: number };
   compared: number;
   differing: EntityDiff[];
   /** The type was quarantined by a shadow mismatch; `cleared`: this validation found it clean and put it back in service. */
@@ -73,19 +89,8 @@ export class Validator {
     const quarantined = new Map(((await this.d.shadow?.report())?.quarantined ?? []).map((q) => [q.type, q.suspects]));
     for (const type of opts.types ?? this.d.schema.site.typeNames) {
       const ready = readiness.isTypeReady(type);
-      const [siteActive, siteRetired, summary] = await Promise.all([
-        this.d.fetcher.count(type, false),
-        this.d.fetcher.count(type, true),
-        this.d.store.typeSummary(type),
-      ]);
-      const t: TypeValidation = {
-        type,
-        ready,
-        site: { active: siteActive, retired: siteRetired },
-        cache: { active: summary.ids.length - summary.retired.size, retired: summary.retired.size },
-        compared: 0,
-        differing: [],
-      };
+      const whole = !this.d.windows || quarantined.has(type) || opts.countWindow === 'all' || opts.data === 'all';
+      const t = await this.counts(type, ready, whole ? Infinity : ((opts.countWindow as number | undefined) ?? DEFAULT_COUNT_WINDOW));
       if (ready) {
         const fields = cachedFields(this.d.schema, type).filter((f) => readiness.isFieldReady(type, f));
         const samples = await this.samples(type, opts.data ?? 20);
@@ -119,6 +124,27 @@ export class Validator {
     this.d.metrics?.add('Drift', report.drift);
     this.d.metrics?.flush();
     return report;
+  }
+
+  /**
+   * The site's and the cache's counts of a type, active and retired: whole when `window` is Infinity, else of the ids
+   * after the type's window cursor, up to `window` stored entities (the cursor then moves on, or back to the start).
+   */
+  private async counts(type: string, ready: boolean, window: number): Promise<TypeValidation> {
+    const after = Number.isFinite(window) ? await this.d.windows!.after(type) : 0;
+    const cache = await this.d.store.countWindow(type, after, window);
+    const ids = { after, ...(cache.upTo === undefined ? {} : { upTo: cache.upTo }) };
+    const [siteActive, siteRetired] = await Promise.all([this.d.fetcher.count(type, false, ids), this.d.fetcher.count(type, true, ids)]);
+    if (Number.isFinite(window)) await this.d.windows!.set(type, cache.upTo ?? 0);
+    return {
+      type,
+      ready,
+      site: { active: siteActive, retired: siteRetired },
+      cache: { active: cache.active, retired: cache.retired },
+      ...(after > 0 || cache.upTo !== undefined ? { ids } : {}),
+      compared: 0,
+      differing: [],
+    };
   }
 
   /** Which of `ids` (active or retired) differ between the site and the cache now, every ready field compared once (quarantine re-checks). */
@@ -192,5 +218,6 @@ export function validatorFor(ctx: SyncContext, metrics?: SyncMetrics): Validator
     client: ctx.client,
     metrics,
     shadow: new ShadowLedger(ctx.ddb, ctx.tables.state),
+    windows: new CountWindows(ctx.doc, ctx.tables.state),
   });
 }

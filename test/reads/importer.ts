@@ -6,10 +6,16 @@ import { EntityStore, ReadinessStore, type TableNames } from '../../shared/store
 import { initialCursor, ShotgunEventSource, PollerLease } from '../../shared/sync/index.js';
 import type { ShotgunClient } from '../../shared/site/index.js';
 
-/** Imports every cached type; returns the number of entities per type. The real sync pipeline replaces this. */
-export async function importSite(client: ShotgunClient, store: EntityStore, schema: CachedSchema, version = 1): Promise<Record<string, number>> {
+/** Imports every cached type (or only `types`); returns the number of entities per type. The real sync pipeline replaces this. */
+export async function importSite(
+  client: ShotgunClient,
+  store: EntityStore,
+  schema: CachedSchema,
+  version = 1,
+  types: readonly string[] = schema.site.typeNames,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const type of schema.site.typeNames) {
+  for (const type of types) {
     const fields = Object.keys(schema.site.type(type)!.fields).filter((f) => f !== 'id');
     let n = 0;
     for (const returnOnly of ['active', 'retired'] as const) {
