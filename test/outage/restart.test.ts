@@ -1,6 +1,4 @@
-// Soak (npm run soak, not in npm test): the cache stopped (cleanly or killed at a random point) while the site changes, then
-// started again: every answer identical to the site's from the first reply on. Kept out of the suite while its final
-// convergence is flaky under load (issue 24: a drift after kills, and local SQS messages left invisible; docs/operations.md).
+// The cache stopped (cleanly or killed at a random point) while the site changes, then started again: every answer identical to the site's from the first reply on, and the store converged (a longer run: restart.soak.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../sync/helpers.js';
 import { changeSite, compareWithSite, expectConverged, killCache, probeReads, startOutageRig, type OutageRig } from './rig.js';
