@@ -144,6 +144,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   let timer: NodeJS.Timeout | undefined;
   let wakeAt = Infinity;
   let ticking = false;
+  /** The receive-and-dispatch round in progress: stop() waits for it, so nothing it receives is left held. */
+  let current: Promise<void> | undefined;
   let rerun = false;
   const counters = { batches: 0, recordsDelivered: 0, recordsSucceeded: 0, recordsRetried: 0, movedToDlq: 0 };
 
@@ -353,7 +355,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     if (timer) clearTimeout(timer);
     wakeAt = at;
     timer = setTimeout(() => {
-      void tick();
+      current = tick();
     }, delayMs);
   }
 
@@ -365,18 +367,28 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
       stopped = true;
       shutdown.abort();
       if (timer) clearTimeout(timer);
+      // A receive in flight still takes its messages (the queue made them invisible for HOLD_SECONDS): it is waited
+      // for, so they are held here and handed back below instead of stranded for hours.
+      await current?.catch(() => {});
       await Promise.allSettled([...running]);
       // Hand held messages back to the queue (they would otherwise stay invisible for HOLD_SECONDS).
-      const held = [...groups.values()].flatMap((g) => g.messages);
+      let held = [...groups.values()].flatMap((g) => g.messages);
       try {
-        for (let i = 0; i < held.length; i += 10) {
-          await sqs.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: opts.queueUrl,
-              Entries: held.slice(i, i + 10).map((h, j) => ({ Id: String(j), ReceiptHandle: h.message.ReceiptHandle!, VisibilityTimeout: 0 })),
-            }),
-          );
+        for (let attempt = 1; held.length && attempt <= 3; attempt++) {
+          const refused: Held[] = [];
+          for (let i = 0; i < held.length; i += 10) {
+            const chunk = held.slice(i, i + 10);
+            const out = await sqs.send(
+              new ChangeMessageVisibilityBatchCommand({
+                QueueUrl: opts.queueUrl,
+                Entries: chunk.map((h, j) => ({ Id: String(j), ReceiptHandle: h.message.ReceiptHandle!, VisibilityTimeout: 0 })),
+              }),
+            );
+            for (const f of out.Failed ?? []) refused.push(chunk[Number(f.Id)]);
+          }
+          held = refused;
         }
+        if (held.length) onError(`${held.length} held message(s) could not be handed back to the queue`);
       } catch {
         // The queue server may already be gone; its messages go with it.
       }

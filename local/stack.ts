@@ -269,6 +269,10 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     };
     const onError = (message: string, error?: unknown) => log(`fpt-cache: ${message}${error ? `: ${(error as Error)?.message ?? String(error)}` : ''}`);
 
+    // The local SQS is in memory: what the last stop (or kill) of the stack left queued and unapplied is queued again
+    // from the pending markers before the poller resumes, so nothing is lost (docs/operations.md).
+    const { requeueLostEvents } = await import('./sync-local.js');
+    await timed('requeue', requeueLostEvents(functionEnv, log));
     const consumer = options.consumer === undefined ? QUEUE_CONSUMER : (options.consumer ?? undefined);
     let eventSource: SqsEventSource | undefined;
     if (consumer) {

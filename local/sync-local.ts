@@ -1,6 +1,7 @@
 // The sync pipeline on one machine: per-stack metrics in memory, the /status sync report, and the CLI's environment for a running stack.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { cachedFields, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../shared/sync/index.js';
+import { cachedFields, requeuePending, SqsEventSink, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../shared/sync/index.js';
+import { PendingEvents } from '../shared/store/index.js';
 import { MemoryShadowMetrics } from '../shared/shadow/index.js';
 import { DEFAULT_SCRIPT } from './sim/credentials.js';
 import { EVENTS_DLQ_NAME, EVENTS_QUEUE_NAME } from './sqs-local.js';
@@ -33,6 +34,30 @@ export async function releaseStackSync(env: FunctionEnv): Promise<void> {
   const s = stacks.get(keyOf(env));
   stacks.delete(keyOf(env));
   if (s?.ctx) (await s.ctx.catch(() => undefined))?.destroy();
+}
+
+/**
+ * At the stack's start, before the poller runs: the events the in-memory queue lost when the stack last stopped (still
+ * marked pending) queued again (shared/sync/pending-requeue.ts). A failure (the site down) is logged and the start goes
+ * on: the markers keep those types passing until they expire and the reconciler repairs them.
+ */
+export async function requeueLostEvents(env: FunctionEnv, log: (line: string) => void): Promise<number> {
+  const ctx = await syncContextFromEnv(env, { entities: false });
+  try {
+    const n = await requeuePending({
+      pending: new PendingEvents(ctx.ddb, ctx.tables.state),
+      source: ctx.events,
+      sink: new SqsEventSink(ctx.sqs, ctx.queueUrl!),
+      schema: ctx.schema.site,
+    });
+    if (n) log(`fpt-cache: ${n} event(s) queued and not applied when the stack last stopped were queued again`);
+    return n;
+  } catch (e) {
+    log(`fpt-cache: could not queue again the events the last stop lost (their types pass until repaired): ${(e as Error).message}`);
+    return 0;
+  } finally {
+    ctx.destroy();
+  }
 }
 
 export interface TypeStatus {

@@ -22,7 +22,7 @@
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
-import type { EntityStore, WriteResult } from '../store/index.js';
+import { propagateStoredFacts, type EntityStore, type WriteResult } from '../store/index.js';
 import { backlogIds, type CursorState, PollerLease } from '../sync/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 
@@ -170,11 +170,12 @@ export class WriteThrough {
       return out;
     }
     const cached = (r: Ref) => this.d.schema.site.hasType(r.type);
-    const propagate: Array<{ target: Ref; facts: NonNullable<WriteResult['propagate']> }> = [];
+    /** Entities whose name or retired flag the write changed: their link facts are pushed afterwards. */
+    const propagate: Ref[] = [];
     const count = (r: WriteResult, target: Ref) => {
       if (r.status === 'applied') out.written++;
       else if (r.status === 'stale') out.stale++;
-      if (r.status === 'applied' && r.propagate) propagate.push({ target, facts: r.propagate });
+      if (r.status === 'applied' && r.propagate) propagate.push(target);
     };
 
     // Retire / revive: flip the stored flag; an entity the cache does not hold is read back whole instead.
@@ -212,7 +213,9 @@ export class WriteThrough {
       }
     }
     for (const rec of records.values()) count(await this.d.store.putEntity(rec, version), rec);
-    for (const p of propagate) out.propagated += (await this.d.store.propagateLinkFacts(p.target, p.facts)).entities;
+    // The stored facts, confirmed by a read after each push (shared/store/link-facts.ts): the consumer may apply a newer
+    // change of the target meanwhile, and this push must not land after its.
+    for (const target of propagate) out.propagated += await propagateStoredFacts(this.d.store, this.d.schema, target);
     return out;
   }
 

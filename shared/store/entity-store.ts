@@ -13,7 +13,7 @@ import type { TableNames } from './table-design.js';
 import { EdgeItems } from './edge-items.js';
 import { countersOfChange, projectOf } from './change-counters.js';
 import { cloneState, edgeKeys, type EncodedEntity, encodeEntity, isLinkType, isObj, linkMap, toLink } from './item-codec.js';
-import { patchLinkFacts, type Referrer } from './link-facts.js';
+import { patchLinkFacts, type Referrer } from './link-patch.js';
 import { backoff, pool } from './table-io.js';
 import { edgeId, edgeKey, emptyStats, ENTITY_SK, entityPk, type EntityState, type ImportWriteOptions, type Item, ITEM_LAYOUT, JOURNAL_TTL_S, journalPk, LAYOUT_KEY, type LinkValue, padId, type PutOptions, type ReadStats, RETIRED_KEY, type Target, type WriteResult, type WriteStatus } from './item-layout.js';
 

@@ -26,4 +26,5 @@ export {
 export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePace, type TypePace, type WindowReport, type Writer } from './reconcile-pace.js';
 export { DEFAULT_RECENT_TTL_S, RECENT_VOLATILE_PK, type RecentVolatile, RecentVolatileReads } from './recent-volatile.js';
 export { KeptSiteInfo } from './kept-site-info.js';
+export { type LinkFacts, linkFactsOf, MAX_FACT_ROUNDS, propagateStoredFacts } from './link-facts.js';
 export { ANY_TYPE, PENDING_MARK_MS, PENDING_PK, type PendingEvent, PendingEvents } from './pending-events.js';

@@ -1,53 +1,54 @@
-// Link facts on one referencing entity: the names and retired flags of its links to one target as propagateLinkFacts patches them, and its orphan edges.
+// A target's link facts (its name and retired flag, denormalized into every stored link to it) pushed from its stored state, again until a re-read after the push confirms them.
+//
+// Why the re-read: a push is "read the target, then write every referrer", two steps another writer can come between.
+// A consumer applying an event of one entity reads a target it links to while the target's own events are still being
+// applied in the target's message group (e.g. retired), a Revival of the target then writes and pushes `retired: false`,
+// and the first push (`retired: true`) lands last on some referrers: their links say retired for good, while the site
+// shows the target active (the restart test caught it, issue 24). Versions do not order these derived facts, so every
+// pusher re-reads the target after its push and pushes again while the facts differ. Whatever the interleaving, the last
+// push each pusher makes carries the facts a read after it confirmed, so the links end with the target's final state.
 import type { CachedSchema } from '../schema/index.js';
-import { cloneState, edgeKeys, isLinkType, isObj } from './item-codec.js';
-import { edgeId, edgeKey, type EntityState, type Item, type LinkValue, type Target } from './item-layout.js';
+import type { EntityRecord } from '../semantics/index.js';
+import type { EntityStore } from './entity-store.js';
+import type { StoredEntity, Target } from './item-layout.js';
 
-/** One entity found linking to the target: through which fields, and which of them by an edge item. */
-export interface Referrer {
-  type: string;
-  id: number;
-  fields: Set<string>;
-  edgeFields: Set<string>;
+export interface LinkFacts {
+  name?: unknown;
+  retired: boolean;
 }
 
+/** Rounds of push-and-re-read before giving up (the caller's work fails and is retried: an event is redelivered). */
+export const MAX_FACT_ROUNDS = 10;
+
+/** The facts a stored entity shows to links: its retired flag, and its identifier value when it has one (not `id`). */
+export function linkFactsOf(schema: CachedSchema, rec: EntityRecord): LinkFacts {
+  const idf = schema.site.identifier(rec.type);
+  const facts: LinkFacts = { retired: rec.retired };
+  if (idf && idf !== 'id') facts.name = Object.hasOwn(rec.values, idf) ? rec.values[idf] : null;
+  return facts;
+}
+
+const same = (a: LinkFacts, b: LinkFacts) => a.retired === b.retired && JSON.stringify(a.name) === JSON.stringify(b.name);
+
 /**
- * What propagating `facts` of `target` does to `cur`: the patched state (undefined when every link already carries
- * the facts) and the edge items found for links `cur` does not hold (orphans, to delete).
+ * Pushes the target's stored facts into every stored link to it, then reads the target again and pushes again while
+ * its facts changed meanwhile. Returns the referrers updated; 0 when the target is not stored. `first`: the target's
+ * stored state when the caller has just read it (a batch read), in place of the first read.
  */
-export function patchLinkFacts(
+export async function propagateStoredFacts(
+  store: Pick<EntityStore, 'get' | 'propagateLinkFacts'>,
   schema: CachedSchema,
-  cur: EntityState,
-  e: Referrer,
   target: Target,
-  facts: { name?: unknown; retired?: boolean },
-): { next?: EntityState; orphans: Item[] } {
-  const have = edgeKeys(schema, cur);
-  const orphans = [...e.edgeFields].filter((f) => !have.has(edgeId(f, target))).map((f) => edgeKey(e.type, e.id, f, target));
-  const next = cloneState(cur);
-  let changed = false;
-  for (const field of e.fields) {
-    const dt = schema.site.dataType(e.type, field);
-    if (!isLinkType(dt)) continue;
-    const patch = (l: LinkValue): LinkValue => {
-      if (l.type !== target.type || l.id !== target.id) return l;
-      const n: LinkValue = { ...l };
-      if (facts.name !== undefined && n.name !== facts.name) {
-        n.name = facts.name;
-        changed = true;
-      }
-      if (facts.retired !== undefined && (n.retired === true) !== facts.retired) {
-        if (facts.retired) n.retired = true;
-        else delete n.retired;
-        changed = true;
-      }
-      return n;
-    };
-    const v = next.values[field];
-    if (dt === 'entity' && isObj(v)) next.values[field] = patch(v as unknown as LinkValue);
-    else if (dt === 'multi_entity' && Array.isArray(v)) next.values[field] = (v as LinkValue[]).map(patch);
+  first?: StoredEntity,
+): Promise<number> {
+  let entities = 0;
+  let stored = first ?? (await store.get(target.type, target.id));
+  for (let round = 1; stored; round++) {
+    const facts = linkFactsOf(schema, stored.record);
+    entities += (await store.propagateLinkFacts(target, facts)).entities;
+    stored = await store.get(target.type, target.id);
+    if (!stored || same(facts, linkFactsOf(schema, stored.record))) return entities;
+    if (round >= MAX_FACT_ROUNDS) throw new Error(`the link facts of ${target.type} #${target.id} kept changing during ${round} pushes`);
   }
-  if (!changed) return { orphans };
-  next.w = cur.w + 1;
-  return { next, orphans };
+  return entities;
 }

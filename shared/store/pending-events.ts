@@ -6,7 +6,7 @@
 // the same items), so the markers say exactly which queued events have not been applied yet. A marker left behind by an
 // event that went to the dead-letter queue stops counting after PENDING_MARK_MS (the reconciliation scan, every minute
 // by default, has long repaired what it changed by then); until then reads of its type pass through.
-import { BatchWriteItemCommand, DeleteItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, BatchWriteItemCommand, DeleteItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 
 export const PENDING_PK = 'pending';
 /** The key of events that change how every type reads. */
@@ -56,6 +56,28 @@ export class PendingEvents {
   /** Clears one event's marker once it is applied (idempotent). */
   async clear(event: PendingEvent): Promise<void> {
     await this.ddb.send(new DeleteItemCommand({ TableName: this.table, Key: markerKey(event) }));
+  }
+
+  /** Every marker of `keys`, expired or not (the local stack's restart re-queues the events they name). */
+  async list(keys: readonly string[]): Promise<PendingEvent[]> {
+    const out: PendingEvent[] = [];
+    for (const key of keys) {
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const r = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ConsistentRead: true,
+            ExpressionAttributeValues: { ':pk': { S: `${PENDING_PK}#${key}` } },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const it of r.Items ?? []) out.push({ key, id: Number(it.sk.S) });
+        start = r.LastEvaluatedKey;
+      } while (start);
+    }
+    return out;
   }
 
   /** The first of `keys` with a live marker (an event queued and not applied), or undefined when none has one. */

@@ -5,7 +5,7 @@
 // logged none, so a state of the same version is replaced (`refresh`); a newer one still wins (docs/sync.md "Versions").
 import type { CachedSchema } from '../schema/index.js';
 import type { EntityRecord } from '../semantics/index.js';
-import type { EntityStore, Readiness, StoredEntity } from '../store/index.js';
+import { propagateStoredFacts, type EntityStore, type Readiness, type StoredEntity } from '../store/index.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';
 
@@ -66,10 +66,8 @@ export class EntityRefresher {
         for (let rec = queue.shift(); rec; rec = queue.shift()) {
           const stored = states.get(`${rec.type}#${rec.id}`);
           if (!stored) continue;
-          const idf = this.d.schema.site.identifier(rec.type);
-          const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };
-          if (idf && idf !== 'id') facts.name = Object.hasOwn(stored.record.values, idf) ? stored.record.values[idf] : null;
-          await this.d.store.propagateLinkFacts({ type: rec.type, id: rec.id }, facts);
+          // Pushed until a read after the push confirms them (shared/store/link-facts.ts): the consumer may change them meanwhile.
+          await propagateStoredFacts(this.d.store, this.d.schema, { type: rec.type, id: rec.id }, stored);
           await this.d.store.repairEdges(rec.type, rec.id);
         }
       }),

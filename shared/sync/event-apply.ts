@@ -6,7 +6,7 @@
 // overwrites a newer one, and re-applying a version changes nothing. Derived facts (link names, retired-target
 // flags) are propagated from the entity's *stored* state after the write, which makes that step idempotent too.
 import type { CachedSchema } from '../schema/index.js';
-import type { EntityStore, WriteResult, Readiness } from '../store/index.js';
+import { propagateStoredFacts, type EntityStore, type WriteResult, type Readiness } from '../store/index.js';
 import { owningEntity, type EventRow } from './event-log.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { displayColumnEntityType, type SchemaDrift } from './schema-drift.js';
@@ -281,9 +281,9 @@ export class EventApplier {
         const have = links.get(t.record.id)!;
         const name = idf && idf !== 'id' ? (Object.hasOwn(t.record.values, idf) ? t.record.values[idf] : null) : undefined;
         if ((name === undefined || name === have.name) && t.record.retired === have.retired) continue;
-        const facts: { name?: unknown; retired: boolean } = { retired: t.record.retired };
-        if (name !== undefined) facts.name = name;
-        n += (await this.d.store.propagateLinkFacts({ type: targetType, id: t.record.id }, facts)).entities;
+        // The target's facts pushed again, confirmed by a read after the push (shared/store/link-facts.ts): the target's
+        // own events may be applied meanwhile, and a push of what this read saw must not land after theirs.
+        n += await propagateStoredFacts(this.d.store, this.d.schema, { type: targetType, id: t.record.id });
       }
     }
     return n;
@@ -344,12 +344,7 @@ export class EventApplier {
    * state (not the event) makes a late or repeated event harmless: the links always get the latest facts.
    */
   private async propagateStored(type: string, id: number): Promise<number> {
-    const stored = await this.d.store.get(type, id);
-    if (!stored) return 0;
-    const idf = this.d.schema.site.identifier(type);
-    const facts: { name?: unknown; retired: boolean } = { retired: stored.record.retired };
-    if (idf && idf !== 'id') facts.name = Object.hasOwn(stored.record.values, idf) ? stored.record.values[idf] : null;
-    return (await this.d.store.propagateLinkFacts({ type, id }, facts)).entities;
+    return propagateStoredFacts(this.d.store, this.d.schema, { type, id });
   }
 
   /**

@@ -4,6 +4,7 @@ export { advance, backlogIds, type CursorState, type EventRow, EventRowSchema, i
 export { ShotgunEventSource } from './event-source.js';
 export { DEFAULT_KEPT_TYPES, knownIds, type KnownIds, keptLogSettingsFromEnv, type KeptLogSettings, keptUntilS, nextKept } from './kept-window.js';
 export { SqsEventSink } from './sqs-event-sink.js';
+export { requeuePending, type RequeueDeps } from './pending-requeue.js';
 export { pendingKeyOf, type PollerMetrics, type PollerRun, runPoller } from './poller.js';
 export { type LeaseRecord, LeaseLostError, PollerLease, type PollMarks } from './poller-lease.js';
 export { type ApplyOutcome, EventApplier } from './event-apply.js';

@@ -1,37 +1,34 @@
-// Soak (npm run soak, not in npm test): the cache stopped (cleanly or killed at a random point) while the site changes, then
-// started again: every answer identical to the site's from the first reply on. Kept out of the suite while its final
-// convergence is flaky under load (issue 24: a drift after kills, and local SQS messages left invisible; docs/operations.md).
+// Soak (npm run soak): restart.test.ts's kills and clean stops for ten rounds, the store checked converged after every third (docs/operations.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../sync/helpers.js';
 import { changeSite, compareWithSite, expectConverged, killCache, probeReads, startOutageRig, type OutageRig } from './rig.js';
 
 let o: OutageRig;
 beforeAll(async () => {
-  o = await startOutageRig('restart', {}, 60, 8);
+  o = await startOutageRig('restart-soak', {}, 60, 8);
 }, 120_000);
 afterAll(() => o?.close());
 
-describe('the cache stopped while the site changes, then restarted', () => {
-  it('answers exactly as the site does from its first reply, after clean stops and kills at random points', async () => {
+describe('the cache stopped and killed again and again while the site changes', () => {
+  it('answers exactly as the site does from its first reply after every restart, and converges', async () => {
     await waitUntil('every read to be a hit', async () => (await compareWithSite(o)).hits === probeReads().length);
-    let x = 7;
+    let x = Number(process.env.SOAK_SEED ?? 7);
     const random = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
-    for (let round = 0; round < 4; round++) {
-      // Changes land while the cache runs, and it is stopped somewhere in the middle of applying them.
-      const during = changeSite(o, 8, 100 + round);
-      await new Promise((r) => setTimeout(r, Math.floor(random() * 400)));
-      if (round % 2 === 0) await killCache(o);
+    for (let round = 0; round < 10; round++) {
+      const killed = round % 3 !== 2;
+      const during = changeSite(o, 8, 100 + round * 7);
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 600)));
+      if (killed) await killCache(o);
       else await o.cache.stop();
       await during;
-      await changeSite(o, 12, 200 + round);
+      await changeSite(o, 12, 200 + round * 13);
       await o.start();
-      // From the very first reply on, each answer is the site's (served, or passed until the store is proven fresh).
-      for (let check = 0; check < 3; check++) {
+      for (let check = 0; check < 2; check++) {
         const { differing } = await compareWithSite(o);
-        expect(differing, `round ${round} (${round % 2 === 0 ? 'killed' : 'stopped'}), check ${check}`).toEqual([]);
+        expect(differing, `round ${round} (${killed ? 'killed' : 'stopped'}), check ${check}`).toEqual([]);
       }
-      expect(o.cache.metrics.passReasons['store-stale']).toBeGreaterThan(0);
+      if (!killed) await expectConverged(o);
     }
     await expectConverged(o);
-  }, 240_000);
+  }, 600_000);
 });

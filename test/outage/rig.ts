@@ -168,9 +168,8 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
       await gw.close();
     },
     async kill() {
-      // The poller and the API abandoned where they are (no grace); the local event source is stopped first: its own
-      // receive racing its stop would strand messages for its hold time (minutes), where SQS would redeliver them
-      // after the visibility timeout.
+      // The poller and the API abandoned where they are (no grace). The local event source is stopped first and hands the
+      // messages it holds back at once, where SQS would redeliver them after the visibility timeout.
       await events.stop();
       await Promise.all([scheduler.stop(0), gw.close()]);
     },
