@@ -55,6 +55,10 @@ export async function startDynamoDbLocal(opts: { port: number; dataDir?: string;
   }
   const child: ChildProcess = spawn('bash', ['-c', GUARDIAN, 'dynamodb-local', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: Ctrl-C or a SIGTERM to the stack's group reaches Node only, which stops in order (the
+    // poller, then the consumer draining the queue into DynamoDB) before it stops the JVM; were the JVM signalled with
+    // it, the last batches would fail against a closed port. The guardian still ends it when Node dies.
+    detached: true,
     env: { ...process.env, FPT_PARENT_PID: String(process.pid) },
   });
   let stderr = '';

@@ -17,6 +17,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -64,7 +65,13 @@ export interface SqsEventSourceStats {
 
 export interface SqsEventSource {
   stats(): SqsEventSourceStats;
-  stop(): Promise<void>;
+  /**
+   * Stops receiving and waits for the batches in flight. With `drainMs`, first keeps delivering until the queue and
+   * this source's buffers are empty, for at most that long: a clean stop of the local stack, whose SQS lives in
+   * memory, must not take queued events down with it (AWS keeps them; locally they would be lost, and their pending
+   * markers would keep their types passing until they expire).
+   */
+  stop(opts?: { drainMs?: number }): Promise<void>;
 }
 
 interface Held {
@@ -148,6 +155,17 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   let current: Promise<void> | undefined;
   let rerun = false;
   const counters = { batches: 0, recordsDelivered: 0, recordsSucceeded: 0, recordsRetried: 0, movedToDlq: 0 };
+
+  /** Messages in the queue, visible or not (held ones included); -1 when the queue cannot say. */
+  async function queueDepth(): Promise<number> {
+    try {
+      const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] as const;
+      const r = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: opts.queueUrl, AttributeNames: [...names] }));
+      return names.reduce((n, k) => n + Number(r.Attributes?.[k] ?? 0), 0);
+    } catch {
+      return -1;
+    }
+  }
 
   async function receive(): Promise<void> {
     while (!stopped && buffered < maxBuffered) {
@@ -363,7 +381,14 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   return {
     stats: () => ({ buffered, inFlightBatches: running.size, ...counters }),
-    async stop() {
+    async stop(stopOpts: { drainMs?: number } = {}) {
+      if (stopOpts.drainMs && !stopped) {
+        const deadline = Date.now() + stopOpts.drainMs;
+        while (Date.now() < deadline && !(buffered === 0 && running.size === 0 && (await queueDepth()) <= 0)) {
+          schedule(0);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
       stopped = true;
       shutdown.abort();
       if (timer) clearTimeout(timer);

@@ -28,6 +28,9 @@ import { statusProbe, type StackStatus } from './status.js';
 export const DEFAULT_PORTS = { PORT: 8010, SIM_PORT: 8020, DYNAMODB_PORT: 8000, SQS_PORT: 9324 } as const;
 export const DEFAULT_DATA_DIR = '.fpt-cache';
 export const TABLE_PREFIX = 'fpt-cache-';
+/** A clean stop waits at most this long for the consumer to apply what is queued (the local SQS lives in memory). */
+const STOP_DRAIN_MS = 15_000;
+
 /** Marks a directory as a stack's DATA_DIR, so `--fresh` never wipes anything else. */
 const DATA_MARKER = '.fpt-cache-data';
 const LOCK_FILE = 'stack.lock';
@@ -288,7 +291,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         onError,
       });
       const es = eventSource;
-      stops.push(() => es.stop());
+      // Stopped after the poller (stops run in reverse): what it queued is applied before the in-memory SQS goes.
+      stops.push(() => es.stop({ drainMs: STOP_DRAIN_MS }));
     }
     const verifier = options.verifier === undefined ? SHADOW_VERIFIER : (options.verifier ?? undefined);
     let shadowSource: SqsEventSource | undefined;

@@ -15,7 +15,7 @@ import type { CallerCredential } from './caller-auth.js';
 import { linkTypesOf, type MemoLookup, type ReplyMemo } from './reply-memo.js';
 import type { EventLogReads } from './event-log-reads.js';
 import type { EventLogViews } from './event-log-views.js';
-import type { StoreFreshness } from './store-freshness.js';
+import { freshnessTypes, type StoreFreshness } from './store-freshness.js';
 
 /**
  * How a read is answered: normally (the store must be provably fresh), or in outage mode: the site is down, the read is
@@ -109,7 +109,7 @@ export class CachedReads {
     const planned = planRead(this.d.schema, await this.d.readiness(), asRead, { missingReturnFields: method === 'read' });
     if (!planned.ok) return { kind: 'pass', reason: planned.reason };
     if (this.d.freshness && !outage) {
-      const fresh = await this.d.freshness.check(readTypes(planned.plan.params));
+      const fresh = await this.d.freshness.check(freshnessTypes(this.d.schema.site, planned.plan.params));
       if (!fresh.fresh) return { kind: 'pass', reason: fresh.reason };
     }
     if (this.d.quarantine) {

@@ -126,6 +126,27 @@ describe('SQS FIFO event source emulation', () => {
     expect(seen.filter((b) => b.startsWith('A'))).toEqual(['A1', 'A2']);
   });
 
+  it('a stop with drainMs delivers what is queued first (a clean stop of the local stack loses no queued event)', async () => {
+    const r = await rig();
+    const seen: string[] = [];
+    const es = start(r, async (event: SQSEvent) => {
+      await new Promise((res) => setTimeout(res, 30));
+      for (const rec of event.Records) seen.push(rec.body);
+    });
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      for (const g of ['A', 'B', 'C', 'D']) {
+        await send(r, g, `${g}${i}`);
+        sent.push(`${g}${i}`);
+      }
+    }
+    await es.stop({ drainMs: 10_000 });
+    expect([...seen].sort()).toEqual([...sent].sort());
+    expect(es.stats()).toMatchObject({ buffered: 0, recordsSucceeded: sent.length });
+    const left = await r.client.send(new ReceiveMessageCommand({ QueueUrl: r.sqs.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    expect(left.Messages ?? []).toEqual([]);
+  });
+
   it('retries the failed message and every later one of its group, in order; earlier ones and other groups are done', async () => {
     const r = await rig();
     for (const b of ['A1', 'A2', 'B1', 'A3', 'A4']) await send(r, b[0], b);
