@@ -22,10 +22,10 @@ import {
   SendMessageCommand,
   SQSClient,
   type Message,
-  type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { invokeLocal, type LambdaHandler, type LocalFunction } from './lambda-invoke.js';
+import { failedIds, sqsRecord } from './sqs-records.js';
 
 export type SqsHandler = LambdaHandler<SQSEvent, SQSBatchResponse | void | undefined | null>;
 
@@ -91,36 +91,6 @@ interface Group {
 
 /** Longest visibility timeout SQS allows: messages stay held until the emulator deletes or releases them. */
 const HOLD_SECONDS = 43_200;
-
-function toRecordAttributes(attrs: Record<string, MessageAttributeValue> | undefined): SQSMessageAttributes {
-  const out: SQSMessageAttributes = {};
-  for (const [name, v] of Object.entries(attrs ?? {})) {
-    out[name] = {
-      stringValue: v.StringValue,
-      binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined,
-      stringListValues: v.StringListValues ?? [],
-      binaryListValues: (v.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
-      dataType: v.DataType ?? 'String',
-    };
-  }
-  return out;
-}
-
-/** Which batch records failed, per Lambda's rules for ReportBatchItemFailures; 'all' for a complete failure. */
-export function failedIds(response: unknown, batchIds: ReadonlySet<string>): Set<string> | 'all' {
-  if (response === undefined || response === null) return new Set();
-  if (typeof response !== 'object' || Array.isArray(response)) return 'all';
-  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
-  if (failures === undefined || failures === null) return new Set();
-  if (!Array.isArray(failures)) return 'all';
-  const out = new Set<string>();
-  for (const f of failures) {
-    const id = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
-    if (typeof id !== 'string' || !batchIds.has(id)) return 'all';
-    out.add(id);
-  }
-  return out;
-}
 
 export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource {
   const region = opts.region ?? 'us-east-1';
@@ -236,30 +206,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const sequenceBase = BigInt(Date.now()) * 1_000_000n;
   const sequenceNumber = (order: number) => String(sequenceBase + BigInt(order)).padStart(20, '0');
 
-  function record(h: Held): SQSRecord {
-    const m = h.message;
-    const a = m.Attributes ?? {};
-    return {
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
-      body: m.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: String(h.receiveCount),
-        SentTimestamp: a.SentTimestamp ?? String(Date.now()),
-        SenderId: a.SenderId ?? 'AIDAIENQZJOLO23YVJ4VO',
-        ApproximateFirstReceiveTimestamp: String(h.firstReceivedAt),
-        SequenceNumber: sequenceNumber(h.order),
-        MessageGroupId: a.MessageGroupId,
-        MessageDeduplicationId: a.MessageDeduplicationId,
-      },
-      messageAttributes: toRecordAttributes(m.MessageAttributes),
-      md5OfBody: m.MD5OfBody ?? '',
-      ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
-      eventSource: 'aws:sqs',
-      eventSourceARN: queueArn,
-      awsRegion: region,
-    };
-  }
+  const record = (h: Held): SQSRecord =>
+    sqsRecord(h.message, { receiveCount: h.receiveCount, firstReceivedAt: h.firstReceivedAt!, sequenceNumber: sequenceNumber(h.order), queueArn, region });
 
   async function deleteMessages(held: Held[]): Promise<void> {
     for (let i = 0; i < held.length; i += 10) {

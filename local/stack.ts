@@ -1,6 +1,6 @@
 // The one-machine stack behind `npm start`: DynamoDB Local, the local SQS, the simulated site, and the real Lambda handlers wired as in AWS.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { prepareDataDir } from './data-dir.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../shared/config.js';
 import { ensureTables, tableNames, type TableNames } from '../shared/store/index.js';
@@ -30,10 +30,6 @@ export const DEFAULT_DATA_DIR = '.fpt-cache';
 export const TABLE_PREFIX = 'fpt-cache-';
 /** A clean stop waits at most this long for the consumer to apply what is queued (the local SQS lives in memory). */
 const STOP_DRAIN_MS = 15_000;
-
-/** Marks a directory as a stack's DATA_DIR, so `--fresh` never wipes anything else. */
-const DATA_MARKER = '.fpt-cache-data';
-const LOCK_FILE = 'stack.lock';
 
 export interface StackOptions {
   /** API port (PORT); 0 picks a free one. */
@@ -108,49 +104,6 @@ export function stackOptionsFromEnv(env: FunctionEnv): StackOptions {
   };
 }
 
-/** Prepares DATA_DIR: wipes it for --fresh (only if it is one of ours), creates it, and takes its lock. */
-function prepareDataDir(dir: string, fresh: boolean): () => void {
-  if (fresh && existsSync(dir)) {
-    const entries = readdirSync(dir);
-    if (entries.length > 0 && !entries.includes(DATA_MARKER)) {
-      throw new ConfigError(`DATA_DIR ${dir} is not an fpt-cache data directory (no ${DATA_MARKER}); refusing to wipe it for --fresh`);
-    }
-    checkLock(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  mkdirSync(dir, { recursive: true });
-  checkLock(dir);
-  writeFileSync(join(dir, DATA_MARKER), 'fpt-cache local stack data (DynamoDB Local files, simulated site snapshot)\n');
-  const lock = join(dir, LOCK_FILE);
-  writeFileSync(lock, String(process.pid));
-  return () => {
-    try {
-      if (readFileSync(lock, 'utf8') === String(process.pid)) rmSync(lock);
-    } catch {
-      /* already gone */
-    }
-  };
-}
-
-function checkLock(dir: string): void {
-  const lock = join(dir, LOCK_FILE);
-  if (!existsSync(lock)) return;
-  const pid = Number(readFileSync(lock, 'utf8'));
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  let alive = true;
-  if (pid === process.pid) alive = liveLocks.has(dir);
-  else
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  if (alive) throw new ConfigError(`DATA_DIR ${dir} is in use by another stack (pid ${pid}): stop it or set DATA_DIR to another directory`);
-}
-
-/** DATA_DIRs locked by stacks of this process (a pid check alone cannot tell two of our own stacks apart). */
-const liveLocks = new Set<string>();
-
 /**
  * Starts everything and resolves once the API answers. On failure, whatever started is stopped again before
  * the error propagates (a PortInUseError or ConfigError carries a one-line message for the operator).
@@ -185,14 +138,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
 
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const releaseLock = prepareDataDir(dataDir, options.fresh ?? false);
-  liveLocks.add(dataDir);
-
-  const stops: Array<() => Promise<void> | void> = [
-    () => {
-      liveLocks.delete(dataDir);
-      releaseLock();
-    },
-  ];
+  const stops: Array<() => Promise<void> | void> = [releaseLock];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) {
       try {

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
-import { failedIds, startSqsEventSource, type SqsEventSource, type SqsEventSourceOptions } from '../../local/sqs-event-source.js';
+import { startSqsEventSource, type SqsEventSource, type SqsEventSourceOptions } from '../../local/sqs-event-source.js';
+import { failedIds } from '../../local/sqs-records.js';
 import { deferred, waitFor } from './wait.js';
 
 interface Rig {
