@@ -72,11 +72,12 @@ async function applyWaitingForSite(d: ConsumerDeps, applier: EventApplier, ev: E
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
   const now = d.now ?? Date.now;
   const recordHandler =
-    (applier: EventApplier, remainingMs: () => number, applied: EventRow[]) =>
+    (applier: EventApplier, remainingMs: () => number, parsed: ReadonlyMap<string, EventRow>, applied: EventRow[]) =>
     async (record: SQSRecord): Promise<void> => {
       let ev: EventRow | undefined;
       try {
-        ev = parseEventBody(record.body);
+        // Parsed once for the batch; a poison body is parsed again here, so its error fails it.
+        ev = parsed.get(record.messageId) ?? parseEventBody(record.body);
         const outcome = await applyWaitingForSite(d, applier, ev, remainingMs);
         await d.afterApply?.(ev);
         const at = ev.created_at ? Date.parse(ev.created_at) : NaN;
@@ -119,13 +120,15 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     }
   };
   return async (event, context) => {
-    const events = event.Records.flatMap((r) => {
+    const parsed = new Map<string, EventRow>();
+    for (const r of event.Records) {
       try {
-        return [parseEventBody(r.body)];
+        parsed.set(r.messageId, parseEventBody(r.body));
       } catch {
-        return [];
+        /* poison: failed by its own record below */
       }
-    });
+    }
+    const events = [...parsed.values()];
     const applier = await batchApplier(events);
     // Each message group (one entity) in order, the groups of the batch at once. A failure stops its group (it and
     // every later record of the group are reported failed, so each entity's events stay in order); other groups go
@@ -138,7 +141,7 @@ export function createConsumer(d: ConsumerDeps): ConsumerHandler {
     }
     const failed: string[] = [];
     const applied: EventRow[] = [];
-    const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0, applied);
+    const handle = recordHandler(applier, () => context.getRemainingTimeInMillis?.() ?? 0, parsed, applied);
     const applyGroups = () =>
       Promise.all(
         [...groups.values()].map(async (records) => {

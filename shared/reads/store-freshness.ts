@@ -8,41 +8,13 @@
 // most every `cacheMs` per container: an answer may be that much older than the last poll, within the poll interval
 // every cached answer already lags by.
 import type { SiteSchema } from '../schema/index.js';
-import { readTypes } from '../semantics/index.js';
+import { dependentTypes } from '../semantics/index.js';
 import { ANY_TYPE } from '../store/index.js';
 import type { LeaseRecord } from '../sync/index.js';
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * The cached types whose queued events can change which rows a read answers, or their order: its own types
- * (readTypes), the targets of every link field it filters, sorts or groups on, and the type of every entity value in
- * its filters. A Task read filtered on `entity is Shot 7` answers from Shot 7's retirement too (an empty answer has no
- * link for staleLinks to see): while a Shot event waits to be applied it is not provably fresh. The links an answer
- * returns are checked on the answer itself (CachedReads.staleLinks).
- */
+/** The cached types a read's freshness depends on (semantics dependentTypes): the answer's links are checked on the answer itself (CachedReads.staleLinks). */
 export function freshnessTypes(schema: Pick<SiteSchema, 'field' | 'hasType'>, params: unknown): string[] {
-  const types = new Set(readTypes(params));
-  if (!isObj(params) || typeof params.type !== 'string') return [...types];
-  const root = params.type;
-  const addTargets = (p: unknown) => {
-    if (typeof p !== 'string') return;
-    const parts = p.split('.');
-    let type = root;
-    for (let i = 0; i < parts.length; i += 2) {
-      for (const t of schema.field(type, parts[i])?.valid_types ?? []) types.add(t);
-      type = parts[i + 1] ?? type;
-    }
-  };
-  const walk = (v: unknown, key?: string) => {
-    if (Array.isArray(v)) for (const x of v) walk(x, key);
-    else if (isObj(v)) {
-      if (v !== params && typeof v.type === 'string' && typeof v.id === 'number') types.add(v.type);
-      for (const [k, x] of Object.entries(v)) walk(x, k);
-    } else if (key === 'path' || key === 'field_name' || key === 'field') addTargets(v);
-  };
-  walk(params);
-  return [...types].filter((t) => schema.hasType(t));
+  return dependentTypes(schema, params).filter((t) => schema.hasType(t));
 }
 
 export type Freshness = { fresh: true; lastPollAgeMs: number } | { fresh: false; reason: string; lastPollAgeMs: number | null };

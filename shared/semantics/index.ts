@@ -8,7 +8,7 @@ export { calendarWindow, relativeWindow, shiftUtc } from './relative-dates.js';
 export { wireValue } from './projection.js';
 export { executeRead, executeSummarize, readMatcher, type ReadContext, type SummarizeResult, validateRead, validateSummarize } from './read-semantics.js';
 export { canonical, canonicalDigest } from './canonical-json.js';
-export { readTypes } from './read-types.js';
+export { dependentTypes, readTypes } from './read-types.js';
 export { pageBounds, pagingInfo } from './paging.js';
 export { cmpCodePoint, idOrder } from './ordering.js';
 export {

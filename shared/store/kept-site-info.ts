@@ -1,5 +1,5 @@
 // The site's last `info` reply kept in the state table (pk "site", sk "info"): what an API container started during an outage answers `info` with.
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { InfoKeeper } from '../site/index.js';
 
 const KEY = { pk: { S: 'site' }, sk: { S: 'info' } };
@@ -29,7 +29,7 @@ export class KeptSiteInfo implements InfoKeeper {
         }),
       )
       .catch((e: unknown) => {
-        if ((e as { name?: string }).name !== 'ConditionalCheckFailedException') throw e;
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
       });
   }
 }

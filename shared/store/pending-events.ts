@@ -6,7 +6,8 @@
 // the same items), so the markers say exactly which queued events have not been applied yet. A marker left behind by an
 // event that went to the dead-letter queue stops counting after PENDING_MARK_MS (the reconciliation scan, every minute
 // by default, has long repaired what it changed by then); until then reads of its type pass through.
-import { type AttributeValue, BatchWriteItemCommand, DeleteItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TableIo } from './table-io.js';
 
 export const PENDING_PK = 'pending';
 /** The key of events that change how every type reads. */
@@ -14,6 +15,8 @@ export const ANY_TYPE = '*';
 /** How long a marker counts at most. */
 export const PENDING_MARK_MS = 10 * 60_000;
 const padId = (id: number) => String(Math.max(0, id)).padStart(15, '0');
+/** One request per marker: BatchWriteItem refuses a key twice in a call. */
+const distinct = (events: readonly PendingEvent[]) => [...new Map(events.map((e) => [`${e.key}#${e.id}`, e])).values()];
 const markerKey = (e: PendingEvent) => ({ pk: { S: `${PENDING_PK}#${e.key}` }, sk: { S: padId(e.id) } });
 
 export interface PendingEvent {
@@ -21,61 +24,41 @@ export interface PendingEvent {
   id: number;
 }
 
-export class PendingEvents {
+export class PendingEvents extends TableIo {
   constructor(
-    private readonly ddb: DynamoDBClient,
+    ddb: DynamoDBClient,
     private readonly table: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    super(ddb);
+  }
 
   /** Marks events as queued (before they are sent); resolves once every marker is written. */
   async mark(events: readonly PendingEvent[]): Promise<void> {
     const expiresAt = this.now() + PENDING_MARK_MS;
     const ttl = { N: String(Math.ceil(expiresAt / 1000) + 3600) };
-    await this.write(events, (e) => ({ PutRequest: { Item: { ...markerKey(e), expiresAt: { N: String(expiresAt) }, ttl } } }), 'written');
+    await this.writeItems(
+      this.table,
+      distinct(events).map((e) => ({ ...markerKey(e), expiresAt: { N: String(expiresAt) }, ttl })),
+    );
   }
 
   /** Clears the markers of applied events (idempotent; a consumer batch clears its events' markers at once, after its writes). */
   async clearMany(events: readonly PendingEvent[]): Promise<void> {
-    await this.write(events, (e) => ({ DeleteRequest: { Key: markerKey(e) } }), 'cleared');
-  }
-
-  /** BatchWriteItem of one request per distinct marker, 25 a call, unprocessed ones retried with backoff. */
-  private async write(events: readonly PendingEvent[], request: (e: PendingEvent) => WriteRequest, verb: string): Promise<void> {
-    let requests = [...new Map(events.map((e) => [`${e.key}#${e.id}`, e])).values()].map(request);
-    for (let round = 0; requests.length; round++) {
-      const chunks: WriteRequest[][] = [];
-      for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
-      const out = await Promise.all(chunks.map((c) => this.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: c } }))));
-      requests = out.flatMap((o) => o.UnprocessedItems?.[this.table] ?? []);
-      if (requests.length && round >= 8) throw new Error(`pending-event markers not ${verb} (${requests.length} unprocessed)`);
-      if (requests.length) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
-    }
-  }
-
-  /** Clears one event's marker once it is applied (idempotent). */
-  async clear(event: PendingEvent): Promise<void> {
-    await this.ddb.send(new DeleteItemCommand({ TableName: this.table, Key: markerKey(event) }));
+    await this.deleteItems(this.table, distinct(events).map(markerKey));
   }
 
   /** Every marker of `keys`, expired or not (the local stack's restart re-queues the events they name). */
   async list(keys: readonly string[]): Promise<PendingEvent[]> {
     const out: PendingEvent[] = [];
     for (const key of keys) {
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const r = await this.ddb.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ConsistentRead: true,
-            ExpressionAttributeValues: { ':pk': { S: `${PENDING_PK}#${key}` } },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const it of r.Items ?? []) out.push({ key, id: Number(it.sk.S) });
-        start = r.LastEvaluatedKey;
-      } while (start);
+      const { items } = await this.queryAll({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ConsistentRead: true,
+        ExpressionAttributeValues: { ':pk': { S: `${PENDING_PK}#${key}` } },
+      });
+      for (const it of items) out.push({ key, id: Number(it.sk.S) });
     }
     return out;
   }
