@@ -113,6 +113,8 @@ export function syncEnv(
     AWS_SECRET_ACCESS_KEY: 'local',
     POLL_INTERVAL_MS: '1000',
     POLL_LOOP_MS: '55000',
+    // As npm start runs (local/stack.ts).
+    STORE_WRITE_GROUPING: 'transact',
     ...extra,
   };
 }

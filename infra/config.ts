@@ -71,6 +71,11 @@ const ConfigShape = z.object({
   validateIntervalMinutes: int(5, 1440).default(60),
   /** How often the reconciler diffs the deployed schema against the site's (DisplayColumn events trigger a diff too). */
   schemaDiffIntervalMinutes: int(1, 1440).default(15),
+  /**
+   * The consumer sends each batch's entity writes together as DynamoDB transactions (`transact`; STORE_WRITE_GROUPING):
+   * fewer calls and shorter runs, at twice the write units of the items it writes (docs/cost.md). Off by default.
+   */
+  storeWriteGrouping: z.enum(['off', 'transact']).default('off'),
   /** Consumer concurrency cap (SQS event source MaximumConcurrency, 2-1000): protects the site from re-fetch storms. */
   maxConcurrency: int(2, 1000).default(5),
   /** HTTP API stage throttling: burst (requests) and steady rate (requests per second). */

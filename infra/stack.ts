@@ -62,6 +62,7 @@ export class FptCacheStack extends Stack {
       consumerMemoryMb: c.consumerMemoryMb,
       signedUrlMarginS: c.signedUrlMarginSeconds,
       pollerStaleMs: c.pollerStaleMs,
+      storeWriteGrouping: c.storeWriteGrouping,
     });
     this.api = new CacheApi(this, 'Api', {
       defaults,

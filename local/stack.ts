@@ -200,6 +200,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      // One machine's CPU is the bound here (docs/benchmarks.md "Scale"): entity writes go grouped (shared/store/grouped-writes.ts).
+      STORE_WRITE_GROUPING: 'transact',
       ...env,
       SHOTGUN_URL: upstream,
       SHOTGUN_SCRIPT_NAME: options.scriptName ?? sim?.credentials.scriptName,

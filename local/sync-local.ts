@@ -159,6 +159,7 @@ export function cliSyncEnv(env: FunctionEnv): FunctionEnv {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     POWERTOOLS_LOG_LEVEL: 'WARN',
+    STORE_WRITE_GROUPING: 'transact',
     ...env,
     SHOTGUN_URL: env.SHOTGUN_URL || `http://127.0.0.1:${env.SIM_PORT || 8020}`,
     SHOTGUN_SCRIPT_NAME: env.SHOTGUN_SCRIPT_NAME || (real ? undefined : DEFAULT_SCRIPT.name),

@@ -1,12 +1,12 @@
 // The API's dependencies from a function's environment: the site, the tables, the cached schema, access rules, response cache and shadow settings.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError, apiConfigFromEnv, awsClientConfig, shotgunConfigFromEnv, storeConfigFromEnv } from '../../shared/config.js';
 import { DEFAULT_RESPONSE_CACHE_TTL_S, parseAccessRules, parseTrustedPrincipals, type AccessRules, type ApiMetrics } from '../../shared/reads/index.js';
 import { loadCachedSchema, schemaFileFromEnv } from '../../shared/schema/index.js';
 import { SqsShadowSink, shadowRateFromEnv } from '../../shared/shadow/index.js';
 import { getScriptKey, getVerdictKey } from '../../shared/site/index.js';
+import { dynamoDbClient } from '../../shared/store/index.js';
 import type { ApiDeps, CacheDeps } from './context.js';
 import { DEFAULT_OUTAGE_GRACE_S } from './outage.js';
 
@@ -39,7 +39,7 @@ export function apiDepsFromEnv(env: Env, logger: Logger, metrics?: ApiMetrics): 
     api,
     cache: {
       schema: loadCachedSchema(schemaFileFromEnv(env as NodeJS.ProcessEnv)),
-      ddb: new DynamoDBClient(awsClientConfig(env, 'DYNAMODB')),
+      ddb: dynamoDbClient(env),
       tables: { entities: tables.entitiesTable, state: tables.stateTable, refs: tables.refsTable },
       scriptAuth,
       verdictKey: () => getVerdictKey(env),

@@ -24,6 +24,8 @@ export interface SyncPipelineProps extends CacheScope {
   readonly signedUrlMarginS?: number;
   /** A poller heartbeat older than this is a dead owner's: its lease is taken over (POLLER_STALE_MS; the function's default when unset). */
   readonly pollerStaleMs?: number;
+  /** The consumer's entity writes grouped into transactions (STORE_WRITE_GROUPING; shared/store/grouped-writes.ts). */
+  readonly storeWriteGrouping?: 'off' | 'transact';
 }
 
 /** Lambda requires the queue's visibility timeout to be at least the function timeout; AWS recommends 6x. */
@@ -125,7 +127,7 @@ export class SyncPipeline extends Construct {
       description: 'fpt-cache consumer: applies FIFO event batches to the entities table',
       memorySize: props.consumerMemoryMb,
       timeout: CONSUMER_TIMEOUT,
-      environment: { ...store, ...script },
+      environment: { ...store, ...script, ...(props.storeWriteGrouping === 'transact' ? { STORE_WRITE_GROUPING: 'transact' } : {}) },
     });
     tables.entities.grantReadWrite(this.consumer.role);
     tables.refs.grantReadWrite(this.consumer.role);

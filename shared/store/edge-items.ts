@@ -6,6 +6,11 @@ import { addStats, ENTITY_SK, entityPk, type EntityState, type Item, type ReadSt
 import { decodeEntity, edgeKeys, encodeEntity } from './item-codec.js';
 import { bumpGenerations, countersOfChange, projectOf } from './change-counters.js';
 
+/** An edge is put only over an older writer's (a stale writer never lowers an edge's ev), by the writer of entity counter `:w`. */
+export const EDGE_PUT_CONDITION = 'attribute_not_exists(ev) OR ev < :w';
+/** An edge is deleted only when no writer newer than counter `:w` put it since (a missing one is left missing). */
+export const EDGE_DELETE_CONDITION = 'attribute_not_exists(pk) OR ev <= :w';
+
 /** Edge maintenance on top of the entity reads (EntityStore adds the versioned writes). */
 export class EdgeItems extends EntityReads {
   /** Bumps the change counters of a written entity (its type, its projects before and after): after the write, before the writer returns. */
@@ -41,7 +46,7 @@ export class EdgeItems extends EntityReads {
           new DeleteItemCommand({
             TableName: this.tables.refs,
             Key,
-            ConditionExpression: 'ev <= :w',
+            ConditionExpression: EDGE_DELETE_CONDITION,
             ExpressionAttributeValues: { ':w': { N: String(w) } },
           }),
         );
@@ -63,7 +68,7 @@ export class EdgeItems extends EntityReads {
           new PutItemCommand({
             TableName: this.tables.refs,
             Item: it,
-            ConditionExpression: 'attribute_not_exists(ev) OR ev < :w',
+            ConditionExpression: EDGE_PUT_CONDITION,
             ExpressionAttributeValues: { ':w': { N: String(w) } },
           }),
         );

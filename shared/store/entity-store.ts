@@ -3,19 +3,21 @@
 // Layout (docs/design.md "Items"): one entity item per entity (pk "<Type>#<id>", sk "E") and spill chunks for fields too
 // large to keep inline (sk "X#<field>#<gen>#<n>") in the entities table; one edge item per link value no entities GSI
 // covers in the refs table (pk "<TargetType>#<targetId>", sk "<Type>.<field>#<id padded>"). Every write is read-merge-write under an optimistic lock on the write counter `w`;
-// versions (event ids or fetch stamps) decide per field whether a change is newer than what is stored.
+// versions (event ids or fetch stamps) decide per field whether a change is newer than what is stored. With write
+// grouping on, a read-merge-write's final writes go as one transaction with other entities' (grouped-writes.ts).
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { renews } from '../site/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import type { TableNames } from './table-design.js';
-import { EdgeItems } from './edge-items.js';
+import { StoreJournal } from './store-journal.js';
 import { countersOfChange, projectOf } from './change-counters.js';
 import { cloneState, edgeKeys, type EncodedEntity, encodeEntity, isLinkType, isObj, linkMap, toLink } from './item-codec.js';
 import { patchLinkFacts, type Referrer } from './link-patch.js';
 import { backoff, pool } from './table-io.js';
-import { edgeId, edgeKey, emptyStats, ENTITY_SK, entityPk, type EntityState, type ImportWriteOptions, type Item, ITEM_LAYOUT, JOURNAL_TTL_S, journalPk, LAYOUT_KEY, type LinkValue, padId, type PutOptions, type ReadStats, RETIRED_KEY, type Target, type WriteResult, type WriteStatus } from './item-layout.js';
+import { entityWriteSet, GroupedWrites } from './grouped-writes.js';
+import { edgeId, edgeKey, emptyStats, ENTITY_SK, entityPk, type EntityState, type ImportWriteOptions, type Item, type LinkValue, padId, type PutOptions, type ReadStats, RETIRED_KEY, type Target, type WriteResult, type WriteStatus } from './item-layout.js';
 
 export interface EntityStoreOptions {
   /** Max attempts of the read-merge-write loop under contention. */
@@ -26,16 +28,24 @@ export interface EntityStoreOptions {
   queryPageSize?: number;
   /** Tests: runs inside importEntities between the existence check and the blind write, with the ids about to be written blind. */
   onImportChecked?: (fresh: Target[]) => Promise<void>;
+  /**
+   * Each read-merge-write's final writes sent as one transaction, grouped with other entities' ready in the same turn
+   * (shared/store/grouped-writes.ts; STORE_WRITE_GROUPING). Off: the writes go step by step.
+   */
+  groupWrites?: boolean;
 }
 
-export class EntityStore extends EdgeItems {
+export class EntityStore extends StoreJournal {
   private readonly maxWriteAttempts: number;
   private readonly onImportChecked: EntityStoreOptions['onImportChecked'];
+  /** The write grouping, when on (its stats tell tests and benchmarks how writes were sent). */
+  readonly grouped: GroupedWrites | undefined;
 
   constructor(ddb: DynamoDBClient, tables: TableNames, schema: CachedSchema, opts: EntityStoreOptions = {}) {
     super(ddb, tables, schema, opts);
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 50;
     this.onImportChecked = opts.onImportChecked;
+    this.grouped = opts.groupWrites ? new GroupedWrites(ddb) : undefined;
   }
 
   /**
@@ -322,15 +332,26 @@ export class EntityStore extends EdgeItems {
       }
       const added = [...enc!.edges.entries()].filter(([k]) => !oldEdges.has(k));
       const removed = [...oldEdges].filter(([k]) => !enc!.edges.has(k)).map(([, key]) => key);
+      const entityPut = {
+        TableName: this.tables.entities,
+        Item: enc!.item,
+        ConditionExpression: cur ? 'w = :w' : 'attribute_not_exists(pk)',
+        ExpressionAttributeValues: cur ? { ':w': { N: String(cur.state.w) } } : undefined,
+      };
+      const grouped =
+        this.grouped &&
+        (await this.grouped.commit(
+          entityWriteSet(this.tables, { entityPut, chunks: enc!.chunks, added: added.map(([, it]) => it), removed, oldChunks: cur?.chunkKeys ?? [], w: next.w }),
+        ));
+      if (grouped === 'lost') {
+        await backoff(Math.min(attempt, 6));
+        continue;
+      }
+      if (grouped === 'written') return this.written(type, cur?.state, next, bumps);
       await this.writeItems(this.tables.entities, enc!.chunks);
       await this.putEdges(added.map(([, it]) => it), next.w, cur === undefined);
       try {
-        await this.ddb.send(new PutItemCommand({
-          TableName: this.tables.entities,
-          Item: enc!.item,
-          ConditionExpression: cur ? 'w = :w' : 'attribute_not_exists(pk)',
-          ExpressionAttributeValues: cur ? { ':w': { N: String(cur.state.w) } } : undefined,
-        }));
+        await this.ddb.send(new PutItemCommand(entityPut));
       } catch (e) {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
         await this.deleteItems(this.tables.entities, enc!.chunks.map((c) => ({ pk: c.pk, sk: c.sk })));
@@ -340,41 +361,17 @@ export class EntityStore extends EdgeItems {
       }
       await this.deleteEdges(removed, next.w);
       if (cur) await this.deleteItems(this.tables.entities, cur.chunkKeys);
-      const counters = countersOfChange(type, projectOf(cur?.state.values), projectOf(next.values));
-      if (bumps) for (const c of counters) bumps.add(c);
-      else await this.bump(counters);
-      return { status: 'applied', propagate: this.factsChanged(cur?.state, next) };
+      return this.written(type, cur?.state, next, bumps);
     }
     throw new Error(`${type} ${id}: gave up after ${this.maxWriteAttempts} write attempts under contention`);
   }
 
-  /** The item layout version the stored entities follow (1 when none is recorded: tables written before versioning). */
-  async itemLayout(): Promise<number> {
-    const r = await this.ddb.send(new GetItemCommand({ TableName: this.tables.state, Key: LAYOUT_KEY, ConsistentRead: true }));
-    return r.Item?.v?.N ? Number(r.Item.v.N) : 1;
-  }
-
-  /** Records that every served entity follows ITEM_LAYOUT (the importer, once no type imported under an older one is ready). */
-  async recordItemLayout(): Promise<void> {
-    await this.ddb.send(new PutItemCommand({ TableName: this.tables.state, Item: { ...LAYOUT_KEY, v: { N: String(ITEM_LAYOUT) } } }));
-  }
-
-  /** Journal entry "entity type#id is being created" (state table, pk "born#<Type>", sk the padded id, expires after a day). */
-  private async journalCreation(type: string, id: number): Promise<void> {
-    await this.ddb.send(new PutItemCommand({
-      TableName: this.tables.state,
-      Item: { pk: { S: journalPk(type) }, sk: { S: padId(id) }, ttl: { N: String(Math.floor(Date.now() / 1000) + JOURNAL_TTL_S) } },
-    }));
-  }
-
-  /** Ids of `type` in [from, to] the creation journal holds (read consistently). */
-  async journaled(type: string, from: number, to: number): Promise<Set<number>> {
-    const { items } = await this.queryAll({
-      TableName: this.tables.state, ConsistentRead: true, ProjectionExpression: 'sk',
-      KeyConditionExpression: 'pk = :p AND sk BETWEEN :a AND :b',
-      ExpressionAttributeValues: { ':p': { S: journalPk(type) }, ':a': { S: padId(from) }, ':b': { S: padId(to) } },
-    });
-    return new Set(items.map((it) => Number(it.sk.S)));
+  /** After an entity's writes: its change counters bumped (or collected in `bumps`), and which facts its links must get. */
+  private async written(type: string, cur: EntityState | undefined, next: EntityState, bumps?: Set<string>): Promise<WriteResult> {
+    const counters = countersOfChange(type, projectOf(cur?.values), projectOf(next.values));
+    if (bumps) for (const c of counters) bumps.add(c);
+    else await this.bump(counters);
+    return { status: 'applied', propagate: this.factsChanged(cur, next) };
   }
 
   private factsChanged(cur: EntityState | undefined, next: EntityState): WriteResult['propagate'] {

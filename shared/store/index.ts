@@ -2,8 +2,10 @@
 // May import: site, schema, semantics. This index is the package's only public face: other packages import it, never a file inside.
 export { ensureTables, ENTITIES_TABLE, type IndexSpec, type KeyAttr, TABLE_SPECS, tableNames, type TableNames, type TableSpec } from './table-design.js';
 export { EntityStore, type EntityStoreOptions } from './entity-store.js';
+export { dynamoDbClient } from './dynamodb-client.js';
 export { type OrderedPage, type OrderedSource } from './entity-reads.js';
-export { addStats, emptyStats, ITEM_LAYOUT, type ReadStats, type StoredEntity, type WriteResult } from './item-layout.js';
+export { GroupedWrites, type GroupedWriteStats } from './grouped-writes.js';
+export { addStats, edgeKey, emptyStats, ITEM_LAYOUT, type ReadStats, type StoredEntity, type WriteResult } from './item-layout.js';
 export { itemSize } from './item-codec.js';
 export { ScanTooLarge } from './table-io.js';
 export { KEPT_PK, KeptEvents, MAX_KEPT_ROW_BYTES, keptPartition, keptProjectId, type KeptRange, type KeptRow } from './kept-events.js';

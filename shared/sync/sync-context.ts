@@ -1,10 +1,10 @@
 // The clients and stores a sync function works with, built once per container (per stack locally) from its environment.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../schema/index.js';
 import { ConfigError, awsClientConfig, shotgunConfigFromEnv } from '../config.js';
-import { EntityStore, ImportState, ReadinessStore, type TableNames } from '../store/index.js';
+import { dynamoDbClient, EntityStore, ImportState, ReadinessStore, type TableNames } from '../store/index.js';
 import { ShotgunEventSource } from './event-source.js';
 import { PollerLease } from './poller-lease.js';
 import { ShotgunClient, getSiteCredentials } from '../site/index.js';
@@ -57,7 +57,7 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
   const creds = await getSiteCredentials({ env });
   const schema = opts.schema ?? loadCachedSchema(schemaFileFromEnv(env as NodeJS.ProcessEnv));
   const tables: TableNames = { entities: entitiesTable ?? '', state: stateTable, refs: refsTable ?? '' };
-  const ddb = new DynamoDBClient(awsClientConfig(env, 'DYNAMODB'));
+  const ddb = dynamoDbClient(env);
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const sqs = new SQSClient(awsClientConfig(env, 'SQS'));
   const client = new ShotgunClient({
@@ -78,7 +78,8 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
     doc,
     sqs,
     client,
-    store: new EntityStore(ddb, tables, schema),
+    // STORE_WRITE_GROUPING=transact: concurrent entity writes sent together as transactions (shared/store/grouped-writes.ts).
+    store: new EntityStore(ddb, tables, schema, { groupWrites: env.STORE_WRITE_GROUPING === 'transact' }),
     readiness: new ReadinessStore(ddb, tables, schema),
     // A heartbeat older than POLLER_STALE_MS (default 10 s; the owner saves every poll) is a dead owner's: taken over at once.
     lease: new PollerLease(

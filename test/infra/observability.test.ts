@@ -345,3 +345,14 @@ describe('outage settings', () => {
     expect(() => synth({ pollIntervalMs: '5000', pollerStaleMs: '10000' })).toThrow(/pollerStaleMs/);
   });
 });
+
+describe('write grouping', () => {
+  it('is off unless asked for (transactions cost twice the write units); storeWriteGrouping=transact reaches the consumer', () => {
+    const envOf = (t: typeof template, fn: typeof stack.api.handler) =>
+      resource(t, logicalId(fn.fn)).Properties.Environment.Variables as Record<string, string>;
+    expect(envOf(template, stack.pipeline.consumer).STORE_WRITE_GROUPING).toBeUndefined();
+    const set = synth({ storeWriteGrouping: 'transact' });
+    expect(envOf(set.template, set.stack.pipeline.consumer).STORE_WRITE_GROUPING).toBe('transact');
+    expect(() => synth({ storeWriteGrouping: 'yes' as never })).toThrow(/storeWriteGrouping/);
+  });
+});

@@ -101,6 +101,8 @@ export async function startOutageRig(label: string, extraEnv: Record<string, str
       REPLY_MEMO: 'off',
       EVENT_LOG_READS: 'off',
       POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      // As npm start writes (local/stack.ts): kills and restarts land in the middle of grouped transactions too.
+      STORE_WRITE_GROUPING: 'transact',
       ...extraEnv,
     },
   );

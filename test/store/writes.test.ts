@@ -3,7 +3,12 @@ import { EntityStore } from '../../shared/store/index.js';
 import { makeStore, prng } from './helpers.js';
 
 const ctx = await makeStore('writes', { concurrency: 8 });
-afterAll(() => ctx.ddb.destroy());
+// The same writes with each read-merge-write's final writes grouped into transactions (shared/store/grouped-writes.ts).
+const grouped = await makeStore('writes-grouped', { concurrency: 8, groupWrites: true });
+afterAll(() => {
+  ctx.ddb.destroy();
+  grouped.ddb.destroy();
+});
 const { store } = ctx;
 
 const shuffle = <T>(xs: T[], rnd: () => number): T[] => {
@@ -15,7 +20,10 @@ const shuffle = <T>(xs: T[], rnd: () => number): T[] => {
   return a;
 };
 
-describe('versioned writes', () => {
+describe.each([
+  { mode: 'step by step', store },
+  { mode: 'grouped', store: grouped.store },
+])('versioned writes ($mode)', ({ store }) => {
   it('rejects an older whole-entity write after a newer one', async () => {
     expect((await store.putEntity({ type: 'Shot', id: 1, retired: false, values: { code: 'new' } }, 20)).status).toBe('applied');
     expect((await store.putEntity({ type: 'Shot', id: 1, retired: false, values: { code: 'old' } }, 10)).status).toBe('stale');
