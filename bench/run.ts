@@ -10,6 +10,7 @@ const SECTIONS: Section[] = [
   { name: 'api', run: async () => (await import('./api.js' as string)).benchApi() },
   { name: 'reply-memo', run: async () => (await import('./reply-memo.js' as string)).benchReplyMemo() },
   { name: 'sync', run: async () => (await import('./sync.js' as string)).benchSync() },
+  { name: 'burst', run: async () => (await import('./burst.js' as string)).benchBurst() },
   { name: 'response-cache', run: async () => (await import('./response-cache.js' as string)).benchResponseCache() },
   { name: 'shadow', run: async () => (await import('./shadow.js' as string)).benchShadow() },
   { name: 'toolkit', run: async () => (await import('./toolkit.js' as string)).benchToolkit() },
