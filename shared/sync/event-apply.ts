@@ -133,7 +133,7 @@ export class EventApplier {
     if (!m) return { action: 'ignored', reason: 'not an entity event' };
     const [, type, kind] = m;
     const meta = isObj(ev.meta) ? ev.meta : {};
-    if (!this.d.schema.site.hasType(type)) return this.linkTarget(type, kind, ev, meta);
+    if (!this.d.schema.site.hasType(type)) return this.linkTarget(type, kind, ev);
     if ((await this.driftView())?.isDrifted(type, '*')) return { action: 'ignored', reason: `drifted type ${type}` };
     const owner = owningEntity(ev);
     switch (kind) {
@@ -374,21 +374,23 @@ export class EventApplier {
 
   // ----- uncached link targets ---------------------------------------------------------------------------------
 
-  /** Events of a type that is not cached but that cached links point to: its renames, retirements and revivals. */
-  private async linkTarget(type: string, kind: string, ev: EventRow, meta: Record<string, unknown>): Promise<ApplyOutcome> {
+  /**
+   * Events of a type that is not cached but that cached links point to: its renames, retirements and revivals. No
+   * stored state of the target carries a version, so the facts pushed are the target's as the site has them now (read
+   * once), never the event's: a late or repeated event (a redelivery after a crash, a dead letter replayed) pushes the
+   * current name and retired state, not the ones it describes.
+   */
+  private async linkTarget(type: string, kind: string, ev: EventRow): Promise<ApplyOutcome> {
     const idf = this.d.schema.site.identifier(type);
     const owner = owningEntity(ev);
-    if (!idf || !owner) return { action: 'ignored', reason: `uncached type ${type}` };
+    const relevant = kind === 'Retirement' || kind === 'Revival' || (kind === 'Change' && ev.attribute_name === idf);
+    if (!idf || !owner || !relevant) return { action: 'ignored', reason: `uncached type ${type}` };
     const target = { type, id: owner.id };
-    if (kind === 'Retirement' || kind === 'Revival') {
-      const retired = kind === 'Retirement';
-      let propagated = (await this.d.store.propagateLinkFacts(target, { retired })).entities;
-      if (!retired) propagated += await this.repairLinksTo(target, ev.id);
-      return { action: retired ? 'retired' : 'revived', propagated };
-    }
-    if (kind === 'Change' && ev.attribute_name === idf && 'new_value' in meta) {
-      return { action: 'renamed-target', propagated: (await this.d.store.propagateLinkFacts(target, { name: meta.new_value })).entities };
-    }
-    return { action: 'ignored', reason: `uncached type ${type}` };
+    const now = await this.site.one(type, owner.id, [idf]);
+    if (!now) return { action: 'gone', reason: `${type} ${owner.id} is on the site no more` };
+    const facts = { retired: now.retired, ...(idf !== 'id' ? { name: Object.hasOwn(now.values, idf) ? now.values[idf] : null } : {}) };
+    let propagated = (await this.d.store.propagateLinkFacts(target, facts)).entities;
+    if (kind === 'Revival' && !now.retired) propagated += await this.repairLinksTo(target, ev.id);
+    return { action: kind === 'Change' ? 'renamed-target' : now.retired ? 'retired' : 'revived', propagated };
   }
 }

@@ -175,6 +175,29 @@ describe('events applied to the cache', () => {
 });
 
 describe('duplicated and reordered deliveries', () => {
+  it('a late or repeated rename of an uncached link target leaves its links with the name the site has now', async () => {
+    // ApiUser is not cached (schema/default.yml link_targets); seeded entities were last written by studio scripts
+    // (not the one this test authenticates as: a script's name is its ApiUser's firstname).
+    const [script] = await find('ApiUser', [cond('firstname', 'is', 'toolkit')], ['firstname']);
+    const written = await find('Task', [cond('updated_by', 'is', { type: 'ApiUser', id: script.id })], ['content'], {
+      paging: { entities_per_page: 1, current_page: 1 },
+    });
+    const task = written[0] ?? (await find('Shot', [cond('updated_by', 'is', { type: 'ApiUser', id: script.id })], ['code']))[0];
+    expect(task).toBeDefined();
+    const type = 'content' in task ? 'Task' : 'Shot';
+    const from = cursor;
+    await update('ApiUser', script.id, { firstname: 'First Rename' });
+    await update('ApiUser', script.id, { firstname: 'Second Rename' });
+    const renames = (await rig.ctx.events.readAfter(from, 50)).filter((e) => e.event_type === 'Shotgun_ApiUser_Change' && e.attribute_name === 'firstname');
+    expect(renames).toHaveLength(2);
+    await sync();
+    await same(type, [cond('id', 'is', task.id)], ['updated_by']);
+    // The first rename delivered again after the second (a redelivery after a crash, a dead letter replayed).
+    await rig.applier.apply(renames[0]);
+    await same(type, [cond('id', 'is', task.id)], ['updated_by']);
+    await same(type, [cond('updated_by', 'is', { type: 'ApiUser', id: script.id })], ['updated_by']);
+  });
+
   it('end in the same state as in-order delivery (and as the site)', async () => {
     // A second store imported at the same point as the main one.
     const tables = tableNames(`sync-shuffle-${process.pid}-${Date.now().toString(36)}-`);
