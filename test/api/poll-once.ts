@@ -28,7 +28,7 @@ export async function pollOnce(h: Harness, ddb: DynamoDBClient): Promise<number>
     metrics: noMetrics,
     pollIntervalMs: 1,
     deadline: Date.now() + 60_000,
-    sleep: async () => {},
+    clock: { now: () => Date.now(), sleep: async () => {} },
     shouldStop: () => polls > 0,
     onPoll: () => {
       polls++;
