@@ -16,7 +16,7 @@ export { type TypeValidation, type ValidateOptions, type ValidationReport, Valid
 export { cachedFields, SiteFetcher } from './site-fetch.js';
 export { writeTargets } from './batch-reads.js';
 export { replayDeadLetters } from './dlq-replay.js';
-export { type SyncContext, syncContextFromEnv } from './sync-context.js';
+export { DEFAULT_POLLER_LEASE_MS, DEFAULT_POLLER_STALE_MS, type SyncContext, syncContextFromEnv } from './sync-context.js';
 export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
 export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';
 export { SchemaDigest } from './schema-digest.js';
