@@ -2,7 +2,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type HealOutcome, type ShadowMetrics } from '../../shared/shadow/index.js';
-import { RecentVolatileReads } from '../../shared/store/index.js';
+import { PendingEvents, RecentVolatileReads } from '../../shared/store/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S } from '../../shared/site/index.js';
 import {
   calibrationFor,
@@ -56,6 +56,8 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): {
     fetcher: ctx.fetcher,
     events: ctx.events,
     lease: ctx.lease,
+    // Changes queued and not applied yet are on their way, not writes the event log did not carry.
+    pending: new PendingEvents(ctx.ddb, ctx.tables.state),
     doc: ctx.doc,
     stateTable: ctx.tables.state,
     metrics: d.metrics,
