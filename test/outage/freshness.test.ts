@@ -5,7 +5,7 @@ import { readParams, rpcPayload } from '../../shared/site/index.js';
 import { DEFAULT_KEPT_TYPES } from '../../shared/sync/index.js';
 import { waitUntil } from '../sync/helpers.js';
 import { probeReads, SCRIPT, startOutageRig, type OutageRig } from './rig.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 
 let o: OutageRig;
 const clock = new VirtualClock();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTAGE_GRACE_S } from '../../functions/api/outage.js';
 import { waitUntil } from '../sync/helpers.js';
 import { probeReads, startOutageRig, type OutageRig } from './rig.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 
 let o: OutageRig;
 const clock = new VirtualClock();

@@ -6,7 +6,7 @@ import { createPollerHandler } from '../../functions/poller/app.js';
 import { DEFAULT_POLLER_LEASE_MS, DEFAULT_POLLER_STALE_MS, MemorySyncMetrics } from '../../shared/sync/index.js';
 import { waitUntil } from '../sync/helpers.js';
 import { startOutageRig, type OutageRig } from './rig.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 
 let o: OutageRig;
 const clock = new VirtualClock();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimSite, type SimSite } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { ShotgunClient, SiteHealth } from '../../shared/site/index.js';
-import { VirtualClock } from '../outage/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 
 /** The defaults of shared/site/site-health.ts, as documented in docs/operations.md. */
 const BASE_MS = 250;
