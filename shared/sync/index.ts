@@ -9,7 +9,7 @@ export { pendingKeyOf, type PollerMetrics, type PollerRun, runPoller } from './p
 export { type LeaseRecord, LeaseLostError, PollerLease, type PollMarks } from './poller-lease.js';
 export { type ApplyOutcome, EventApplier } from './event-apply.js';
 export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
-export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type TypeReconcile } from './reconciler.js';
+export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type ReconcilerDeps, type TypeReconcile } from './reconciler.js';
 export { EntityRefresher, fetchable } from './entity-refresh.js';
 export { type ShadowPorts, shadowPorts } from './shadow-ports.js';
 export { type TypeValidation, type ValidateOptions, type ValidationReport, Validator, validatorFor } from './validator.js';

@@ -3,19 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_EVENTS_SCRIPT } from '../../local/sim/credentials.js';
 import { ShotgunClient, updateParams } from '../../shared/site/index.js';
 import { PendingEvents } from '../../shared/store/index.js';
-import { IN_FLIGHT_MS, pendingKeyOf, Reconciler, runPoller, type EventRow, type PollerMetrics } from '../../shared/sync/index.js';
-import { importAll, readParams, schema, startRig, type Rig } from './helpers.js';
-
-const noMetrics: PollerMetrics = {
-  heartbeat() {},
-  forwarded() {},
-  dropped() {},
-  backlog() {},
-  behind() {},
-  expired() {},
-  lagSeconds() {},
-  cursorBeyondRetention() {},
-};
+import { IN_FLIGHT_MS, pendingKeyOf, runPoller, type EventRow } from '../../shared/sync/index.js';
+import { importAll, NO_POLLER_METRICS, readParams, reconcilerFor, schema, startRig, type Rig } from './helpers.js';
 
 let rig: Rig;
 let t = Date.parse('2025-06-10T10:00:00Z');
@@ -30,18 +19,7 @@ describe('the reconciler after a restart', () => {
   it('does not count queued or unpolled changes as writes the event log did not carry', async () => {
     const pending = new PendingEvents(rig.ctx.ddb, rig.ctx.tables.state);
     const logged: Array<{ message: string; details?: Record<string, unknown> }> = [];
-    const reconciler = new Reconciler({
-      schema,
-      store: rig.ctx.store,
-      readiness: rig.ctx.readiness,
-      fetcher: rig.ctx.fetcher,
-      events: rig.ctx.events,
-      lease: rig.ctx.lease,
-      doc: rig.ctx.doc,
-      stateTable: rig.ctx.tables.state,
-      pending,
-      log: (message, details) => logged.push({ message, details }),
-    });
+    const reconciler = reconcilerFor(rig, { pending, log: (message, details) => logged.push({ message, details }) });
     // The pass before the stop records where the scans start.
     await reconciler.run({ now, types: ['Shot'], sweep: 'never' });
     const shots = (await rig.sg.call<{ entities: Array<{ id: number }> }>('read', readParams('Shot', [], ['code']))).entities;
@@ -57,7 +35,7 @@ describe('the reconciler after a restart', () => {
       sink: { send: async (evs) => void queued.push(...evs) },
       markPending: (evs) => pending.mark(evs.map((ev) => ({ key: pendingKeyOf(schema.site, ev), id: ev.id }))),
       schema: schema.site,
-      metrics: noMetrics,
+      metrics: NO_POLLER_METRICS,
       pollIntervalMs: 1,
       clock: { now, sleep: async () => {} },
       deadline: t + 60_000,
