@@ -50,7 +50,7 @@ export interface ReconcilerDeps {
   events: ImporterDeps['events'] & Pick<ShotgunEventSource, 'latestFor'>;
   lease: ImporterDeps['lease'];
   /** Events queued and not applied yet (shared/store/pending-events.ts); without it only events the poller has not read count as on their way. */
-  pending?: Pick<PendingEvents, 'list'>;
+  pending?: Pick<PendingEvents, 'lowest'>;
   doc: DynamoDBDocumentClient;
   stateTable: string;
   metrics?: SyncMetrics;
@@ -295,8 +295,9 @@ export class Reconciler {
   private async notCarried(type: string, writes: QuietWrite[]): Promise<QuietWrite[]> {
     if (!writes.length) return writes;
     const cursor = (await this.d.lease.read()).cursor;
-    const queued = this.d.pending ? await this.d.pending.list([type]) : [];
-    const afterId = Math.min(cursor?.maxSeen ?? 0, ...(cursor ? backlogIds(cursor) : []).map((id) => id - 1), ...queued.map((m) => m.id - 1));
+    const queued = await this.d.pending?.lowest(type);
+    let afterId = cursor?.maxSeen ?? 0;
+    for (const id of [...(cursor ? backlogIds(cursor) : []), ...(queued === undefined ? [] : [queued])]) afterId = Math.min(afterId, id - 1);
     const onTheWay = await this.d.events.latestFor(
       type,
       writes.map((w) => w.id),
