@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { systemClock, type Clock } from '../../shared/clock.js';
 import type { ApiConfig, ShotgunConfig } from '../../shared/config.js';
 import { MAX_SCAN_ENTITIES, ReadEngine } from '../../shared/query/index.js';
 import {
@@ -67,8 +68,6 @@ export interface CacheDeps {
   eventLog?: { enabled?: boolean; maxLagMs?: number };
   /** Shadow verification (shared/shadow/shadow-check.ts): this share of hits goes to the verifier through `sink`. */
   shadow?: { rate: number; sink: ShadowSink; random?: () => number };
-  /** The clock signed URLs are judged by (tests: a virtual one; default the real clock). */
-  clock?: () => number;
   /** Reads served only while the store is provably fresh (shared/reads/store-freshness.ts): on when given (STORE_FRESHNESS, STORE_MAX_LAG_MS). */
   freshness?: { enabled?: boolean; maxLagMs?: number };
   /** Outage mode (functions/api/outage.ts): while the site is down, verified reads served marked stale for `graceMs` after the last poll; omitted or 0: off. */
@@ -81,6 +80,11 @@ export interface ApiDeps {
   metrics?: ApiMetrics;
   api?: Partial<ApiConfig>;
   cache?: CacheDeps;
+  /**
+   * The one time source of the container (tests: a virtual one; default the real clock): the site's health, outage
+   * grace, store freshness, verdict and view lifetimes, signed URLs.
+   */
+  clock?: Clock;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -110,6 +114,7 @@ export interface ApiContext {
   upstream: string;
   client: ShotgunClient;
   siteInfo: SiteInfo;
+  clock: Clock;
   cache?: Cache;
 }
 
@@ -119,7 +124,9 @@ export function buildContext(deps: ApiDeps): ApiContext {
   const metrics = deps.metrics ?? new MemoryApiMetrics();
   const limits = { maxBytes: cfg.maxRequestBytes, maxDepth: cfg.maxJsonDepth };
   const upstream = new URL(deps.shotgun.url).origin;
+  const clock = deps.clock ?? systemClock;
   const client = new ShotgunClient({
+    clock,
     url: deps.shotgun.url,
     timeoutMs: deps.shotgun.timeoutMs,
     // Every call of a request, retries included, within API Gateway's 30 s: a hung site is answered, never waited out.
@@ -130,9 +137,9 @@ export function buildContext(deps: ApiDeps): ApiContext {
   });
   const log = (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => logger[level](message, { ...details });
   // The last `info` reply is also kept in the state table, for containers started while the site is down.
-  const siteInfo = new SiteInfo(client, cfg.infoCacheMs, Date.now, deps.cache && new KeptSiteInfo(deps.cache.ddb, deps.cache.tables.state));
-  const cache = deps.cache && buildCache(deps.cache, client, cfg, log, metrics);
-  return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, cache };
+  const siteInfo = new SiteInfo(client, cfg.infoCacheMs, () => clock.now(), deps.cache && new KeptSiteInfo(deps.cache.ddb, deps.cache.tables.state));
+  const cache = deps.cache && buildCache(deps.cache, client, cfg, log, metrics, clock);
+  return { deps, logger, metrics, cfg, limits, upstream, client, siteInfo, clock, cache };
 }
 
 function buildCache(
@@ -141,18 +148,21 @@ function buildCache(
   cfg: ApiConfig,
   log: (level: 'warn' | 'error') => (message: string, details?: Record<string, unknown>) => void,
   metrics: ApiMetrics,
+  clock: Clock,
 ) {
+  const now = () => clock.now();
   const readinessStore = new ReadinessStore(c.ddb, c.tables, c.schema);
   // Reloaded at most every readinessCacheMs, and at once after the site's field names were learnt.
   let snapshot = readinessStore.snapshots(cfg.readinessCacheMs);
   const readiness = () => snapshot();
   const store = new EntityStore(c.ddb, c.tables, c.schema);
-  const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now: c.clock ?? Date.now };
+  const volatile = { marginMs: cfg.signedUrlMarginS * 1000, now };
   const auth = new CallerAuth({
     client,
     ttlMs: cfg.authCacheMs,
     table: { ddb: c.ddb, name: c.tables.state },
     log: log('warn'),
+    now,
     hmacKey: c.verdictKey ?? (async () => undefined),
   });
   const ledger = new ShadowLedger(c.ddb, c.tables.state);
@@ -182,6 +192,7 @@ function buildCache(
     log: log('warn'),
     onEvent: (e) => metrics.permission?.(e, 1),
     epoch: () => epoch.current(),
+    now,
   });
   const lease = new PollerLease(DynamoDBDocumentClient.from(c.ddb), c.tables.state, 0);
   const eventLog =
@@ -193,6 +204,7 @@ function buildCache(
           cursor: () => lease.read(),
           readiness,
           maxLagMs: c.eventLog?.maxLagMs,
+          now,
           projects: async (ids) => (await store.getMany('Project', ids)).entities.map((e) => e.record),
         });
   // How fresh the store is: the poller's lease item and the pending-event markers (also what outage mode reports).
@@ -200,7 +212,8 @@ function buildCache(
     lease: () => lease.read(),
     firstPending: (keys) => pending.firstPending(keys),
     maxLagMs: c.freshness?.maxLagMs ?? DEFAULT_STORE_MAX_LAG_MS,
-    since: Date.now(),
+    since: clock.now(),
+    clock,
   });
   const pending = new PendingEvents(c.ddb, c.tables.state);
   const reads = new CachedReads({
@@ -222,6 +235,7 @@ function buildCache(
         scriptAuth: c.scriptAuth,
         identity: (cred) => auth.identity(cred),
         ttlMs: views.ttlMs,
+        now,
         onProbe: () => metrics.permission?.('probe', 1),
       }),
     engine: new ReadEngine(store, c.schema, { readiness, maxScanEntities: cfg.maxScanEntities, volatile }),

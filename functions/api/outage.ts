@@ -28,7 +28,7 @@ export async function outageMode(ctx: ApiContext, siteFailed = false): Promise<O
   }
   const down = siteFailed || ctx.client.health?.isUp() === false || state.siteDownSince !== null;
   if (!down || state.lastPollAgeMs === null || state.lastPollAgeMs > graceMs) return undefined;
-  return { after: Date.now() - graceMs, ageS: Math.floor(state.lastPollAgeMs / 1000) };
+  return { after: ctx.clock.now() - graceMs, ageS: Math.floor(state.lastPollAgeMs / 1000) };
 }
 
 /** The headers a reply served in outage mode carries. */

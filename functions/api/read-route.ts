@@ -181,7 +181,7 @@ export async function shadowCheck(ctx: ApiContext, req: ParsedRequest, method: C
         params,
         typeof result === 'function' ? (result as () => unknown)() : result,
         access,
-        Date.now(),
+        ctx.clock.now(),
         cred ? principalOf(cred) : undefined,
       ),
     );

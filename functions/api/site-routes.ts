@@ -88,7 +88,7 @@ export async function info(ctx: ApiContext, req: ParsedRequest, acceptEncoding: 
       // The site is down: its last `info` reply, from memory, marked stale (clients connect with it), unless outage mode is off.
       if (r.staleSince !== undefined && !((ctx.cache?.outage?.graceMs ?? 0) > 0)) return (await forward(ctx, req, 'method:info', acceptEncoding)).result;
       ctx.metrics.outageHit?.();
-      return httpReply(200, { ...named, ...tags('hit', 'info:memory'), ...staleHeaders(Math.floor((Date.now() - since) / 1000)) }, r.body, acceptEncoding);
+      return httpReply(200, { ...named, ...tags('hit', 'info:memory'), ...staleHeaders(Math.floor((ctx.clock.now() - since) / 1000)) }, r.body, acceptEncoding);
     }
     return httpReply(200, { ...named, ...(r.fromMemory ? tags('hit', 'info:memory') : tags('pass', 'method:info')) }, r.body, acceptEncoding);
   } catch (e) {

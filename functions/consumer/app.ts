@@ -1,5 +1,6 @@
 // The consumer function built from its environment: FIFO batches of events applied in order, a failure stopping its entity's group.
 import { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock, type Clock } from '../../shared/clock.js';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   EventApplier,
@@ -28,7 +29,8 @@ export interface ConsumerDeps {
   metrics: SyncMetrics;
   logger: Logger;
   maxReceiveCount: number;
-  now?: () => number;
+  /** The time source of the lag figures and the waits while the site is down (default the real clock). */
+  clock?: Clock;
   /** Told about each applied event (the local stack's /status). */
   onApplied?: (ev: EventRow, outcome: ApplyOutcome, lagSeconds: number) => void;
   /** The wait before trying an apply again while the site is down (SiteHealth.backoffMs); default 500 ms. */
@@ -64,13 +66,14 @@ async function applyWaitingForSite(d: ConsumerDeps, applier: EventApplier, ev: E
       return await applier.apply(ev);
     } catch (e) {
       if (!(e instanceof ShotgunTransportError) || remainingMs() < SITE_WAIT_MARGIN_MS) throw e;
-      await new Promise((r) => setTimeout(r, d.backoffMs?.(round) ?? 500));
+      await (d.clock ?? systemClock).sleep(d.backoffMs?.(round) ?? 500);
     }
   }
 }
 
 export function createConsumer(d: ConsumerDeps): ConsumerHandler {
-  const now = d.now ?? Date.now;
+  const clock = d.clock ?? systemClock;
+  const now = () => clock.now();
   const recordHandler =
     (applier: EventApplier, remainingMs: () => number, parsed: ReadonlyMap<string, EventRow>, applied: EventRow[]) =>
     async (record: SQSRecord): Promise<void> => {
@@ -174,12 +177,14 @@ export interface ConsumerOverrides {
   metrics?: SyncMetrics;
   logger?: Logger;
   ctx?: SyncContext;
+  /** The time source (tests: a virtual one); ignored with `ctx` (its own clock counts). */
+  clock?: Clock;
   onApplied?: ConsumerDeps['onApplied'];
 }
 
 export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {}): Promise<ConsumerHandler> {
   const logger = o.logger ?? new Logger();
-  const ctx = o.ctx ?? (await syncContextFromEnv(env, { log: (m, x) => logger.warn(m, x ?? {}) }));
+  const ctx = o.ctx ?? (await syncContextFromEnv(env, { clock: o.clock, log: (m, x) => logger.warn(m, x ?? {}) }));
   const metrics = o.metrics ?? new EmfSyncMetrics(env.POWERTOOLS_SERVICE_NAME ?? 'fpt-cache');
   const applier = new EventApplier({
     schema: ctx.schema,
@@ -197,6 +202,7 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     metrics,
     maxReceiveCount: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_RECEIVE_COUNT,
     onApplied: o.onApplied,
+    clock: ctx.clock,
     backoffMs: ctx.client.health && ((round) => ctx.client.health!.backoffMs(round)),
     deferBumps: (fn) => deferBumps(ctx.ddb, fn),
     withStates: (events, fn) => ctx.store.withStates(writeTargets(ctx.schema, events), fn),

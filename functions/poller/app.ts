@@ -2,6 +2,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
+import type { Clock } from '../../shared/clock.js';
 import { ConfigError } from '../../shared/config.js';
 import {
   type CursorState,
@@ -62,7 +63,7 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
     write: (rows: Parameters<KeptEvents['write']>[0], nowMs: number) => keptLog.write(rows, keptUntilS(nowMs, d.keep!.retentionMs)),
   };
   return async (_event, context) => {
-    const started = Date.now();
+    const started = ctx.clock.now();
     const deadline = started + Math.min(d.loopMs, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
     let importTriggered = false;
     if (
@@ -99,6 +100,7 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       schema: ctx.schema.site,
       metrics: pm,
       pollIntervalMs: d.pollIntervalMs,
+      clock: ctx.clock,
       deadline,
       keep,
       markPending: (events) => pending.mark(events.map((ev) => ({ key: pendingKeyOf(ctx.schema.site, ev), id: ev.id }))),
@@ -163,11 +165,13 @@ export interface PollerOverrides {
   logger?: Logger;
   triggerImport?: () => Promise<void>;
   onPoll?: (cursor: CursorState) => void;
+  /** The time source (tests: a virtual one; default the real clock). */
+  clock?: Clock;
 }
 
 export async function createPollerHandler(env: Env, o: PollerOverrides = {}): Promise<PollerHandler> {
   const logger = o.logger ?? new Logger();
-  const ctx = await syncContextFromEnv(env, { entities: false, log: (m, x) => logger.warn(m, x ?? {}) });
+  const ctx = await syncContextFromEnv(env, { entities: false, clock: o.clock, log: (m, x) => logger.warn(m, x ?? {}) });
   if (!ctx.queueUrl) throw new ConfigError('EVENTS_QUEUE_URL must name the event queue');
   return createPoller({
     ctx,

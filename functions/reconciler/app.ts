@@ -2,7 +2,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { EmfShadowMetrics, QuarantineHealer, ShadowLedger, ShadowVerifier, type HealOutcome, type ShadowMetrics } from '../../shared/shadow/index.js';
-import { RecentVolatileReads } from '../../shared/store/index.js';
+import { PendingEvents, RecentVolatileReads } from '../../shared/store/index.js';
 import { DEFAULT_SIGNED_URL_MARGIN_S } from '../../shared/site/index.js';
 import {
   calibrationFor,
@@ -49,6 +49,8 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): {
 } {
   const { ctx, logger } = d;
   const warn = (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {});
+  // The context's clock (the real one in production) unless the caller gives its own.
+  const now = d.now ?? (() => ctx.clock.now());
   const reconciler = new Reconciler({
     schema: ctx.schema,
     store: ctx.store,
@@ -56,6 +58,8 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): {
     fetcher: ctx.fetcher,
     events: ctx.events,
     lease: ctx.lease,
+    // Changes queued and not applied yet are on their way, not writes the event log did not carry.
+    pending: new PendingEvents(ctx.ddb, ctx.tables.state),
     doc: ctx.doc,
     stateTable: ctx.tables.state,
     metrics: d.metrics,
@@ -72,30 +76,36 @@ export function createReconcileRunner(d: ReconcileRunnerDeps): {
     fetcher: ctx.fetcher,
     log: warn,
     stamp: () => refresher.stamp(),
-    recent: new RecentVolatileReads({ ddb: ctx.ddb, table: ctx.tables.state, now: d.now }),
+    recent: new RecentVolatileReads({ ddb: ctx.ddb, table: ctx.tables.state, now }),
   });
   const sm = d.shadowMetrics;
   let healer: QuarantineHealer | undefined;
   if (sm) {
     // Re-checks replay with no settle rounds: one comparison, a repair of what is stale, one more comparison.
-    const verifier = new ShadowVerifier({ ...shadowPorts(ctx, { onRepair: (n) => sm.repaired(n) }), settleMs: 0, roundMs: 1 });
+    const verifier = new ShadowVerifier({
+      ...shadowPorts(ctx, { onRepair: (n) => sm.repaired(n) }),
+      settleMs: 0,
+      roundMs: 1,
+      now,
+      sleep: (ms) => ctx.clock.sleep(ms),
+    });
     const validator = validatorFor(ctx);
     healer = new QuarantineHealer({
       ledger: new ShadowLedger(ctx.ddb, ctx.tables.state),
       metrics: sm,
       log: warn,
-      now: d.now,
+      now,
       recheck: (method, type, params) => verifier.recheck(method, type, params),
       suspectsDiffering: async (type, ids) => (await validator.differing(type, ids)).length,
     });
   }
   const handler: ReconcileHandler = async (_event, context) => {
     const shouldStop = () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS;
-    const out = await reconciler.run({ ...d.options, ...(d.now ? { now: d.now } : {}), shouldStop });
+    const out = await reconciler.run({ now, ...d.options, ...(d.now ? { now: d.now } : {}), shouldStop });
     const heal = healer && !shouldStop() ? await healer.run(new Set(Object.keys(out.types))) : undefined;
     const renewed = shouldStop()
       ? undefined
-      : await volatile.run({ now: d.now, marginMs: (d.signedUrlMarginS ?? DEFAULT_SIGNED_URL_MARGIN_S) * 1000 }).catch((e: unknown) => {
+      : await volatile.run({ now, marginMs: (d.signedUrlMarginS ?? DEFAULT_SIGNED_URL_MARGIN_S) * 1000 }).catch((e: unknown) => {
           warn('signed URLs not renewed', { error: (e as Error).message });
           return undefined;
         });

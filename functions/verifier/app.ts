@@ -146,12 +146,15 @@ export async function createVerifierHandler(env: Env, o: VerifierOverrides = {})
     ...shadowPorts(ctx, { onRepair: (n) => metrics.repaired(n) }),
     settleMs: positive(env.SHADOW_SETTLE_MS, VERIFIER_DEFAULTS.settleMs),
     roundMs: positive(env.SHADOW_ROUND_MS, VERIFIER_DEFAULTS.roundMs),
+    now: () => ctx.clock.now(),
+    sleep: (ms) => ctx.clock.sleep(ms),
   });
   return createVerifier({
     verifier,
     logger,
     onVerdict: o.onVerdict,
     metrics,
+    now: () => ctx.clock.now(),
     pace: new ReconcilePace(ctx.doc, ctx.tables.state),
     ledger: new ShadowLedger(ctx.ddb, ctx.tables.state, positive(env.SHADOW_MISMATCH_THRESHOLD, VERIFIER_DEFAULTS.threshold)),
   });

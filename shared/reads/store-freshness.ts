@@ -7,6 +7,7 @@
 // started: what a dead stack's poller saw proves nothing about what the site logged while it was down. The lease item and the markers are read at
 // most every `cacheMs` per container: an answer may be that much older than the last poll, within the poll interval
 // every cached answer already lags by.
+import { systemClock, type Clock } from '../clock.js';
 import type { SiteSchema } from '../schema/index.js';
 import { dependentTypes } from '../semantics/index.js';
 import { ANY_TYPE } from '../store/index.js';
@@ -31,7 +32,8 @@ export interface StoreFreshnessOptions {
    */
   since?: number;
   cacheMs?: number;
-  now?: () => number;
+  /** The time source (default the real clock). */
+  clock?: Clock;
 }
 
 export const DEFAULT_STORE_MAX_LAG_MS = 15_000;
@@ -42,7 +44,8 @@ export class StoreFreshness {
   private readonly now: () => number;
 
   constructor(private readonly o: StoreFreshnessOptions) {
-    this.now = o.now ?? Date.now;
+    const clock = o.clock ?? systemClock;
+    this.now = () => clock.now();
   }
 
   /** Fresh for a read of `types`, or why not. */

@@ -20,6 +20,7 @@ import {
   type FailureKind,
   type RetryPolicy,
 } from './retry-policy.js';
+import type { Clock } from '../clock.js';
 import { isOutageReply, siteHealthFor, type SiteHealth } from './site-health.js';
 import { authParams, findPlan, recordsPerPageOf, rpcPayload, serverVersionOf, type FindArgs } from './api3-payloads.js';
 import type { AuthParams } from './wire.js';
@@ -61,6 +62,11 @@ export interface ShotgunClientOptions {
   totalTimeoutMs?: number;
   /** The site's health (shared/site/site-health.ts): default the one shared by every client of this site in the process; false: none. */
   health?: SiteHealth | false;
+  /**
+   * The clock of the default health (its breaker and probe backoff): clients on one clock share one health per site.
+   * A call's own retries and timeouts stay on real time (they bound waits on real sockets).
+   */
+  clock?: Clock;
   retry?: Partial<RetryPolicy>;
   userAgent?: string;
   /** Told about each retry (for logs). */
@@ -150,7 +156,7 @@ export class ShotgunClient {
   constructor(private readonly opts: ShotgunClientOptions) {
     const ep = apiEndpoint(opts.url);
     this.endpoint = ep.url;
-    this.health = opts.health === false ? undefined : (opts.health ?? siteHealthFor(opts.url));
+    this.health = opts.health === false ? undefined : (opts.health ?? siteHealthFor(opts.url, { clock: opts.clock }));
     this.authorization = ep.authorization;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.defaultAuth = opts.auth ?? (opts.scriptName && opts.scriptKey ? authParams({ scriptName: opts.scriptName, apiKey: opts.scriptKey }) : undefined);

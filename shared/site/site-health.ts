@@ -7,6 +7,7 @@
 // once (the site's own last outage reply is kept, so a pass-through relays it), except one probe at a time, spaced
 // by an exponential backoff with jitter capped at `maxProbeMs`: recovery is noticed within that cap (default 5 s,
 // under one poll interval of the scheduled poller). The first success closes it.
+import { systemClock, type Clock } from '../clock.js';
 import type { RawReply } from './shotgun-client.js';
 
 export interface SiteHealthOptions {
@@ -16,7 +17,8 @@ export interface SiteHealthOptions {
   maxProbeMs?: number;
   /** A probe that never reports (aborted, frozen container) stops blocking the next one after this long. */
   probeTimeoutMs?: number;
-  now?: () => number;
+  /** The time source (default the real clock). */
+  clock?: Clock;
   random?: () => number;
 }
 
@@ -50,7 +52,8 @@ export class SiteHealth {
   readonly stats = { opened: 0, probes: 0, refused: 0, recoveries: 0 };
 
   constructor(private readonly o: SiteHealthOptions = {}) {
-    this.now = o.now ?? Date.now;
+    const clock = o.clock ?? systemClock;
+    this.now = () => clock.now();
     this.random = o.random ?? Math.random;
   }
 
@@ -137,12 +140,15 @@ export function isOutageReply(r: { status: number; headers: Record<string, strin
   return type.includes('text/html') || r.body.subarray(0, 16).toString('utf8').trimStart().startsWith('<');
 }
 
-const registry = new Map<string, SiteHealth>();
+const registry = new WeakMap<Clock, Map<string, SiteHealth>>();
 
-/** The one SiteHealth of a site (by origin) in this process: every client of the same site shares it. */
-export function siteHealthFor(url: string, options?: SiteHealthOptions): SiteHealth {
+/** The one SiteHealth of a site (by origin) on a clock in this process: every client of the same site shares it (production has one clock). */
+export function siteHealthFor(url: string, options: SiteHealthOptions = {}): SiteHealth {
+  const clock = options.clock ?? systemClock;
   const origin = new URL(url).origin;
-  let h = registry.get(origin);
-  if (!h) registry.set(origin, (h = new SiteHealth(options)));
+  let sites = registry.get(clock);
+  if (!sites) registry.set(clock, (sites = new Map()));
+  let h = sites.get(origin);
+  if (!h) sites.set(origin, (h = new SiteHealth({ ...options, clock })));
   return h;
 }

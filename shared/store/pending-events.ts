@@ -63,6 +63,21 @@ export class PendingEvents extends TableIo {
     return out;
   }
 
+  /** The lowest event id with a marker of `key` (expired or not), or undefined when none has one. */
+  async lowest(key: string): Promise<number | undefined> {
+    const r = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        Limit: 1,
+        ConsistentRead: true,
+        ExpressionAttributeValues: { ':pk': { S: `${PENDING_PK}#${key}` } },
+      }),
+    );
+    const sk = r.Items?.[0]?.sk?.S;
+    return sk === undefined ? undefined : Number(sk);
+  }
+
   /** The first of `keys` with a live marker (an event queued and not applied), or undefined when none has one. */
   async firstPending(keys: readonly string[]): Promise<string | undefined> {
     const now = this.now();

@@ -9,14 +9,14 @@ export { pendingKeyOf, type PollerMetrics, type PollerRun, runPoller } from './p
 export { type LeaseRecord, LeaseLostError, PollerLease, type PollMarks } from './poller-lease.js';
 export { type ApplyOutcome, EventApplier } from './event-apply.js';
 export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
-export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type TypeReconcile } from './reconciler.js';
+export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type ReconcilerDeps, type TypeReconcile } from './reconciler.js';
 export { EntityRefresher, fetchable } from './entity-refresh.js';
 export { type ShadowPorts, shadowPorts } from './shadow-ports.js';
 export { type TypeValidation, type ValidateOptions, type ValidationReport, Validator, validatorFor } from './validator.js';
 export { cachedFields, SiteFetcher } from './site-fetch.js';
 export { writeTargets } from './batch-reads.js';
 export { replayDeadLetters } from './dlq-replay.js';
-export { type SyncContext, syncContextFromEnv } from './sync-context.js';
+export { DEFAULT_POLLER_LEASE_MS, DEFAULT_POLLER_STALE_MS, type SyncContext, syncContextFromEnv } from './sync-context.js';
 export { EmfSyncMetrics, MemorySyncMetrics, SYNC_METRICS, type SyncMetrics } from './sync-metrics.js';
 export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type LiveFields, SchemaDrift } from './schema-drift.js';
 export { SchemaDigest } from './schema-digest.js';

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { advance, backlogIds, initialCursor, type CursorState, type EventRow } from './event-log.js';
 import { LeaseLostError, type LeaseHolder, type PollerLease } from './poller-lease.js';
 import { nextKept, type KeptLogSettings } from './kept-window.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { SiteSchema } from '../schema/index.js';
 import { ShotgunFault, ShotgunTransportError } from '../site/index.js';
 import { ANY_TYPE } from '../store/index.js';
@@ -47,10 +48,10 @@ export interface PollerOptions {
   pollIntervalMs: number;
   pageSize?: number;
   backlogTimeoutMs?: number;
-  /** Stop polling when fewer than this many ms remain before `deadline`. */
-  now?: () => number;
+  /** The time source of the loop, the lease's heartbeat and the waits (default the real clock). */
+  clock?: Clock;
+  /** Stop polling when fewer than one interval remains before this instant (on `clock`). */
   deadline: number;
-  sleep?: (ms: number) => Promise<void>;
   /**
    * Called when the cursor is older than the site's retention: a full import must run. The cursor then restarts at
    * the site's latest event (what lies between is lost from the log; the import replaces it).
@@ -122,8 +123,9 @@ export function pendingKeyOf(schema: SiteSchema, ev: EventRow): string {
 }
 
 export async function runPoller(o: PollerOptions): Promise<PollerRun> {
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const clock = o.clock ?? systemClock;
+  const now = () => clock.now();
+  const sleep = (ms: number) => clock.sleep(ms);
   const random = o.random ?? Math.random;
   const pageSize = o.pageSize ?? 500;
   const backlogTimeoutMs = o.backlogTimeoutMs ?? 5 * 60_000;

@@ -13,9 +13,11 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { formatDateTime } from '../site/index.js';
-import { ReconcilePace, asWriter, type EntityStore, type PaceSettings, type QuietWrite, type ReadinessStore } from '../store/index.js';
+import { ReconcilePace, asWriter, type EntityStore, type PaceSettings, type PendingEvents, type QuietWrite, type ReadinessStore } from '../store/index.js';
 import type { EntityRecord } from '../semantics/index.js';
 import { EntityRefresher, fetchable } from './entity-refresh.js';
+import { backlogIds } from './event-log.js';
+import type { ShotgunEventSource } from './event-source.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
 import type { SchemaDrift } from './schema-drift.js';
 import type { SchemaDigest } from './schema-digest.js';
@@ -33,7 +35,9 @@ export const DEFAULT_CALIBRATION_INTERVAL_MS = 6 * 3_600_000;
 export const DEFAULT_SCHEMA_DIFF_INTERVAL_MS = 15 * 60_000;
 /**
  * A write younger than this when a scan starts may still have its event on the way to the consumer: it is written
- * like any other but not counted as a write the event log did not carry.
+ * like any other but not counted as a write the event log did not carry. An older one may be on its way too (queued
+ * behind a backlog, or not polled yet after a restart or an outage): counted only when the log has no event for its
+ * entity that the consumer may not have applied yet (Reconciler.notCarried).
  */
 export const IN_FLIGHT_MS = 10_000;
 
@@ -42,8 +46,11 @@ export interface ReconcilerDeps {
   store: EntityStore;
   readiness: ReadinessStore;
   fetcher: SiteFetcher;
-  events: ImporterDeps['events'];
+  /** The event log: the version stamp, and which entities have an event the consumer has not applied yet. */
+  events: ImporterDeps['events'] & Pick<ShotgunEventSource, 'latestFor'>;
   lease: ImporterDeps['lease'];
+  /** Events queued and not applied yet (shared/store/pending-events.ts); without it only events the poller has not read count as on their way. */
+  pending?: Pick<PendingEvents, 'lowest'>;
   doc: DynamoDBDocumentClient;
   stateTable: string;
   metrics?: SyncMetrics;
@@ -161,7 +168,7 @@ export class Reconciler {
       const fields = fetchable(this.d.schema, ready, type);
       if (this.d.schema.isCached(type, 'updated_at') && !ready.isDrifted(type, 'updated_at')) {
         const since = (st.since ?? passStart - (opts.firstLookBackMs ?? 3_600_000)) - (opts.overlapMs ?? 120_000);
-        const quiet = await this.scan(type, formatDateTime(new Date(since)), stamp, r, fields, passStart);
+        const quiet = await this.notCarried(type, await this.scan(type, formatDateTime(new Date(since)), stamp, r, fields, passStart));
         r.quiet = quiet.length;
         if (quiet.length) {
           await this.pace.found(type, quiet, passStart);
@@ -277,6 +284,26 @@ export class Reconciler {
       out.push({ id: rec.id, updatedAt: String(rec.values.updated_at), by: asWriter(rec.values.updated_by) });
     }
     return out;
+  }
+
+  /**
+   * Of the writes a scan found unseen, those the event log did not carry: an entity with an event after the oldest one
+   * the consumer may not have applied (the lowest queued marker of the type, the cursor's backlog, or beyond the cursor:
+   * logged, not polled yet) has its change on the way. Judged by the log itself, so a restart or a backlog older than
+   * IN_FLIGHT_MS does not pass for writes by scripts with events off (nor tighten the reconcile pace).
+   */
+  private async notCarried(type: string, writes: QuietWrite[]): Promise<QuietWrite[]> {
+    if (!writes.length) return writes;
+    const cursor = (await this.d.lease.read()).cursor;
+    const queued = await this.d.pending?.lowest(type);
+    let afterId = cursor?.maxSeen ?? 0;
+    for (const id of [...(cursor ? backlogIds(cursor) : []), ...(queued === undefined ? [] : [queued])]) afterId = Math.min(afterId, id - 1);
+    const onTheWay = await this.d.events.latestFor(
+      type,
+      writes.map((w) => w.id),
+      Math.max(0, afterId),
+    );
+    return writes.filter((w) => !onTheWay.has(w.id));
   }
 
   /** Site ids (active, retired) against stored ids: import the missing, re-read a differing retired flag, remove the vanished. */

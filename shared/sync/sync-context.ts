@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadCachedSchema, schemaFileFromEnv, type CachedSchema } from '../schema/index.js';
+import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, awsClientConfig, shotgunConfigFromEnv } from '../config.js';
 import { dynamoDbClient, EntityStore, ImportState, ReadinessStore, type TableNames } from '../store/index.js';
 import { ShotgunEventSource } from './event-source.js';
@@ -31,6 +32,8 @@ export interface SyncContext {
   events: ShotgunEventSource;
   queueUrl?: string;
   dlqUrl?: string;
+  /** The time source of the site's health, the poller's lease and loop, and backoff waits. */
+  clock: Clock;
   destroy(): void;
 }
 
@@ -41,6 +44,8 @@ export interface SyncContextOptions {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** Whether the function works on the entities table (the poller only needs the state table). Default true. */
   entities?: boolean;
+  /** The time source (default the real clock; tests: a virtual one). */
+  clock?: Clock;
 }
 
 /** A poller heartbeat older than this proves its owner dead or stalled (it saves after every poll, about every second). */
@@ -68,6 +73,7 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
     retry: { maxAttempts: Math.max(site.maxAttempts, 4) },
     userAgent: 'fpt-cache-sync',
     onRetry: opts.onRetry,
+    clock: opts.clock,
   });
   const leaseMs = Number(env.POLLER_LEASE_MS) > 0 ? Number(env.POLLER_LEASE_MS) : DEFAULT_POLLER_LEASE_MS;
   return {
@@ -93,6 +99,7 @@ export async function syncContextFromEnv(env: Env, opts: SyncContextOptions = {}
     events: new ShotgunEventSource(client, (row, error) => opts.log?.('unreadable EventLogEntry row skipped', { row, error })),
     queueUrl: env.EVENTS_QUEUE_URL || undefined,
     dlqUrl: env.EVENTS_DLQ_URL || undefined,
+    clock: opts.clock ?? systemClock,
     destroy() {
       ddb.destroy();
       sqs.destroy();

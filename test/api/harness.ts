@@ -1,5 +1,6 @@
 // Test harness for the API: the simulated site, fresh tables on the suite's DynamoDB Local, an imported and ready cache, and the real handler behind the local API Gateway.
 import { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock } from '../../shared/clock.js';
 import { createApiHandler, type CacheDeps } from '../../functions/api/app.js';
 import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway.js';
 import { API_FUNCTION } from '../../local/functions.js';
@@ -72,7 +73,6 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
     verdictKey: async () => TEST_VERDICT_KEY,
     responseCache: opts.responseCache ?? { enabled: false },
     replyMemo: opts.replyMemo ?? { enabled: false },
-    clock: opts.clock,
     eventLog: opts.eventLog,
     trustedPrincipals: opts.trustedPrincipals,
   };
@@ -85,6 +85,7 @@ export async function startHarness(label: string, opts: HarnessOptions = {}): Pr
       metrics,
       cache: deployed ? { ...cache, schema: deployed } : cache,
       api: opts.api,
+      clock: opts.clock && { now: opts.clock, sleep: systemClock.sleep },
     });
     const gw = await startLocalApiGateway({ port: 0, fn: API_FUNCTION.fn, handler });
     gateways.push(gw);

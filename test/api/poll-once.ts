@@ -3,19 +3,9 @@ import { expect } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { generationBumper } from '../../shared/reads/index.js';
-import { PollerLease, runPoller, ShotgunEventSource, type PollerMetrics } from '../../shared/sync/index.js';
+import { PollerLease, runPoller, ShotgunEventSource } from '../../shared/sync/index.js';
+import { NO_POLLER_METRICS } from '../sync/helpers.js';
 import { schema, type Harness } from './harness.js';
-
-const noMetrics: PollerMetrics = {
-  heartbeat() {},
-  forwarded() {},
-  dropped() {},
-  backlog() {},
-  behind() {},
-  expired() {},
-  lagSeconds() {},
-  cursorBeyondRetention() {},
-};
 
 /** Polls once; returns how many events it saw. */
 export async function pollOnce(h: Harness, ddb: DynamoDBClient): Promise<number> {
@@ -25,10 +15,10 @@ export async function pollOnce(h: Harness, ddb: DynamoDBClient): Promise<number>
     source: new ShotgunEventSource(h.site),
     sink: { send: async () => {} },
     schema: schema.site,
-    metrics: noMetrics,
+    metrics: NO_POLLER_METRICS,
     pollIntervalMs: 1,
     deadline: Date.now() + 60_000,
-    sleep: async () => {},
+    clock: { now: () => Date.now(), sleep: async () => {} },
     shouldStop: () => polls > 0,
     onPoll: () => {
       polls++;

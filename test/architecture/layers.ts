@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 /** shared/ packages, lowest first: a package imports only packages before it (and shared/config.ts, shared/version.ts). */
 export const LAYERS = ['site', 'schema', 'semantics', 'store', 'query', 'shadow', 'sync', 'reads'] as const;
 /** Files directly under shared/ that every package may import; they import no package. */
-export const LEAVES = ['config.ts', 'version.ts'];
+export const LEAVES = ['clock.ts', 'config.ts', 'version.ts'];
 /** Top-level folders and what they may import (shared/ is the domain: it knows nothing of Lambda, the local runtime or CDK). */
 export const FOLDERS: Record<string, readonly string[]> = {
   shared: ['shared'],

@@ -13,6 +13,7 @@ import { startScheduler, type Scheduler } from '../../local/scheduler.js';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source.js';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
+import type { Clock } from '../../shared/clock.js';
 import { MemoryApiMetrics } from '../../shared/reads/index.js';
 import { authParams, deleteParams, readParams, reviveParams, rpcPayload, ShotgunClient, updateParams, type AuthParams } from '../../shared/site/index.js';
 import { MemorySyncMetrics, Validator } from '../../shared/sync/index.js';
@@ -80,7 +81,17 @@ export async function changeSite(o: OutageRig, n: number, seed: number): Promise
   }
 }
 
-export async function startOutageRig(label: string, extraEnv: Record<string, string> = {}, entities = 60, visibilityS?: number): Promise<OutageRig> {
+/**
+ * `extraEnv` overrides the rig's short settings ('' restores a setting's real default); `clock` is the time source of
+ * the cache's processes (default the real clock; a VirtualClock to cross long bounds at their real settings).
+ */
+export async function startOutageRig(
+  label: string,
+  extraEnv: Record<string, string> = {},
+  entities = 60,
+  visibilityS?: number,
+  clock?: Clock,
+): Promise<OutageRig> {
   const sqs = await startLocalSqs({ port: 0 });
   const rig = await startRig(
     label,
@@ -118,7 +129,7 @@ export async function startOutageRig(label: string, extraEnv: Record<string, str
     site,
     env: rig.env,
     cache: undefined as unknown as CacheProcesses,
-    start: async () => (out.cache = await startCache(rig.env, sqs)),
+    start: async () => (out.cache = await startCache(rig.env, sqs, clock)),
     rpc: (payload) => postRpc(`${out.cache.apiUrl}/api3/json`, payload),
     direct: (payload) => postRpc(`${rig.site.url}/api3/json`, payload),
     async close() {
@@ -131,10 +142,10 @@ export async function startOutageRig(label: string, extraEnv: Record<string, str
   return out;
 }
 
-async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<CacheProcesses> {
+async function startCache(env: Record<string, string>, sqs: LocalSqs, clock?: Clock): Promise<CacheProcesses> {
   const metrics = new MemoryApiMetrics();
   const sync = new MemorySyncMetrics();
-  const consumer = await createConsumerHandler(env, { metrics: sync, logger: quiet });
+  const consumer = await createConsumerHandler(env, { metrics: sync, logger: quiet, clock });
   const events = startSqsEventSource({
     endpoint: sqs.endpoint,
     queueUrl: sqs.queueUrl,
@@ -143,13 +154,13 @@ async function startCache(env: Record<string, string>, sqs: LocalSqs): Promise<C
     handler: consumer,
     retryDelayMs: 200,
   });
-  const poller = await createPollerHandler(env, { metrics: sync, logger: quiet, triggerImport: async () => {} });
+  const poller = await createPollerHandler(env, { metrics: sync, logger: quiet, triggerImport: async () => {}, clock });
   const importer = await createImporterHandler({ IMPORT_PAGE_SIZE: '100', ...env }, { metrics: sync, logger: quiet });
   const scheduler: Scheduler = startScheduler([
     { fn: { name: 'poller', timeoutMs: 10_000 }, handler: poller, everyMs: 100 },
     { fn: { name: 'importer', timeoutMs: 60_000 }, handler: importer, everyMs: 500 },
   ]);
-  const deps = apiDepsFromEnv(env, quiet, metrics);
+  const deps = { ...apiDepsFromEnv(env, quiet, metrics), clock };
   // DynamoDB as the API sees it, throttled on demand (the read path must pass, never fail).
   const ddb = deps.cache!.ddb;
   const send = ddb.send.bind(ddb) as (...args: unknown[]) => Promise<unknown>;

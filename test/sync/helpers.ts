@@ -4,7 +4,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSimSite, type SimSite, type SimSiteOptions } from '../../local/sim/server.js';
 import { DEFAULT_SCRIPT } from '../../local/sim/credentials.js';
 import { loadCachedSchema } from '../../shared/schema/index.js';
-import { EventApplier, Importer, type ImportOptions, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../../shared/sync/index.js';
+import {
+  EventApplier,
+  Importer,
+  type ImportOptions,
+  type PollerMetrics,
+  Reconciler,
+  type ReconcilerDeps,
+  syncContextFromEnv,
+  type SyncContext,
+  MemorySyncMetrics,
+} from '../../shared/sync/index.js';
 import { ShotgunClient } from '../../shared/site/index.js';
 import { ensureTables, tableNames } from '../../shared/store/index.js';
 import { ReadEngine } from '../../shared/query/index.js';
@@ -89,6 +99,34 @@ export async function applyEventsAfter(rig: Rig, afterId: number): Promise<numbe
     if (rows.length) last = rows[rows.length - 1].id;
     if (rows.length < 500) return last;
   }
+}
+
+/** Poller metrics that record nothing. */
+export const NO_POLLER_METRICS: PollerMetrics = {
+  heartbeat() {},
+  forwarded() {},
+  dropped() {},
+  backlog() {},
+  behind() {},
+  expired() {},
+  lagSeconds() {},
+  cursorBeyondRetention() {},
+};
+
+/** A reconciler over the rig's context; `extra` adds or replaces its ports (metrics, log, pending markers). */
+export function reconcilerFor(rig: Rig, extra: Partial<ReconcilerDeps> = {}): Reconciler {
+  const { ctx } = rig;
+  return new Reconciler({
+    schema,
+    store: ctx.store,
+    readiness: ctx.readiness,
+    fetcher: ctx.fetcher,
+    events: ctx.events,
+    lease: ctx.lease,
+    doc: ctx.doc,
+    stateTable: ctx.tables.state,
+    ...extra,
+  });
 }
 
 /** The read engine over the rig's store, gated by the readiness the import recorded. */
