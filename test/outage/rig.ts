@@ -208,6 +208,17 @@ export function probeReads(auth: AuthParams = SCRIPT): unknown[] {
   ];
 }
 
+/** Where two read replies first differ, by entity: what a failed comparison reports (cache first, then site). */
+function firstDifference(cache: unknown, site: unknown): string {
+  type Reply = { results?: { entities?: Array<{ id: number }> } };
+  const rows = (r: unknown) => new Map(((r as Reply)?.results?.entities ?? []).map((e) => [e.id, JSON.stringify(e)]));
+  const [c, s] = [rows(cache), rows(site)];
+  for (const id of new Set([...c.keys(), ...s.keys()])) {
+    if (c.get(id) !== s.get(id)) return `id ${id}: cache ${c.get(id) ?? '(absent)'} site ${s.get(id) ?? '(absent)'}`;
+  }
+  return `${JSON.stringify(cache).slice(0, 200)} vs ${JSON.stringify(site).slice(0, 200)}`;
+}
+
 /** Every probe read through the cache, each answer compared with the site's; returns how many were hits. */
 export async function compareWithSite(o: OutageRig, payloads: unknown[] = probeReads()): Promise<{ hits: number; differing: string[] }> {
   let hits = 0;
@@ -218,7 +229,9 @@ export async function compareWithSite(o: OutageRig, payloads: unknown[] = probeR
     expect(viaCache.status).toBe(200);
     if (viaCache.headers['x-fpt-cache'] === 'hit') hits++;
     if (JSON.stringify(viaCache.json()) !== JSON.stringify(direct.json()))
-      differing.push(`${JSON.stringify((p as { params: unknown[] }).params[1]).slice(0, 80)} (${String(viaCache.headers['x-fpt-cache-reason'])})`);
+      differing.push(
+        `${JSON.stringify((p as { params: unknown[] }).params[1]).slice(0, 80)} (${String(viaCache.headers['x-fpt-cache-reason'])}): ${firstDifference(viaCache.json(), direct.json())}`,
+      );
   }
   return { hits, differing };
 }
