@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Prng } from './prng.js';
 import { DEFAULT_SIM_SEMANTICS, SimSemanticsSchema, type SimSemantics, type SimSemanticsInput } from './site-semantics.js';
+import { DEFAULT_WRITE_STAMPS, SimWriteStampsSchema, type SimWriteStamps, type SimWriteStampsInput } from './write-stamps.js';
 
 export const FAULT_KINDS = ['http502', 'http503', 'http504', 'http429', 'timeout', 'reset'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -37,21 +38,33 @@ export class Knobs {
   queue: FaultRule[] = [];
   /** How the site reads where hosted sites may differ (local/sim/site-semantics.ts). */
   semantics: SimSemantics;
+  /** Whether back-references and revives move updated_at (local/sim/write-stamps.ts). */
+  stamps: SimWriteStamps;
   private readonly prng: Prng;
-  private readonly initial: { latencyMs: number; jitterMs: number; legacyVersion: boolean; faultRates: FaultRates; semantics: SimSemantics };
+  private readonly initial: { latencyMs: number; jitterMs: number; legacyVersion: boolean; faultRates: FaultRates; semantics: SimSemantics; stamps: SimWriteStamps };
 
-  constructor(opts: { latencyMs?: number; jitterMs?: number; legacyVersion?: boolean; faultRates?: FaultRates; semantics?: SimSemanticsInput; seed: number }) {
+  constructor(opts: {
+    latencyMs?: number;
+    jitterMs?: number;
+    legacyVersion?: boolean;
+    faultRates?: FaultRates;
+    semantics?: SimSemanticsInput;
+    stamps?: SimWriteStampsInput;
+    seed: number;
+  }) {
     this.latencyMs = opts.latencyMs ?? 0;
     this.jitterMs = opts.jitterMs ?? 0;
     this.legacyVersion = opts.legacyVersion ?? false;
     this.faultRates = { ...opts.faultRates };
     this.semantics = { ...DEFAULT_SIM_SEMANTICS, ...SimSemanticsSchema.parse(opts.semantics ?? {}) };
+    this.stamps = { ...DEFAULT_WRITE_STAMPS, ...SimWriteStampsSchema.parse(opts.stamps ?? {}) };
     this.initial = {
       latencyMs: this.latencyMs,
       jitterMs: this.jitterMs,
       legacyVersion: this.legacyVersion,
       faultRates: { ...this.faultRates },
       semantics: { ...this.semantics },
+      stamps: { ...this.stamps },
     };
     this.prng = new Prng(opts.seed ^ 0xfa17);
   }
@@ -68,6 +81,11 @@ export class Knobs {
   /** Changes some semantics knobs; the others keep their values. */
   setSemantics(patch: SimSemanticsInput): void {
     this.semantics = { ...this.semantics, ...SimSemanticsSchema.parse(patch) };
+  }
+
+  /** Changes whether back-references / revives move updated_at; unset keys keep their values. */
+  setStamps(patch: SimWriteStampsInput): void {
+    this.stamps = { ...this.stamps, ...SimWriteStampsSchema.parse(patch) };
   }
 
   /** The fault to inject into this request, if any: queued rules first (in order), then the random rates. */
@@ -93,6 +111,7 @@ export class Knobs {
     this.legacyVersion = this.initial.legacyVersion;
     this.faultRates = { ...this.initial.faultRates };
     this.semantics = { ...this.initial.semantics };
+    this.stamps = { ...this.initial.stamps };
     this.queue = [];
   }
 
@@ -104,6 +123,7 @@ export class Knobs {
       faultRates: { ...this.faultRates },
       queuedFaults: this.queue.map((r) => ({ ...r })),
       semantics: { ...this.semantics },
+      stamps: { ...this.stamps },
     };
   }
 }
