@@ -1,6 +1,15 @@
 // The sync pipeline on one machine: per-stack metrics in memory, the /status sync report, and the CLI's environment for a running stack.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { cachedFields, type Rebuilder, rebuilderFor, requeuePending, SqsEventSink, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../shared/sync/index.js';
+import {
+  cachedFields,
+  type Rebuilder,
+  rebuilderFor,
+  requeuePending,
+  SqsEventSink,
+  syncContextFromEnv,
+  type SyncContext,
+  MemorySyncMetrics,
+} from '../shared/sync/index.js';
 import { PendingEvents } from '../shared/store/index.js';
 import { MemoryShadowMetrics } from '../shared/shadow/index.js';
 import { DEFAULT_SCRIPT } from './sim/credentials.js';
@@ -79,7 +88,10 @@ export interface SyncStatus {
    * The trimmed-log rebuild (shared/sync/rebuild.ts): since when, each type's plan (scan or full, and why) and its
    * phase and counts; `stampFacts`: what the cache has measured about how the site stamps back-references and revives.
    */
-  rebuild: { since: string | null; types: Record<string, { mode: string; why?: string; phase: string; scanned: number; added: number; flipped: number; vanished: number }> } | null;
+  rebuild: {
+    since: string | null;
+    types: Record<string, { mode: string; why?: string; phase: string; scanned: number; added: number; flipped: number; vanished: number }>;
+  } | null;
   stampFacts: Record<string, string>;
   cursor: { maxSeen: number; backlog: number; savedSecondsAgo: number | null } | null;
   following: boolean;
@@ -161,7 +173,14 @@ function rebuildStatus(p: NonNullable<Awaited<ReturnType<Rebuilder['progress']>>
   const types: NonNullable<SyncStatus['rebuild']>['types'] = {};
   for (const [t, plan] of Object.entries(p.run?.plan ?? {})) {
     const cp = p.types[t];
-    types[t] = { ...plan, phase: cp?.phase ?? 'waiting', scanned: cp?.scanned ?? 0, added: cp?.added ?? 0, flipped: cp?.flipped ?? 0, vanished: cp?.vanished ?? 0 };
+    types[t] = {
+      ...plan,
+      phase: cp?.phase ?? 'waiting',
+      scanned: cp?.scanned ?? 0,
+      added: cp?.added ?? 0,
+      flipped: cp?.flipped ?? 0,
+      vanished: cp?.vanished ?? 0,
+    };
   }
   return { since: p.run?.since !== undefined ? new Date(p.run.since).toISOString() : null, types };
 }

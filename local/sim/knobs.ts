@@ -41,7 +41,14 @@ export class Knobs {
   /** Whether back-references and revives move updated_at (local/sim/write-stamps.ts). */
   stamps: SimWriteStamps;
   private readonly prng: Prng;
-  private readonly initial: { latencyMs: number; jitterMs: number; legacyVersion: boolean; faultRates: FaultRates; semantics: SimSemantics; stamps: SimWriteStamps };
+  private readonly initial: {
+    latencyMs: number;
+    jitterMs: number;
+    legacyVersion: boolean;
+    faultRates: FaultRates;
+    semantics: SimSemantics;
+    stamps: SimWriteStamps;
+  };
 
   constructor(opts: {
     latencyMs?: number;
@@ -132,14 +139,34 @@ export class Knobs {
 export class SimStats {
   requests = 0;
   byMethod: Record<string, number> = {};
+  /** `read` calls per entity type (what a sync step cost the site, EventLogEntry polls apart), and those asking for `id` alone. */
+  readsByType: Record<string, number> = {};
+  idReadsByType: Record<string, number> = {};
+  /** Entities `read` returned per entity type, and those returned with more than `id`. */
+  rowsByType: Record<string, number> = {};
+  fieldRowsByType: Record<string, number> = {};
   faults: Partial<Record<FaultKind, number>> = {};
   /** Latency applied to the most recent request, and the total. */
   lastLatencyMs = 0;
   totalLatencyMs = 0;
 
-  count(method: string): void {
+  count(method: string, read?: { type?: unknown; return_fields?: unknown }): void {
     this.requests++;
     this.byMethod[method] = (this.byMethod[method] ?? 0) + 1;
+    if (typeof read?.type !== 'string') return;
+    this.readsByType[read.type] = (this.readsByType[read.type] ?? 0) + 1;
+    const f = read.return_fields;
+    if (Array.isArray(f) && f.every((x) => x === 'id')) this.idReadsByType[read.type] = (this.idReadsByType[read.type] ?? 0) + 1;
+  }
+
+  /** Counts the entities a read's reply carries. */
+  rows(body: unknown, reply: unknown): void {
+    const p = (body as { params?: Array<{ type?: unknown; return_fields?: unknown }> }).params?.[1];
+    const n = (reply as { results?: { entities?: unknown[] } }).results?.entities?.length ?? 0;
+    if (typeof p?.type !== 'string' || !n) return;
+    this.rowsByType[p.type] = (this.rowsByType[p.type] ?? 0) + n;
+    const f = p.return_fields;
+    if (!(Array.isArray(f) && f.every((x) => x === 'id'))) this.fieldRowsByType[p.type] = (this.fieldRowsByType[p.type] ?? 0) + n;
   }
 
   fault(kind: FaultKind): void {
@@ -154,6 +181,10 @@ export class SimStats {
   reset(): void {
     this.requests = 0;
     this.byMethod = {};
+    this.readsByType = {};
+    this.idReadsByType = {};
+    this.rowsByType = {};
+    this.fieldRowsByType = {};
     this.faults = {};
     this.lastLatencyMs = 0;
     this.totalLatencyMs = 0;
@@ -163,6 +194,10 @@ export class SimStats {
     return {
       requests: this.requests,
       byMethod: { ...this.byMethod },
+      readsByType: { ...this.readsByType },
+      idReadsByType: { ...this.idReadsByType },
+      rowsByType: { ...this.rowsByType },
+      fieldRowsByType: { ...this.fieldRowsByType },
       faults: { ...this.faults },
       lastLatencyMs: this.lastLatencyMs,
       totalLatencyMs: this.totalLatencyMs,

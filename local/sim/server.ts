@@ -196,7 +196,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     try { parsed = JSON.parse(body.toString('utf8')); } catch { badJson = true; }
     const methodName = !badJson && typeof parsed === 'object' && parsed !== null && typeof (parsed as { method_name?: unknown }).method_name === 'string'
       ? (parsed as { method_name: string }).method_name : '(invalid)';
-    stats.count(methodName);
+    stats.count(methodName, methodName === 'read' ? (parsed as { params?: Array<{ type?: unknown; return_fields?: unknown }> }).params?.[1] : undefined);
     if (chaos.intercept(req, res, parsed)) return;
     const fault = knobs.nextFault(methodName);
     const delay = knobs.latency();
@@ -206,6 +206,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const reply = badJson
       ? new ShotgunFault('Invalid JSON in request body', ErrorCode.API).toBody()
       : signed(parsed, api.call(parsed), media);
+    if (methodName === 'read') stats.rows(parsed, reply);
     if (fault?.after) return inject(fault.kind, req, res);
     await sendJson(req, res, reply, closing);
   }

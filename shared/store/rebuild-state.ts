@@ -115,9 +115,17 @@ export class RebuildState {
     await this.put(`type#${c.type}`, c);
   }
 
-  /** The run is over: its run item and checkpoints removed. */
-  async finish(types: readonly string[]): Promise<void> {
-    for (const t of types) await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: PK, sk: `type#${t}` } }));
+  /** The run is over: kept as the last run (plan and counts, for /status and the operator), its run item and checkpoints removed. */
+  async finish(run: RebuildRun, checkpoints: readonly RebuildCheckpoint[], at: number): Promise<void> {
+    await this.put('last', { run, checkpoints, finishedAt: at });
+    for (const c of checkpoints) await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: PK, sk: `type#${c.type}` } }));
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: PK, sk: 'run' } }));
+  }
+
+  /** The last finished run. */
+  async last(): Promise<{ run: RebuildRun; checkpoints: RebuildCheckpoint[]; finishedAt: number } | undefined> {
+    const it = await this.get('last');
+    if (!it) return undefined;
+    return { run: RebuildRunSchema.parse(it.run), checkpoints: z.array(RebuildCheckpointSchema).parse(it.checkpoints), finishedAt: Number(it.finishedAt) };
   }
 }

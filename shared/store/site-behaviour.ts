@@ -89,6 +89,8 @@ export class SiteBehaviour {
 
   /** Forgets what was learned (tests; an operator after the site changed its behaviour). */
   async set(kind: StampKind, fact: StampFact['fact']): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: PK, sk: kind, ...UNKNOWN, fact, at: Date.now(), w: (await this.fact(kind)).w + 1 } }));
+    await this.doc.send(
+      new PutCommand({ TableName: this.table, Item: { pk: PK, sk: kind, ...UNKNOWN, fact, at: Date.now(), w: (await this.fact(kind)).w + 1 } }),
+    );
   }
 }

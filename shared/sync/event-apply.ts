@@ -50,7 +50,6 @@ export interface EventApplierDeps {
   stamps?: { observe(kind: 'backRef' | 'revive', ev: EventRow, owner: { type: string; id: number }, siteUpdatedAt: unknown): Promise<void> };
 }
 
-
 /** One write's events share their created_at and user. */
 function writeKey(ev: EventRow): string {
   const u = isObj(ev.user) ? `${String(ev.user.type)}#${String(ev.user.id)}` : '';

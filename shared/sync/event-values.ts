@@ -46,4 +46,3 @@ export function eventValue(dataType: string, v: unknown): { value: unknown } | u
       return undefined;
   }
 }
-

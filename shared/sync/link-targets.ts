@@ -72,7 +72,7 @@ export async function refreshLinkTargets(
     const relink = o.relinkRevived && o.since !== undefined;
     for (const retired of [false, true]) {
       const fields = [...(named ? [idf] : []), ...(relink && !retired ? ['updated_at'] : [])];
-      for (let afterId = 0; ; ) {
+      for (let afterId = 0; ;) {
         let page;
         try {
           page = await d.fetcher.page({ type, retired, afterId, fields });

@@ -82,7 +82,10 @@ async function planType(
     if (facts.backRef.fact !== 'bumps') {
       for (const t of targets) {
         if (pointsBack(await liveOf(t), type)) {
-          return { mode: 'full', why: `${type}.${field} may be the other side of a connection from ${t}, and back-references are not proven to move updated_at` };
+          return {
+            mode: 'full',
+            why: `${type}.${field} may be the other side of a connection from ${t}, and back-references are not proven to move updated_at`,
+          };
         }
       }
     }

@@ -127,7 +127,7 @@ export class Rebuilder {
       await this.d.readiness.markTypeReady(type, ['id', ...cachedFields(this.d.schema, type)]);
       this.d.log?.('rebuilt by updated_at scan and id diff: back in service', { type, ...cps.get(type) });
     }
-    await this.state.finish(types);
+    await this.state.finish(run, [...cps.values()], now());
     this.d.log?.('rebuild complete', { since: run.since, full: types.filter((t) => run.plan[t].mode === 'full') });
     return { complete: true, run, checkpoints: Object.fromEntries(cps) };
   }
@@ -164,7 +164,14 @@ export class Rebuilder {
     const pageSize = opts.pageSize ?? PAGE_SIZE;
     const retired = cp.phase === 'scan-retired';
     const since = formatDateTime(new Date(Math.floor(run.since / 1000) * 1000 - 1000));
-    const page = await this.d.fetcher.page({ type: cp.type, retired, afterId: cp.lastId, fields, pageSize, where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }] });
+    const page = await this.d.fetcher.page({
+      type: cp.type,
+      retired,
+      afterId: cp.lastId,
+      fields,
+      pageSize,
+      where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }],
+    });
     budget.pages--;
     await this.refresher.write(page, stamp);
     cp.scanned += page.length;
@@ -191,7 +198,8 @@ export class Rebuilder {
     cp.added += missing.length;
     cp.flipped += flipped.length;
     cp.vanished += vanished.length;
-    if (missing.length || flipped.length || vanished.length) this.d.log?.('rebuild: id diff corrected the cache', { type: cp.type, missing, flipped, vanished });
+    if (missing.length || flipped.length || vanished.length)
+      this.d.log?.('rebuild: id diff corrected the cache', { type: cp.type, missing, flipped, vanished });
   }
 }
 

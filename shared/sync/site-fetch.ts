@@ -74,7 +74,7 @@ export class SiteFetcher {
   async ids(type: string): Promise<Map<number, boolean>> {
     const out = new Map<number, boolean>();
     for (const retired of [false, true]) {
-      for (let afterId = 0; ; ) {
+      for (let afterId = 0; ;) {
         const page = await this.page({ type, retired, afterId, fields: [] });
         for (const e of page) out.set(e.id, retired);
         if (page.length < PAGE_SIZE) break;
