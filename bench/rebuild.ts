@@ -1,6 +1,6 @@
 // Benchmark of the rebuild after a trimmed event log against a full re-import on the same gap: wall time and site reads.
 //
-//   node --import tsx bench/rebuild.ts [entities=3000] [gapWrites=300]   (or npm run bench -- rebuild)
+//   npm run bench -- rebuild   (benchRebuild(entities = 3000, gapWrites = 300))
 //
 // Real handlers' code paths (the importer with its rebuilder) against DynamoDB Local and the simulated site over HTTP.
 // The site is set to move updated_at on back-references and revives and the facts are recorded as learned, so every
@@ -86,18 +86,4 @@ export async function benchRebuild(entities = 3000, gapWrites = 300): Promise<st
     await site.close();
     await ddbLocal.stop();
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const [e, g] = process.argv.slice(2).map(Number);
-  benchRebuild(e || undefined, g || undefined).then(
-    (s) => {
-      process.stdout.write(`${s}\n`);
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exit(1);
-    },
-  );
 }
