@@ -26,7 +26,10 @@ describe('the rebuild after a trimmed event log', () => {
     const shots = (await rig.sg.call<{ entities: Row[] }>('read', readParams('Shot', [], ['sg_sequence']))).entities;
     const seqs = (await rig.sg.call<{ entities: Row[] }>('read', readParams('Sequence', [], ['code']))).entities;
     await rig.sg.call('update', updateParams('Shot', shots[0].id, { description: 'gap' }));
-    await rig.sg.call('update', updateParams('Shot', shots[1].id, { sg_sequence: { type: 'Sequence', id: seqs.find((s) => s.id !== shots[1].sg_sequence?.id)!.id } }));
+    await rig.sg.call(
+      'update',
+      updateParams('Shot', shots[1].id, { sg_sequence: { type: 'Sequence', id: seqs.find((s) => s.id !== shots[1].sg_sequence?.id)!.id } }),
+    );
     await rig.sg.call('delete', deleteParams('Shot', shots[2].id));
     const state = new RebuildState(ctx.doc, ctx.tables.state);
     await state.request({ since, reason: 'test', at: Date.now() });
@@ -49,8 +52,13 @@ describe('the rebuild after a trimmed event log', () => {
     // Scan types are back; the two without updated_at wait for the importer, which re-imports them whole.
     expect((await ctx.readiness.load()).readyTypes.length).toBe(schema.site.typeNames.length - 2);
     expect((await importerFor(ctx).run()).complete).toBe(true);
-    const report = await new Validator({ schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, client: rig.sg }).run({ data: 'all', recheckMs: 0 });
-    expect(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => t.type)).toEqual([]);
+    const report = await new Validator({ schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, client: rig.sg }).run({
+      data: 'all',
+      recheckMs: 0,
+    });
+    expect(report.types.filter((t) => t.differing.length || t.site.active !== t.cache.active || t.site.retired !== t.cache.retired).map((t) => t.type)).toEqual(
+      [],
+    );
     expect(await state.run()).toBeUndefined();
   }, 120_000);
 
@@ -66,7 +74,11 @@ describe('the rebuild after a trimmed event log', () => {
     expect(revives.Asset.why).toMatch(/other side of a connection/);
     expect(revives.Step).toEqual({ mode: 'scan' });
     const both = await plan('bumps', 'bumps');
-    expect(Object.entries(both).filter(([, p]) => p.mode === 'full').map(([t]) => t)).toEqual(['PublishedFileDependency', 'Reply']);
+    expect(
+      Object.entries(both)
+        .filter(([, p]) => p.mode === 'full')
+        .map(([t]) => t),
+    ).toEqual(['PublishedFileDependency', 'Reply']);
     // No time for the cursor's last event: nothing can bound the scan.
     const blind = await planRebuild(schema, ready, rig.ctx.client, { backRef: fact('bumps'), revive: fact('bumps') }, undefined);
     expect(Object.values(blind).every((p) => p.mode === 'full')).toBe(true);
