@@ -62,7 +62,12 @@ export async function benchRebuild(entities = 3000, gapWrites = 300): Promise<st
 
     const state = new RebuildState(ctx.doc, tables.state);
     await state.request({ since, reason: 'bench', at: Date.now() });
-    const rebuild = await measure(() => importerFor(ctx).run());
+    const t0 = Date.now();
+    const log = process.env.BENCH_LOG
+      ? (m: string, x?: Record<string, unknown>) =>
+          process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${m} ${JSON.stringify(x ?? {}).slice(0, 200)}\n`)
+      : undefined;
+    const rebuild = await measure(() => importerFor(ctx, { log }).run());
     await ctx.importState.requestFull('bench: the same gap re-imported');
     const full = await measure(() => importerFor(ctx).run());
     const row = (what: string, m: typeof rebuild) =>

@@ -17,7 +17,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CachedSchema } from '../schema/index.js';
 import { formatDateTime } from '../site/index.js';
-import { RebuildState, SiteBehaviour, type EntityStore, type ReadinessStore, type RebuildCheckpoint, type RebuildRun } from '../store/index.js';
+import { RebuildState, SiteBehaviour, type EntityStore, type Readiness, type ReadinessStore, type RebuildCheckpoint, type RebuildRun } from '../store/index.js';
 import type { CursorState } from './event-log.js';
 import { EntityRefresher, type EntityRefreshDeps, fetchable } from './entity-refresh.js';
 import { planRebuild } from './rebuild-plan.js';
@@ -111,12 +111,14 @@ export class Rebuilder {
       await this.state.saveRun(run);
     }
     const cps = await this.state.checkpoints();
+    // One stamp for this invocation's reads, taken before all of them (as the reconciler's pass does), and one readiness view.
+    const at = { stamp: await this.refresher.stamp(now()), ready: await this.d.readiness.load() };
     for (const type of types) {
       const cp = cps.get(type) ?? fresh(type, now());
       cps.set(type, cp);
       while (cp.phase !== 'done') {
         if (stopped()) return { complete: false, run, checkpoints: Object.fromEntries(cps) };
-        await this.step(run, cp, opts, budget);
+        await this.step(run, cp, opts, budget, at);
         cp.updatedAt = now();
         await this.state.saveCheckpoint(cp);
         await opts.heartbeat?.();
@@ -147,10 +149,14 @@ export class Rebuilder {
   }
 
   /** One page of a type's rebuild (its scan) or its whole id diff. */
-  private async step(run: RebuildRun, cp: RebuildCheckpoint, opts: RebuildOptions, budget: { pages: number }): Promise<void> {
-    const ready = await this.d.readiness.load();
+  private async step(
+    run: RebuildRun,
+    cp: RebuildCheckpoint,
+    opts: RebuildOptions,
+    budget: { pages: number },
+    { stamp, ready }: { stamp: number; ready: Readiness },
+  ): Promise<void> {
     const fields = fetchable(this.d.schema, ready, cp.type);
-    const stamp = await this.refresher.stamp();
     if (cp.phase === 'diff') {
       await this.diff(cp, stamp, fields, budget);
       cp.phase = 'done';
@@ -173,7 +179,7 @@ export class Rebuilder {
       where: [{ path: 'updated_at', relation: 'greater_than', values: [since] }],
     });
     budget.pages--;
-    await this.refresher.write(page, stamp);
+    await this.refresher.write(page, stamp, { changedFactsOnly: true });
     cp.scanned += page.length;
     this.d.metrics?.add('RebuiltEntities', page.length);
     if (page.length === pageSize) cp.lastId = page[page.length - 1].id;
