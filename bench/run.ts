@@ -17,6 +17,7 @@ const SECTIONS: Section[] = [
   { name: 'event-log', run: async () => (await import('./event-log.js' as string)).benchEventLog() },
   { name: 'permissions', run: async () => (await import('./permissions.js' as string)).benchPermissions() },
   { name: 'outage', run: async () => (await import('./outage.js' as string)).benchOutage() },
+  { name: 'rebuild', run: async () => (await import('./rebuild.js' as string)).benchRebuild() },
   { name: 'bundles', run: async () => (await import('./bundles.js' as string)).benchBundles() },
 ];
 

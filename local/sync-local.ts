@@ -1,6 +1,15 @@
 // The sync pipeline on one machine: per-stack metrics in memory, the /status sync report, and the CLI's environment for a running stack.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { cachedFields, requeuePending, SqsEventSink, syncContextFromEnv, type SyncContext, MemorySyncMetrics } from '../shared/sync/index.js';
+import {
+  cachedFields,
+  type Rebuilder,
+  rebuilderFor,
+  requeuePending,
+  SqsEventSink,
+  syncContextFromEnv,
+  type SyncContext,
+  MemorySyncMetrics,
+} from '../shared/sync/index.js';
 import { PendingEvents } from '../shared/store/index.js';
 import { MemoryShadowMetrics } from '../shared/shadow/index.js';
 import { DEFAULT_SCRIPT } from './sim/credentials.js';
@@ -75,6 +84,15 @@ export interface SyncStatus {
   importing: boolean;
   /** The running import: entities done of the site's counts, the rate since the run started, the time left at that rate. */
   import: { done: number; total: number; percent: number; perSecond: number; etaSeconds: number | null } | null;
+  /**
+   * The trimmed-log rebuild (shared/sync/rebuild.ts): since when, each type's plan (scan or full, and why) and its
+   * phase and counts; `stampFacts`: what the cache has measured about how the site stamps back-references and revives.
+   */
+  rebuild: {
+    since: string | null;
+    types: Record<string, { mode: string; why?: string; phase: string; scanned: number; added: number; flipped: number; vanished: number }>;
+  } | null;
+  stampFacts: Record<string, string>;
   cursor: { maxSeen: number; backlog: number; savedSecondsAgo: number | null } | null;
   following: boolean;
   /** now - created_at of the last applied event, when one was applied. */
@@ -92,12 +110,15 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
   const s = stackSync(env);
   s.ctx ??= syncContextFromEnv(env);
   const ctx = await s.ctx;
-  const [readiness, checkpoints, run, request, lease] = await Promise.all([
+  const rebuilder = rebuilderFor(ctx);
+  const [readiness, checkpoints, run, request, lease, rebuilding, facts] = await Promise.all([
     ctx.readiness.load(),
     ctx.importState.checkpoints(),
     ctx.importState.run(),
     ctx.importState.request(),
     ctx.lease.read(),
+    rebuilder.progress(),
+    rebuilder.behaviour.facts(),
   ]);
   const types: Record<string, TypeStatus> = {};
   let allReady = true;
@@ -132,10 +153,12 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
   const lag = s.metrics.last.get('SyncLagSeconds');
   return {
     ok: true,
-    ready: allReady && following && !run && !request,
+    ready: allReady && following && !run && !request && !rebuilding,
     types,
-    importing: Boolean(run || request),
+    importing: Boolean(run || request || rebuilding),
     import: progress,
+    rebuild: rebuilding ? rebuildStatus(rebuilding) : null,
+    stampFacts: Object.fromEntries(Object.entries(facts).map(([k, f]) => [k, f.fact])),
     cursor: lease.cursor ? { maxSeen: lease.cursor.maxSeen, backlog: Object.keys(lease.cursor.backlog).length, savedSecondsAgo: savedAgo } : null,
     following,
     lagSeconds: lag ? lag.value : null,
@@ -144,6 +167,22 @@ export async function syncStatus(env: FunctionEnv, now = Date.now()): Promise<Sy
     behind: s.metrics.last.get('Backlog')?.value ?? 0,
     deadLetters: s.metrics.total('DeadLetters'),
   };
+}
+
+function rebuildStatus(p: NonNullable<Awaited<ReturnType<Rebuilder['progress']>>>): NonNullable<SyncStatus['rebuild']> {
+  const types: NonNullable<SyncStatus['rebuild']>['types'] = {};
+  for (const [t, plan] of Object.entries(p.run?.plan ?? {})) {
+    const cp = p.types[t];
+    types[t] = {
+      ...plan,
+      phase: cp?.phase ?? 'waiting',
+      scanned: cp?.scanned ?? 0,
+      added: cp?.added ?? 0,
+      flipped: cp?.flipped ?? 0,
+      vanished: cp?.vanished ?? 0,
+    };
+  }
+  return { since: p.run?.since !== undefined ? new Date(p.run.since).toISOString() : null, types };
 }
 
 /**

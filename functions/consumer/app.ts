@@ -10,12 +10,13 @@ import {
   writeTargets,
   type EventRow,
   SchemaDrift,
+  StampLearner,
   syncContextFromEnv,
   type SyncContext,
   EmfSyncMetrics,
   type SyncMetrics,
 } from '../../shared/sync/index.js';
-import { bumpGenerations, countersOfChange, deferBumps, PendingEvents, SCHEMA_GENERATION } from '../../shared/store/index.js';
+import { bumpGenerations, countersOfChange, deferBumps, PendingEvents, SCHEMA_GENERATION, SiteBehaviour } from '../../shared/store/index.js';
 import { eventTypes } from '../../shared/reads/index.js';
 import { ShotgunTransportError } from '../../shared/site/index.js';
 
@@ -193,6 +194,8 @@ export async function createConsumerHandler(env: Env, o: ConsumerOverrides = {})
     events: ctx.events,
     log: (m, x) => logger.warn(m, x ?? {}),
     schemaDrift: new SchemaDrift({ schema: ctx.schema, site: ctx.client, readiness: ctx.readiness, metrics, log: (m, x) => logger.warn(m, x ?? {}) }),
+    // Whether back-references and revives move updated_at, measured (the trimmed-log rebuild relies on it: shared/sync/rebuild.ts).
+    stamps: new StampLearner({ behaviour: new SiteBehaviour(ctx.doc, ctx.tables.state), events: ctx.events, log: (m, x) => logger.info(m, x ?? {}) }),
   });
   const max = Number(env.MAX_RECEIVE_COUNT);
   const pending = new PendingEvents(ctx.ddb, ctx.tables.state);

@@ -18,10 +18,11 @@ import {
   syncContextFromEnv,
   type SyncContext,
   EmfSyncMetrics,
+  gapSince,
   type SyncMetrics,
 } from '../../shared/sync/index.js';
 import { generationBumper } from '../../shared/reads/index.js';
-import { KeptEvents, PendingEvents } from '../../shared/store/index.js';
+import { KeptEvents, PendingEvents, RebuildState } from '../../shared/store/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -58,6 +59,7 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
   const sink = new SqsEventSink(ctx.sqs, ctx.queueUrl!);
   const keptLog = new KeptEvents(ctx.ddb, ctx.tables.state);
   const pending = new PendingEvents(ctx.ddb, ctx.tables.state);
+  const rebuild = new RebuildState(ctx.doc, ctx.tables.state);
   const keep = d.keep && {
     ...d.keep,
     write: (rows: Parameters<KeptEvents['write']>[0], nowMs: number) => keptLog.write(rows, keptUntilS(nowMs, d.keep!.retentionMs)),
@@ -90,7 +92,6 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       lagSeconds: () => {},
       cursorBeyondRetention: () => {
         metrics.add('CursorBeyondRetention', 1);
-        logger.error("the event-log cursor is older than the site's event retention: a full import is scheduled");
       },
     };
     const run = await runPoller({
@@ -113,8 +114,11 @@ export function createPoller(d: PollerAppDeps): PollerHandler {
       shouldStop: () => context.getRemainingTimeInMillis() < TIMEOUT_MARGIN_MS / 2,
       // Every entity type seen (cached or not) invalidates the response cache's replies that read it.
       onEvents: generationBumper(ctx.ddb, ctx.tables.state),
-      onRetentionExceeded: async () => {
-        await ctx.importState.requestFull("event-log cursor older than the site's event retention");
+      onRetentionExceeded: async (lost) => {
+        // Rebuilt from updated_at scans and id diffs where proven complete, else re-imported (shared/sync/rebuild.ts).
+        const since = gapSince(lost);
+        await rebuild.request({ ...(since !== undefined ? { since } : {}), reason: "event-log cursor older than the site's event retention", at: Date.now() });
+        logger.error("the event-log cursor is older than the site's event retention: a rebuild is scheduled", { maxSeen: lost.maxSeen, since });
         // Out of service at once, before the cursor restarts: nothing the gap may have changed is served until rebuilt.
         for (const type of ctx.schema.site.typeNames) await ctx.readiness.markTypeNotReady(type);
         if (d.triggerImport) {

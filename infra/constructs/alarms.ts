@@ -203,11 +203,11 @@ export class Alarms extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    // The poller found its cursor older than the site's event retention: events were lost, a full re-import runs.
+    // The poller found its cursor older than the site's event retention: events were lost, a rebuild runs (shared/sync/rebuild.ts).
     this.cursorBeyondRetention = new cloudwatch.Alarm(this, 'CursorBeyondRetention', {
       alarmName: name('cursor-beyond-retention'),
       alarmDescription:
-        "The poller's cursor was older than the site's event-log retention: events were missed and a full re-import was requested (reads pass through until it completes).",
+        "The poller's cursor was older than the site's event-log retention: events were missed and a rebuild was requested (updated_at scans and id diffs where proven complete, else full re-imports; reads pass through until each type is rebuilt).",
       metric: customMetric(svc, 'CursorBeyondRetention', 'Sum', FIVE_MINUTES),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

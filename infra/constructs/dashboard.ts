@@ -93,7 +93,7 @@ export class CacheDashboard extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Import',
-        left: [m('ImportedEntities', 'Sum', MINUTE, 'entities imported')],
+        left: [m('ImportedEntities', 'Sum', MINUTE, 'entities imported'), m('RebuiltEntities', 'Sum', MINUTE, 'entities rebuilt (trimmed log)')],
         right: [m('ImportRemaining', 'Maximum', MINUTE, 'entities remaining')],
         width: 6,
       }),

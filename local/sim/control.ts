@@ -9,6 +9,7 @@ import type { SiteSchema } from '../../shared/schema/index.js';
 import { FieldChangeSchema, changeField, type FieldChange } from './schema-changes.js';
 import { PermissionProfileSchema, type PermissionProfileInput, type SitePermissions } from './permissions.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
+import { SimWriteStampsSchema } from './write-stamps.js';
 import { CallerFieldsChangeSchema, type CallerFields, type CallerFieldsChange } from './caller-fields.js';
 import { MediaPatchSchema, type MediaPatch, type MediaUrls } from './media-urls.js';
 import { AuthPolicySchema, DEFAULT_AUTH_POLICY, type AuthPolicyInput } from './auth-policy.js';
@@ -36,6 +37,8 @@ export const ControlPatchSchema = z
     permissions: z.record(z.string().regex(/^(user|script):.+$/), PermissionProfileSchema.nullable()).optional(),
     /** How the site reads where hosted sites may differ (NULL placement, text order, ...): local/sim/site-semantics.ts. */
     semantics: SimSemanticsSchema.optional(),
+    /** Whether back-references and revives move updated_at (unknown on hosted sites): local/sim/write-stamps.ts. */
+    stamps: SimWriteStampsSchema.optional(),
     /** A user stars a project or opens its page in the web UI (Project.current_user_favorite / last_accessed_by_current_user; no event): local/sim/caller-fields.ts. */
     callerFields: CallerFieldsChangeSchema.optional(),
     /** Signed media URLs: the virtual signing clock (`advanceS`, `at`), expiry, re-sign window, pending thumbnails: local/sim/media-urls.ts. */
@@ -177,6 +180,7 @@ export class SimControl {
     if (p.jitterMs !== undefined) k.jitterMs = p.jitterMs;
     if (p.legacyVersion !== undefined) k.legacyVersion = p.legacyVersion;
     if (p.semantics !== undefined) k.setSemantics(p.semantics);
+    if (p.stamps !== undefined) k.setStamps(p.stamps);
     if (p.clearFaults) this.clearFaults();
     if (p.faultRates !== undefined) k.faultRates = { ...p.faultRates } as FaultRates;
     if (p.failNext !== undefined) for (const r of Array.isArray(p.failNext) ? p.failNext : [p.failNext]) k.failNext(r);

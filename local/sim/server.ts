@@ -18,6 +18,7 @@ import { Knobs, SimStats, type FaultKind, type FaultRates } from './knobs.js';
 import { SimControl } from './control.js';
 import { SiteChaos } from './chaos.js';
 import { SimSemanticsSchema, type SimSemanticsInput } from './site-semantics.js';
+import { SimWriteStampsSchema, type SimWriteStampsInput } from './write-stamps.js';
 import { SnapshotFile, SNAPSHOT_FORMAT } from './snapshot.js';
 import { seedSite, DEFAULT_EPOCH, DEFAULT_SEED_ENTITIES, MIXES, type SeedMix } from './seed.js';
 import { CallerFields } from './caller-fields.js';
@@ -74,6 +75,8 @@ export interface SimSiteOptions {
   seedEpoch?: string;
   /** How reads behave where hosted sites may differ (NULL placement, text order, ...; docs/sim.md "Site semantics"). */
   semantics?: SimSemanticsInput;
+  /** Whether back-references and revives move updated_at (docs/sim.md "Write stamps"). */
+  stamps?: SimWriteStampsInput;
   /** Signed media URLs: expiry, re-sign window, pending thumbnails (local/sim/media-urls.ts; docs/sim.md "Media URLs"). */
   media?: MediaSettingsInput;
   /** The clock media URLs are signed by (default: the site's clock); the control knob `media.advanceS` moves it. */
@@ -107,7 +110,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   const store = new SiteStore(schema.typeNames);
   const auth = new SiteAuth(store, { scripts, userPassword: options.userPassword ?? DEFAULT_USER_PASSWORD, sessionTtlMs: options.sessionTtlMs ?? 86_400_000, now });
   const events = new EventLog(store, schema, seed);
-  const knobs = new Knobs({ latencyMs: options.latencyMs, jitterMs: options.jitterMs, legacyVersion: options.legacyVersion, faultRates: options.faultRates, semantics: options.semantics, seed });
+  const knobs = new Knobs({ latencyMs: options.latencyMs, jitterMs: options.jitterMs, legacyVersion: options.legacyVersion, faultRates: options.faultRates, semantics: options.semantics, stamps: options.stamps, seed });
   const stats = new SimStats();
   const initialDelay: EventDelay = options.eventDelay ?? { probability: 0, delayMs: 0 };
   events.setDelay(initialDelay);
@@ -124,7 +127,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
       return Object.fromEntries(fields.map((f) => [f, null]));
     }
   };
-  const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep });
+  const writes = new SiteWrites({ schema, store, connections, events, now, projectDeep, stamps: () => knobs.stamps });
   const permissions = new SitePermissions(store, schema, options.permissions ?? DEFAULT_PROFILES);
   const callerFields = new CallerFields(Date.parse(options.seedEpoch ?? DEFAULT_EPOCH));
   const schemaWrites = new SchemaWrites({ schema, store, events, now });
@@ -193,7 +196,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     try { parsed = JSON.parse(body.toString('utf8')); } catch { badJson = true; }
     const methodName = !badJson && typeof parsed === 'object' && parsed !== null && typeof (parsed as { method_name?: unknown }).method_name === 'string'
       ? (parsed as { method_name: string }).method_name : '(invalid)';
-    stats.count(methodName);
+    stats.count(methodName, methodName === 'read' ? (parsed as { params?: Array<{ type?: unknown; return_fields?: unknown }> }).params?.[1] : undefined);
     if (chaos.intercept(req, res, parsed)) return;
     const fault = knobs.nextFault(methodName);
     const delay = knobs.latency();
@@ -203,6 +206,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
     const reply = badJson
       ? new ShotgunFault('Invalid JSON in request body', ErrorCode.API).toBody()
       : signed(parsed, api.call(parsed), media);
+    if (methodName === 'read') stats.rows(parsed, reply);
     if (fault?.after) return inject(fault.kind, req, res);
     await sendJson(req, res, reply, closing);
   }
@@ -354,6 +358,8 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
   }
   const semantics = jsonEnv(env, 'SIM_SEMANTICS', SimSemanticsSchema);
   if (semantics) opts.semantics = semantics;
+  const stamps = jsonEnv(env, 'SIM_STAMPS', SimWriteStampsSchema);
+  if (stamps) opts.stamps = stamps;
   const media = jsonEnv(env, 'SIM_MEDIA', MediaSettingsSchema);
   if (media) opts.media = media;
   const s3Uploads = jsonEnv(env, 'SIM_S3_UPLOADS', S3UploadSettingsSchema);

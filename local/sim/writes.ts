@@ -16,6 +16,7 @@ import type { Connections } from './site-schema.js';
 import type { Actor } from './auth.js';
 import type { BackRefChange, EventBatch, EventLog } from './event-log.js';
 import { canonicalWriteValue, sameValue } from './field-values.js';
+import type { SimWriteStamps } from './write-stamps.js';
 
 /** Fields the site stamps itself; they log no Change events. */
 const AUDIT_FIELDS = new Set(['created_at', 'created_by', 'updated_at', 'updated_by']);
@@ -32,6 +33,8 @@ export interface WriteDeps {
   now: () => Date;
   /** Projects return_fields that are deep paths (executeRead over the one new record). */
   projectDeep: (type: string, rec: StoredEntity, fields: string[]) => Record<string, unknown>;
+  /** Whether back-references and revives move updated_at (local/sim/write-stamps.ts); neither when omitted. */
+  stamps?: () => SimWriteStamps;
 }
 
 type Result = Record<string, unknown>;
@@ -137,10 +140,7 @@ export class SiteWrites {
         changed = true;
         this.logChange(batch, rec, c.name, old, next, false);
       }
-      if (changed) {
-        store.setField(rec, 'updated_at', formatDateTime(this.d.now()));
-        store.setField(rec, 'updated_by', actor.user);
-      }
+      if (changed) this.stamp(rec, actor.user);
     });
     if (!outer) events.commit(batch);
     const out: Result = { type: rec.type, id: rec.id };
@@ -173,6 +173,7 @@ export class SiteWrites {
     const was = rec.retiredAt;
     store.transaction(() => {
       store.setRetired(rec, false);
+      if (this.d.stamps?.().reviveBumpsUpdatedAt) this.stamp(rec, actor.user);
       events.revival(batch, rec, was);
     });
     events.commit(batch);
@@ -207,6 +208,12 @@ export class SiteWrites {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
+
+  /** The audit stamp of a write that touched `rec` (updated_at to the second, updated_by the writer). */
+  private stamp(rec: StoredEntity, user: unknown): void {
+    this.d.store.setField(rec, 'updated_at', formatDateTime(this.d.now()));
+    this.d.store.setField(rec, 'updated_by', user);
+  }
 
   private entityType(method: string, type: string): EntityTypeDef {
     const t = this.d.schema.type(type);
@@ -277,6 +284,7 @@ export class SiteWrites {
   private mirrorAndLog(batch: EventBatch, rec: StoredEntity, field: string, added: Link[], removed: Link[], originalId: number, inCreate: boolean): void {
     const out: Array<BackRefChange & { parent: number }> = [];
     this.mirror(rec, field, added, removed, out, -1);
+    if (this.d.stamps?.().backRefBumpsUpdatedAt) for (const c of out) this.stamp(c.target, batch.actor.user);
     const ids: number[] = [];
     for (const c of out) ids.push(this.d.events.backRef(batch, c, c.parent < 0 ? originalId : ids[c.parent], inCreate));
   }

@@ -1,7 +1,8 @@
 // Import bookkeeping in the state table: the run (its version stamp), per-type checkpoints, the full-import request flag, the importer's lease.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { StatePartition } from './state-partition.js';
 
 const PK = 'import';
 
@@ -35,13 +36,16 @@ export const ImportRequestSchema = z.object({ reason: z.string(), at: z.number()
 export type ImportRequest = z.infer<typeof ImportRequestSchema>;
 
 export class ImportState {
+  private readonly items: StatePartition;
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-  ) {}
+  ) {
+    this.items = new StatePartition(doc, table, PK);
+  }
 
-  private async get(sk: string): Promise<Record<string, unknown> | undefined> {
-    return (await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: PK, sk }, ConsistentRead: true }))).Item;
+  private get(sk: string): Promise<Record<string, unknown> | undefined> {
+    return this.items.get(sk);
   }
 
   async run(): Promise<ImportRun | undefined> {
@@ -61,28 +65,15 @@ export class ImportState {
   }
 
   async finishRun(): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: PK, sk: 'run' } }));
+    await this.items.delete('run');
   }
 
   async checkpoints(): Promise<Map<string, TypeCheckpoint>> {
     const out = new Map<string, TypeCheckpoint>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :t)',
-          ExpressionAttributeValues: { ':p': PK, ':t': 'type#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of r.Items ?? []) {
-        const c = TypeCheckpointSchema.safeParse(it);
-        if (c.success) out.set(c.data.type, c.data);
-      }
-      start = r.LastEvaluatedKey;
-    } while (start);
+    for (const it of await this.items.under('type#')) {
+      const c = TypeCheckpointSchema.safeParse(it);
+      if (c.success) out.set(c.data.type, c.data);
+    }
     return out;
   }
 
@@ -91,7 +82,7 @@ export class ImportState {
   }
 
   async clearCheckpoint(type: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: PK, sk: `type#${type}` } }));
+    await this.items.delete(`type#${type}`);
   }
 
   /** The poller asks for a full re-import (its cursor is older than the site's event retention). */
@@ -106,19 +97,7 @@ export class ImportState {
 
   /** Clears the request the run took over (only if no newer request came in meanwhile). */
   async clearRequest(at: number): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: PK, sk: 'request' },
-          ConditionExpression: '#at <= :at',
-          ExpressionAttributeNames: { '#at': 'at' },
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-    } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException)) throw e;
-    }
+    await this.items.delete('request', at);
   }
 
   /** One importer at a time: the lease is free, expired, or already ours. */

@@ -51,7 +51,7 @@ export function plannedRead(ev: EventRow, rules: ReadPlanRules, view: Readiness 
   if (!field || !def || view?.isDrifted(type, field)) return undefined;
   const backRef = meta.actual_attribute_changed !== undefined;
   const fields =
-    backRef || meta.in_create === true ? [] : rules.auditFields.filter((f) => f !== field && rules.schema.isCached(type, f) && !view?.isDrifted(type, f));
+    meta.in_create === true && !backRef ? [] : rules.auditFields.filter((f) => f !== field && rules.schema.isCached(type, f) && !view?.isDrifted(type, f));
   if (!rules.trusted(def.data_type, meta)) fields.unshift(field);
   return fields.length ? { type, id: owner.id, fields } : undefined;
 }

@@ -5,7 +5,7 @@
 // logged none, so a state of the same version is replaced (`refresh`); a newer one still wins (docs/sync.md "Versions").
 import type { CachedSchema } from '../schema/index.js';
 import type { EntityRecord } from '../semantics/index.js';
-import { propagateStoredFacts, type EntityStore, type Readiness, type StoredEntity } from '../store/index.js';
+import { linkFactsOf, propagateStoredFacts, type EntityStore, type Readiness, type StoredEntity } from '../store/index.js';
 import { versionStamp, type ImporterDeps } from './importer.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';
 
@@ -25,10 +25,15 @@ export class EntityRefresher {
     return versionStamp(this.d, at, { initialize: false });
   }
 
-  /** Writes records read from the site at `stamp` with refresh semantics, then their link facts and edges. */
-  async write(records: readonly EntityRecord[], stamp: number): Promise<{ created: number; merged: number }> {
+  /**
+   * Writes records read from the site at `stamp` with refresh semantics, then their link facts and edges. With
+   * `changedFactsOnly` (the trimmed-log rebuild, whose scans rewrite many entities), facts are pushed only for entities
+   * whose name or retired flag this write changed (or that were not stored): the others' referrers already hold them.
+   */
+  async write(records: readonly EntityRecord[], stamp: number, opts: { changedFactsOnly?: boolean } = {}): Promise<{ created: number; merged: number }> {
+    const before = opts.changedFactsOnly ? await this.states(records) : undefined;
     const w = await this.d.store.importEntities(records, stamp, { refresh: true });
-    await this.afterWrite(records);
+    await this.afterWrite(records, before);
     return { created: w.created, merged: w.merged };
   }
 
@@ -53,13 +58,22 @@ export class EntityRefresher {
     return n > 0;
   }
 
-  /** Link facts from the stored state (names, retired flags) and edges, for every entity just re-read. */
-  private async afterWrite(records: readonly EntityRecord[]): Promise<void> {
-    // The stored states in batches (one BatchGetItem per 100 of a type), then each entity's propagation and edge repair.
+  /** The stored states of `records` (one BatchGetItem per 100 of a type), by "Type#id". */
+  private async states(records: readonly EntityRecord[]): Promise<Map<string, StoredEntity>> {
     const byType = new Map<string, number[]>();
     for (const r of records) byType.set(r.type, [...(byType.get(r.type) ?? []), r.id]);
     const states = new Map<string, StoredEntity>();
     for (const [type, ids] of byType) for (const e of (await this.d.store.getMany(type, ids)).entities) states.set(`${type}#${e.record.id}`, e);
+    return states;
+  }
+
+  /** Link facts from the stored state (names, retired flags) and edges, for every entity just re-read (`before`: only where the facts changed). */
+  private async afterWrite(records: readonly EntityRecord[], before?: Map<string, StoredEntity>): Promise<void> {
+    const states = await this.states(records);
+    const unchanged = (key: string, now: StoredEntity) => {
+      const was = before?.get(key);
+      return was !== undefined && JSON.stringify(linkFactsOf(this.d.schema, was.record)) === JSON.stringify(linkFactsOf(this.d.schema, now.record));
+    };
     const queue = [...records];
     await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -67,7 +81,8 @@ export class EntityRefresher {
           const stored = states.get(`${rec.type}#${rec.id}`);
           if (!stored) continue;
           // Pushed until a read after the push confirms them (shared/store/link-facts.ts): the consumer may change them meanwhile.
-          await propagateStoredFacts(this.d.store, this.d.schema, { type: rec.type, id: rec.id }, stored);
+          if (!before || !unchanged(`${rec.type}#${rec.id}`, stored))
+            await propagateStoredFacts(this.d.store, this.d.schema, { type: rec.type, id: rec.id }, stored);
           await this.d.store.repairEdges(rec.type, rec.id);
         }
       }),

@@ -12,12 +12,10 @@ import type { EntityRecord } from '../semantics/index.js';
 import { displayColumnEntityType, type SchemaDrift } from './schema-drift.js';
 import { cachedFields, type SiteFetcher } from './site-fetch.js';
 import { BatchReads, plannedRead, type ReadPlanRules } from './batch-reads.js';
+import { eventValue, isLink, isObj } from './event-values.js';
+import { linkFieldsTo } from './link-targets.js';
 
 const ENTITY_EVENT = /^Shotgun_(.+)_(New|Change|Retirement|Revival)$/;
-/** "2015-07-13 21:54:01 UTC", the form event meta uses for date-times (protocol.md §6). */
-const EVENT_DATE_TIME = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/;
-const CANONICAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export type ApplyAction = 'ignored' | 'schema-change' | 'refetched' | 'changed' | 'field-refetched' | 'retired' | 'revived' | 'renamed-target' | 'gone';
 
@@ -45,49 +43,11 @@ export interface EventApplierDeps {
    * nor written. Without it a DisplayColumn event only logs a warning.
    */
   schemaDrift?: SchemaDrift;
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isLink = (v: unknown): v is { type: string; id: number; name?: unknown } => isObj(v) && typeof v.type === 'string' && typeof v.id === 'number';
-
-/**
- * The event's value in canonical wire form when the meta carries it reliably for this data type, else undefined
- * (the caller re-fetches the field from the site). Event values of url, tag_list, serializable, footage, ... are
- * not trusted to have the read shape.
- */
-export function eventValue(dataType: string, v: unknown): { value: unknown } | undefined {
-  if (v === null) return { value: null };
-  switch (dataType) {
-    case 'text':
-    case 'list':
-    case 'status_list':
-    case 'color':
-    case 'uuid':
-    case 'entity_type':
-      return typeof v === 'string' ? { value: v } : undefined;
-    case 'number':
-    case 'duration':
-    case 'timecode':
-      return Number.isInteger(v) ? { value: v } : undefined;
-    case 'float':
-    case 'currency':
-    case 'percent':
-      return typeof v === 'number' && Number.isFinite(v) ? { value: v } : undefined;
-    case 'checkbox':
-      return typeof v === 'boolean' ? { value: v } : undefined;
-    case 'date':
-      return typeof v === 'string' && DATE.test(v) ? { value: v } : undefined;
-    case 'date_time': {
-      if (typeof v !== 'string') return undefined;
-      const m = EVENT_DATE_TIME.exec(v);
-      if (m) return { value: `${m[1]}T${m[2]}Z` };
-      return CANONICAL_DATE_TIME.test(v) ? { value: v } : undefined;
-    }
-    case 'entity':
-      return isLink(v) ? { value: { type: v.type, id: v.id, name: v.name ?? null } } : undefined;
-    default:
-      return undefined;
-  }
+  /**
+   * Told the site's updated_at of an entity re-read after a back-reference or a revive (shared/sync/stamp-learning.ts):
+   * whether the site moves it there is measured, never assumed. Never throws.
+   */
+  stamps?: { observe(kind: 'backRef' | 'revive', ev: EventRow, owner: { type: string; id: number }, siteUpdatedAt: unknown): Promise<void> };
 }
 
 /** One write's events share their created_at and user. */
@@ -141,7 +101,7 @@ export class EventApplier {
         return owner ? this.refetch(type, owner.id, ev.id) : { action: 'ignored', reason: 'no entity id' };
       case 'Retirement':
       case 'Revival':
-        return owner ? this.setRetired(type, owner.id, kind === 'Retirement', ev.id) : { action: 'ignored', reason: 'no entity id' };
+        return owner ? this.setRetired(type, owner.id, kind === 'Retirement', ev.id, ev) : { action: 'ignored', reason: 'no entity id' };
       default:
         return this.change(type, ev, meta, owner?.id);
     }
@@ -190,22 +150,26 @@ export class EventApplier {
       if (backRef) return this.orphanBackRef(type, field, meta, ev.id);
       return { action: 'ignored', reason: 'no entity id' };
     }
-    // The write that logged this Change also stamped updated_at / updated_by, which log no event of their own; a
-    // back-reference does not stamp the other side, and fields set at creation come with the New event's re-fetch.
+    // The write that logged this Change also stamped updated_at / updated_by, which log no event of their own; fields
+    // set at creation come with the New event's re-fetch. Whether a back-reference stamps the other side is not known
+    // (docs/sync.md "Write stamps"): its audit fields are read too, and what they show is reported to the learner.
     const audit =
-      backRef || meta.in_create === true ? [] : AUDIT_FIELDS.filter((f) => f !== field && this.d.schema.isCached(type, f) && !view?.isDrifted(type, f));
+      meta.in_create === true && !backRef ? [] : AUDIT_FIELDS.filter((f) => f !== field && this.d.schema.isCached(type, f) && !view?.isDrifted(type, f));
     const value = def.data_type === 'multi_entity' || !('new_value' in meta) ? undefined : eventValue(def.data_type, meta.new_value);
     let out: ApplyOutcome & { values?: Record<string, unknown> };
+    let seen: Record<string, unknown> | undefined;
     if (value) {
-      const changes: Record<string, unknown> = { [field]: value.value, ...(await this.auditValues(type, id, ev, audit)) };
-      const r = await this.d.store.applyChange(type, id, changes, ev.id);
+      seen = await this.auditValues(type, id, ev, audit);
+      const r = await this.d.store.applyChange(type, id, { [field]: value.value, ...seen }, ev.id);
       out = r.status === 'missing' ? await this.refetch(type, id, ev.id) : { action: 'changed', status: r.status };
       if (r.status === 'applied' && def.data_type === 'entity') out.propagated = (out.propagated ?? 0) + (await this.verifyLinks(type, id, [field]));
     } else {
       out = await this.refetchFields(type, id, [field, ...audit], ev.id);
       if (audit.length) this.remember(type, id, writeKey(ev), out.values);
+      seen = out.values;
       delete out.values;
     }
+    if (backRef && seen && Object.hasOwn(seen, 'updated_at')) await this.d.stamps?.observe('backRef', ev, { type, id }, seen.updated_at);
     if (this.d.schema.site.identifier(type) === field) out.propagated = (out.propagated ?? 0) + (await this.propagateStored(type, id));
     return out;
   }
@@ -326,7 +290,7 @@ export class EventApplier {
     return { action: 'refetched', status: r.status, propagated };
   }
 
-  private async setRetired(type: string, id: number, retired: boolean, version: number): Promise<ApplyOutcome> {
+  private async setRetired(type: string, id: number, retired: boolean, version: number, ev?: EventRow): Promise<ApplyOutcome> {
     let r = await this.d.store.setRetired(type, id, retired, version);
     if (r.status === 'missing') {
       const rec = await this.site.one(type, id, await this.fetchable(type));
@@ -334,9 +298,24 @@ export class EventApplier {
       r = await this.d.store.putEntity(rec, version);
       if (r.status === 'applied') await this.verifyLinks(type, id);
     }
+    if (!retired && ev) await this.reviveStamps(type, id, ev);
     let propagated = await this.propagateStored(type, id);
     if (!retired) propagated += await this.repairLinksTo({ type, id }, version);
     return { action: retired ? 'retired' : 'revived', status: r.status, propagated };
+  }
+
+  /**
+   * A revive may or may not move updated_at / updated_by (not known for hosted sites): read as the site shows them after
+   * the Revival and applied at its version, and what they show reported to the learner.
+   */
+  private async reviveStamps(type: string, id: number, ev: EventRow): Promise<void> {
+    const view = await this.driftView();
+    const audit = AUDIT_FIELDS.filter((f) => this.d.schema.isCached(type, f) && !view?.isDrifted(type, f));
+    if (!audit.length) return;
+    const rec = await this.site.one(type, id, audit);
+    if (!rec) return;
+    await this.d.store.applyChange(type, id, Object.fromEntries(audit.map((f) => [f, Object.hasOwn(rec.values, f) ? rec.values[f] : null])), ev.id);
+    if (Object.hasOwn(rec.values, 'updated_at')) await this.d.stamps?.observe('revive', ev, { type, id }, rec.values.updated_at);
   }
 
   /**
@@ -355,18 +334,14 @@ export class EventApplier {
   private async repairLinksTo(target: { type: string; id: number }, version: number): Promise<number> {
     let n = 0;
     const view = await this.driftView();
-    for (const type of this.d.schema.site.typeNames) {
-      for (const [field, def] of Object.entries(this.d.schema.site.type(type)!.fields)) {
-        if ((def.data_type !== 'entity' && def.data_type !== 'multi_entity') || !def.valid_types?.includes(target.type)) continue;
-        if (view?.isDrifted(type, field)) continue;
-        const sources: EntityRecord[] = await this.site.linking(type, field, target);
-        const fields = await this.fetchable(type);
-        // Drifted fields are left out of what is written (the read itself still names them: site-fetch.ts linking()).
-        const keep = fields ? new Set(fields) : undefined;
-        for (const rec of keep ? sources.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).filter(([f]) => keep.has(f))) })) : sources) {
-          const r = await this.d.store.putEntity(rec, version);
-          if (r.status === 'applied') n++;
-        }
+    for (const { type, field } of linkFieldsTo(this.d.schema, target.type, view)) {
+      const sources: EntityRecord[] = await this.site.linking(type, field, target);
+      const fields = await this.fetchable(type);
+      // Drifted fields are left out of what is written (the read itself still names them: site-fetch.ts linking()).
+      const keep = fields ? new Set(fields) : undefined;
+      for (const rec of keep ? sources.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).filter(([f]) => keep.has(f))) })) : sources) {
+        const r = await this.d.store.putEntity(rec, version);
+        if (r.status === 'applied') n++;
       }
     }
     return n;

@@ -13,6 +13,11 @@ export const CursorStateSchema = z.object({
   maxSeen: z.number().int().nonnegative(),
   /** Missing ids below maxSeen -> epoch ms when first found missing. Keys are decimal ids. */
   backlog: z.record(z.string(), z.number()),
+  /**
+   * The site's created_at (epoch ms) of the event maxSeen: after a trimmed log, what the lost events changed has
+   * updated_at from about then on (shared/sync/rebuild.ts). Absent on cursors saved before it existed or not yet polled.
+   */
+  seenAt: z.number().optional(),
   /** The kept event log's window (shared/sync/kept-window.ts); absent: nothing kept yet. */
   kept: z
     .object({
@@ -78,6 +83,7 @@ export function backlogIds(state: CursorState): number[] {
 export function advance(state: CursorState, rows: readonly EventRow[], nowMs: number, backlogTimeoutMs: number): AdvanceResult {
   const backlog = { ...state.backlog };
   let maxSeen = state.maxSeen;
+  let seenAt = state.seenAt;
   const byId = new Map<number, EventRow>();
   for (const r of rows) byId.set(r.id, r);
   const ids = [...byId.keys()].sort((a, b) => a - b);
@@ -101,7 +107,11 @@ export function advance(state: CursorState, rows: readonly EventRow[], nowMs: nu
     } else {
       unseen = Math.max(unseen, id - 1);
     }
-    if (id > maxSeen) maxSeen = id;
+    if (id > maxSeen) {
+      maxSeen = id;
+      const at = Date.parse(byId.get(id)!.created_at ?? '');
+      seenAt = Number.isFinite(at) ? at : undefined;
+    }
     forward.push(byId.get(id)!);
   }
   const expired: number[] = [];
@@ -113,7 +123,7 @@ export function advance(state: CursorState, rows: readonly EventRow[], nowMs: nu
   }
   expired.sort((a, b) => a - b);
   if (expired.length) unseen = Math.max(unseen, expired[expired.length - 1]);
-  const next: CursorState = state.kept ? { maxSeen, backlog, kept: state.kept } : { maxSeen, backlog };
+  const next: CursorState = { maxSeen, backlog, ...(seenAt !== undefined ? { seenAt } : {}), ...(state.kept ? { kept: state.kept } : {}) };
   return { next, forward, expired, newlyMissing, unseen };
 }
 

@@ -80,6 +80,18 @@ export class ShotgunEventSource implements EventSource {
     return out;
   }
 
+  /** The events logged for one entity at `sinceIso` or later (at most one page, newest first): what wrote it since (shared/sync/stamp-learning.ts). */
+  writesOf(type: string, id: number, sinceIso: string): Promise<EventRow[]> {
+    return this.read(
+      [
+        { path: 'entity', relation: 'is', values: [{ type, id }] },
+        { path: 'created_at', relation: 'greater_than', values: [sinceIso] },
+      ],
+      100,
+      'desc',
+    );
+  }
+
   /** Rows with id in (afterId, upTo], ascending (the import's look at the log's recent tail for uncommitted ids). */
   window(afterId: number, upTo: number): Promise<EventRow[]> {
     return this.read([{ path: 'id', relation: 'between', values: [afterId + 1, upTo] }], PAGE, 'asc', ['id', 'event_type', 'created_at']);

@@ -24,6 +24,7 @@ import { calibrationFor } from './calibration.js';
 import { PAGE_SIZE, cachedFields, type SiteFetcher } from './site-fetch.js';
 import type { SyncContext } from './sync-context.js';
 import type { SyncMetrics } from './sync-metrics.js';
+import { Rebuilder } from './rebuild.js';
 
 /** How far back the import looks for event ids that were allocated but not committed yet. */
 const TAIL_WINDOW = 500;
@@ -45,6 +46,8 @@ export interface ImporterDeps {
   log?: (message: string, details?: Record<string, unknown>) => void;
   /** Measures the site's rules (shared/calibration.ts), run when an import run starts. */
   calibrate?: () => Promise<unknown>;
+  /** The trimmed-log rebuild (shared/sync/rebuild.ts): run under the importer's lease before any import; its full types are then imported. */
+  rebuild?: Pick<Rebuilder, 'run'>;
 }
 
 export interface TypeProgress { pass: TypeCheckpoint['pass']; mode: TypeCheckpoint['mode']; done: number; total: number }
@@ -131,6 +134,11 @@ export class Importer {
     const budget = { pages: opts.maxPages ?? Infinity, written: 0, repaired: 0, startedAt: now(), stopped: false };
     let stamp: number | undefined;
     try {
+      if (this.d.rebuild) {
+        const heartbeat = () => this.d.state.acquireLease(owner, LEASE_MS, now()).then(() => {});
+        const rb = await this.d.rebuild.run({ deadline: opts.deadline, shouldStop: opts.shouldStop, now, maxPages: opts.maxPages, heartbeat });
+        if (!rb.complete) return { complete: false, written: budget.written, pending: Object.keys(rb.run?.plan ?? {}), checkpoints: {} };
+      }
       if (await layoutOutdated(this.d)) {
         await this.d.state.requestFull(`item layout ${ITEM_LAYOUT} (edges in the refs table): entities stored under an older layout are re-imported`, now());
       }
@@ -310,7 +318,16 @@ export { ImportState };
 export function importerFor(ctx: SyncContext, extra: Pick<ImporterDeps, 'metrics' | 'log'> = {}): Importer {
   return new Importer({
     schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, state: ctx.importState, lease: ctx.lease,
-    events: ctx.events, fetcher: ctx.fetcher, shadow: new ShadowLedger(ctx.ddb, ctx.tables.state), calibrate: calibrationFor(ctx), ...extra,
+    events: ctx.events, fetcher: ctx.fetcher, shadow: new ShadowLedger(ctx.ddb, ctx.tables.state), calibrate: calibrationFor(ctx),
+    rebuild: rebuilderFor(ctx, extra), ...extra,
+  });
+}
+
+/** The trimmed-log rebuilder of a sync context. */
+export function rebuilderFor(ctx: SyncContext, extra: Pick<ImporterDeps, 'metrics' | 'log'> = {}): Rebuilder {
+  return new Rebuilder({
+    schema: ctx.schema, store: ctx.store, readiness: ctx.readiness, fetcher: ctx.fetcher, events: ctx.events, lease: ctx.lease,
+    doc: ctx.doc, stateTable: ctx.tables.state, site: ctx.client, ...extra,
   });
 }
 

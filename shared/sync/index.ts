@@ -8,7 +8,7 @@ export { requeuePending, type RequeueDeps } from './pending-requeue.js';
 export { pendingKeyOf, type PollerMetrics, type PollerRun, runPoller } from './poller.js';
 export { type LeaseRecord, LeaseLostError, PollerLease, type PollMarks } from './poller-lease.js';
 export { type ApplyOutcome, EventApplier } from './event-apply.js';
-export { Importer, importerFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
+export { Importer, importerFor, rebuilderFor, type ImportOptions, type ImportOutcome, importPending, type ImportProgress } from './importer.js';
 export { IN_FLIGHT_MS, type ReconcileOptions, type ReconcileOutcome, Reconciler, type ReconcilerDeps, type TypeReconcile } from './reconciler.js';
 export { EntityRefresher, fetchable } from './entity-refresh.js';
 export { type ShadowPorts, shadowPorts } from './shadow-ports.js';
@@ -22,3 +22,6 @@ export { compareType, diffSchema, displayColumnEntityType, fetchLiveFields, type
 export { SchemaDigest } from './schema-digest.js';
 export { calibrate, Calibration, type CalibrationOutcome, calibrationFor, MISSING_FIELD_PROBE, type ProbeClient } from './calibration.js';
 export { DEFAULT_VOLATILE_LEAD_MS, DEFAULT_VOLATILE_MAX_ENTITIES, volatileFields, type VolatileRefreshOutcome, VolatileRefresher } from './volatile-refresh.js';
+export { StampLearner } from './stamp-learning.js';
+export { CLOCK_MARGIN_MS, gapSince, type RebuildOptions, type RebuildOutcome, Rebuilder } from './rebuild.js';
+export { planRebuild, type TypePlan } from './rebuild-plan.js';

@@ -54,9 +54,10 @@ export interface PollerOptions {
   deadline: number;
   /**
    * Called when the cursor is older than the site's retention: a full import must run. The cursor then restarts at
-   * the site's latest event (what lies between is lost from the log; the import replaces it).
+   * the site's latest event (what lies between is lost from the log; the rebuild replaces it: shared/sync/rebuild.ts).
+   * `lost`: the saved cursor, whose `seenAt` and backlog bound when the lost changes happened.
    */
-  onRetentionExceeded?: () => Promise<void>;
+  onRetentionExceeded?: (lost: CursorState) => Promise<void>;
   /** Checked before every poll: true stops the loop early (the Lambda runtime is shutting the invocation down). */
   shouldStop?: () => boolean;
   /** Called after every poll with the saved cursor (status reporting). */
@@ -204,7 +205,7 @@ async function startingCursor(o: PollerOptions, holder: LeaseHolder, now: () => 
   if (saved && !(saved.maxSeen > 0 && !(await o.source.exists(saved.maxSeen)))) return saved;
   if (saved) {
     o.metrics.cursorBeyondRetention();
-    await o.onRetentionExceeded?.();
+    await o.onRetentionExceeded?.(saved);
   }
   const cursor = initialCursor(await o.source.latestId());
   await o.lease.save(holder, now(), cursor, saved ? { gapAt: now() } : {});

@@ -308,15 +308,7 @@ export class Reconciler {
 
   /** Site ids (active, retired) against stored ids: import the missing, re-read a differing retired flag, remove the vanished. */
   private async sweep(type: string, stamp: number, r: TypeReconcile, fields?: string[]): Promise<void> {
-    const site = new Map<number, boolean>();
-    for (const retired of [false, true]) {
-      for (let afterId = 0; ;) {
-        const page = await this.d.fetcher.page({ type, retired, afterId, fields: [] });
-        for (const e of page) site.set(e.id, retired);
-        if (page.length < PAGE_SIZE) break;
-        afterId = page[page.length - 1].id;
-      }
-    }
+    const site = await this.d.fetcher.ids(type);
     const stored = await this.d.store.typeSummary(type);
     const storedIds = new Set(stored.ids);
     const missing = [...site.keys()].filter((id) => !storedIds.has(id));

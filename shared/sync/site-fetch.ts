@@ -70,6 +70,20 @@ export class SiteFetcher {
     return rows.map((r) => toRecord(r, q.retired));
   }
 
+  /** Every id of a type on the site, active (false) and retired (true): keyset pages of `id` only. */
+  async ids(type: string): Promise<Map<number, boolean>> {
+    const out = new Map<number, boolean>();
+    for (const retired of [false, true]) {
+      for (let afterId = 0; ;) {
+        const page = await this.page({ type, retired, afterId, fields: [] });
+        for (const e of page) out.set(e.id, retired);
+        if (page.length < PAGE_SIZE) break;
+        afterId = page[page.length - 1].id;
+      }
+    }
+    return out;
+  }
+
   /**
    * Whole entities (or `fields` only) by id, active ones first, then the retired ones among the rest. The site has no
    * read of both at once, so an entity revived between the two reads is in neither: ids missing after both are asked

@@ -17,7 +17,7 @@ export const SYNC_METRICS = {
   EventsDropped: 'EventsDropped',
   /** poller: ids waited for in the cursor's backlog that never appeared (the reconciliation scan is the safety net). */
   EventsExpired: 'EventsExpired',
-  /** poller: the cursor is older than the site's event retention; a full re-import was requested. */
+  /** poller: the cursor is older than the site's event retention; a rebuild was requested (shared/sync/rebuild.ts). */
   CursorBeyondRetention: 'CursorBeyondRetention',
   /** poller: a poll that failed because of the site (down, or its event log failing); retried after one interval (alarmed). */
   PollFailures: 'PollFailures',
@@ -29,6 +29,8 @@ export const SYNC_METRICS = {
   DeadLetters: 'DeadLetters',
   /** importer: entities written (per page). */
   ImportedEntities: 'ImportedEntities',
+  /** importer: entities the trimmed-log rebuild's updated_at scans re-read (per page). */
+  RebuiltEntities: 'RebuiltEntities',
   /** importer: entities left to import (per invocation). */
   ImportRemaining: 'ImportRemaining',
   /** reconciler: entities re-read and written by the updated_at scan and the sweep. */

@@ -136,7 +136,7 @@ describe('alarms', () => {
 });
 
 describe('sync alarms on events and schema drift', () => {
-  it('cursor beyond retention: any occurrence alarms (events were lost, a full re-import runs)', () => {
+  it('cursor beyond retention: any occurrence alarms (events were lost, a rebuild runs)', () => {
     expect(alarm('cursor-beyond-retention')).toMatchObject({
       Namespace: 'FptCache',
       MetricName: CUSTOM_METRICS.CursorBeyondRetention,
