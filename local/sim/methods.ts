@@ -27,6 +27,7 @@ import type { SchemaWrites } from './schema-writes.js';
 import type { SiteExtras } from './site-extras.js';
 import { checkPresets, latestOnly } from './filter-presets.js';
 import { maskPasswords } from './passwords.js';
+import { eventCandidates } from './event-candidates.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
 
@@ -201,6 +202,7 @@ export class Api3Methods {
    */
   private candidates(rp: ReadParams): readonly EntityRecord[] {
     const { store } = this.d;
+    if (rp.type === 'EventLogEntry' && store.history) return eventCandidates(store, rp);
     let minId: number | undefined;
     if (rp.filters.logical_operator === 'and') {
       for (const c of rp.filters.conditions) {
