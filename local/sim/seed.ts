@@ -213,10 +213,13 @@ export function seedSite(schema: SiteSchema, store: SiteStore, connections: Conn
     }
     return v;
   };
-  const add = (type: string, values: Record<string, unknown>): StoredEntity => {
-    for (const k of Object.keys(values)) {
-      const v = values[k];
-      if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) delete values[k];
+  const add = (type: string, given: Record<string, unknown>): StoredEntity => {
+    // Copied without the empty values rather than deleting them: a `delete` turns the object into a dictionary, which
+    // took about twice the memory per entity (local/sim memory at 1M entities).
+    const values: Record<string, unknown> = {};
+    for (const k of Object.keys(given)) {
+      const v = given[k];
+      if (!(v === undefined || v === null || (Array.isArray(v) && v.length === 0))) values[k] = v;
     }
     const rec: StoredEntity = { type, id: store.allocateId(type), retired: false, values };
     store.insert(rec);
