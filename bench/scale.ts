@@ -3,6 +3,10 @@
 //   npm run bench -- --scale [sizes=10000,100000]        (SCALE_SIZES=10000,100000,1000000; SCALE_BURST=5000; SCALE_EVENT_HISTORY=3;
 //                                                          SCALE_DDB=disk for a file-backed DynamoDB Local, as npm start uses)
 //
+// At 1M: DYNAMODB_HEAP=2g (DynamoDB Local's in-memory tables are SQLite in native memory, ~6.5 KB per entity with the
+// entities table's ALL-projected indexes; its live heap stays ~150 MB, a larger -Xmx only lets garbage pile up) and
+// NODE_OPTIONS=--max-old-space-size=6144 (the site alone holds ~1.9 GB of heap at 1M).
+//
 // Everything is real and on this machine: the simulated site over HTTP (no latency), DynamoDB Local, the local SQS with
 // the FIFO event-source emulation, the functions' own handlers. Each size gets fresh processes.
 import { mkdtempSync, rmSync } from 'node:fs';
