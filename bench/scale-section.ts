@@ -19,6 +19,7 @@ export function scaleSection(runs: ScaleRun[], o: SectionSettings, storage?: { s
     r.seedS.toFixed(0),
     r.importS.toFixed(0),
     Math.round(r.importRate),
+    `${r.importCpuMs.node.toFixed(2)} / ${r.importCpuMs.dynamo.toFixed(2)}`,
     `${(r.importRate / base.importRate).toFixed(2)}x`,
     `${r.burst.events} in ${r.burst.appliedS.toFixed(1)} s = ${Math.round(r.burst.rate)}/s`,
     r.burst.siteReads,
@@ -26,6 +27,7 @@ export function scaleSection(runs: ScaleRun[], o: SectionSettings, storage?: { s
     r.validateS.toFixed(1),
     r.rssNodeMB,
     r.rssDynamoMB,
+    r.rssDynamoGcMB,
   ]);
   const readRows = runs.flatMap((r) =>
     r.reads.map((x, i) => {
@@ -51,7 +53,8 @@ export function scaleSection(runs: ScaleRun[], o: SectionSettings, storage?: { s
     '- import: the importer alone (`fpt-cache import`), every cached type, 3 types at a time, 500 per page.',
     '- burst: single-field updates of distinct Tasks written through the site\'s `batch` (100 per call), the poller every 1 s, the consumer behind the FIFO emulation (batches of 10, 5 in flight); time from the first write until the last event is applied; "site reads" is every `read` the site answered meanwhile (the poller\'s event-log reads included).',
     `- reconcile: one pass, the updated_at scans of every type${o.sweep ? ' and the id sweep' : ' (the id sweep, once a day, not included)'}; validate: counts and the 20 most recently updated entities of every type, compared field by field.`,
-    '- RSS: the bench process (site, importer, consumer, engine in one Node process) and DynamoDB Local, after the run.',
+    '- RSS: the bench process alone (site, importer, consumer, engine in one Node process) and DynamoDB Local, after the run; "after a full GC": DynamoDB Local once its JVM has collected (`jcmd GC.run`): its tables, which live in native memory (SQLite), and the live heap.',
+    '- import CPU: CPU time per imported entity, of the bench process (site and importer) and of DynamoDB Local.',
     '',
     table(
       [
@@ -60,6 +63,7 @@ export function scaleSection(runs: ScaleRun[], o: SectionSettings, storage?: { s
         'seed s',
         'import s',
         'import /s',
+        'import CPU ms/entity (node / DynamoDB Local)',
         'import rate vs first',
         'burst',
         'site reads in burst',
@@ -67,6 +71,7 @@ export function scaleSection(runs: ScaleRun[], o: SectionSettings, storage?: { s
         'validate s',
         'RSS node MB',
         'RSS DynamoDB Local MB',
+        'after a full GC MB',
       ],
       rows,
     ),

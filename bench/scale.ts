@@ -1,11 +1,15 @@
 // Benchmark of the cache against site size: import, an event burst, reads per shape, reconcile and validation, items and RCUs per read, memory; from 10k entities up.
 //
-//   npm run bench -- --scale [sizes=10000,100000]        (SCALE_SIZES=10000,100000,1000000; SCALE_BURST=5000; DYNAMODB_HEAP=8g for 1M in memory;
+//   npm run bench -- --scale [sizes=10000,100000]        (SCALE_SIZES=10000,100000,1000000; SCALE_BURST=5000; SCALE_EVENT_HISTORY=3;
 //                                                          SCALE_DDB=disk for a file-backed DynamoDB Local, as npm start uses)
+//
+// At 1M: DYNAMODB_HEAP=2g (DynamoDB Local's in-memory tables are SQLite in native memory, ~6.5 KB per entity with the
+// entities table's ALL-projected indexes; its live heap stays ~150 MB, a larger -Xmx only lets garbage pile up) and
+// NODE_OPTIONS=--max-old-space-size=6144 (the site alone holds ~1.9 GB of heap at 1M).
 //
 // Everything is real and on this machine: the simulated site over HTTP (no latency), DynamoDB Local, the local SQS with
 // the FIFO event-source emulation, the functions' own handlers. Each size gets fresh processes.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -28,6 +32,7 @@ import type { SeedMix } from '../local/sim/seed.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
 import { startLocalSqs } from '../local/sqs-local.js';
 import { measure } from './measure.js';
+import { cpuS, rssAfterGcMB, rssMB } from './process-stats.js';
 import { scaleSection } from './scale-section.js';
 
 type Row = Record<string, any>;
@@ -39,36 +44,30 @@ export interface ScaleRun {
   seedS: number;
   importS: number;
   importRate: number;
+  /** CPU per imported entity (ms): this process (site and importer) and DynamoDB Local. */
+  importCpuMs: { node: number; dynamo: number };
   burst: { events: number; writesS: number; appliedS: number; rate: number; siteReads: number };
   reads: Array<{ shape: string; returned: number; items: number; rcu: number; p50: number; p99: number }>;
   reconcileS: number;
   validateS: number;
   rssNodeMB: number;
   rssDynamoMB: number;
+  /** DynamoDB Local after a full GC of its JVM: its tables (native memory) and live heap. */
+  rssDynamoGcMB: number;
 }
 
-/** Resident memory of a process and its descendants (DynamoDB Local runs under a guardian shell). */
-const rssMB = (pid: number | undefined): number => {
-  if (!pid) return NaN;
-  let kb = 0;
-  const visit = (p: number) => {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
-      }
-    } catch {
-      /* gone */
-    }
-  };
-  visit(pid);
-  return Math.round(kb / 1024);
-};
 /** The sim's mix of types (local/sim/seed.ts MIXES): a studio's by default. */
 const MIX = (process.env.SCALE_MIX ?? 'studio') as SeedMix;
+/** EventLogEntry history rows per entity on the simulated site (local/sim/event-history.ts): a studio's years of log. */
+const HISTORY = Number(process.env.SCALE_EVENT_HISTORY ?? 3);
 /** Timed reads per shape. */
 const READS = Number(process.env.SCALE_READS ?? 50);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+/** One line on stderr of where memory stands (this process: RSS and V8 heap; DynamoDB Local: RSS). */
+const memLine = (size: number, phase: string, ddbPid: number | undefined) =>
+  process.stderr.write(
+    `scale ${size}: ${phase}: rss ${rssMB(process.pid, true)} MB, heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB, DynamoDB Local rss ${rssMB(ddbPid)} MB\n`,
+  );
 
 /** One size: fresh site, DynamoDB Local, queue and tables; everything measured in this one run. */
 export async function scaleRun(size: number, burstEvents: number, disk: boolean): Promise<ScaleRun> {
@@ -77,8 +76,9 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
   const ddbLocal = await startDynamoDbLocal({ port: await freePort(), timeoutMs: 180_000, ...(dataDir ? { dataDir } : {}) });
   let t0 = Date.now();
-  const site = await startSimSite({ port: 0, entities: size, mix: MIX });
+  const site = await startSimSite({ port: 0, entities: size, mix: MIX, eventHistory: HISTORY });
   const seedS = (Date.now() - t0) / 1000;
+  memLine(size, `seeded in ${seedS.toFixed(1)} s`, ddbLocal.pid);
   const sqs = await startLocalSqs({ port: 0 });
   const tables = tableNames(`scale-${size}-`);
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -95,16 +95,23 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
     // 1. Import (the importer alone, as `fpt-cache import` runs it).
     const importer = importAlone(ctx);
     t0 = Date.now();
+    const cpu0 = { node: cpuS(process.pid, true), dynamo: cpuS(ddbLocal.pid) };
     let last = 0;
     const imported = await importer.run({
       onProgress: (p) => {
         if (Date.now() - last < 30_000) return;
         last = Date.now();
-        process.stderr.write(`scale ${size}: imported ${p.done}/${p.total}\n`);
+        memLine(size, `imported ${p.done}/${p.total}`, ddbLocal.pid);
       },
     });
     const importS = (Date.now() - t0) / 1000;
+    const importCpuMs = {
+      node: ((cpuS(process.pid, true) - cpu0.node) * 1000) / Math.max(1, imported.written),
+      dynamo: ((cpuS(ddbLocal.pid) - cpu0.dynamo) * 1000) / Math.max(1, imported.written),
+    };
+    process.stderr.write(`scale ${size}: import CPU per entity ${importCpuMs.node.toFixed(2)} ms here, ${importCpuMs.dynamo.toFixed(2)} ms DynamoDB Local\n`);
     process.stderr.write(`scale ${size}: imported ${imported.written} in ${importS.toFixed(0)} s\n`);
+    memLine(size, 'imported', ddbLocal.pid);
     if (!imported.complete) throw new Error(`import of ${size} did not complete`);
 
     // 2. A burst: `burstEvents` single-field updates of distinct Tasks through the site's batch, the poller every second,
@@ -222,12 +229,14 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
       seedS,
       importS,
       importRate: imported.written / importS,
+      importCpuMs,
       burst: { events: n, writesS, appliedS, rate: n / appliedS, siteReads },
       reads,
       reconcileS,
       validateS,
-      rssNodeMB: rssMB(process.pid),
+      rssNodeMB: rssMB(process.pid, true),
       rssDynamoMB: rssMB(ddbLocal.pid),
+      rssDynamoGcMB: rssAfterGcMB(ddbLocal.pid),
     };
   } finally {
     for (const s of stops.reverse()) await s();
@@ -244,7 +253,7 @@ export async function importOnly(size: number, disk: boolean): Promise<number> {
   const schema = loadCachedSchema('schema/default.yml');
   const dataDir = disk ? mkdtempSync(join(process.env.SCALE_DDB_DIR ?? tmpdir(), 'fpt-scale-')) : undefined;
   const ddbLocal = await startDynamoDbLocal({ port: await freePort(), timeoutMs: 180_000, ...(dataDir ? { dataDir } : {}) });
-  const site = await startSimSite({ port: 0, entities: size, mix: MIX });
+  const site = await startSimSite({ port: 0, entities: size, mix: MIX, eventHistory: HISTORY });
   const tables = tableNames(`scale-import-${size}-`);
   const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {

@@ -27,6 +27,8 @@ import type { SchemaWrites } from './schema-writes.js';
 import type { SiteExtras } from './site-extras.js';
 import { checkPresets, latestOnly } from './filter-presets.js';
 import { maskPasswords } from './passwords.js';
+import { eventCandidates } from './event-candidates.js';
+import { readPrefix } from './read-prefix.js';
 
 export type RpcReply = { results: unknown } | FaultBody;
 
@@ -169,8 +171,9 @@ export class Api3Methods {
     const rp = latest ? { ...parsed, additional_filter_presets: undefined } : parsed;
     validateRead(this.d.schema, rp);
     const candidates = this.candidates(rp);
-    let rows = this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, candidates) : candidates);
     const ctx = this.readContext(view, actor.user);
+    const prepare = (c: readonly EntityRecord[]) => this.d.callerFields.rows(actor.user, view ? view.rows(rp.type, c) : c);
+    let rows = latest ? prepare(candidates) : readPrefix(ctx, this.d.semantics(), rp, candidates, prepare);
     const rowsOf = (t: string) => this.d.callerFields.rows(actor.user, view ? view.rows(t, this.d.store.all(t)) : this.d.store.all(t));
     if (latest) {
       // The newest per group among the rows the filters match (then read as asked: fields, order, paging).
@@ -201,6 +204,7 @@ export class Api3Methods {
    */
   private candidates(rp: ReadParams): readonly EntityRecord[] {
     const { store } = this.d;
+    if (rp.type === 'EventLogEntry' && store.history) return eventCandidates(store, rp);
     let minId: number | undefined;
     if (rp.filters.logical_operator === 'and') {
       for (const c of rp.filters.conditions) {

@@ -45,6 +45,8 @@ export interface SimSiteOptions {
   entities?: number;
   /** How they divide among the types (SIM_MIX: `production`, the default, or `studio`; local/sim/seed.ts MIXES). */
   mix?: SeedMix;
+  /** EventLogEntry history rows per seeded entity, synthesized when read (SIM_EVENT_HISTORY; default 0: no history). */
+  eventHistory?: number;
   /** Seed for the data and for the knobs' random draws (default 1). */
   seed?: number;
   latencyMs?: number;
@@ -137,7 +139,7 @@ export async function startSimSite(options: SimSiteOptions = {}): Promise<SimSit
   let seedMs = 0;
   const reseed = () => {
     store.loadSnapshot({ nextIds: {}, nextEventId: 1, entities: {} });
-    seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch, mix: options.mix }).ms;
+    seedMs = seedSite(schema, store, connections, { seed, entities, scripts, epoch: options.seedEpoch, mix: options.mix, eventHistory: options.eventHistory }).ms;
     ensureScriptUsers(store, scripts, now);
     ensureSitePages(store, now);
     store.touch();
@@ -342,6 +344,8 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimSite
   if (jitter !== undefined) opts.jitterMs = jitter;
   const entities = num('SIM_ENTITIES', 1);
   if (entities !== undefined) opts.entities = entities;
+  const history = num('SIM_EVENT_HISTORY', 0);
+  if (history !== undefined) opts.eventHistory = history;
   const seed = num('SIM_SEED', 0);
   if (seed !== undefined) opts.seed = seed;
   if (env.SIM_MIX) {

@@ -84,6 +84,11 @@ const LINK_TYPES = new Set(['entity', 'multi_entity', 'addressing']);
 /** The site's active rows of a type (as the caller sees them): the far side of a multi-entity hop. */
 export type RowsOf = (type: string) => readonly EntityRecord[];
 
+/** Whether reads filter and order by the default rules (the knobs that change matches or order at their defaults). */
+export function readsAsDefault(sem: SimSemantics): boolean {
+  return !differs(sem, FILTER_KEYS) && !differs(sem, ORDER_KEYS);
+}
+
 /** The sim's own table of negated operators and their positive forms. */
 const POSITIVE: Record<string, string> = {
   is_not: 'is',

@@ -1,5 +1,6 @@
 // The sim's in-memory entity store: entities per type in id order, id counters, retired flags, and undoable transactions.
 import type { EntityLookup, EntityRecord } from '../../shared/semantics/index.js';
+import { EventHistory, type HistorySpec } from './event-history.js';
 
 /** An entity as the sim keeps it: the shared record plus when it was retired (ISO date_time), for event meta. */
 export interface StoredEntity extends EntityRecord {
@@ -19,12 +20,15 @@ export interface StoreSnapshot {
   nextEventId: number;
   /** Per type: [id, retired (0/1), values, retiredAt?]. */
   entities: Record<string, Array<[number, number, Record<string, unknown>, string?]>>;
+  /** The seeded EventLogEntry history below the real rows (local/sim/event-history.ts), when the seed made one. */
+  history?: HistorySpec;
 }
 
 export class SiteStore implements EntityLookup {
   private readonly tables = new Map<string, TypeTable>();
   private nextEventIdValue = 1;
   private journal: Array<() => void> | undefined;
+  private historyRows: EventHistory | undefined;
   /** Called after every committed change (the snapshot writer debounces on it). */
   onChange: () => void = () => {};
 
@@ -37,10 +41,37 @@ export class SiteStore implements EntityLookup {
   }
 
   get(type: string, id: number): StoredEntity | undefined {
-    return this.tables.get(type)?.byId.get(id);
+    const rec = this.tables.get(type)?.byId.get(id);
+    if (rec || type !== 'EventLogEntry' || !this.historyRows?.has(id)) return rec;
+    return this.historyRows.row(id);
   }
 
-  /** Every entity of a type (retired ones included), ascending id. Do not mutate. */
+  /** Gives the store a synthesized EventLogEntry history below its real rows (undefined: none). */
+  setHistory(spec: HistorySpec | undefined): void {
+    this.historyRows =
+      spec &&
+      new EventHistory({ ...spec, types: [...spec.types], users: [...spec.users] }, (t, id) => {
+        const p = this.get(t, id)?.values.project as { type: string; id: number } | undefined;
+        return p && { type: p.type, id: p.id };
+      });
+  }
+
+  get history(): EventHistory | undefined {
+    return this.historyRows;
+  }
+
+  /**
+   * The EventLogEntry rows with ids in (afterId, beforeId): every real one, and of the synthesized history at most
+   * `historyLimit`, those nearest the low end (the newest with `newestFirst`). Without a history: the real rows.
+   */
+  eventRows(afterId: number, beforeId: number, historyLimit: number, newestFirst: boolean): readonly StoredEntity[] {
+    const real = this.after('EventLogEntry', afterId).filter((e) => e.id < beforeId);
+    if (!this.historyRows) return real;
+    const old = this.historyRows.rows(afterId, beforeId, historyLimit, newestFirst);
+    return old.length ? [...old, ...real] : real;
+  }
+
+  /** Every entity of a type (retired ones included), ascending id; for EventLogEntry the real rows only (not the history). Do not mutate. */
   all(type: string): readonly StoredEntity[] {
     return this.tables.get(type)?.list ?? [];
   }
@@ -58,13 +89,14 @@ export class SiteStore implements EntityLookup {
     return lo === 0 ? list : list.slice(lo);
   }
 
+  /** How many rows a type has (EventLogEntry: the history's too). */
   count(type: string): number {
-    return this.tables.get(type)?.list.length ?? 0;
+    return (this.tables.get(type)?.list.length ?? 0) + (type === 'EventLogEntry' ? (this.historyRows?.size ?? 0) : 0);
   }
 
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [t, tab] of this.tables) out[t] = tab.list.length;
+    for (const t of this.tables.keys()) out[t] = this.count(t);
     return out;
   }
 
@@ -157,8 +189,9 @@ export class SiteStore implements EntityLookup {
     const gone = tab.list.filter((e) => e.id < id);
     for (const e of gone) tab.byId.delete(e.id);
     tab.list.splice(0, gone.length);
-    if (gone.length) this.onChange();
-    return gone.length;
+    const synthesized = type === 'EventLogEntry' ? (this.historyRows?.trimBelow(id) ?? 0) : 0;
+    if (gone.length + synthesized) this.onChange();
+    return gone.length + synthesized;
   }
 
   /** Marks the store changed outside a transaction (e.g. event rows becoming visible). */
@@ -173,7 +206,8 @@ export class SiteStore implements EntityLookup {
       nextIds[t] = tab.nextId;
       entities[t] = tab.list.map((e) => (e.retiredAt === undefined ? [e.id, e.retired ? 1 : 0, e.values] : [e.id, e.retired ? 1 : 0, e.values, e.retiredAt]));
     }
-    return { nextIds, nextEventId: this.nextEventIdValue, entities };
+    const history = this.historyRows?.spec;
+    return history ? { nextIds, nextEventId: this.nextEventIdValue, entities, history } : { nextIds, nextEventId: this.nextEventIdValue, entities };
   }
 
   /** Replaces the contents with a snapshot's (types the schema no longer has are dropped). */
@@ -183,6 +217,7 @@ export class SiteStore implements EntityLookup {
       tab.list.length = 0;
       tab.nextId = 1;
     }
+    this.setHistory(s.history);
     for (const [t, rows] of Object.entries(s.entities)) {
       const tab = this.tables.get(t);
       if (!tab) continue;
