@@ -4,7 +4,6 @@
 //
 // Everything is real and on this machine: the simulated site (no latency), DynamoDB Local in memory, the local SQS
 // with the FIFO event-source emulation (batches of 10, 5 in flight), the poller every second, the consumer's handler.
-import { readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -21,29 +20,13 @@ import { startScheduler } from '../local/scheduler.js';
 import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { startSimSite } from '../local/sim/server.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
+import { cpuS as cpuSeconds } from './process-stats.js';
 import { startLocalSqs } from '../local/sqs-local.js';
 
 const SITE = Number(process.env.BURST_SITE ?? 40_000);
 const EVENTS = Number(process.env.BURST_EVENTS ?? 1500);
 const ROUNDS = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** CPU seconds (user + system) of a process and its descendants so far (DynamoDB Local runs under a guardian shell). */
-function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  const visit = (p: number) => {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-      for (const t of readdirSync(`/proc/${p}/task`))
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
-    } catch {
-      /* gone */
-    }
-  };
-  visit(pid);
-  return ticks / 100;
-}
 
 interface Round {
   mode: 'transact' | 'off';

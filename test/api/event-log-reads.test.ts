@@ -8,7 +8,8 @@ import { DEFAULT_SCRIPT, DEFAULT_USER_PASSWORD } from '../../local/sim/credentia
 import { SEEDED_PROFILE_LOGINS } from '../../local/sim/permissions.js';
 import { batchParams, createParams, type AuthParams } from '../../shared/site/index.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_KEPT_TYPES, MemorySyncMetrics, PollerLease, type PollerMetrics, runPoller, ShotgunEventSource } from '../../shared/sync/index.js';
+import { DEFAULT_KEPT_TYPES, MemorySyncMetrics, PollerLease, runPoller, ShotgunEventSource } from '../../shared/sync/index.js';
+import { NO_POLLER_METRICS } from '../sync/helpers.js';
 import { dynamo } from '../store/helpers.js';
 import { SCRIPT_AUTH, cond, fault, readPayload, results, schema, startHarness, type Harness } from './harness.js';
 
@@ -341,16 +342,7 @@ describe('durability', () => {
     const lease = new PollerLease(DynamoDBDocumentClient.from(ddb), h.tables.state, 1);
     const before = (await lease.read()).cursor!;
     const id = await folderEvent('Toolkit_Folders_Create', p2, [41]);
-    const quiet: PollerMetrics = {
-      heartbeat() {},
-      forwarded() {},
-      dropped() {},
-      backlog() {},
-      behind() {},
-      expired() {},
-      lagSeconds() {},
-      cursorBeyondRetention() {},
-    };
+    const quiet = NO_POLLER_METRICS;
     await expect(
       runPoller({
         lease,

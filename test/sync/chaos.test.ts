@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createParams, deleteParams, reviveParams, updateParams } from '../../shared/site/index.js';
-import { runPoller, type PollerMetrics, SqsEventSink, MemorySyncMetrics, Validator } from '../../shared/sync/index.js';
+import { runPoller, SqsEventSink, MemorySyncMetrics, Validator } from '../../shared/sync/index.js';
 import { createConsumerHandler } from '../../functions/consumer/app.js';
 import { createPollerHandler } from '../../functions/poller/app.js';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs-local.js';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source.js';
 import { startScheduler, type Scheduler } from '../../local/scheduler.js';
 import { prng } from '../store/helpers.js';
-import { importAll, readParams, schema, startRig, waitUntil, type Rig } from './helpers.js';
+import { importAll, NO_POLLER_METRICS, readParams, schema, startRig, waitUntil, type Rig } from './helpers.js';
 
 type Row = Record<string, any>;
 let rig: Rig;
@@ -19,16 +19,7 @@ let es: SqsEventSource;
 const schedulers: Scheduler[] = [];
 const metrics = new MemorySyncMetrics();
 const quiet = new Logger({ serviceName: 'chaos', logLevel: 'CRITICAL' });
-const noMetrics: PollerMetrics = {
-  heartbeat() {},
-  forwarded() {},
-  dropped() {},
-  backlog() {},
-  behind() {},
-  expired() {},
-  lagSeconds() {},
-  cursorBeyondRetention() {},
-};
+const noMetrics = NO_POLLER_METRICS;
 
 beforeAll(async () => {
   sqs = await startLocalSqs({ port: 0 });
