@@ -108,6 +108,9 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     region,
     credentials: opts.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 2,
+    // A receive or delete the local SQS accepted and never answered would stop this source for good: bounded, it fails
+    // and the loop's retry goes on.
+    requestHandler: { requestTimeout: 15_000, throwOnRequestTimeout: true, connectionTimeout: 5_000 },
   });
   const onError = opts.onError ?? (() => {});
 

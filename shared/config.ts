@@ -100,6 +100,9 @@ export function storeConfigFromEnv(env: Env): { entitiesTable: string; stateTabl
  * Client config for an AWS service from a function's environment: the endpoint override AWS_ENDPOINT_URL_<SERVICE>
  * (set by the local stack; absent in AWS), the region, and, with an endpoint override, the environment's credentials.
  */
+/** How long one DynamoDB or SQS call may take before it is abandoned (and retried by the SDK). */
+export const DEFAULT_AWS_TIMEOUT_MS = 15_000;
+
 export function awsClientConfig(
   env: Env,
   service: 'DYNAMODB' | 'SQS',
@@ -107,8 +110,16 @@ export function awsClientConfig(
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  requestHandler: { requestTimeout: number; throwOnRequestTimeout: true; connectionTimeout: number };
 } {
-  const out: ReturnType<typeof awsClientConfig> = {};
+  // The SDK waits forever for an answer by default: a request a stalled endpoint accepted and never answered hung a
+  // 200k import for good (DynamoDB Local under memory pressure). Bounded (DYNAMODB_TIMEOUT_MS, SQS_TIMEOUT_MS), the
+  // call fails and the SDK's retry sends it again: the store's writes are conditional or idempotent (transactions
+  // carry a client token), and the queue deduplicates what the poller sends.
+  const timeout = Number(env[`${service}_TIMEOUT_MS`]) > 0 ? Number(env[`${service}_TIMEOUT_MS`]) : DEFAULT_AWS_TIMEOUT_MS;
+  const out: ReturnType<typeof awsClientConfig> = {
+    requestHandler: { requestTimeout: timeout, throwOnRequestTimeout: true, connectionTimeout: Math.min(timeout, 5_000) },
+  };
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   if (endpoint) out.endpoint = endpoint;
   if (env.AWS_REGION) out.region = env.AWS_REGION;
