@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventRow, importPending, runPoller, type PollerMetrics } from '../../shared/sync/index.js';
 import { updateParams } from '../../shared/site/index.js';
-import { importAll, readParams, schema, startRig, type Rig } from './helpers.js';
+import { importAll, NO_POLLER_METRICS, readParams, schema, startRig, type Rig } from './helpers.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -24,13 +24,7 @@ describe('event retention', () => {
     let beyond = 0;
     const sent: EventRow[] = [];
     const metrics: PollerMetrics = {
-      heartbeat() {},
-      forwarded() {},
-      dropped() {},
-      backlog() {},
-      behind() {},
-      expired() {},
-      lagSeconds() {},
+      ...NO_POLLER_METRICS,
       cursorBeyondRetention() {
         beyond++;
       },
