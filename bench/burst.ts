@@ -10,8 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { batchParams, readParams as read, ShotgunClient, wireCondition as cond } from '../shared/site/index.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { MemorySyncMetrics, syncContextFromEnv, type SyncContext } from '../shared/sync/index.js';
-import { ensureTables, tableNames } from '../shared/store/index.js';
-import { importAlone, syncEnv } from './fixtures.js';
+import { benchStores, importAlone } from './fixtures.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
@@ -21,7 +20,6 @@ import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { startSimSite } from '../local/sim/server.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
 import { cpuS as cpuSeconds } from './process-stats.js';
-import { startLocalSqs } from '../local/sqs-local.js';
 
 const SITE = Number(process.env.BURST_SITE ?? 40_000);
 const EVENTS = Number(process.env.BURST_EVENTS ?? 1500);
@@ -55,13 +53,9 @@ export async function benchBurst(): Promise<string> {
   const schema = loadCachedSchema('schema/default.yml');
   const ddbLocal = await startDynamoDbLocal({ port: await freePort(), timeoutMs: 180_000 });
   const site = await startSimSite({ port: 0, entities: SITE, mix: 'studio' });
-  const sqs = await startLocalSqs({ port: 0 });
-  const tables = tableNames('burst-');
-  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const { sqs, tables, ddb, env: base, close } = await benchStores(site.url, ddbLocal.endpoint, 'burst-');
   const stops: Array<() => Promise<unknown> | unknown> = [];
   try {
-    await ensureTables(ddb, tables);
-    const base = syncEnv({ siteUrl: site.url, tables, sqs, dynamodbEndpoint: ddbLocal.endpoint });
     const importCtx = await syncContextFromEnv(base, { schema });
     stops.push(() => importCtx.destroy());
     const imported = await importAlone(importCtx).run({});
@@ -146,8 +140,7 @@ export async function benchBurst(): Promise<string> {
     return section(rounds, imported.written, floor);
   } finally {
     for (const s of stops.reverse()) await s();
-    ddb.destroy();
-    await sqs.close();
+    await close();
     await site.close();
     await ddbLocal.stop();
   }

@@ -11,7 +11,7 @@ import { importReadyCache } from '../test/reads/importer.js';
 import type { Context } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createPollerHandler } from '../functions/poller/app.js';
-import type { LocalSqs } from '../local/sqs-local.js';
+import { startLocalSqs, type LocalSqs } from '../local/sqs-local.js';
 import { Importer, MemorySyncMetrics, type SyncContext } from '../shared/sync/index.js';
 
 export interface ImportedCache {
@@ -133,4 +133,31 @@ export function importAlone(ctx: SyncContext): Importer {
     events: ctx.events,
     fetcher: ctx.fetcher,
   });
+}
+
+/** What a sync benchmark runs against besides the site: the local SQS, fresh tables in DynamoDB Local, and the functions' environment over both. */
+export interface BenchStores {
+  sqs: LocalSqs;
+  tables: TableNames;
+  ddb: DynamoDBClient;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Starts the local SQS and creates `prefix`'s tables in DynamoDB Local at `dynamodbEndpoint`, for the site at `siteUrl`. */
+export async function benchStores(siteUrl: string, dynamodbEndpoint: string, prefix: string): Promise<BenchStores> {
+  const sqs = await startLocalSqs({ port: 0 });
+  const tables = tableNames(prefix);
+  const ddb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const close = async () => {
+    ddb.destroy();
+    await sqs.close();
+  };
+  try {
+    await ensureTables(ddb, tables);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { sqs, tables, ddb, env: syncEnv({ siteUrl, tables, sqs, dynamodbEndpoint }), close };
 }

@@ -18,7 +18,7 @@ import { batchParams, firstPage, readParams as read, ShotgunClient, wireConditio
 import { loadCachedSchema } from '../shared/schema/index.js';
 import { MemorySyncMetrics, syncContextFromEnv, validatorFor } from '../shared/sync/index.js';
 import { ensureTables, tableNames } from '../shared/store/index.js';
-import { importAlone, syncEnv } from './fixtures.js';
+import { benchStores, importAlone } from './fixtures.js';
 import { ReadEngine } from '../shared/query/index.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
 import { createPollerHandler } from '../functions/poller/app.js';
@@ -30,7 +30,6 @@ import { DEFAULT_SCRIPT } from '../local/sim/credentials.js';
 import { startSimSite } from '../local/sim/server.js';
 import type { SeedMix } from '../local/sim/seed.js';
 import { startSqsEventSource } from '../local/sqs-event-source.js';
-import { startLocalSqs } from '../local/sqs-local.js';
 import { measure } from './measure.js';
 import { cpuS, rssAfterGcMB, rssMB } from './process-stats.js';
 import { scaleSection } from './scale-section.js';
@@ -79,13 +78,9 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
   const site = await startSimSite({ port: 0, entities: size, mix: MIX, eventHistory: HISTORY });
   const seedS = (Date.now() - t0) / 1000;
   memLine(size, `seeded in ${seedS.toFixed(1)} s`, ddbLocal.pid);
-  const sqs = await startLocalSqs({ port: 0 });
-  const tables = tableNames(`scale-${size}-`);
-  const ddb = new DynamoDBClient({ endpoint: ddbLocal.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const { sqs, env, close } = await benchStores(site.url, ddbLocal.endpoint, `scale-${size}-`);
   const stops: Array<() => Promise<unknown> | unknown> = [];
   try {
-    await ensureTables(ddb, tables);
-    const env = syncEnv({ siteUrl: site.url, tables, sqs, dynamodbEndpoint: ddbLocal.endpoint });
     const ctx = await syncContextFromEnv(env, { schema });
     stops.push(() => ctx.destroy());
     const entities = Object.entries(site.control.stats().entities as Record<string, number>)
@@ -240,8 +235,7 @@ export async function scaleRun(size: number, burstEvents: number, disk: boolean)
     };
   } finally {
     for (const s of stops.reverse()) await s();
-    ddb.destroy();
-    await sqs.close();
+    await close();
     await site.close();
     await ddbLocal.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
