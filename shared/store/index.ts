@@ -29,6 +29,6 @@ export { asWriter, nextInterval, type PaceSettings, type QuietWrite, ReconcilePa
 export { DEFAULT_RECENT_TTL_S, RECENT_VOLATILE_PK, type RecentVolatile, RecentVolatileReads } from './recent-volatile.js';
 export { KeptSiteInfo } from './kept-site-info.js';
 export { type LinkFacts, linkFactsOf, MAX_FACT_ROUNDS, propagateStoredFacts } from './link-facts.js';
-export { ANY_TYPE, PENDING_MARK_MS, PENDING_PK, type PendingEvent, PendingEvents } from './pending-events.js';
+export { ANY_TYPE, PENDING_BUCKET, PENDING_MARK_MS, PENDING_PK, type PendingEvent, PendingEvents } from './pending-events.js';
 export { nextFact, PROOF_OWNERS, SiteBehaviour, STAMP_KINDS, type StampFact, type StampKind, type StampObservation } from './site-behaviour.js';
 export { type RebuildCheckpoint, type RebuildRequest, type RebuildRun, RebuildState } from './rebuild-state.js';

@@ -11,7 +11,7 @@ import type { EventRow } from './event-log.js';
 import { isRelevant, type EventSink, type EventSource } from './poller.js';
 
 export interface RequeueDeps {
-  pending: Pick<PendingEvents, 'list'>;
+  pending: Pick<PendingEvents, 'list' | 'migrateLegacy'>;
   source: Pick<EventSource, 'readIds'>;
   sink: EventSink;
   schema: SiteSchema;
@@ -20,7 +20,9 @@ export interface RequeueDeps {
 
 /** Queues again, in id order, every event a pending marker names; returns how many. Rows the site no longer has are skipped (their markers expire; the reconciler repairs). */
 export async function requeuePending(d: RequeueDeps): Promise<number> {
-  const marked = await d.pending.list([...d.schema.typeNames, ANY_TYPE]);
+  const keys = [...d.schema.typeNames, ANY_TYPE];
+  await d.pending.migrateLegacy(keys);
+  const marked = await d.pending.list(keys);
   const ids = [...new Set(marked.map((m) => m.id))].sort((a, b) => a - b);
   if (!ids.length) return 0;
   const rows: EventRow[] = [];
