@@ -68,7 +68,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run the whole stack on this machine: API on PORT (8010), simulated site on SIM_PORT (8020) unless SHOTGUN_URL is set, DynamoDB Local, local SQS',
     flags: { '--fresh': 'wipe DATA_DIR (.fpt-cache/) first' },
     async run(args) {
-      const stack = await startStack({ ...stackOptionsFromEnv(process.env), fresh: args.flags.has('--fresh') });
+      const stack = await startStack({ ...stackOptionsFromEnv(process.env), fresh: args.flags.has('--fresh'), simProcess: true });
       stopOnSignals(() => stack.stop());
       const base = stack.apiUrl;
       out(`fpt-cache: local stack ready in ${(stack.startupMs / 1000).toFixed(1)} s`);

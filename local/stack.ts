@@ -21,6 +21,7 @@ import { invokeLocal } from './lambda-invoke.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
 import { startSimSite, simOptionsFromEnv, type SimSite } from './sim/server.js';
+import { startSimProcess, type SimHandle } from './sim-process.js';
 import { startSqsEventSource, type SqsEventSource } from './sqs-event-source.js';
 import { startLocalSqs, type LocalSqs } from './sqs-local.js';
 import { statusProbe, type StackStatus } from './status.js';
@@ -57,13 +58,16 @@ export interface StackOptions {
   eventSource?: { maxReceiveCount?: number; retryDelayMs?: number; pollIntervalMs?: number };
   /** Where warnings and errors of the running stack go (default: stderr). */
   log?: (line: string) => void;
+  /** Runs the simulated site in a process of its own (`npm start`: local/sim-process.ts); default in this process. */
+  simProcess?: boolean;
 }
 
 export interface LocalStack {
   apiUrl: string;
   /** The simulated site's URL, when it runs. */
   simUrl?: string;
-  sim?: SimSite;
+  /** The simulated site, when it runs (in this process unless `simProcess`). */
+  sim?: SimSite | SimHandle;
   /** The site the API passes through to. */
   upstream: string;
   dataDir: string;
@@ -170,11 +174,13 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       ? Promise.resolve(undefined)
       : timed(
           'site',
-          startSimSite({
-            ...simOptionsFromEnv(env),
-            port: simPort,
-            dataDir: join(dataDir, 'sim'),
-          }),
+          options.simProcess
+            ? startSimProcess({ ...process.env, ...env, SIM_PORT: String(simPort), DATA_DIR: dataDir })
+            : startSimSite({
+                ...simOptionsFromEnv(env),
+                port: simPort,
+                dataDir: join(dataDir, 'sim'),
+              }),
         );
     startSim.then(
       (s) => {
@@ -184,7 +190,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     );
     const settled = await Promise.allSettled([startDdb, startSqs, startSim]);
     for (const r of settled) if (r.status === 'rejected') throw r.reason;
-    const [ddb, sqs, sim] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [DynamoDbLocal, LocalSqs, SimSite | undefined];
+    const [ddb, sqs, sim] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [DynamoDbLocal, LocalSqs, SimSite | SimHandle | undefined];
 
     const tables = tableNames(TABLE_PREFIX);
     const ddbClient = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

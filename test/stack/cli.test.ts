@@ -141,10 +141,26 @@ describe('fpt-cache command line', () => {
           .split('\n')
           .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${ddbPort} `));
       expect(jvm().length).toBeGreaterThan(0);
+      // The simulated site runs in a process of its own (local/sim-process.ts), a child of the stack's.
+      const sims = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)])
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes('cli.ts sim'))
+        .map((l) => Number(l.trim().split(/\s+/)[0]));
+      expect(sims).toHaveLength(1);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(jvm()).toEqual([]);
+      expect(sims.filter(alive)).toEqual([]);
     } finally {
       child.kill('SIGKILL');
     }
