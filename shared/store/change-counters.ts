@@ -38,76 +38,11 @@ const deferred = new AsyncLocalStorage<Deferred>();
  */
 export async function deferBumps<T>(ddb: DynamoDBClient, fn: () => Promise<T>): Promise<T> {
   const d: Deferred = { ddb, keys: new Map() };
-  const b = bumperOf(ddb);
-  b.running++;
   try {
     return await deferred.run(d, fn);
   } finally {
-    if (--b.running === 0) for (const wake of [...b.idle]) wake();
-    await Promise.all([...d.keys].map(([table, keys]) => bumpInRound(b, table, keys)));
+    await Promise.all([...d.keys].map(([table, keys]) => bumpGenerations(ddb, table, keys, { now: true })));
   }
-}
-
-/** How long a round waits at most for the other batches in flight in this process to end and join it. */
-export const ROUND_WAIT_MS = 15;
-
-/** Counters to bump in one round, per table, and the round's end. */
-interface Round {
-  keys: Map<string, Set<string>>;
-  done: Promise<void>;
-}
-/** Per client: the batches still running, the round gathering counters, the last round started, who waits for no batch running. */
-interface Bumper {
-  ddb: DynamoDBClient;
-  running: number;
-  gathering?: Round;
-  last: Promise<void>;
-  idle: Array<() => void>;
-}
-const bumpers = new WeakMap<DynamoDBClient, Bumper>();
-function bumperOf(ddb: DynamoDBClient): Bumper {
-  let b = bumpers.get(ddb);
-  if (!b) bumpers.set(ddb, (b = { ddb, running: 0, last: Promise.resolve(), idle: [] }));
-  return b;
-}
-
-/**
- * Bumps `keys` in the next round: rounds of one client run one at a time, and a round starts once the round before
- * has ended and no other batch of the process is still running (or ROUND_WAIT_MS has passed), so the local consumer's
- * batches in flight, which end close together, pay one UpdateItem per counter between them. In AWS a container runs
- * one batch at a time: its round starts at once. Resolves when the round holding the keys has bumped them all (each
- * batch's bumps still come after its writes); rejects with the round's error.
- */
-/** Resolves when no batch of the client is running, or after ROUND_WAIT_MS. */
-function untilIdle(b: Bumper): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(timer);
-      const i = b.idle.indexOf(wake);
-      if (i >= 0) b.idle.splice(i, 1);
-      resolve();
-    };
-    const timer = setTimeout(wake, ROUND_WAIT_MS);
-    b.idle.push(wake);
-  });
-}
-
-function bumpInRound(b: Bumper, table: string, keys: Iterable<string>): Promise<void> {
-  let round = b.gathering;
-  if (!round) {
-    const r = { keys: new Map<string, Set<string>>() } as Round;
-    r.done = b.last.then(async () => {
-      if (b.running > 0) await untilIdle(b);
-      if (b.gathering === r) b.gathering = undefined;
-      await Promise.all([...r.keys].map(([t, k]) => bumpGenerations(b.ddb, t, k, { now: true })));
-    });
-    b.last = r.done.catch(() => undefined);
-    b.gathering = round = r;
-  }
-  const set = round.keys.get(table) ?? new Set<string>();
-  for (const k of keys) set.add(k);
-  round.keys.set(table, set);
-  return round.done;
 }
 
 /** Increments (UpdateItem ADD) each counter: the store after its writes, the poller, write-through; inside deferBumps, at its end. */
