@@ -1,6 +1,16 @@
 // shared/store: the DynamoDB model: the table design, the entity store (item layout and codec, batch I/O, reads and queries, edge items, versioned writes), readiness (with the site's field names), import state, the kept event log.
 // May import: site, schema, semantics. This index is the package's only public face: other packages import it, never a file inside.
-export { createTableInput, ensureTables, ENTITIES_TABLE, type IndexSpec, type KeyAttr, TABLE_SPECS, tableNames, type TableNames, type TableSpec } from './table-design.js';
+export {
+  createTableInput,
+  ensureTables,
+  ENTITIES_TABLE,
+  type IndexSpec,
+  type KeyAttr,
+  TABLE_SPECS,
+  tableNames,
+  type TableNames,
+  type TableSpec,
+} from './table-design.js';
 export { EntityStore, type EntityStoreOptions } from './entity-store.js';
 export { dynamoDbClient } from './dynamodb-client.js';
 export { type OrderedPage, type OrderedSource } from './entity-reads.js';
