@@ -12,7 +12,7 @@
 // minute by default, has long repaired what it changed by then); until then reads of its type pass through.
 // Markers of the earlier layout (one item an event, sk its id, no `v`) still count, as their events, until they expire
 // (PENDING_MARK_MS after an upgrade at most); the local stack rewrites them as buckets at its start (migrateLegacy).
-import { DeleteItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DeleteItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { pool, TableIo } from './table-io.js';
 import type { Item } from './item-layout.js';
 
@@ -48,6 +48,11 @@ const idSet = (ids: Iterable<number>) => ({ NS: [...ids].map(String) });
 const LAYOUT = { N: '2' };
 const isLegacy = (it: Item) => !it.v;
 const idsOf = (it: Item): number[] => (isLegacy(it) ? [Number(it.sk.S)] : (it.ids?.NS ?? []).map(Number));
+/** A write whose condition failed did nothing, which is what it was for; anything else is thrown on. */
+const unlessConditionFailed = (e: unknown): undefined => {
+  if (!(e instanceof ConditionalCheckFailedException)) throw e;
+  return undefined;
+};
 /** A live marker: queued ids not expired (an emptied bucket not deleted yet holds none). */
 const LIVE = 'expiresAt > :now AND (attribute_exists(ids) OR attribute_not_exists(v))';
 
@@ -95,11 +100,8 @@ export class PendingEvents extends TableIo {
             ReturnValues: 'ALL_NEW',
           }),
         )
-        .catch((e: unknown) => {
-          // No marker item of this layout: nothing to clear (already cleared and deleted, or never marked).
-          if ((e as Error).name === 'ConditionalCheckFailedException') return undefined;
-          throw e;
-        });
+        // No marker item of this layout: nothing to clear (already cleared and deleted, or never marked).
+        .catch(unlessConditionFailed);
       if (r?.Attributes && !('ids' in r.Attributes)) await this.dropEmpty(key, bucket);
     });
   }
@@ -110,9 +112,8 @@ export class PendingEvents extends TableIo {
       .send(
         new DeleteItemCommand({ TableName: this.table, Key: markerKey(key, bucket), ConditionExpression: 'attribute_exists(v) AND attribute_not_exists(ids)' }),
       )
-      .catch((e: unknown) => {
-        if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-      });
+      // Refilled since: it stays.
+      .catch(unlessConditionFailed);
   }
 
   /** Every marker of `keys`, expired or not (the local stack's restart re-queues the events they name). */
