@@ -16,7 +16,7 @@ import {
 import { Logger } from '@aws-lambda-powertools/logger';
 import { batchParams, readParams as read, ShotgunClient, wireCondition as cond } from '../shared/site/index.js';
 import { loadCachedSchema } from '../shared/schema/index.js';
-import { createTableInput, edgeKey, ENTITIES_TABLE, entityWriteSet, type TableNames } from '../shared/store/index.js';
+import { createTableInput, edgeKey, ENTITIES_TABLE, entityWriteSet, pool, type TableNames } from '../shared/store/index.js';
 import { MemorySyncMetrics, syncContextFromEnv, type SyncContext } from '../shared/sync/index.js';
 import { benchStores, importAlone } from './fixtures.js';
 import { createConsumerHandler } from '../functions/consumer/app.js';
@@ -197,30 +197,24 @@ async function dynamoFloor(ddb: DynamoDBClient, tables: TableNames, pid: number)
     for (let i = 0; i < keys.length; i += 10) groups.push(keys.slice(i, i + 10));
     const c0 = cpuSeconds(pid);
     const t0 = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < groups.length) {
-          const g = groups[next++];
-          const got = (await ddb.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: g, ConsistentRead: true } } }))).Responses?.[table] ?? [];
-          // Edges of users no one else links to, apart for each table (their `ev` follows that table's entity items).
-          const user = (k: number) => ({ type: 'HumanUser', id: (table === plain ? 900_010 : 900_000) + ((pass + k) % 2) });
-          const sets = got.map((cur) => {
-            const w = Number(cur.w.N) + 1;
-            const id = Number(cur.id.N);
-            const entityPut = {
-              TableName: table,
-              Item: { ...cur, w: { N: String(w) } },
-              ConditionExpression: 'w = :w',
-              ExpressionAttributeValues: { ':w': cur.w },
-            };
-            const added = [{ ...edgeKey('Task', id, 'updated_by', user(1)), ev: { N: String(w) } }];
-            return entityWriteSet(tables, { entityPut, chunks: [], added, removed: [edgeKey('Task', id, 'updated_by', user(0))], oldChunks: [], w });
-          });
-          await ddb.send(new TransactWriteItemsCommand({ TransactItems: sets.flatMap((x) => x.ops) }));
-        }
-      }),
-    );
+    // Edges of users no one else links to, apart for each table (their `ev` follows that table's entity items).
+    const user = (k: number) => ({ type: 'HumanUser', id: (table === plain ? 900_010 : 900_000) + ((pass + k) % 2) });
+    await pool(groups, 8, async (g) => {
+      const got = (await ddb.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: g, ConsistentRead: true } } }))).Responses?.[table] ?? [];
+      const sets = got.map((cur) => {
+        const w = Number(cur.w.N) + 1;
+        const id = Number(cur.id.N);
+        const entityPut = {
+          TableName: table,
+          Item: { ...cur, w: { N: String(w) } },
+          ConditionExpression: 'w = :w',
+          ExpressionAttributeValues: { ':w': cur.w },
+        };
+        const added = [{ ...edgeKey('Task', id, 'updated_by', user(1)), ev: { N: String(w) } }];
+        return entityWriteSet(tables, { entityPut, chunks: [], added, removed: [edgeKey('Task', id, 'updated_by', user(0))], oldChunks: [], w });
+      });
+      await ddb.send(new TransactWriteItemsCommand({ TransactItems: sets.flatMap((x) => x.ops) }));
+    });
     return { ms: ((cpuSeconds(pid) - c0) * 1000) / keys.length, cores: (cpuSeconds(pid) - c0) / ((Date.now() - t0) / 1000) };
   };
   await run(tables.entities, 0); // warm-up

@@ -40,7 +40,11 @@ export async function startSimProcess(env: NodeJS.ProcessEnv, opts: { timeoutMs?
       }
     });
   });
+  // Started: its banner is read and nothing more is kept; its warnings and errors go where the stack's do.
+  child.stdout.removeAllListeners('data');
   child.stdout.resume();
+  child.stderr.removeAllListeners('data');
+  child.stderr.pipe(process.stderr);
   return {
     url: started.url,
     port: Number(new URL(started.url).port),

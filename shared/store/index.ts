@@ -17,7 +17,7 @@ export { type OrderedPage, type OrderedSource } from './entity-reads.js';
 export { entityWriteSet, GroupedWrites, type GroupedWriteStats } from './grouped-writes.js';
 export { addStats, edgeKey, emptyStats, ITEM_LAYOUT, type ReadStats, type StoredEntity, type WriteResult } from './item-layout.js';
 export { itemSize } from './item-codec.js';
-export { ScanTooLarge } from './table-io.js';
+export { pool, ScanTooLarge } from './table-io.js';
 export { KEPT_PK, KeptEvents, MAX_KEPT_ROW_BYTES, keptPartition, keptProjectId, type KeptRange, type KeptRow } from './kept-events.js';
 export { definitionFingerprint, type DriftRecord, Readiness, ReadinessStore, WHOLE_TYPE } from './readiness.js';
 export { type ImportRun, ImportState, type TypeCheckpoint } from './import-state.js';
